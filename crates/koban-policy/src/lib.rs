@@ -1,0 +1,10 @@
+//! Koban's pure decisions. Nothing in this crate touches a network, a disk, a
+//! clock or a database: callers pass in what they read (including "now") and
+//! act on what comes back, so every rule can be read and tested on its own.
+
+pub mod contact;
+pub mod device;
+pub mod password;
+pub mod risk;
+pub mod text;
+pub mod throttle;

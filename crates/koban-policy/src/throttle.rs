@@ -1,0 +1,161 @@
+//! Throttles: how often a code may be sent to one destination, and the
+//! generic rate limit (GCRA) used per IP and per account. Times are
+//! milliseconds since the Unix epoch, passed in by the caller.
+
+/// A verification code lives this long.
+pub const CODE_TTL_MS: i64 = 10 * 60 * 1000;
+/// Wrong tries that invalidate a code.
+pub const CODE_MAX_ATTEMPTS: i64 = 5;
+/// Minimum gap between two codes to one destination.
+pub const RESEND_GAP_MS: i64 = 60 * 1000;
+/// Codes to one destination within `RESEND_WINDOW_MS`.
+pub const RESEND_MAX_PER_WINDOW: i64 = 5;
+/// The window `RESEND_MAX_PER_WINDOW` counts over.
+pub const RESEND_WINDOW_MS: i64 = 60 * 60 * 1000;
+
+/// Decides whether a code may be sent now, given when earlier codes to the
+/// same destination were sent. On yes, the send times to remember (only those
+/// still inside the window, plus now); on no, the milliseconds until it may.
+/// A sliding window, so "5 an hour" holds for every hour, not per clock hour.
+pub fn decide_send(sent_ms: &[i64], now_ms: i64) -> Result<Vec<i64>, i64> {
+    let mut recent: Vec<i64> = sent_ms
+        .iter()
+        .copied()
+        .filter(|t| *t > now_ms - RESEND_WINDOW_MS && *t <= now_ms)
+        .collect();
+    recent.sort_unstable();
+    if let Some(last) = recent.last() {
+        let gap_left = last + RESEND_GAP_MS - now_ms;
+        if gap_left > 0 {
+            return Err(gap_left);
+        }
+    }
+    if recent.len() as i64 >= RESEND_MAX_PER_WINDOW {
+        let oldest = recent[recent.len() - RESEND_MAX_PER_WINDOW as usize];
+        return Err(oldest + RESEND_WINDOW_MS - now_ms);
+    }
+    recent.push(now_ms);
+    Ok(recent)
+}
+
+/// A rate: `burst` requests at once, refilled at one per `interval_ms`.
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub struct Rate {
+    pub interval_ms: i64,
+    pub burst: i64,
+}
+
+impl Rate {
+    /// `per_minute` requests a minute with an equal burst.
+    pub fn per_minute(per_minute: i64) -> Rate {
+        let per_minute = per_minute.max(1);
+        Rate {
+            interval_ms: (60_000 / per_minute).max(1),
+            burst: per_minute,
+        }
+    }
+}
+
+/// The generic cell rate algorithm: `tat` is the "theoretical arrival time"
+/// remembered for the key. Returns the new tat when the request conforms,
+/// or the milliseconds to wait.
+pub fn gcra(tat: Option<i64>, now_ms: i64, rate: Rate) -> Result<i64, i64> {
+    let tat = tat.unwrap_or(now_ms).max(now_ms);
+    let tolerance = rate.interval_ms * (rate.burst - 1).max(0);
+    let allow_at = tat - tolerance;
+    if now_ms < allow_at {
+        return Err(allow_at - now_ms);
+    }
+    Ok(tat + rate.interval_ms)
+}
+
+/// How long a failed background job waits before its next try: doubling
+/// from 2 s, capped at an hour, so a provider outage is not hammered.
+pub fn job_backoff_ms(attempts: i64) -> i64 {
+    let exponent = attempts.clamp(1, 32) - 1;
+    2_000i64
+        .saturating_mul(1i64 << exponent.min(20))
+        .min(3_600_000)
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+    use proptest::prelude::*;
+
+    #[test]
+    fn resend_needs_a_minute_and_stops_at_five_an_hour() {
+        let mut sent = decide_send(&[], 0).unwrap();
+        assert_eq!(decide_send(&sent, 30_000), Err(30_000));
+        for i in 1..5 {
+            sent = decide_send(&sent, i * 61_000).unwrap();
+        }
+        assert_eq!(sent.len(), 5);
+        assert_eq!(
+            decide_send(&sent, 5 * 61_000),
+            Err(RESEND_WINDOW_MS - 5 * 61_000)
+        );
+        let after_first_ages_out = decide_send(&sent, RESEND_WINDOW_MS + 1).unwrap();
+        assert_eq!(after_first_ages_out.len(), 5);
+    }
+
+    #[test]
+    fn gcra_allows_the_burst_then_spaces_requests() {
+        let rate = Rate {
+            interval_ms: 1000,
+            burst: 3,
+        };
+        let mut tat = None;
+        for _ in 0..3 {
+            tat = Some(gcra(tat, 0, rate).unwrap());
+        }
+        assert_eq!(gcra(tat, 0, rate), Err(1000));
+        assert!(gcra(tat, 1000, rate).is_ok());
+    }
+
+    #[test]
+    fn job_backoff_doubles_then_caps() {
+        assert_eq!(job_backoff_ms(1), 2_000);
+        assert_eq!(job_backoff_ms(2), 4_000);
+        assert_eq!(job_backoff_ms(5), 32_000);
+        assert_eq!(job_backoff_ms(40), 3_600_000);
+        assert_eq!(job_backoff_ms(-3), 2_000);
+    }
+
+    proptest! {
+        #[test]
+        fn never_more_than_five_codes_in_any_window(gaps in proptest::collection::vec(0i64..400_000, 1..60)) {
+            let mut now = 0;
+            let mut remembered = Vec::new();
+            let mut sent: Vec<i64> = Vec::new();
+            for gap in gaps {
+                now += gap;
+                if let Ok(next) = decide_send(&remembered, now) {
+                    remembered = next;
+                    sent.push(now);
+                }
+            }
+            for (i, t) in sent.iter().enumerate() {
+                let in_window = sent[i..].iter().take_while(|u| **u < t + RESEND_WINDOW_MS).count();
+                prop_assert!(in_window <= RESEND_MAX_PER_WINDOW as usize);
+            }
+            for pair in sent.windows(2) {
+                prop_assert!(pair[1] - pair[0] >= RESEND_GAP_MS);
+            }
+        }
+
+        #[test]
+        fn gcra_never_admits_more_than_burst_plus_elapsed(times in proptest::collection::vec(0i64..10_000, 1..200)) {
+            let rate = Rate { interval_ms: 100, burst: 5 };
+            let mut sorted = times.clone();
+            sorted.sort();
+            let mut tat = None;
+            let mut admitted = 0i64;
+            for t in &sorted {
+                if let Ok(next) = gcra(tat, *t, rate) { tat = Some(next); admitted += 1; }
+            }
+            let span = sorted.last().unwrap() - sorted.first().unwrap();
+            prop_assert!(admitted <= rate.burst + span / rate.interval_ms + 1);
+        }
+    }
+}

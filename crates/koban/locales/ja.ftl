@@ -1,0 +1,10 @@
+nav-home = ホーム
+nav-sign-in = ログイン
+nav-sign-up = アカウント作成
+nav-sign-out = ログアウト
+nav-language = 言語
+signin-title = ログイン
+signin-submit = ログイン
+signup-title = アカウントを作成
+problem-bad-credentials = アカウントまたはパスワードが正しくありません。
+problem-validation = 無効な項目があります。

@@ -1,0 +1,10 @@
+nav-home = หน้าแรก
+nav-sign-in = เข้าสู่ระบบ
+nav-sign-up = สร้างบัญชี
+nav-sign-out = ออกจากระบบ
+nav-language = ภาษา
+signin-title = เข้าสู่ระบบ
+signin-submit = เข้าสู่ระบบ
+signup-title = สร้างบัญชีของคุณ
+problem-bad-credentials = บัญชีหรือรหัสผ่านไม่ถูกต้อง
+problem-validation = บางช่องไม่ถูกต้อง

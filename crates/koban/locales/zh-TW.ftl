@@ -1,0 +1,10 @@
+nav-home = 首頁
+nav-sign-in = 登入
+nav-sign-up = 註冊帳號
+nav-sign-out = 登出
+nav-language = 語言
+signin-title = 登入
+signin-submit = 登入
+signup-title = 建立帳號
+problem-bad-credentials = 帳號或密碼錯誤。
+problem-validation = 部分欄位無效。

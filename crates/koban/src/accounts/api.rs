@@ -1,0 +1,191 @@
+//! The accounts JSON API.
+
+use super::codes::Purpose;
+use super::service::{self, Registered, Registration};
+use super::sessions;
+use super::Account;
+use crate::app::App;
+use crate::http::auth::{Authenticated, ClientInfo};
+use crate::http::json::ApiJson;
+use crate::http::problem::Problem;
+use axum::extract::State;
+use axum::http::StatusCode;
+use axum::Json;
+use std::sync::Arc;
+
+/// Sign-up.
+#[utoipa::path(post, path = "/api/v1/accounts", tag = "accounts", request_body = Registration,
+    params(("Idempotency-Key" = Option<String>, Header, description = "Makes a retry return the first answer")),
+    responses((status = 201, body = Registered), (status = 409, description = "phone or email already registered"),
+              (status = 422, description = "invalid fields"), (status = 429)))]
+pub async fn register(
+    State(app): State<Arc<App>>,
+    ClientInfo(client): ClientInfo,
+    ApiJson(input): ApiJson<Registration>,
+) -> Result<(StatusCode, Json<Registered>), Problem> {
+    let registered = service::register(&app, input, &client).await?;
+    Ok((StatusCode::CREATED, Json(registered)))
+}
+
+/// Names an account by phone or email.
+#[derive(Debug, serde::Deserialize, utoipa::ToSchema)]
+#[serde(deny_unknown_fields)]
+pub struct CodeRequest {
+    /// Phone number or email address.
+    pub identifier: String,
+    pub region: Option<String>,
+    /// `verify_contact` (default) or `password_reset`.
+    pub purpose: Option<String>,
+    /// Send to the account's `phone` or `email` instead of `identifier`.
+    pub via: Option<String>,
+}
+
+/// Sends a new verification or reset code. Always 202, whether or not the account exists.
+#[utoipa::path(post, path = "/api/v1/codes", tag = "accounts", request_body = CodeRequest,
+    responses((status = 202), (status = 422), (status = 429)))]
+pub async fn send_code(
+    State(app): State<Arc<App>>,
+    ClientInfo(client): ClientInfo,
+    ApiJson(input): ApiJson<CodeRequest>,
+) -> Result<StatusCode, Problem> {
+    let identifier = service::parse_login_identifier(&input.identifier, input.region.as_deref())?;
+    let purpose = match input.purpose.as_deref() {
+        None | Some("verify_contact") => Purpose::VerifyContact,
+        Some("password_reset") => Purpose::PasswordReset,
+        Some(_) => return Err(Problem::field("purpose", "invalid_value")),
+    };
+    app.limiter
+        .check_account(identifier.as_str())
+        .map_err(Problem::rate_limited)?;
+    service::send_code(&app, &identifier, purpose, input.via.as_deref(), &client).await?;
+    Ok(StatusCode::ACCEPTED)
+}
+
+/// A code to confirm a contact.
+#[derive(Debug, serde::Deserialize, utoipa::ToSchema)]
+#[serde(deny_unknown_fields)]
+pub struct Confirmation {
+    pub identifier: String,
+    pub region: Option<String>,
+    /// The 6-digit code.
+    pub code: String,
+}
+
+/// Confirms the phone or email with its code, activates the account and signs in.
+#[utoipa::path(post, path = "/api/v1/verifications", tag = "accounts", request_body = Confirmation,
+    responses((status = 201, body = crate::security::api::SignInAnswer), (status = 422, description = "wrong, used or expired code")))]
+pub async fn confirm(
+    State(app): State<Arc<App>>,
+    ctx: crate::security::client::ClientContext,
+    ApiJson(input): ApiJson<Confirmation>,
+) -> Result<axum::response::Response, Problem> {
+    let identifier = service::parse_login_identifier(&input.identifier, input.region.as_deref())?;
+    app.limiter
+        .check_account(identifier.as_str())
+        .map_err(Problem::rate_limited)?;
+    let account = service::verify_contact_code(&app, &identifier, &input.code).await?;
+    // Proving the contact signs the person in on this device, as a sign-in would.
+    let spec = crate::security::signin::spec(&ctx);
+    let outcome = crate::security::signin::finish(&app, &account, &spec, &ctx, 0, &[]).await?;
+    Ok(crate::security::api::answer(outcome, &ctx))
+}
+
+/// Sign-in credentials.
+#[derive(Debug, serde::Deserialize, utoipa::ToSchema)]
+#[serde(deny_unknown_fields)]
+pub struct Credentials {
+    /// Phone number or email address.
+    pub identifier: String,
+    pub region: Option<String>,
+    pub password: String,
+}
+
+/// Signs in; the token goes in `Authorization: Bearer …`. A second factor
+/// may be owed (202 with a challenge), or a device may have to be removed
+/// first (409 listing the bound devices).
+#[utoipa::path(post, path = "/api/v1/sessions", tag = "accounts", request_body = Credentials,
+    params(("X-Koban-Device" = Option<String>, Header, description = "The app's stable device id (16-128 of A-Z a-z 0-9 . _ -)")),
+    responses((status = 201, body = crate::security::api::SignInAnswer), (status = 202, body = crate::security::api::SignInAnswer, description = "second factor required"),
+              (status = 401, description = "wrong account or password, or sign-in locked"),
+              (status = 403, description = "contact not verified yet"), (status = 409, description = "device limit reached"), (status = 429)))]
+pub async fn sign_in(
+    State(app): State<Arc<App>>,
+    ctx: crate::security::client::ClientContext,
+    ApiJson(input): ApiJson<Credentials>,
+) -> Result<axum::response::Response, Problem> {
+    let identifier = service::parse_login_identifier(&input.identifier, input.region.as_deref())?;
+    let outcome =
+        crate::security::signin::sign_in(&app, &identifier, &input.password, &ctx).await?;
+    Ok(crate::security::api::answer(outcome, &ctx))
+}
+
+/// Signs out this session.
+#[utoipa::path(delete, path = "/api/v1/sessions/current", tag = "accounts", responses((status = 204), (status = 401)))]
+pub async fn sign_out(
+    State(app): State<Arc<App>>,
+    Authenticated(current): Authenticated,
+) -> Result<StatusCode, Problem> {
+    sessions::revoke(&app, current.session_id).await?;
+    Ok(StatusCode::NO_CONTENT)
+}
+
+/// Signs out every session of the account, this one included.
+#[utoipa::path(delete, path = "/api/v1/sessions", tag = "accounts", responses((status = 204), (status = 401)))]
+pub async fn sign_out_everywhere(
+    State(app): State<Arc<App>>,
+    Authenticated(current): Authenticated,
+) -> Result<StatusCode, Problem> {
+    sessions::revoke_all(&app, current.account.id, None).await?;
+    Ok(StatusCode::NO_CONTENT)
+}
+
+/// The signed-in account.
+#[utoipa::path(get, path = "/api/v1/me", tag = "accounts", responses((status = 200, body = Account), (status = 401)))]
+pub async fn me(Authenticated(current): Authenticated) -> Json<Account> {
+    Json(current.account)
+}
+
+/// A password change.
+#[derive(Debug, serde::Deserialize, utoipa::ToSchema)]
+#[serde(deny_unknown_fields)]
+pub struct PasswordChange {
+    pub current_password: String,
+    pub new_password: String,
+}
+
+/// Changes the password; every other session ends.
+#[utoipa::path(post, path = "/api/v1/me/password", tag = "accounts", request_body = PasswordChange,
+    responses((status = 204), (status = 401), (status = 422)))]
+pub async fn change_password(
+    State(app): State<Arc<App>>,
+    Authenticated(current): Authenticated,
+    ApiJson(input): ApiJson<PasswordChange>,
+) -> Result<StatusCode, Problem> {
+    service::change_password(&app, &current, &input.current_password, &input.new_password).await?;
+    Ok(StatusCode::NO_CONTENT)
+}
+
+/// A password reset with a code from `POST /api/v1/codes` (purpose `password_reset`).
+#[derive(Debug, serde::Deserialize, utoipa::ToSchema)]
+#[serde(deny_unknown_fields)]
+pub struct PasswordReset {
+    pub identifier: String,
+    pub region: Option<String>,
+    pub code: String,
+    pub new_password: String,
+}
+
+/// Sets a new password with a reset code; every session ends.
+#[utoipa::path(post, path = "/api/v1/password-resets", tag = "accounts", request_body = PasswordReset,
+    responses((status = 204), (status = 422), (status = 429)))]
+pub async fn reset_password(
+    State(app): State<Arc<App>>,
+    ApiJson(input): ApiJson<PasswordReset>,
+) -> Result<StatusCode, Problem> {
+    let identifier = service::parse_login_identifier(&input.identifier, input.region.as_deref())?;
+    app.limiter
+        .check_account(identifier.as_str())
+        .map_err(Problem::rate_limited)?;
+    service::reset_password(&app, &identifier, &input.code, &input.new_password).await?;
+    Ok(StatusCode::NO_CONTENT)
+}

@@ -1,0 +1,250 @@
+//! Six-digit verification codes: stored as keyed hashes, 10 minutes to live,
+//! 5 wrong tries, single use, and a send throttle per destination that
+//! applies whether or not an account exists (so it reveals nothing).
+
+use super::AccountError;
+use crate::app::App;
+use crate::delivery::{self, Channel, Outgoing};
+use crate::store::now_ms;
+use crate::web::i18n::{t, Lang};
+use koban_policy::contact::Contact;
+use koban_policy::throttle::{decide_send, CODE_MAX_ATTEMPTS, CODE_TTL_MS};
+use rand::Rng;
+use sqlx::{Any, Row, Transaction};
+
+/// What a code is for.
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub enum Purpose {
+    VerifyContact,
+    PasswordReset,
+    /// A second factor at sign-in for an account without 2FA (risk step-up).
+    SignIn,
+    /// Self-service unlock of a locked account.
+    Unlock,
+    /// A fresh proof before a sensitive change, for an account without 2FA.
+    StepUp,
+    /// Proof of a new phone number or email address replacing the old one.
+    ChangeContact,
+}
+
+impl Purpose {
+    /// Stored name, also part of the message id for the mail subject.
+    pub fn as_str(self) -> &'static str {
+        match self {
+            Purpose::VerifyContact => "verify_contact",
+            Purpose::PasswordReset => "password_reset",
+            Purpose::SignIn => "sign_in",
+            Purpose::Unlock => "unlock",
+            Purpose::StepUp => "step_up",
+            Purpose::ChangeContact => "change_contact",
+        }
+    }
+}
+
+const HASH_PURPOSE: &str = "verification-code";
+
+fn channel_of(contact: &Contact) -> Channel {
+    match contact {
+        Contact::Phone(_) => Channel::Sms,
+        Contact::Email(_) => Channel::Email,
+    }
+}
+
+/// Takes one send from `destination`'s allowance for `purpose`, or says how long to wait.
+/// Compare-and-swap on a version column, so racing requests on any number of
+/// nodes cannot both take the last send.
+pub async fn take_send_allowance(
+    app: &App,
+    purpose: Purpose,
+    destination: &str,
+) -> Result<(), AccountError> {
+    // Each purpose has its own allowance: a sign-in code right after the
+    // sign-up code is not a resend.
+    let destination = format!("{}:{destination}", purpose.as_str());
+    let destination = destination.as_str();
+    for _ in 0..5 {
+        let now = now_ms();
+        let row =
+            sqlx::query("SELECT sent_times, version FROM send_throttle WHERE destination = $1")
+                .bind(destination)
+                .fetch_optional(app.store.write())
+                .await?;
+        let (times, version) = match &row {
+            Some(r) => {
+                let text: String = r.try_get("sent_times")?;
+                let times: Vec<i64> = text.split(',').filter_map(|t| t.parse().ok()).collect();
+                (times, Some(r.try_get::<i64, _>("version")?))
+            }
+            None => (vec![], None),
+        };
+        let next = decide_send(&times, now).map_err(AccountError::RateLimited)?;
+        let text = next
+            .iter()
+            .map(i64::to_string)
+            .collect::<Vec<_>>()
+            .join(",");
+        let changed = match version {
+            None => sqlx::query(
+                "INSERT INTO send_throttle (destination, sent_times, version) VALUES ($1, $2, 1)
+                 ON CONFLICT (destination) DO NOTHING",
+            )
+            .bind(destination)
+            .bind(&text)
+            .execute(app.store.write())
+            .await?
+            .rows_affected(),
+            Some(v) => sqlx::query(
+                "UPDATE send_throttle SET sent_times = $1, version = version + 1 WHERE destination = $2 AND version = $3",
+            )
+            .bind(&text)
+            .bind(destination)
+            .bind(v)
+            .execute(app.store.write())
+            .await?
+            .rows_affected(),
+        };
+        if changed == 1 {
+            return Ok(());
+        }
+    }
+    Err(AccountError::RateLimited(1000))
+}
+
+/// Creates a code for `account_id` and queues it to `contact` in `tx`. Earlier
+/// unused codes for the same purpose stop working. The caller has already
+/// taken a send allowance.
+pub async fn issue(
+    app: &App,
+    tx: &mut Transaction<'_, Any>,
+    account_id: i64,
+    purpose: Purpose,
+    contact: &Contact,
+    lang: Lang,
+) -> Result<(), AccountError> {
+    let now = now_ms();
+    let code = format!("{:06}", rand::rngs::OsRng.gen_range(0..1_000_000u32));
+    sqlx::query(
+        "UPDATE verification_codes SET superseded_at = $1
+         WHERE account_id = $2 AND purpose = $3 AND consumed_at IS NULL AND superseded_at IS NULL",
+    )
+    .bind(now)
+    .bind(account_id)
+    .bind(purpose.as_str())
+    .execute(&mut **tx)
+    .await?;
+    let channel = channel_of(contact);
+    sqlx::query(
+        "INSERT INTO verification_codes (account_id, purpose, channel, destination, code_hash, created_at, expires_at)
+         VALUES ($1, $2, $3, $4, $5, $6, $7)",
+    )
+    .bind(account_id)
+    .bind(purpose.as_str())
+    .bind(channel.as_str())
+    .bind(contact.as_str())
+    .bind(app.key.keyed_hash(HASH_PURPOSE, format!("{account_id}:{code}").as_bytes()))
+    .bind(now)
+    .bind(now + CODE_TTL_MS)
+    .execute(&mut **tx)
+    .await?;
+    let message = Outgoing {
+        account_id: Some(account_id),
+        purpose: purpose.as_str().to_string(),
+        channel,
+        destination: contact.as_str().to_string(),
+        subject: t(lang, &format!("code-subject-{}", purpose.as_str()), &[]),
+        body: t(lang, "code-body", &[("code", code)]),
+    };
+    delivery::queue(tx, &app.key, app.config.delivery_mode == "live", message).await?;
+    Ok(())
+}
+
+/// A code that was accepted: where it had been sent.
+#[derive(Debug, Clone)]
+pub struct ConsumedCode {
+    pub channel: String,
+    pub destination: String,
+}
+
+/// Checks `code` against the account's live code for `purpose` and uses it
+/// up. A wrong code counts a try (atomically); the fifth kills the code.
+pub async fn consume(
+    app: &App,
+    account_id: i64,
+    purpose: Purpose,
+    code: &str,
+) -> Result<ConsumedCode, AccountError> {
+    let now = now_ms();
+    let row = sqlx::query(
+        "SELECT id, code_hash, attempts, expires_at, channel, destination FROM verification_codes
+         WHERE account_id = $1 AND purpose = $2 AND consumed_at IS NULL AND superseded_at IS NULL
+         ORDER BY id DESC LIMIT 1",
+    )
+    .bind(account_id)
+    .bind(purpose.as_str())
+    .fetch_optional(app.store.write())
+    .await?
+    .ok_or(AccountError::CodeInvalid)?;
+    let id: i64 = row.try_get("id")?;
+    let attempts: i64 = row.try_get("attempts")?;
+    let expires_at: i64 = row.try_get("expires_at")?;
+    if attempts >= CODE_MAX_ATTEMPTS || expires_at <= now {
+        return Err(AccountError::CodeInvalid);
+    }
+    let stored: String = row.try_get("code_hash")?;
+    let offered = app
+        .key
+        .keyed_hash(HASH_PURPOSE, format!("{account_id}:{code}").as_bytes());
+    if !crate::crypto::constant_time_eq(stored.as_bytes(), offered.as_bytes()) {
+        sqlx::query(
+            "UPDATE verification_codes SET attempts = attempts + 1 WHERE id = $1 AND attempts < $2",
+        )
+        .bind(id)
+        .bind(CODE_MAX_ATTEMPTS)
+        .execute(app.store.write())
+        .await?;
+        return Err(AccountError::CodeInvalid);
+    }
+    // Conditional on still being unused: of two racing correct submissions, one wins.
+    let used = sqlx::query(
+        "UPDATE verification_codes SET consumed_at = $1
+         WHERE id = $2 AND consumed_at IS NULL AND superseded_at IS NULL AND attempts < $3 AND expires_at > $1",
+    )
+    .bind(now)
+    .bind(id)
+    .bind(CODE_MAX_ATTEMPTS)
+    .execute(app.store.write())
+    .await?
+    .rows_affected();
+    if used != 1 {
+        return Err(AccountError::CodeInvalid);
+    }
+    Ok(ConsumedCode {
+        channel: row.try_get("channel")?,
+        destination: row.try_get("destination")?,
+    })
+}
+
+/// Is this a plausible code (6 ASCII digits after NFKC)? Anything else is a
+/// field error, and does not count as a try.
+pub fn normalize_code(input: &str) -> Result<String, AccountError> {
+    use unicode_normalization_free::fold_digits;
+    let folded = fold_digits(input.trim());
+    if folded.len() == 6 && folded.chars().all(|c| c.is_ascii_digit()) {
+        Ok(folded)
+    } else {
+        Err(AccountError::field("code", "code_format"))
+    }
+}
+
+mod unicode_normalization_free {
+    /// Full-width digits (from CJK input methods) to ASCII; spaces removed.
+    pub fn fold_digits(s: &str) -> String {
+        s.chars()
+            .filter(|c| !c.is_whitespace())
+            .map(|c| match c {
+                '０'..='９' => char::from_u32(c as u32 - '０' as u32 + '0' as u32).unwrap_or(c),
+                other => other,
+            })
+            .collect()
+    }
+}

@@ -1,0 +1,166 @@
+//! The accounts domain's one error type, and how it reads over HTTP.
+
+use crate::http::problem::{FieldError, Problem};
+use crate::store::StoreError;
+use axum::http::StatusCode;
+
+/// Everything an account operation can refuse or fail with.
+#[derive(Debug, thiserror::Error)]
+pub enum AccountError {
+    #[error("{}", describe_fields(.0))]
+    Invalid(Vec<FieldError>),
+    #[error("an account with this {0} exists")]
+    Duplicate(&'static str),
+    #[error("wrong account or password")]
+    BadCredentials,
+    #[error("the code is wrong, used or expired")]
+    CodeInvalid,
+    #[error("the account's contact is not verified")]
+    VerificationRequired,
+    #[error("the account is disabled")]
+    Disabled,
+    #[error("too many requests; retry in {0} ms")]
+    RateLimited(i64),
+    #[error("not signed in")]
+    Unauthorized,
+    #[error("not allowed")]
+    Forbidden,
+    #[error("sign-in is locked")]
+    Locked {
+        retry_after_ms: Option<i64>,
+        support: bool,
+    },
+    #[error("second-factor sign-in is locked")]
+    SecondFactorLocked(i64),
+    #[error("this needs a fresh second factor")]
+    StepUpRequired,
+    #[error("not found")]
+    NotFound,
+    #[error(transparent)]
+    Store(#[from] StoreError),
+    #[error("{0}")]
+    Internal(String),
+}
+
+/// "password: This password is too common. Choose another." — for the CLI and logs.
+fn describe_fields(errors: &[FieldError]) -> String {
+    errors
+        .iter()
+        .map(|e| {
+            format!(
+                "{}: {}",
+                e.field,
+                crate::web::i18n::t(
+                    crate::web::i18n::Lang::En,
+                    &format!("reason-{}", e.code),
+                    &[]
+                )
+            )
+        })
+        .collect::<Vec<_>>()
+        .join("; ")
+}
+
+impl AccountError {
+    /// One invalid field.
+    pub fn field(field: &str, code: &'static str) -> AccountError {
+        AccountError::Invalid(vec![FieldError {
+            field: field.to_string(),
+            code,
+        }])
+    }
+}
+
+impl From<sqlx::Error> for AccountError {
+    fn from(e: sqlx::Error) -> Self {
+        AccountError::Store(StoreError::Sqlx(e))
+    }
+}
+
+impl From<AccountError> for Problem {
+    fn from(error: AccountError) -> Problem {
+        match error {
+            AccountError::Invalid(errors) => Problem::validation(errors),
+            AccountError::Duplicate(field) => Problem {
+                errors: vec![FieldError {
+                    field: field.to_string(),
+                    code: "taken",
+                }],
+                ..Problem::new(
+                    StatusCode::CONFLICT,
+                    "account-exists",
+                    "problem-conflict-field",
+                )
+                .arg("field", format!("msg:noun-{field}"))
+            },
+            AccountError::BadCredentials => Problem::new(
+                StatusCode::UNAUTHORIZED,
+                "bad-credentials",
+                "problem-bad-credentials",
+            ),
+            AccountError::CodeInvalid => Problem::new(
+                StatusCode::UNPROCESSABLE_ENTITY,
+                "code-invalid",
+                "problem-code-invalid",
+            ),
+            AccountError::VerificationRequired => Problem::new(
+                StatusCode::FORBIDDEN,
+                "verification-required",
+                "problem-verification-required",
+            ),
+            AccountError::Disabled => Problem::new(
+                StatusCode::FORBIDDEN,
+                "account-disabled",
+                "problem-account-disabled",
+            ),
+            AccountError::RateLimited(ms) => Problem::rate_limited(ms),
+            AccountError::Unauthorized => Problem::unauthorized(),
+            AccountError::Forbidden => Problem::forbidden(),
+            // The same status and shape as a wrong password. Unknown identifiers
+            // lock exactly like real ones, so the lock itself reveals nothing.
+            AccountError::Locked {
+                retry_after_ms,
+                support,
+            } => {
+                let mut problem = Problem::new(
+                    StatusCode::UNAUTHORIZED,
+                    "sign-in-locked",
+                    if support {
+                        "problem-locked-support"
+                    } else {
+                        "problem-locked"
+                    },
+                )
+                .extension("unlock", if support { "support" } else { "code" });
+                if let Some(ms) = retry_after_ms {
+                    let seconds = ((ms.max(0) + 999) / 1000).max(1) as u64;
+                    problem.retry_after_seconds = Some(seconds);
+                    problem = problem.arg("seconds", seconds.to_string());
+                }
+                problem
+            }
+            AccountError::SecondFactorLocked(ms) => Problem {
+                retry_after_seconds: Some(((ms.max(0) + 999) / 1000).max(1) as u64),
+                ..Problem::new(
+                    StatusCode::UNAUTHORIZED,
+                    "second-factor-locked",
+                    "problem-second-factor-locked",
+                )
+            },
+            AccountError::StepUpRequired => Problem::new(
+                StatusCode::FORBIDDEN,
+                "step-up-required",
+                "problem-step-up-required",
+            ),
+            AccountError::NotFound => Problem::not_found(),
+            AccountError::Store(e) => Problem::internal(&e),
+            AccountError::Internal(e) => Problem::internal(&e),
+        }
+    }
+}
+
+impl axum::response::IntoResponse for AccountError {
+    fn into_response(self) -> axum::response::Response {
+        Problem::from(self).into_response()
+    }
+}

@@ -1,0 +1,734 @@
+//! The accounts pages: sign up, enter the code, sign in, forgotten password,
+//! the account home and signing out. Handlers parse the form, call
+//! [`service`], and either redirect (POST/redirect/GET) or show the form
+//! again with the reasons, keeping what was typed except passwords.
+
+use super::codes::Purpose;
+use super::service::{self, Client, Registration};
+use super::{sessions, AccountError};
+use crate::app::App;
+use crate::http::auth::ClientInfo;
+use crate::security::client::ClientContext;
+use crate::security::pages as security_pages;
+use crate::security::signin;
+use crate::web::i18n::{t, Lang};
+use crate::web::{render, safe_next, see_other, url_with, PageForm, Viewer};
+use axum::extract::{Query, State};
+use axum::http::{header, HeaderValue, StatusCode};
+use axum::response::Response;
+use axum::routing::{get, post};
+use axum::Router;
+use koban_policy::contact::Contact;
+use minijinja::context;
+use std::collections::BTreeMap;
+use std::sync::Arc;
+
+/// Routes for the account pages.
+pub fn router() -> Router<Arc<App>> {
+    Router::new()
+        .route("/signup", get(signup_page).post(signup))
+        .route("/verify", get(verify_page).post(verify))
+        .route("/verify/resend", post(resend))
+        .route("/signin", get(signin_page).post(signin))
+        .route("/forgot", get(forgot_page).post(forgot))
+        .route("/reset", get(reset_page).post(reset))
+        .route("/account", get(account_page))
+        .route("/account/password", post(change_password))
+        .route("/signout", post(sign_out))
+        .route("/signout/everywhere", post(sign_out_everywhere))
+}
+
+/// Saves the language an account chose in the switcher.
+pub async fn set_locale(app: &App, account_id: i64, lang: Lang) -> Result<(), AccountError> {
+    sqlx::query("UPDATE accounts SET locale = $1 WHERE id = $2")
+        .bind(lang.tag())
+        .bind(account_id)
+        .execute(app.store.write())
+        .await?;
+    Ok(())
+}
+
+/// Regions offered for a phone number typed without its country code,
+/// each in its own language (like the language switch).
+const REGIONS: &[(&str, &str)] = &[
+    ("JP", "日本 +81"),
+    ("TW", "臺灣 +886"),
+    ("TH", "ประเทศไทย +66"),
+    ("CN", "中国 +86"),
+    ("HK", "香港 +852"),
+    ("KR", "대한민국 +82"),
+    ("SG", "Singapore +65"),
+    ("MY", "Malaysia +60"),
+    ("ID", "Indonesia +62"),
+    ("VN", "Việt Nam +84"),
+    ("PH", "Philippines +63"),
+    ("US", "United States +1"),
+    ("GB", "United Kingdom +44"),
+];
+
+/// The `?notice=` codes a redirect may carry, and their messages. Only
+/// these are shown, so a link cannot put arbitrary text on a page.
+fn notice(lang: Lang, code: Option<&str>) -> Option<String> {
+    let id = match code? {
+        "resent" => "verify-resent",
+        "code-sent" => "forgot-sent",
+        "reset" => "reset-done",
+        "password-changed" => "password-changed",
+        "signed-out" => "signed-out",
+        "signed-out-everywhere" => "signed-out-everywhere",
+        "expired" => "problem-challenge-invalid",
+        "unlocked" => "unlock-done",
+        "device-removed" => "security-device-removed-self",
+        _ => return None,
+    };
+    Some(t(lang, id, &[]))
+}
+
+/// Why a form was refused, in words, ready for the template.
+#[derive(Debug, Default, serde::Serialize)]
+pub(crate) struct Feedback {
+    /// Field name → reasons.
+    pub(crate) errors: BTreeMap<String, Vec<String>>,
+    /// A message for the whole form.
+    pub(crate) alert: Option<String>,
+    /// The account exists already: offer sign-in and reset.
+    exists: bool,
+    /// The account waits for its code: offer the code page.
+    unverified: bool,
+    #[serde(skip)]
+    pub(crate) status: u16,
+    #[serde(skip)]
+    retry_after: Option<u64>,
+}
+
+/// Puts `error` into words for a form showing `fields`; errors about other
+/// fields go to the form's alert. The words are the API's problem document
+/// (one mapping for both), plus hints the pages act on. Server failures
+/// become the error page; a lost session goes back to sign-in.
+// The Err side is the page to show instead, made once per request: boxing
+// it would buy nothing.
+#[allow(clippy::result_large_err)]
+pub(crate) fn explain(
+    viewer: &Viewer,
+    error: AccountError,
+    fields: &[&str],
+) -> Result<Feedback, Response> {
+    let lang = viewer.lang;
+    let mut feedback = Feedback::default();
+    match &error {
+        AccountError::Unauthorized => return Err(see_other("/signin")),
+        AccountError::Store(e) => return Err(internal(viewer, e)),
+        AccountError::Internal(e) => return Err(internal(viewer, e)),
+        AccountError::Duplicate(_) => feedback.exists = true,
+        AccountError::VerificationRequired => feedback.unverified = true,
+        AccountError::CodeInvalid => {
+            // Said next to the code, where the person is looking.
+            feedback.status = 422;
+            feedback
+                .errors
+                .insert("code".into(), vec![t(lang, "problem-code-invalid", &[])]);
+            return Ok(feedback);
+        }
+        _ => {}
+    }
+    let problem = crate::http::problem::Problem::from(error);
+    let document = problem.to_json(lang, "");
+    feedback.status = problem.status.as_u16();
+    feedback.retry_after = problem.retry_after_seconds;
+    let mut alert = document["detail"].as_str().unwrap_or_default().to_string();
+    for e in problem.errors {
+        let reason = t(lang, &format!("reason-{}", e.code), &[]);
+        if fields.contains(&e.field.as_str()) {
+            feedback.errors.entry(e.field).or_default().push(reason);
+        } else {
+            alert.push(' ');
+            alert.push_str(&reason);
+        }
+    }
+    feedback.alert = Some(alert);
+    Ok(feedback)
+}
+
+pub(crate) fn internal(viewer: &Viewer, cause: &dyn std::fmt::Display) -> Response {
+    tracing::error!(error = %cause, "page failed");
+    render::error(
+        viewer,
+        StatusCode::INTERNAL_SERVER_ERROR,
+        "problem-internal",
+    )
+}
+
+/// Shows a form again after `feedback`, with its status and Retry-After.
+pub(crate) fn refused(
+    viewer: &Viewer,
+    template: &str,
+    feedback: Feedback,
+    page: minijinja::Value,
+) -> Response {
+    let status = StatusCode::from_u16(feedback.status).unwrap_or(StatusCode::BAD_REQUEST);
+    let retry_after = feedback.retry_after;
+    let mut response = render::page(
+        viewer,
+        status,
+        template,
+        context! { feedback => feedback, ..page },
+    );
+    if let Some(seconds) = retry_after {
+        response
+            .headers_mut()
+            .insert(header::RETRY_AFTER, HeaderValue::from(seconds));
+    }
+    response
+}
+
+/// The service's view of this browser, in the page's language.
+fn client(info: ClientInfo, viewer: &Viewer) -> Client {
+    Client {
+        lang: Some(viewer.lang),
+        ..info.0
+    }
+}
+
+pub(crate) fn non_empty(s: &str) -> Option<&str> {
+    let s = s.trim();
+    (!s.is_empty()).then_some(s)
+}
+
+fn signed_out(app: &App, notice: &str) -> Response {
+    let mut response = see_other(&url_with("/signin", &[("notice", notice)]));
+    crate::web::set_cookie(&mut response, crate::web::clear_session_cookie(app));
+    response
+}
+
+fn check_rate(app: &App, contact: &Contact) -> Result<(), AccountError> {
+    app.limiter
+        .check_account(contact.as_str())
+        .map_err(AccountError::RateLimited)
+}
+
+// ---- Sign up -------------------------------------------------------------
+
+#[derive(Debug, Default, serde::Deserialize, serde::Serialize)]
+struct SignupForm {
+    /// `phone` or `email`: which of the two the form shows.
+    #[serde(default)]
+    with: String,
+    #[serde(default)]
+    phone: String,
+    #[serde(default)]
+    email: String,
+    #[serde(default)]
+    region: String,
+    #[serde(default, skip_serializing)]
+    password: String,
+}
+
+impl SignupForm {
+    fn kind(&self) -> &'static str {
+        if self.with == "email" {
+            "email"
+        } else {
+            "phone"
+        }
+    }
+}
+
+fn signup_context(form: &SignupForm) -> minijinja::Value {
+    context! { values => form, with => form.kind(), regions => REGIONS }
+}
+
+/// `GET /signup?with=phone|email`.
+async fn signup_page(viewer: Viewer, Query(form): Query<SignupForm>) -> Response {
+    if viewer.current.is_some() {
+        return see_other("/account");
+    }
+    render::page(
+        &viewer,
+        StatusCode::OK,
+        "signup.html",
+        signup_context(&form),
+    )
+}
+
+/// `POST /signup`: creates the account and sends the code.
+async fn signup(
+    State(app): State<Arc<App>>,
+    viewer: Viewer,
+    info: ClientInfo,
+    PageForm(form): PageForm<SignupForm>,
+) -> Response {
+    let by_email = form.kind() == "email";
+    let registration = Registration {
+        phone: (!by_email).then(|| form.phone.clone()),
+        email: by_email.then(|| form.email.clone()),
+        region: non_empty(&form.region).map(str::to_string),
+        password: form.password.clone(),
+        locale: None,
+    };
+    match service::register(&app, registration, &client(info, &viewer)).await {
+        Ok(_) => {
+            // The same normalisation the service applied, to name the account in the URL.
+            let contact = if by_email {
+                koban_policy::contact::parse_email(&form.email)
+            } else {
+                koban_policy::contact::parse_phone(&form.phone, non_empty(&form.region))
+            };
+            let identifier = contact
+                .map(|c| c.as_str().to_string())
+                .unwrap_or_else(|_| form.email.clone() + &form.phone);
+            see_other(&url_with("/verify", &[("identifier", &identifier)]))
+        }
+        Err(error) => match explain(&viewer, error, &["phone", "email", "password"]) {
+            Ok(feedback) => refused(&viewer, "signup.html", feedback, signup_context(&form)),
+            Err(response) => response,
+        },
+    }
+}
+
+// ---- Enter the code ------------------------------------------------------
+
+#[derive(Debug, Default, serde::Deserialize)]
+struct VerifyQuery {
+    #[serde(default)]
+    identifier: String,
+    notice: Option<String>,
+}
+
+#[derive(Debug, Default, serde::Deserialize)]
+struct VerifyForm {
+    #[serde(default)]
+    identifier: String,
+    #[serde(default)]
+    code: String,
+    /// For a resend: `phone` or `email` to use the account's other contact.
+    #[serde(default)]
+    via: String,
+}
+
+/// What the code page shows about where the code went.
+fn verify_context(identifier: &str, code: &str, notice: Option<String>) -> minijinja::Value {
+    let contact = service::parse_login_identifier(identifier, None).ok();
+    context! {
+        values => context! { identifier => identifier, code => code },
+        identifier => contact.as_ref().map(|c| c.as_str().to_string()),
+        destination => contact.as_ref().map(Contact::masked),
+        other_via => contact.as_ref().map(|c| if c.kind() == "phone" { "email" } else { "phone" }),
+        notice => notice,
+    }
+}
+
+/// `GET /verify?identifier=…`.
+async fn verify_page(viewer: Viewer, Query(query): Query<VerifyQuery>) -> Response {
+    let notice = notice(viewer.lang, query.notice.as_deref());
+    render::page(
+        &viewer,
+        StatusCode::OK,
+        "verify.html",
+        verify_context(&query.identifier, "", notice),
+    )
+}
+
+/// `POST /verify`: checks the code, activates the account and signs in.
+async fn verify(
+    State(app): State<Arc<App>>,
+    viewer: Viewer,
+    mut ctx: ClientContext,
+    PageForm(form): PageForm<VerifyForm>,
+) -> Response {
+    ctx.lang = viewer.lang;
+    let result = async {
+        let contact = service::parse_login_identifier(&form.identifier, None)?;
+        check_rate(&app, &contact)?;
+        let account = service::verify_contact_code(&app, &contact, &form.code).await?;
+        // Proving the contact signs in like any sign-in, on this browser's
+        // device (or stops at the device limit), as the API does.
+        signin::finish(&app, &account, &signin::spec(&ctx), &ctx, 0, &[]).await
+    }
+    .await;
+    match result {
+        Ok(outcome) => security_pages::after_sign_in(&app, outcome, &ctx, "/account"),
+        Err(error) => match explain(&viewer, error, &["identifier", "code"]) {
+            Ok(feedback) => refused(
+                &viewer,
+                "verify.html",
+                feedback,
+                verify_context(&form.identifier, &form.code, None),
+            ),
+            Err(response) => response,
+        },
+    }
+}
+
+/// `POST /verify/resend`: a new code, to the same contact or the other one.
+async fn resend(
+    State(app): State<Arc<App>>,
+    mut viewer: Viewer,
+    info: ClientInfo,
+    PageForm(form): PageForm<VerifyForm>,
+) -> Response {
+    let client = client(info, &viewer);
+    let via = non_empty(&form.via);
+    let result = async {
+        let contact = service::parse_login_identifier(&form.identifier, None)?;
+        check_rate(&app, &contact)?;
+        service::send_code(&app, &contact, Purpose::VerifyContact, via, &client).await?;
+        Ok::<_, AccountError>(contact)
+    }
+    .await;
+    match result {
+        Ok(contact) => see_other(&url_with(
+            "/verify",
+            &[("identifier", contact.as_str()), ("notice", "resent")],
+        )),
+        Err(error) => {
+            // This path only answers POST; the language switch should come back to the code page.
+            viewer.here = url_with("/verify", &[("identifier", &form.identifier)]);
+            match explain(&viewer, error, &["identifier"]) {
+                Ok(feedback) => refused(
+                    &viewer,
+                    "verify.html",
+                    feedback,
+                    verify_context(&form.identifier, "", None),
+                ),
+                Err(response) => response,
+            }
+        }
+    }
+}
+
+// ---- Sign in -------------------------------------------------------------
+
+#[derive(Debug, Default, serde::Deserialize, serde::Serialize)]
+struct SigninForm {
+    #[serde(default)]
+    identifier: String,
+    #[serde(default)]
+    region: String,
+    #[serde(default, skip_serializing)]
+    password: String,
+    #[serde(default)]
+    next: String,
+    #[serde(default, skip_serializing)]
+    notice: Option<String>,
+}
+
+fn signin_context(form: &SigninForm, notice: Option<String>) -> minijinja::Value {
+    context! {
+        values => form,
+        regions => REGIONS,
+        notice => notice,
+        verify_url => service::parse_login_identifier(&form.identifier, non_empty(&form.region))
+            .ok()
+            .map(|c| url_with("/verify", &[("identifier", c.as_str())])),
+    }
+}
+
+/// `GET /signin`.
+async fn signin_page(viewer: Viewer, Query(form): Query<SigninForm>) -> Response {
+    if viewer.current.is_some() {
+        return see_other(safe_next(Some(&form.next), "/account"));
+    }
+    let notice = notice(viewer.lang, form.notice.as_deref());
+    render::page(
+        &viewer,
+        StatusCode::OK,
+        "signin.html",
+        signin_context(&form, notice),
+    )
+}
+
+/// `POST /signin`.
+async fn signin(
+    State(app): State<Arc<App>>,
+    viewer: Viewer,
+    mut ctx: ClientContext,
+    PageForm(form): PageForm<SigninForm>,
+) -> Response {
+    ctx.lang = viewer.lang;
+    let next = safe_next(Some(&form.next), "/account");
+    let mut identifier = form.identifier.clone();
+    let result = async {
+        let contact = service::parse_login_identifier(&form.identifier, non_empty(&form.region))?;
+        identifier = contact.as_str().to_string();
+        signin::sign_in(&app, &contact, &form.password, &ctx).await
+    }
+    .await;
+    match result {
+        Ok(outcome) => security_pages::after_sign_in(&app, outcome, &ctx, next),
+        Err(AccountError::Locked {
+            retry_after_ms,
+            support,
+        }) => security_pages::locked_redirect(&identifier, retry_after_ms, support),
+        Err(error) => match explain(&viewer, error, &["identifier", "password"]) {
+            Ok(feedback) => refused(
+                &viewer,
+                "signin.html",
+                feedback,
+                signin_context(&form, None),
+            ),
+            Err(response) => response,
+        },
+    }
+}
+
+// ---- Forgotten password --------------------------------------------------
+
+#[derive(Debug, Default, serde::Deserialize, serde::Serialize)]
+struct ForgotForm {
+    #[serde(default)]
+    identifier: String,
+    #[serde(default)]
+    region: String,
+}
+
+/// `GET /forgot`.
+async fn forgot_page(viewer: Viewer, Query(form): Query<ForgotForm>) -> Response {
+    render::page(
+        &viewer,
+        StatusCode::OK,
+        "forgot.html",
+        context! { values => form, regions => REGIONS },
+    )
+}
+
+/// `POST /forgot`: sends a reset code if the account exists (and says the
+/// same either way, so the page cannot be used to find out who is registered).
+async fn forgot(
+    State(app): State<Arc<App>>,
+    viewer: Viewer,
+    info: ClientInfo,
+    PageForm(form): PageForm<ForgotForm>,
+) -> Response {
+    let client = client(info, &viewer);
+    let result = async {
+        let contact = service::parse_login_identifier(&form.identifier, non_empty(&form.region))?;
+        check_rate(&app, &contact)?;
+        service::send_code(&app, &contact, Purpose::PasswordReset, None, &client).await?;
+        Ok::<_, AccountError>(contact)
+    }
+    .await;
+    match result {
+        Ok(contact) => see_other(&url_with(
+            "/reset",
+            &[("identifier", contact.as_str()), ("notice", "code-sent")],
+        )),
+        Err(error) => match explain(&viewer, error, &["identifier"]) {
+            Ok(feedback) => refused(
+                &viewer,
+                "forgot.html",
+                feedback,
+                context! { values => form, regions => REGIONS },
+            ),
+            Err(response) => response,
+        },
+    }
+}
+
+#[derive(Debug, Default, serde::Deserialize)]
+struct ResetForm {
+    #[serde(default)]
+    identifier: String,
+    #[serde(default)]
+    code: String,
+    #[serde(default)]
+    new_password: String,
+    notice: Option<String>,
+}
+
+fn reset_context(identifier: &str, code: &str, notice: Option<String>) -> minijinja::Value {
+    let contact = service::parse_login_identifier(identifier, None).ok();
+    context! {
+        values => context! { identifier => identifier, code => code },
+        identifier => contact.as_ref().map(|c| c.as_str().to_string()),
+        destination => contact.as_ref().map(Contact::masked),
+        notice => notice,
+    }
+}
+
+/// `GET /reset?identifier=…`.
+async fn reset_page(viewer: Viewer, Query(form): Query<ResetForm>) -> Response {
+    let notice = notice(viewer.lang, form.notice.as_deref());
+    render::page(
+        &viewer,
+        StatusCode::OK,
+        "reset.html",
+        reset_context(&form.identifier, "", notice),
+    )
+}
+
+/// `POST /reset`: a new password with the code; every session ends.
+async fn reset(
+    State(app): State<Arc<App>>,
+    viewer: Viewer,
+    PageForm(form): PageForm<ResetForm>,
+) -> Response {
+    let result = async {
+        let contact = service::parse_login_identifier(&form.identifier, None)?;
+        check_rate(&app, &contact)?;
+        service::reset_password(&app, &contact, &form.code, &form.new_password).await?;
+        Ok::<_, AccountError>(contact)
+    }
+    .await;
+    match result {
+        Ok(contact) => {
+            let mut response = see_other(&url_with(
+                "/signin",
+                &[("identifier", contact.as_str()), ("notice", "reset")],
+            ));
+            // The reset ended every session, this browser's included.
+            crate::web::set_cookie(&mut response, crate::web::clear_session_cookie(&app));
+            response
+        }
+        Err(error) => match explain(&viewer, error, &["identifier", "code", "new_password"]) {
+            Ok(feedback) => refused(
+                &viewer,
+                "reset.html",
+                feedback,
+                reset_context(&form.identifier, &form.code, None),
+            ),
+            Err(response) => response,
+        },
+    }
+}
+
+// ---- Account home ----------------------------------------------------------
+
+#[derive(Debug, Default, serde::Deserialize)]
+struct AccountQuery {
+    notice: Option<String>,
+}
+
+/// A security reminder as the account page shows it.
+#[derive(Debug, serde::Serialize)]
+struct ReminderView {
+    kind: String,
+    text: String,
+    detail: String,
+    /// Where to act on it.
+    href: &'static str,
+    action: String,
+}
+
+async fn account_context(app: &App, viewer: &Viewer, notice: Option<String>) -> minijinja::Value {
+    let Some(current) = &viewer.current else {
+        return context! {};
+    };
+    let reminders = match crate::security::reminders::current(app, &current.account).await {
+        Ok(list) => list,
+        Err(error) => {
+            // The page is still useful without them.
+            tracing::warn!(%error, "security reminders unavailable");
+            vec![]
+        }
+    };
+    let reminders: Vec<ReminderView> = reminders
+        .into_iter()
+        .map(|r| {
+            let (href, action) = match r.kind.as_str() {
+                "enable_two_factor" => ("/account/security/2fa", "reminder-action-2fa"),
+                "review_stale_device" => ("/account/security", "reminder-action-devices"),
+                _ => ("#password-form", "reminder-action-password"),
+            };
+            ReminderView {
+                text: t(viewer.lang, &format!("reminder-{}-subject", r.kind), &[]),
+                kind: r.kind,
+                detail: r.detail,
+                href,
+                action: t(viewer.lang, action, &[]),
+            }
+        })
+        .collect();
+    let account = &current.account;
+    let since = jiff::Timestamp::from_millisecond(account.created_at)
+        .map(|t| t.strftime("%Y-%m-%d").to_string())
+        .unwrap_or_default();
+    context! {
+        account => context! {
+            identifier => account.display_identifier(),
+            phone => account.phone,
+            phone_verified => account.phone_verified,
+            email => account.email,
+            email_verified => account.email_verified,
+            role => account.role,
+            since => since,
+        },
+        reminders => reminders,
+        notice => notice,
+    }
+}
+
+/// `GET /account`.
+async fn account_page(
+    State(app): State<Arc<App>>,
+    viewer: Viewer,
+    Query(query): Query<AccountQuery>,
+) -> Response {
+    if viewer.current.is_none() {
+        return see_other(&url_with("/signin", &[("next", "/account")]));
+    }
+    let notice = notice(viewer.lang, query.notice.as_deref());
+    render::page(
+        &viewer,
+        StatusCode::OK,
+        "account.html",
+        account_context(&app, &viewer, notice).await,
+    )
+}
+
+#[derive(Debug, Default, serde::Deserialize)]
+struct PasswordForm {
+    #[serde(default)]
+    current_password: String,
+    #[serde(default)]
+    new_password: String,
+}
+
+/// `POST /account/password`: every other session ends.
+async fn change_password(
+    State(app): State<Arc<App>>,
+    mut viewer: Viewer,
+    PageForm(form): PageForm<PasswordForm>,
+) -> Response {
+    let Some(current) = &viewer.current else {
+        return see_other(&url_with("/signin", &[("next", "/account")]));
+    };
+    let result =
+        service::change_password(&app, current, &form.current_password, &form.new_password).await;
+    match result {
+        Ok(()) => see_other("/account?notice=password-changed"),
+        Err(error) => {
+            viewer.here = "/account".into();
+            match explain(&viewer, error, &["current_password", "new_password"]) {
+                Ok(feedback) => refused(
+                    &viewer,
+                    "account.html",
+                    feedback,
+                    account_context(&app, &viewer, None).await,
+                ),
+                Err(response) => response,
+            }
+        }
+    }
+}
+
+// ---- Sign out --------------------------------------------------------------
+
+/// `POST /signout`: ends this session.
+async fn sign_out(State(app): State<Arc<App>>, viewer: Viewer) -> Response {
+    if let Some(current) = &viewer.current {
+        if let Err(error) = sessions::revoke(&app, current.session_id).await {
+            return internal(&viewer, &error);
+        }
+    }
+    signed_out(&app, "signed-out")
+}
+
+/// `POST /signout/everywhere`: ends every session of the account.
+async fn sign_out_everywhere(State(app): State<Arc<App>>, viewer: Viewer) -> Response {
+    if let Some(current) = &viewer.current {
+        if let Err(error) = sessions::revoke_all(&app, current.account.id, None).await {
+            return internal(&viewer, &error);
+        }
+    }
+    signed_out(&app, "signed-out-everywhere")
+}

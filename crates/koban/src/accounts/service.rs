@@ -1,0 +1,334 @@
+//! Account operations, called by the JSON API, the pages and the CLI alike.
+
+use super::codes::{self, Purpose};
+use super::sessions;
+use super::{store, Account, AccountError};
+use crate::app::App;
+use crate::http::problem::FieldError;
+use crate::web::i18n::Lang;
+use koban_policy::contact::{parse_email, parse_identifier, parse_phone, Contact};
+use koban_policy::password::{check_new_password, normalize};
+
+/// Who is asking: for the session record and the per-account limits.
+#[derive(Debug, Clone, Default)]
+pub struct Client {
+    pub ip: Option<String>,
+    pub user_agent: Option<String>,
+    pub lang: Option<Lang>,
+}
+
+impl Client {
+    fn lang(&self) -> Lang {
+        self.lang.unwrap_or(Lang::En)
+    }
+}
+
+/// Registration input: a phone number or an email address, and a password.
+#[derive(Debug, Clone, serde::Deserialize, utoipa::ToSchema)]
+#[serde(deny_unknown_fields)]
+pub struct Registration {
+    /// International number; `+` and country code, or give `region`.
+    pub phone: Option<String>,
+    pub email: Option<String>,
+    /// ISO 3166 alpha-2 region for a phone number without a country code.
+    pub region: Option<String>,
+    pub password: String,
+    /// Preferred language (BCP 47), e.g. `zh-CN`.
+    pub locale: Option<String>,
+}
+
+/// What registration returns: where the code went.
+#[derive(Debug, Clone, serde::Serialize, utoipa::ToSchema)]
+pub struct Registered {
+    pub account_id: i64,
+    pub status: String,
+    /// `phone` or `email`.
+    pub verification_channel: String,
+    /// Masked destination, e.g. `+81*****5678`.
+    pub destination: String,
+    pub code_expires_in_seconds: i64,
+}
+
+fn contact_field(
+    kind: &'static str,
+    problem: koban_policy::contact::ContactProblem,
+) -> AccountError {
+    AccountError::field(kind, problem.code())
+}
+
+/// Parses the identifier of a sign-in, resend or reset request.
+pub fn parse_login_identifier(
+    identifier: &str,
+    region: Option<&str>,
+) -> Result<Contact, AccountError> {
+    parse_identifier(identifier, region).map_err(|p| AccountError::field("identifier", p.code()))
+}
+
+/// Creates a pending account and sends a code to its contact.
+pub async fn register(
+    app: &App,
+    input: Registration,
+    client: &Client,
+) -> Result<Registered, AccountError> {
+    let contact = match (&input.phone, &input.email) {
+        (Some(phone), None) => {
+            parse_phone(phone, input.region.as_deref()).map_err(|p| contact_field("phone", p))?
+        }
+        (None, Some(email)) => parse_email(email).map_err(|p| contact_field("email", p))?,
+        (Some(_), Some(_)) => {
+            return Err(AccountError::Invalid(vec![
+                FieldError {
+                    field: "phone".into(),
+                    code: "one_of_phone_email",
+                },
+                FieldError {
+                    field: "email".into(),
+                    code: "one_of_phone_email",
+                },
+            ]))
+        }
+        (None, None) => return Err(AccountError::field("phone", "required")),
+    };
+    if let Err(problem) = check_new_password(&input.password, &[contact.as_str()]) {
+        return Err(AccountError::field("password", problem.code()));
+    }
+    let locale = match input.locale.as_deref() {
+        Some(tag) => {
+            Some(Lang::parse(tag).ok_or_else(|| AccountError::field("locale", "invalid_value"))?)
+        }
+        None => client.lang,
+    };
+    if store::exists(app.store.read(), &contact).await? {
+        return Err(AccountError::Duplicate(contact.kind()));
+    }
+    let hash = app
+        .hasher
+        .hash(normalize(&input.password))
+        .await
+        .map_err(AccountError::Internal)?;
+    codes::take_send_allowance(app, Purpose::VerifyContact, contact.as_str()).await?;
+    let mut tx = app.store.write().begin().await?;
+    let inserted = store::insert(
+        &mut *tx,
+        &contact,
+        &hash,
+        "user",
+        "pending",
+        locale.map(Lang::tag),
+        false,
+    )
+    .await;
+    let account_id = match inserted {
+        Ok(id) => id,
+        Err(e) => {
+            return Err(store::duplicate_field(&e)
+                .map(AccountError::Duplicate)
+                .unwrap_or(e.into()))
+        }
+    };
+    codes::issue(
+        app,
+        &mut tx,
+        account_id,
+        Purpose::VerifyContact,
+        &contact,
+        locale.unwrap_or(client.lang()),
+    )
+    .await?;
+    tx.commit().await?;
+    app.jobs_wakeup.notify_one();
+    Ok(Registered {
+        account_id,
+        status: "pending_verification".into(),
+        verification_channel: contact.kind().into(),
+        destination: contact.masked(),
+        code_expires_in_seconds: koban_policy::throttle::CODE_TTL_MS / 1000,
+    })
+}
+
+/// Sends a new code of `purpose`. Answers the same whether or not the
+/// identifier has an account (the throttle applies either way), so it cannot
+/// be used to find out who is registered. `via` picks the account's other
+/// verified contact (`phone` or `email`) when the first one does not arrive.
+pub async fn send_code(
+    app: &App,
+    identifier: &Contact,
+    purpose: Purpose,
+    via: Option<&str>,
+    client: &Client,
+) -> Result<(), AccountError> {
+    let found = store::find_with_hash(app.store.read(), identifier)
+        .await?
+        .map(|(a, _)| a);
+    let destination = match (&found, via) {
+        (Some(account), Some("phone"))
+            if account.phone_verified || purpose == Purpose::VerifyContact =>
+        {
+            account.phone.clone().map(Contact::Phone)
+        }
+        (Some(account), Some("email"))
+            if account.email_verified || purpose == Purpose::VerifyContact =>
+        {
+            account.email.clone().map(Contact::Email)
+        }
+        (_, Some("phone" | "email")) | (None, None) => None,
+        (_, Some(_)) => return Err(AccountError::field("via", "invalid_value")),
+        (Some(_), None) => Some(identifier.clone()),
+    };
+    // Throttle on what was asked for, existing or not.
+    codes::take_send_allowance(
+        app,
+        purpose,
+        destination.as_ref().unwrap_or(identifier).as_str(),
+    )
+    .await?;
+    let (Some(account), Some(contact)) = (found, destination) else {
+        return Ok(());
+    };
+    if account.status == "disabled"
+        || (purpose == Purpose::VerifyContact && account.status != "pending" && via.is_none())
+    {
+        return Ok(());
+    }
+    let lang = account
+        .locale
+        .as_deref()
+        .and_then(Lang::parse)
+        .unwrap_or(client.lang());
+    let mut tx = app.store.write().begin().await?;
+    codes::issue(app, &mut tx, account.id, purpose, &contact, lang).await?;
+    tx.commit().await?;
+    app.jobs_wakeup.notify_one();
+    Ok(())
+}
+
+/// Confirms a contact with its code and activates the account; returns the
+/// account as it now is. Signing in is the caller's next step.
+pub async fn verify_contact_code(
+    app: &App,
+    identifier: &Contact,
+    code: &str,
+) -> Result<Account, AccountError> {
+    let code = codes::normalize_code(code)?;
+    let (account, _) = store::find_with_hash(app.store.read(), identifier)
+        .await?
+        .ok_or(AccountError::CodeInvalid)?;
+    if account.status == "disabled" {
+        return Err(AccountError::Disabled);
+    }
+    let used = codes::consume(app, account.id, Purpose::VerifyContact, &code).await?;
+    store::mark_verified(app.store.write(), account.id, &used.channel).await?;
+    store::find_by_id(app.store.read(), account.id)
+        .await?
+        .ok_or(AccountError::CodeInvalid)
+}
+
+/// Changes the password of a signed-in account; every other session ends.
+pub async fn change_password(
+    app: &App,
+    current: &sessions::Current,
+    old: &str,
+    new: &str,
+) -> Result<(), AccountError> {
+    let identifier = current
+        .account
+        .email
+        .clone()
+        .map(Contact::Email)
+        .or(current.account.phone.clone().map(Contact::Phone))
+        .ok_or(AccountError::Unauthorized)?;
+    let (_, stored) = store::find_with_hash(app.store.read(), &identifier)
+        .await?
+        .ok_or(AccountError::Unauthorized)?;
+    let (ok, _) = app.hasher.verify(normalize(old), Some(stored)).await;
+    if !ok {
+        return Err(AccountError::field("current_password", "wrong_password"));
+    }
+    let ids: Vec<&str> = [
+        current.account.phone.as_deref(),
+        current.account.email.as_deref(),
+    ]
+    .into_iter()
+    .flatten()
+    .collect();
+    check_new_password(new, &ids).map_err(|p| AccountError::field("new_password", p.code()))?;
+    let hash = app
+        .hasher
+        .hash(normalize(new))
+        .await
+        .map_err(AccountError::Internal)?;
+    store::set_password_hash(app.store.write(), current.account.id, &hash, true).await?;
+    sessions::revoke_all(app, current.account.id, Some(current.session_id)).await?;
+    Ok(())
+}
+
+/// Resets a password with a code; every session ends.
+pub async fn reset_password(
+    app: &App,
+    identifier: &Contact,
+    code: &str,
+    new: &str,
+) -> Result<(), AccountError> {
+    let code = codes::normalize_code(code)?;
+    check_new_password(new, &[identifier.as_str()])
+        .map_err(|p| AccountError::field("new_password", p.code()))?;
+    let (account, _) = store::find_with_hash(app.store.read(), identifier)
+        .await?
+        .ok_or(AccountError::CodeInvalid)?;
+    if account.status == "disabled" {
+        return Err(AccountError::Disabled);
+    }
+    let ids: Vec<&str> = [account.phone.as_deref(), account.email.as_deref()]
+        .into_iter()
+        .flatten()
+        .collect();
+    check_new_password(new, &ids).map_err(|p| AccountError::field("new_password", p.code()))?;
+    let used = codes::consume(app, account.id, Purpose::PasswordReset, &code).await?;
+    let hash = app
+        .hasher
+        .hash(normalize(new))
+        .await
+        .map_err(AccountError::Internal)?;
+    store::set_password_hash(app.store.write(), account.id, &hash, true).await?;
+    // Receiving the code proves the contact, as a verification would.
+    store::mark_verified(app.store.write(), account.id, &used.channel).await?;
+    sessions::revoke_all(app, account.id, None).await?;
+    Ok(())
+}
+
+/// Creates an already-verified account with a role (operator bootstrap).
+pub async fn create_verified(
+    app: &App,
+    identifier: &Contact,
+    password: &str,
+    role: &str,
+) -> Result<i64, AccountError> {
+    if !matches!(role, "user" | "agent" | "supervisor" | "admin") {
+        return Err(AccountError::field("role", "invalid_value"));
+    }
+    check_new_password(password, &[identifier.as_str()])
+        .map_err(|p| AccountError::field("password", p.code()))?;
+    if store::exists(app.store.read(), identifier).await? {
+        return Err(AccountError::Duplicate(identifier.kind()));
+    }
+    let hash = app
+        .hasher
+        .hash(normalize(password))
+        .await
+        .map_err(AccountError::Internal)?;
+    store::insert(
+        app.store.write(),
+        identifier,
+        &hash,
+        role,
+        "active",
+        None,
+        true,
+    )
+    .await
+    .map_err(|e| {
+        store::duplicate_field(&e)
+            .map(AccountError::Duplicate)
+            .unwrap_or(e.into())
+    })
+}

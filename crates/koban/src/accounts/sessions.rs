@@ -1,0 +1,136 @@
+//! Sessions: random opaque tokens, stored only as SHA-256, with an idle and
+//! an absolute expiry.
+
+use super::{Account, AccountError};
+use crate::app::App;
+use crate::store::now_ms;
+use sqlx::Row;
+
+/// Cookie that carries the session token in browsers.
+pub const COOKIE: &str = "koban_session";
+const TOKEN_PREFIX: &str = "kbs_";
+/// Sessions in use are touched at most this often, to spare the writer.
+const TOUCH_EVERY_MS: i64 = 60_000;
+
+/// A new session's token: shown once, to the client that signed in.
+#[derive(Debug, Clone, serde::Serialize, utoipa::ToSchema)]
+pub struct NewSession {
+    pub token: String,
+    /// Milliseconds since the Unix epoch; the idle expiry moves as the session is used.
+    pub expires_at: i64,
+    #[serde(skip)]
+    pub id: i64,
+}
+
+/// A signed-in request's session.
+#[derive(Debug, Clone)]
+pub struct Current {
+    pub session_id: i64,
+    pub account: Account,
+    /// The device the session was signed in from (None for sessions made
+    /// before devices existed, or by the operator CLI).
+    pub device_id: Option<i64>,
+    /// When this session last passed a fresh second factor.
+    pub stepped_up_at: Option<i64>,
+}
+
+/// Starts a session for `account_id`, bound to the device it signed in from.
+pub async fn create(
+    app: &App,
+    account_id: i64,
+    device_id: Option<i64>,
+    ip: Option<&str>,
+    user_agent: Option<&str>,
+) -> Result<NewSession, AccountError> {
+    let now = now_ms();
+    let token = format!("{TOKEN_PREFIX}{}", crate::crypto::random_token(32));
+    let idle = now + app.config.session_idle_minutes * 60_000;
+    let absolute = now + app.config.session_absolute_hours * 3_600_000;
+    let user_agent: Option<String> = user_agent.map(|ua| ua.chars().take(512).collect());
+    let row = sqlx::query(
+        "INSERT INTO sessions (account_id, token_hash, created_at, last_seen_at, idle_expires_at, absolute_expires_at, ip, user_agent, device_id)
+         VALUES ($1, $2, $3, $3, $4, $5, $6, $7, $8) RETURNING id",
+    )
+    .bind(account_id)
+    .bind(crate::crypto::sha256_hex(token.as_bytes()))
+    .bind(now)
+    .bind(idle.min(absolute))
+    .bind(absolute)
+    .bind(ip)
+    .bind(user_agent)
+    .bind(device_id)
+    .fetch_one(app.store.write())
+    .await?;
+    Ok(NewSession {
+        token,
+        expires_at: idle.min(absolute),
+        id: row.try_get("id")?,
+    })
+}
+
+/// The live session for `token`, touching its idle expiry.
+pub async fn authenticate(app: &App, token: &str) -> Result<Current, AccountError> {
+    if !token.starts_with(TOKEN_PREFIX) || token.len() > 128 {
+        return Err(AccountError::Unauthorized);
+    }
+    let now = now_ms();
+    let sql = format!(
+        "SELECT s.id AS session_id, s.last_seen_at, s.absolute_expires_at, s.device_id, s.stepped_up_at, {}
+         FROM sessions s JOIN accounts a ON a.id = s.account_id
+         WHERE s.token_hash = $1 AND s.revoked_at IS NULL AND s.idle_expires_at > $2 AND s.absolute_expires_at > $2",
+        super::store::COLUMNS.split(", ").map(|c| format!("a.{c}")).collect::<Vec<_>>().join(", ")
+    );
+    let row = sqlx::query(&sql)
+        .bind(crate::crypto::sha256_hex(token.as_bytes()))
+        .bind(now)
+        .fetch_optional(app.store.read())
+        .await?
+        .ok_or(AccountError::Unauthorized)?;
+    let account = Account::from_row(&row)?;
+    if account.status == "disabled" {
+        return Err(AccountError::Unauthorized);
+    }
+    let session_id: i64 = row.try_get("session_id")?;
+    let last_seen: i64 = row.try_get("last_seen_at")?;
+    if now - last_seen > TOUCH_EVERY_MS {
+        let absolute: i64 = row.try_get("absolute_expires_at")?;
+        let idle = (now + app.config.session_idle_minutes * 60_000).min(absolute);
+        sqlx::query("UPDATE sessions SET last_seen_at = $1, idle_expires_at = $2 WHERE id = $3")
+            .bind(now)
+            .bind(idle)
+            .bind(session_id)
+            .execute(app.store.write())
+            .await?;
+    }
+    Ok(Current {
+        session_id,
+        account,
+        device_id: row.try_get("device_id")?,
+        stepped_up_at: row.try_get("stepped_up_at")?,
+    })
+}
+
+/// Ends one session.
+pub async fn revoke(app: &App, session_id: i64) -> Result<(), AccountError> {
+    sqlx::query("UPDATE sessions SET revoked_at = $1 WHERE id = $2 AND revoked_at IS NULL")
+        .bind(now_ms())
+        .bind(session_id)
+        .execute(app.store.write())
+        .await?;
+    Ok(())
+}
+
+/// Ends every session of the account except `keep`; returns how many ended.
+pub async fn revoke_all(
+    app: &App,
+    account_id: i64,
+    keep: Option<i64>,
+) -> Result<u64, AccountError> {
+    let done = sqlx::query("UPDATE sessions SET revoked_at = $1 WHERE account_id = $2 AND revoked_at IS NULL AND id <> $3")
+        .bind(now_ms())
+        .bind(account_id)
+        .bind(keep.unwrap_or(-1))
+        .execute(app.store.write())
+        .await?;
+    Ok(done.rows_affected())
+}

@@ -1,0 +1,355 @@
+//! The sign-in load driver and its yardstick, raw Argon2id verification.
+
+use super::summary::{cpu_ticks, millis, ratio, summarize, USER_HZ};
+use super::{Login, RawWhen};
+use crate::accounts::password_hash::PasswordHasher;
+use crate::config::Config;
+use crate::security::client::DEVICE_HEADER;
+use std::collections::BTreeMap;
+use std::sync::atomic::{AtomicU64, Ordering};
+use std::time::{Duration, Instant};
+
+/// What one client task saw inside the measured window.
+#[derive(Default)]
+struct Tally {
+    /// Latencies of the 201 answers.
+    ok: Vec<Duration>,
+    /// Other outcomes: an HTTP status, or the kind of transport error.
+    failed: BTreeMap<String, u64>,
+}
+
+/// A raw Argon2id measurement, ready to run on a blocking thread.
+#[derive(Clone)]
+struct RawArgon {
+    hasher: PasswordHasher,
+    stored: String,
+    password: String,
+    seconds: u64,
+}
+
+/// What a raw measurement found.
+struct RawResult {
+    threads: usize,
+    /// Verifications finished inside the window, per second of it.
+    per_second: f64,
+    /// Verifications per CPU-second the threads actually got: what the
+    /// machine could do if nothing else ran on it.
+    per_cpu_second: Option<f64>,
+}
+
+/// CPU time of the calling thread, in clock ticks.
+fn thread_cpu_ticks() -> Option<u64> {
+    std::fs::read_to_string("/proc/thread-self/stat")
+        .ok()
+        .as_deref()
+        .and_then(cpu_ticks)
+}
+
+/// CPU time of process `pid`, in clock ticks.
+fn process_cpu_ticks(pid: u32) -> Option<u64> {
+    std::fs::read_to_string(format!("/proc/{pid}/stat"))
+        .ok()
+        .as_deref()
+        .and_then(cpu_ticks)
+}
+
+impl RawArgon {
+    /// One thread per core, each checking the right password against the hash
+    /// for `seconds`. Only verifications that finish inside the window count
+    /// towards the rate, and the window is the divisor: the rule the sign-in
+    /// load follows too.
+    fn measure(self) -> Result<RawResult, String> {
+        let threads = std::thread::available_parallelism()
+            .map(|n| n.get())
+            .unwrap_or(1);
+        if !self.hasher.verify_now(&self.password, &self.stored).0 {
+            return Err("raw Argon2id: the password does not verify against its own hash".into());
+        }
+        let window = Duration::from_secs(self.seconds);
+        let in_window = AtomicU64::new(0);
+        let all = AtomicU64::new(0);
+        let ticks = AtomicU64::new(0);
+        let ticks_known = std::sync::atomic::AtomicBool::new(true);
+        let deadline = Instant::now() + window;
+        std::thread::scope(|scope| {
+            for _ in 0..threads {
+                scope.spawn(|| {
+                    let cpu_start = thread_cpu_ticks();
+                    let (mut mine, mut total) = (0, 0);
+                    loop {
+                        // A failed check would be cheaper work; do not count it.
+                        let ok = u64::from(self.hasher.verify_now(&self.password, &self.stored).0);
+                        total += ok;
+                        if Instant::now() > deadline {
+                            break;
+                        }
+                        mine += ok;
+                    }
+                    in_window.fetch_add(mine, Ordering::Relaxed);
+                    all.fetch_add(total, Ordering::Relaxed);
+                    match (cpu_start, thread_cpu_ticks()) {
+                        (Some(a), Some(b)) => {
+                            ticks.fetch_add(b.saturating_sub(a), Ordering::Relaxed);
+                        }
+                        _ => ticks_known.store(false, Ordering::Relaxed),
+                    }
+                });
+            }
+        });
+        let cpu_seconds = ticks.load(Ordering::Relaxed) as f64 / USER_HZ;
+        Ok(RawResult {
+            threads,
+            per_second: in_window.load(Ordering::Relaxed) as f64 / window.as_secs_f64(),
+            // Every verification the threads ran, over all the CPU they used.
+            per_cpu_second: (ticks_known.load(Ordering::Relaxed) && cpu_seconds > 0.0)
+                .then(|| all.load(Ordering::Relaxed) as f64 / cpu_seconds),
+        })
+    }
+}
+
+/// One client: signs in again and again, one request in flight, until the
+/// deadline; keeps only what completed inside [measure_from, deadline].
+async fn client_loop(
+    client: reqwest::Client,
+    url: String,
+    options: std::sync::Arc<Login>,
+    index: usize,
+    measure_from: Instant,
+    deadline: Instant,
+) -> Tally {
+    let mut tally = Tally::default();
+    // Spread the clients over the accounts, so no account sees two at once
+    // unless there are more clients than accounts.
+    let mut n = index;
+    while Instant::now() < deadline {
+        let account = n % options.accounts;
+        let body = serde_json::json!({
+            "identifier": super::identifier(&options.prefix, account),
+            "password": options.password,
+        });
+        n += options.clients;
+        let sent = Instant::now();
+        // One stable device per account, as an app presents its own id: a
+        // fresh device on every sign-in would be a risk signal, and the
+        // benchmark would measure step-up challenges instead of sign-ins.
+        let request = client
+            .post(&url)
+            .header(DEVICE_HEADER, super::device_id(account))
+            .json(&body);
+        let outcome = match request.send().await {
+            // Read the body: a sign-in is finished when its token has arrived.
+            Ok(response) => {
+                let status = response.status();
+                match response.bytes().await {
+                    Ok(_) => Ok(status),
+                    Err(e) => Err(error_kind(&e)),
+                }
+            }
+            Err(e) => Err(error_kind(&e)),
+        };
+        let finished = Instant::now();
+        if finished < measure_from || finished > deadline {
+            continue;
+        }
+        match outcome {
+            Ok(status) if status == reqwest::StatusCode::CREATED => tally.ok.push(finished - sent),
+            Ok(status) => *tally.failed.entry(status.as_u16().to_string()).or_default() += 1,
+            Err(kind) => *tally.failed.entry(kind).or_default() += 1,
+        }
+    }
+    tally
+}
+
+fn error_kind(e: &reqwest::Error) -> String {
+    if e.is_timeout() {
+        "timeout".into()
+    } else if e.is_connect() {
+        "connect".into()
+    } else {
+        "transport".into()
+    }
+}
+
+/// Asks the server which database it runs on, for the report.
+async fn backend(client: &reqwest::Client, base: &str) -> Result<String, String> {
+    let url = format!("{base}/readyz");
+    let response = client
+        .get(&url)
+        .send()
+        .await
+        .map_err(|e| format!("{url}: {e}"))?;
+    if !response.status().is_success() {
+        return Err(format!("{url}: status {}", response.status()));
+    }
+    let body: serde_json::Value = response.json().await.map_err(|e| format!("{url}: {e}"))?;
+    Ok(body
+        .get("database")
+        .and_then(|v| v.as_str())
+        .unwrap_or("unknown")
+        .to_string())
+}
+
+/// `koban bench login`: raw Argon2id first (the server idle), then the load.
+pub(super) async fn run(config: &Config, options: Login) -> Result<(), String> {
+    if options.clients == 0 || options.accounts == 0 || options.duration_seconds == 0 {
+        return Err("--clients, --accounts and --duration-seconds must be at least 1".into());
+    }
+    let base = options.url.trim_end_matches('/').to_string();
+    let client = reqwest::Client::builder()
+        .pool_max_idle_per_host(options.clients)
+        .timeout(Duration::from_secs(60))
+        .build()
+        .map_err(|e| e.to_string())?;
+    let database = backend(&client, &base).await?;
+
+    let (m, t, p) = (
+        config.argon2_memory_kib,
+        config.argon2_iterations,
+        config.argon2_parallelism,
+    );
+    println!("database={database}");
+    println!("argon2=m={m},t={t},p={p}");
+    let raw = if options.raw_seconds > 0 {
+        let hasher = PasswordHasher::new(m, t, p)?;
+        let stored = hasher.hash(options.password.clone()).await?;
+        Some(RawArgon {
+            hasher,
+            stored,
+            password: options.password.clone(),
+            seconds: options.raw_seconds,
+        })
+    } else {
+        None
+    };
+    let measure_raw = |label: &'static str| {
+        let raw = raw.clone();
+        async move {
+            let Some(raw) = raw else { return Ok(None) };
+            eprintln!(
+                "bench: raw Argon2id (m={m} KiB, t={t}, p={p}) {label} the load, {} s …",
+                raw.seconds
+            );
+            let result = tokio::task::spawn_blocking(move || raw.measure())
+                .await
+                .map_err(|e| e.to_string())??;
+            println!("raw_threads={}", result.threads);
+            println!("raw_{label}_per_second={:.1}", result.per_second);
+            if let Some(per_cpu) = result.per_cpu_second {
+                println!("raw_{label}_per_cpu_second={per_cpu:.2}");
+            }
+            Ok::<_, String>(Some(result))
+        }
+    };
+    let when = options.raw_when;
+    let before = if when != RawWhen::After {
+        measure_raw("before").await?
+    } else {
+        None
+    };
+
+    eprintln!(
+        "bench: {} client(s) signing in to {base} ({database}) for {} s after {} s warm-up …",
+        options.clients, options.duration_seconds, options.warmup_seconds
+    );
+    let url = format!("{base}/api/v1/sessions");
+    let options = std::sync::Arc::new(options);
+    let measure_from = Instant::now() + Duration::from_secs(options.warmup_seconds);
+    let deadline = measure_from + Duration::from_secs(options.duration_seconds);
+    // The server's CPU time at both ends of the window, read on time by a
+    // task of its own, so the count and the CPU cover the same interval.
+    let server_cpu = options.server_pid.map(|pid| {
+        tokio::spawn(async move {
+            tokio::time::sleep_until(measure_from.into()).await;
+            let from = process_cpu_ticks(pid);
+            tokio::time::sleep_until(deadline.into()).await;
+            let to = process_cpu_ticks(pid);
+            from.zip(to)
+                .map(|(a, b)| b.saturating_sub(a) as f64 / USER_HZ)
+        })
+    });
+    let mut tasks = tokio::task::JoinSet::new();
+    for index in 0..options.clients {
+        tasks.spawn(client_loop(
+            client.clone(),
+            url.clone(),
+            options.clone(),
+            index,
+            measure_from,
+            deadline,
+        ));
+    }
+    let mut latencies = Vec::new();
+    let mut failed: BTreeMap<String, u64> = BTreeMap::new();
+    while let Some(joined) = tasks.join_next().await {
+        let tally = joined.map_err(|e| e.to_string())?;
+        latencies.extend(tally.ok);
+        for (kind, count) in tally.failed {
+            *failed.entry(kind).or_default() += count;
+        }
+    }
+    let after = if when != RawWhen::Before {
+        measure_raw("after").await?
+    } else {
+        None
+    };
+    let mean = |pick: fn(&RawResult) -> Option<f64>| {
+        let values: Vec<f64> = [&before, &after]
+            .into_iter()
+            .flatten()
+            .filter_map(pick)
+            .collect();
+        (!values.is_empty()).then(|| values.iter().sum::<f64>() / values.len() as f64)
+    };
+    let raw = mean(|r| Some(r.per_second));
+    let raw_per_cpu = mean(|r| r.per_cpu_second);
+    let server_cpu_seconds = match server_cpu {
+        Some(task) => task.await.map_err(|e| e.to_string())?,
+        None => None,
+    };
+    if let Some(raw) = raw {
+        println!("raw_verifications_per_second={raw:.1}");
+        println!("raw_when={}", format!("{when:?}").to_lowercase());
+    }
+    let failures = if failed.is_empty() {
+        "none".to_string()
+    } else {
+        failed
+            .iter()
+            .map(|(k, v)| format!("{k}:{v}"))
+            .collect::<Vec<_>>()
+            .join(",")
+    };
+    println!("clients={}", options.clients);
+    println!("duration_seconds={}", options.duration_seconds);
+    println!("failures={failures}");
+    let Some(summary) = summarize(latencies, deadline - measure_from) else {
+        return Err(format!("no sign-in succeeded (failures: {failures})"));
+    };
+    println!("logins={}", summary.count);
+    println!("logins_per_second={:.1}", summary.per_second);
+    println!("p50_ms={:.1}", millis(summary.p50));
+    println!("p99_ms={:.1}", millis(summary.p99));
+    println!("max_ms={:.1}", millis(summary.max));
+    let share = raw.and_then(|raw| ratio(summary.per_second, raw));
+    if let Some(share) = share {
+        println!("ratio={share:.3}");
+    }
+    if let Some(cpu) = server_cpu_seconds.filter(|s| *s > 0.0) {
+        let per_cpu = summary.count as f64 / cpu;
+        println!("server_cpu_seconds={cpu:.2}");
+        println!("logins_per_server_cpu_second={per_cpu:.2}");
+        if let Some(cpu_share) = raw_per_cpu.and_then(|raw| ratio(per_cpu, raw)) {
+            println!("cpu_ratio={cpu_share:.3}");
+        }
+    }
+    eprintln!(
+        "bench: {:.1} logins/s, p50 {:.1} ms, p99 {:.1} ms, failures {failures}{}",
+        summary.per_second,
+        millis(summary.p50),
+        millis(summary.p99),
+        share
+            .map(|s| format!(", {s:.3} of raw Argon2id"))
+            .unwrap_or_default()
+    );
+    Ok(())
+}

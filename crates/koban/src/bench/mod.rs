@@ -1,0 +1,248 @@
+//! `koban bench …`: the tools behind `scripts/bench` and BENCHMARKS.md.
+//!
+//! The sign-in benchmark talks to a running `koban serve` over HTTP only, so
+//! it measures what a client sees. Accounts for it are made beforehand by
+//! `create-users`, straight in the database, because registering through the
+//! API would need a verification code per account. Its yardstick is raw
+//! Argon2id verification on the same machine with the same parameters: a
+//! sign-in cannot be faster than the hash it must check, so `logins/s ÷ raw
+//! verifications/s` says how much the rest of the server costs.
+
+mod login;
+mod risk;
+mod setup;
+mod stuffing;
+pub mod summary;
+
+use crate::config::Config;
+use clap::{Args, Subcommand};
+
+/// Password given to benchmark accounts unless `--password` says otherwise.
+/// Not a secret: these accounts belong in a throw-away benchmark database.
+pub const DEFAULT_PASSWORD: &str = "koban-bench-Passw0rd-7431";
+
+/// The benchmark subcommands.
+#[derive(Debug, Subcommand)]
+pub enum BenchCommand {
+    /// Creates verified accounts <prefix>-<n>@example.com in the configured
+    /// database (a throw-away benchmark database only), hashing in parallel.
+    CreateUsers(CreateUsers),
+    /// Drives sign-ins against a running server and measures raw Argon2id
+    /// verification on this machine right before, with the configured parameters.
+    Login(Login),
+    /// Polls <url>/readyz until it answers 200 and prints the time since a start
+    /// timestamp taken just before the server was spawned.
+    Ready(Ready),
+    /// Prints a TCP port on 127.0.0.1 that is free right now.
+    FreePort,
+    /// Credential stuffing against a running server: wrong passwords over the
+    /// `create-users` accounts from many forwarded addresses, with legitimate
+    /// owners signing in from a clean address before, during and after.
+    /// The server must trust 127.0.0.1 as a proxy (KOBAN_TRUSTED_PROXIES).
+    Stuffing(Stuffing),
+    /// Times the risk evaluation of a correct-password sign-in (its reads and
+    /// `risk::assess`) on the configured database, after filling its login
+    /// history with synthetic rows, beside a trivial indexed point lookup.
+    Risk(RiskBench),
+}
+
+/// Options of `koban bench stuffing`.
+#[derive(Debug, Args)]
+pub struct Stuffing {
+    /// Base URL of the running server, e.g. http://127.0.0.1:8080.
+    #[arg(long)]
+    pub url: String,
+    /// Attacked accounts: `create-users` accounts 0 to N-1.
+    #[arg(long, default_value_t = 1000)]
+    pub accounts: usize,
+    /// Wrong-password attempts, accounts taken round robin.
+    #[arg(long, default_value_t = 10_000)]
+    pub attempts: usize,
+    /// Attacking addresses, <ip-prefix>1 to <ip-prefix>N, sent in X-Forwarded-For.
+    #[arg(long, default_value_t = 50)]
+    pub ips: usize,
+    /// Prefix of the attacking addresses.
+    #[arg(long, default_value = "198.51.100.")]
+    pub ip_prefix: String,
+    /// Attempts in flight at once.
+    #[arg(long, default_value_t = 64)]
+    pub concurrency: usize,
+    /// Further attempts after the first batch, when every account and address
+    /// is locked or throttled: the refusal path on its own; 0 skips it.
+    #[arg(long, default_value_t = 20_000)]
+    pub sustain_attempts: usize,
+    /// First legitimate account (`create-users` index), never attacked.
+    #[arg(long, default_value_t = 1000)]
+    pub legit_first: usize,
+    /// How many legitimate accounts.
+    #[arg(long, default_value_t = 20)]
+    pub legit_count: usize,
+    /// The legitimate owners' clean address.
+    #[arg(long, default_value = "203.0.113.7")]
+    pub legit_ip: String,
+    /// Pause between two legitimate sign-ins during the attack.
+    #[arg(long, default_value_t = 100)]
+    pub legit_pause_ms: u64,
+    /// The prefix given to `create-users`.
+    #[arg(long, default_value = "bench")]
+    pub prefix: String,
+    /// The right password (given to `create-users`).
+    #[arg(long, default_value = DEFAULT_PASSWORD)]
+    pub password: String,
+    /// Process id of the server, for its CPU time.
+    #[arg(long)]
+    pub server_pid: Option<u32>,
+}
+
+/// Options of `koban bench risk`.
+#[derive(Debug, Args)]
+pub struct RiskBench {
+    /// Synthetic accounts the history is spread over (ids 1 to N).
+    #[arg(long, default_value_t = 10_000)]
+    pub accounts: usize,
+    /// History rows per synthetic account.
+    #[arg(long, default_value_t = 100)]
+    pub attempts_per_account: usize,
+    /// Fill login_attempts up to accounts × attempts-per-account rows first
+    /// (nothing is added when that many rows are there already).
+    #[arg(long, default_value_t = true, action = clap::ArgAction::Set)]
+    pub fill: bool,
+    /// Rows per INSERT … SELECT statement when filling.
+    #[arg(long, default_value_t = 100_000)]
+    pub chunk_rows: usize,
+    /// Real accounts (made by `create-users`) to evaluate sign-ins of.
+    #[arg(long, default_value_t = 1000)]
+    pub sample_accounts: usize,
+    /// Measured evaluations.
+    #[arg(long, default_value_t = 5000)]
+    pub iterations: usize,
+    /// Evaluations run first and not measured.
+    #[arg(long, default_value_t = 200)]
+    pub warmup: usize,
+    /// Seconds of refusal-path calls (the database work of a pre-check
+    /// refusal, without HTTP) from many tasks at once; 0 skips it.
+    #[arg(long, default_value_t = 5)]
+    pub refusal_seconds: u64,
+    /// Tasks running the refusal path at once.
+    #[arg(long, default_value_t = 64)]
+    pub refusal_concurrency: usize,
+}
+
+/// Options of `koban bench create-users`.
+#[derive(Debug, Args)]
+pub struct CreateUsers {
+    /// How many accounts.
+    #[arg(long, default_value_t = 100)]
+    pub count: usize,
+    /// Local-part prefix of the accounts' email addresses.
+    #[arg(long, default_value = "bench")]
+    pub prefix: String,
+    /// Their password.
+    #[arg(long, default_value = DEFAULT_PASSWORD)]
+    pub password: String,
+}
+
+/// Options of `koban bench login`.
+#[derive(Debug, Args)]
+pub struct Login {
+    /// Base URL of the running server, e.g. http://127.0.0.1:8080.
+    #[arg(long)]
+    pub url: String,
+    /// Concurrent clients, each with one request in flight at a time.
+    #[arg(long, default_value_t = 8)]
+    pub clients: usize,
+    /// Measured time, after the warm-up.
+    #[arg(long, default_value_t = 10)]
+    pub duration_seconds: u64,
+    /// Time under load before measuring starts (connections, caches).
+    #[arg(long, default_value_t = 1)]
+    pub warmup_seconds: u64,
+    /// Accounts made by `create-users` to sign in to, round robin.
+    #[arg(long, default_value_t = 100)]
+    pub accounts: usize,
+    /// The prefix given to `create-users`.
+    #[arg(long, default_value = "bench")]
+    pub prefix: String,
+    /// The password given to `create-users`.
+    #[arg(long, default_value = DEFAULT_PASSWORD)]
+    pub password: String,
+    /// Seconds of each raw Argon2id measurement; 0 skips it.
+    #[arg(long, default_value_t = 5)]
+    pub raw_seconds: u64,
+    /// When to measure raw Argon2id: right before the load, right after it, or
+    /// both (the ratio then uses their mean, which evens out a machine whose
+    /// background load drifts during the run).
+    #[arg(long, value_enum, default_value_t = RawWhen::Both)]
+    pub raw_when: RawWhen,
+    /// Process id of the server, when it runs on this machine: its CPU time over
+    /// the window gives a second ratio, per CPU-second, that other programs
+    /// competing for the cores do not distort.
+    #[arg(long)]
+    pub server_pid: Option<u32>,
+}
+
+/// When the raw Argon2id measurement runs, never during the load.
+#[derive(Debug, Clone, Copy, PartialEq, Eq, clap::ValueEnum)]
+pub enum RawWhen {
+    Before,
+    After,
+    Both,
+}
+
+/// Options of `koban bench ready`.
+#[derive(Debug, Args)]
+pub struct Ready {
+    /// Base URL of the server being started.
+    #[arg(long)]
+    pub url: String,
+    /// When the server was spawned, in nanoseconds since the Unix epoch
+    /// (`date +%s%N` right before starting it); default: now.
+    #[arg(long)]
+    pub since_unix_nanos: Option<u128>,
+    /// Give up after this long.
+    #[arg(long, default_value_t = 30)]
+    pub timeout_seconds: u64,
+    /// Pause between polls.
+    #[arg(long, default_value_t = 5)]
+    pub interval_ms: u64,
+}
+
+/// Runs one benchmark subcommand. Results go to standard output as
+/// `key=value` lines that `scripts/bench` reads; progress goes to stderr.
+pub async fn run(command: BenchCommand, config: Config) -> Result<(), String> {
+    match command {
+        BenchCommand::CreateUsers(options) => setup::create_users(config, options).await,
+        BenchCommand::Login(options) => login::run(&config, options).await,
+        BenchCommand::Ready(options) => setup::ready(options).await,
+        BenchCommand::FreePort => setup::free_port(),
+        BenchCommand::Stuffing(options) => stuffing::run(&config, options).await,
+        BenchCommand::Risk(options) => risk::run(config, options).await,
+    }
+}
+
+/// The email address of benchmark account `n`; both sides derive it the same way.
+pub fn identifier(prefix: &str, n: usize) -> String {
+    format!("{prefix}-{n}@example.com")
+}
+
+/// The device id benchmark account `n` signs in from (an app's own id, sent
+/// in `X-Koban-Device`), so every sign-in after the first is from a known device.
+pub fn device_id(n: usize) -> String {
+    format!("koban-bench-device-{n:06}")
+}
+
+#[cfg(test)]
+mod tests {
+    #[test]
+    fn benchmark_identifiers_are_valid_emails() {
+        for n in [0, 7, 199] {
+            let id = super::identifier("bench", n);
+            assert!(
+                koban_policy::contact::parse_identifier(&id, None).is_ok(),
+                "{id}"
+            );
+        }
+        assert!(koban_policy::password::check_new_password(super::DEFAULT_PASSWORD, &[]).is_ok());
+        assert!(koban_policy::device::valid_device_id(&super::device_id(3)));
+    }
+}

@@ -1,0 +1,458 @@
+//! Configuration: built-in defaults, then `koban.toml`, then `KOBAN_…`
+//! variables, then command-line flags, each overriding the one before.
+//! Every key is listed once, with its meaning, in [`KEYS`]; `koban config`
+//! prints the effective values and docs/configuration.md is generated from
+//! the same table (a test keeps them equal).
+
+use serde::{Deserialize, Serialize};
+use serde_json::{Map, Value};
+use std::path::{Path, PathBuf};
+
+/// The effective configuration of one Koban process.
+#[derive(Debug, Clone, Serialize, Deserialize)]
+#[serde(default, deny_unknown_fields)]
+pub struct Config {
+    pub listen: String,
+    pub database_url: String,
+    pub data_dir: String,
+    pub public_url: String,
+    pub log_format: String,
+    pub log_level: String,
+    pub database_max_connections: u32,
+    pub argon2_memory_kib: u32,
+    pub argon2_iterations: u32,
+    pub argon2_parallelism: u32,
+    pub session_idle_minutes: i64,
+    pub session_absolute_hours: i64,
+    pub max_body_bytes: usize,
+    pub request_timeout_seconds: u64,
+    pub rate_limit_ip_per_minute: i64,
+    pub rate_limit_account_per_minute: i64,
+    pub delivery_mode: String,
+    pub mail_from: String,
+    pub smtp_host: String,
+    pub smtp_port: u16,
+    pub smtp_tls: String,
+    pub smtp_username: String,
+    pub smtp_password: String,
+    pub sms_url: String,
+    pub sms_secret: String,
+    pub sms_sender_id: String,
+    pub job_poll_milliseconds: u64,
+    pub job_lease_seconds: i64,
+    pub trusted_proxies: String,
+    pub geoip_database: String,
+    pub max_devices: i64,
+    pub login_history_days: i64,
+    pub password_max_age_days: i64,
+    pub device_stale_days: i64,
+    pub risk_lock_after_failures: u32,
+    pub risk_lock_base_seconds: i64,
+    pub risk_lock_max_seconds: i64,
+    pub risk_support_lock_after_failures: u32,
+    pub risk_failure_memory_hours: i64,
+    pub risk_ip_failure_window_hours: i64,
+    pub risk_ip_failure_limit: u32,
+    pub risk_ip_suspicious_failures: u32,
+    pub risk_ip_allow: String,
+    pub risk_ip_block: String,
+    pub risk_max_travel_km_per_h: f64,
+    pub risk_travel_tolerance_km: f64,
+    pub risk_device_churn_count: u32,
+    pub risk_device_churn_window_hours: i64,
+    pub risk_min_client_version: String,
+    pub risk_step_up_score: u8,
+    pub second_factor_lock_after_failures: i64,
+    pub second_factor_lock_minutes: i64,
+}
+
+impl Default for Config {
+    fn default() -> Self {
+        Config {
+            listen: "127.0.0.1:8080".into(),
+            database_url: "sqlite://koban.db".into(),
+            data_dir: "./koban-data".into(),
+            public_url: String::new(),
+            log_format: "text".into(),
+            log_level: "info".into(),
+            database_max_connections: 16,
+            argon2_memory_kib: 19_456,
+            argon2_iterations: 2,
+            argon2_parallelism: 1,
+            session_idle_minutes: 7 * 24 * 60,
+            session_absolute_hours: 30 * 24,
+            max_body_bytes: 1024 * 1024,
+            request_timeout_seconds: 30,
+            rate_limit_ip_per_minute: 600,
+            rate_limit_account_per_minute: 30,
+            delivery_mode: "outbox".into(),
+            mail_from: "Koban <no-reply@koban.localhost>".into(),
+            smtp_host: String::new(),
+            smtp_port: 587,
+            smtp_tls: "starttls".into(),
+            smtp_username: String::new(),
+            smtp_password: String::new(),
+            sms_url: String::new(),
+            sms_secret: String::new(),
+            sms_sender_id: "Koban".into(),
+            job_poll_milliseconds: 500,
+            job_lease_seconds: 60,
+            trusted_proxies: String::new(),
+            geoip_database: String::new(),
+            max_devices: 5,
+            login_history_days: 180,
+            password_max_age_days: 365,
+            device_stale_days: 90,
+            risk_lock_after_failures: 5,
+            risk_lock_base_seconds: 60,
+            risk_lock_max_seconds: 3600,
+            risk_support_lock_after_failures: 30,
+            risk_failure_memory_hours: 12,
+            risk_ip_failure_window_hours: 24,
+            risk_ip_failure_limit: 100,
+            risk_ip_suspicious_failures: 20,
+            risk_ip_allow: String::new(),
+            risk_ip_block: String::new(),
+            risk_max_travel_km_per_h: 1000.0,
+            risk_travel_tolerance_km: 100.0,
+            risk_device_churn_count: 3,
+            risk_device_churn_window_hours: 24,
+            risk_min_client_version: String::new(),
+            risk_step_up_score: 50,
+            second_factor_lock_after_failures: 5,
+            second_factor_lock_minutes: 15,
+        }
+    }
+}
+
+/// Every key with what it means. Order is the order of the docs.
+pub const KEYS: &[(&str, &str)] = &[
+    ("listen", "Address and port the HTTP server binds."),
+    ("database_url", "`sqlite://PATH` (created if missing, WAL mode) or `postgres://USER@HOST/DB`."),
+    ("data_dir", "Folder for the server key, attachments and the search index."),
+    ("public_url", "The URL people reach Koban at, used in links in mail. Empty: `http://` + `listen`."),
+    ("log_format", "`text` for people, `json` for log collectors."),
+    ("log_level", "A tracing filter such as `info` or `koban=debug,info`."),
+    ("database_max_connections", "Connections in the pool (readers on SQLite; SQLite always has one writer)."),
+    ("argon2_memory_kib", "Argon2id memory per password hash, KiB. OWASP minimum 19456. Raising it re-hashes each password at its next sign-in."),
+    ("argon2_iterations", "Argon2id passes (t). OWASP minimum 2 at 19 MiB."),
+    ("argon2_parallelism", "Argon2id lanes (p)."),
+    ("session_idle_minutes", "A session unused this long ends."),
+    ("session_absolute_hours", "A session ends this long after sign-in, used or not."),
+    ("max_body_bytes", "Largest request body accepted; larger gets 413."),
+    ("request_timeout_seconds", "A request still running after this gets 503."),
+    ("rate_limit_ip_per_minute", "Requests per client IP per minute before 429 (a burst of the same size is allowed)."),
+    ("rate_limit_account_per_minute", "Sign-in and code requests per account identifier per minute before 429."),
+    ("delivery_mode", "`outbox`: codes and mail go to the development outbox that administrators read (nothing leaves the machine). `live`: email over SMTP and SMS over the HTTP provider."),
+    ("mail_from", "From address of outbound mail."),
+    ("smtp_host", "SMTP relay host for outbound mail (live mode)."),
+    ("smtp_port", "SMTP relay port."),
+    ("smtp_tls", "`starttls`, `tls` (implicit, port 465) or `none` (local relays only)."),
+    ("smtp_username", "SMTP user; empty for none."),
+    ("smtp_password", "SMTP password (masked by `koban config`)."),
+    ("sms_url", "SMS provider endpoint: Koban POSTs a JSON body signed with HMAC-SHA256 in `X-Koban-Signature`."),
+    ("sms_secret", "Shared secret for signing SMS requests and checking delivery callbacks (masked)."),
+    ("sms_sender_id", "Sender name shown on SMS."),
+    ("job_poll_milliseconds", "How often an idle worker looks for due jobs."),
+    ("job_lease_seconds", "How long a claimed job is held before another process may take it over."),
+    ("trusted_proxies", "Comma-separated addresses or CIDR blocks of reverse proxies whose `X-Forwarded-For` is believed. Empty: the header is ignored and the peer address is the client."),
+    ("geoip_database", "Path to a MaxMind-format `.mmdb` (GeoLite2-City or compatible). Empty: country and location read \"unknown\" and the geographic risk signals are off."),
+    ("max_devices", "Devices an account may have bound at once; a sign-in from one more must remove one first."),
+    ("login_history_days", "Sign-in attempts are kept this long, then pruned by a job."),
+    ("password_max_age_days", "A password older than this earns a reminder to change it (0: never)."),
+    ("device_stale_days", "A device unused this long earns a reminder to review it."),
+    ("risk_lock_after_failures", "Consecutive wrong passwords that start a temporary lock (Keycloak: 30; Auth0: 10). See docs/risk.md."),
+    ("risk_lock_base_seconds", "Length of the first temporary lock; doubled for each further failure."),
+    ("risk_lock_max_seconds", "Longest temporary lock."),
+    ("risk_support_lock_after_failures", "Consecutive failures after which only a verified unlock or support opens the account (0: never)."),
+    ("risk_failure_memory_hours", "Failures older than this are forgotten."),
+    ("risk_ip_failure_window_hours", "Window over which failures per IP across accounts are counted."),
+    ("risk_ip_failure_limit", "Failures from one IP in the window after which it is refused before any password is hashed (0: off)."),
+    ("risk_ip_suspicious_failures", "Failures from one IP in the window at which its sign-ins score as credential stuffing (0: off)."),
+    ("risk_ip_allow", "Comma-separated CIDR blocks never refused or scored by the per-IP rules (account locks still apply)."),
+    ("risk_ip_block", "Comma-separated CIDR blocks always refused."),
+    ("risk_max_travel_km_per_h", "Speed between two sign-ins above which travel is impossible."),
+    ("risk_travel_tolerance_km", "Distance subtracted from each trip for geo-IP inaccuracy."),
+    ("risk_device_churn_count", "New devices within the churn window that count as device churn (0: off)."),
+    ("risk_device_churn_window_hours", "Window for device churn."),
+    ("risk_min_client_version", "Apps older than this dotted version score as outdated. Empty: off."),
+    ("risk_step_up_score", "Risk score at or above which a sign-in must pass a second factor or a code to a verified contact."),
+    ("second_factor_lock_after_failures", "Wrong second-factor codes that lock second-factor sign-in for a while; counted apart from passwords."),
+    ("second_factor_lock_minutes", "How long second-factor sign-in stays locked after too many wrong codes."),
+];
+
+/// Why the configuration could not be loaded.
+#[derive(Debug, thiserror::Error)]
+pub enum ConfigError {
+    #[error("cannot read {path}: {source}")]
+    Read {
+        path: PathBuf,
+        source: std::io::Error,
+    },
+    #[error("{path} is not valid TOML: {message}")]
+    Toml { path: PathBuf, message: String },
+    #[error("unknown configuration key `{0}` (see `koban config --doc`)")]
+    UnknownKey(String),
+    #[error("{key}: {message}")]
+    Value { key: String, message: String },
+}
+
+fn is_secret(key: &str) -> bool {
+    key.ends_with("password") || key.ends_with("secret")
+}
+
+impl Config {
+    /// Loads the configuration. `file` is an explicit path (which must
+    /// exist); otherwise `./koban.toml` is read when present. `env` is the
+    /// process environment (passed in so tests do not depend on it);
+    /// `overrides` are `key=value` pairs from flags.
+    pub fn load(
+        file: Option<&Path>,
+        env: impl IntoIterator<Item = (String, String)>,
+        overrides: &[(String, String)],
+    ) -> Result<Config, ConfigError> {
+        let defaults = serde_json::to_value(Config::default()).map_err(|e| ConfigError::Value {
+            key: "defaults".into(),
+            message: e.to_string(),
+        })?;
+        let Value::Object(mut merged) = defaults else {
+            unreachable!("Config serializes to an object")
+        };
+        let env: Vec<(String, String)> = env.into_iter().collect();
+        let file = file
+            .map(Path::to_path_buf)
+            .or_else(|| {
+                env.iter()
+                    .find(|(k, _)| k == "KOBAN_CONFIG")
+                    .map(|(_, v)| PathBuf::from(v))
+            })
+            .or_else(|| Some(PathBuf::from("koban.toml")).filter(|p| p.exists()));
+        if let Some(path) = file {
+            let text = std::fs::read_to_string(&path).map_err(|source| ConfigError::Read {
+                path: path.clone(),
+                source,
+            })?;
+            let table: toml::Table =
+                text.parse()
+                    .map_err(|e: toml::de::Error| ConfigError::Toml {
+                        path: path.clone(),
+                        message: e.message().to_string(),
+                    })?;
+            for (key, value) in table {
+                let json = serde_json::to_value(&value).map_err(|e| ConfigError::Value {
+                    key: key.clone(),
+                    message: e.to_string(),
+                })?;
+                set(&mut merged, &key, json)?;
+            }
+        }
+        for (name, value) in env {
+            let Some(key) = name.strip_prefix("KOBAN_") else {
+                continue;
+            };
+            let key = key.to_ascii_lowercase();
+            // KOBAN_CONFIG names the file; KOBAN_TEST_* belong to the test suite.
+            if key == "config" || key.starts_with("test_") {
+                continue;
+            }
+            set_from_text(&mut merged, &key, &value)?;
+        }
+        for (key, value) in overrides {
+            set_from_text(&mut merged, key, value)?;
+        }
+        let config: Config =
+            serde_json::from_value(Value::Object(merged)).map_err(|e| ConfigError::Value {
+                key: "configuration".into(),
+                message: e.to_string(),
+            })?;
+        config.validate()?;
+        Ok(config)
+    }
+
+    fn validate(&self) -> Result<(), ConfigError> {
+        let bad = |key: &str, message: &str| {
+            Err(ConfigError::Value {
+                key: key.into(),
+                message: message.into(),
+            })
+        };
+        if self.listen.parse::<std::net::SocketAddr>().is_err() {
+            return bad(
+                "listen",
+                "must be an address and port such as 127.0.0.1:8080",
+            );
+        }
+        if !(self.database_url.starts_with("sqlite:")
+            || self.database_url.starts_with("postgres://")
+            || self.database_url.starts_with("postgresql://"))
+        {
+            return bad("database_url", "must start with sqlite: or postgres://");
+        }
+        if !matches!(self.log_format.as_str(), "text" | "json") {
+            return bad("log_format", "must be text or json");
+        }
+        if !matches!(self.delivery_mode.as_str(), "outbox" | "live") {
+            return bad("delivery_mode", "must be outbox or live");
+        }
+        if !matches!(self.smtp_tls.as_str(), "starttls" | "tls" | "none") {
+            return bad("smtp_tls", "must be starttls, tls or none");
+        }
+        if self.argon2_memory_kib < 8 * self.argon2_parallelism.max(1)
+            || self.argon2_iterations == 0
+        {
+            return bad("argon2_memory_kib", "Argon2 parameters out of range");
+        }
+        if self.session_idle_minutes <= 0 || self.session_absolute_hours <= 0 {
+            return bad("session_idle_minutes", "session lifetimes must be positive");
+        }
+        Ok(())
+    }
+
+    /// The configuration as `key = value` lines, secrets masked.
+    pub fn render_masked(&self) -> String {
+        let Ok(Value::Object(map)) = serde_json::to_value(self) else {
+            return String::new();
+        };
+        let mut out = String::new();
+        for (key, _) in KEYS {
+            let value = map.get(*key).cloned().unwrap_or(Value::Null);
+            let shown = if is_secret(key) && value.as_str().is_some_and(|s| !s.is_empty()) {
+                "\"********\"".to_string()
+            } else {
+                value.to_string()
+            };
+            out.push_str(&format!("{key} = {shown}\n"));
+        }
+        out
+    }
+
+    /// Markdown reference of every key, its variable and default.
+    pub fn render_docs() -> String {
+        let Ok(Value::Object(defaults)) = serde_json::to_value(Config::default()) else {
+            return String::new();
+        };
+        let mut out = String::from(
+            "# Configuration\n\nGenerated by `koban config --doc`; do not edit by hand.\n\n\
+             Koban reads built-in defaults, then `koban.toml` (or the file named by `--config` or\n\
+             `KOBAN_CONFIG`), then `KOBAN_…` environment variables, then `--set key=value` flags\n\
+             (and the shorthands `--listen`, `--database-url`, `--data-dir`). Later wins.\n\n\
+             | key | variable | default | meaning |\n|---|---|---|---|\n",
+        );
+        for (key, meaning) in KEYS {
+            let default = defaults.get(*key).map(Value::to_string).unwrap_or_default();
+            out.push_str(&format!(
+                "| `{key}` | `KOBAN_{}` | `{default}` | {meaning} |\n",
+                key.to_ascii_uppercase()
+            ));
+        }
+        out
+    }
+
+    /// The base URL for links.
+    pub fn public_base(&self) -> String {
+        if self.public_url.is_empty() {
+            format!("http://{}", self.listen)
+        } else {
+            self.public_url.trim_end_matches('/').to_string()
+        }
+    }
+}
+
+fn set(map: &mut Map<String, Value>, key: &str, value: Value) -> Result<(), ConfigError> {
+    if !map.contains_key(key) {
+        return Err(ConfigError::UnknownKey(key.to_string()));
+    }
+    map.insert(key.to_string(), value);
+    Ok(())
+}
+
+/// Text from a variable or flag takes the type of the key's default.
+fn set_from_text(map: &mut Map<String, Value>, key: &str, text: &str) -> Result<(), ConfigError> {
+    let Some(existing) = map.get(key) else {
+        return Err(ConfigError::UnknownKey(key.to_string()));
+    };
+    let value = match existing {
+        Value::Number(_) => {
+            let n: serde_json::Number = text.trim().parse().map_err(|_| ConfigError::Value {
+                key: key.to_string(),
+                message: format!("`{text}` is not a number"),
+            })?;
+            Value::Number(n)
+        }
+        Value::Bool(_) => Value::Bool(text.trim().parse().map_err(|_| ConfigError::Value {
+            key: key.to_string(),
+            message: format!("`{text}` is not true or false"),
+        })?),
+        _ => Value::String(text.to_string()),
+    };
+    map.insert(key.to_string(), value);
+    Ok(())
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn every_field_is_documented_exactly_once() {
+        let Value::Object(map) = serde_json::to_value(Config::default()).unwrap() else {
+            panic!()
+        };
+        let documented: Vec<&str> = KEYS.iter().map(|(k, _)| *k).collect();
+        let mut fields: Vec<&str> = map.keys().map(String::as_str).collect();
+        fields.sort();
+        let mut sorted = documented.clone();
+        sorted.sort();
+        assert_eq!(fields, sorted);
+    }
+
+    #[test]
+    fn docs_file_matches_the_table() {
+        let path = Path::new(env!("CARGO_MANIFEST_DIR")).join("../../docs/configuration.md");
+        let on_disk = std::fs::read_to_string(&path).unwrap_or_default();
+        assert_eq!(
+            on_disk,
+            Config::render_docs(),
+            "run `koban config --doc > docs/configuration.md`"
+        );
+    }
+
+    #[test]
+    fn layers_override_in_order() {
+        let dir = tempfile::tempdir().unwrap();
+        let file = dir.path().join("k.toml");
+        std::fs::write(&file, "listen = \"127.0.0.1:9000\"\nsmtp_port = 2525\n").unwrap();
+        let env = vec![
+            ("KOBAN_SMTP_PORT".to_string(), "2626".to_string()),
+            ("PATH".into(), "/bin".into()),
+        ];
+        let flags = vec![("data_dir".to_string(), "/tmp/x".to_string())];
+        let c = Config::load(Some(&file), env, &flags).unwrap();
+        assert_eq!(c.listen, "127.0.0.1:9000");
+        assert_eq!(c.smtp_port, 2626);
+        assert_eq!(c.data_dir, "/tmp/x");
+    }
+
+    #[test]
+    fn bad_keys_and_values_are_named() {
+        let err = Config::load(None, vec![("KOBAN_NO_SUCH".into(), "1".into())], &[]).unwrap_err();
+        assert!(err.to_string().contains("no_such"), "{err}");
+        let err =
+            Config::load(None, vec![("KOBAN_SMTP_PORT".into(), "many".into())], &[]).unwrap_err();
+        assert!(err.to_string().contains("smtp_port"), "{err}");
+        let err =
+            Config::load(None, vec![("KOBAN_LISTEN".into(), "nowhere".into())], &[]).unwrap_err();
+        assert!(err.to_string().contains("listen"), "{err}");
+    }
+
+    #[test]
+    fn secrets_are_masked() {
+        let c = Config {
+            smtp_password: "hunter2".into(),
+            ..Config::default()
+        };
+        let shown = c.render_masked();
+        assert!(!shown.contains("hunter2"));
+        assert!(shown.contains("smtp_password = \"********\""));
+    }
+}

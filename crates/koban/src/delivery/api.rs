@@ -1,0 +1,224 @@
+//! Delivery records over HTTP: the development outbox for administrators,
+//! the delivery log support reads, and the SMS provider's status callback.
+
+use crate::app::App;
+use crate::http::auth::{Staff, ADMIN, AGENT};
+use crate::http::pagination::{page, Page, PageQuery};
+use crate::http::problem::Problem;
+use crate::store::now_ms;
+use axum::body::Bytes;
+use axum::extract::{Query, State};
+use axum::http::{HeaderMap, StatusCode};
+use axum::Json;
+use sqlx::any::AnyRow;
+use sqlx::Row;
+use std::sync::Arc;
+
+/// One delivery attempt as support sees it.
+#[derive(Debug, Clone, serde::Serialize, utoipa::ToSchema)]
+pub struct DeliveryView {
+    pub id: i64,
+    pub account_id: Option<i64>,
+    pub purpose: String,
+    /// `email` or `sms`.
+    pub channel: String,
+    pub destination: String,
+    pub subject: String,
+    /// `queued`, `sending`, `sent`, `failed` or `delivered`.
+    pub status: String,
+    /// `outbox`, `smtp` or `sms-http`.
+    pub provider: String,
+    pub error: Option<String>,
+    pub attempts: i64,
+    pub created_at: i64,
+    pub updated_at: i64,
+    pub delivered_at: Option<i64>,
+    /// Only in the development outbox.
+    #[serde(skip_serializing_if = "Option::is_none")]
+    pub body: Option<String>,
+}
+
+const COLUMNS: &str = "id, account_id, purpose, channel, destination, subject, status, provider, error, attempts, created_at, updated_at, delivered_at, body_sealed";
+
+fn view(row: &AnyRow, key: Option<&crate::crypto::ServerKey>) -> Result<DeliveryView, sqlx::Error> {
+    Ok(DeliveryView {
+        id: row.try_get("id")?,
+        account_id: row.try_get("account_id")?,
+        purpose: row.try_get("purpose")?,
+        channel: row.try_get("channel")?,
+        destination: row.try_get("destination")?,
+        subject: row.try_get("subject")?,
+        status: row.try_get("status")?,
+        provider: row.try_get("provider")?,
+        error: row.try_get("error")?,
+        attempts: row.try_get("attempts")?,
+        created_at: row.try_get("created_at")?,
+        updated_at: row.try_get("updated_at")?,
+        delivered_at: row.try_get("delivered_at")?,
+        body: match key {
+            Some(k) => super::open_body(k, row.try_get("body_sealed")?),
+            None => None,
+        },
+    })
+}
+
+/// Reads outbox messages, newest first (for the API and the page).
+pub async fn outbox_page(app: &App, query: &PageQuery) -> Result<Page<DeliveryView>, Problem> {
+    let (before, limit) = query.bounds()?;
+    let sql = format!("SELECT {COLUMNS} FROM deliveries WHERE provider = 'outbox' AND id < $1 ORDER BY id DESC LIMIT $2");
+    let rows = sqlx::query(&sql)
+        .bind(before)
+        .bind(limit + 1)
+        .fetch_all(app.store.read())
+        .await
+        .map_err(|e| Problem::internal(&e))?;
+    let items = rows
+        .iter()
+        .map(|r| view(r, Some(&app.key)))
+        .collect::<Result<Vec<_>, _>>()
+        .map_err(|e| Problem::internal(&e))?;
+    Ok(page(items, limit, |d| d.id))
+}
+
+/// The development outbox: messages that would have been sent. Administrators only.
+#[utoipa::path(get, path = "/api/v1/admin/outbox", tag = "delivery", params(PageQuery),
+    responses((status = 200, body = Page<DeliveryView>), (status = 401), (status = 403)))]
+pub async fn outbox(
+    State(app): State<Arc<App>>,
+    _admin: Staff<ADMIN>,
+    Query(query): Query<PageQuery>,
+) -> Result<Json<Page<DeliveryView>>, Problem> {
+    outbox_page(&app, &query).await.map(Json)
+}
+
+/// Filter for the delivery log.
+#[derive(Debug, serde::Deserialize, utoipa::IntoParams)]
+pub struct DeliveryFilter {
+    /// Only deliveries for this account.
+    pub account_id: Option<i64>,
+    /// Only deliveries to this phone (E.164) or email.
+    pub destination: Option<String>,
+    pub cursor: Option<String>,
+    pub limit: Option<i64>,
+}
+
+/// Every delivery attempt with its status: what support reads when a code "never came".
+#[utoipa::path(get, path = "/api/v1/deliveries", tag = "delivery", params(DeliveryFilter),
+    responses((status = 200, body = Page<DeliveryView>), (status = 401), (status = 403)))]
+pub async fn log(
+    State(app): State<Arc<App>>,
+    _agent: Staff<AGENT>,
+    Query(filter): Query<DeliveryFilter>,
+) -> Result<Json<Page<DeliveryView>>, Problem> {
+    let (before, limit) = PageQuery {
+        cursor: filter.cursor.clone(),
+        limit: filter.limit,
+    }
+    .bounds()?;
+    let destination = match filter.destination.as_deref() {
+        Some(d) => Some(
+            koban_policy::contact::parse_identifier(d, None)
+                .map_err(|p| Problem::field("destination", p.code()))?
+                .as_str()
+                .to_string(),
+        ),
+        None => None,
+    };
+    let sql = format!(
+        "SELECT {COLUMNS} FROM deliveries WHERE id < $1
+           AND ($2 = -1 OR account_id = $2) AND ($3 = '' OR destination = $3)
+         ORDER BY id DESC LIMIT $4"
+    );
+    let rows = sqlx::query(&sql)
+        .bind(before)
+        .bind(filter.account_id.unwrap_or(-1))
+        .bind(destination.unwrap_or_default())
+        .bind(limit + 1)
+        .fetch_all(app.store.read())
+        .await
+        .map_err(|e| Problem::internal(&e))?;
+    let items = rows
+        .iter()
+        .map(|r| view(r, None))
+        .collect::<Result<Vec<_>, _>>()
+        .map_err(|e| Problem::internal(&e))?;
+    Ok(Json(page(items, limit, |d| d.id)))
+}
+
+/// A delivery report from the SMS provider.
+#[derive(Debug, serde::Deserialize, utoipa::ToSchema)]
+pub struct SmsStatus {
+    /// The provider's message id (or our reference).
+    pub id: String,
+    /// `delivered` or `failed`.
+    pub status: String,
+    pub error: Option<String>,
+}
+
+/// The SMS provider's delivery-status callback, signed like our requests.
+#[utoipa::path(post, path = "/api/v1/deliveries/sms-status", tag = "delivery", request_body = SmsStatus,
+    responses((status = 204), (status = 401), (status = 404), (status = 422)))]
+pub async fn sms_status(
+    State(app): State<Arc<App>>,
+    headers: HeaderMap,
+    body: Bytes,
+) -> Result<StatusCode, Problem> {
+    let signature = headers
+        .get(super::sms::SIGNATURE_HEADER)
+        .and_then(|v| v.to_str().ok());
+    if !app.senders.sms.verify_callback(&body, signature) {
+        return Err(Problem::new(
+            StatusCode::UNAUTHORIZED,
+            "bad-signature",
+            "problem-bad-signature",
+        ));
+    }
+    let report: SmsStatus = crate::http::json::parse(&body)?;
+    let (status, delivered_at) = match report.status.as_str() {
+        "delivered" => ("delivered", Some(now_ms())),
+        "failed" => ("failed", None),
+        _ => return Err(Problem::field("status", "invalid_value")),
+    };
+    let mut error: Option<String> = report.error.map(|e| e.chars().take(500).collect());
+    if status == "failed" && error.as_deref().is_none_or(str::is_empty) {
+        // Support reads the reason; never leave a failure without one.
+        error = Some("the SMS provider reported the message as not delivered".into());
+    }
+    // The provider names the message by its own id, or by our reference
+    // (`koban-delivery-N`) when it reports before we recorded its id.
+    let by_reference = report
+        .id
+        .strip_prefix("koban-delivery-")
+        .and_then(|n| n.parse::<i64>().ok())
+        .unwrap_or(-1);
+    let found = sqlx::query(
+        "SELECT id FROM deliveries WHERE channel = 'sms' AND provider = 'sms-http'
+           AND (provider_message_id = $1 OR id = $2)
+         ORDER BY id DESC LIMIT 1",
+    )
+    .bind(&report.id)
+    .bind(by_reference)
+    .fetch_optional(app.store.read())
+    .await
+    .map_err(|e| Problem::internal(&e))?;
+    let Some(row) = found else {
+        return Err(Problem::not_found());
+    };
+    let id: i64 = row.try_get("id").map_err(|e| Problem::internal(&e))?;
+    // Only a message on its way changes; a repeated or late report about one
+    // already delivered or failed is acknowledged and changes nothing, so a
+    // provider retrying its callback does no harm.
+    sqlx::query(
+        "UPDATE deliveries SET status = $1, delivered_at = $2, error = COALESCE($3, error), updated_at = $4
+         WHERE id = $5 AND status IN ('sent', 'sending')",
+    )
+    .bind(status)
+    .bind(delivered_at)
+    .bind(error)
+    .bind(now_ms())
+    .bind(id)
+    .execute(app.store.write())
+    .await
+    .map_err(|e| Problem::internal(&e))?;
+    Ok(StatusCode::NO_CONTENT)
+}

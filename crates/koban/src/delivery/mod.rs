@@ -1,0 +1,241 @@
+//! Outbound messages (verification codes, notices) and the record of every
+//! attempt to deliver them: what support reads when someone says the code
+//! never came. A message is queued in the caller's transaction and sent by a
+//! job; "sent" (the provider accepted it) and "delivered" (the provider says
+//! it arrived) are different states.
+
+pub mod api;
+mod sms;
+mod smtp;
+
+use crate::app::App;
+use crate::crypto::ServerKey;
+use crate::store::{now_ms, StoreError};
+use sqlx::{Any, Row, Transaction};
+use std::sync::Arc;
+
+pub use sms::SmsSender;
+pub use smtp::MailSender;
+
+const SEAL_PURPOSE: &str = "delivery-body";
+
+/// How a message travels.
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub enum Channel {
+    Email,
+    Sms,
+}
+
+impl Channel {
+    /// Stored name.
+    pub fn as_str(self) -> &'static str {
+        match self {
+            Channel::Email => "email",
+            Channel::Sms => "sms",
+        }
+    }
+}
+
+/// A message to queue.
+#[derive(Debug, Clone)]
+pub struct Outgoing {
+    pub account_id: Option<i64>,
+    pub purpose: String,
+    pub channel: Channel,
+    pub destination: String,
+    pub subject: String,
+    pub body: String,
+}
+
+/// Queues `message` inside the caller's transaction, so it is sent exactly
+/// when the change that caused it commits. Returns the delivery id.
+pub async fn queue(
+    tx: &mut Transaction<'_, Any>,
+    key: &ServerKey,
+    live: bool,
+    message: Outgoing,
+) -> Result<i64, StoreError> {
+    let now = now_ms();
+    let provider = match (live, message.channel) {
+        (false, _) => "outbox",
+        (true, Channel::Email) => "smtp",
+        (true, Channel::Sms) => "sms-http",
+    };
+    let row = sqlx::query(
+        "INSERT INTO deliveries (account_id, purpose, channel, destination, subject, body_sealed, status, provider, created_at, updated_at)
+         VALUES ($1, $2, $3, $4, $5, $6, 'queued', $7, $8, $8) RETURNING id",
+    )
+    .bind(message.account_id)
+    .bind(&message.purpose)
+    .bind(message.channel.as_str())
+    .bind(&message.destination)
+    .bind(&message.subject)
+    .bind(key.seal(SEAL_PURPOSE, message.body.as_bytes()))
+    .bind(provider)
+    .bind(now)
+    .fetch_one(&mut **tx)
+    .await?;
+    let id: i64 = row.try_get("id")?;
+    crate::jobs::enqueue(
+        &mut **tx,
+        crate::jobs::worker::DELIVER,
+        &serde_json::json!({ "delivery_id": id }),
+        Some(&format!("delivery:{id}")),
+        now,
+    )
+    .await?;
+    Ok(id)
+}
+
+/// Sends one queued delivery. Safe to call again, or from two workers at
+/// once, for the same id: the delivery is taken with a conditional update
+/// before anything is sent, so only one caller sends, and a delivery already
+/// sent, delivered or failed is left alone. `last_try` marks it failed
+/// instead of queued when sending fails.
+pub async fn process(app: &Arc<App>, id: i64, last_try: bool) -> Result<(), String> {
+    let store = &app.store;
+    let now = now_ms();
+    // A delivery left "sending" by a process that died mid-send is taken over
+    // once it is older than a job lease: by then that job's lease has run out
+    // too, so its worker is gone rather than slow.
+    let stale_before = now - app.config.job_lease_seconds.max(1) * 1000;
+    let taken = sqlx::query(
+        "UPDATE deliveries SET status = 'sending', attempts = attempts + 1, updated_at = $1
+         WHERE id = $2 AND (status = 'queued' OR (status = 'sending' AND updated_at < $3))
+         RETURNING destination, subject, body_sealed, provider",
+    )
+    .bind(now)
+    .bind(id)
+    .bind(stale_before)
+    .fetch_optional(store.write())
+    .await
+    .map_err(|e| e.to_string())?;
+    let Some(row) = taken else {
+        let status: Option<String> = sqlx::query("SELECT status FROM deliveries WHERE id = $1")
+            .bind(id)
+            .fetch_optional(store.write())
+            .await
+            .map_err(|e| e.to_string())?
+            .map(|r| r.try_get("status"))
+            .transpose()
+            .map_err(|e| e.to_string())?;
+        return match status.as_deref() {
+            None => Err(format!("delivery {id} does not exist")),
+            // Another worker holds it right now; try again after it is done
+            // (or after its hold goes stale, if that worker died).
+            Some("sending") => Err(format!("delivery {id} is being sent by another worker")),
+            Some(_) => Ok(()),
+        };
+    };
+    let provider: String = row.try_get("provider").map_err(|e| e.to_string())?;
+    let destination: String = row.try_get("destination").map_err(|e| e.to_string())?;
+    let subject: String = row.try_get("subject").map_err(|e| e.to_string())?;
+    let sealed: Option<Vec<u8>> = row.try_get("body_sealed").map_err(|e| e.to_string())?;
+    let body = sealed
+        .and_then(|s| app.key.open(SEAL_PURPOSE, &s))
+        .and_then(|b| String::from_utf8(b).ok());
+    // The reference is stable across retries: the SMS provider deduplicates
+    // on it and mail carries it as Message-ID, so a retry after a crash
+    // between "sent" and "recorded" does not reach the person twice.
+    let reference = format!("koban-delivery-{id}");
+    let sent: Result<Option<String>, String> = match (provider.as_str(), body) {
+        (_, None) => Err("message body cannot be opened with this server key".into()),
+        ("outbox", Some(_)) => Ok(None),
+        ("smtp", Some(body)) => app
+            .senders
+            .mail
+            .send(&destination, &subject, &body, &reference)
+            .await
+            .map(|_| None),
+        ("sms-http", Some(body)) => app
+            .senders
+            .sms
+            .send(&destination, &body, &reference)
+            .await
+            .map(Some),
+        (other, Some(_)) => Err(format!("unknown provider {other}")),
+    };
+    let now = now_ms();
+    match sent {
+        Ok(provider_id) => {
+            // Outbox bodies stay (sealed) for administrators to read; a live
+            // message's body, which may hold a code, is not kept once sent.
+            // A status callback can overtake this update (the provider may
+            // report "delivered" before we record "sent"): its status stands.
+            let keep_body = provider == "outbox";
+            sqlx::query(
+                "UPDATE deliveries SET
+                        status = CASE WHEN status = 'sending' THEN 'sent' ELSE status END,
+                        error = CASE WHEN status = 'sending' THEN NULL ELSE error END,
+                        provider_message_id = COALESCE($1, provider_message_id), updated_at = $2,
+                        body_sealed = CASE WHEN $3 = 1 THEN body_sealed ELSE NULL END
+                 WHERE id = $4",
+            )
+            .bind(provider_id.unwrap_or(reference))
+            .bind(now)
+            .bind(keep_body as i64)
+            .bind(id)
+            .execute(store.write())
+            .await
+            .map_err(|e| e.to_string())?;
+            Ok(())
+        }
+        Err(error) => {
+            let error: String = error.chars().take(1000).collect();
+            sqlx::query(
+                "UPDATE deliveries SET status = $1, error = $2, updated_at = $3
+                 WHERE id = $4 AND status = 'sending'",
+            )
+            .bind(if last_try { "failed" } else { "queued" })
+            .bind(&error)
+            .bind(now)
+            .bind(id)
+            .execute(store.write())
+            .await
+            .map_err(|e| e.to_string())?;
+            Err(error)
+        }
+    }
+}
+
+/// The live senders, built once from the configuration.
+pub struct Senders {
+    pub mail: MailSender,
+    pub sms: SmsSender,
+}
+
+impl Senders {
+    /// Builds both senders; an unusable SMTP or SMS setting fails here, at start.
+    pub fn from_config(config: &crate::config::Config) -> Result<Senders, String> {
+        // Live mode with no way out would queue every code and retry it
+        // until it fails; better to refuse to start and say what is missing.
+        if config.delivery_mode == "live"
+            && config.smtp_host.is_empty()
+            && config.sms_url.is_empty()
+        {
+            return Err("delivery_mode = \"live\" needs smtp_host (email) and/or sms_url (SMS) to send anything".into());
+        }
+        if !config.sms_url.is_empty() {
+            let url = reqwest::Url::parse(&config.sms_url).map_err(|e| format!("sms_url: {e}"))?;
+            if !matches!(url.scheme(), "http" | "https") {
+                return Err("sms_url: must be an http:// or https:// URL".into());
+            }
+            // Unsigned requests could be forged to the provider, and no
+            // delivery callback could ever be verified.
+            if config.sms_secret.is_empty() {
+                return Err("sms_url is set but sms_secret is empty: requests and callbacks are signed with it".into());
+            }
+        }
+        Ok(Senders {
+            mail: MailSender::from_config(config)?,
+            sms: SmsSender::from_config(config),
+        })
+    }
+}
+
+/// Opens a sealed body for the outbox view.
+pub fn open_body(key: &ServerKey, sealed: Option<Vec<u8>>) -> Option<String> {
+    sealed
+        .and_then(|s| key.open(SEAL_PURPOSE, &s))
+        .and_then(|b| String::from_utf8(b).ok())
+}

@@ -1,0 +1,63 @@
+//! Cursor pagination: lists are ordered by id, newest first; the cursor is
+//! the opaque form of the last id seen.
+
+use super::problem::Problem;
+use base64::engine::general_purpose::URL_SAFE_NO_PAD;
+use base64::Engine;
+
+/// Query parameters every list takes.
+#[derive(Debug, Clone, serde::Deserialize, utoipa::IntoParams)]
+pub struct PageQuery {
+    /// Opaque cursor from a previous page's `next_cursor`.
+    pub cursor: Option<String>,
+    /// Items per page, 1 to 100 (default 20).
+    pub limit: Option<i64>,
+}
+
+/// A page of items.
+#[derive(Debug, Clone, serde::Serialize, utoipa::ToSchema)]
+pub struct Page<T> {
+    pub items: Vec<T>,
+    /// Present when more items follow.
+    pub next_cursor: Option<String>,
+}
+
+impl PageQuery {
+    /// (ids below this, how many) — the SQL asks for one more to know if a next page exists.
+    pub fn bounds(&self) -> Result<(i64, i64), Problem> {
+        let limit = self.limit.unwrap_or(20);
+        if !(1..=100).contains(&limit) {
+            return Err(Problem::field("limit", "invalid_value"));
+        }
+        let before = match &self.cursor {
+            None => i64::MAX,
+            Some(c) => decode(c).ok_or_else(|| Problem::field("cursor", "invalid_value"))?,
+        };
+        Ok((before, limit))
+    }
+}
+
+fn decode(cursor: &str) -> Option<i64> {
+    let bytes = URL_SAFE_NO_PAD.decode(cursor).ok()?;
+    std::str::from_utf8(&bytes)
+        .ok()?
+        .strip_prefix("id:")?
+        .parse()
+        .ok()
+}
+
+/// Builds a page from up to `limit + 1` rows fetched newest first.
+pub fn page<T>(mut rows: Vec<T>, limit: i64, id_of: impl Fn(&T) -> i64) -> Page<T> {
+    let more = rows.len() as i64 > limit;
+    rows.truncate(limit as usize);
+    let next_cursor = if more {
+        rows.last()
+            .map(|r| URL_SAFE_NO_PAD.encode(format!("id:{}", id_of(r))))
+    } else {
+        None
+    };
+    Page {
+        items: rows,
+        next_cursor,
+    }
+}

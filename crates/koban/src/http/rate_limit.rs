@@ -1,0 +1,81 @@
+//! Coarse traffic shaping in process memory: requests per client IP, and
+//! sign-in or code requests per account identifier. Per-node memory is
+//! enough here (DESIGN.md §3); the counters that decide security, such as
+//! failed sign-ins, live in the database.
+
+use super::problem::Problem;
+use crate::app::App;
+use axum::extract::{ConnectInfo, Request, State};
+use axum::middleware::Next;
+use axum::response::{IntoResponse, Response};
+use koban_policy::throttle::{gcra, Rate};
+use std::collections::HashMap;
+use std::net::SocketAddr;
+use std::sync::{Arc, Mutex};
+
+/// Two GCRA tables, keyed by IP and by account identifier.
+pub struct RateLimiter {
+    per_ip: Rate,
+    per_account: Rate,
+    ips: Mutex<HashMap<String, i64>>,
+    accounts: Mutex<HashMap<String, i64>>,
+}
+
+const MAX_KEYS: usize = 100_000;
+
+fn check(table: &Mutex<HashMap<String, i64>>, key: &str, rate: Rate) -> Result<(), i64> {
+    let now = crate::store::now_ms();
+    let mut map = table
+        .lock()
+        .unwrap_or_else(|poisoned| poisoned.into_inner());
+    if map.len() > MAX_KEYS {
+        // Entries whose theoretical arrival time has passed carry no state.
+        map.retain(|_, tat| *tat > now);
+    }
+    let next = gcra(map.get(key).copied(), now, rate)?;
+    map.insert(key.to_string(), next);
+    Ok(())
+}
+
+impl RateLimiter {
+    /// Limits from the configuration.
+    pub fn new(ip_per_minute: i64, account_per_minute: i64) -> RateLimiter {
+        RateLimiter {
+            per_ip: Rate::per_minute(ip_per_minute),
+            per_account: Rate::per_minute(account_per_minute),
+            ips: Mutex::new(HashMap::new()),
+            accounts: Mutex::new(HashMap::new()),
+        }
+    }
+
+    /// Counts a request from `ip`; Err(ms to wait) when over.
+    pub fn check_ip(&self, ip: &str) -> Result<(), i64> {
+        check(&self.ips, ip, self.per_ip)
+    }
+
+    /// Counts a sign-in or code request for `identifier`.
+    pub fn check_account(&self, identifier: &str) -> Result<(), i64> {
+        check(&self.accounts, identifier, self.per_account)
+    }
+}
+
+/// Middleware: 429 with Retry-After past the per-IP rate.
+pub async fn per_ip(State(app): State<Arc<App>>, request: Request, next: Next) -> Response {
+    let peer = request
+        .extensions()
+        .get::<ConnectInfo<SocketAddr>>()
+        .map(|c| c.0.ip());
+    if let Some(peer) = peer {
+        // Behind a trusted proxy every client arrives from the proxy's address:
+        // count the client the proxy names, as the sign-in risk rules do.
+        let forwarded = request
+            .headers()
+            .get("x-forwarded-for")
+            .and_then(|v| v.to_str().ok());
+        let ip = koban_policy::device::client_ip(peer, forwarded, &app.security.trusted_proxies);
+        if let Err(wait) = app.limiter.check_ip(&ip.to_string()) {
+            return Problem::rate_limited(wait).into_response();
+        }
+    }
+    next.run(request).await
+}

@@ -1,0 +1,16 @@
+//! Koban: the support desk and account-security center. The binary's
+//! subcommands live in `main.rs`; everything else is here so the test suite
+//! can start the real application in-process.
+
+pub mod accounts;
+pub mod app;
+pub mod bench;
+pub mod config;
+pub mod crypto;
+pub mod delivery;
+pub mod http;
+pub mod jobs;
+pub mod ops;
+pub mod security;
+pub mod store;
+pub mod web;

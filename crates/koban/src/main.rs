@@ -1,0 +1,175 @@
+//! The `koban` command.
+
+use clap::{Parser, Subcommand};
+use koban::config::Config;
+use std::path::PathBuf;
+use std::process::ExitCode;
+
+#[derive(Parser)]
+#[command(
+    name = "koban",
+    version,
+    about = "Support desk and account-security center"
+)]
+struct Cli {
+    /// Configuration file (default: ./koban.toml when present, or $KOBAN_CONFIG).
+    #[arg(long, global = true)]
+    config: Option<PathBuf>,
+    /// Overrides any key: --set smtp_port=2525 (repeatable).
+    #[arg(long = "set", value_name = "KEY=VALUE", global = true)]
+    set: Vec<String>,
+    /// Shorthand for --set listen=…
+    #[arg(long, global = true)]
+    listen: Option<String>,
+    /// Shorthand for --set database_url=…
+    #[arg(long, global = true)]
+    database_url: Option<String>,
+    /// Shorthand for --set data_dir=…
+    #[arg(long, global = true)]
+    data_dir: Option<String>,
+    #[command(subcommand)]
+    command: Command,
+}
+
+#[derive(Subcommand)]
+enum Command {
+    /// Runs the HTTP server and background workers (applies migrations first).
+    Serve,
+    /// Applies database migrations and exits.
+    Migrate,
+    /// Prints the effective configuration, secrets masked.
+    Config {
+        /// Prints the reference of every key instead (Markdown).
+        #[arg(long)]
+        doc: bool,
+    },
+    /// Operator tasks.
+    Admin {
+        #[command(subcommand)]
+        command: AdminCommand,
+    },
+    /// Benchmark tools behind scripts/bench (see BENCHMARKS.md).
+    Bench {
+        #[command(subcommand)]
+        command: koban::bench::BenchCommand,
+    },
+}
+
+#[derive(Subcommand)]
+enum AdminCommand {
+    /// Creates a verified account with a role, e.g. the first administrator.
+    CreateUser {
+        /// user, agent, supervisor or admin.
+        #[arg(long, default_value = "user")]
+        role: String,
+        /// Email address or phone number (with country code).
+        #[arg(long)]
+        identifier: String,
+        /// The password; omit to read it from standard input (safer: not in shell history).
+        #[arg(long)]
+        password: Option<String>,
+    },
+}
+
+fn overrides(cli: &Cli) -> Result<Vec<(String, String)>, String> {
+    let mut pairs = Vec::new();
+    for item in &cli.set {
+        let (k, v) = item
+            .split_once('=')
+            .ok_or_else(|| format!("--set {item}: expected KEY=VALUE"))?;
+        pairs.push((k.trim().to_string(), v.to_string()));
+    }
+    for (key, value) in [
+        ("listen", &cli.listen),
+        ("database_url", &cli.database_url),
+        ("data_dir", &cli.data_dir),
+    ] {
+        if let Some(v) = value {
+            pairs.push((key.to_string(), v.clone()));
+        }
+    }
+    Ok(pairs)
+}
+
+fn init_logging(config: &Config) {
+    let filter = tracing_subscriber::EnvFilter::try_new(&config.log_level)
+        .unwrap_or_else(|_| tracing_subscriber::EnvFilter::new("info"));
+    let builder = tracing_subscriber::fmt()
+        .with_env_filter(filter)
+        .with_writer(std::io::stderr);
+    if config.log_format == "json" {
+        builder.json().init();
+    } else {
+        builder.init();
+    }
+}
+
+#[tokio::main]
+async fn main() -> ExitCode {
+    let cli = Cli::parse();
+    match run(cli).await {
+        Ok(()) => ExitCode::SUCCESS,
+        Err(message) => {
+            eprintln!("koban: {message}");
+            ExitCode::FAILURE
+        }
+    }
+}
+
+async fn run(cli: Cli) -> Result<(), String> {
+    if let Command::Config { doc: true } = cli.command {
+        print!("{}", Config::render_docs());
+        return Ok(());
+    }
+    let config = Config::load(cli.config.as_deref(), std::env::vars(), &overrides(&cli)?)
+        .map_err(|e| e.to_string())?;
+    match cli.command {
+        Command::Config { .. } => {
+            print!("{}", config.render_masked());
+            Ok(())
+        }
+        Command::Serve => {
+            init_logging(&config);
+            koban::app::serve(config).await.map_err(|e| e.to_string())
+        }
+        Command::Bench { command } => koban::bench::run(command, config).await,
+        Command::Migrate => {
+            init_logging(&config);
+            let store = koban::store::Store::connect(&config.database_url, 2)
+                .await
+                .map_err(|e| e.to_string())?;
+            let applied = store.migrate().await.map_err(|e| e.to_string())?;
+            println!("applied {applied} migration(s); schema is current");
+            Ok(())
+        }
+        Command::Admin {
+            command:
+                AdminCommand::CreateUser {
+                    role,
+                    identifier,
+                    password,
+                },
+        } => {
+            let password = match password {
+                Some(p) => p,
+                None => {
+                    let mut line = String::new();
+                    std::io::stdin()
+                        .read_line(&mut line)
+                        .map_err(|e| e.to_string())?;
+                    line.trim_end_matches(['\r', '\n']).to_string()
+                }
+            };
+            let contact = koban_policy::contact::parse_identifier(&identifier, None)
+                .map_err(|p| format!("--identifier: {p}"))?;
+            let app = koban::app::App::start(config)
+                .await
+                .map_err(|e| e.to_string())?;
+            let id = koban::accounts::service::create_verified(&app, &contact, &password, &role)
+                .await
+                .map_err(|e| e.to_string())?;
+            println!("created {role} account {id} for {}", contact.as_str());
+            Ok(())
+        }
+    }
+}

@@ -1,0 +1,547 @@
+//! The security center's JSON API: sign-in steps, devices, history, 2FA,
+//! step-up and unlock.
+
+use super::client::{ClientContext, DEVICE_COOKIE};
+use super::devices::{self, Device};
+use super::history::{self, AttemptView, EventView};
+use super::signin::{self, Outcome};
+use super::totp::{self, Enrollment};
+use crate::accounts::{sessions::NewSession, Account, AccountError};
+use crate::app::App;
+use crate::http::auth::Authenticated;
+use crate::http::json::ApiJson;
+use crate::http::pagination::{Page, PageQuery};
+use crate::http::problem::Problem;
+use axum::extract::{Path, Query, State};
+use axum::http::{header, HeaderValue, StatusCode};
+use axum::response::{IntoResponse, Response};
+use axum::Json;
+use std::sync::Arc;
+
+/// The answer to a sign-in step.
+#[derive(Debug, serde::Serialize, utoipa::ToSchema)]
+pub struct SignInAnswer {
+    /// `signed_in` or `second_factor_required`.
+    pub status: &'static str,
+    #[serde(skip_serializing_if = "Option::is_none")]
+    pub session: Option<NewSession>,
+    #[serde(skip_serializing_if = "Option::is_none")]
+    pub account: Option<Account>,
+    #[serde(skip_serializing_if = "Option::is_none")]
+    pub device_id: Option<i64>,
+    #[serde(skip_serializing_if = "Option::is_none")]
+    pub new_device: Option<bool>,
+    /// Token for the next step (`POST /api/v1/sessions/second-factor`).
+    #[serde(skip_serializing_if = "Option::is_none")]
+    pub challenge: Option<String>,
+    /// Second factors this account can use: `totp`, `recovery_code`, `code`.
+    #[serde(skip_serializing_if = "Option::is_none")]
+    pub methods: Option<Vec<&'static str>>,
+    /// A device key made for this client: send it back as `X-Koban-Device`
+    /// (apps) or keep the `koban_device` cookie (browsers) to be recognised.
+    #[serde(skip_serializing_if = "Option::is_none")]
+    pub device_token: Option<String>,
+}
+
+/// Turns a sign-in outcome into its HTTP answer, handing a new device key back.
+pub fn answer(outcome: Outcome, ctx: &ClientContext) -> Response {
+    let device_token = ctx.device_key_is_new.then(|| ctx.device_key.clone());
+    let mut response = match outcome {
+        Outcome::SignedIn {
+            account,
+            session,
+            device_id,
+            new_device,
+        } => (
+            StatusCode::CREATED,
+            Json(SignInAnswer {
+                status: "signed_in",
+                session: Some(session),
+                account: Some(account),
+                device_id: Some(device_id),
+                new_device: Some(new_device),
+                challenge: None,
+                methods: None,
+                device_token: device_token.clone(),
+            }),
+        )
+            .into_response(),
+        Outcome::SecondFactor { challenge, methods } => (
+            StatusCode::ACCEPTED,
+            Json(SignInAnswer {
+                status: "second_factor_required",
+                session: None,
+                account: None,
+                device_id: None,
+                new_device: None,
+                challenge: Some(challenge),
+                methods: Some(methods),
+                device_token: device_token.clone(),
+            }),
+        )
+            .into_response(),
+        Outcome::DeviceLimit { challenge, devices } => {
+            let mut problem =
+                Problem::new(StatusCode::CONFLICT, "device-limit", "problem-device-limit")
+                    .extension("challenge", challenge)
+                    .extension(
+                        "devices",
+                        serde_json::to_value(&devices).unwrap_or_default(),
+                    );
+            if let Some(t) = &device_token {
+                problem = problem.extension("device_token", t.clone());
+            }
+            problem.into_response()
+        }
+    };
+    if let Some(token) = device_token {
+        if let Ok(v) = HeaderValue::from_str(&format!(
+            "{DEVICE_COOKIE}={token}; Path=/; HttpOnly; SameSite=Lax; Max-Age=34560000"
+        )) {
+            response.headers_mut().append(header::SET_COOKIE, v);
+        }
+    }
+    response
+}
+
+/// A second factor for a sign-in in progress.
+#[derive(Debug, serde::Deserialize, utoipa::ToSchema)]
+#[serde(deny_unknown_fields)]
+pub struct SecondFactorAnswer {
+    pub challenge: String,
+    /// `totp`, `recovery_code` or `code`.
+    pub method: String,
+    pub code: String,
+}
+
+/// Finishes a sign-in with a second factor.
+#[utoipa::path(post, path = "/api/v1/sessions/second-factor", tag = "security", request_body = SecondFactorAnswer,
+    responses((status = 201, body = SignInAnswer), (status = 409, description = "device limit reached"),
+              (status = 401, description = "second factor locked"), (status = 422, description = "wrong code or expired challenge")))]
+pub async fn second_factor(
+    State(app): State<Arc<App>>,
+    ctx: ClientContext,
+    ApiJson(input): ApiJson<SecondFactorAnswer>,
+) -> Result<Response, Problem> {
+    let outcome =
+        signin::second_factor(&app, &input.challenge, &input.method, &input.code, &ctx).await?;
+    Ok(answer(outcome, &ctx))
+}
+
+/// Which device to remove to make room.
+#[derive(Debug, serde::Deserialize, utoipa::ToSchema)]
+#[serde(deny_unknown_fields)]
+pub struct DeviceLimitAnswer {
+    pub challenge: String,
+    pub remove_device_id: i64,
+}
+
+/// Finishes a sign-in stopped at the device limit by removing one bound device.
+#[utoipa::path(post, path = "/api/v1/sessions/device-limit", tag = "security", request_body = DeviceLimitAnswer,
+    responses((status = 201, body = SignInAnswer), (status = 422)))]
+pub async fn device_limit(
+    State(app): State<Arc<App>>,
+    ctx: ClientContext,
+    ApiJson(input): ApiJson<DeviceLimitAnswer>,
+) -> Result<Response, Problem> {
+    let outcome =
+        signin::resolve_device_limit(&app, &input.challenge, input.remove_device_id, &ctx).await?;
+    Ok(answer(outcome, &ctx))
+}
+
+/// The account's bound devices, the current one marked.
+#[utoipa::path(get, path = "/api/v1/me/devices", tag = "security", responses((status = 200, body = Vec<Device>), (status = 401)))]
+pub async fn list_devices(
+    State(app): State<Arc<App>>,
+    Authenticated(current): Authenticated,
+) -> Result<Json<Vec<Device>>, Problem> {
+    Ok(Json(
+        devices::list(&app.store, current.account.id, current.device_id)
+            .await
+            .map_err(AccountError::from)?,
+    ))
+}
+
+/// A new name for a device.
+#[derive(Debug, serde::Deserialize, utoipa::ToSchema)]
+#[serde(deny_unknown_fields)]
+pub struct DeviceRename {
+    pub name: String,
+}
+
+/// Renames a device.
+#[utoipa::path(patch, path = "/api/v1/me/devices/{id}", tag = "security", request_body = DeviceRename,
+    params(("id" = i64, Path, description = "Device id")), responses((status = 204), (status = 404), (status = 422)))]
+pub async fn rename_device(
+    State(app): State<Arc<App>>,
+    Authenticated(current): Authenticated,
+    ctx: ClientContext,
+    Path(id): Path<i64>,
+    ApiJson(input): ApiJson<DeviceRename>,
+) -> Result<StatusCode, Problem> {
+    let name = devices::check_name(&input.name).map_err(|code| Problem::field("name", code))?;
+    if !devices::rename(
+        &app.store,
+        current.account.id,
+        id,
+        name,
+        Some(&ctx.ip.to_string()),
+    )
+    .await
+    .map_err(AccountError::from)?
+    {
+        return Err(Problem::not_found());
+    }
+    Ok(StatusCode::NO_CONTENT)
+}
+
+/// Removes a device; its sessions end at once. Removing the last device needs a fresh step-up.
+#[utoipa::path(delete, path = "/api/v1/me/devices/{id}", tag = "security",
+    params(("id" = i64, Path, description = "Device id")), responses((status = 204), (status = 403, description = "step-up required"), (status = 404)))]
+pub async fn remove_device(
+    State(app): State<Arc<App>>,
+    Authenticated(current): Authenticated,
+    ctx: ClientContext,
+    Path(id): Path<i64>,
+) -> Result<StatusCode, Problem> {
+    let bound = devices::list(&app.store, current.account.id, current.device_id)
+        .await
+        .map_err(AccountError::from)?;
+    if !bound.iter().any(|d| d.id == id) {
+        return Err(Problem::not_found());
+    }
+    if bound.len() == 1 {
+        totp::require_step_up(&current)?;
+    }
+    devices::remove(
+        &app.store,
+        current.account.id,
+        id,
+        Some(&ctx.ip.to_string()),
+        "removed by owner",
+    )
+    .await
+    .map_err(AccountError::from)?;
+    Ok(StatusCode::NO_CONTENT)
+}
+
+/// Signs out every other device and session; this one stays.
+#[utoipa::path(post, path = "/api/v1/me/devices/sign-out-others", tag = "security", responses((status = 200), (status = 401)))]
+pub async fn sign_out_others(
+    State(app): State<Arc<App>>,
+    Authenticated(current): Authenticated,
+) -> Result<Json<serde_json::Value>, Problem> {
+    let ended =
+        crate::accounts::sessions::revoke_all(&app, current.account.id, Some(current.session_id))
+            .await?;
+    Ok(Json(serde_json::json!({ "sessions_ended": ended })))
+}
+
+/// The account's sign-in attempts, newest first.
+#[utoipa::path(get, path = "/api/v1/me/login-history", tag = "security", params(PageQuery),
+    responses((status = 200, body = Page<AttemptView>), (status = 401)))]
+pub async fn login_history(
+    State(app): State<Arc<App>>,
+    Authenticated(current): Authenticated,
+    Query(q): Query<PageQuery>,
+) -> Result<Json<Page<AttemptView>>, Problem> {
+    history::attempts(&app.store, current.account.id, &q)
+        .await
+        .map(Json)
+}
+
+/// The account's security timeline, newest first.
+#[utoipa::path(get, path = "/api/v1/me/security-events", tag = "security", params(PageQuery),
+    responses((status = 200, body = Page<EventView>), (status = 401)))]
+pub async fn security_events(
+    State(app): State<Arc<App>>,
+    Authenticated(current): Authenticated,
+    Query(q): Query<PageQuery>,
+) -> Result<Json<Page<EventView>>, Problem> {
+    history::events(&app.store, current.account.id, &q)
+        .await
+        .map(Json)
+}
+
+/// Starts TOTP enrolment.
+#[utoipa::path(post, path = "/api/v1/me/2fa/totp", tag = "security", responses((status = 201, body = Enrollment), (status = 401), (status = 422)))]
+pub async fn totp_begin(
+    State(app): State<Arc<App>>,
+    Authenticated(current): Authenticated,
+) -> Result<(StatusCode, Json<Enrollment>), Problem> {
+    Ok((
+        StatusCode::CREATED,
+        Json(totp::begin(&app, &current).await?),
+    ))
+}
+
+/// A code from the authenticator app, or a step-up answer.
+#[derive(Debug, serde::Deserialize, utoipa::ToSchema)]
+#[serde(deny_unknown_fields)]
+pub struct CodeAnswer {
+    /// For step-up: `totp`, `recovery_code` or `code`. Ignored when confirming TOTP.
+    pub method: Option<String>,
+    pub code: String,
+}
+
+/// The recovery codes, shown once.
+#[derive(Debug, serde::Serialize, utoipa::ToSchema)]
+pub struct RecoveryCodes {
+    pub recovery_codes: Vec<String>,
+}
+
+/// Confirms TOTP with a first code; turns 2FA on and returns ten recovery codes.
+#[utoipa::path(post, path = "/api/v1/me/2fa/totp/confirm", tag = "security", request_body = CodeAnswer,
+    responses((status = 200, body = RecoveryCodes), (status = 422)))]
+pub async fn totp_confirm(
+    State(app): State<Arc<App>>,
+    Authenticated(current): Authenticated,
+    ApiJson(input): ApiJson<CodeAnswer>,
+) -> Result<Json<RecoveryCodes>, Problem> {
+    let recovery_codes = totp::confirm(&app, &current, &input.code).await?;
+    Ok(Json(RecoveryCodes { recovery_codes }))
+}
+
+/// Turns 2FA off (needs a fresh step-up).
+#[utoipa::path(delete, path = "/api/v1/me/2fa", tag = "security", responses((status = 204), (status = 403, description = "step-up required")))]
+pub async fn totp_disable(
+    State(app): State<Arc<App>>,
+    Authenticated(current): Authenticated,
+    ctx: ClientContext,
+) -> Result<StatusCode, Problem> {
+    totp::require_step_up(&current)?;
+    totp::disable(
+        &app,
+        current.account.id,
+        Some(&ctx.ip.to_string()),
+        "by owner",
+    )
+    .await?;
+    Ok(StatusCode::NO_CONTENT)
+}
+
+/// Replaces the recovery codes (needs a fresh step-up); the old set stops working.
+#[utoipa::path(post, path = "/api/v1/me/2fa/recovery-codes", tag = "security",
+    responses((status = 200, body = RecoveryCodes), (status = 403, description = "step-up required")))]
+pub async fn recovery_codes(
+    State(app): State<Arc<App>>,
+    Authenticated(current): Authenticated,
+    ctx: ClientContext,
+) -> Result<Json<RecoveryCodes>, Problem> {
+    totp::require_step_up(&current)?;
+    if !totp::is_enabled(&app, current.account.id).await? {
+        return Err(Problem::field("totp", "not_on_file"));
+    }
+    let recovery_codes =
+        totp::regenerate_recovery_codes(&app, current.account.id, Some(&ctx.ip.to_string()))
+            .await?;
+    Ok(Json(RecoveryCodes { recovery_codes }))
+}
+
+/// Passes step-up for this session (fresh for 10 minutes).
+#[utoipa::path(post, path = "/api/v1/me/step-up", tag = "security", request_body = CodeAnswer,
+    responses((status = 204), (status = 422), (status = 401, description = "second factor locked")))]
+pub async fn step_up(
+    State(app): State<Arc<App>>,
+    Authenticated(current): Authenticated,
+    ApiJson(input): ApiJson<CodeAnswer>,
+) -> Result<StatusCode, Problem> {
+    let method = input
+        .method
+        .as_deref()
+        .ok_or_else(|| Problem::field("method", "required"))?;
+    totp::step_up(&app, &current, method, &input.code).await?;
+    Ok(StatusCode::NO_CONTENT)
+}
+
+/// Sends a step-up code to a verified contact (accounts without 2FA).
+#[utoipa::path(post, path = "/api/v1/me/step-up/code", tag = "security", responses((status = 202), (status = 429)))]
+pub async fn step_up_code(
+    State(app): State<Arc<App>>,
+    Authenticated(current): Authenticated,
+) -> Result<StatusCode, Problem> {
+    totp::send_step_up_code(&app, &current).await?;
+    Ok(StatusCode::ACCEPTED)
+}
+
+/// Asks for an unlock code.
+#[derive(Debug, serde::Deserialize, utoipa::ToSchema)]
+#[serde(deny_unknown_fields)]
+pub struct UnlockRequest {
+    /// Phone number or email address.
+    pub identifier: String,
+    pub region: Option<String>,
+}
+
+/// Sends an unlock code to a verified contact of a locked account. Always
+/// 202, whether or not the account exists or is locked.
+#[utoipa::path(post, path = "/api/v1/unlock", tag = "security", request_body = UnlockRequest,
+    responses((status = 202), (status = 422), (status = 429)))]
+pub async fn unlock_code(
+    State(app): State<Arc<App>>,
+    ctx: ClientContext,
+    ApiJson(input): ApiJson<UnlockRequest>,
+) -> Result<StatusCode, Problem> {
+    let identifier = crate::accounts::service::parse_login_identifier(
+        &input.identifier,
+        input.region.as_deref(),
+    )?;
+    app.limiter
+        .check_account(identifier.as_str())
+        .map_err(Problem::rate_limited)?;
+    super::recovery::send_unlock_code(&app, &identifier, ctx.lang).await?;
+    Ok(StatusCode::ACCEPTED)
+}
+
+/// Proof for a self-service unlock.
+#[derive(Debug, serde::Deserialize, utoipa::ToSchema)]
+#[serde(deny_unknown_fields)]
+pub struct UnlockProof {
+    pub identifier: String,
+    pub region: Option<String>,
+    /// `code` (default, the unlock code), `totp` or `recovery_code`.
+    pub method: Option<String>,
+    pub code: String,
+    /// Required when wrong passwords caused the lock.
+    pub new_password: Option<String>,
+}
+
+/// Unlocks a temporarily locked account with a code or a second factor.
+#[utoipa::path(post, path = "/api/v1/unlock/confirm", tag = "security", request_body = UnlockProof,
+    responses((status = 204), (status = 401, description = "locked for support"), (status = 422)))]
+pub async fn unlock_confirm(
+    State(app): State<Arc<App>>,
+    ctx: ClientContext,
+    ApiJson(input): ApiJson<UnlockProof>,
+) -> Result<StatusCode, Problem> {
+    let identifier = crate::accounts::service::parse_login_identifier(
+        &input.identifier,
+        input.region.as_deref(),
+    )?;
+    app.limiter
+        .check_account(identifier.as_str())
+        .map_err(Problem::rate_limited)?;
+    let method = input.method.as_deref().unwrap_or("code");
+    super::recovery::unlock(
+        &app,
+        &identifier,
+        method,
+        &input.code,
+        input.new_password.as_deref(),
+        &ctx.ip.to_string(),
+    )
+    .await?;
+    Ok(StatusCode::NO_CONTENT)
+}
+
+/// An account operation performed by support.
+#[derive(Debug, serde::Deserialize, utoipa::ToSchema)]
+#[serde(deny_unknown_fields)]
+pub struct SupportActionRequest {
+    /// `unlock`, `reset_2fa`, `remove_device` or `end_sessions`.
+    pub action: String,
+    /// For `remove_device`.
+    pub device_id: Option<i64>,
+    /// How the owner's identity was verified (ticket and method), required.
+    pub verification_reference: String,
+    /// Why, required.
+    pub reason: String,
+}
+
+/// Performs an account operation for support; audited with who, why and which verification.
+#[utoipa::path(post, path = "/api/v1/support/accounts/{id}/actions", tag = "security", request_body = SupportActionRequest,
+    params(("id" = i64, Path, description = "Account id")),
+    responses((status = 204), (status = 403), (status = 404), (status = 422)))]
+pub async fn support_action(
+    State(app): State<Arc<App>>,
+    crate::http::auth::Staff(agent): crate::http::auth::Staff<{ crate::http::auth::AGENT }>,
+    ctx: ClientContext,
+    Path(id): Path<i64>,
+    ApiJson(input): ApiJson<SupportActionRequest>,
+) -> Result<StatusCode, Problem> {
+    use super::recovery::SupportAction;
+    let action = match (input.action.as_str(), input.device_id) {
+        ("unlock", _) => SupportAction::Unlock,
+        ("reset_2fa", _) => SupportAction::ResetTwoFactor,
+        ("remove_device", Some(device)) => SupportAction::RemoveDevice(device),
+        ("remove_device", None) => return Err(Problem::field("device_id", "required")),
+        ("end_sessions", _) => SupportAction::EndSessions,
+        _ => return Err(Problem::field("action", "invalid_value")),
+    };
+    super::recovery::perform(
+        &app,
+        &agent,
+        id,
+        action,
+        &input.verification_reference,
+        &input.reason,
+        &ctx.ip.to_string(),
+    )
+    .await?;
+    Ok(StatusCode::NO_CONTENT)
+}
+
+/// The security reminders that apply to the account now.
+#[utoipa::path(get, path = "/api/v1/me/reminders", tag = "security",
+    responses((status = 200, body = Vec<super::reminders::Reminder>), (status = 401)))]
+pub async fn reminders(
+    State(app): State<Arc<App>>,
+    Authenticated(current): Authenticated,
+) -> Result<Json<Vec<super::reminders::Reminder>>, Problem> {
+    Ok(Json(
+        super::reminders::current(&app, &current.account).await?,
+    ))
+}
+
+/// A new phone number or email address.
+#[derive(Debug, serde::Deserialize, utoipa::ToSchema)]
+#[serde(deny_unknown_fields)]
+pub struct ContactChange {
+    pub phone: Option<String>,
+    pub email: Option<String>,
+    /// For a phone number without a country code.
+    pub region: Option<String>,
+}
+
+/// Starts changing the phone or email (needs a fresh step-up); a code goes to the new contact.
+#[utoipa::path(post, path = "/api/v1/me/contact-changes", tag = "security", request_body = ContactChange,
+    responses((status = 202), (status = 403, description = "step-up required"), (status = 409), (status = 422)))]
+pub async fn contact_change(
+    State(app): State<Arc<App>>,
+    Authenticated(current): Authenticated,
+    ctx: ClientContext,
+    ApiJson(input): ApiJson<ContactChange>,
+) -> Result<StatusCode, Problem> {
+    use koban_policy::contact::{parse_email, parse_phone};
+    let new = match (&input.phone, &input.email) {
+        (Some(p), None) => parse_phone(p, input.region.as_deref())
+            .map_err(|e| Problem::field("phone", e.code()))?,
+        (None, Some(e)) => parse_email(e).map_err(|p| Problem::field("email", p.code()))?,
+        (Some(_), Some(_)) => return Err(Problem::field("phone", "one_of_phone_email")),
+        (None, None) => return Err(Problem::field("phone", "required")),
+    };
+    super::contacts::request_change(&app, &current, &new, ctx.lang).await?;
+    Ok(StatusCode::ACCEPTED)
+}
+
+/// The code sent to the new contact.
+#[derive(Debug, serde::Deserialize, utoipa::ToSchema)]
+#[serde(deny_unknown_fields)]
+pub struct ContactChangeConfirmation {
+    pub code: String,
+}
+
+/// Finishes the change with the code; the old contacts are told.
+#[utoipa::path(post, path = "/api/v1/me/contact-changes/confirm", tag = "security", request_body = ContactChangeConfirmation,
+    responses((status = 200, body = Account), (status = 409), (status = 422)))]
+pub async fn contact_change_confirm(
+    State(app): State<Arc<App>>,
+    Authenticated(current): Authenticated,
+    ctx: ClientContext,
+    ApiJson(input): ApiJson<ContactChangeConfirmation>,
+) -> Result<Json<Account>, Problem> {
+    let account =
+        super::contacts::confirm_change(&app, &current, &input.code, &ctx.ip.to_string(), ctx.lang)
+            .await?;
+    Ok(Json(account))
+}

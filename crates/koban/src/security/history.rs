@@ -1,0 +1,255 @@
+//! Login history (every sign-in attempt with its risk verdict) and the
+//! security timeline (what changed on the account).
+
+use crate::http::pagination::{page, Page, PageQuery};
+use crate::http::problem::Problem;
+use crate::store::{now_ms, Store, StoreError};
+use sqlx::{Any, Executor, Row};
+
+/// One sign-in attempt to record.
+#[derive(Debug, Clone, Default)]
+pub struct Attempt {
+    pub account_id: Option<i64>,
+    pub ip: String,
+    pub country: Option<String>,
+    pub latitude: Option<f64>,
+    pub longitude: Option<f64>,
+    pub device_id: Option<i64>,
+    pub user_agent: Option<String>,
+    /// `success`, `wrong_password`, `unknown_account`, `locked`, `ip_blocked`,
+    /// `ip_throttled`, `unverified`, `disabled`, `second_factor_required`,
+    /// `second_factor_failed`, `second_factor_locked`, `device_limit`.
+    pub outcome: &'static str,
+    pub risk_score: i64,
+    pub reasons: Vec<String>,
+    /// `allow`, `step_up`, `temporary_lock`, `support_lock`, `deny`.
+    pub decision: &'static str,
+}
+
+/// Writes an attempt.
+///
+/// A missing location is written as a literal NULL rather than a bound
+/// `None::<f64>`: sqlx 0.8.6's Any driver sends that as a PostgreSQL `real`,
+/// the connection caches the statement with it, and the next attempt with a
+/// location on that connection fails ("incorrect binary data format in bind
+/// parameter 5").
+pub async fn record(store: &Store, attempt: &Attempt) -> Result<(), StoreError> {
+    let (sql, location) = match (attempt.latitude, attempt.longitude) {
+        (Some(lat), Some(lon)) => (
+            "INSERT INTO login_attempts (at, account_id, ip, country, device_id, user_agent, outcome, risk_score, reasons, decision, latitude, longitude)
+             VALUES ($1, $2, $3, $4, $5, $6, $7, $8, $9, $10, $11, $12)",
+            Some((lat, lon)),
+        ),
+        _ => (
+            "INSERT INTO login_attempts (at, account_id, ip, country, device_id, user_agent, outcome, risk_score, reasons, decision, latitude, longitude)
+             VALUES ($1, $2, $3, $4, $5, $6, $7, $8, $9, $10, NULL, NULL)",
+            None,
+        ),
+    };
+    let mut query = sqlx::query(sql)
+        .bind(now_ms())
+        .bind(attempt.account_id)
+        .bind(&attempt.ip)
+        .bind(&attempt.country)
+        .bind(attempt.device_id)
+        .bind(&attempt.user_agent)
+        .bind(attempt.outcome)
+        .bind(attempt.risk_score)
+        .bind(attempt.reasons.join(","))
+        .bind(attempt.decision);
+    if let Some((lat, lon)) = location {
+        query = query.bind(lat).bind(lon);
+    }
+    query.execute(store.write()).await?;
+    Ok(())
+}
+
+/// Adds an entry to an account's security timeline.
+pub async fn event<'e, E: Executor<'e, Database = Any>>(
+    executor: E,
+    account_id: i64,
+    kind: &str,
+    detail: &str,
+    ip: Option<&str>,
+) -> Result<(), StoreError> {
+    sqlx::query("INSERT INTO security_events (account_id, at, kind, detail, ip) VALUES ($1, $2, $3, $4, $5)")
+        .bind(account_id)
+        .bind(now_ms())
+        .bind(kind)
+        .bind(detail)
+        .bind(ip)
+        .execute(executor)
+        .await?;
+    Ok(())
+}
+
+/// A sign-in attempt as its owner sees it.
+#[derive(Debug, Clone, serde::Serialize, utoipa::ToSchema)]
+pub struct AttemptView {
+    pub id: i64,
+    pub at: i64,
+    pub ip: String,
+    pub country: Option<String>,
+    pub device_id: Option<i64>,
+    pub user_agent: Option<String>,
+    pub outcome: String,
+    pub risk_score: i64,
+    pub reasons: Vec<String>,
+    pub decision: String,
+}
+
+/// An entry of the security timeline.
+#[derive(Debug, Clone, serde::Serialize, utoipa::ToSchema)]
+pub struct EventView {
+    pub id: i64,
+    pub at: i64,
+    /// `password_changed`, `two_factor_enabled`, `two_factor_disabled`,
+    /// `device_added`, `device_removed`, `device_renamed`, `locked`,
+    /// `unlocked`, `contact_changed`, `recovery_codes_regenerated`, …
+    pub kind: String,
+    pub detail: String,
+    pub ip: Option<String>,
+}
+
+/// An account's attempts, newest first.
+pub async fn attempts(
+    store: &Store,
+    account_id: i64,
+    query: &PageQuery,
+) -> Result<Page<AttemptView>, Problem> {
+    let (before, limit) = query.bounds()?;
+    let rows = sqlx::query(
+        "SELECT id, at, ip, country, device_id, user_agent, outcome, risk_score, reasons, decision FROM login_attempts
+         WHERE account_id = $1 AND id < $2 ORDER BY id DESC LIMIT $3",
+    )
+    .bind(account_id)
+    .bind(before)
+    .bind(limit + 1)
+    .fetch_all(store.read())
+    .await
+    .map_err(|e| Problem::internal(&e))?;
+    let items = rows
+        .iter()
+        .map(|r| {
+            let reasons: String = r.try_get("reasons")?;
+            Ok(AttemptView {
+                id: r.try_get("id")?,
+                at: r.try_get("at")?,
+                ip: r.try_get("ip")?,
+                country: r.try_get("country")?,
+                device_id: r.try_get("device_id")?,
+                user_agent: r.try_get("user_agent")?,
+                outcome: r.try_get("outcome")?,
+                risk_score: r.try_get("risk_score")?,
+                reasons: reasons
+                    .split(',')
+                    .filter(|s| !s.is_empty())
+                    .map(str::to_string)
+                    .collect(),
+                decision: r.try_get("decision")?,
+            })
+        })
+        .collect::<Result<Vec<_>, sqlx::Error>>()
+        .map_err(|e| Problem::internal(&e))?;
+    Ok(page(items, limit, |a| a.id))
+}
+
+/// An account's timeline, newest first.
+pub async fn events(
+    store: &Store,
+    account_id: i64,
+    query: &PageQuery,
+) -> Result<Page<EventView>, Problem> {
+    let (before, limit) = query.bounds()?;
+    let rows = sqlx::query(
+        "SELECT id, at, kind, detail, ip FROM security_events WHERE account_id = $1 AND id < $2 ORDER BY id DESC LIMIT $3",
+    )
+    .bind(account_id)
+    .bind(before)
+    .bind(limit + 1)
+    .fetch_all(store.read())
+    .await
+    .map_err(|e| Problem::internal(&e))?;
+    let items = rows
+        .iter()
+        .map(|r| {
+            Ok(EventView {
+                id: r.try_get("id")?,
+                at: r.try_get("at")?,
+                kind: r.try_get("kind")?,
+                detail: r.try_get("detail")?,
+                ip: r.try_get("ip")?,
+            })
+        })
+        .collect::<Result<Vec<_>, sqlx::Error>>()
+        .map_err(|e| Problem::internal(&e))?;
+    Ok(page(items, limit, |e| e.id))
+}
+
+/// The latest successful sign-in: when, from where.
+#[derive(Debug, Clone, Default)]
+pub struct LastSuccess {
+    pub at: i64,
+    pub ip: String,
+    pub country: Option<String>,
+    pub latitude: Option<f64>,
+    pub longitude: Option<f64>,
+}
+
+/// Facts about earlier successful sign-ins that the risk engine reads.
+#[derive(Debug, Clone, Default)]
+pub struct Past {
+    pub known_ips: Vec<std::net::IpAddr>,
+    pub known_countries: Vec<String>,
+    pub last: Option<LastSuccess>,
+}
+
+/// The last `limit` successful sign-ins of an account, condensed.
+pub async fn past_successes(
+    store: &Store,
+    account_id: i64,
+    limit: i64,
+) -> Result<Past, StoreError> {
+    let rows = sqlx::query(
+        "SELECT at, ip, country, latitude, longitude FROM login_attempts
+         WHERE account_id = $1 AND outcome = 'success' ORDER BY id DESC LIMIT $2",
+    )
+    .bind(account_id)
+    .bind(limit)
+    .fetch_all(store.read())
+    .await?;
+    let mut past = Past::default();
+    for (i, r) in rows.iter().enumerate() {
+        let ip: String = r.try_get("ip")?;
+        let country: Option<String> = r.try_get("country")?;
+        if i == 0 {
+            past.last = Some(LastSuccess {
+                at: r.try_get("at")?,
+                ip: ip.clone(),
+                country: country.clone(),
+                latitude: r.try_get("latitude")?,
+                longitude: r.try_get("longitude")?,
+            });
+        }
+        if let Ok(parsed) = ip.parse() {
+            if !past.known_ips.contains(&parsed) {
+                past.known_ips.push(parsed);
+            }
+        }
+        if let Some(c) = country {
+            if !past.known_countries.contains(&c) {
+                past.known_countries.push(c);
+            }
+        }
+    }
+    Ok(past)
+}
+
+/// Deletes attempts older than `before`; returns how many.
+pub async fn prune(store: &Store, before: i64) -> Result<u64, StoreError> {
+    let done = sqlx::query("DELETE FROM login_attempts WHERE at < $1")
+        .bind(before)
+        .execute(store.write())
+        .await?;
+    Ok(done.rows_affected())
+}

@@ -1,0 +1,229 @@
+//! Getting back in: self-service unlock through a verified contact or a
+//! second factor, and the account operations support performs from a
+//! ticket, each requiring a recorded identity verification and audited.
+
+use super::guards;
+use super::history;
+use super::signin::verified_contacts;
+use crate::accounts::codes::{self, Purpose};
+use crate::accounts::sessions::{self, Current};
+use crate::accounts::{store as accounts_store, AccountError};
+use crate::app::App;
+use crate::store::now_ms;
+use crate::web::i18n::Lang;
+use koban_policy::contact::Contact;
+use koban_policy::password::{check_new_password, normalize};
+
+/// Sends an unlock code to a verified contact of the account behind
+/// `identifier`. Answers alike for unknown, unlocked and locked accounts
+/// (the throttle applies to all), and only sends when there is a lock.
+pub async fn send_unlock_code(
+    app: &App,
+    identifier: &Contact,
+    lang: Lang,
+) -> Result<(), AccountError> {
+    let found = accounts_store::find_with_hash(app.store.read(), identifier)
+        .await?
+        .map(|(a, _)| a);
+    codes::take_send_allowance(app, Purpose::Unlock, identifier.as_str()).await?;
+    let Some(account) = found else { return Ok(()) };
+    let Some(guard) = guards::lock_in_force(&app.store, account.id, now_ms()).await? else {
+        return Ok(());
+    };
+    if guard.locked_for_support {
+        return Ok(());
+    }
+    // The code goes to the contact that was named if it is verified, else to another verified one.
+    let contacts = verified_contacts(&account);
+    let Some(contact) = contacts
+        .iter()
+        .find(|c| *c == identifier)
+        .or(contacts.first())
+        .cloned()
+    else {
+        return Ok(());
+    };
+    let lang = account
+        .locale
+        .as_deref()
+        .and_then(Lang::parse)
+        .unwrap_or(lang);
+    let mut tx = app.store.write().begin().await?;
+    codes::issue(app, &mut tx, account.id, Purpose::Unlock, &contact, lang).await?;
+    tx.commit().await?;
+    app.jobs_wakeup.notify_one();
+    Ok(())
+}
+
+/// Unlocks with proof: `method` is `code` (the unlock code), `totp` or
+/// `recovery_code`. A lock caused by wrong passwords also needs a new
+/// password, since someone may have been guessing it. A lock for support
+/// cannot be lifted here.
+pub async fn unlock(
+    app: &App,
+    identifier: &Contact,
+    method: &str,
+    answer: &str,
+    new_password: Option<&str>,
+    ip: &str,
+) -> Result<(), AccountError> {
+    let (account, _) = accounts_store::find_with_hash(app.store.read(), identifier)
+        .await?
+        .ok_or(AccountError::CodeInvalid)?;
+    let Some(guard) = guards::lock_in_force(&app.store, account.id, now_ms()).await? else {
+        return Err(AccountError::CodeInvalid);
+    };
+    if guard.locked_for_support {
+        return Err(AccountError::Locked {
+            retry_after_ms: None,
+            support: true,
+        });
+    }
+    let needs_password = guard.lock_cause.as_deref() == Some("password");
+    let new_password = match (needs_password, new_password) {
+        (true, None) => return Err(AccountError::field("new_password", "required")),
+        (_, Some(p)) => {
+            let ids: Vec<&str> = [account.phone.as_deref(), account.email.as_deref()]
+                .into_iter()
+                .flatten()
+                .collect();
+            check_new_password(p, &ids)
+                .map_err(|e| AccountError::field("new_password", e.code()))?;
+            Some(p)
+        }
+        (false, None) => None,
+    };
+    super::totp::prove(app, account.id, method, answer, Purpose::Unlock).await?;
+    if let Some(password) = new_password {
+        let hash = app
+            .hasher
+            .hash(normalize(password))
+            .await
+            .map_err(AccountError::Internal)?;
+        accounts_store::set_password_hash(app.store.write(), account.id, &hash, true).await?;
+        sessions::revoke_all(app, account.id, None).await?;
+        history::event(
+            app.store.write(),
+            account.id,
+            "password_changed",
+            "at unlock",
+            Some(ip),
+        )
+        .await?;
+    }
+    guards::clear_account(&app.store, account.id).await?;
+    history::event(
+        app.store.write(),
+        account.id,
+        "unlocked",
+        &format!("self-service ({method})"),
+        Some(ip),
+    )
+    .await?;
+    Ok(())
+}
+
+/// What support can do to an account from a ticket.
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub enum SupportAction {
+    Unlock,
+    ResetTwoFactor,
+    RemoveDevice(i64),
+    EndSessions,
+}
+
+impl SupportAction {
+    /// Stored name in the audit log.
+    pub fn name(&self) -> &'static str {
+        match self {
+            SupportAction::Unlock => "account.unlock",
+            SupportAction::ResetTwoFactor => "account.reset_2fa",
+            SupportAction::RemoveDevice(_) => "account.remove_device",
+            SupportAction::EndSessions => "account.end_sessions",
+        }
+    }
+}
+
+fn bounded(field: &str, value: &str, max: usize) -> Result<String, AccountError> {
+    let value = value.trim();
+    if value.is_empty() {
+        return Err(AccountError::field(field, "required"));
+    }
+    if value.chars().count() > max {
+        return Err(AccountError::field(field, "too_long"));
+    }
+    koban_policy::text::check_visible(value, false)
+        .map_err(|_| AccountError::field(field, "hidden_character"))?;
+    Ok(value.to_string())
+}
+
+/// Performs `action` on `account_id` for an agent. Refused without a
+/// verification reference (how the owner's identity was checked, e.g. the
+/// ticket and the method) and a reason; every action is written to the
+/// audit log with who, why and which verification, and to the owner's
+/// security timeline.
+pub async fn perform(
+    app: &App,
+    agent: &Current,
+    account_id: i64,
+    action: SupportAction,
+    verification_reference: &str,
+    reason: &str,
+    ip: &str,
+) -> Result<(), AccountError> {
+    if !agent.account.has_role("agent") {
+        return Err(AccountError::Forbidden);
+    }
+    let verification_reference = bounded("verification_reference", verification_reference, 200)?;
+    let reason = bounded("reason", reason, 500)?;
+    let account = accounts_store::find_by_id(app.store.read(), account_id)
+        .await?
+        .ok_or(AccountError::NotFound)?;
+    match &action {
+        SupportAction::Unlock => guards::clear_account(&app.store, account.id).await?,
+        SupportAction::ResetTwoFactor => {
+            super::totp::disable(app, account.id, Some(ip), "reset by support").await?
+        }
+        SupportAction::RemoveDevice(device_id) => {
+            if !super::devices::remove(
+                &app.store,
+                account.id,
+                *device_id,
+                Some(ip),
+                "removed by support",
+            )
+            .await?
+            {
+                return Err(AccountError::field("device_id", "invalid_value"));
+            }
+        }
+        SupportAction::EndSessions => {
+            sessions::revoke_all(app, account.id, None).await?;
+        }
+    }
+    let detail = serde_json::json!({
+        "verification_reference": verification_reference,
+        "reason": reason,
+        "device_id": match action { SupportAction::RemoveDevice(id) => Some(id), _ => None },
+    });
+    let mut tx = app.store.write().begin().await?;
+    sqlx::query("INSERT INTO audit_log (at, actor_account_id, action, subject_account_id, detail, ip) VALUES ($1, $2, $3, $4, $5, $6)")
+        .bind(now_ms())
+        .bind(agent.account.id)
+        .bind(action.name())
+        .bind(account.id)
+        .bind(detail.to_string())
+        .bind(ip)
+        .execute(&mut *tx)
+        .await?;
+    history::event(
+        &mut *tx,
+        account.id,
+        &format!("support_{}", action.name().trim_start_matches("account.")),
+        &verification_reference,
+        Some(ip),
+    )
+    .await?;
+    tx.commit().await?;
+    Ok(())
+}

@@ -1,0 +1,110 @@
+//! Periodic security reminders: no two-factor authentication, a device
+//! unused for a long time, a password older than the configured age. Shown
+//! on the account page whenever they apply; sent at most once per period.
+
+use super::signin::notify;
+use crate::accounts::{store as accounts_store, Account, AccountError};
+use crate::app::App;
+use crate::store::now_ms;
+use crate::web::i18n::{t, Lang};
+use sqlx::Row;
+
+/// A reminder is sent again at most once in this period.
+pub const PERIOD_MS: i64 = 30 * 24 * 3_600_000;
+const DAY_MS: i64 = 24 * 3_600_000;
+
+/// One reminder that applies to an account now.
+#[derive(Debug, Clone, PartialEq, Eq, serde::Serialize, utoipa::ToSchema)]
+pub struct Reminder {
+    /// `enable_two_factor`, `review_stale_device` or `change_old_password`.
+    pub kind: String,
+    /// For a stale device: its name.
+    pub detail: String,
+}
+
+/// The reminders that apply to `account` now.
+pub async fn current(app: &App, account: &Account) -> Result<Vec<Reminder>, AccountError> {
+    let now = now_ms();
+    let mut out = vec![];
+    if !super::totp::is_enabled(app, account.id).await? {
+        out.push(Reminder {
+            kind: "enable_two_factor".into(),
+            detail: String::new(),
+        });
+    }
+    if app.config.device_stale_days > 0 {
+        let rows = sqlx::query("SELECT name FROM devices WHERE account_id = $1 AND removed_at IS NULL AND last_seen_at < $2 ORDER BY id")
+            .bind(account.id)
+            .bind(now - app.config.device_stale_days * DAY_MS)
+            .fetch_all(app.store.read())
+            .await?;
+        for r in rows {
+            out.push(Reminder {
+                kind: "review_stale_device".into(),
+                detail: r.try_get("name")?,
+            });
+        }
+    }
+    if app.config.password_max_age_days > 0
+        && account.password_changed_at < now - app.config.password_max_age_days * DAY_MS
+    {
+        out.push(Reminder {
+            kind: "change_old_password".into(),
+            detail: String::new(),
+        });
+    }
+    Ok(out)
+}
+
+/// Sends each active account the reminders that apply and were not yet sent
+/// this period; returns how many were sent. Safe to run on several nodes at
+/// once: the (account, kind, period) row is claimed before sending.
+pub async fn send_due(app: &App) -> Result<usize, AccountError> {
+    let period_start = now_ms().div_euclid(PERIOD_MS) * PERIOD_MS;
+    let mut sent = 0;
+    let mut after = 0i64;
+    loop {
+        let sql = format!(
+            "SELECT {} FROM accounts WHERE status = 'active' AND id > $1 ORDER BY id LIMIT 200",
+            accounts_store::COLUMNS
+        );
+        let rows = sqlx::query(&sql)
+            .bind(after)
+            .fetch_all(app.store.read())
+            .await?;
+        if rows.is_empty() {
+            return Ok(sent);
+        }
+        for row in &rows {
+            let account = Account::from_row(row)?;
+            after = account.id;
+            let reminders = current(app, &account).await?;
+            let mut kinds: Vec<&str> = reminders.iter().map(|r| r.kind.as_str()).collect();
+            kinds.dedup();
+            for kind in kinds {
+                let claimed = sqlx::query(
+                    "INSERT INTO security_reminders (account_id, kind, period_start, sent_at) VALUES ($1, $2, $3, $4)
+                     ON CONFLICT (account_id, kind, period_start) DO NOTHING",
+                )
+                .bind(account.id)
+                .bind(kind)
+                .bind(period_start)
+                .bind(now_ms())
+                .execute(app.store.write())
+                .await?;
+                if claimed.rows_affected() != 1 {
+                    continue;
+                }
+                let lang = account
+                    .locale
+                    .as_deref()
+                    .and_then(Lang::parse)
+                    .unwrap_or(Lang::En);
+                let subject = t(lang, &format!("reminder-{kind}-subject"), &[]);
+                let body = t(lang, &format!("reminder-{kind}-body"), &[]);
+                notify(app, &account, "security_reminder", subject, body).await?;
+                sent += 1;
+            }
+        }
+    }
+}

@@ -1,0 +1,729 @@
+//! Sign-in with the risk engine: refuse locked or throttled attempts before
+//! hashing, count failures atomically, lock with back-off, score correct
+//! passwords, ask for a second factor when 2FA is on or the risk is high,
+//! enforce the device limit, and record every attempt.
+
+use super::client::ClientContext;
+use super::devices::{self, Device, DeviceSpec};
+use super::guards;
+use super::history::{self, Attempt};
+use crate::accounts::codes::{self, Purpose};
+use crate::accounts::sessions::{self, NewSession};
+use crate::accounts::{store as accounts_store, Account, AccountError};
+use crate::app::App;
+use crate::delivery::{self, Channel, Outgoing};
+use crate::store::now_ms;
+use crate::web::i18n::{t, Lang};
+use koban_policy::contact::Contact;
+use koban_policy::password::normalize;
+use koban_policy::risk::{self, Decision, GeoPoint, LastSignIn, SignInContext};
+use sqlx::Row;
+
+/// How long a half-finished sign-in (second factor, device limit) stays open.
+const CHALLENGE_TTL_MS: i64 = 10 * 60 * 1000;
+const CHALLENGE_PREFIX: &str = "kbc_";
+
+/// Where a sign-in ended.
+#[derive(Debug)]
+pub enum Outcome {
+    /// A session was made.
+    SignedIn {
+        account: Account,
+        session: NewSession,
+        device_id: i64,
+        new_device: bool,
+    },
+    /// A second factor is owed; `methods` lists what the account can use.
+    SecondFactor {
+        challenge: String,
+        methods: Vec<&'static str>,
+    },
+    /// The account is at its device limit; one of `devices` must go first.
+    DeviceLimit {
+        challenge: String,
+        devices: Vec<Device>,
+    },
+}
+
+fn attempt(
+    ctx: &ClientContext,
+    account_id: Option<i64>,
+    outcome: &'static str,
+    decision: &'static str,
+) -> Attempt {
+    Attempt {
+        account_id,
+        ip: ctx.ip.to_string(),
+        country: ctx.place.country.clone(),
+        latitude: ctx.place.location.map(|p| p.lat()),
+        longitude: ctx.place.location.map(|p| p.lon()),
+        device_id: None,
+        user_agent: ctx.user_agent.clone(),
+        outcome,
+        risk_score: 0,
+        reasons: vec![],
+        decision,
+    }
+}
+
+/// What this request tells about its device.
+pub fn spec(ctx: &ClientContext) -> DeviceSpec {
+    DeviceSpec {
+        key_hash: ctx.device_key_hash(),
+        name: ctx.device_name.clone(),
+        platform: ctx.platform.clone(),
+        client_version: ctx.client_version.clone(),
+        ip: ctx.ip.to_string(),
+        country: ctx.place.country.clone(),
+    }
+}
+
+fn account_lang(account: &Account, fallback: Lang) -> Lang {
+    account
+        .locale
+        .as_deref()
+        .and_then(Lang::parse)
+        .unwrap_or(fallback)
+}
+
+/// The account's verified contacts, email first.
+pub fn verified_contacts(account: &Account) -> Vec<Contact> {
+    let mut out = vec![];
+    if account.email_verified {
+        if let Some(e) = &account.email {
+            out.push(Contact::Email(e.clone()));
+        }
+    }
+    if account.phone_verified {
+        if let Some(p) = &account.phone {
+            out.push(Contact::Phone(p.clone()));
+        }
+    }
+    out
+}
+
+/// Queues a notice to every verified contact of the account.
+pub async fn notify(
+    app: &App,
+    account: &Account,
+    purpose: &str,
+    subject: String,
+    body: String,
+) -> Result<(), AccountError> {
+    let contacts = verified_contacts(account);
+    if contacts.is_empty() {
+        return Ok(());
+    }
+    let mut tx = app.store.write().begin().await?;
+    for contact in contacts {
+        let channel = match contact {
+            Contact::Phone(_) => Channel::Sms,
+            Contact::Email(_) => Channel::Email,
+        };
+        let message = Outgoing {
+            account_id: Some(account.id),
+            purpose: purpose.to_string(),
+            channel,
+            destination: contact.as_str().to_string(),
+            subject: subject.clone(),
+            body: body.clone(),
+        };
+        delivery::queue(
+            &mut tx,
+            &app.key,
+            app.config.delivery_mode == "live",
+            message,
+        )
+        .await?;
+    }
+    tx.commit().await?;
+    app.jobs_wakeup.notify_one();
+    Ok(())
+}
+
+fn refusal_error(refusal: risk::Refusal, now: i64) -> AccountError {
+    match refusal {
+        risk::Refusal::LockedForSupport | risk::Refusal::IpBlocked => AccountError::Locked {
+            retry_after_ms: None,
+            support: true,
+        },
+        other => AccountError::Locked {
+            retry_after_ms: other.retry_after_ms(now).or(Some(60_000)),
+            support: false,
+        },
+    }
+}
+
+/// Signs in with an identifier and password.
+pub async fn sign_in(
+    app: &App,
+    identifier: &Contact,
+    password: &str,
+    ctx: &ClientContext,
+) -> Result<Outcome, AccountError> {
+    app.limiter
+        .check_account(identifier.as_str())
+        .map_err(AccountError::RateLimited)?;
+    let cfg = &app.security.risk;
+    let now = now_ms();
+    let found = accounts_store::find_with_hash(app.store.read(), identifier).await?;
+    let known_device = match &found {
+        Some((a, _)) => devices::find_by_key(&app.store, a.id, &ctx.device_key_hash())
+            .await?
+            .is_some(),
+        None => false,
+    };
+    let guard_key = match &found {
+        Some((a, _)) if known_device => guards::device_key(a.id, &ctx.device_key_hash()),
+        Some((a, _)) => guards::account_key(a.id),
+        None => guards::identifier_key(identifier.as_str()),
+    };
+    let account_id = found.as_ref().map(|(a, _)| a.id);
+    let ip = ctx.ip.to_string();
+    let guard = guards::load(&app.store, &guard_key).await?;
+    let ip_failures = guards::ip_failures(&app.store, &ip, now, cfg.ip_failure_window_ms).await?;
+    if let Err(refusal) = risk::pre_check(guard.lock(), ctx.ip, ip_failures, now, cfg) {
+        let outcome = match refusal {
+            risk::Refusal::IpBlocked => "ip_blocked",
+            risk::Refusal::IpThrottled => "ip_throttled",
+            _ => "locked",
+        };
+        history::record(
+            &app.store,
+            &Attempt {
+                reasons: vec![refusal.code().to_string()],
+                ..attempt(ctx, account_id, outcome, "deny")
+            },
+        )
+        .await?;
+        return Err(refusal_error(refusal, now));
+    }
+    if password.chars().count() > koban_policy::password::MAX_CHARS {
+        return Err(AccountError::BadCredentials);
+    }
+    let (account, stored) = match found {
+        Some((a, h)) => (Some(a), Some(h)),
+        None => (None, None),
+    };
+    let normalized = normalize(password);
+    let (ok, rehash) = app.hasher.verify(normalized.clone(), stored).await;
+    let Some(account) = account.filter(|_| ok) else {
+        return Err(password_failed(app, &guard_key, account_id, ctx).await);
+    };
+    match account.status.as_str() {
+        "pending" => {
+            history::record(
+                &app.store,
+                &attempt(ctx, Some(account.id), "unverified", "deny"),
+            )
+            .await?;
+            return Err(AccountError::VerificationRequired);
+        }
+        "disabled" => {
+            history::record(
+                &app.store,
+                &attempt(ctx, Some(account.id), "disabled", "deny"),
+            )
+            .await?;
+            return Err(AccountError::Disabled);
+        }
+        _ => {}
+    }
+    if rehash {
+        if let Ok(hash) = app.hasher.hash(normalized).await {
+            accounts_store::set_password_hash(app.store.write(), account.id, &hash, false).await?;
+        }
+    }
+    let assessment = assess(app, &account, &guard, ip_failures, ctx, now).await?;
+    let reasons: Vec<String> = assessment
+        .reasons
+        .iter()
+        .map(|r| r.code().to_string())
+        .collect();
+    let scored = |outcome, decision| Attempt {
+        risk_score: assessment.score as i64,
+        reasons: reasons.clone(),
+        ..attempt(ctx, Some(account.id), outcome, decision)
+    };
+    match assessment.decision {
+        Decision::TemporaryLock { until_ms } => {
+            history::record(&app.store, &scored("locked", "temporary_lock")).await?;
+            return Err(AccountError::Locked {
+                retry_after_ms: Some(until_ms - now),
+                support: false,
+            });
+        }
+        Decision::LockUntilVerifiedSupport => {
+            let newly = guards::apply_lock(
+                &app.store,
+                &guard_key,
+                risk::LockDecision::LockUntilVerifiedSupport,
+                "risk",
+                now,
+            )
+            .await?;
+            history::record(&app.store, &scored("locked", "support_lock")).await?;
+            if newly {
+                lock_notice(app, &account, ctx).await?;
+            }
+            return Err(AccountError::Locked {
+                retry_after_ms: None,
+                support: true,
+            });
+        }
+        Decision::Allow | Decision::StepUp => {}
+    }
+    let totp_enabled = totp_enabled(app, account.id).await?;
+    if totp_enabled || assessment.decision == Decision::StepUp {
+        let methods: Vec<&'static str> = if totp_enabled {
+            vec!["totp", "recovery_code"]
+        } else {
+            vec!["code"]
+        };
+        let challenge = create_challenge(
+            app,
+            account.id,
+            "second_factor",
+            ctx,
+            assessment.score as i64,
+            &reasons,
+        )
+        .await?;
+        if !totp_enabled {
+            send_sign_in_code(app, &account, ctx.lang).await?;
+        }
+        history::record(
+            &app.store,
+            &scored(
+                "second_factor_required",
+                if totp_enabled { "allow" } else { "step_up" },
+            ),
+        )
+        .await?;
+        return Ok(Outcome::SecondFactor { challenge, methods });
+    }
+    finish(
+        app,
+        &account,
+        &spec(ctx),
+        ctx,
+        assessment.score as i64,
+        &reasons,
+    )
+    .await
+}
+
+async fn password_failed(
+    app: &App,
+    guard_key: &str,
+    account_id: Option<i64>,
+    ctx: &ClientContext,
+) -> AccountError {
+    let result: Result<(), AccountError> = async {
+        let cfg = &app.security.risk;
+        let now = now_ms();
+        let failures = guards::count_password_failure(&app.store, guard_key, now, cfg).await?;
+        guards::count_ip_failure(
+            &app.store,
+            &ctx.ip.to_string(),
+            now,
+            cfg.ip_failure_window_ms,
+        )
+        .await?;
+        let decision = risk::after_password_failure(failures, now, cfg);
+        let newly_locked =
+            guards::apply_lock(&app.store, guard_key, decision, "password", now).await?;
+        let (outcome, verdict) = match (account_id, decision) {
+            (None, _) => ("unknown_account", "deny"),
+            (Some(_), risk::LockDecision::NoLock) => ("wrong_password", "deny"),
+            (Some(_), risk::LockDecision::TemporaryLock { .. }) => {
+                ("wrong_password", "temporary_lock")
+            }
+            (Some(_), risk::LockDecision::LockUntilVerifiedSupport) => {
+                ("wrong_password", "support_lock")
+            }
+        };
+        history::record(&app.store, &attempt(ctx, account_id, outcome, verdict)).await?;
+        if let (true, Some(id)) = (newly_locked, account_id) {
+            if let Some(account) = accounts_store::find_by_id(app.store.read(), id).await? {
+                lock_notice(app, &account, ctx).await?;
+            }
+        }
+        Ok(())
+    }
+    .await;
+    match result {
+        Ok(()) => AccountError::BadCredentials,
+        Err(e) => e,
+    }
+}
+
+async fn lock_notice(
+    app: &App,
+    account: &Account,
+    ctx: &ClientContext,
+) -> Result<(), AccountError> {
+    let lang = account_lang(account, ctx.lang);
+    history::event(
+        app.store.write(),
+        account.id,
+        "locked",
+        "",
+        Some(&ctx.ip.to_string()),
+    )
+    .await?;
+    notify(
+        app,
+        account,
+        "lock_notice",
+        t(lang, "notice-locked-subject", &[]),
+        t(lang, "notice-locked-body", &[]),
+    )
+    .await
+}
+
+async fn assess(
+    app: &App,
+    account: &Account,
+    guard: &guards::Guard,
+    ip_failures: u32,
+    ctx: &ClientContext,
+    now: i64,
+) -> Result<risk::Assessment, AccountError> {
+    let context = gather_context(app, account, guard, ip_failures, ctx, now).await?;
+    Ok(risk::assess(&context, now, &app.security.risk))
+}
+
+/// Reads what the risk engine weighs for a correct password (known device,
+/// recent new devices, past sign-ins) and combines it with the guard and the
+/// IP's failure count already read by the pre-check. Public so that
+/// `koban bench risk` times exactly what a sign-in does.
+pub async fn gather_context(
+    app: &App,
+    account: &Account,
+    guard: &guards::Guard,
+    ip_failures: u32,
+    ctx: &ClientContext,
+    now: i64,
+) -> Result<SignInContext, AccountError> {
+    let cfg = &app.security.risk;
+    let device_known = devices::find_by_key(&app.store, account.id, &ctx.device_key_hash())
+        .await?
+        .is_some();
+    let new_device_times_ms =
+        devices::first_seen_since(&app.store, account.id, now - cfg.device_churn_window_ms).await?;
+    let past = history::past_successes(&app.store, account.id, 50).await?;
+    let mut context = SignInContext::new(ctx.ip);
+    context.consecutive_failures = guard.failures.clamp(0, u32::MAX as i64) as u32;
+    context.last_failure_ms = guard.last_failure_at;
+    context.lock = guard.lock();
+    context.device_known = device_known;
+    context.new_device_times_ms = new_device_times_ms;
+    context.known_ips = past.known_ips;
+    context.known_countries = past.known_countries;
+    context.last_sign_in = past.last.and_then(|last| {
+        Some(LastSignIn {
+            at_ms: last.at,
+            ip: last.ip.parse().ok()?,
+            country: last.country,
+            location: match (last.latitude, last.longitude) {
+                (Some(a), Some(o)) => GeoPoint::new(a, o),
+                _ => None,
+            },
+        })
+    });
+    context.ip_failures_in_window = ip_failures;
+    context.country = ctx.place.country.clone();
+    context.location = ctx.place.location;
+    context.client_version = ctx.client_version.clone();
+    Ok(context)
+}
+
+async fn totp_enabled(app: &App, account_id: i64) -> Result<bool, AccountError> {
+    let row = sqlx::query("SELECT totp_enabled_at FROM accounts WHERE id = $1")
+        .bind(account_id)
+        .fetch_one(app.store.read())
+        .await?;
+    Ok(row.try_get::<Option<i64>, _>("totp_enabled_at")?.is_some())
+}
+
+async fn send_sign_in_code(app: &App, account: &Account, lang: Lang) -> Result<(), AccountError> {
+    let Some(contact) = verified_contacts(account).into_iter().next() else {
+        return Ok(());
+    };
+    match codes::take_send_allowance(app, Purpose::SignIn, contact.as_str()).await {
+        Ok(()) => {}
+        // A code went out less than a minute ago and is still good: the
+        // person uses that one rather than being refused the sign-in.
+        Err(AccountError::RateLimited(_)) => return Ok(()),
+        Err(e) => return Err(e),
+    }
+    let mut tx = app.store.write().begin().await?;
+    codes::issue(
+        app,
+        &mut tx,
+        account.id,
+        Purpose::SignIn,
+        &contact,
+        account_lang(account, lang),
+    )
+    .await?;
+    tx.commit().await?;
+    app.jobs_wakeup.notify_one();
+    Ok(())
+}
+
+/// Opens a half-finished sign-in and returns its token.
+async fn create_challenge(
+    app: &App,
+    account_id: i64,
+    kind: &str,
+    ctx: &ClientContext,
+    score: i64,
+    reasons: &[String],
+) -> Result<String, AccountError> {
+    let token = format!("{CHALLENGE_PREFIX}{}", crate::crypto::random_token(32));
+    let now = now_ms();
+    sqlx::query(
+        "INSERT INTO sign_in_challenges (token_hash, account_id, kind, device_key_hash, device_name, platform, client_version, ip, country, user_agent, risk_score, reasons, created_at, expires_at)
+         VALUES ($1, $2, $3, $4, $5, $6, $7, $8, $9, $10, $11, $12, $13, $14)",
+    )
+    .bind(crate::crypto::sha256_hex(token.as_bytes()))
+    .bind(account_id)
+    .bind(kind)
+    .bind(ctx.device_key_hash())
+    .bind(&ctx.device_name)
+    .bind(&ctx.platform)
+    .bind(&ctx.client_version)
+    .bind(ctx.ip.to_string())
+    .bind(&ctx.place.country)
+    .bind(&ctx.user_agent)
+    .bind(score)
+    .bind(reasons.join(","))
+    .bind(now)
+    .bind(now + CHALLENGE_TTL_MS)
+    .execute(app.store.write())
+    .await?;
+    Ok(token)
+}
+
+/// An open challenge, read back.
+pub struct Challenge {
+    pub id: i64,
+    pub account: Account,
+    pub spec: DeviceSpec,
+    pub score: i64,
+    pub reasons: Vec<String>,
+}
+
+/// Reads an open challenge of `kind` by token (not yet used up).
+pub async fn open_challenge(app: &App, token: &str, kind: &str) -> Result<Challenge, AccountError> {
+    let invalid = || AccountError::field("challenge", "invalid_value");
+    if !token.starts_with(CHALLENGE_PREFIX) || token.len() > 128 {
+        return Err(invalid());
+    }
+    let row = sqlx::query(
+        "SELECT id, account_id, device_key_hash, device_name, platform, client_version, ip, country, risk_score, reasons
+         FROM sign_in_challenges WHERE token_hash = $1 AND kind = $2 AND used_at IS NULL AND expires_at > $3",
+    )
+    .bind(crate::crypto::sha256_hex(token.as_bytes()))
+    .bind(kind)
+    .bind(now_ms())
+    .fetch_optional(app.store.write())
+    .await?
+    .ok_or_else(invalid)?;
+    let account_id: i64 = row.try_get("account_id")?;
+    let account = accounts_store::find_by_id(app.store.read(), account_id)
+        .await?
+        .ok_or_else(invalid)?;
+    let reasons: String = row.try_get("reasons")?;
+    Ok(Challenge {
+        id: row.try_get("id")?,
+        account,
+        spec: DeviceSpec {
+            key_hash: row.try_get("device_key_hash")?,
+            name: row.try_get("device_name")?,
+            platform: row.try_get("platform")?,
+            client_version: row.try_get("client_version")?,
+            ip: row.try_get("ip")?,
+            country: row.try_get("country")?,
+        },
+        score: row.try_get("risk_score")?,
+        reasons: reasons
+            .split(',')
+            .filter(|s| !s.is_empty())
+            .map(str::to_string)
+            .collect(),
+    })
+}
+
+/// Uses a challenge up; false when another request already did.
+pub async fn use_challenge(app: &App, id: i64) -> Result<bool, AccountError> {
+    let done =
+        sqlx::query("UPDATE sign_in_challenges SET used_at = $1 WHERE id = $2 AND used_at IS NULL")
+            .bind(now_ms())
+            .bind(id)
+            .execute(app.store.write())
+            .await?;
+    Ok(done.rows_affected() == 1)
+}
+
+/// Completes a sign-in whose every check passed: binds or touches the
+/// device (or stops at the device limit), makes the session, clears the
+/// failure counter and records the success.
+pub async fn finish(
+    app: &App,
+    account: &Account,
+    spec: &DeviceSpec,
+    ctx: &ClientContext,
+    score: i64,
+    reasons: &[String],
+) -> Result<Outcome, AccountError> {
+    let existing = devices::find_by_key(&app.store, account.id, &spec.key_hash).await?;
+    // The account's very first device (at sign-up) is announced to nobody:
+    // there is nothing yet it could be an intruder beside.
+    let mut announce = false;
+    let (device_id, new_device) = match existing {
+        Some(id) => {
+            devices::touch(&app.store, id, spec).await?;
+            (id, false)
+        }
+        None => {
+            announce = !devices::first_seen_since(&app.store, account.id, 0)
+                .await?
+                .is_empty();
+            let bound = devices::list(&app.store, account.id, None).await?;
+            if bound.len() as i64 >= app.config.max_devices.max(1) {
+                let challenge =
+                    create_challenge(app, account.id, "device_limit", ctx, score, reasons).await?;
+                history::record(
+                    &app.store,
+                    &Attempt {
+                        risk_score: score,
+                        reasons: reasons.to_vec(),
+                        ..attempt(ctx, Some(account.id), "device_limit", "deny")
+                    },
+                )
+                .await?;
+                return Ok(Outcome::DeviceLimit {
+                    challenge,
+                    devices: bound,
+                });
+            }
+            (devices::create(&app.store, account.id, spec).await?, true)
+        }
+    };
+    let session = sessions::create(
+        app,
+        account.id,
+        Some(device_id),
+        Some(&spec.ip),
+        ctx.user_agent.as_deref(),
+    )
+    .await?;
+    // A known device clears only its own counter: the owner signing in on
+    // their phone must not reset the back-off of someone guessing elsewhere.
+    guards::clear(&app.store, &guards::device_key(account.id, &spec.key_hash)).await?;
+    if existing.is_none() {
+        guards::clear(&app.store, &guards::account_key(account.id)).await?;
+    } else {
+        guards::clear_second_factor(&app.store, account.id).await?;
+    }
+    history::record(
+        &app.store,
+        &Attempt {
+            device_id: Some(device_id),
+            risk_score: score,
+            reasons: reasons.to_vec(),
+            ..attempt(ctx, Some(account.id), "success", "allow")
+        },
+    )
+    .await?;
+    if announce {
+        let lang = account_lang(account, ctx.lang);
+        let args = [("device", spec.name.clone()), ("ip", spec.ip.clone())];
+        notify(
+            app,
+            account,
+            "new_device_alert",
+            t(lang, "notice-new-device-subject", &[]),
+            t(lang, "notice-new-device-body", &args),
+        )
+        .await?;
+    }
+    Ok(Outcome::SignedIn {
+        account: account.clone(),
+        session,
+        device_id,
+        new_device,
+    })
+}
+
+/// Finishes a sign-in stopped at the device limit by removing one device.
+pub async fn resolve_device_limit(
+    app: &App,
+    token: &str,
+    remove_device_id: i64,
+    ctx: &ClientContext,
+) -> Result<Outcome, AccountError> {
+    let challenge = open_challenge(app, token, "device_limit").await?;
+    if !devices::remove(
+        &app.store,
+        challenge.account.id,
+        remove_device_id,
+        Some(&challenge.spec.ip),
+        "removed at sign-in to make room",
+    )
+    .await?
+    {
+        return Err(AccountError::field("remove_device_id", "invalid_value"));
+    }
+    if !use_challenge(app, challenge.id).await? {
+        return Err(AccountError::field("challenge", "invalid_value"));
+    }
+    finish(
+        app,
+        &challenge.account,
+        &challenge.spec,
+        ctx,
+        challenge.score,
+        &challenge.reasons,
+    )
+    .await
+}
+
+/// Finishes a sign-in owed a second factor. `method` is `totp`,
+/// `recovery_code` or `code` (the code sent at sign-in). Wrong answers count
+/// on their own counter, apart from passwords.
+pub async fn second_factor(
+    app: &App,
+    token: &str,
+    method: &str,
+    answer: &str,
+    ctx: &ClientContext,
+) -> Result<Outcome, AccountError> {
+    let challenge = open_challenge(app, token, "second_factor").await?;
+    let account = &challenge.account;
+    let refused = match super::totp::prove(app, account.id, method, answer, Purpose::SignIn).await {
+        Ok(()) => None,
+        Err(e @ AccountError::SecondFactorLocked(_)) => Some(("second_factor_locked", e)),
+        Err(e @ AccountError::CodeInvalid) => Some(("second_factor_failed", e)),
+        Err(e) => return Err(e),
+    };
+    if let Some((outcome, error)) = refused {
+        history::record(&app.store, &attempt(ctx, Some(account.id), outcome, "deny")).await?;
+        return Err(error);
+    }
+    if !use_challenge(app, challenge.id).await? {
+        return Err(AccountError::field("challenge", "invalid_value"));
+    }
+    finish(
+        app,
+        account,
+        &challenge.spec,
+        ctx,
+        challenge.score,
+        &challenge.reasons,
+    )
+    .await
+}

@@ -1,0 +1,495 @@
+//! Two-factor authentication: TOTP (RFC 6238: SHA-1, 6 digits, 30 s, ±1
+//! step), works with any authenticator app and `oathtool`; ten single-use
+//! recovery codes; and step-up (a fresh second factor before a sensitive
+//! change).
+
+use super::history;
+use crate::accounts::codes::{self, Purpose};
+use crate::accounts::sessions::Current;
+use crate::accounts::AccountError;
+use crate::app::App;
+use crate::store::now_ms;
+use hmac::{Hmac, Mac};
+use rand::Rng;
+use sha1::Sha1;
+use sqlx::Row;
+
+const SEAL_PURPOSE: &str = "totp-secret";
+const RECOVERY_PURPOSE: &str = "recovery-code";
+const STEP_SECONDS: i64 = 30;
+/// How long a step-up stays fresh.
+pub const STEP_UP_TTL_MS: i64 = 10 * 60 * 1000;
+const RECOVERY_CODES: usize = 10;
+const RECOVERY_ALPHABET: &[u8] = b"abcdefghjkmnpqrstuvwxyz23456789";
+
+/// The 6-digit TOTP value of `secret` at time step `step` (RFC 4226 §5.3).
+pub fn code_at(secret: &[u8], step: i64) -> String {
+    let mut mac = <Hmac<Sha1> as Mac>::new_from_slice(secret).expect("HMAC takes any key length");
+    mac.update(&(step as u64).to_be_bytes());
+    let digest = mac.finalize().into_bytes();
+    let offset = (digest[19] & 0x0f) as usize;
+    let value = u32::from_be_bytes([
+        digest[offset] & 0x7f,
+        digest[offset + 1],
+        digest[offset + 2],
+        digest[offset + 3],
+    ]);
+    format!("{:06}", value % 1_000_000)
+}
+
+/// The time step of a Unix time in milliseconds.
+pub fn step_of(ms: i64) -> i64 {
+    ms.div_euclid(STEP_SECONDS * 1000)
+}
+
+/// RFC 4648 base32 without padding, as authenticator apps expect.
+pub fn base32(bytes: &[u8]) -> String {
+    const ALPHABET: &[u8] = b"ABCDEFGHIJKLMNOPQRSTUVWXYZ234567";
+    let mut out = String::new();
+    let mut buffer: u32 = 0;
+    let mut bits = 0;
+    for b in bytes {
+        buffer = (buffer << 8) | *b as u32;
+        bits += 8;
+        while bits >= 5 {
+            out.push(ALPHABET[((buffer >> (bits - 5)) & 31) as usize] as char);
+            bits -= 5;
+        }
+    }
+    if bits > 0 {
+        out.push(ALPHABET[((buffer << (5 - bits)) & 31) as usize] as char);
+    }
+    out
+}
+
+/// Decodes RFC 4648 base32 (case-insensitive, padding and spaces ignored);
+/// None on any other character.
+pub fn base32_decode(text: &str) -> Option<Vec<u8>> {
+    let mut out = Vec::new();
+    let mut buffer: u32 = 0;
+    let mut bits = 0;
+    for c in text.chars().filter(|c| !matches!(c, '=' | ' ')) {
+        let value = match c.to_ascii_uppercase() {
+            u @ 'A'..='Z' => u as u32 - 'A' as u32,
+            d @ '2'..='7' => d as u32 - '2' as u32 + 26,
+            _ => return None,
+        };
+        buffer = (buffer << 5) | value;
+        bits += 5;
+        if bits >= 8 {
+            out.push((buffer >> (bits - 8)) as u8);
+            bits -= 8;
+        }
+    }
+    Some(out)
+}
+
+/// What the owner needs to add Koban to an authenticator app.
+#[derive(Debug, Clone, serde::Serialize, utoipa::ToSchema)]
+pub struct Enrollment {
+    /// Base32 secret, for typing in by hand.
+    pub secret: String,
+    /// `otpauth://totp/…` for a QR code or a link.
+    pub otpauth_uri: String,
+    /// The URI as an SVG QR code, rendered by the server.
+    pub qr_svg: String,
+}
+
+fn uri_escape(s: &str) -> String {
+    s.bytes()
+        .map(|b| match b {
+            b'A'..=b'Z' | b'a'..=b'z' | b'0'..=b'9' | b'-' | b'.' | b'_' | b'~' => {
+                (b as char).to_string()
+            }
+            _ => format!("%{b:02X}"),
+        })
+        .collect()
+}
+
+/// Starts TOTP enrolment: a new secret, sealed at rest, pending until confirmed.
+pub async fn begin(app: &App, current: &Current) -> Result<Enrollment, AccountError> {
+    if is_enabled(app, current.account.id).await? {
+        return Err(AccountError::field("totp", "already_enabled"));
+    }
+    let mut secret = [0u8; 20];
+    rand::rngs::OsRng.fill(&mut secret);
+    sqlx::query("UPDATE accounts SET totp_secret_sealed = $1, totp_last_step = NULL WHERE id = $2")
+        .bind(app.key.seal(SEAL_PURPOSE, &secret))
+        .bind(current.account.id)
+        .execute(app.store.write())
+        .await?;
+    enrollment(&secret, current.account.display_identifier())
+}
+
+/// The enrolment begun and not yet confirmed, shown again (a page reload
+/// must not make a new secret); None when there is none or TOTP is on.
+pub async fn pending(app: &App, current: &Current) -> Result<Option<Enrollment>, AccountError> {
+    match secret_and_step(app, current.account.id).await? {
+        Some((secret, _, false)) => {
+            enrollment(&secret, current.account.display_identifier()).map(Some)
+        }
+        _ => Ok(None),
+    }
+}
+
+fn enrollment(secret: &[u8], identifier: &str) -> Result<Enrollment, AccountError> {
+    let encoded = base32(secret);
+    let label = uri_escape(&format!("Koban:{identifier}"));
+    let otpauth_uri = format!(
+        "otpauth://totp/{label}?secret={encoded}&issuer=Koban&algorithm=SHA1&digits=6&period=30"
+    );
+    let qr_svg = qrcode::QrCode::new(otpauth_uri.as_bytes())
+        .map(|code| {
+            code.render::<qrcode::render::svg::Color>()
+                .min_dimensions(200, 200)
+                .build()
+        })
+        .map_err(|e| AccountError::Internal(e.to_string()))?;
+    Ok(Enrollment {
+        secret: encoded,
+        otpauth_uri,
+        qr_svg,
+    })
+}
+
+async fn secret_and_step(
+    app: &App,
+    account_id: i64,
+) -> Result<Option<(Vec<u8>, Option<i64>, bool)>, AccountError> {
+    let row = sqlx::query(
+        "SELECT totp_secret_sealed, totp_last_step, totp_enabled_at FROM accounts WHERE id = $1",
+    )
+    .bind(account_id)
+    .fetch_one(app.store.write())
+    .await?;
+    let sealed: Option<Vec<u8>> = row.try_get("totp_secret_sealed")?;
+    let Some(sealed) = sealed else {
+        return Ok(None);
+    };
+    let secret = app.key.open(SEAL_PURPOSE, &sealed).ok_or_else(|| {
+        AccountError::Internal("TOTP secret does not open with this server key".into())
+    })?;
+    Ok(Some((
+        secret,
+        row.try_get("totp_last_step")?,
+        row.try_get::<Option<i64>, _>("totp_enabled_at")?.is_some(),
+    )))
+}
+
+/// Whether the account has TOTP turned on.
+pub async fn is_enabled(app: &App, account_id: i64) -> Result<bool, AccountError> {
+    let row = sqlx::query("SELECT totp_enabled_at FROM accounts WHERE id = $1")
+        .bind(account_id)
+        .fetch_one(app.store.read())
+        .await?;
+    Ok(row.try_get::<Option<i64>, _>("totp_enabled_at")?.is_some())
+}
+
+/// Checks `code` against the secret within ±1 step, refusing a step already
+/// used (atomically, so two racing submissions of one code cannot both pass).
+async fn check(
+    app: &App,
+    account_id: i64,
+    code: &str,
+    require_enabled: bool,
+) -> Result<bool, AccountError> {
+    let code = codes::normalize_code(code)?;
+    let Some((secret, last_step, enabled)) = secret_and_step(app, account_id).await? else {
+        return Ok(false);
+    };
+    if require_enabled && !enabled {
+        return Ok(false);
+    }
+    let now_step = step_of(now_ms());
+    for step in [now_step - 1, now_step, now_step + 1] {
+        if last_step.is_some_and(|last| step <= last) {
+            continue;
+        }
+        if crate::crypto::constant_time_eq(code_at(&secret, step).as_bytes(), code.as_bytes()) {
+            let claimed = sqlx::query(
+                "UPDATE accounts SET totp_last_step = $1 WHERE id = $2 AND (totp_last_step IS NULL OR totp_last_step < $1)",
+            )
+            .bind(step)
+            .bind(account_id)
+            .execute(app.store.write())
+            .await?;
+            return Ok(claimed.rows_affected() == 1);
+        }
+    }
+    Ok(false)
+}
+
+/// A TOTP code at sign-in.
+pub async fn verify_for_sign_in(
+    app: &App,
+    account_id: i64,
+    code: &str,
+) -> Result<bool, AccountError> {
+    check(app, account_id, code, true).await
+}
+
+fn new_recovery_code() -> String {
+    let mut rng = rand::rngs::OsRng;
+    let chars: String = (0..10)
+        .map(|_| RECOVERY_ALPHABET[rng.gen_range(0..RECOVERY_ALPHABET.len())] as char)
+        .collect();
+    format!("{}-{}", &chars[..5], &chars[5..])
+}
+
+fn normalize_recovery(code: &str) -> String {
+    code.chars()
+        .filter(|c| c.is_ascii_alphanumeric())
+        .map(|c| c.to_ascii_lowercase())
+        .collect()
+}
+
+/// Replaces the account's recovery codes with ten new ones (the old set
+/// dies) and returns them: the only time they are shown.
+pub async fn regenerate_recovery_codes(
+    app: &App,
+    account_id: i64,
+    ip: Option<&str>,
+) -> Result<Vec<String>, AccountError> {
+    let codes: Vec<String> = (0..RECOVERY_CODES).map(|_| new_recovery_code()).collect();
+    let now = now_ms();
+    let mut tx = app.store.write().begin().await?;
+    sqlx::query("DELETE FROM recovery_codes WHERE account_id = $1")
+        .bind(account_id)
+        .execute(&mut *tx)
+        .await?;
+    for code in &codes {
+        sqlx::query(
+            "INSERT INTO recovery_codes (account_id, code_hash, created_at) VALUES ($1, $2, $3)",
+        )
+        .bind(account_id)
+        .bind(app.key.keyed_hash(
+            RECOVERY_PURPOSE,
+            format!("{account_id}:{}", normalize_recovery(code)).as_bytes(),
+        ))
+        .bind(now)
+        .execute(&mut *tx)
+        .await?;
+    }
+    history::event(&mut *tx, account_id, "recovery_codes_regenerated", "", ip).await?;
+    tx.commit().await?;
+    Ok(codes)
+}
+
+/// Uses a recovery code up; false when it is wrong or was used.
+pub async fn use_recovery_code(
+    app: &App,
+    account_id: i64,
+    code: &str,
+) -> Result<bool, AccountError> {
+    let normalized = normalize_recovery(code);
+    if normalized.len() != 10 {
+        return Ok(false);
+    }
+    let hash = app.key.keyed_hash(
+        RECOVERY_PURPOSE,
+        format!("{account_id}:{normalized}").as_bytes(),
+    );
+    let used = sqlx::query("UPDATE recovery_codes SET used_at = $1 WHERE account_id = $2 AND code_hash = $3 AND used_at IS NULL")
+        .bind(now_ms())
+        .bind(account_id)
+        .bind(hash)
+        .execute(app.store.write())
+        .await?;
+    Ok(used.rows_affected() == 1)
+}
+
+/// Confirms enrolment with a first code; turns TOTP on and returns the recovery codes.
+pub async fn confirm(
+    app: &App,
+    current: &Current,
+    code: &str,
+) -> Result<Vec<String>, AccountError> {
+    if is_enabled(app, current.account.id).await? {
+        return Err(AccountError::field("totp", "already_enabled"));
+    }
+    if !check(app, current.account.id, code, false).await? {
+        return Err(AccountError::CodeInvalid);
+    }
+    let enabled = sqlx::query("UPDATE accounts SET totp_enabled_at = $1 WHERE id = $2 AND totp_secret_sealed IS NOT NULL AND totp_enabled_at IS NULL")
+        .bind(now_ms())
+        .bind(current.account.id)
+        .execute(app.store.write())
+        .await?;
+    if enabled.rows_affected() != 1 {
+        return Err(AccountError::CodeInvalid);
+    }
+    history::event(
+        app.store.write(),
+        current.account.id,
+        "two_factor_enabled",
+        "totp",
+        None,
+    )
+    .await?;
+    // Turning 2FA on is itself a fresh second factor.
+    mark_stepped_up(app, current.session_id).await?;
+    regenerate_recovery_codes(app, current.account.id, None).await
+}
+
+/// Turns TOTP off and deletes the recovery codes.
+pub async fn disable(
+    app: &App,
+    account_id: i64,
+    ip: Option<&str>,
+    why: &str,
+) -> Result<(), AccountError> {
+    let mut tx = app.store.write().begin().await?;
+    sqlx::query("UPDATE accounts SET totp_secret_sealed = NULL, totp_enabled_at = NULL, totp_last_step = NULL WHERE id = $1")
+        .bind(account_id)
+        .execute(&mut *tx)
+        .await?;
+    sqlx::query("DELETE FROM recovery_codes WHERE account_id = $1")
+        .bind(account_id)
+        .execute(&mut *tx)
+        .await?;
+    history::event(&mut *tx, account_id, "two_factor_disabled", why, ip).await?;
+    tx.commit().await?;
+    Ok(())
+}
+
+async fn mark_stepped_up(app: &App, session_id: i64) -> Result<(), AccountError> {
+    sqlx::query("UPDATE sessions SET stepped_up_at = $1 WHERE id = $2")
+        .bind(now_ms())
+        .bind(session_id)
+        .execute(app.store.write())
+        .await?;
+    Ok(())
+}
+
+/// Refuses unless the session passed a second factor within [`STEP_UP_TTL_MS`].
+pub fn require_step_up(current: &Current) -> Result<(), AccountError> {
+    match current.stepped_up_at {
+        Some(at) if now_ms() - at <= STEP_UP_TTL_MS => Ok(()),
+        _ => Err(AccountError::StepUpRequired),
+    }
+}
+
+/// Sends a step-up code to a verified contact (for accounts without 2FA).
+pub async fn send_step_up_code(app: &App, current: &Current) -> Result<(), AccountError> {
+    let contact = super::signin::verified_contacts(&current.account)
+        .into_iter()
+        .next()
+        .ok_or_else(|| AccountError::field("method", "not_on_file"))?;
+    codes::take_send_allowance(app, Purpose::StepUp, contact.as_str()).await?;
+    let lang = current
+        .account
+        .locale
+        .as_deref()
+        .and_then(crate::web::i18n::Lang::parse)
+        .unwrap_or(crate::web::i18n::Lang::En);
+    let mut tx = app.store.write().begin().await?;
+    codes::issue(
+        app,
+        &mut tx,
+        current.account.id,
+        Purpose::StepUp,
+        &contact,
+        lang,
+    )
+    .await?;
+    tx.commit().await?;
+    app.jobs_wakeup.notify_one();
+    Ok(())
+}
+
+/// Checks one second-factor answer: `totp`, `recovery_code`, or `code` (a
+/// code of `code_purpose` sent to a verified contact). Refused while
+/// second-factor sign-in is locked; a wrong answer counts on the
+/// second-factor counter, apart from passwords, and may start that lock.
+pub async fn prove(
+    app: &App,
+    account_id: i64,
+    method: &str,
+    answer: &str,
+    code_purpose: Purpose,
+) -> Result<(), AccountError> {
+    let key = super::guards::account_key(account_id);
+    let now = now_ms();
+    let guard = super::guards::load(&app.store, &key).await?;
+    if let Some(until) = guard.second_factor_locked_until.filter(|t| *t > now) {
+        return Err(AccountError::SecondFactorLocked(until - now));
+    }
+    let passed = match method {
+        "totp" => check(app, account_id, answer, true).await?,
+        "recovery_code" => use_recovery_code(app, account_id, answer).await?,
+        "code" => {
+            let code = codes::normalize_code(answer)?;
+            codes::consume(app, account_id, code_purpose, &code)
+                .await
+                .is_ok()
+        }
+        _ => return Err(AccountError::field("method", "invalid_value")),
+    };
+    if !passed {
+        let lock_ms = app.config.second_factor_lock_minutes * 60_000;
+        let limit = app.config.second_factor_lock_after_failures;
+        super::guards::count_second_factor_failure(&app.store, &key, now, limit, lock_ms).await?;
+        return Err(AccountError::CodeInvalid);
+    }
+    Ok(())
+}
+
+/// Passes step-up with `method` (`totp`, `recovery_code` or `code`). Wrong
+/// answers count on the second-factor counter.
+pub async fn step_up(
+    app: &App,
+    current: &Current,
+    method: &str,
+    answer: &str,
+) -> Result<(), AccountError> {
+    // With 2FA on, only the second factor itself will do; without it, a code to a verified contact.
+    let enabled = is_enabled(app, current.account.id).await?;
+    if matches!(
+        (method, enabled),
+        ("code", true) | ("totp" | "recovery_code", false)
+    ) {
+        return Err(AccountError::field("method", "invalid_value"));
+    }
+    prove(app, current.account.id, method, answer, Purpose::StepUp).await?;
+    mark_stepped_up(app, current.session_id).await
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn rfc_6238_sha1_vectors() {
+        // RFC 6238 Appendix B, truncated to 6 digits.
+        let secret = b"12345678901234567890";
+        for (unix, want) in [
+            (59i64, "287082"),
+            (1111111109, "081804"),
+            (1111111111, "050471"),
+            (1234567890, "005924"),
+            (2000000000, "279037"),
+            (20000000000, "353130"),
+        ] {
+            assert_eq!(code_at(secret, step_of(unix * 1000)), want, "{unix}");
+        }
+    }
+
+    #[test]
+    fn base32_matches_rfc_4648() {
+        assert_eq!(base32(b""), "");
+        assert_eq!(base32(b"f"), "MY");
+        assert_eq!(base32(b"foobar"), "MZXW6YTBOI");
+        assert_eq!(
+            base32(b"12345678901234567890"),
+            "GEZDGNBVGY3TQOJQGEZDGNBVGY3TQOJQ"
+        );
+    }
+
+    #[test]
+    fn recovery_codes_are_ten_characters_grouped() {
+        let code = new_recovery_code();
+        assert_eq!(code.len(), 11);
+        assert_eq!(normalize_recovery(&code.to_uppercase()).len(), 10);
+        assert_eq!(normalize_recovery(" abcde-fghjk "), "abcdefghjk");
+    }
+}

@@ -1,0 +1,137 @@
+//! The database: one schema, two backends. SQLite is the embedded default,
+//! PostgreSQL the scale-out path; repository code runs unchanged on both
+//! through sqlx's `Any` driver, and what truly differs lives in [`dialect`].
+
+pub mod dialect;
+mod migrate;
+
+pub use dialect::Backend;
+pub use migrate::MIGRATIONS;
+
+use sqlx::any::{AnyPoolOptions, AnyRow};
+use sqlx::{AnyPool, Executor};
+use std::time::Duration;
+
+/// Anything that went wrong talking to the database.
+#[derive(Debug, thiserror::Error)]
+pub enum StoreError {
+    #[error("database error: {0}")]
+    Sqlx(#[from] sqlx::Error),
+    #[error("unsupported database URL `{0}`: use sqlite:PATH or postgres://…")]
+    UnsupportedUrl(String),
+    #[error("database schema is newer ({found}) than this binary knows ({known}); upgrade Koban")]
+    SchemaTooNew { found: i64, known: i64 },
+}
+
+/// Connection pools. On SQLite every write goes through a single writer
+/// connection (so writers queue instead of failing with SQLITE_BUSY) beside
+/// a pool of readers; on PostgreSQL both are the same pool.
+#[derive(Clone, Debug)]
+pub struct Store {
+    backend: Backend,
+    writer: AnyPool,
+    reader: AnyPool,
+}
+
+impl Store {
+    /// Connects to `url`, creating an SQLite file if it does not exist.
+    pub async fn connect(url: &str, max_connections: u32) -> Result<Store, StoreError> {
+        sqlx::any::install_default_drivers();
+        let backend =
+            Backend::from_url(url).ok_or_else(|| StoreError::UnsupportedUrl(url.to_string()))?;
+        match backend {
+            Backend::Sqlite => {
+                let url = dialect::sqlite_url_with_create(url);
+                let writer = sqlite_pool(&url, 1, true).await?;
+                let reader = sqlite_pool(&url, max_connections.max(1), false).await?;
+                Ok(Store {
+                    backend,
+                    writer,
+                    reader,
+                })
+            }
+            Backend::Postgres => {
+                let pool = AnyPoolOptions::new()
+                    .max_connections(max_connections.max(2))
+                    .acquire_timeout(Duration::from_secs(10))
+                    .connect(url)
+                    .await?;
+                Ok(Store {
+                    backend,
+                    writer: pool.clone(),
+                    reader: pool,
+                })
+            }
+        }
+    }
+
+    /// Which database this is.
+    pub fn backend(&self) -> Backend {
+        self.backend
+    }
+
+    /// The pool for statements that write (and reads that must see the latest write in a transaction).
+    pub fn write(&self) -> &AnyPool {
+        &self.writer
+    }
+
+    /// The pool for reads.
+    pub fn read(&self) -> &AnyPool {
+        &self.reader
+    }
+
+    /// (connections open, of which idle) across the pools, for /metrics.
+    pub fn pool_usage(&self) -> (u32, u32) {
+        if self.backend == Backend::Sqlite {
+            (
+                self.writer.size() + self.reader.size(),
+                (self.writer.num_idle() + self.reader.num_idle()) as u32,
+            )
+        } else {
+            (self.writer.size(), self.writer.num_idle() as u32)
+        }
+    }
+
+    /// Closes every connection; used at shutdown.
+    pub async fn close(&self) {
+        self.writer.close().await;
+        self.reader.close().await;
+    }
+}
+
+async fn sqlite_pool(url: &str, max: u32, writer: bool) -> Result<AnyPool, StoreError> {
+    let pool = AnyPoolOptions::new()
+        .max_connections(max)
+        .min_connections(if writer { 1 } else { 0 })
+        .acquire_timeout(Duration::from_secs(30))
+        .after_connect(move |conn, _meta| {
+            Box::pin(async move {
+                // WAL lets readers run beside the writer; NORMAL is durable in WAL
+                // except for the last transactions on power loss, the usual trade.
+                conn.execute("PRAGMA busy_timeout = 5000").await?;
+                conn.execute("PRAGMA foreign_keys = ON").await?;
+                conn.execute("PRAGMA synchronous = NORMAL").await?;
+                if writer {
+                    conn.execute("PRAGMA journal_mode = WAL").await?;
+                }
+                Ok(())
+            })
+        })
+        .connect(url)
+        .await?;
+    Ok(pool)
+}
+
+/// Milliseconds since the Unix epoch: how every time is stored.
+pub fn now_ms() -> i64 {
+    jiff::Timestamp::now().as_millisecond()
+}
+
+/// Shorthand used by repository code to read a column that must be there.
+pub fn col<T>(row: &AnyRow, name: &str) -> Result<T, sqlx::Error>
+where
+    T: for<'r> sqlx::Decode<'r, sqlx::Any> + sqlx::Type<sqlx::Any>,
+{
+    use sqlx::Row;
+    row.try_get(name)
+}

@@ -1,0 +1,206 @@
+//! Translations (Fluent) and choosing the viewer's language. English and
+//! Simplified Chinese are complete; other languages fall back to English
+//! message by message.
+
+use fluent_bundle::concurrent::FluentBundle;
+use fluent_bundle::{FluentArgs, FluentResource, FluentValue};
+use std::collections::HashMap;
+use std::sync::OnceLock;
+use unic_langid::LanguageIdentifier;
+
+/// A language Koban speaks.
+#[derive(Debug, Clone, Copy, PartialEq, Eq, Hash, serde::Serialize)]
+pub enum Lang {
+    En,
+    ZhCn,
+    ZhTw,
+    Ja,
+    Th,
+}
+
+impl Lang {
+    /// Every supported language, in the order the switcher shows them.
+    pub const ALL: [Lang; 5] = [Lang::En, Lang::ZhCn, Lang::ZhTw, Lang::Ja, Lang::Th];
+
+    /// BCP 47 tag.
+    pub fn tag(self) -> &'static str {
+        match self {
+            Lang::En => "en",
+            Lang::ZhCn => "zh-CN",
+            Lang::ZhTw => "zh-TW",
+            Lang::Ja => "ja",
+            Lang::Th => "th",
+        }
+    }
+
+    /// The language's own name, for the switcher.
+    pub fn native_name(self) -> &'static str {
+        match self {
+            Lang::En => "English",
+            Lang::ZhCn => "简体中文",
+            Lang::ZhTw => "繁體中文",
+            Lang::Ja => "日本語",
+            Lang::Th => "ไทย",
+        }
+    }
+
+    /// Reads a tag loosely: `zh`, `zh-Hans`, `zh-cn` → Simplified Chinese, and so on.
+    pub fn parse(tag: &str) -> Option<Lang> {
+        let lower = tag.trim().to_ascii_lowercase().replace('_', "-");
+        let mut parts = lower.split('-');
+        let primary = parts.next()?;
+        let rest: Vec<&str> = parts.collect();
+        match primary {
+            "en" => Some(Lang::En),
+            "ja" => Some(Lang::Ja),
+            "th" => Some(Lang::Th),
+            "zh" => {
+                if rest
+                    .iter()
+                    .any(|p| matches!(*p, "tw" | "hk" | "mo" | "hant"))
+                {
+                    Some(Lang::ZhTw)
+                } else {
+                    Some(Lang::ZhCn)
+                }
+            }
+            _ => None,
+        }
+    }
+
+    fn source(self) -> &'static str {
+        match self {
+            Lang::En => include_str!("../../locales/en.ftl"),
+            Lang::ZhCn => include_str!("../../locales/zh-CN.ftl"),
+            Lang::ZhTw => include_str!("../../locales/zh-TW.ftl"),
+            Lang::Ja => include_str!("../../locales/ja.ftl"),
+            Lang::Th => include_str!("../../locales/th.ftl"),
+        }
+    }
+}
+
+/// The best language from an `Accept-Language` header, honouring q-values.
+pub fn from_accept_language(header: &str) -> Option<Lang> {
+    let mut choices: Vec<(f32, usize, Lang)> = header
+        .split(',')
+        .enumerate()
+        .filter_map(|(i, part)| {
+            let mut pieces = part.split(';');
+            let tag = pieces.next()?.trim();
+            let q = pieces
+                .find_map(|p| {
+                    p.trim()
+                        .strip_prefix("q=")
+                        .and_then(|v| v.parse::<f32>().ok())
+                })
+                .unwrap_or(1.0);
+            if q <= 0.0 {
+                return None;
+            }
+            Lang::parse(tag).map(|l| (q, i, l))
+        })
+        .collect();
+    choices.sort_by(|a, b| b.0.total_cmp(&a.0).then(a.1.cmp(&b.1)));
+    choices.first().map(|c| c.2)
+}
+
+type Bundle = FluentBundle<FluentResource>;
+
+fn bundles() -> &'static HashMap<Lang, Bundle> {
+    static BUNDLES: OnceLock<HashMap<Lang, Bundle>> = OnceLock::new();
+    BUNDLES.get_or_init(|| {
+        Lang::ALL
+            .iter()
+            .map(|lang| {
+                let id: LanguageIdentifier = lang.tag().parse().expect("built-in tags are valid");
+                let mut bundle = FluentBundle::new_concurrent(vec![id]);
+                // Isolation marks around placeables confuse plain-text mail and tests.
+                bundle.set_use_isolating(false);
+                let resource = FluentResource::try_new(lang.source().to_string()).unwrap_or_else(
+                    |(_, errors)| panic!("{}.ftl does not parse: {errors:?}", lang.tag()),
+                );
+                bundle
+                    .add_resource(resource)
+                    .unwrap_or_else(|e| panic!("{}.ftl: {e:?}", lang.tag()));
+                (*lang, bundle)
+            })
+            .collect()
+    })
+}
+
+/// Translates `id` with `args` into `lang`, falling back to English, then to the id itself.
+pub fn t(lang: Lang, id: &str, args: &[(&str, String)]) -> String {
+    let mut fluent_args = FluentArgs::new();
+    for (k, v) in args {
+        fluent_args.set(*k, FluentValue::from(v.clone()));
+    }
+    for candidate in [lang, Lang::En] {
+        let Some(bundle) = bundles().get(&candidate) else {
+            continue;
+        };
+        if let Some(pattern) = bundle.get_message(id).and_then(|m| m.value()) {
+            let mut errors = vec![];
+            return bundle
+                .format_pattern(pattern, Some(&fluent_args), &mut errors)
+                .into_owned();
+        }
+    }
+    id.to_string()
+}
+
+/// Whether `lang` has its own text for `id` (used by the completeness test).
+pub fn has_message(lang: Lang, id: &str) -> bool {
+    bundles().get(&lang).is_some_and(|b| b.has_message(id))
+}
+
+/// Every message id in the English source.
+pub fn english_ids() -> Vec<String> {
+    Lang::En
+        .source()
+        .lines()
+        .filter_map(|l| l.split_once(" = ").map(|(id, _)| id.trim().to_string()))
+        .filter(|id| !id.starts_with('#') && !id.is_empty())
+        .collect()
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn english_and_simplified_chinese_are_complete() {
+        for id in english_ids() {
+            assert!(has_message(Lang::ZhCn, &id), "zh-CN lacks {id}");
+        }
+    }
+
+    #[test]
+    fn every_locale_parses_and_falls_back_per_message() {
+        assert_eq!(t(Lang::Ja, "nav-sign-in", &[]), "ログイン");
+        assert_eq!(
+            t(Lang::Ja, "forgot-title", &[]),
+            t(Lang::En, "forgot-title", &[])
+        );
+        assert_eq!(t(Lang::En, "no-such-message", &[]), "no-such-message");
+        assert_eq!(
+            t(
+                Lang::ZhCn,
+                "problem-rate-limited",
+                &[("seconds", "30".into())]
+            ),
+            "请求过于频繁。请在 30 秒后重试。"
+        );
+    }
+
+    #[test]
+    fn accept_language_honours_quality() {
+        assert_eq!(
+            from_accept_language("fr;q=1, zh-TW;q=0.8, en;q=0.9"),
+            Some(Lang::En)
+        );
+        assert_eq!(from_accept_language("zh-Hant-HK"), Some(Lang::ZhTw));
+        assert_eq!(from_accept_language("zh"), Some(Lang::ZhCn));
+        assert_eq!(from_accept_language("de, fr"), None);
+        assert_eq!(from_accept_language("ja;q=0, th"), Some(Lang::Th));
+    }
+}

@@ -1,0 +1,1181 @@
+//! The web pages. HTTP-level checks (CSRF, escaping, redirects, who may see
+//! what) run on both databases; the sign-up journey runs in a real headless
+//! Chromium driven through chromedriver, on SQLite, in English and Chinese,
+//! leaving a screenshot of every page under `target/browser-screenshots/`.
+
+use crate::support::{Db, TestApp};
+use fantoccini::{Client, ClientBuilder, Locator};
+use reqwest::header::{COOKIE, LOCATION, SET_COOKIE};
+use reqwest::StatusCode;
+use std::path::PathBuf;
+use std::process::{Child, Command, Stdio};
+use std::time::{Duration, Instant};
+
+const PASSWORD: &str = "plum blossom 2026";
+const ADMIN: &str = "admin@example.com";
+/// The password `TestApp::staff` gives every staff account.
+const ADMIN_PASSWORD: &str = "staff password 1";
+
+// ---- HTTP-level checks -------------------------------------------------------
+
+/// A client that shows redirects instead of following them.
+fn no_redirects() -> reqwest::Client {
+    reqwest::Client::builder()
+        .redirect(reqwest::redirect::Policy::none())
+        .timeout(Duration::from_secs(30))
+        .build()
+        .expect("client")
+}
+
+/// The value a response sets for cookie `name`, if any.
+fn set_cookie(response: &reqwest::Response, name: &str) -> Option<String> {
+    response
+        .headers()
+        .get_all(SET_COOKIE)
+        .iter()
+        .filter_map(|v| v.to_str().ok())
+        .find(|v| v.starts_with(&format!("{name}=")))
+        .map(str::to_string)
+}
+
+fn cookie_value(set_cookie: &str) -> String {
+    let pair = set_cookie.split(';').next().unwrap_or_default();
+    pair.split_once('=')
+        .map(|(_, v)| v.to_string())
+        .unwrap_or_default()
+}
+
+/// A page visit that hands out the CSRF cookie; returns its token.
+async fn csrf_token(t: &TestApp, http: &reqwest::Client) -> String {
+    let response = http
+        .get(t.url("/signin"))
+        .send()
+        .await
+        .expect("GET /signin");
+    assert_eq!(response.status(), StatusCode::OK);
+    let cookie = set_cookie(&response, "koban_csrf").expect("a CSRF cookie on the first page");
+    let token = cookie_value(&cookie);
+    let body = response.text().await.expect("body");
+    assert!(
+        body.contains(&format!("name=\"csrf_token\" value=\"{token}\"")),
+        "the form echoes the cookie's token"
+    );
+    token
+}
+
+async fn form_post_without_csrf_token_is_refused_and_changes_nothing(t: TestApp) {
+    let http = no_redirects();
+    let token = csrf_token(&t, &http).await;
+    let form = [
+        ("with", "email"),
+        ("email", "mei@example.com"),
+        ("password", PASSWORD),
+    ];
+    // No token in the form, then a wrong one: both refused, nothing written.
+    let response = http
+        .post(t.url("/signup"))
+        .header(COOKIE, format!("koban_csrf={token}"))
+        .form(&form)
+        .send()
+        .await
+        .expect("post");
+    assert_eq!(response.status(), StatusCode::FORBIDDEN);
+    // Change the last character to one it is not (a token may already end in 'x').
+    let replacement = if token.ends_with('x') { 'y' } else { 'x' };
+    let wrong = format!("{}{replacement}", &token[..token.len() - 1]);
+    let mut with_wrong = form.to_vec();
+    with_wrong.push(("csrf_token", &wrong));
+    let response = http
+        .post(t.url("/signup"))
+        .header(COOKIE, format!("koban_csrf={token}"))
+        .form(&with_wrong)
+        .send()
+        .await
+        .expect("post");
+    assert_eq!(response.status(), StatusCode::FORBIDDEN);
+    // A token in the form but no cookie: a foreign page's forged post.
+    let mut with_token = form.to_vec();
+    with_token.push(("csrf_token", &token));
+    let response = http
+        .post(t.url("/signup"))
+        .form(&with_token)
+        .send()
+        .await
+        .expect("post");
+    assert_eq!(response.status(), StatusCode::FORBIDDEN);
+    assert_eq!(t.count("accounts").await, 0);
+    assert_eq!(t.count("deliveries").await, 0);
+    // The same form with the token goes through: the refusals were about CSRF alone.
+    let response = http
+        .post(t.url("/signup"))
+        .header(COOKIE, format!("koban_csrf={token}"))
+        .form(&with_token)
+        .send()
+        .await
+        .expect("post");
+    assert_eq!(response.status(), StatusCode::SEE_OTHER);
+    assert_eq!(
+        response
+            .headers()
+            .get(LOCATION)
+            .and_then(|v| v.to_str().ok()),
+        Some("/verify?identifier=mei%40example.com")
+    );
+    assert_eq!(t.count("accounts").await, 1);
+}
+both!(form_post_without_csrf_token_is_refused_and_changes_nothing);
+
+async fn outbox_page_is_for_administrators_only(t: TestApp) {
+    let http = no_redirects();
+    let user = t.signed_up("user@example.com", PASSWORD).await;
+    let admin = t.staff(ADMIN, "admin").await;
+    // Anonymous: off to sign in, coming back afterwards.
+    let response = http.get(t.url("/admin/outbox")).send().await.expect("get");
+    assert_eq!(response.status(), StatusCode::SEE_OTHER);
+    assert_eq!(
+        response
+            .headers()
+            .get(LOCATION)
+            .and_then(|v| v.to_str().ok()),
+        Some("/signin?next=%2Fadmin%2Foutbox")
+    );
+    // A signed-in user who is not an administrator: 403, and no message shows.
+    let response = http
+        .get(t.url("/admin/outbox"))
+        .header(COOKIE, format!("koban_session={user}"))
+        .send()
+        .await
+        .expect("get");
+    assert_eq!(response.status(), StatusCode::FORBIDDEN);
+    let body = response.text().await.expect("body");
+    assert!(body.contains("You are not allowed to do this."), "{body}");
+    assert!(!body.contains("Your code is"), "{body}");
+    // The administrator sees the messages, clearly marked as development mode.
+    let response = http
+        .get(t.url("/admin/outbox"))
+        .header(COOKIE, format!("koban_session={admin}"))
+        .send()
+        .await
+        .expect("get");
+    assert_eq!(response.status(), StatusCode::OK);
+    let body = response.text().await.expect("body");
+    assert!(body.contains("Development mode"), "{body}");
+    assert!(body.contains("data-to=\"user@example.com\""), "{body}");
+    assert!(body.contains("Your code is"), "{body}");
+}
+both!(outbox_page_is_for_administrators_only);
+
+async fn language_switch_never_leaves_the_site(t: TestApp) {
+    let http = no_redirects();
+    let token = csrf_token(&t, &http).await;
+    for (next, expected) in [
+        ("https://evil.example", "/"),
+        ("//evil.example/path", "/"),
+        ("/\\evil.example", "/"),
+        ("javascript:alert(1)", "/"),
+        ("/signin?x=1", "/signin?x=1"),
+    ] {
+        let response = http
+            .post(t.url("/lang"))
+            .header(COOKIE, format!("koban_csrf={token}"))
+            .form(&[
+                ("csrf_token", token.as_str()),
+                ("lang", "ja"),
+                ("next", next),
+            ])
+            .send()
+            .await
+            .expect("post");
+        assert_eq!(response.status(), StatusCode::SEE_OTHER, "{next}");
+        assert_eq!(
+            response
+                .headers()
+                .get(LOCATION)
+                .and_then(|v| v.to_str().ok()),
+            Some(expected),
+            "{next}"
+        );
+        let cookie = set_cookie(&response, "koban_lang").expect("language cookie");
+        assert!(cookie.starts_with("koban_lang=ja;"), "{cookie}");
+    }
+    // The cookie then chooses the language, over Accept-Language.
+    let body = http
+        .get(t.url("/signin"))
+        .header(COOKIE, "koban_lang=ja")
+        .header("accept-language", "en")
+        .send()
+        .await
+        .expect("get")
+        .text()
+        .await
+        .expect("body");
+    assert!(body.contains("<html lang=\"ja\""), "{body}");
+    assert!(body.contains("ログイン"), "{body}");
+}
+both!(language_switch_never_leaves_the_site);
+
+async fn the_accounts_own_language_comes_first(t: TestApp) {
+    let http = no_redirects();
+    let (status, body) = t
+        .post(
+            "/api/v1/accounts",
+            serde_json::json!({ "email": "lin@example.com", "password": PASSWORD, "locale": "zh-CN" }),
+        )
+        .await;
+    assert_eq!(status, StatusCode::CREATED, "{body}");
+    let code = t.latest_code("lin@example.com").await;
+    let (status, body) = t
+        .post(
+            "/api/v1/verifications",
+            serde_json::json!({ "identifier": "lin@example.com", "code": code }),
+        )
+        .await;
+    assert_eq!(status, StatusCode::CREATED, "{body}");
+    let session = body["session"]["token"]
+        .as_str()
+        .expect("token")
+        .to_string();
+    let body = http
+        .get(t.url("/account"))
+        .header(COOKIE, format!("koban_session={session}; koban_lang=ja"))
+        .header("accept-language", "th")
+        .send()
+        .await
+        .expect("get")
+        .text()
+        .await
+        .expect("body");
+    assert!(body.contains("<html lang=\"zh-CN\""), "{body}");
+    assert!(body.contains("我的账号"), "{body}");
+    // Anonymous, the cookie decides; without it, Accept-Language does.
+    let body = http
+        .get(t.url("/signin"))
+        .header("accept-language", "zh-TW, en;q=0.5")
+        .send()
+        .await
+        .expect("get")
+        .text()
+        .await
+        .expect("body");
+    assert!(body.contains("<html lang=\"zh-TW\""), "{body}");
+}
+both!(the_accounts_own_language_comes_first);
+
+async fn submitted_markup_is_escaped_and_passwords_are_not_echoed(t: TestApp) {
+    let http = no_redirects();
+    let token = csrf_token(&t, &http).await;
+    let hostile = "\"><script>alert(1)</script>@x.example";
+    let response = http
+        .post(t.url("/signup"))
+        .header(COOKIE, format!("koban_csrf={token}"))
+        .form(&[
+            ("csrf_token", token.as_str()),
+            ("with", "email"),
+            ("email", hostile),
+            ("password", "secret <b>pass</b> 99"),
+        ])
+        .send()
+        .await
+        .expect("post");
+    assert_eq!(response.status(), StatusCode::UNPROCESSABLE_ENTITY);
+    let body = response.text().await.expect("body");
+    assert!(!body.contains("<script>alert(1)"), "{body}");
+    assert!(body.contains("&quot;&gt;&lt;script&gt;alert(1)"), "{body}");
+    assert!(
+        !body.contains("secret"),
+        "the password is not sent back: {body}"
+    );
+    assert!(
+        body.contains("This is not a valid email address."),
+        "{body}"
+    );
+    assert_eq!(t.count("accounts").await, 0);
+    // The same on the sign-in form, whose identifier is shown again too.
+    let response = http
+        .post(t.url("/signin"))
+        .header(COOKIE, format!("koban_csrf={token}"))
+        .form(&[
+            ("csrf_token", token.as_str()),
+            ("identifier", "<img src=x onerror=alert(1)>"),
+            ("password", "whatever it is"),
+        ])
+        .send()
+        .await
+        .expect("post");
+    assert_eq!(response.status(), StatusCode::UNPROCESSABLE_ENTITY);
+    let body = response.text().await.expect("body");
+    assert!(!body.contains("<img src=x"), "{body}");
+    assert!(
+        body.contains("&lt;img src=x onerror=alert(1)&gt;"),
+        "{body}"
+    );
+}
+both!(submitted_markup_is_escaped_and_passwords_are_not_echoed);
+
+async fn session_cookie_is_http_only_and_lax(t: TestApp) {
+    let http = no_redirects();
+    t.signed_up("kai@example.com", PASSWORD).await;
+    let token = csrf_token(&t, &http).await;
+    let response = http
+        .post(t.url("/signin"))
+        .header(COOKIE, format!("koban_csrf={token}"))
+        .form(&[
+            ("csrf_token", token.as_str()),
+            ("identifier", "kai@example.com"),
+            ("password", PASSWORD),
+            ("next", "https://evil.example"),
+        ])
+        .send()
+        .await
+        .expect("post");
+    assert_eq!(response.status(), StatusCode::SEE_OTHER);
+    assert_eq!(
+        response
+            .headers()
+            .get(LOCATION)
+            .and_then(|v| v.to_str().ok()),
+        Some("/account"),
+        "a foreign `next` is not followed"
+    );
+    let cookie = set_cookie(&response, "koban_session").expect("session cookie");
+    assert!(cookie.contains("HttpOnly"), "{cookie}");
+    assert!(cookie.contains("SameSite=Lax"), "{cookie}");
+    assert!(cookie.contains("Path=/"), "{cookie}");
+    // Served over plain http (the tests' public URL): not Secure.
+    assert!(!cookie.contains("Secure"), "{cookie}");
+    let session = cookie_value(&cookie);
+    // Sign-out clears it and ends the session.
+    let response = http
+        .post(t.url("/signout"))
+        .header(
+            COOKIE,
+            format!("koban_csrf={token}; koban_session={session}"),
+        )
+        .form(&[("csrf_token", token.as_str())])
+        .send()
+        .await
+        .expect("post");
+    assert_eq!(response.status(), StatusCode::SEE_OTHER);
+    let cleared = set_cookie(&response, "koban_session").expect("cleared cookie");
+    assert!(cleared.starts_with("koban_session=;"), "{cleared}");
+    assert!(cleared.contains("Max-Age=0"), "{cleared}");
+    assert_eq!(
+        t.get(Some(&session), "/api/v1/me").await.0,
+        StatusCode::UNAUTHORIZED
+    );
+}
+both!(session_cookie_is_http_only_and_lax);
+
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn session_cookie_is_secure_when_served_over_https() {
+    let t = TestApp::start(Db::Sqlite, |c| {
+        c.public_url = "https://koban.example".into();
+    })
+    .await;
+    t.signed_up("kai@example.com", PASSWORD).await;
+    let http = no_redirects();
+    let token = csrf_token(&t, &http).await;
+    let response = http
+        .post(t.url("/signin"))
+        .header(COOKIE, format!("koban_csrf={token}"))
+        // A client's claim of TLS does not count; the configuration does.
+        .header("x-forwarded-proto", "http")
+        .form(&[
+            ("csrf_token", token.as_str()),
+            ("identifier", "kai@example.com"),
+            ("password", PASSWORD),
+        ])
+        .send()
+        .await
+        .expect("post");
+    assert_eq!(response.status(), StatusCode::SEE_OTHER);
+    let cookie = set_cookie(&response, "koban_session").expect("session cookie");
+    assert!(cookie.contains("; Secure"), "{cookie}");
+}
+
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn assets_are_embedded_and_cached_for_long() {
+    let t = TestApp::start(Db::Sqlite, |_| {}).await;
+    let http = no_redirects();
+    let page = http
+        .get(t.url("/signin"))
+        .send()
+        .await
+        .expect("get")
+        .text()
+        .await
+        .expect("body");
+    // Attribute values are HTML-escaped, `/` included.
+    let page = page.replace("&#x2f;", "/");
+    let start = page.find("/assets/koban.css?v=").expect("stylesheet link");
+    let href: String = page[start..].chars().take_while(|c| *c != '"').collect();
+    let response = http.get(t.url(&href)).send().await.expect("get css");
+    assert_eq!(response.status(), StatusCode::OK);
+    assert_eq!(
+        response
+            .headers()
+            .get("cache-control")
+            .and_then(|v| v.to_str().ok()),
+        Some("public, max-age=31536000, immutable")
+    );
+    assert!(response
+        .headers()
+        .get("content-type")
+        .and_then(|v| v.to_str().ok())
+        .is_some_and(|v| v.starts_with("text/css")));
+    assert!(response.text().await.expect("css").contains("#06c755"));
+    assert_eq!(
+        http.get(t.url("/assets/../Cargo.toml"))
+            .send()
+            .await
+            .expect("get")
+            .status(),
+        StatusCode::NOT_FOUND
+    );
+}
+
+// ---- Headless Chromium ----------------------------------------------------------
+
+const CHROMIUM: &str = "/usr/bin/chromium";
+const CHROMEDRIVER: &str = "/usr/bin/chromedriver";
+const WAIT: Duration = Duration::from_secs(20);
+
+/// A chromedriver child process with one Chromium session, and where its
+/// screenshots go. Dropping it kills chromedriver and the browser it started.
+struct Browser {
+    client: Option<Client>,
+    driver: Child,
+    _profile: tempfile::TempDir,
+    base: String,
+    shots: PathBuf,
+    step: u32,
+}
+
+impl Browser {
+    /// Starts a browser speaking `lang`, or None (skip) where Chromium is not
+    /// installed; under CI=true a missing browser fails the test instead.
+    async fn start(test: &str, lang: &str, base: &str) -> Option<Browser> {
+        let installed =
+            std::path::Path::new(CHROMIUM).exists() && std::path::Path::new(CHROMEDRIVER).exists();
+        if !installed {
+            if std::env::var("CI").is_ok_and(|v| v == "true") {
+                panic!("CI=true but {CHROMIUM} or {CHROMEDRIVER} is missing: browser tests must run in CI");
+            }
+            eprintln!("{CHROMIUM} or {CHROMEDRIVER} not found: skipping browser test {test} (scripts/test installs them)");
+            return None;
+        }
+        let port = std::net::TcpListener::bind("127.0.0.1:0")
+            .and_then(|l| l.local_addr())
+            .expect("free port")
+            .port();
+        let mut command = Command::new(CHROMEDRIVER);
+        command
+            .arg(format!("--port={port}"))
+            .stdin(Stdio::null())
+            .stdout(Stdio::null())
+            .stderr(Stdio::null());
+        // Its own process group, so dropping the test kills Chromium with it.
+        std::os::unix::process::CommandExt::process_group(&mut command, 0);
+        let driver = command.spawn().expect("start chromedriver");
+        let profile = tempfile::tempdir().expect("profile dir");
+        let mut browser = Browser {
+            client: None,
+            driver,
+            base: base.to_string(),
+            shots: PathBuf::from(env!("CARGO_MANIFEST_DIR"))
+                .join("../../target/browser-screenshots")
+                .join(test),
+            _profile: profile,
+            step: 0,
+        };
+        let _ = std::fs::remove_dir_all(&browser.shots);
+        std::fs::create_dir_all(&browser.shots).expect("screenshot dir");
+        let deadline = Instant::now() + WAIT;
+        while std::net::TcpStream::connect(("127.0.0.1", port)).is_err() {
+            assert!(Instant::now() < deadline, "chromedriver did not start");
+            tokio::time::sleep(Duration::from_millis(50)).await;
+        }
+        let capabilities = serde_json::json!({
+            "browserName": "chrome",
+            "goog:chromeOptions": {
+                "binary": CHROMIUM,
+                "args": [
+                    "--headless", "--no-sandbox", "--disable-gpu", "--disable-quic",
+                    "--no-first-run", "--disable-background-networking",
+                    "--disable-component-update", "--disable-sync",
+                    format!("--user-data-dir={}", browser._profile.path().display()),
+                    format!("--lang={lang}"),
+                    "--window-size=1280,900",
+                ],
+                "prefs": { "intl.accept_languages": lang },
+            }
+        });
+        let serde_json::Value::Object(capabilities) = capabilities else {
+            unreachable!("a JSON object literal")
+        };
+        let client = ClientBuilder::new(hyper_util::client::legacy::connect::HttpConnector::new())
+            .capabilities(capabilities)
+            .connect(&format!("http://127.0.0.1:{port}"))
+            .await
+            .expect("a Chromium session");
+        browser.client = Some(client);
+        Some(browser)
+    }
+
+    fn client(&self) -> &Client {
+        self.client.as_ref().expect("session open")
+    }
+
+    async fn goto(&self, path: &str) {
+        self.client()
+            .goto(&format!("{}{path}", self.base))
+            .await
+            .expect("navigate");
+    }
+
+    /// Waits for the page whose `<body data-page>` is `page`.
+    async fn on_page(&self, page: &str) {
+        let found = self
+            .client()
+            .wait()
+            .at_most(WAIT)
+            .for_element(Locator::Css(&format!("body[data-page=\"{page}\"]")))
+            .await;
+        if found.is_err() {
+            let url = self.client().current_url().await.map(|u| u.to_string());
+            let source = self.client().source().await.unwrap_or_default();
+            panic!("expected page {page}, at {url:?}:\n{source}");
+        }
+    }
+
+    async fn find(&self, css: &str) -> fantoccini::elements::Element {
+        self.client()
+            .wait()
+            .at_most(WAIT)
+            .for_element(Locator::Css(css))
+            .await
+            .unwrap_or_else(|e| panic!("no {css}: {e}"))
+    }
+
+    /// The element's text. A page still being replaced (a redirect after a
+    /// form) can swap the element out between finding and reading it: find
+    /// it again rather than fail on the stale one.
+    async fn text(&self, css: &str) -> String {
+        let mut last_error = None;
+        for _ in 0..20 {
+            match self.find(css).await.text().await {
+                Ok(text) => return text,
+                Err(fantoccini::error::CmdError::Standard(e))
+                    if e.error == fantoccini::error::ErrorStatus::StaleElementReference =>
+                {
+                    last_error = Some(e);
+                    tokio::time::sleep(std::time::Duration::from_millis(50)).await;
+                }
+                Err(e) => panic!("text of {css}: {e}"),
+            }
+        }
+        panic!("text of {css}: still stale: {last_error:?}")
+    }
+
+    async fn fill(&self, css: &str, value: &str) {
+        let field = self.find(css).await;
+        field.clear().await.expect("clear");
+        field.send_keys(value).await.expect("type");
+    }
+
+    async fn click(&self, css: &str) {
+        self.find(css).await.click().await.expect("click");
+    }
+
+    /// The whole visible text of the page.
+    async fn body_text(&self) -> String {
+        self.text("body").await
+    }
+
+    /// Saves a screenshot as `NN-step.png`.
+    async fn shot(&mut self, step: &str) {
+        self.step += 1;
+        let png = self.client().screenshot().await.expect("screenshot");
+        let path = self.shots.join(format!("{:02}-{step}.png", self.step));
+        std::fs::write(&path, png).expect("write screenshot");
+    }
+
+    async fn sign_in(&self, identifier: &str, password: &str) {
+        self.fill("#identifier", identifier).await;
+        self.fill("#password", password).await;
+        self.click("#signin-submit").await;
+    }
+
+    /// Signs in as the administrator, reads the newest code sent to
+    /// `destination` off the outbox page, and signs out again.
+    async fn code_from_outbox(&mut self, destination: &str, not: Option<&str>) -> String {
+        self.goto("/signin?next=/admin/outbox").await;
+        self.on_page("signin").await;
+        self.sign_in(ADMIN, ADMIN_PASSWORD).await;
+        self.on_page("outbox").await;
+        let row = format!("tr.msg[data-to=\"{destination}\"] pre.body");
+        let deadline = Instant::now() + WAIT;
+        let code = loop {
+            // Newest first: the first row for this destination is the latest message.
+            if let Ok(body) = self.client().find(Locator::Css(&row)).await {
+                let text = body.text().await.expect("text");
+                let code = six_digits(&text);
+                if code.is_some() && code.as_deref() != not {
+                    break code.expect("checked");
+                }
+            }
+            assert!(
+                Instant::now() < deadline,
+                "no code for {destination} in the outbox"
+            );
+            // The message is written with the request that asked for it; a reload finds it.
+            self.client().refresh().await.expect("reload");
+            self.on_page("outbox").await;
+        };
+        self.shot("outbox").await;
+        self.click("#nav-sign-out").await;
+        self.on_page("signin").await;
+        code
+    }
+
+    async fn close(mut self) {
+        if let Some(client) = self.client.take() {
+            let _ = client.close().await;
+        }
+    }
+}
+
+impl Drop for Browser {
+    fn drop(&mut self) {
+        // chromedriver leads its own process group (see `start`), whose id is
+        // its pid: end that group, the Chromium it started included, and
+        // nothing else. (Not the `kill` program: its parsing of a negative
+        // id differs between versions.)
+        if let Ok(group) = i32::try_from(self.driver.id()) {
+            if group > 1 {
+                // SAFETY: killpg only sends a signal; the group is ours.
+                unsafe {
+                    libc::killpg(group, libc::SIGKILL);
+                }
+            }
+        }
+        let _ = self.driver.kill();
+        let _ = self.driver.wait();
+    }
+}
+
+fn six_digits(text: &str) -> Option<String> {
+    text.split(|c: char| !c.is_ascii_digit())
+        .find(|s| s.len() == 6)
+        .map(str::to_string)
+}
+
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn browser_sign_up_with_email_in_english() {
+    let t = TestApp::start(Db::Sqlite, |_| {}).await;
+    let Some(mut b) = Browser::start("sign_up_with_email_in_english", "en-US", &t.base).await
+    else {
+        return;
+    };
+    t.staff(ADMIN, "admin").await;
+    let email = "mei@example.com";
+
+    b.goto("/").await;
+    b.on_page("landing").await;
+    assert!(b.body_text().await.contains("Create account"));
+    assert_eq!(
+        b.find("html")
+            .await
+            .attr("lang")
+            .await
+            .expect("lang")
+            .as_deref(),
+        Some("en")
+    );
+    b.shot("landing").await;
+
+    b.click("#landing-sign-up").await;
+    b.on_page("signup").await;
+    b.click("#with-email").await;
+    b.find("#email").await;
+    // A weak password first: the form comes back with the reason, the email kept.
+    b.fill("#email", email).await;
+    b.fill("#password", "password").await;
+    b.click("#signup-submit").await;
+    b.find("#password-error").await;
+    assert!(b.text("#password-error").await.contains("too common"));
+    assert_eq!(
+        b.find("#email")
+            .await
+            .prop("value")
+            .await
+            .expect("value")
+            .as_deref(),
+        Some(email)
+    );
+    b.shot("signup-error").await;
+    b.fill("#password", PASSWORD).await;
+    b.shot("signup").await;
+    b.click("#signup-submit").await;
+    b.on_page("verify").await;
+    assert!(b.text("#verify-lead").await.contains("@example.com"));
+    b.shot("verify").await;
+
+    let code = b.code_from_outbox(email, None).await;
+    b.goto(&format!("/verify?identifier={email}")).await;
+    b.on_page("verify").await;
+    b.fill("#code", &code).await;
+    b.click("#verify-submit").await;
+    b.on_page("account").await;
+    assert_eq!(b.text("#account-email").await, email);
+    assert!(b.body_text().await.contains("verified"));
+    b.shot("account").await;
+
+    b.click("#account-sign-out").await;
+    b.on_page("signin").await;
+    assert!(b.text("#notice").await.contains("You are signed out."));
+    b.shot("signed-out").await;
+    // A wrong password is refused in words, then the right one works.
+    b.sign_in(email, "not the password 1").await;
+    b.find("#alert").await;
+    assert!(b
+        .text("#alert")
+        .await
+        .contains("The account or password is wrong."));
+    b.shot("signin-error").await;
+    b.sign_in(email, PASSWORD).await;
+    b.on_page("account").await;
+
+    // Forgot the password: a reset code by email, a new password, sign in with it.
+    b.click("#account-sign-out").await;
+    b.on_page("signin").await;
+    b.click("#signin-forgot").await;
+    b.on_page("forgot").await;
+    b.fill("#identifier", email).await;
+    b.shot("forgot").await;
+    b.click("#forgot-submit").await;
+    b.on_page("reset").await;
+    let reset_code = t.latest_code_after(&code, email).await;
+    b.fill("#code", &reset_code).await;
+    b.fill("#new_password", "a brand new phrase 7").await;
+    b.shot("reset").await;
+    b.click("#reset-submit").await;
+    b.on_page("signin").await;
+    assert!(b.text("#notice").await.contains("password was changed"));
+    b.fill("#password", "a brand new phrase 7").await;
+    b.click("#signin-submit").await;
+    b.on_page("account").await;
+
+    // The same pages on a phone-sized screen.
+    b.client().set_window_size(390, 844).await.expect("resize");
+    b.goto("/account").await;
+    b.on_page("account").await;
+    b.shot("account-narrow").await;
+    b.click("#nav-sign-out").await;
+    b.on_page("signin").await;
+    b.shot("signin-narrow").await;
+    b.close().await;
+}
+
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn browser_sign_up_with_phone_in_chinese() {
+    let t = TestApp::start(Db::Sqlite, |_| {}).await;
+    let Some(mut b) = Browser::start("sign_up_with_phone_in_chinese", "zh-CN", &t.base).await
+    else {
+        return;
+    };
+    t.staff(ADMIN, "admin").await;
+    let phone = "+819012345678";
+
+    b.goto("/").await;
+    b.on_page("landing").await;
+    assert_eq!(
+        b.find("html")
+            .await
+            .attr("lang")
+            .await
+            .expect("lang")
+            .as_deref(),
+        Some("zh-CN"),
+        "Accept-Language from the browser picks Chinese"
+    );
+    assert_eq!(b.text("#nav-sign-in").await, "登录");
+    b.shot("landing").await;
+
+    b.click("#landing-sign-up").await;
+    b.on_page("signup").await;
+    assert!(b.body_text().await.contains("创建账号"));
+    // A national number with the region chosen from the list.
+    b.fill("#phone", "090-1234-5678").await;
+    b.find("#region")
+        .await
+        .select_by_value("JP")
+        .await
+        .expect("region");
+    b.fill("#password", PASSWORD).await;
+    b.shot("signup").await;
+    b.click("#signup-submit").await;
+    b.on_page("verify").await;
+    assert!(b.body_text().await.contains("输入验证码"));
+    b.shot("verify").await;
+    // Asking again at once meets the resend throttle (60 s apart), said in words.
+    b.click("#verify-resend").await;
+    b.find("#alert").await;
+    assert!(b.text("#alert").await.contains("请求过于频繁"));
+    b.shot("verify-throttled").await;
+
+    let code = b.code_from_outbox(phone, None).await;
+    b.goto("/verify?identifier=%2B819012345678").await;
+    b.on_page("verify").await;
+    // A wrong code first: the reason shows beside the field, in Chinese.
+    let wrong = if code == "000000" { "111111" } else { "000000" };
+    b.fill("#code", wrong).await;
+    b.click("#verify-submit").await;
+    b.find("#code-error").await;
+    assert!(b.text("#code-error").await.contains("验证码"));
+    b.shot("verify-error").await;
+    b.fill("#code", &code).await;
+    b.click("#verify-submit").await;
+    b.on_page("account").await;
+    assert!(b.body_text().await.contains("我的账号"));
+    assert_eq!(b.text("#account-phone").await, phone);
+    assert!(b.body_text().await.contains("已验证"));
+    b.shot("account").await;
+
+    b.click("#account-sign-out").await;
+    b.on_page("signin").await;
+    assert!(b.body_text().await.contains("您已退出登录"));
+    b.shot("signin").await;
+    b.sign_in(phone, PASSWORD).await;
+    b.on_page("account").await;
+
+    // The language switch changes the account's own setting too.
+    b.click("details.lang-switch summary").await;
+    b.click("#lang-ja").await;
+    b.find("html[lang=\"ja\"]").await;
+    b.on_page("account").await;
+    assert_eq!(b.text("#account-sign-out").await, "ログアウト");
+    b.shot("account-ja").await;
+    b.close().await;
+}
+
+// ---- The security center in the browser -------------------------------------------
+
+fn totp_at(secret_base32: &str, step: i64) -> String {
+    let secret = koban::security::totp::base32_decode(secret_base32).expect("base32");
+    koban::security::totp::code_at(&secret, step)
+}
+
+fn totp_step_now() -> i64 {
+    koban::security::totp::step_of(koban::store::now_ms())
+}
+
+/// Enrols TOTP through the pages (the test reads the secret off the page
+/// and computes the codes), signs out, signs in with the password and then
+/// the code, and finds the sign-in in the history.
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn browser_totp_enrolment_and_two_step_sign_in() {
+    let t = TestApp::start(Db::Sqlite, |_| {}).await;
+    let Some(mut b) = Browser::start("totp_enrolment_and_two_step_sign_in", "en-US", &t.base).await
+    else {
+        return;
+    };
+    let email = "totp@example.com";
+    t.signed_up(email, PASSWORD).await;
+
+    b.goto("/signin").await;
+    b.on_page("signin").await;
+    b.sign_in(email, PASSWORD).await;
+    b.on_page("account").await;
+    // The page reminds an account without 2FA to turn it on.
+    assert!(b
+        .find("#reminders .reminder[data-kind=\"enable_two_factor\"]")
+        .await
+        .text()
+        .await
+        .expect("text")
+        .contains("two-factor"));
+    b.shot("account-reminder").await;
+    b.click("#account-security").await;
+    b.on_page("security").await;
+    assert_eq!(b.text("#this-device").await, "This device");
+    assert_eq!(b.text("#twofa-state").await, "Off");
+    b.shot("security").await;
+
+    b.click("#twofa-manage").await;
+    b.on_page("two-factor").await;
+    b.click("#twofa-begin").await;
+    b.on_page("two-factor").await;
+    b.find("#totp-qr svg").await;
+    let secret: String = b
+        .text("#totp-secret")
+        .await
+        .chars()
+        .filter(|c| !c.is_whitespace())
+        .collect();
+    assert_eq!(secret.len(), 32, "{secret}");
+    b.shot("totp-setup").await;
+    // A wrong code first: said beside the field, 2FA still off.
+    let step = totp_step_now();
+    let right = totp_at(&secret, step);
+    let wrong = if right == "000000" {
+        "111111"
+    } else {
+        "000000"
+    };
+    b.fill("#code", wrong).await;
+    b.click("#totp-confirm").await;
+    b.find("#code-error").await;
+    b.find("#totp-qr svg").await;
+    b.shot("totp-setup-error").await;
+    b.fill("#code", &totp_at(&secret, totp_step_now())).await;
+    let used = totp_step_now();
+    b.click("#totp-confirm").await;
+    b.on_page("recovery-codes").await;
+    let codes = b.text("#recovery-codes").await;
+    assert_eq!(
+        codes.lines().filter(|l| l.len() == 11).count(),
+        10,
+        "{codes}"
+    );
+    b.shot("recovery-codes").await;
+    b.click("#codes-saved").await;
+    b.on_page("two-factor").await;
+    assert_eq!(b.text("#twofa-state").await, "On");
+    b.shot("totp-on").await;
+
+    b.click("#nav-sign-out").await;
+    b.on_page("signin").await;
+    b.sign_in(email, PASSWORD).await;
+    b.on_page("second-factor").await;
+    assert!(b
+        .text("#second-factor-lead")
+        .await
+        .contains("authenticator"));
+    assert!(
+        !b.client()
+            .current_url()
+            .await
+            .expect("url")
+            .as_str()
+            .contains("kbc_"),
+        "the challenge is not in the URL"
+    );
+    b.shot("second-factor").await;
+    // A code from a step after the one used at enrolment (a used step is refused).
+    let code = totp_at(&secret, totp_step_now().max(used + 1));
+    b.fill("#code", &code).await;
+    b.click("#second-factor-submit").await;
+    b.on_page("account").await;
+    assert!(b.client().find(Locator::Css("#reminders")).await.is_err());
+
+    b.goto("/account/security/history").await;
+    b.on_page("login-history").await;
+    let newest = b.find("#login-history tbody tr.attempt").await;
+    assert_eq!(
+        newest.attr("data-outcome").await.expect("attr").as_deref(),
+        Some("success")
+    );
+    let text = b.text("#login-history").await;
+    assert!(
+        text.contains("Password correct, second factor asked"),
+        "{text}"
+    );
+    b.shot("login-history").await;
+    b.click("#tab-timeline").await;
+    b.on_page("security-timeline").await;
+    assert!(b
+        .text("#timeline")
+        .await
+        .contains("Two-factor authentication turned on"));
+    b.shot("timeline").await;
+    b.client().set_window_size(390, 844).await.expect("resize");
+    b.goto("/account/security").await;
+    b.on_page("security").await;
+    b.shot("security-narrow").await;
+    b.goto("/account/security/history").await;
+    b.on_page("login-history").await;
+    b.shot("login-history-narrow").await;
+    b.close().await;
+}
+
+async fn api_sign_in_from(t: &TestApp, device: &str, identifier: &str) -> (String, i64) {
+    let (status, body) = t
+        .send(
+            t.http
+                .post(t.url("/api/v1/sessions"))
+                .header("x-koban-device", device)
+                .header("x-koban-device-name", format!("Phone {}", &device[..6]))
+                .json(&serde_json::json!({ "identifier": identifier, "password": PASSWORD })),
+        )
+        .await;
+    assert_eq!(status, StatusCode::CREATED, "{body}");
+    (
+        body["session"]["token"]
+            .as_str()
+            .expect("token")
+            .to_string(),
+        body["device_id"].as_i64().expect("device id"),
+    )
+}
+
+/// The device-limit conflict: two apps already bound, the browser is the
+/// third; it is shown the bound devices, removes one, and is signed in;
+/// the removed device's session is dead at once.
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn browser_device_limit_conflict() {
+    let t = TestApp::start(Db::Sqlite, |c| {
+        c.max_devices = 2;
+        // Three devices in a day would be churn, which asks for a code first.
+        c.risk_device_churn_count = 0;
+    })
+    .await;
+    let Some(mut b) = Browser::start("device_limit_conflict", "en-US", &t.base).await else {
+        return;
+    };
+    let email = "limit@example.com";
+    t.signed_up(email, PASSWORD).await;
+    // The sign-up's own device (where verification binds one) goes, so the
+    // two apps below fill the limit exactly.
+    t.exec("UPDATE devices SET removed_at = 1").await;
+    let (first, first_id) = api_sign_in_from(&t, "first-phone-0000000001", email).await;
+    let (second, second_id) = api_sign_in_from(&t, "other-phone-0000000002", email).await;
+
+    b.goto("/signin").await;
+    b.on_page("signin").await;
+    b.sign_in(email, PASSWORD).await;
+    b.on_page("device-limit").await;
+    let list = b.text("#device-limit-list").await;
+    assert!(list.contains("Phone first-"), "{list}");
+    assert!(list.contains("Phone other-"), "{list}");
+    assert!(list.contains("127.0.0.1"), "{list}");
+    b.shot("device-limit").await;
+    b.click(&format!("#remove-device-{first_id}")).await;
+    b.on_page("account").await;
+    b.shot("account").await;
+
+    assert_eq!(
+        t.get(Some(&first), "/api/v1/me").await.0,
+        StatusCode::UNAUTHORIZED,
+        "the removed device's session ended"
+    );
+    assert_eq!(t.get(Some(&second), "/api/v1/me").await.0, StatusCode::OK);
+    b.goto("/account/security").await;
+    b.on_page("security").await;
+    let devices = b.text("#devices").await;
+    assert!(!devices.contains("Phone first-"), "{devices}");
+    assert!(devices.contains("Phone other-"), "{devices}");
+    assert!(devices.contains("This device"), "{devices}");
+    assert!(b
+        .client()
+        .find(Locator::Css(&format!("li[data-device-id=\"{second_id}\"]")))
+        .await
+        .is_ok());
+    b.shot("security").await;
+    b.close().await;
+}
+
+/// Five wrong passwords lock; the sixth attempt shows the lock page with
+/// the temporary-lock path; unlocking with the emailed code needs a new
+/// password, and then that password signs in.
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn browser_lock_page_and_self_service_unlock() {
+    let t = TestApp::start(Db::Sqlite, |_| {}).await;
+    let Some(mut b) = Browser::start("lock_page_and_self_service_unlock", "en-US", &t.base).await
+    else {
+        return;
+    };
+    let email = "locked@example.com";
+    t.signed_up(email, PASSWORD).await;
+
+    b.goto("/signin").await;
+    b.on_page("signin").await;
+    for i in 0..5 {
+        b.sign_in(email, &format!("wrong guess number {i}")).await;
+        b.on_page("signin").await;
+        assert!(b
+            .text("#alert")
+            .await
+            .contains("The account or password is wrong."));
+    }
+    b.shot("fifth-wrong-password").await;
+    b.sign_in(email, PASSWORD).await;
+    b.on_page("locked").await;
+    b.find("#lock-temporary").await;
+    let text = b.body_text().await;
+    assert!(text.contains("locked for about a minute"), "{text}");
+    assert!(text.contains("Unlock it now"), "{text}");
+    b.shot("locked").await;
+
+    b.click("#unlock-send").await;
+    b.on_page("locked").await;
+    assert!(b.text("#notice").await.contains("a code is on its way"));
+    b.find("#unlock-form").await;
+    let code = t.latest_code(email).await;
+    // Wrong passwords caused the lock: a new password is required.
+    b.fill("#code", &code).await;
+    b.click("#unlock-submit").await;
+    b.find("#new_password-error").await;
+    b.shot("unlock-needs-password").await;
+    b.fill("#code", &code).await;
+    b.fill("#new_password", "a fresh start phrase 9").await;
+    b.shot("unlock").await;
+    b.click("#unlock-submit").await;
+    b.on_page("signin").await;
+    assert!(b.text("#notice").await.contains("unlocked"));
+    b.shot("unlocked").await;
+    b.sign_in(email, "a fresh start phrase 9").await;
+    b.on_page("account").await;
+    b.goto("/account/security/timeline").await;
+    b.on_page("security-timeline").await;
+    let timeline = b.text("#timeline").await;
+    assert!(timeline.contains("Sign-in unlocked"), "{timeline}");
+    assert!(timeline.contains("Sign-in locked"), "{timeline}");
+    b.shot("timeline").await;
+    b.close().await;
+}
+
+/// The security center in Chinese, down to the lock page's support path.
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn browser_security_center_in_chinese() {
+    let t = TestApp::start(Db::Sqlite, |_| {}).await;
+    let Some(mut b) = Browser::start("security_center_in_chinese", "zh-CN", &t.base).await else {
+        return;
+    };
+    let email = "zhong@example.com";
+    t.signed_up(email, PASSWORD).await;
+    b.goto("/signin").await;
+    b.on_page("signin").await;
+    b.sign_in(email, PASSWORD).await;
+    b.on_page("account").await;
+    // The account was made in English over the API; switch it to Chinese.
+    b.click("details.lang-switch summary").await;
+    b.click("#lang-zh-CN").await;
+    b.find("html[lang=\"zh-CN\"]").await;
+    b.on_page("account").await;
+    b.click("#account-security").await;
+    b.on_page("security").await;
+    assert!(b.body_text().await.contains("安全中心"));
+    assert_eq!(b.text("#this-device").await, "当前设备");
+    b.shot("security").await;
+    b.click("#tab-history").await;
+    b.on_page("login-history").await;
+    assert!(b.text("#login-history").await.contains("登录成功"));
+    b.shot("login-history").await;
+    // Removing the only device needs a fresh check: a code by email.
+    t.exec("UPDATE devices SET removed_at = 1 WHERE id <> (SELECT MAX(id) FROM devices)")
+        .await;
+    b.goto("/account/security").await;
+    b.on_page("security").await;
+    b.click("#devices li.device form button.btn-danger").await;
+    b.on_page("step-up").await;
+    assert!(b.body_text().await.contains("确认是您本人"));
+    b.shot("step-up").await;
+    b.goto("/locked?identifier=zhong%40example.com&kind=support")
+        .await;
+    b.on_page("locked").await;
+    b.find("#lock-support").await;
+    assert!(b.body_text().await.contains("联系客服"));
+    b.shot("locked-support").await;
+    b.close().await;
+}

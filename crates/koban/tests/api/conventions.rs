@@ -1,0 +1,360 @@
+//! HTTP conventions: the API document, problem details, idempotency, rate
+//! limits, CSRF, metrics and readiness.
+
+use crate::support::TestApp;
+use reqwest::StatusCode;
+use serde_json::json;
+
+const PASSWORD: &str = "plum blossom 2026";
+
+/// Every route of the API is in the document, and every documented
+/// operation is served (a request to it is never 404 or 405).
+async fn openapi_document_matches_the_routes(t: TestApp) {
+    let (status, doc) = t.get(None, "/api/openapi.json").await;
+    assert_eq!(status, StatusCode::OK);
+    assert!(
+        doc["openapi"].as_str().unwrap().starts_with("3.1"),
+        "{}",
+        doc["openapi"]
+    );
+    let paths = doc["paths"].as_object().unwrap();
+    let expected = [
+        ("post", "/api/v1/accounts"),
+        ("post", "/api/v1/codes"),
+        ("post", "/api/v1/verifications"),
+        ("post", "/api/v1/sessions"),
+        ("delete", "/api/v1/sessions"),
+        ("delete", "/api/v1/sessions/current"),
+        ("get", "/api/v1/me"),
+        ("post", "/api/v1/me/password"),
+        ("post", "/api/v1/password-resets"),
+        ("get", "/api/v1/admin/outbox"),
+        ("get", "/api/v1/deliveries"),
+        ("post", "/api/v1/deliveries/sms-status"),
+    ];
+    for (method, path) in expected {
+        assert!(
+            paths.get(path).and_then(|p| p.get(method)).is_some(),
+            "{method} {path} missing from the API document"
+        );
+    }
+    for (path, operations) in paths {
+        for method in operations.as_object().unwrap().keys() {
+            let request = t
+                .http
+                .request(method.to_uppercase().parse().unwrap(), t.url(path))
+                .header("content-type", "application/json")
+                .body("{}");
+            let status = request.send().await.unwrap().status();
+            assert!(
+                status != StatusCode::NOT_FOUND && status != StatusCode::METHOD_NOT_ALLOWED,
+                "{method} {path} documented but answers {status}"
+            );
+        }
+    }
+}
+both!(openapi_document_matches_the_routes);
+
+async fn framework_errors_are_problem_documents(t: TestApp) {
+    let response = t
+        .http
+        .get(t.url("/api/v1/nothing-here"))
+        .send()
+        .await
+        .unwrap();
+    assert_eq!(response.status(), StatusCode::NOT_FOUND);
+    assert_eq!(
+        response.headers()["content-type"],
+        "application/problem+json"
+    );
+    assert!(response.headers().contains_key("x-request-id"));
+    let body: serde_json::Value = response.json().await.unwrap();
+    assert_eq!(body["type"], "/problems/not-found");
+    let (status, body) = t.send(t.http.put(t.url("/api/v1/accounts"))).await;
+    assert_eq!(status, StatusCode::METHOD_NOT_ALLOWED);
+    assert_eq!(body["type"], "/problems/method-not-allowed");
+    let (status, body) = t.get(None, "/api/v1/me").await;
+    assert_eq!(status, StatusCode::UNAUTHORIZED);
+    assert_eq!(body["status"], 401);
+}
+both!(framework_errors_are_problem_documents);
+
+async fn idempotency_key_replays_and_refuses_a_different_body(t: TestApp) {
+    let body = json!({ "email": "idem@example.com", "password": PASSWORD });
+    let first = t
+        .send(
+            t.http
+                .post(t.url("/api/v1/accounts"))
+                .header("idempotency-key", "k-1")
+                .json(&body),
+        )
+        .await;
+    assert_eq!(first.0, StatusCode::CREATED, "{}", first.1);
+    let again = t
+        .http
+        .post(t.url("/api/v1/accounts"))
+        .header("idempotency-key", "k-1")
+        .json(&body)
+        .send()
+        .await
+        .unwrap();
+    assert_eq!(again.status(), StatusCode::CREATED);
+    assert_eq!(again.headers()["idempotent-replayed"], "true");
+    assert_eq!(again.json::<serde_json::Value>().await.unwrap(), first.1);
+    assert_eq!(t.count("accounts").await, 1);
+    let other = json!({ "email": "other@example.com", "password": PASSWORD });
+    let (status, problem) = t
+        .send(
+            t.http
+                .post(t.url("/api/v1/accounts"))
+                .header("idempotency-key", "k-1")
+                .json(&other),
+        )
+        .await;
+    assert_eq!(status, StatusCode::UNPROCESSABLE_ENTITY);
+    assert_eq!(problem["type"], "/problems/idempotency-mismatch");
+    assert_eq!(t.count("accounts").await, 1);
+    // A refusal is remembered too: the same bad request with the same key answers the same.
+    let bad = json!({ "email": "nope", "password": PASSWORD });
+    let (s1, b1) = t
+        .send(
+            t.http
+                .post(t.url("/api/v1/accounts"))
+                .header("idempotency-key", "k-2")
+                .json(&bad),
+        )
+        .await;
+    let (s2, b2) = t
+        .send(
+            t.http
+                .post(t.url("/api/v1/accounts"))
+                .header("idempotency-key", "k-2")
+                .json(&bad),
+        )
+        .await;
+    assert_eq!(
+        (s1, s2),
+        (
+            StatusCode::UNPROCESSABLE_ENTITY,
+            StatusCode::UNPROCESSABLE_ENTITY
+        )
+    );
+    assert_eq!(b1["errors"], b2["errors"]);
+    let (status, problem) = t
+        .send(
+            t.http
+                .post(t.url("/api/v1/accounts"))
+                .header("idempotency-key", "ключ")
+                .json(&body),
+        )
+        .await;
+    assert_eq!(status, StatusCode::UNPROCESSABLE_ENTITY, "{problem}");
+}
+both!(idempotency_key_replays_and_refuses_a_different_body);
+
+async fn per_ip_rate_limit_answers_429_with_retry_after(t: TestApp) {
+    let mut limited = None;
+    for _ in 0..10 {
+        let response = t.http.get(t.url("/api/v1/me")).send().await.unwrap();
+        if response.status() == StatusCode::TOO_MANY_REQUESTS {
+            limited = Some(response);
+            break;
+        }
+    }
+    let response = limited.expect("the sixth request within a minute is limited");
+    let retry: u64 = response.headers()["retry-after"]
+        .to_str()
+        .unwrap()
+        .parse()
+        .unwrap();
+    assert!(retry >= 1);
+    let body: serde_json::Value = response.json().await.unwrap();
+    assert_eq!(body["type"], "/problems/rate-limited");
+}
+both!(
+    per_ip_rate_limit_answers_429_with_retry_after,
+    |c: &mut koban::config::Config| c.rate_limit_ip_per_minute = 5
+);
+
+async fn per_account_rate_limit_on_sign_in(t: TestApp) {
+    let mut statuses = vec![];
+    for _ in 0..4 {
+        let (status, _) = t
+            .post(
+                "/api/v1/sessions",
+                json!({ "identifier": "target@example.com", "password": "guess guess 1" }),
+            )
+            .await;
+        statuses.push(status);
+    }
+    assert_eq!(statuses[..3], [StatusCode::UNAUTHORIZED; 3]);
+    assert_eq!(statuses[3], StatusCode::TOO_MANY_REQUESTS);
+}
+both!(
+    per_account_rate_limit_on_sign_in,
+    |c: &mut koban::config::Config| c.rate_limit_account_per_minute = 3
+);
+
+async fn cookie_sessions_need_the_csrf_token(t: TestApp) {
+    let token = t.signed_up("csrf@example.com", PASSWORD).await;
+    let cookie = format!("koban_session={token}; koban_csrf=abcdefghijklmnopqrstuvwx");
+    // Cookie-authenticated change without the token: refused, session intact.
+    let (status, body) = t
+        .send(
+            t.http
+                .delete(t.url("/api/v1/sessions/current"))
+                .header("cookie", &cookie),
+        )
+        .await;
+    assert_eq!(status, StatusCode::FORBIDDEN, "{body}");
+    assert_eq!(body["type"], "/problems/csrf");
+    let (status, _) = t
+        .send(
+            t.http
+                .delete(t.url("/api/v1/sessions/current"))
+                .header("cookie", &cookie)
+                .header("x-csrf-token", "wrong-token-wrong-token"),
+        )
+        .await;
+    assert_eq!(status, StatusCode::FORBIDDEN);
+    assert_eq!(t.get(Some(&token), "/api/v1/me").await.0, StatusCode::OK);
+    // With the matching header it goes through.
+    let (status, _) = t
+        .send(
+            t.http
+                .delete(t.url("/api/v1/sessions/current"))
+                .header("cookie", &cookie)
+                .header("x-csrf-token", "abcdefghijklmnopqrstuvwx"),
+        )
+        .await;
+    assert_eq!(status, StatusCode::NO_CONTENT);
+    // A form post (what a foreign page can send) always needs it.
+    let (status, _) = t
+        .send(
+            t.http
+                .post(t.url("/api/v1/sessions"))
+                .header("content-type", "application/x-www-form-urlencoded")
+                .body("identifier=csrf%40example.com&password=x"),
+        )
+        .await;
+    assert_eq!(status, StatusCode::FORBIDDEN);
+}
+both!(cookie_sessions_need_the_csrf_token);
+
+async fn readiness_and_metrics(t: TestApp) {
+    let (status, body) = t.get(None, "/readyz").await;
+    assert_eq!(status, StatusCode::OK, "{body}");
+    assert_eq!(body["status"], "ready");
+    assert_eq!(t.get(None, "/healthz").await.0, StatusCode::OK);
+    t.post(
+        "/api/v1/sessions",
+        json!({ "identifier": "m@example.com", "password": "whatever 12" }),
+    )
+    .await;
+    let text = t
+        .http
+        .get(t.url("/metrics"))
+        .send()
+        .await
+        .unwrap()
+        .text()
+        .await
+        .unwrap();
+    assert!(
+        text.contains(
+            r#"koban_http_requests_total{route="/api/v1/sessions",method="POST",status="401"} 1"#
+        ),
+        "{text}"
+    );
+    assert!(
+        text.contains(
+            r#"koban_http_request_duration_seconds_count{route="/api/v1/sessions",method="POST"} 1"#
+        ),
+        "{text}"
+    );
+    assert!(
+        text.contains("koban_db_connections{state=\"open\"}"),
+        "{text}"
+    );
+    assert!(text.contains("koban_jobs{status=\"pending\"}"), "{text}");
+}
+both!(readiness_and_metrics);
+
+/// A browser on a page gets errors as a page in its language; the API keeps
+/// problem documents whatever the Accept header says.
+async fn page_errors_are_pages(t: TestApp) {
+    let response = t
+        .http
+        .get(t.url("/no-such-page"))
+        .header("accept", "text/html,application/xhtml+xml")
+        .header("accept-language", "zh-CN")
+        .send()
+        .await
+        .expect("request");
+    assert_eq!(response.status(), StatusCode::NOT_FOUND);
+    assert!(response.headers()["content-type"]
+        .to_str()
+        .unwrap_or("")
+        .starts_with("text/html"));
+    let body = response.text().await.expect("body");
+    assert!(body.contains("找不到该内容"), "{body}");
+    // A form post without its CSRF token, from a browser.
+    let response = t
+        .http
+        .post(t.url("/signin"))
+        .header("accept", "text/html")
+        .header("content-type", "application/x-www-form-urlencoded")
+        .body("identifier=a%40example.com&password=x")
+        .send()
+        .await
+        .expect("request");
+    assert_eq!(response.status(), StatusCode::FORBIDDEN);
+    assert!(response.headers()["content-type"]
+        .to_str()
+        .unwrap_or("")
+        .starts_with("text/html"));
+    let response = t
+        .http
+        .get(t.url("/api/v1/nothing"))
+        .header("accept", "text/html")
+        .send()
+        .await
+        .expect("request");
+    assert_eq!(
+        response.headers()["content-type"],
+        "application/problem+json"
+    );
+}
+both!(page_errors_are_pages);
+
+/// Behind a trusted proxy the per-IP limit counts each forwarded client, not
+/// the proxy; from anyone else the header changes nothing.
+async fn per_ip_limit_counts_forwarded_clients_behind_a_trusted_proxy(t: TestApp) {
+    let get = |client: &str| {
+        t.http
+            .get(t.url("/api/v1/me"))
+            .header("x-forwarded-for", client)
+            .send()
+    };
+    for _ in 0..3 {
+        assert_eq!(
+            get("198.51.100.1").await.expect("request").status(),
+            StatusCode::UNAUTHORIZED
+        );
+    }
+    assert_eq!(
+        get("198.51.100.1").await.expect("request").status(),
+        StatusCode::TOO_MANY_REQUESTS
+    );
+    assert_eq!(
+        get("198.51.100.2").await.expect("request").status(),
+        StatusCode::UNAUTHORIZED
+    );
+}
+both!(
+    per_ip_limit_counts_forwarded_clients_behind_a_trusted_proxy,
+    |c: &mut koban::config::Config| {
+        c.rate_limit_ip_per_minute = 3;
+        c.trusted_proxies = "127.0.0.1".into();
+    }
+);

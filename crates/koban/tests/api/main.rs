@@ -1,0 +1,19 @@
+//! The integration suite: one test binary (it links once), one module per
+//! area. Each scenario runs on SQLite and, when KOBAN_TEST_POSTGRES_URL is
+//! set, on PostgreSQL too (`both!`); with CI=true a missing PostgreSQL fails
+//! the run instead of skipping.
+
+#[macro_use]
+mod support;
+
+mod accounts;
+mod browser;
+mod conventions;
+mod delivery;
+mod geo;
+mod jobs;
+mod mmdb;
+mod process;
+mod recovery;
+mod security;
+mod security_pages;

@@ -1,0 +1,802 @@
+//! The account security center: locks and back-off, per-IP throttling,
+//! trusted proxies, devices and the device limit, login history, TOTP with
+//! recovery codes, step-up.
+
+use crate::support::TestApp;
+use reqwest::StatusCode;
+use serde_json::{json, Value};
+use sqlx::Row;
+
+const PASSWORD: &str = "plum blossom 2026";
+
+async fn sign_in(t: &TestApp, identifier: &str, password: &str) -> (StatusCode, Value) {
+    t.post(
+        "/api/v1/sessions",
+        json!({ "identifier": identifier, "password": password }),
+    )
+    .await
+}
+
+async fn sign_in_from(
+    t: &TestApp,
+    device: &str,
+    identifier: &str,
+    password: &str,
+) -> (StatusCode, Value) {
+    let request = t
+        .http
+        .post(t.url("/api/v1/sessions"))
+        .header("x-koban-device", device)
+        .json(&json!({ "identifier": identifier, "password": password }));
+    t.send(request).await
+}
+
+async fn scalar(t: &TestApp, sql: &str) -> i64 {
+    let row = sqlx::query(sql)
+        .fetch_one(t.app.store.read())
+        .await
+        .expect("query");
+    row.try_get::<i64, _>(0).expect("number")
+}
+
+async fn retry_after(t: &TestApp, identifier: &str, password: &str) -> (StatusCode, i64, Value) {
+    let response = t
+        .http
+        .post(t.url("/api/v1/sessions"))
+        .json(&json!({ "identifier": identifier, "password": password }))
+        .send()
+        .await
+        .expect("request");
+    let status = response.status();
+    let retry = response
+        .headers()
+        .get("retry-after")
+        .and_then(|v| v.to_str().ok())
+        .and_then(|v| v.parse().ok())
+        .unwrap_or(-1);
+    (status, retry, response.json().await.expect("json"))
+}
+
+/// Five wrong passwords lock; while locked even the right password is
+/// refused without hashing, in the shape of a wrong password; the owner is
+/// told once per lock.
+async fn wrong_passwords_lock_with_back_off_and_the_owner_is_told_once(t: TestApp) {
+    t.signed_up("lock@example.com", PASSWORD).await;
+    for _ in 0..5 {
+        let (status, body) = sign_in(&t, "lock@example.com", "wrong guess 123").await;
+        assert_eq!(status, StatusCode::UNAUTHORIZED, "{body}");
+        assert_eq!(body["type"], "/problems/bad-credentials");
+    }
+    let (status, retry, body) = retry_after(&t, "lock@example.com", PASSWORD).await;
+    assert_eq!(status, StatusCode::UNAUTHORIZED);
+    assert!(
+        (1..=60).contains(&retry),
+        "the first lock is a minute: {retry}"
+    );
+    assert_eq!(body["type"], "/problems/sign-in-locked");
+    assert_eq!(body["unlock"], "code");
+    assert_eq!(
+        scalar(
+            &t,
+            "SELECT COUNT(*) FROM login_attempts WHERE outcome = 'locked'"
+        )
+        .await,
+        1
+    );
+    // One more failure after the lock ran out doubles it; the owner still hears once.
+    t.exec("UPDATE sign_in_guards SET locked_until = 1").await;
+    let (status, _) = sign_in(&t, "lock@example.com", "wrong guess 123").await;
+    assert_eq!(status, StatusCode::UNAUTHORIZED);
+    let (_, retry, _) = retry_after(&t, "lock@example.com", PASSWORD).await;
+    assert!(
+        (61..=120).contains(&retry),
+        "the second lock doubles: {retry}"
+    );
+    assert_eq!(
+        scalar(
+            &t,
+            "SELECT COUNT(*) FROM deliveries WHERE purpose = 'lock_notice'"
+        )
+        .await,
+        1
+    );
+    assert_eq!(
+        scalar(
+            &t,
+            "SELECT COUNT(*) FROM login_attempts WHERE outcome = 'wrong_password'"
+        )
+        .await,
+        6
+    );
+}
+both!(wrong_passwords_lock_with_back_off_and_the_owner_is_told_once);
+
+/// An identifier nobody registered locks exactly like a real one, so the
+/// lock cannot be used to find out who has an account.
+async fn unknown_identifiers_lock_alike(t: TestApp) {
+    t.signed_up("real@example.com", PASSWORD).await;
+    let mut answers = vec![];
+    for who in ["real@example.com", "ghost@example.com"] {
+        for _ in 0..5 {
+            sign_in(&t, who, "wrong guess 123").await;
+        }
+        let (status, mut body) = sign_in(&t, who, "wrong guess 123").await;
+        body.as_object_mut().expect("object").remove("request_id");
+        answers.push((status, body));
+    }
+    assert_eq!(answers[0], answers[1]);
+    assert_eq!(answers[0].0, StatusCode::UNAUTHORIZED);
+}
+both!(unknown_identifiers_lock_alike);
+
+/// Parallel wrong passwords never lose a count.
+async fn racing_failures_are_counted_exactly(t: TestApp) {
+    t.signed_up("race@example.com", PASSWORD).await;
+    let mut tasks = vec![];
+    for _ in 0..16 {
+        let http = t.http.clone();
+        let url = t.url("/api/v1/sessions");
+        tasks.push(tokio::spawn(async move {
+            http.post(url)
+                .json(&json!({ "identifier": "race@example.com", "password": "wrong guess 123" }))
+                .send()
+                .await
+                .expect("request")
+                .status()
+        }));
+    }
+    for task in tasks {
+        assert_eq!(task.await.expect("task"), StatusCode::UNAUTHORIZED);
+    }
+    assert_eq!(
+        scalar(
+            &t,
+            "SELECT failures FROM sign_in_guards WHERE guard_key LIKE 'account:%'"
+        )
+        .await,
+        16
+    );
+    assert_eq!(scalar(&t, "SELECT failures FROM ip_failures").await, 16);
+}
+both!(
+    racing_failures_are_counted_exactly,
+    |c: &mut koban::config::Config| {
+        c.risk_lock_after_failures = 100;
+        c.risk_support_lock_after_failures = 0;
+    }
+);
+
+/// Credential stuffing from one address is refused before hashing once it
+/// passes the per-IP limit.
+async fn per_ip_failures_throttle_without_hashing(t: TestApp) {
+    for n in 0..4 {
+        let (status, _) = sign_in(&t, &format!("victim{n}@example.com"), "123456789a").await;
+        assert_eq!(status, StatusCode::UNAUTHORIZED);
+    }
+    let (status, body) = sign_in(&t, "victim9@example.com", "123456789a").await;
+    assert_eq!(status, StatusCode::UNAUTHORIZED);
+    assert_eq!(body["type"], "/problems/sign-in-locked", "{body}");
+    assert_eq!(
+        scalar(
+            &t,
+            "SELECT COUNT(*) FROM login_attempts WHERE outcome = 'ip_throttled'"
+        )
+        .await,
+        1
+    );
+}
+both!(
+    per_ip_failures_throttle_without_hashing,
+    |c: &mut koban::config::Config| c.risk_ip_failure_limit = 4
+);
+
+/// An allow-listed address is never throttled by the per-IP rule.
+async fn allow_listed_ip_is_never_throttled(t: TestApp) {
+    for n in 0..8 {
+        let (_, body) = sign_in(&t, &format!("victim{n}@example.com"), "123456789a").await;
+        assert_eq!(body["type"], "/problems/bad-credentials", "{body}");
+    }
+}
+both!(
+    allow_listed_ip_is_never_throttled,
+    |c: &mut koban::config::Config| {
+        c.risk_ip_failure_limit = 4;
+        c.risk_ip_allow = "127.0.0.0/8".into();
+    }
+);
+
+/// A block-listed address is refused outright.
+async fn block_listed_ip_is_refused(t: TestApp) {
+    let (status, body) = sign_in(&t, "anyone@example.com", PASSWORD).await;
+    assert_eq!(status, StatusCode::UNAUTHORIZED);
+    assert_eq!(body["type"], "/problems/sign-in-locked");
+    assert_eq!(
+        scalar(
+            &t,
+            "SELECT COUNT(*) FROM login_attempts WHERE outcome = 'ip_blocked'"
+        )
+        .await,
+        1
+    );
+}
+both!(
+    block_listed_ip_is_refused,
+    |c: &mut koban::config::Config| c.risk_ip_block = "127.0.0.1/32, 10.0.0.0/8".into()
+);
+
+/// X-Forwarded-For from anyone but a configured proxy is ignored.
+async fn spoofed_forwarding_headers_are_ignored(t: TestApp) {
+    let token = t.signed_up("fwd@example.com", PASSWORD).await;
+    let request = t
+        .http
+        .post(t.url("/api/v1/sessions"))
+        .header("x-forwarded-for", "203.0.113.7")
+        .json(&json!({ "identifier": "fwd@example.com", "password": PASSWORD }));
+    assert_eq!(t.send(request).await.0, StatusCode::CREATED);
+    let (_, history) = t.get(Some(&token), "/api/v1/me/login-history").await;
+    assert_eq!(history["items"][0]["ip"], "127.0.0.1", "{history}");
+}
+both!(spoofed_forwarding_headers_are_ignored);
+
+/// From a trusted proxy, the right-most untrusted forwarded address counts.
+async fn trusted_proxy_forwarding_is_believed(t: TestApp) {
+    let token = t.signed_up("fwd@example.com", PASSWORD).await;
+    let request = t
+        .http
+        .post(t.url("/api/v1/sessions"))
+        .header("x-forwarded-for", "6.6.6.6, 203.0.113.7")
+        .json(&json!({ "identifier": "fwd@example.com", "password": PASSWORD }));
+    assert_eq!(t.send(request).await.0, StatusCode::CREATED);
+    let (_, history) = t.get(Some(&token), "/api/v1/me/login-history").await;
+    assert_eq!(history["items"][0]["ip"], "203.0.113.7", "{history}");
+    assert_eq!(history["items"][0]["outcome"], "success");
+}
+both!(
+    trusted_proxy_forwarding_is_believed,
+    |c: &mut koban::config::Config| c.trusted_proxies = "127.0.0.1".into()
+);
+
+/// Devices are listed with the current one marked, renamed, removed (their
+/// sessions end), and each new one is announced to the owner.
+async fn devices_are_listed_renamed_and_removed(t: TestApp) {
+    t.signed_up("dev@example.com", PASSWORD).await;
+    let (status, phone) =
+        sign_in_from(&t, "phone-device-0000000001", "dev@example.com", PASSWORD).await;
+    assert_eq!(status, StatusCode::CREATED, "{phone}");
+    assert_eq!(phone["new_device"], true);
+    let phone_token = phone["session"]["token"]
+        .as_str()
+        .expect("token")
+        .to_string();
+    let (_, laptop) =
+        sign_in_from(&t, "laptop-device-000000002", "dev@example.com", PASSWORD).await;
+    let laptop_token = laptop["session"]["token"]
+        .as_str()
+        .expect("token")
+        .to_string();
+    let (status, devices) = t.get(Some(&laptop_token), "/api/v1/me/devices").await;
+    assert_eq!(status, StatusCode::OK);
+    let devices = devices.as_array().expect("list").clone();
+    // The device that signed up, the phone and the laptop.
+    assert_eq!(devices.len(), 3);
+    assert_eq!(devices.iter().filter(|d| d["current"] == true).count(), 1);
+    let phone_id = phone["device_id"].as_i64().expect("id");
+    let rename = |name: Value| {
+        t.http
+            .patch(t.url(&format!("/api/v1/me/devices/{phone_id}")))
+            .bearer_auth(&laptop_token)
+            .json(&json!({ "name": name }))
+    };
+    assert_eq!(
+        t.send(rename(json!("Mei's phone"))).await.0,
+        StatusCode::NO_CONTENT
+    );
+    for bad in [
+        json!(""),
+        json!("x".repeat(65)),
+        json!("a\u{202E}b"),
+        json!(5),
+    ] {
+        assert_eq!(
+            t.send(rename(bad.clone())).await.0,
+            StatusCode::UNPROCESSABLE_ENTITY,
+            "{bad}"
+        );
+    }
+    assert_eq!(
+        t.get(Some(&phone_token), "/api/v1/me").await.0,
+        StatusCode::OK
+    );
+    let remove = |id: i64| {
+        t.http
+            .delete(t.url(&format!("/api/v1/me/devices/{id}")))
+            .bearer_auth(&laptop_token)
+    };
+    assert_eq!(t.send(remove(phone_id)).await.0, StatusCode::NO_CONTENT);
+    assert_eq!(
+        t.get(Some(&phone_token), "/api/v1/me").await.0,
+        StatusCode::UNAUTHORIZED,
+        "removing a device ends its sessions at once"
+    );
+    assert_eq!(t.send(remove(999_999)).await.0, StatusCode::NOT_FOUND);
+    let sign_up_device = devices
+        .iter()
+        .find(|d| d["id"] != phone["device_id"] && d["id"] != laptop["device_id"])
+        .expect("the sign-up device")["id"]
+        .as_i64()
+        .expect("id");
+    assert_eq!(
+        t.send(remove(sign_up_device)).await.0,
+        StatusCode::NO_CONTENT
+    );
+    let laptop_id = laptop["device_id"].as_i64().expect("id");
+    let (status, body) = t.send(remove(laptop_id)).await;
+    assert_eq!(status, StatusCode::FORBIDDEN, "{body}");
+    assert_eq!(body["type"], "/problems/step-up-required");
+    assert_eq!(
+        scalar(
+            &t,
+            "SELECT COUNT(*) FROM deliveries WHERE purpose = 'new_device_alert'"
+        )
+        .await,
+        2
+    );
+    let (_, events) = t
+        .get(Some(&laptop_token), "/api/v1/me/security-events")
+        .await;
+    let kinds: Vec<&str> = events["items"]
+        .as_array()
+        .expect("items")
+        .iter()
+        .filter_map(|e| e["kind"].as_str())
+        .collect();
+    for kind in ["device_added", "device_renamed", "device_removed"] {
+        assert!(kinds.contains(&kind), "{kinds:?}");
+    }
+}
+both!(
+    devices_are_listed_renamed_and_removed,
+    // Three devices in a day would be churn and ask for a code first.
+    |c: &mut koban::config::Config| c.risk_device_churn_count = 0
+);
+
+/// At the device limit a new sign-in is told which devices are bound and
+/// must remove one first: the seed's multi-device conflict.
+async fn device_limit_conflict_is_resolved_by_removing_one(t: TestApp) {
+    t.signed_up("limit@example.com", PASSWORD).await;
+    let (_, first) = sign_in_from(
+        &t,
+        "first-device-00000000001",
+        "limit@example.com",
+        PASSWORD,
+    )
+    .await;
+    let first_token = first["session"]["token"]
+        .as_str()
+        .expect("token")
+        .to_string();
+    sign_in_from(
+        &t,
+        "second-device-0000000002",
+        "limit@example.com",
+        PASSWORD,
+    )
+    .await;
+    let (status, conflict) = sign_in_from(
+        &t,
+        "third-device-00000000003",
+        "limit@example.com",
+        PASSWORD,
+    )
+    .await;
+    assert_eq!(status, StatusCode::CONFLICT, "{conflict}");
+    assert_eq!(conflict["type"], "/problems/device-limit");
+    assert_eq!(conflict["devices"].as_array().expect("devices").len(), 2);
+    let challenge = conflict["challenge"]
+        .as_str()
+        .expect("challenge")
+        .to_string();
+    let (status, _) = t
+        .post(
+            "/api/v1/sessions/device-limit",
+            json!({ "challenge": challenge, "remove_device_id": 424242 }),
+        )
+        .await;
+    assert_eq!(status, StatusCode::UNPROCESSABLE_ENTITY);
+    let (status, _) = t
+        .post(
+            "/api/v1/sessions/device-limit",
+            json!({ "challenge": "kbc_forged", "remove_device_id": first["device_id"] }),
+        )
+        .await;
+    assert_eq!(status, StatusCode::UNPROCESSABLE_ENTITY);
+    assert_eq!(
+        t.get(Some(&first_token), "/api/v1/me").await.0,
+        StatusCode::OK
+    );
+    let request = t
+        .http
+        .post(t.url("/api/v1/sessions/device-limit"))
+        .header("x-koban-device", "third-device-00000000003")
+        .json(&json!({ "challenge": challenge, "remove_device_id": first["device_id"] }));
+    let (status, signed_in) = t.send(request).await;
+    assert_eq!(status, StatusCode::CREATED, "{signed_in}");
+    assert_eq!(
+        t.get(Some(&first_token), "/api/v1/me").await.0,
+        StatusCode::UNAUTHORIZED
+    );
+    let (status, _) = t
+        .post(
+            "/api/v1/sessions/device-limit",
+            json!({ "challenge": challenge, "remove_device_id": signed_in["device_id"] }),
+        )
+        .await;
+    assert_eq!(
+        status,
+        StatusCode::UNPROCESSABLE_ENTITY,
+        "a challenge is single use"
+    );
+}
+both!(
+    device_limit_conflict_is_resolved_by_removing_one,
+    |c: &mut koban::config::Config| {
+        c.max_devices = 2;
+        // Three devices in a day is churn, which would ask for a code first.
+        c.risk_device_churn_count = 0;
+    }
+);
+
+/// Malformed device ids are refused; a huge User-Agent is cut, not refused.
+async fn malformed_device_headers_are_refused_and_huge_user_agents_cut(t: TestApp) {
+    t.signed_up("hdr@example.com", PASSWORD).await;
+    for bad in [
+        "short",
+        "has spaces in the id!",
+        "<script>alert(1)</script>aaaaaa",
+    ] {
+        let (status, body) = sign_in_from(&t, bad, "hdr@example.com", PASSWORD).await;
+        assert_eq!(status, StatusCode::UNPROCESSABLE_ENTITY, "{bad}: {body}");
+        assert_eq!(body["errors"][0]["field"], "X-Koban-Device");
+    }
+    let request = t
+        .http
+        .post(t.url("/api/v1/sessions"))
+        .header("user-agent", "A".repeat(20_000))
+        .json(&json!({ "identifier": "hdr@example.com", "password": PASSWORD }));
+    assert_eq!(t.send(request).await.0, StatusCode::CREATED);
+    assert_eq!(
+        scalar(&t, "SELECT MAX(LENGTH(user_agent)) FROM login_attempts").await,
+        512
+    );
+}
+both!(malformed_device_headers_are_refused_and_huge_user_agents_cut);
+
+fn totp_now(secret_base32: &str, offset_steps: i64) -> String {
+    let secret = koban::security::totp::base32_decode(secret_base32).expect("base32");
+    let step = koban::security::totp::step_of(koban::store::now_ms()) + offset_steps;
+    koban::security::totp::code_at(&secret, step)
+}
+
+async fn second_factor(
+    t: &TestApp,
+    challenge: &Value,
+    method: &str,
+    code: &str,
+) -> (StatusCode, Value) {
+    t.post(
+        "/api/v1/sessions/second-factor",
+        json!({ "challenge": challenge, "method": method, "code": code }),
+    )
+    .await
+}
+
+/// Enrol TOTP, sign in with it, refuse a replayed code, use a recovery code
+/// once, and lock the second factor on its own counter.
+async fn totp_two_factor_sign_in(t: TestApp) {
+    let token = t.signed_up("totp@example.com", PASSWORD).await;
+    let (status, enrollment) = t.post_as(&token, "/api/v1/me/2fa/totp", json!({})).await;
+    assert_eq!(status, StatusCode::CREATED, "{enrollment}");
+    let secret = enrollment["secret"].as_str().expect("secret").to_string();
+    assert!(enrollment["otpauth_uri"]
+        .as_str()
+        .expect("uri")
+        .starts_with("otpauth://totp/Koban%3Atotp%40example.com?secret="));
+    assert!(enrollment["qr_svg"].as_str().expect("svg").contains("<svg"));
+    let (status, _) = t
+        .post_as(
+            &token,
+            "/api/v1/me/2fa/totp/confirm",
+            json!({ "code": "000000" }),
+        )
+        .await;
+    assert_eq!(status, StatusCode::UNPROCESSABLE_ENTITY);
+    // One step of clock skew is accepted.
+    let (status, confirmed) = t
+        .post_as(
+            &token,
+            "/api/v1/me/2fa/totp/confirm",
+            json!({ "code": totp_now(&secret, -1) }),
+        )
+        .await;
+    assert_eq!(status, StatusCode::OK, "{confirmed}");
+    let recovery: Vec<String> = confirmed["recovery_codes"]
+        .as_array()
+        .expect("codes")
+        .iter()
+        .filter_map(|c| c.as_str().map(str::to_string))
+        .collect();
+    assert_eq!(recovery.len(), 10);
+
+    let (status, pending) = sign_in(&t, "totp@example.com", PASSWORD).await;
+    assert_eq!(status, StatusCode::ACCEPTED, "{pending}");
+    assert_eq!(pending["methods"], json!(["totp", "recovery_code"]));
+    let code = totp_now(&secret, 0);
+    let (status, done) = second_factor(&t, &pending["challenge"], "totp", &code).await;
+    assert_eq!(status, StatusCode::CREATED, "{done}");
+    // The same code on a fresh sign-in is a replay.
+    let (_, pending) = sign_in(&t, "totp@example.com", PASSWORD).await;
+    let challenge = pending["challenge"].clone();
+    let (status, _) = second_factor(&t, &challenge, "totp", &code).await;
+    assert_eq!(status, StatusCode::UNPROCESSABLE_ENTITY);
+    // A recovery code works once, in any case, with or without its dash.
+    let typed = recovery[0].to_uppercase().replace('-', "");
+    let (status, _) = second_factor(&t, &challenge, "recovery_code", &typed).await;
+    assert_eq!(status, StatusCode::CREATED);
+    let (_, pending) = sign_in(&t, "totp@example.com", PASSWORD).await;
+    let challenge = pending["challenge"].clone();
+    let (status, _) = second_factor(&t, &challenge, "recovery_code", &recovery[0]).await;
+    assert_eq!(status, StatusCode::UNPROCESSABLE_ENTITY);
+    // Wrong codes lock the second factor, on a counter of its own.
+    for _ in 0..4 {
+        let (status, _) = second_factor(&t, &challenge, "totp", "999999").await;
+        assert_eq!(status, StatusCode::UNPROCESSABLE_ENTITY);
+    }
+    let (status, body) = second_factor(&t, &challenge, "totp", &totp_now(&secret, 1)).await;
+    assert_eq!(status, StatusCode::UNAUTHORIZED, "{body}");
+    assert_eq!(body["type"], "/problems/second-factor-locked");
+    let (status, _) = sign_in(&t, "totp@example.com", PASSWORD).await;
+    assert_eq!(
+        status,
+        StatusCode::ACCEPTED,
+        "second-factor failures do not lock the password path"
+    );
+}
+both!(totp_two_factor_sign_in);
+
+/// Disabling 2FA and new recovery codes need a fresh second factor.
+async fn step_up_guards_sensitive_changes(t: TestApp) {
+    let token = t.signed_up("step@example.com", PASSWORD).await;
+    let (_, enrollment) = t.post_as(&token, "/api/v1/me/2fa/totp", json!({})).await;
+    let secret = enrollment["secret"].as_str().expect("secret").to_string();
+    let (status, _) = t
+        .post_as(
+            &token,
+            "/api/v1/me/2fa/totp/confirm",
+            json!({ "code": totp_now(&secret, -1) }),
+        )
+        .await;
+    assert_eq!(status, StatusCode::OK);
+    let (_, pending) = sign_in(&t, "step@example.com", PASSWORD).await;
+    let (status, done) =
+        second_factor(&t, &pending["challenge"], "totp", &totp_now(&secret, 0)).await;
+    assert_eq!(status, StatusCode::CREATED, "{done}");
+    let fresh = done["session"]["token"]
+        .as_str()
+        .expect("token")
+        .to_string();
+    let (status, body) = t.delete(&fresh, "/api/v1/me/2fa").await;
+    assert_eq!(status, StatusCode::FORBIDDEN, "{body}");
+    assert_eq!(body["type"], "/problems/step-up-required");
+    let (status, _) = t
+        .post_as(&fresh, "/api/v1/me/2fa/recovery-codes", json!({}))
+        .await;
+    assert_eq!(status, StatusCode::FORBIDDEN);
+    let (status, _) = t
+        .post_as(
+            &fresh,
+            "/api/v1/me/step-up",
+            json!({ "method": "totp", "code": "123" }),
+        )
+        .await;
+    assert_eq!(status, StatusCode::UNPROCESSABLE_ENTITY);
+    let (status, body) = t
+        .post_as(
+            &fresh,
+            "/api/v1/me/step-up",
+            json!({ "method": "totp", "code": totp_now(&secret, 1) }),
+        )
+        .await;
+    assert_eq!(status, StatusCode::NO_CONTENT, "{body}");
+    let (status, codes) = t
+        .post_as(&fresh, "/api/v1/me/2fa/recovery-codes", json!({}))
+        .await;
+    assert_eq!(status, StatusCode::OK, "{codes}");
+    assert_eq!(scalar(&t, "SELECT COUNT(*) FROM recovery_codes").await, 10);
+    assert_eq!(
+        t.delete(&fresh, "/api/v1/me/2fa").await.0,
+        StatusCode::NO_CONTENT
+    );
+    let (status, _) = sign_in(&t, "step@example.com", PASSWORD).await;
+    assert_eq!(status, StatusCode::CREATED, "2FA is off again");
+}
+both!(step_up_guards_sensitive_changes);
+
+/// Device churn raises the score past the step-up threshold: an account
+/// without 2FA is asked for a code sent to its verified contact.
+async fn risky_sign_in_steps_up_with_a_code(t: TestApp) {
+    t.signed_up("churn@example.com", PASSWORD).await;
+    sign_in_from(
+        &t,
+        "churn-device-00000000001",
+        "churn@example.com",
+        PASSWORD,
+    )
+    .await;
+    let (status, pending) = sign_in_from(
+        &t,
+        "churn-device-00000000002",
+        "churn@example.com",
+        PASSWORD,
+    )
+    .await;
+    assert_eq!(status, StatusCode::ACCEPTED, "{pending}");
+    assert_eq!(pending["methods"], json!(["code"]));
+    let code = t.latest_code("churn@example.com").await;
+    let request = t
+        .http
+        .post(t.url("/api/v1/sessions/second-factor"))
+        .header("x-koban-device", "churn-device-00000000002")
+        .json(&json!({ "challenge": pending["challenge"], "method": "code", "code": code }));
+    let (status, done) = t.send(request).await;
+    assert_eq!(status, StatusCode::CREATED, "{done}");
+    let token = done["session"]["token"].as_str().expect("token");
+    let (_, history) = t.get(Some(token), "/api/v1/me/login-history").await;
+    let stepped = history["items"]
+        .as_array()
+        .expect("items")
+        .iter()
+        .find(|a| a["outcome"] == "second_factor_required")
+        .expect("the step-up was recorded")
+        .clone();
+    assert_eq!(stepped["decision"], "step_up");
+    assert!(
+        stepped["reasons"]
+            .as_array()
+            .expect("reasons")
+            .iter()
+            .any(|r| r == "device_churn"),
+        "{stepped}"
+    );
+}
+both!(
+    risky_sign_in_steps_up_with_a_code,
+    |c: &mut koban::config::Config| {
+        c.risk_device_churn_count = 2;
+        c.risk_step_up_score = 40;
+    }
+);
+
+/// Changing the email needs a fresh second factor, a code to the new
+/// address, and tells the old address.
+async fn contact_change_needs_step_up_and_the_new_contacts_code(t: TestApp) {
+    let token = t.signed_up("old@example.com", PASSWORD).await;
+    t.signed_up("taken@example.com", PASSWORD).await;
+    let (status, body) = t
+        .post_as(
+            &token,
+            "/api/v1/me/contact-changes",
+            json!({ "email": "new@example.com" }),
+        )
+        .await;
+    assert_eq!(status, StatusCode::FORBIDDEN, "{body}");
+    assert_eq!(body["type"], "/problems/step-up-required");
+    // No 2FA: step up with a code sent to the verified contact.
+    let (status, _) = t
+        .post_as(&token, "/api/v1/me/step-up/code", json!({}))
+        .await;
+    assert_eq!(status, StatusCode::ACCEPTED);
+    let step_code = t.latest_code("old@example.com").await;
+    let (status, body) = t
+        .post_as(
+            &token,
+            "/api/v1/me/step-up",
+            json!({ "method": "code", "code": step_code }),
+        )
+        .await;
+    assert_eq!(status, StatusCode::NO_CONTENT, "{body}");
+    for (body, want) in [
+        (
+            json!({ "email": "taken@example.com" }),
+            StatusCode::CONFLICT,
+        ),
+        (
+            json!({ "email": "old@example.com" }),
+            StatusCode::UNPROCESSABLE_ENTITY,
+        ),
+        (
+            json!({ "email": "not-an-address" }),
+            StatusCode::UNPROCESSABLE_ENTITY,
+        ),
+        (
+            json!({ "email": "a@example.com", "phone": "+819012345678" }),
+            StatusCode::UNPROCESSABLE_ENTITY,
+        ),
+    ] {
+        let (status, problem) = t
+            .post_as(&token, "/api/v1/me/contact-changes", body.clone())
+            .await;
+        assert_eq!(status, want, "{body}: {problem}");
+    }
+    let (status, _) = t
+        .post_as(
+            &token,
+            "/api/v1/me/contact-changes",
+            json!({ "email": "New@Example.com" }),
+        )
+        .await;
+    assert_eq!(status, StatusCode::ACCEPTED);
+    let code = t.latest_code("new@example.com").await;
+    let (status, _) = t
+        .post_as(
+            &token,
+            "/api/v1/me/contact-changes/confirm",
+            json!({ "code": "000000" }),
+        )
+        .await;
+    assert_eq!(status, StatusCode::UNPROCESSABLE_ENTITY);
+    let (status, account) = t
+        .post_as(
+            &token,
+            "/api/v1/me/contact-changes/confirm",
+            json!({ "code": code }),
+        )
+        .await;
+    assert_eq!(status, StatusCode::OK, "{account}");
+    assert_eq!(account["email"], "new@example.com");
+    assert_eq!(account["email_verified"], true);
+    assert_eq!(
+        scalar(&t, "SELECT COUNT(*) FROM deliveries WHERE purpose = 'contact_changed_notice' AND destination = 'old@example.com'").await,
+        1
+    );
+    let (status, _) = sign_in(&t, "new@example.com", PASSWORD).await;
+    assert_eq!(status, StatusCode::CREATED);
+    let (status, _) = sign_in(&t, "old@example.com", PASSWORD).await;
+    assert_eq!(status, StatusCode::UNAUTHORIZED);
+}
+both!(contact_change_needs_step_up_and_the_new_contacts_code);
+
+/// Someone guessing from elsewhere locks the account for unknown clients,
+/// but not for its owner on a device the account already knows.
+async fn guessing_from_elsewhere_does_not_lock_the_owners_device(t: TestApp) {
+    let owner = t.signed_up("target@example.com", PASSWORD).await;
+    for n in 0..6 {
+        let device = format!("attacker-device-{n:08}");
+        sign_in_from(&t, &device, "target@example.com", "guess number 1").await;
+    }
+    let (status, body) = sign_in_from(
+        &t,
+        "attacker-device-99999999",
+        "target@example.com",
+        PASSWORD,
+    )
+    .await;
+    assert_eq!(status, StatusCode::UNAUTHORIZED);
+    assert_eq!(body["type"], "/problems/sign-in-locked", "{body}");
+    // The owner's own device (the one that signed up) still gets in...
+    let (status, body) = sign_in(&t, "target@example.com", PASSWORD).await;
+    assert_eq!(status, StatusCode::CREATED, "{body}");
+    // ...without resetting the back-off for everyone else.
+    let (status, _) = sign_in_from(
+        &t,
+        "attacker-device-99999999",
+        "target@example.com",
+        PASSWORD,
+    )
+    .await;
+    assert_eq!(status, StatusCode::UNAUTHORIZED);
+    assert_eq!(t.get(Some(&owner), "/api/v1/me").await.0, StatusCode::OK);
+}
+both!(
+    guessing_from_elsewhere_does_not_lock_the_owners_device,
+    |c: &mut koban::config::Config| c.risk_device_churn_count = 0
+);
