@@ -41,6 +41,10 @@ pub struct App {
     pub node_id: String,
     /// Risk thresholds, trusted proxies and the geo database.
     pub security: crate::security::Settings,
+    /// Refusals the database decided, remembered for a few seconds.
+    pub refusals: crate::security::refusals::RefusalCache,
+    /// The login history's group-commit writer.
+    pub attempt_log: crate::security::history::AttemptLog,
 }
 
 /// Why Koban could not start.
@@ -110,6 +114,10 @@ impl Prepared {
                 config.rate_limit_account_per_minute,
             ),
             node_id: format!("{}-{}", std::process::id(), crate::crypto::random_token(6)),
+            refusals: crate::security::refusals::RefusalCache::new(
+                config.risk_refusal_cache_seconds.saturating_mul(1000),
+            ),
+            attempt_log: crate::security::history::AttemptLog::new(store.clone()),
             config,
             store,
             key,

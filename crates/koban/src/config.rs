@@ -62,6 +62,7 @@ pub struct Config {
     pub risk_device_churn_window_hours: i64,
     pub risk_min_client_version: String,
     pub risk_step_up_score: u8,
+    pub risk_refusal_cache_seconds: i64,
     pub second_factor_lock_after_failures: i64,
     pub second_factor_lock_minutes: i64,
 }
@@ -119,6 +120,7 @@ impl Default for Config {
             risk_device_churn_window_hours: 24,
             risk_min_client_version: String::new(),
             risk_step_up_score: 50,
+            risk_refusal_cache_seconds: 2,
             second_factor_lock_after_failures: 5,
             second_factor_lock_minutes: 15,
         }
@@ -177,6 +179,7 @@ pub const KEYS: &[(&str, &str)] = &[
     ("risk_device_churn_window_hours", "Window for device churn."),
     ("risk_min_client_version", "Apps older than this dotted version score as outdated. Empty: off."),
     ("risk_step_up_score", "Risk score at or above which a sign-in must pass a second factor or a code to a verified contact."),
+    ("risk_refusal_cache_seconds", "How long a node answers repeated attempts on a locked account or throttled network from memory, without asking the database (0: off). A lock lifted on another node is seen here within this time."),
     ("second_factor_lock_after_failures", "Wrong second-factor codes that lock second-factor sign-in for a while; counted apart from passwords."),
     ("second_factor_lock_minutes", "How long second-factor sign-in stays locked after too many wrong codes."),
 ];

@@ -26,42 +26,170 @@ pub struct Attempt {
     pub decision: &'static str,
 }
 
-/// Writes an attempt.
+/// Writes an attempt at once, on its own.
+pub async fn record(store: &Store, attempt: &Attempt) -> Result<(), StoreError> {
+    write_batch(store, &[(now_ms(), attempt.clone())]).await
+}
+
+/// Rows per INSERT: 12 parameters each stays far below SQLite's 32,766.
+const ROWS_PER_STATEMENT: usize = 500;
+
+/// Writes attempts, each with the time it happened, in as few statements as
+/// the batch needs.
 ///
 /// A missing location is written as a literal NULL rather than a bound
 /// `None::<f64>`: sqlx 0.8.6's Any driver sends that as a PostgreSQL `real`,
 /// the connection caches the statement with it, and the next attempt with a
 /// location on that connection fails ("incorrect binary data format in bind
 /// parameter 5").
-pub async fn record(store: &Store, attempt: &Attempt) -> Result<(), StoreError> {
-    let (sql, location) = match (attempt.latitude, attempt.longitude) {
-        (Some(lat), Some(lon)) => (
-            "INSERT INTO login_attempts (at, account_id, ip, country, device_id, user_agent, outcome, risk_score, reasons, decision, latitude, longitude)
-             VALUES ($1, $2, $3, $4, $5, $6, $7, $8, $9, $10, $11, $12)",
-            Some((lat, lon)),
-        ),
-        _ => (
-            "INSERT INTO login_attempts (at, account_id, ip, country, device_id, user_agent, outcome, risk_score, reasons, decision, latitude, longitude)
-             VALUES ($1, $2, $3, $4, $5, $6, $7, $8, $9, $10, NULL, NULL)",
-            None,
-        ),
-    };
-    let mut query = sqlx::query(sql)
-        .bind(now_ms())
-        .bind(attempt.account_id)
-        .bind(&attempt.ip)
-        .bind(&attempt.country)
-        .bind(attempt.device_id)
-        .bind(&attempt.user_agent)
-        .bind(attempt.outcome)
-        .bind(attempt.risk_score)
-        .bind(attempt.reasons.join(","))
-        .bind(attempt.decision);
-    if let Some((lat, lon)) = location {
-        query = query.bind(lat).bind(lon);
+async fn write_batch(store: &Store, attempts: &[(i64, Attempt)]) -> Result<(), StoreError> {
+    for chunk in attempts.chunks(ROWS_PER_STATEMENT) {
+        let mut sql = String::from(
+            "INSERT INTO login_attempts (at, account_id, ip, country, device_id, user_agent, outcome, risk_score, reasons, decision, latitude, longitude) VALUES ",
+        );
+        let mut n = 0;
+        let mut next = || {
+            n += 1;
+            format!("${n}")
+        };
+        for (i, (_, attempt)) in chunk.iter().enumerate() {
+            if i > 0 {
+                sql.push_str(", ");
+            }
+            let mut row: Vec<String> = (0..10).map(|_| next()).collect();
+            if attempt.latitude.is_some() && attempt.longitude.is_some() {
+                row.push(next());
+                row.push(next());
+            } else {
+                row.extend(["NULL".to_string(), "NULL".to_string()]);
+            }
+            sql.push('(');
+            sql.push_str(&row.join(", "));
+            sql.push(')');
+        }
+        // Each batch size and NULL pattern is another statement text: keep
+        // them out of the per-connection statement cache.
+        let mut query = sqlx::query(&sql).persistent(chunk.len() == 1);
+        for (at, attempt) in chunk {
+            query = query
+                .bind(*at)
+                .bind(attempt.account_id)
+                .bind(attempt.ip.clone())
+                .bind(attempt.country.clone())
+                .bind(attempt.device_id)
+                .bind(attempt.user_agent.clone())
+                .bind(attempt.outcome)
+                .bind(attempt.risk_score)
+                .bind(attempt.reasons.join(","))
+                .bind(attempt.decision);
+            if let (Some(lat), Some(lon)) = (attempt.latitude, attempt.longitude) {
+                query = query.bind(lat).bind(lon);
+            }
+        }
+        query.execute(store.write()).await?;
     }
-    query.execute(store.write()).await?;
     Ok(())
+}
+
+/// The login history's writer: a group commit. Every request still waits
+/// until its own attempt is stored (so what a response reports is already in
+/// the history), but attempts arriving while a write is under way are stored
+/// together in the next one. Under a credential-stuffing flood this turns
+/// thousands of INSERTs a second into a few dozen.
+#[derive(Clone)]
+pub struct AttemptLog {
+    inner: std::sync::Arc<LogInner>,
+}
+
+struct LogInner {
+    store: Store,
+    state: std::sync::Mutex<LogState>,
+}
+
+struct LogState {
+    /// The batch new attempts join.
+    open: Batch,
+    /// True while a writer task is draining batches.
+    writing: bool,
+}
+
+struct Batch {
+    attempts: Vec<(i64, Attempt)>,
+    /// Receives the batch's result once it is written.
+    done: tokio::sync::watch::Sender<Option<Result<(), String>>>,
+}
+
+impl Batch {
+    fn new() -> Batch {
+        Batch {
+            attempts: Vec::new(),
+            done: tokio::sync::watch::channel(None).0,
+        }
+    }
+}
+
+impl AttemptLog {
+    /// A writer over `store`.
+    pub fn new(store: Store) -> AttemptLog {
+        AttemptLog {
+            inner: std::sync::Arc::new(LogInner {
+                store,
+                state: std::sync::Mutex::new(LogState {
+                    open: Batch::new(),
+                    writing: false,
+                }),
+            }),
+        }
+    }
+
+    fn state(&self) -> std::sync::MutexGuard<'_, LogState> {
+        // Every change under the lock is a push or a swap: never half done.
+        self.inner.state.lock().unwrap_or_else(|e| e.into_inner())
+    }
+
+    /// Stores an attempt made now; returns once it is written.
+    pub async fn record(&self, attempt: Attempt) -> Result<(), StoreError> {
+        let mut done = {
+            let mut state = self.state();
+            state.open.attempts.push((now_ms(), attempt));
+            let done = state.open.done.subscribe();
+            if !state.writing {
+                state.writing = true;
+                tokio::spawn(self.clone().drain());
+            }
+            done
+        };
+        let result = done
+            .wait_for(Option::is_some)
+            .await
+            .map(|r| r.clone())
+            .map_err(|_| StoreError::Unavailable("the login history writer stopped".into()))?;
+        match result {
+            Some(Err(message)) => Err(StoreError::Unavailable(message)),
+            _ => Ok(()),
+        }
+    }
+
+    /// Writes open batches until none is left.
+    async fn drain(self) {
+        loop {
+            let batch = {
+                let mut state = self.state();
+                if state.open.attempts.is_empty() {
+                    state.writing = false;
+                    return;
+                }
+                std::mem::replace(&mut state.open, Batch::new())
+            };
+            let result = write_batch(&self.inner.store, &batch.attempts)
+                .await
+                .map_err(|e| {
+                    tracing::error!(error = %e, attempts = batch.attempts.len(), "cannot store sign-in attempts");
+                    e.to_string()
+                });
+            batch.done.send_replace(Some(result));
+        }
+    }
 }
 
 /// Adds an entry to an account's security timeline.

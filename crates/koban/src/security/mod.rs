@@ -11,6 +11,7 @@ pub mod guards;
 pub mod history;
 pub mod pages;
 pub mod recovery;
+pub mod refusals;
 pub mod reminders;
 pub mod signin;
 pub mod totp;

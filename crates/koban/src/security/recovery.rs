@@ -112,6 +112,7 @@ pub async fn unlock(
         .await?;
     }
     guards::clear_account(&app.store, account.id).await?;
+    app.refusals.forget_all();
     history::event(
         app.store.write(),
         account.id,
@@ -180,7 +181,10 @@ pub async fn perform(
         .await?
         .ok_or(AccountError::NotFound)?;
     match &action {
-        SupportAction::Unlock => guards::clear_account(&app.store, account.id).await?,
+        SupportAction::Unlock => {
+            guards::clear_account(&app.store, account.id).await?;
+            app.refusals.forget_all();
+        }
         SupportAction::ResetTwoFactor => {
             super::totp::disable(app, account.id, Some(ip), "reset by support").await?
         }

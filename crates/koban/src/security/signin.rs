@@ -7,6 +7,7 @@ use super::client::ClientContext;
 use super::devices::{self, Device, DeviceSpec};
 use super::guards;
 use super::history::{self, Attempt};
+use super::refusals::Hit;
 use crate::accounts::codes::{self, Purpose};
 use crate::accounts::sessions::{self, NewSession};
 use crate::accounts::{store as accounts_store, Account, AccountError};
@@ -141,6 +142,32 @@ pub async fn notify(
     Ok(())
 }
 
+/// Records a refused attempt and answers it; nothing was hashed.
+async fn refuse(
+    app: &App,
+    ctx: &ClientContext,
+    account_id: Option<i64>,
+    refusal: risk::Refusal,
+    now: i64,
+) -> AccountError {
+    let outcome = match refusal {
+        risk::Refusal::IpBlocked => "ip_blocked",
+        risk::Refusal::IpThrottled => "ip_throttled",
+        _ => "locked",
+    };
+    let recorded = app
+        .attempt_log
+        .record(Attempt {
+            reasons: vec![refusal.code().to_string()],
+            ..attempt(ctx, account_id, outcome, "deny")
+        })
+        .await;
+    match recorded {
+        Ok(()) => refusal_error(refusal, now),
+        Err(e) => e.into(),
+    }
+}
+
 fn refusal_error(refusal: risk::Refusal, now: i64) -> AccountError {
     match refusal {
         risk::Refusal::LockedForSupport | risk::Refusal::IpBlocked => AccountError::Locked {
@@ -166,15 +193,30 @@ pub async fn sign_in(
         .map_err(AccountError::RateLimited)?;
     let cfg = &app.security.risk;
     let now = now_ms();
+    let device_hash = ctx.device_key_hash();
+    // A device the client presented may be one the account knows, with a
+    // lock of its own; a key made for this request never is.
+    let presented_device = (!ctx.device_key_is_new).then_some(device_hash.as_str());
+    // Refusals that need no database: a blocked network, or a refusal the
+    // database decided moments ago for this name or this address.
+    if let Err(refusal) = risk::pre_check(Default::default(), ctx.ip, 0, now, cfg) {
+        return Err(refuse(app, ctx, None, refusal, now).await);
+    }
+    let remembered = app
+        .refusals
+        .check(identifier.as_str(), presented_device, ctx.ip, now);
+    if let Some(hit) = remembered {
+        return Err(refuse(app, ctx, hit.account_id, hit.refusal, now).await);
+    }
     let found = accounts_store::find_with_hash(app.store.read(), identifier).await?;
-    let known_device = match &found {
-        Some((a, _)) => devices::find_by_key(&app.store, a.id, &ctx.device_key_hash())
+    let known_device = match (&found, presented_device) {
+        (Some((a, _)), Some(hash)) => devices::find_by_key(&app.store, a.id, hash)
             .await?
             .is_some(),
-        None => false,
+        _ => false,
     };
     let guard_key = match &found {
-        Some((a, _)) if known_device => guards::device_key(a.id, &ctx.device_key_hash()),
+        Some((a, _)) if known_device => guards::device_key(a.id, &device_hash),
         Some((a, _)) => guards::account_key(a.id),
         None => guards::identifier_key(identifier.as_str()),
     };
@@ -183,20 +225,17 @@ pub async fn sign_in(
     let guard = guards::load(&app.store, &guard_key).await?;
     let ip_failures = guards::ip_failures(&app.store, &ip, now, cfg.ip_failure_window_ms).await?;
     if let Err(refusal) = risk::pre_check(guard.lock(), ctx.ip, ip_failures, now, cfg) {
-        let outcome = match refusal {
-            risk::Refusal::IpBlocked => "ip_blocked",
-            risk::Refusal::IpThrottled => "ip_throttled",
-            _ => "locked",
-        };
-        history::record(
-            &app.store,
-            &Attempt {
-                reasons: vec![refusal.code().to_string()],
-                ..attempt(ctx, account_id, outcome, "deny")
+        app.refusals.remember(
+            identifier.as_str(),
+            presented_device,
+            ctx.ip,
+            Hit {
+                refusal,
+                account_id,
             },
-        )
-        .await?;
-        return Err(refusal_error(refusal, now));
+            now,
+        );
+        return Err(refuse(app, ctx, account_id, refusal, now).await);
     }
     if password.chars().count() > koban_policy::password::MAX_CHARS {
         return Err(AccountError::BadCredentials);
@@ -212,19 +251,15 @@ pub async fn sign_in(
     };
     match account.status.as_str() {
         "pending" => {
-            history::record(
-                &app.store,
-                &attempt(ctx, Some(account.id), "unverified", "deny"),
-            )
-            .await?;
+            app.attempt_log
+                .record(attempt(ctx, Some(account.id), "unverified", "deny"))
+                .await?;
             return Err(AccountError::VerificationRequired);
         }
         "disabled" => {
-            history::record(
-                &app.store,
-                &attempt(ctx, Some(account.id), "disabled", "deny"),
-            )
-            .await?;
+            app.attempt_log
+                .record(attempt(ctx, Some(account.id), "disabled", "deny"))
+                .await?;
             return Err(AccountError::Disabled);
         }
         _ => {}
@@ -247,7 +282,9 @@ pub async fn sign_in(
     };
     match assessment.decision {
         Decision::TemporaryLock { until_ms } => {
-            history::record(&app.store, &scored("locked", "temporary_lock")).await?;
+            app.attempt_log
+                .record(scored("locked", "temporary_lock"))
+                .await?;
             return Err(AccountError::Locked {
                 retry_after_ms: Some(until_ms - now),
                 support: false,
@@ -262,7 +299,9 @@ pub async fn sign_in(
                 now,
             )
             .await?;
-            history::record(&app.store, &scored("locked", "support_lock")).await?;
+            app.attempt_log
+                .record(scored("locked", "support_lock"))
+                .await?;
             if newly {
                 lock_notice(app, &account, ctx).await?;
             }
@@ -292,14 +331,12 @@ pub async fn sign_in(
         if !totp_enabled {
             send_sign_in_code(app, &account, ctx.lang).await?;
         }
-        history::record(
-            &app.store,
-            &scored(
+        app.attempt_log
+            .record(scored(
                 "second_factor_required",
                 if totp_enabled { "allow" } else { "step_up" },
-            ),
-        )
-        .await?;
+            ))
+            .await?;
         return Ok(Outcome::SecondFactor { challenge, methods });
     }
     finish(
@@ -343,7 +380,9 @@ async fn password_failed(
                 ("wrong_password", "support_lock")
             }
         };
-        history::record(&app.store, &attempt(ctx, account_id, outcome, verdict)).await?;
+        app.attempt_log
+            .record(attempt(ctx, account_id, outcome, verdict))
+            .await?;
         if let (true, Some(id)) = (newly_locked, account_id) {
             if let Some(account) = accounts_store::find_by_id(app.store.read(), id).await? {
                 lock_notice(app, &account, ctx).await?;
@@ -596,15 +635,13 @@ pub async fn finish(
             if bound.len() as i64 >= app.config.max_devices.max(1) {
                 let challenge =
                     create_challenge(app, account.id, "device_limit", ctx, score, reasons).await?;
-                history::record(
-                    &app.store,
-                    &Attempt {
+                app.attempt_log
+                    .record(Attempt {
                         risk_score: score,
                         reasons: reasons.to_vec(),
                         ..attempt(ctx, Some(account.id), "device_limit", "deny")
-                    },
-                )
-                .await?;
+                    })
+                    .await?;
                 return Ok(Outcome::DeviceLimit {
                     challenge,
                     devices: bound,
@@ -629,16 +666,14 @@ pub async fn finish(
     } else {
         guards::clear_second_factor(&app.store, account.id).await?;
     }
-    history::record(
-        &app.store,
-        &Attempt {
+    app.attempt_log
+        .record(Attempt {
             device_id: Some(device_id),
             risk_score: score,
             reasons: reasons.to_vec(),
             ..attempt(ctx, Some(account.id), "success", "allow")
-        },
-    )
-    .await?;
+        })
+        .await?;
     if announce {
         let lang = account_lang(account, ctx.lang);
         let args = [("device", spec.name.clone()), ("ip", spec.ip.clone())];
@@ -711,7 +746,9 @@ pub async fn second_factor(
         Err(e) => return Err(e),
     };
     if let Some((outcome, error)) = refused {
-        history::record(&app.store, &attempt(ctx, Some(account.id), outcome, "deny")).await?;
+        app.attempt_log
+            .record(attempt(ctx, Some(account.id), outcome, "deny"))
+            .await?;
         return Err(error);
     }
     if !use_challenge(app, challenge.id).await? {

@@ -21,6 +21,9 @@ pub enum StoreError {
     UnsupportedUrl(String),
     #[error("database schema is newer ({found}) than this binary knows ({known}); upgrade Koban")]
     SchemaTooNew { found: i64, known: i64 },
+    /// A write made on this request's behalf by another task failed there.
+    #[error("database error: {0}")]
+    Unavailable(String),
 }
 
 /// Connection pools. On SQLite every write goes through a single writer

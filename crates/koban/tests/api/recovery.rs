@@ -246,6 +246,87 @@ async fn support_actions_are_verified_and_audited(t: TestApp) {
 }
 both!(support_actions_are_verified_and_audited);
 
+/// A refusal the database decided is answered from memory for a while: a
+/// lock lifted behind this node's back (as by another node) still refuses
+/// here, and is recorded, until the memory runs out; an unlock made on this
+/// node forgets at once.
+async fn refusals_are_remembered_until_an_unlock_here(t: TestApp) {
+    t.signed_up("memo@example.com", PASSWORD).await;
+    let agent = t.staff("agent@example.com", "agent").await;
+    let owner = account_id(&t, "memo@example.com").await;
+    lock_by_guessing(&t, "memo@example.com").await;
+    let refused = "SELECT COUNT(*) FROM login_attempts WHERE outcome = 'locked'";
+    assert_eq!(scalar(&t, refused).await, 1);
+    assert!(!t.app.refusals.is_empty(), "the refusal is remembered");
+
+    t.exec("DELETE FROM sign_in_guards").await;
+    let (status, body) = t
+        .post(
+            "/api/v1/sessions",
+            json!({ "identifier": "memo@example.com", "password": PASSWORD }),
+        )
+        .await;
+    assert_eq!(status, StatusCode::UNAUTHORIZED);
+    assert_eq!(body["type"], "/problems/sign-in-locked", "{body}");
+    assert_eq!(
+        scalar(&t, refused).await,
+        2,
+        "refusals from memory are recorded"
+    );
+    let owners = sqlx::query(
+        "SELECT COUNT(*) FROM login_attempts WHERE outcome = 'locked' AND account_id = $1",
+    )
+    .bind(owner)
+    .fetch_one(t.app.store.read())
+    .await
+    .expect("count")
+    .try_get::<i64, _>(0)
+    .expect("number");
+    assert_eq!(owners, 2, "and land in the owner's history");
+
+    let (status, body) = act(
+        &t,
+        &agent,
+        owner,
+        json!({ "action": "unlock", "verification_reference": "ticket KB-7: ID checked", "reason": "locked out" }),
+    )
+    .await;
+    assert_eq!(status, StatusCode::NO_CONTENT, "{body}");
+    assert!(t.app.refusals.is_empty());
+    let (status, body) = t
+        .post(
+            "/api/v1/sessions",
+            json!({ "identifier": "memo@example.com", "password": PASSWORD }),
+        )
+        .await;
+    assert_eq!(status, StatusCode::CREATED, "{body}");
+}
+// A minute of memory, so a slow machine cannot let it run out mid-test.
+both!(
+    refusals_are_remembered_until_an_unlock_here,
+    |c: &mut koban::config::Config| { c.risk_refusal_cache_seconds = 60 }
+);
+
+/// With the memory off, the database alone decides: a lock lifted there is
+/// lifted everywhere at once.
+async fn without_memory_the_database_decides_every_attempt(t: TestApp) {
+    t.signed_up("nomemo@example.com", PASSWORD).await;
+    lock_by_guessing(&t, "nomemo@example.com").await;
+    assert!(t.app.refusals.is_empty());
+    t.exec("DELETE FROM sign_in_guards").await;
+    let (status, body) = t
+        .post(
+            "/api/v1/sessions",
+            json!({ "identifier": "nomemo@example.com", "password": PASSWORD }),
+        )
+        .await;
+    assert_eq!(status, StatusCode::CREATED, "{body}");
+}
+both!(
+    without_memory_the_database_decides_every_attempt,
+    |c: &mut koban::config::Config| { c.risk_refusal_cache_seconds = 0 }
+);
+
 /// Reminders apply live on the account page and are sent once per period.
 async fn reminders_show_and_are_sent_once(t: TestApp) {
     let token = t.signed_up("remind@example.com", PASSWORD).await;
