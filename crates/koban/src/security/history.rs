@@ -31,8 +31,10 @@ pub async fn record(store: &Store, attempt: &Attempt) -> Result<(), StoreError> 
     write_batch(store, &[(now_ms(), attempt.clone())]).await
 }
 
-/// Rows per INSERT: 12 parameters each stays far below SQLite's 32,766.
-const ROWS_PER_STATEMENT: usize = 500;
+/// Rows per INSERT, largest first. A batch is cut into statements of these
+/// sizes only, so the few statement texts stay prepared on each connection
+/// instead of being parsed again for every batch.
+const STATEMENT_ROWS: [usize; 4] = [64, 16, 4, 1];
 
 /// Writes attempts, each with the time it happened, in as few statements as
 /// the batch needs.
@@ -41,53 +43,72 @@ const ROWS_PER_STATEMENT: usize = 500;
 /// `None::<f64>`: sqlx 0.8.6's Any driver sends that as a PostgreSQL `real`,
 /// the connection caches the statement with it, and the next attempt with a
 /// location on that connection fails ("incorrect binary data format in bind
-/// parameter 5").
+/// parameter 5"). Attempts with and without a location therefore go into
+/// statements of their own.
 async fn write_batch(store: &Store, attempts: &[(i64, Attempt)]) -> Result<(), StoreError> {
-    for chunk in attempts.chunks(ROWS_PER_STATEMENT) {
-        let mut sql = String::from(
-            "INSERT INTO login_attempts (at, account_id, ip, country, device_id, user_agent, outcome, risk_score, reasons, decision, latitude, longitude) VALUES ",
-        );
-        let mut n = 0;
-        let mut next = || {
-            n += 1;
-            format!("${n}")
-        };
-        for (i, (_, attempt)) in chunk.iter().enumerate() {
-            if i > 0 {
-                sql.push_str(", ");
-            }
-            let mut row: Vec<String> = (0..10).map(|_| next()).collect();
-            if attempt.latitude.is_some() && attempt.longitude.is_some() {
-                row.push(next());
-                row.push(next());
-            } else {
-                row.extend(["NULL".to_string(), "NULL".to_string()]);
-            }
-            sql.push('(');
-            sql.push_str(&row.join(", "));
-            sql.push(')');
+    let (located, unlocated): (Vec<&(i64, Attempt)>, Vec<&(i64, Attempt)>) = attempts
+        .iter()
+        .partition(|(_, a)| a.latitude.is_some() && a.longitude.is_some());
+    // One commit for the whole batch.
+    let mut tx = store.write().begin().await?;
+    for (group, with_location) in [(located, true), (unlocated, false)] {
+        let mut rest = group.as_slice();
+        while !rest.is_empty() {
+            let size = STATEMENT_ROWS
+                .into_iter()
+                .find(|size| *size <= rest.len())
+                .unwrap_or(1);
+            let (chunk, after) = rest.split_at(size);
+            insert_rows(&mut tx, store.backend(), chunk, with_location).await?;
+            rest = after;
         }
-        // Each batch size and NULL pattern is another statement text: keep
-        // them out of the per-connection statement cache.
-        let mut query = sqlx::query(&sql).persistent(chunk.len() == 1);
-        for (at, attempt) in chunk {
-            query = query
-                .bind(*at)
-                .bind(attempt.account_id)
-                .bind(attempt.ip.clone())
-                .bind(attempt.country.clone())
-                .bind(attempt.device_id)
-                .bind(attempt.user_agent.clone())
-                .bind(attempt.outcome)
-                .bind(attempt.risk_score)
-                .bind(attempt.reasons.join(","))
-                .bind(attempt.decision);
-            if let (Some(lat), Some(lon)) = (attempt.latitude, attempt.longitude) {
-                query = query.bind(lat).bind(lon);
-            }
-        }
-        query.execute(store.write()).await?;
     }
+    tx.commit().await?;
+    Ok(())
+}
+
+async fn insert_rows(
+    tx: &mut sqlx::Transaction<'_, Any>,
+    backend: crate::store::dialect::Backend,
+    rows: &[&(i64, Attempt)],
+    with_location: bool,
+) -> Result<(), StoreError> {
+    let mut sql = String::from(
+        "INSERT INTO login_attempts (at, account_id, ip, country, device_id, user_agent, outcome, risk_score, reasons, decision, latitude, longitude) VALUES ",
+    );
+    let per_row = if with_location { 12 } else { 10 };
+    for row in 0..rows.len() {
+        if row > 0 {
+            sql.push_str(", ");
+        }
+        let mut values: Vec<String> = (1..=per_row)
+            .map(|i| backend.placeholder(row * per_row + i))
+            .collect();
+        if !with_location {
+            values.extend(["NULL".to_string(), "NULL".to_string()]);
+        }
+        sql.push('(');
+        sql.push_str(&values.join(", "));
+        sql.push(')');
+    }
+    let mut query = sqlx::query(&sql);
+    for (at, attempt) in rows {
+        query = query
+            .bind(*at)
+            .bind(attempt.account_id)
+            .bind(&attempt.ip)
+            .bind(&attempt.country)
+            .bind(attempt.device_id)
+            .bind(&attempt.user_agent)
+            .bind(attempt.outcome)
+            .bind(attempt.risk_score)
+            .bind(attempt.reasons.join(","))
+            .bind(attempt.decision);
+        if let (true, Some(lat), Some(lon)) = (with_location, attempt.latitude, attempt.longitude) {
+            query = query.bind(lat).bind(lon);
+        }
+    }
+    query.execute(&mut **tx).await?;
     Ok(())
 }
 

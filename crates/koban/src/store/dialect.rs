@@ -42,6 +42,18 @@ impl Backend {
         template.replace("{id}", id).replace("{blob}", blob)
     }
 
+    /// The `n`-th (from 1) parameter of a statement built at run time with
+    /// many parameters. SQLite finds a numbered parameter's name by a linear
+    /// scan, so binding thousands of `$n` costs quadratic time; its plain `?`
+    /// are bound by position. Only for statements whose parameters appear in
+    /// order, each once.
+    pub fn placeholder(self, n: usize) -> String {
+        match self {
+            Backend::Sqlite => "?".to_string(),
+            Backend::Postgres => format!("${n}"),
+        }
+    }
+
     /// Appended to the inner SELECT of a job claim. PostgreSQL lets several
     /// nodes claim disjoint jobs at once; SQLite has one writer, which
     /// already serialises claims.
