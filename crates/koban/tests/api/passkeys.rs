@@ -1022,3 +1022,31 @@ async fn passkey_pages_sign_in_step_up_and_remove(t: TestApp) {
     assert!(page.contains("id=\"twofa-off\""), "{page}");
 }
 both!(passkey_pages_sign_in_step_up_and_remove, super::configure);
+
+/// Support's "reset 2FA" (for an owner who lost their second factors) takes
+/// the passkeys too, not only TOTP.
+async fn support_reset_removes_passkeys(t: TestApp) {
+    let email = "lost@example.com";
+    with_passkey(&t, email).await;
+    let agent = t.staff("agent@example.com", "agent").await;
+    let owner: i64 = sqlx::query("SELECT id FROM accounts WHERE email = $1")
+        .bind(email)
+        .fetch_one(t.app.store.read())
+        .await
+        .expect("account")
+        .try_get("id")
+        .expect("id");
+    let (status, body) = t
+        .post_as(
+            &agent,
+            &format!("/api/v1/support/accounts/{owner}/actions"),
+            json!({ "action": "reset_2fa", "verification_reference": "T-7 video call", "reason": "lost phone" }),
+        )
+        .await;
+    assert_eq!(status, StatusCode::NO_CONTENT, "{body}");
+    assert_eq!(t.count("passkeys").await, 0);
+    assert_eq!(t.count("recovery_codes").await, 0);
+    let (status, body) = sign_in(&t, email).await;
+    assert_eq!(status, StatusCode::CREATED, "{body}");
+}
+both!(support_reset_removes_passkeys, super::configure);
