@@ -45,6 +45,8 @@ pub struct App {
     pub refusals: crate::security::refusals::RefusalCache,
     /// The login history's group-commit writer.
     pub attempt_log: crate::security::history::AttemptLog,
+    /// The WebAuthn relying party passkeys are registered with.
+    pub passkeys: crate::security::passkeys::RelyingParty,
 }
 
 /// Why Koban could not start.
@@ -86,6 +88,7 @@ struct Prepared {
     hasher: PasswordHasher,
     senders: Senders,
     security: crate::security::Settings,
+    passkeys: crate::security::passkeys::RelyingParty,
 }
 
 impl Prepared {
@@ -99,10 +102,13 @@ impl Prepared {
         let senders = Senders::from_config(config).map_err(StartError::Config)?;
         let security =
             crate::security::Settings::from_config(config).map_err(StartError::Config)?;
+        let passkeys = crate::security::passkeys::RelyingParty::from_config(config)
+            .map_err(StartError::Config)?;
         Ok(Prepared {
             hasher,
             senders,
             security,
+            passkeys,
         })
     }
 
@@ -126,6 +132,7 @@ impl Prepared {
             senders: self.senders,
             jobs_wakeup: Notify::new(),
             security: self.security,
+            passkeys: self.passkeys,
         })
     }
 }
@@ -173,6 +180,19 @@ pub fn api() -> OpenApiRouter<Arc<App>> {
         .routes(routes!(security::api::recovery_codes))
         .routes(routes!(security::api::step_up))
         .routes(routes!(security::api::step_up_code))
+        .routes(routes!(
+            security::api::list_passkeys,
+            security::api::add_passkey
+        ))
+        .routes(routes!(security::api::passkey_registration_options))
+        .routes(routes!(
+            security::api::rename_passkey,
+            security::api::remove_passkey
+        ))
+        .routes(routes!(security::api::passkey_sign_in_options))
+        .routes(routes!(security::api::passkey_second_factor))
+        .routes(routes!(security::api::passkey_step_up_options))
+        .routes(routes!(security::api::passkey_step_up))
         .routes(routes!(security::api::unlock_code))
         .routes(routes!(security::api::unlock_confirm))
         .routes(routes!(security::api::support_action))

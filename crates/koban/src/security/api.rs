@@ -4,6 +4,7 @@
 use super::client::{ClientContext, DEVICE_COOKIE};
 use super::devices::{self, Device};
 use super::history::{self, AttemptView, EventView};
+use super::passkeys::{self, Added, PasskeyOptions, PasskeyView};
 use super::signin::{self, Outcome};
 use super::totp::{self, Enrollment};
 use crate::accounts::{sessions::NewSession, Account, AccountError};
@@ -34,7 +35,8 @@ pub struct SignInAnswer {
     /// Token for the next step (`POST /api/v1/sessions/second-factor`).
     #[serde(skip_serializing_if = "Option::is_none")]
     pub challenge: Option<String>,
-    /// Second factors this account can use: `totp`, `recovery_code`, `code`.
+    /// Second factors this account can use: `totp`, `passkey` (see
+    /// `/api/v1/sessions/second-factor/passkey/options`), `recovery_code`, `code`.
     #[serde(skip_serializing_if = "Option::is_none")]
     pub methods: Option<Vec<&'static str>>,
     /// A device key made for this client: send it back as `X-Koban-Device`
@@ -329,7 +331,7 @@ pub async fn recovery_codes(
     ctx: ClientContext,
 ) -> Result<Json<RecoveryCodes>, Problem> {
     totp::require_step_up(&current)?;
-    if !totp::is_enabled(&app, current.account.id).await? {
+    if !totp::factors(&app, current.account.id).await?.on() {
         return Err(Problem::field("totp", "not_on_file"));
     }
     let recovery_codes =
@@ -544,4 +546,195 @@ pub async fn contact_change_confirm(
         super::contacts::confirm_change(&app, &current, &input.code, &ctx.ip.to_string(), ctx.lang)
             .await?;
     Ok(Json(account))
+}
+
+// ---- Passkeys ------------------------------------------------------------------
+
+/// The account's passkeys, oldest first.
+#[utoipa::path(get, path = "/api/v1/me/passkeys", tag = "security",
+    responses((status = 200, body = Vec<PasskeyView>), (status = 401)))]
+pub async fn list_passkeys(
+    State(app): State<Arc<App>>,
+    Authenticated(current): Authenticated,
+) -> Result<Json<Vec<PasskeyView>>, Problem> {
+    Ok(Json(passkeys::list(&app, current.account.id).await?))
+}
+
+/// Starts registering a passkey (needs a fresh step-up): the options for
+/// `navigator.credentials.create()`.
+#[utoipa::path(post, path = "/api/v1/me/passkeys/options", tag = "security",
+    responses((status = 200, body = PasskeyOptions), (status = 401), (status = 403, description = "step-up required"),
+              (status = 422, description = "too many passkeys")))]
+pub async fn passkey_registration_options(
+    State(app): State<Arc<App>>,
+    Authenticated(current): Authenticated,
+) -> Result<Json<PasskeyOptions>, Problem> {
+    Ok(Json(passkeys::begin_registration(&app, &current).await?))
+}
+
+/// The browser's answer to `navigator.credentials.create()`, and a name.
+#[derive(Debug, serde::Deserialize, utoipa::ToSchema)]
+#[serde(deny_unknown_fields)]
+pub struct PasskeyRegistrationAnswer {
+    /// From the options.
+    pub ceremony: String,
+    /// A name to tell it apart, such as "Work laptop".
+    pub name: String,
+    /// The `PublicKeyCredential`, binary members as base64url strings.
+    #[schema(value_type = Object)]
+    pub credential: serde_json::Value,
+}
+
+/// Finishes registering a passkey (needs a fresh step-up). The account's
+/// first second factor turns 2FA on and returns ten recovery codes.
+#[utoipa::path(post, path = "/api/v1/me/passkeys", tag = "security", request_body = PasskeyRegistrationAnswer,
+    responses((status = 201, body = Added), (status = 403, description = "step-up required"),
+              (status = 422, description = "the answer, the ceremony or the name is refused")))]
+pub async fn add_passkey(
+    State(app): State<Arc<App>>,
+    Authenticated(current): Authenticated,
+    ctx: ClientContext,
+    ApiJson(input): ApiJson<PasskeyRegistrationAnswer>,
+) -> Result<(StatusCode, Json<Added>), Problem> {
+    let added = passkeys::finish_registration(
+        &app,
+        &current,
+        &input.ceremony,
+        &input.name,
+        input.credential,
+        Some(&ctx.ip.to_string()),
+    )
+    .await?;
+    Ok((StatusCode::CREATED, Json(added)))
+}
+
+/// A new name for a passkey.
+#[derive(Debug, serde::Deserialize, utoipa::ToSchema)]
+#[serde(deny_unknown_fields)]
+pub struct PasskeyRename {
+    pub name: String,
+}
+
+/// Renames a passkey.
+#[utoipa::path(patch, path = "/api/v1/me/passkeys/{id}", tag = "security", request_body = PasskeyRename,
+    params(("id" = i64, Path, description = "Passkey id")), responses((status = 204), (status = 404), (status = 422)))]
+pub async fn rename_passkey(
+    State(app): State<Arc<App>>,
+    Authenticated(current): Authenticated,
+    ctx: ClientContext,
+    Path(id): Path<i64>,
+    ApiJson(input): ApiJson<PasskeyRename>,
+) -> Result<StatusCode, Problem> {
+    if !passkeys::rename(
+        &app,
+        current.account.id,
+        id,
+        &input.name,
+        Some(&ctx.ip.to_string()),
+    )
+    .await?
+    {
+        return Err(Problem::not_found());
+    }
+    Ok(StatusCode::NO_CONTENT)
+}
+
+/// Removes a passkey (needs a fresh step-up); removing the last second
+/// factor turns 2FA off and the recovery codes stop working.
+#[utoipa::path(delete, path = "/api/v1/me/passkeys/{id}", tag = "security",
+    params(("id" = i64, Path, description = "Passkey id")),
+    responses((status = 204), (status = 403, description = "step-up required"), (status = 404)))]
+pub async fn remove_passkey(
+    State(app): State<Arc<App>>,
+    Authenticated(current): Authenticated,
+    ctx: ClientContext,
+    Path(id): Path<i64>,
+) -> Result<StatusCode, Problem> {
+    passkeys::remove(&app, &current, id, Some(&ctx.ip.to_string())).await?;
+    Ok(StatusCode::NO_CONTENT)
+}
+
+/// A sign-in waiting for its second factor.
+#[derive(Debug, serde::Deserialize, utoipa::ToSchema)]
+#[serde(deny_unknown_fields)]
+pub struct ChallengeRef {
+    pub challenge: String,
+}
+
+/// The options for `navigator.credentials.get()` to finish a sign-in with a passkey.
+#[utoipa::path(post, path = "/api/v1/sessions/second-factor/passkey/options", tag = "security", request_body = ChallengeRef,
+    responses((status = 200, body = PasskeyOptions), (status = 422, description = "expired challenge or no passkey")))]
+pub async fn passkey_sign_in_options(
+    State(app): State<Arc<App>>,
+    ApiJson(input): ApiJson<ChallengeRef>,
+) -> Result<Json<PasskeyOptions>, Problem> {
+    Ok(Json(signin::passkey_options(&app, &input.challenge).await?))
+}
+
+/// The browser's answer to `navigator.credentials.get()` for a sign-in.
+#[derive(Debug, serde::Deserialize, utoipa::ToSchema)]
+#[serde(deny_unknown_fields)]
+pub struct PasskeySignInAnswer {
+    pub challenge: String,
+    /// From the options.
+    pub ceremony: String,
+    /// The `PublicKeyCredential`, binary members as base64url strings.
+    #[schema(value_type = Object)]
+    pub credential: serde_json::Value,
+}
+
+/// Finishes a sign-in with a passkey as the second factor. A wrong passkey
+/// counts on the second-factor counter, like a wrong code.
+#[utoipa::path(post, path = "/api/v1/sessions/second-factor/passkey", tag = "security", request_body = PasskeySignInAnswer,
+    responses((status = 201, body = SignInAnswer), (status = 409, description = "device limit reached"),
+              (status = 401, description = "second factor locked"),
+              (status = 422, description = "the passkey, the ceremony or the challenge is refused")))]
+pub async fn passkey_second_factor(
+    State(app): State<Arc<App>>,
+    ctx: ClientContext,
+    ApiJson(input): ApiJson<PasskeySignInAnswer>,
+) -> Result<Response, Problem> {
+    let outcome = signin::second_factor_passkey(
+        &app,
+        &input.challenge,
+        &input.ceremony,
+        input.credential,
+        &ctx,
+    )
+    .await?;
+    Ok(answer(outcome, &ctx))
+}
+
+/// The options for `navigator.credentials.get()` to pass step-up with a passkey.
+#[utoipa::path(post, path = "/api/v1/me/step-up/passkey/options", tag = "security",
+    responses((status = 200, body = PasskeyOptions), (status = 401), (status = 422, description = "no passkey")))]
+pub async fn passkey_step_up_options(
+    State(app): State<Arc<App>>,
+    Authenticated(current): Authenticated,
+) -> Result<Json<PasskeyOptions>, Problem> {
+    Ok(Json(passkeys::begin_step_up(&app, &current).await?))
+}
+
+/// The browser's answer to `navigator.credentials.get()` for step-up.
+#[derive(Debug, serde::Deserialize, utoipa::ToSchema)]
+#[serde(deny_unknown_fields)]
+pub struct PasskeyAnswer {
+    /// From the options.
+    pub ceremony: String,
+    /// The `PublicKeyCredential`, binary members as base64url strings.
+    #[schema(value_type = Object)]
+    pub credential: serde_json::Value,
+}
+
+/// Passes step-up with a passkey (fresh for 10 minutes).
+#[utoipa::path(post, path = "/api/v1/me/step-up/passkey", tag = "security", request_body = PasskeyAnswer,
+    responses((status = 204), (status = 401, description = "second factor locked"),
+              (status = 422, description = "the passkey or the ceremony is refused")))]
+pub async fn passkey_step_up(
+    State(app): State<Arc<App>>,
+    Authenticated(current): Authenticated,
+    ApiJson(input): ApiJson<PasskeyAnswer>,
+) -> Result<StatusCode, Problem> {
+    passkeys::step_up(&app, &current, &input.ceremony, input.credential).await?;
+    Ok(StatusCode::NO_CONTENT)
 }

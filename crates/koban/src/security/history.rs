@@ -18,7 +18,7 @@ pub struct Attempt {
     pub user_agent: Option<String>,
     /// `success`, `wrong_password`, `unknown_account`, `locked`, `ip_blocked`,
     /// `ip_throttled`, `unverified`, `disabled`, `second_factor_required`,
-    /// `second_factor_failed`, `second_factor_locked`, `device_limit`.
+    /// `second_factor_failed`, `passkey_failed`, `second_factor_locked`, `device_limit`.
     pub outcome: &'static str,
     pub risk_score: i64,
     pub reasons: Vec<String>,
@@ -254,7 +254,8 @@ pub struct EventView {
     pub at: i64,
     /// `password_changed`, `two_factor_enabled`, `two_factor_disabled`,
     /// `device_added`, `device_removed`, `device_renamed`, `locked`,
-    /// `unlocked`, `contact_changed`, `recovery_codes_regenerated`, …
+    /// `unlocked`, `contact_changed`, `recovery_codes_regenerated`,
+    /// `passkey_added`, `passkey_renamed`, `passkey_removed`, …
     pub kind: String,
     pub detail: String,
     pub ip: Option<String>,

@@ -10,6 +10,7 @@ pub mod geo;
 pub mod guards;
 pub mod history;
 pub mod pages;
+pub mod passkeys;
 pub mod recovery;
 pub mod refusals;
 pub mod reminders;

@@ -8,6 +8,7 @@
 use super::client::ClientContext;
 use super::devices::{self, Device};
 use super::history;
+use super::passkeys::{self, PasskeyOptions};
 use super::signin::{self, Challenge, Outcome};
 use super::totp;
 use crate::accounts::pages::{explain, internal, refused};
@@ -38,6 +39,10 @@ pub fn router() -> Router<Arc<App>> {
             "/signin/second-factor",
             get(second_factor_page).post(second_factor),
         )
+        .route(
+            "/signin/second-factor/passkey/options",
+            post(second_factor_passkey_options),
+        )
         .route("/signin/devices", get(device_limit_page).post(device_limit))
         .route("/locked", get(locked_page))
         .route("/locked/code", post(unlock_code))
@@ -49,6 +54,18 @@ pub fn router() -> Router<Arc<App>> {
             get(remove_device_page).post(remove_device),
         )
         .route("/account/security/sign-out-others", post(sign_out_others))
+        .route(
+            "/account/security/passkeys",
+            get(add_passkey_page).post(add_passkey),
+        )
+        .route(
+            "/account/security/passkeys/{id}/rename",
+            post(rename_passkey),
+        )
+        .route(
+            "/account/security/passkeys/{id}/remove",
+            get(remove_passkey_page).post(remove_passkey),
+        )
         .route("/account/security/history", get(history_page))
         .route("/account/security/timeline", get(timeline_page))
         .route("/account/security/2fa", get(two_factor_page))
@@ -77,6 +94,9 @@ fn notice(lang: Lang, code: Option<&str>) -> Option<String> {
         "signed-out-others" => "security-signed-out-others",
         "2fa-on" => "twofa-on-notice",
         "2fa-off" => "twofa-off-notice",
+        "passkey-added" => "passkey-added-notice",
+        "passkey-renamed" => "passkey-renamed-notice",
+        "passkey-removed" => "passkey-removed-notice",
         "step-up-sent" => "stepup-sent",
         "unlock-sent" => "unlock-sent",
         _ => return None,
@@ -279,6 +299,28 @@ struct SecondFactorForm {
     code: String,
     #[serde(default)]
     next: String,
+    /// With `method=passkey`: the ceremony and the browser's answer (JSON),
+    /// filled in by the page's script.
+    #[serde(default)]
+    ceremony: String,
+    #[serde(default)]
+    credential: String,
+}
+
+/// The browser's answer as the page's script put it in a form field.
+fn credential_field(text: &str) -> Result<serde_json::Value, AccountError> {
+    serde_json::from_str(text).map_err(|_| AccountError::field("credential", "passkey_malformed"))
+}
+
+/// `POST /signin/second-factor/passkey/options`: the page's script asks for
+/// the options of `navigator.credentials.get()` for the sign-in in the cookie.
+async fn second_factor_passkey_options(
+    State(app): State<Arc<App>>,
+    headers: HeaderMap,
+) -> Result<axum::Json<PasskeyOptions>, crate::http::problem::Problem> {
+    let token = crate::http::cookie(&headers, CHALLENGE_COOKIE)
+        .ok_or_else(|| crate::http::problem::Problem::field("challenge", "invalid_value"))?;
+    Ok(axum::Json(signin::passkey_options(&app, token).await?))
 }
 
 /// The second-factor form: the methods the account can use, as sign-in offers them.
@@ -288,11 +330,13 @@ async fn second_factor_context(
     method: &str,
     next: &str,
 ) -> Result<minijinja::Value, AccountError> {
-    let methods: Vec<&str> = if totp::is_enabled(app, challenge.account.id).await? {
-        vec!["totp", "recovery_code"]
-    } else {
-        vec!["code"]
-    };
+    let factors = totp::factors(app, challenge.account.id).await?;
+    // A passkey is offered as its own button; the form takes the codes.
+    let methods: Vec<&str> = factors
+        .methods()
+        .into_iter()
+        .filter(|m| *m != "passkey")
+        .collect();
     let method = methods
         .iter()
         .find(|m| **m == method)
@@ -301,6 +345,8 @@ async fn second_factor_context(
     Ok(context! {
         methods => methods,
         method => method,
+        passkey => factors.passkey,
+        totp => factors.totp,
         destination => masked_contact(&challenge.account),
         next => safe_next(Some(next), ""),
     })
@@ -336,7 +382,17 @@ async fn second_factor(
     let Some(token) = crate::http::cookie(&headers, CHALLENGE_COOKIE) else {
         return challenge_expired(&app);
     };
-    match signin::second_factor(&app, token, &form.method, &form.code, &ctx).await {
+    let result = if form.method == "passkey" {
+        match credential_field(&form.credential) {
+            Ok(credential) => {
+                signin::second_factor_passkey(&app, token, &form.ceremony, credential, &ctx).await
+            }
+            Err(e) => Err(e),
+        }
+    } else {
+        signin::second_factor(&app, token, &form.method, &form.code, &ctx).await
+    };
+    match result {
         Ok(outcome) => after_sign_in(&app, outcome, &ctx, next),
         Err(e) if is_challenge_error(&e) => challenge_expired(&app),
         Err(error) => {
@@ -628,10 +684,25 @@ async fn overview_context(
 ) -> Result<minijinja::Value, AccountError> {
     let bound = devices::list(&app.store, current.account.id, current.device_id).await?;
     let views: Vec<DeviceView> = bound.iter().map(|d| device_view(viewer, d)).collect();
+    let factors = totp::factors(app, current.account.id).await?;
+    let keys: Vec<minijinja::Value> = passkeys::list(app, current.account.id)
+        .await?
+        .into_iter()
+        .map(|p| {
+            context! {
+                id => p.id,
+                name => p.name,
+                created => viewer.when(p.created_at),
+                last_used => p.last_used_at.map(|at| viewer.when(at)),
+            }
+        })
+        .collect();
     Ok(context! {
         section => "devices",
         devices => views,
-        totp_on => totp::is_enabled(app, current.account.id).await?,
+        passkeys => keys,
+        totp_on => factors.on(),
+        totp_app => factors.totp,
         zone_note => zone_note(viewer),
         notice => notice,
     })
@@ -978,15 +1049,17 @@ async fn two_factor_context(
     current: &Current,
     notice: Option<String>,
 ) -> Result<minijinja::Value, AccountError> {
-    let on = totp::is_enabled(app, current.account.id).await?;
-    let pending = if on {
+    let factors = totp::factors(app, current.account.id).await?;
+    let pending = if factors.totp {
         None
     } else {
         totp::pending(app, current).await?
     };
     Ok(context! {
         section => "2fa",
-        on => on,
+        on => factors.on(),
+        totp_on => factors.totp,
+        passkey_on => factors.passkey,
         pending => pending.map(|e| context! {
             secret => grouped(&e.secret),
             otpauth_uri => e.otpauth_uri,
@@ -1047,6 +1120,11 @@ struct CodeForm {
     code: String,
     #[serde(default)]
     next: String,
+    /// With `method=passkey`: filled in by the page's script.
+    #[serde(default)]
+    ceremony: String,
+    #[serde(default)]
+    credential: String,
 }
 
 /// The recovery codes, shown once, straight in the answer to the POST that
@@ -1102,9 +1180,9 @@ async fn guarded(app: &App, viewer: &Viewer, back: &str) -> Result<Current, Resp
     let Some(current) = viewer.current.clone() else {
         return Err(sign_in_first(back));
     };
-    match totp::is_enabled(app, current.account.id).await {
-        Ok(true) => {}
-        Ok(false) => return Err(see_other("/account/security/2fa")),
+    match totp::factors(app, current.account.id).await {
+        Ok(factors) if factors.on() => {}
+        Ok(_) => return Err(see_other("/account/security/2fa")),
         Err(e) => return Err(failed(viewer, e)),
     }
     if totp::require_step_up(&current).is_err() {
@@ -1197,15 +1275,23 @@ async fn step_up_context(
     method: &str,
     notice: Option<String>,
 ) -> Result<minijinja::Value, AccountError> {
-    let on = totp::is_enabled(app, current.account.id).await?;
-    let method = match (on, method) {
-        (true, "recovery_code") => "recovery_code",
-        (true, _) => "totp",
-        (false, _) => "code",
-    };
+    let factors = totp::factors(app, current.account.id).await?;
+    let methods: Vec<&str> = factors
+        .methods()
+        .into_iter()
+        .filter(|m| *m != "passkey")
+        .collect();
+    let method = methods
+        .iter()
+        .find(|m| **m == method)
+        .unwrap_or(&methods[0])
+        .to_string();
     Ok(context! {
         section => "step-up",
-        on => on,
+        on => factors.on(),
+        totp => factors.totp,
+        passkey => factors.passkey,
+        methods => methods,
         method => method,
         destination => masked_contact(&current.account),
         next => step_up_next(next),
@@ -1259,7 +1345,15 @@ async fn step_up(
     let Some(current) = viewer.current.clone() else {
         return sign_in_first("/account/security");
     };
-    match totp::step_up(&app, &current, &form.method, &form.code).await {
+    let result = if form.method == "passkey" {
+        match credential_field(&form.credential) {
+            Ok(credential) => passkeys::step_up(&app, &current, &form.ceremony, credential).await,
+            Err(e) => Err(e),
+        }
+    } else {
+        totp::step_up(&app, &current, &form.method, &form.code).await
+    };
+    match result {
         Ok(()) => see_other(step_up_next(&form.next)),
         Err(error) => step_up_refused(&app, &mut viewer, &current, &form, error).await,
     }
@@ -1283,5 +1377,210 @@ async fn step_up_code(
             ],
         )),
         Err(error) => step_up_refused(&app, &mut viewer, &current, &form, error).await,
+    }
+}
+
+// ---- Passkeys ------------------------------------------------------------------
+
+const ADD_PASSKEY_PATH: &str = "/account/security/passkeys";
+
+#[derive(Debug, Default, serde::Deserialize)]
+struct PasskeyForm {
+    #[serde(default)]
+    name: String,
+    #[serde(default)]
+    ceremony: String,
+    #[serde(default)]
+    credential: String,
+}
+
+/// Signed in with a fresh step-up, as adding or removing a passkey needs;
+/// Err is the response to give instead (sign in, or step up first).
+// The Err side is the page to show instead, made once per request: boxing
+// it would buy nothing.
+#[allow(clippy::result_large_err)]
+fn stepped_up(viewer: &Viewer, back: &str) -> Result<Current, Response> {
+    let Some(current) = viewer.current.clone() else {
+        return Err(sign_in_first(back));
+    };
+    if totp::require_step_up(&current).is_err() {
+        return Err(step_up_first(back));
+    }
+    Ok(current)
+}
+
+fn add_passkey_context(name: &str) -> minijinja::Value {
+    context! { section => "devices", name => name }
+}
+
+/// `GET /account/security/passkeys`: name the passkey, then the browser
+/// makes it (the page's script calls `navigator.credentials.create()`).
+async fn add_passkey_page(viewer: Viewer) -> Response {
+    if let Err(response) = stepped_up(&viewer, ADD_PASSKEY_PATH) {
+        return response;
+    }
+    let name = t(viewer.lang, "passkey-default-name", &[]);
+    render::page(
+        &viewer,
+        StatusCode::OK,
+        "passkey_add.html",
+        add_passkey_context(&name),
+    )
+}
+
+/// `POST /account/security/passkeys`: stores the passkey the browser made.
+async fn add_passkey(
+    State(app): State<Arc<App>>,
+    mut viewer: Viewer,
+    ctx: ClientContext,
+    PageForm(form): PageForm<PasskeyForm>,
+) -> Response {
+    let current = match stepped_up(&viewer, ADD_PASSKEY_PATH) {
+        Ok(current) => current,
+        Err(response) => return response,
+    };
+    let result = match credential_field(&form.credential) {
+        Ok(credential) => {
+            passkeys::finish_registration(
+                &app,
+                &current,
+                &form.ceremony,
+                &form.name,
+                credential,
+                Some(&ctx.ip.to_string()),
+            )
+            .await
+        }
+        Err(e) => Err(e),
+    };
+    match result {
+        Ok(added) => match added.recovery_codes {
+            Some(codes) => {
+                viewer.here = "/account/security".into();
+                recovery_codes_shown(&viewer, codes, true)
+            }
+            None => see_other("/account/security?notice=passkey-added"),
+        },
+        Err(error) => match explain(&viewer, error, &["name"]) {
+            Ok(feedback) => refused(
+                &viewer,
+                "passkey_add.html",
+                feedback,
+                add_passkey_context(&form.name),
+            ),
+            Err(response) => response,
+        },
+    }
+}
+
+/// `POST /account/security/passkeys/{id}/rename`.
+async fn rename_passkey(
+    State(app): State<Arc<App>>,
+    mut viewer: Viewer,
+    ctx: ClientContext,
+    Path(id): Path<String>,
+    PageForm(form): PageForm<RenameForm>,
+) -> Response {
+    let Some(current) = viewer.current.clone() else {
+        return sign_in_first("/account/security");
+    };
+    let Ok(id) = id.parse::<i64>() else {
+        return not_found(&viewer);
+    };
+    match passkeys::rename(
+        &app,
+        current.account.id,
+        id,
+        &form.name,
+        Some(&ctx.ip.to_string()),
+    )
+    .await
+    {
+        Ok(true) => see_other("/account/security?notice=passkey-renamed"),
+        Ok(false) => not_found(&viewer),
+        Err(error) => {
+            viewer.here = "/account/security".into();
+            let page = match overview_context(&app, &viewer, &current, None).await {
+                Ok(page) => page,
+                Err(e) => return failed(&viewer, e),
+            };
+            match explain(&viewer, error, &["name"]) {
+                Ok(feedback) => refused(
+                    &viewer,
+                    "security.html",
+                    feedback,
+                    context! { renaming_passkey => id, name => form.name, ..page },
+                ),
+                Err(response) => response,
+            }
+        }
+    }
+}
+
+/// The account's passkey `id`, if there is one.
+async fn own_passkey(
+    app: &App,
+    current: &Current,
+    id: &str,
+) -> Result<Option<passkeys::PasskeyView>, AccountError> {
+    let Ok(id) = id.parse::<i64>() else {
+        return Ok(None);
+    };
+    Ok(passkeys::list(app, current.account.id)
+        .await?
+        .into_iter()
+        .find(|p| p.id == id))
+}
+
+/// `GET /account/security/passkeys/{id}/remove`: asks to confirm, after a
+/// fresh step-up (the step-up page comes back here).
+async fn remove_passkey_page(
+    State(app): State<Arc<App>>,
+    viewer: Viewer,
+    Path(id): Path<String>,
+) -> Response {
+    let current = match stepped_up(&viewer, &viewer.here) {
+        Ok(current) => current,
+        Err(response) => return response,
+    };
+    match own_passkey(&app, &current, &id).await {
+        Ok(None) => not_found(&viewer),
+        Ok(Some(passkey)) => render::page(
+            &viewer,
+            StatusCode::OK,
+            "confirm.html",
+            context! {
+                section => "devices",
+                title => t(viewer.lang, "passkey-remove-title", &[]),
+                text => t(viewer.lang, "passkey-remove-text", &[("name", passkey.name.clone())]),
+                action => format!("/account/security/passkeys/{}/remove", passkey.id),
+                button => t(viewer.lang, "security-remove", &[]),
+                button_id => "confirm-remove-passkey",
+                danger => true,
+            },
+        ),
+        Err(e) => failed(&viewer, e),
+    }
+}
+
+/// `POST /account/security/passkeys/{id}/remove`.
+async fn remove_passkey(
+    State(app): State<Arc<App>>,
+    viewer: Viewer,
+    ctx: ClientContext,
+    Path(id): Path<String>,
+) -> Response {
+    let back = format!("/account/security/passkeys/{id}/remove");
+    let current = match stepped_up(&viewer, &back) {
+        Ok(current) => current,
+        Err(response) => return response,
+    };
+    let Ok(id) = id.parse::<i64>() else {
+        return not_found(&viewer);
+    };
+    match passkeys::remove(&app, &current, id, Some(&ctx.ip.to_string())).await {
+        Ok(()) => see_other("/account/security?notice=passkey-removed"),
+        Err(AccountError::NotFound) => not_found(&viewer),
+        Err(e) => failed(&viewer, e),
     }
 }

@@ -26,7 +26,7 @@ pub struct Reminder {
 pub async fn current(app: &App, account: &Account) -> Result<Vec<Reminder>, AccountError> {
     let now = now_ms();
     let mut out = vec![];
-    if !super::totp::is_enabled(app, account.id).await? {
+    if !super::totp::factors(app, account.id).await?.on() {
         out.push(Reminder {
             kind: "enable_two_factor".into(),
             detail: String::new(),

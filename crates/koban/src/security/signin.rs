@@ -312,13 +312,10 @@ pub async fn sign_in(
         }
         Decision::Allow | Decision::StepUp => {}
     }
-    let totp_enabled = totp_enabled(app, account.id).await?;
-    if totp_enabled || assessment.decision == Decision::StepUp {
-        let methods: Vec<&'static str> = if totp_enabled {
-            vec!["totp", "recovery_code"]
-        } else {
-            vec!["code"]
-        };
+    let factors = super::totp::factors(app, account.id).await?;
+    let two_factor = factors.on();
+    if two_factor || assessment.decision == Decision::StepUp {
+        let methods = factors.methods();
         let challenge = create_challenge(
             app,
             account.id,
@@ -328,13 +325,13 @@ pub async fn sign_in(
             &reasons,
         )
         .await?;
-        if !totp_enabled {
+        if !two_factor {
             send_sign_in_code(app, &account, ctx.lang).await?;
         }
         app.attempt_log
             .record(scored(
                 "second_factor_required",
-                if totp_enabled { "allow" } else { "step_up" },
+                if two_factor { "allow" } else { "step_up" },
             ))
             .await?;
         return Ok(Outcome::SecondFactor { challenge, methods });
@@ -476,14 +473,6 @@ pub async fn gather_context(
     context.location = ctx.place.location;
     context.client_version = ctx.client_version.clone();
     Ok(context)
-}
-
-async fn totp_enabled(app: &App, account_id: i64) -> Result<bool, AccountError> {
-    let row = sqlx::query("SELECT totp_enabled_at FROM accounts WHERE id = $1")
-        .bind(account_id)
-        .fetch_one(app.store.read())
-        .await?;
-    Ok(row.try_get::<Option<i64>, _>("totp_enabled_at")?.is_some())
 }
 
 async fn send_sign_in_code(app: &App, account: &Account, lang: Lang) -> Result<(), AccountError> {
@@ -743,6 +732,68 @@ pub async fn second_factor(
         Ok(()) => None,
         Err(e @ AccountError::SecondFactorLocked(_)) => Some(("second_factor_locked", e)),
         Err(e @ AccountError::CodeInvalid) => Some(("second_factor_failed", e)),
+        Err(e) => return Err(e),
+    };
+    if let Some((outcome, error)) = refused {
+        app.attempt_log
+            .record(attempt(ctx, Some(account.id), outcome, "deny"))
+            .await?;
+        return Err(error);
+    }
+    if !use_challenge(app, challenge.id).await? {
+        return Err(AccountError::field("challenge", "invalid_value"));
+    }
+    finish(
+        app,
+        account,
+        &challenge.spec,
+        ctx,
+        challenge.score,
+        &challenge.reasons,
+    )
+    .await
+}
+
+/// The options for proving a sign-in's second factor with a passkey.
+pub async fn passkey_options(
+    app: &App,
+    token: &str,
+) -> Result<super::passkeys::PasskeyOptions, AccountError> {
+    let challenge = open_challenge(app, token, "second_factor").await?;
+    super::passkeys::begin_authentication(
+        app,
+        challenge.account.id,
+        super::passkeys::Purpose::SignIn,
+        challenge.id,
+    )
+    .await
+}
+
+/// Finishes a sign-in owed a second factor with a passkey. A wrong passkey
+/// counts on the second-factor counter and is recorded as `passkey_failed`.
+pub async fn second_factor_passkey(
+    app: &App,
+    token: &str,
+    ceremony: &str,
+    credential: serde_json::Value,
+    ctx: &ClientContext,
+) -> Result<Outcome, AccountError> {
+    use super::passkeys::{self, Assertion};
+    let challenge = open_challenge(app, token, "second_factor").await?;
+    let account = &challenge.account;
+    let verified = passkeys::verify(
+        app,
+        account.id,
+        passkeys::Purpose::SignIn,
+        challenge.id,
+        ceremony,
+        credential,
+    )
+    .await;
+    let refused = match verified {
+        Ok(Assertion::Passed) => None,
+        Ok(Assertion::Failed(e)) => Some(("passkey_failed", e)),
+        Err(e @ AccountError::SecondFactorLocked(_)) => Some(("second_factor_locked", e)),
         Err(e) => return Err(e),
     };
     if let Some((outcome, error)) = refused {

@@ -176,6 +176,60 @@ async fn secret_and_step(
     )))
 }
 
+/// The second factors an account has. Either one turns 2FA on: sign-in
+/// then asks for a second factor, and the reminder to turn it on stops.
+#[derive(Debug, Clone, Copy, Default, PartialEq, Eq)]
+pub struct Factors {
+    pub totp: bool,
+    pub passkey: bool,
+}
+
+impl Factors {
+    /// Whether two-factor authentication is on.
+    pub fn on(self) -> bool {
+        self.totp || self.passkey
+    }
+
+    /// What a second-factor step accepts: the factors the account has and
+    /// its recovery codes, or with 2FA off a code to a verified contact.
+    pub fn methods(self) -> Vec<&'static str> {
+        let mut methods = vec![];
+        if self.totp {
+            methods.push("totp");
+        }
+        if self.passkey {
+            methods.push("passkey");
+        }
+        methods.push(if self.on() { "recovery_code" } else { "code" });
+        methods
+    }
+
+    /// Whether step-up accepts `method` (a passkey has its own two requests).
+    pub fn step_up_accepts(self, method: &str) -> bool {
+        match method {
+            "totp" => self.totp,
+            "recovery_code" => self.on(),
+            "code" => !self.on(),
+            _ => false,
+        }
+    }
+}
+
+/// The account's second factors.
+pub async fn factors(app: &App, account_id: i64) -> Result<Factors, AccountError> {
+    let row = sqlx::query(
+        "SELECT a.totp_enabled_at, (SELECT COUNT(*) FROM passkeys p WHERE p.account_id = a.id) AS passkeys
+         FROM accounts a WHERE a.id = $1",
+    )
+    .bind(account_id)
+    .fetch_one(app.store.read())
+    .await?;
+    Ok(Factors {
+        totp: row.try_get::<Option<i64>, _>("totp_enabled_at")?.is_some(),
+        passkey: row.try_get::<i64, _>("passkeys")? > 0,
+    })
+}
+
 /// Whether the account has TOTP turned on.
 pub async fn is_enabled(app: &App, account_id: i64) -> Result<bool, AccountError> {
     let row = sqlx::query("SELECT totp_enabled_at FROM accounts WHERE id = $1")
@@ -250,12 +304,25 @@ pub async fn regenerate_recovery_codes(
     account_id: i64,
     ip: Option<&str>,
 ) -> Result<Vec<String>, AccountError> {
+    let mut tx = app.store.write().begin().await?;
+    let codes = write_recovery_codes(app, &mut tx, account_id, ip).await?;
+    tx.commit().await?;
+    Ok(codes)
+}
+
+/// Replaces the recovery codes inside `tx` (with the change that needs
+/// them, such as a first passkey) and returns the new set.
+pub async fn write_recovery_codes(
+    app: &App,
+    tx: &mut sqlx::Transaction<'_, sqlx::Any>,
+    account_id: i64,
+    ip: Option<&str>,
+) -> Result<Vec<String>, AccountError> {
     let codes: Vec<String> = (0..RECOVERY_CODES).map(|_| new_recovery_code()).collect();
     let now = now_ms();
-    let mut tx = app.store.write().begin().await?;
     sqlx::query("DELETE FROM recovery_codes WHERE account_id = $1")
         .bind(account_id)
-        .execute(&mut *tx)
+        .execute(&mut **tx)
         .await?;
     for code in &codes {
         sqlx::query(
@@ -267,11 +334,10 @@ pub async fn regenerate_recovery_codes(
             format!("{account_id}:{}", normalize_recovery(code)).as_bytes(),
         ))
         .bind(now)
-        .execute(&mut *tx)
+        .execute(&mut **tx)
         .await?;
     }
-    history::event(&mut *tx, account_id, "recovery_codes_regenerated", "", ip).await?;
-    tx.commit().await?;
+    history::event(&mut **tx, account_id, "recovery_codes_regenerated", "", ip).await?;
     Ok(codes)
 }
 
@@ -331,7 +397,7 @@ pub async fn confirm(
     regenerate_recovery_codes(app, current.account.id, None).await
 }
 
-/// Turns TOTP off and deletes the recovery codes.
+/// Turns 2FA off: TOTP, every passkey and the recovery codes go.
 pub async fn disable(
     app: &App,
     account_id: i64,
@@ -347,12 +413,17 @@ pub async fn disable(
         .bind(account_id)
         .execute(&mut *tx)
         .await?;
+    sqlx::query("DELETE FROM passkeys WHERE account_id = $1")
+        .bind(account_id)
+        .execute(&mut *tx)
+        .await?;
     history::event(&mut *tx, account_id, "two_factor_disabled", why, ip).await?;
     tx.commit().await?;
     Ok(())
 }
 
-async fn mark_stepped_up(app: &App, session_id: i64) -> Result<(), AccountError> {
+/// Records that the session just passed a second factor.
+pub async fn mark_stepped_up(app: &App, session_id: i64) -> Result<(), AccountError> {
     sqlx::query("UPDATE sessions SET stepped_up_at = $1 WHERE id = $2")
         .bind(now_ms())
         .bind(session_id)
@@ -408,12 +479,7 @@ pub async fn prove(
     answer: &str,
     code_purpose: Purpose,
 ) -> Result<(), AccountError> {
-    let key = super::guards::account_key(account_id);
-    let now = now_ms();
-    let guard = super::guards::load(&app.store, &key).await?;
-    if let Some(until) = guard.second_factor_locked_until.filter(|t| *t > now) {
-        return Err(AccountError::SecondFactorLocked(until - now));
-    }
+    second_factor_open(app, account_id).await?;
     let passed = match method {
         "totp" => check(app, account_id, answer, true).await?,
         "recovery_code" => use_recovery_code(app, account_id, answer).await?,
@@ -426,11 +492,29 @@ pub async fn prove(
         _ => return Err(AccountError::field("method", "invalid_value")),
     };
     if !passed {
-        let lock_ms = app.config.second_factor_lock_minutes * 60_000;
-        let limit = app.config.second_factor_lock_after_failures;
-        super::guards::count_second_factor_failure(&app.store, &key, now, limit, lock_ms).await?;
+        count_second_factor_failure(app, account_id).await?;
         return Err(AccountError::CodeInvalid);
     }
+    Ok(())
+}
+
+/// Refuses while the account's second-factor sign-in is locked.
+pub async fn second_factor_open(app: &App, account_id: i64) -> Result<(), AccountError> {
+    let key = super::guards::account_key(account_id);
+    let now = now_ms();
+    let guard = super::guards::load(&app.store, &key).await?;
+    match guard.second_factor_locked_until.filter(|t| *t > now) {
+        Some(until) => Err(AccountError::SecondFactorLocked(until - now)),
+        None => Ok(()),
+    }
+}
+
+/// Counts a wrong second factor of any kind; enough of them lock it.
+pub async fn count_second_factor_failure(app: &App, account_id: i64) -> Result<(), AccountError> {
+    let key = super::guards::account_key(account_id);
+    let lock_ms = app.config.second_factor_lock_minutes * 60_000;
+    let limit = app.config.second_factor_lock_after_failures;
+    super::guards::count_second_factor_failure(&app.store, &key, now_ms(), limit, lock_ms).await?;
     Ok(())
 }
 
@@ -443,11 +527,10 @@ pub async fn step_up(
     answer: &str,
 ) -> Result<(), AccountError> {
     // With 2FA on, only the second factor itself will do; without it, a code to a verified contact.
-    let enabled = is_enabled(app, current.account.id).await?;
-    if matches!(
-        (method, enabled),
-        ("code", true) | ("totp" | "recovery_code", false)
-    ) {
+    if !factors(app, current.account.id)
+        .await?
+        .step_up_accepts(method)
+    {
         return Err(AccountError::field("method", "invalid_value"));
     }
     prove(app, current.account.id, method, answer, Purpose::StepUp).await?;
@@ -483,6 +566,35 @@ mod tests {
             base32(b"12345678901234567890"),
             "GEZDGNBVGY3TQOJQGEZDGNBVGY3TQOJQ"
         );
+    }
+
+    #[test]
+    fn methods_follow_the_factors() {
+        let f = |totp, passkey| Factors { totp, passkey };
+        assert_eq!(f(false, false).methods(), ["code"]);
+        assert_eq!(f(true, false).methods(), ["totp", "recovery_code"]);
+        assert_eq!(f(false, true).methods(), ["passkey", "recovery_code"]);
+        assert_eq!(
+            f(true, true).methods(),
+            ["totp", "passkey", "recovery_code"]
+        );
+        for (factors, method, accepted) in [
+            (f(false, false), "code", true),
+            (f(false, false), "totp", false),
+            (f(false, false), "recovery_code", false),
+            (f(false, true), "code", false),
+            (f(false, true), "totp", false),
+            (f(false, true), "recovery_code", true),
+            (f(true, false), "totp", true),
+            (f(true, true), "passkey", false),
+            (f(true, true), "sms", false),
+        ] {
+            assert_eq!(
+                factors.step_up_accepts(method),
+                accepted,
+                "{factors:?} {method}"
+            );
+        }
     }
 
     #[test]

@@ -16,6 +16,11 @@ pub const MIGRATIONS: &[(i64, &str, &str)] = &[
         "security",
         include_str!("../../migrations/0002_security.sql"),
     ),
+    (
+        3,
+        "passkeys",
+        include_str!("../../migrations/0003_passkeys.sql"),
+    ),
 ];
 
 const LEDGER: &str = "CREATE TABLE IF NOT EXISTS schema_migrations (

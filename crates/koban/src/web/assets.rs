@@ -26,6 +26,11 @@ const ASSETS: &[Asset] = &[
         body: include_str!("../../assets/koban.js"),
     },
     Asset {
+        name: "passkeys.js",
+        content_type: "text/javascript; charset=utf-8",
+        body: include_str!("../../assets/passkeys.js"),
+    },
+    Asset {
         name: "favicon.svg",
         content_type: "image/svg+xml",
         body: include_str!("../../assets/favicon.svg"),

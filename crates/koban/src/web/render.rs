@@ -53,6 +53,10 @@ const TEMPLATES: &[(&str, &str)] = &[
     ),
     ("confirm.html", include_str!("../../templates/confirm.html")),
     ("step_up.html", include_str!("../../templates/step_up.html")),
+    (
+        "passkey_add.html",
+        include_str!("../../templates/passkey_add.html"),
+    ),
     ("error.html", include_str!("../../templates/error.html")),
 ];
 
@@ -113,6 +117,8 @@ struct Base<'a> {
     here: &'a str,
     css: String,
     js: String,
+    /// The passkey script, loaded only by the pages that use passkeys.
+    passkeys_js: String,
     favicon: String,
     outbox_mode: bool,
 }
@@ -134,6 +140,7 @@ impl<'a> Base<'a> {
             here,
             css: assets::url("koban.css"),
             js: assets::url("koban.js"),
+            passkeys_js: assets::url("passkeys.js"),
             favicon: assets::url("favicon.svg"),
             outbox_mode: false,
         }

@@ -31,6 +31,15 @@ async fn openapi_document_matches_the_routes(t: TestApp) {
         ("get", "/api/v1/admin/outbox"),
         ("get", "/api/v1/deliveries"),
         ("post", "/api/v1/deliveries/sms-status"),
+        ("get", "/api/v1/me/passkeys"),
+        ("post", "/api/v1/me/passkeys"),
+        ("post", "/api/v1/me/passkeys/options"),
+        ("patch", "/api/v1/me/passkeys/{id}"),
+        ("delete", "/api/v1/me/passkeys/{id}"),
+        ("post", "/api/v1/sessions/second-factor/passkey/options"),
+        ("post", "/api/v1/sessions/second-factor/passkey"),
+        ("post", "/api/v1/me/step-up/passkey/options"),
+        ("post", "/api/v1/me/step-up/passkey"),
     ];
     for (method, path) in expected {
         assert!(

@@ -13,6 +13,7 @@ mod delivery;
 mod geo;
 mod jobs;
 mod mmdb;
+mod passkeys;
 mod process;
 mod recovery;
 mod security;

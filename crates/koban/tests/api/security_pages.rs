@@ -14,14 +14,14 @@ const PASSWORD: &str = "plum blossom 2026";
 
 /// A browser stand-in: keeps cookies (ignoring paths), never follows
 /// redirects, and echoes the CSRF token in every form it posts.
-struct Pages {
-    base: String,
-    http: reqwest::Client,
+pub(crate) struct Pages {
+    pub(crate) base: String,
+    pub(crate) http: reqwest::Client,
     jar: BTreeMap<String, String>,
 }
 
 impl Pages {
-    async fn new(t: &TestApp) -> Pages {
+    pub(crate) async fn new(t: &TestApp) -> Pages {
         let mut pages = Pages {
             base: t.base.clone(),
             http: reqwest::Client::builder()
@@ -37,11 +37,11 @@ impl Pages {
         pages
     }
 
-    fn csrf(&self) -> String {
+    pub(crate) fn csrf(&self) -> String {
         self.jar.get("koban_csrf").cloned().unwrap_or_default()
     }
 
-    fn cookie_header(&self) -> String {
+    pub(crate) fn cookie_header(&self) -> String {
         self.jar
             .iter()
             .map(|(k, v)| format!("{k}={v}"))
@@ -49,7 +49,7 @@ impl Pages {
             .join("; ")
     }
 
-    fn keep(&mut self, response: &reqwest::Response) {
+    pub(crate) fn keep(&mut self, response: &reqwest::Response) {
         for value in response.headers().get_all(SET_COOKIE) {
             let Ok(value) = value.to_str() else { continue };
             let pair = value.split(';').next().unwrap_or_default();
@@ -64,7 +64,7 @@ impl Pages {
         }
     }
 
-    async fn get(&mut self, path: &str) -> reqwest::Response {
+    pub(crate) async fn get(&mut self, path: &str) -> reqwest::Response {
         let response = self
             .http
             .get(format!("{}{path}", self.base))
@@ -77,7 +77,7 @@ impl Pages {
     }
 
     /// POSTs a form with the CSRF token added.
-    async fn post(&mut self, path: &str, form: &[(&str, &str)]) -> reqwest::Response {
+    pub(crate) async fn post(&mut self, path: &str, form: &[(&str, &str)]) -> reqwest::Response {
         let csrf = self.csrf();
         let mut form = form.to_vec();
         form.push(("csrf_token", &csrf));
@@ -98,7 +98,7 @@ impl Pages {
         response
     }
 
-    async fn sign_in(&mut self, identifier: &str, password: &str) -> reqwest::Response {
+    pub(crate) async fn sign_in(&mut self, identifier: &str, password: &str) -> reqwest::Response {
         self.post(
             "/signin",
             &[("identifier", identifier), ("password", password)],
@@ -107,7 +107,7 @@ impl Pages {
     }
 }
 
-fn location(response: &reqwest::Response) -> String {
+pub(crate) fn location(response: &reqwest::Response) -> String {
     response
         .headers()
         .get(LOCATION)
