@@ -31,84 +31,49 @@ pub async fn record(store: &Store, attempt: &Attempt) -> Result<(), StoreError> 
     write_batch(store, &[(now_ms(), attempt.clone())]).await
 }
 
-/// Rows per INSERT, largest first. A batch is cut into statements of these
-/// sizes only, so the few statement texts stay prepared on each connection
-/// instead of being parsed again for every batch.
-const STATEMENT_ROWS: [usize; 4] = [64, 16, 4, 1];
+/// Rows per INSERT; a flood's batch is cut into statements of this size.
+const ROWS_PER_STATEMENT: usize = 1000;
 
-/// Writes attempts, each with the time it happened, in as few statements as
-/// the batch needs.
+/// Writes attempts, each with the time it happened: the batch goes to the
+/// database as one JSON array in one parameter, which the database unpacks
+/// itself. Binding a dozen values per row cost more than the insert.
 ///
-/// A missing location is written as a literal NULL rather than a bound
-/// `None::<f64>`: sqlx 0.8.6's Any driver sends that as a PostgreSQL `real`,
-/// the connection caches the statement with it, and the next attempt with a
-/// location on that connection fails ("incorrect binary data format in bind
-/// parameter 5"). Attempts with and without a location therefore go into
-/// statements of their own.
+/// A missing location travels as a JSON null. (Bound directly, a
+/// `None::<f64>` is sent by sqlx 0.8.6's Any driver as a PostgreSQL `real`,
+/// which broke the next statement with a location on that connection.)
 async fn write_batch(store: &Store, attempts: &[(i64, Attempt)]) -> Result<(), StoreError> {
-    let (located, unlocated): (Vec<&(i64, Attempt)>, Vec<&(i64, Attempt)>) = attempts
-        .iter()
-        .partition(|(_, a)| a.latitude.is_some() && a.longitude.is_some());
-    // One commit for the whole batch.
-    let mut tx = store.write().begin().await?;
-    for (group, with_location) in [(located, true), (unlocated, false)] {
-        let mut rest = group.as_slice();
-        while !rest.is_empty() {
-            let size = STATEMENT_ROWS
-                .into_iter()
-                .find(|size| *size <= rest.len())
-                .unwrap_or(1);
-            let (chunk, after) = rest.split_at(size);
-            insert_rows(&mut tx, store.backend(), chunk, with_location).await?;
-            rest = after;
-        }
-    }
-    tx.commit().await?;
-    Ok(())
-}
-
-async fn insert_rows(
-    tx: &mut sqlx::Transaction<'_, Any>,
-    backend: crate::store::dialect::Backend,
-    rows: &[&(i64, Attempt)],
-    with_location: bool,
-) -> Result<(), StoreError> {
-    let mut sql = String::from(
-        "INSERT INTO login_attempts (at, account_id, ip, country, device_id, user_agent, outcome, risk_score, reasons, decision, latitude, longitude) VALUES ",
+    use crate::store::dialect::JsonKind::{Integer, Real, Text};
+    let sql = format!(
+        "INSERT INTO login_attempts (at, account_id, ip, country, device_id, user_agent, outcome, risk_score, reasons, decision, latitude, longitude) {}",
+        store.backend().select_json_rows(&[
+            Integer, Integer, Text, Text, Integer, Text, Text, Integer, Text, Text, Real, Real,
+        ])
     );
-    let per_row = if with_location { 12 } else { 10 };
-    for row in 0..rows.len() {
-        if row > 0 {
-            sql.push_str(", ");
-        }
-        let mut values: Vec<String> = (1..=per_row)
-            .map(|i| backend.placeholder(row * per_row + i))
+    for chunk in attempts.chunks(ROWS_PER_STATEMENT) {
+        let rows: Vec<serde_json::Value> = chunk
+            .iter()
+            .map(|(at, a)| {
+                serde_json::json!([
+                    at,
+                    a.account_id,
+                    a.ip,
+                    a.country,
+                    a.device_id,
+                    a.user_agent,
+                    a.outcome,
+                    a.risk_score,
+                    a.reasons.join(","),
+                    a.decision,
+                    a.latitude.filter(|_| a.longitude.is_some()),
+                    a.longitude.filter(|_| a.latitude.is_some()),
+                ])
+            })
             .collect();
-        if !with_location {
-            values.extend(["NULL".to_string(), "NULL".to_string()]);
-        }
-        sql.push('(');
-        sql.push_str(&values.join(", "));
-        sql.push(')');
+        sqlx::query(&sql)
+            .bind(serde_json::Value::Array(rows).to_string())
+            .execute(store.write())
+            .await?;
     }
-    let mut query = sqlx::query(&sql);
-    for (at, attempt) in rows {
-        query = query
-            .bind(*at)
-            .bind(attempt.account_id)
-            .bind(&attempt.ip)
-            .bind(&attempt.country)
-            .bind(attempt.device_id)
-            .bind(&attempt.user_agent)
-            .bind(attempt.outcome)
-            .bind(attempt.risk_score)
-            .bind(attempt.reasons.join(","))
-            .bind(attempt.decision);
-        if let (true, Some(lat), Some(lon)) = (with_location, attempt.latitude, attempt.longitude) {
-            query = query.bind(lat).bind(lon);
-        }
-    }
-    query.execute(&mut **tx).await?;
     Ok(())
 }
 

@@ -2,6 +2,14 @@
 //! The rest of the code writes portable SQL: `$1` parameters, `RETURNING`,
 //! `ON CONFLICT … DO UPDATE`, integers for times and flags.
 
+/// The type of a value read out of JSON by [`Backend::select_json_rows`].
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub enum JsonKind {
+    Integer,
+    Text,
+    Real,
+}
+
 /// The two supported databases.
 #[derive(Debug, Clone, Copy, PartialEq, Eq)]
 pub enum Backend {
@@ -42,15 +50,32 @@ impl Backend {
         template.replace("{id}", id).replace("{blob}", blob)
     }
 
-    /// The `n`-th (from 1) parameter of a statement built at run time with
-    /// many parameters. SQLite finds a numbered parameter's name by a linear
-    /// scan, so binding thousands of `$n` costs quadratic time; its plain `?`
-    /// are bound by position. Only for statements whose parameters appear in
-    /// order, each once.
-    pub fn placeholder(self, n: usize) -> String {
+    /// A `SELECT` of the rows of a JSON array bound as `$1`, each row itself
+    /// an array whose values have `kinds`: how many rows go into one INSERT
+    /// with a single parameter (no statement grows with the batch, and no
+    /// per-value binding).
+    pub fn select_json_rows(self, kinds: &[JsonKind]) -> String {
+        let columns: Vec<String> = kinds
+            .iter()
+            .enumerate()
+            .map(|(i, kind)| match self {
+                Backend::Sqlite => format!("json_extract(value, '$[{i}]')"),
+                Backend::Postgres => format!(
+                    "(r->>{i})::{}",
+                    match kind {
+                        JsonKind::Integer => "bigint",
+                        JsonKind::Text => "text",
+                        JsonKind::Real => "double precision",
+                    }
+                ),
+            })
+            .collect();
         match self {
-            Backend::Sqlite => "?".to_string(),
-            Backend::Postgres => format!("${n}"),
+            Backend::Sqlite => format!("SELECT {} FROM json_each($1)", columns.join(", ")),
+            Backend::Postgres => format!(
+                "SELECT {} FROM jsonb_array_elements(CAST($1 AS jsonb)) AS r",
+                columns.join(", ")
+            ),
         }
     }
 

@@ -803,3 +803,48 @@ both!(
     guessing_from_elsewhere_does_not_lock_the_owners_device,
     |c: &mut koban::config::Config| c.risk_device_churn_count = 0
 );
+
+/// Attempts recorded together are written together, and each lands whole:
+/// with and without a location, with odd text, in one batch or several.
+async fn attempts_written_together_land_one_row_each(t: TestApp) {
+    use koban::security::history::Attempt;
+    let attempt = |i: usize| Attempt {
+        account_id: (i % 3 == 0).then_some(i as i64),
+        ip: format!("198.51.100.{}", i % 250),
+        country: (i % 2 == 0).then(|| "JP".to_string()),
+        latitude: (i % 2 == 0).then_some(35.6895 + i as f64 / 1e4),
+        longitude: (i % 2 == 0).then_some(139.6917),
+        device_id: None,
+        user_agent: Some(format!("agent \"{i}\" 'quoted' ☃")),
+        outcome: "locked",
+        risk_score: i as i64,
+        reasons: vec!["locked".into(), format!("r{i}")],
+        decision: "deny",
+    };
+    let written =
+        futures_util::future::join_all((0..1_500).map(|i| t.app.attempt_log.record(attempt(i))))
+            .await;
+    assert!(written.iter().all(Result::is_ok));
+    let rows = sqlx::query(
+        "SELECT account_id, ip, country, latitude, longitude, user_agent, risk_score, reasons FROM login_attempts ORDER BY risk_score",
+    )
+    .fetch_all(t.app.store.read())
+    .await
+    .expect("rows");
+    assert_eq!(rows.len(), 1_500);
+    for (i, row) in rows.iter().enumerate() {
+        let expected = attempt(i);
+        assert_eq!(row.get::<i64, _>("risk_score"), i as i64);
+        assert_eq!(row.get::<Option<i64>, _>("account_id"), expected.account_id);
+        assert_eq!(row.get::<String, _>("ip"), expected.ip);
+        assert_eq!(row.get::<Option<String>, _>("country"), expected.country);
+        assert_eq!(row.get::<Option<f64>, _>("latitude"), expected.latitude);
+        assert_eq!(row.get::<Option<f64>, _>("longitude"), expected.longitude);
+        assert_eq!(
+            row.get::<Option<String>, _>("user_agent"),
+            expected.user_agent
+        );
+        assert_eq!(row.get::<String, _>("reasons"), format!("locked,r{i}"));
+    }
+}
+both!(attempts_written_together_land_one_row_each);
