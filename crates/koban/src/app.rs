@@ -289,6 +289,10 @@ pub async fn run(
     }
     let _ = stop_tx.send(true);
     let _ = worker.await;
+    // Refusals answered from memory may still be on their way to the history.
+    if let Err(error) = app.attempt_log.flush().await {
+        tracing::error!(%error, "login history not fully written");
+    }
     app.store.close().await;
     tracing::info!("stopped");
 }

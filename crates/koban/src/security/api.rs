@@ -247,7 +247,7 @@ pub async fn login_history(
     Authenticated(current): Authenticated,
     Query(q): Query<PageQuery>,
 ) -> Result<Json<Page<AttemptView>>, Problem> {
-    history::attempts(&app.store, current.account.id, &q)
+    history::attempts(&app, current.account.id, &q)
         .await
         .map(Json)
 }

@@ -97,6 +97,8 @@ struct LogState {
     open: Batch,
     /// True while a writer task is draining batches.
     writing: bool,
+    /// Learns when the batch being written now is stored.
+    in_flight: Option<tokio::sync::watch::Receiver<Option<Result<(), String>>>>,
 }
 
 struct Batch {
@@ -123,6 +125,7 @@ impl AttemptLog {
                 state: std::sync::Mutex::new(LogState {
                     open: Batch::new(),
                     writing: false,
+                    in_flight: None,
                 }),
             }),
         }
@@ -133,26 +136,46 @@ impl AttemptLog {
         self.inner.state.lock().unwrap_or_else(|e| e.into_inner())
     }
 
+    /// Adds an attempt made now to the open batch, starting a writer when
+    /// none runs; returns what tells when that batch is stored.
+    fn push(&self, attempt: Attempt) -> tokio::sync::watch::Receiver<Option<Result<(), String>>> {
+        let mut state = self.state();
+        state.open.attempts.push((now_ms(), attempt));
+        let done = state.open.done.subscribe();
+        if !state.writing {
+            state.writing = true;
+            tokio::spawn(self.clone().drain());
+        }
+        done
+    }
+
     /// Stores an attempt made now; returns once it is written.
     pub async fn record(&self, attempt: Attempt) -> Result<(), StoreError> {
-        let mut done = {
-            let mut state = self.state();
-            state.open.attempts.push((now_ms(), attempt));
-            let done = state.open.done.subscribe();
-            if !state.writing {
-                state.writing = true;
-                tokio::spawn(self.clone().drain());
+        wait(self.push(attempt)).await
+    }
+
+    /// Stores an attempt made now without waiting for the write: for
+    /// refusals answered from memory, where waiting on the database would
+    /// make the flood's cheapest answer wait on its most expensive step. A
+    /// failed write is logged. [`AttemptLog::flush`] waits for it.
+    pub fn record_later(&self, attempt: Attempt) {
+        drop(self.push(attempt));
+    }
+
+    /// Waits until every attempt recorded so far is stored (batches are
+    /// written in order, so the newest one's end is everyone's).
+    pub async fn flush(&self) -> Result<(), StoreError> {
+        let newest = {
+            let state = self.state();
+            if !state.open.attempts.is_empty() {
+                Some(state.open.done.subscribe())
+            } else {
+                state.in_flight.clone()
             }
-            done
         };
-        let result = done
-            .wait_for(Option::is_some)
-            .await
-            .map(|r| r.clone())
-            .map_err(|_| StoreError::Unavailable("the login history writer stopped".into()))?;
-        match result {
-            Some(Err(message)) => Err(StoreError::Unavailable(message)),
-            _ => Ok(()),
+        match newest {
+            Some(done) => wait(done).await,
+            None => Ok(()),
         }
     }
 
@@ -163,9 +186,12 @@ impl AttemptLog {
                 let mut state = self.state();
                 if state.open.attempts.is_empty() {
                     state.writing = false;
+                    state.in_flight = None;
                     return;
                 }
-                std::mem::replace(&mut state.open, Batch::new())
+                let batch = std::mem::replace(&mut state.open, Batch::new());
+                state.in_flight = Some(batch.done.subscribe());
+                batch
             };
             let result = write_batch(&self.inner.store, &batch.attempts)
                 .await
@@ -175,6 +201,21 @@ impl AttemptLog {
                 });
             batch.done.send_replace(Some(result));
         }
+    }
+}
+
+/// Waits for a batch's result.
+async fn wait(
+    mut done: tokio::sync::watch::Receiver<Option<Result<(), String>>>,
+) -> Result<(), StoreError> {
+    let result = done
+        .wait_for(Option::is_some)
+        .await
+        .map(|r| r.clone())
+        .map_err(|_| StoreError::Unavailable("the login history writer stopped".into()))?;
+    match result {
+        Some(Err(message)) => Err(StoreError::Unavailable(message)),
+        _ => Ok(()),
     }
 }
 
@@ -226,13 +267,19 @@ pub struct EventView {
     pub ip: Option<String>,
 }
 
-/// An account's attempts, newest first.
+/// An account's attempts, newest first, including refusals still on their
+/// way to the database.
 pub async fn attempts(
-    store: &Store,
+    app: &crate::app::App,
     account_id: i64,
     query: &PageQuery,
 ) -> Result<Page<AttemptView>, Problem> {
     let (before, limit) = query.bounds()?;
+    app.attempt_log
+        .flush()
+        .await
+        .map_err(|e| Problem::internal(&e))?;
+    let store = &app.store;
     let rows = sqlx::query(
         "SELECT id, at, ip, country, device_id, user_agent, outcome, risk_score, reasons, decision FROM login_attempts
          WHERE account_id = $1 AND id < $2 ORDER BY id DESC LIMIT $3",

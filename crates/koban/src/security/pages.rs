@@ -921,7 +921,7 @@ async fn history_page(
         cursor: query.cursor,
         limit: Some(20),
     };
-    let page = match history::attempts(&app.store, current.account.id, &query).await {
+    let page = match history::attempts(&app, current.account.id, &query).await {
         Ok(page) => page,
         Err(problem) => return render::error(&viewer, problem.status, problem.message),
     };

@@ -142,6 +142,23 @@ pub async fn notify(
     Ok(())
 }
 
+/// The history row of an attempt refused before hashing.
+fn refused_attempt(
+    ctx: &ClientContext,
+    account_id: Option<i64>,
+    refusal: risk::Refusal,
+) -> Attempt {
+    let outcome = match refusal {
+        risk::Refusal::IpBlocked => "ip_blocked",
+        risk::Refusal::IpThrottled => "ip_throttled",
+        _ => "locked",
+    };
+    Attempt {
+        reasons: vec![refusal.code().to_string()],
+        ..attempt(ctx, account_id, outcome, "deny")
+    }
+}
+
 /// Records a refused attempt and answers it; nothing was hashed.
 async fn refuse(
     app: &App,
@@ -150,17 +167,9 @@ async fn refuse(
     refusal: risk::Refusal,
     now: i64,
 ) -> AccountError {
-    let outcome = match refusal {
-        risk::Refusal::IpBlocked => "ip_blocked",
-        risk::Refusal::IpThrottled => "ip_throttled",
-        _ => "locked",
-    };
     let recorded = app
         .attempt_log
-        .record(Attempt {
-            reasons: vec![refusal.code().to_string()],
-            ..attempt(ctx, account_id, outcome, "deny")
-        })
+        .record(refused_attempt(ctx, account_id, refusal))
         .await;
     match recorded {
         Ok(()) => refusal_error(refusal, now),
@@ -206,7 +215,11 @@ pub async fn sign_in(
         .refusals
         .check(identifier.as_str(), presented_device, ctx.ip, now);
     if let Some(hit) = remembered {
-        return Err(refuse(app, ctx, hit.account_id, hit.refusal, now).await);
+        // Answered without waiting for the history row: the flood's
+        // cheapest answer must not queue behind the database.
+        app.attempt_log
+            .record_later(refused_attempt(ctx, hit.account_id, hit.refusal));
+        return Err(refusal_error(hit.refusal, now));
     }
     let found = accounts_store::find_with_hash(app.store.read(), identifier).await?;
     let known_device = match (&found, presented_device) {

@@ -9,6 +9,7 @@ use sqlx::Row;
 const PASSWORD: &str = "plum blossom 2026";
 
 async fn scalar(t: &TestApp, sql: &str) -> i64 {
+    t.settle().await;
     let row = sqlx::query(sql)
         .fetch_one(t.app.store.read())
         .await

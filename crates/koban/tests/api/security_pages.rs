@@ -117,6 +117,7 @@ pub(crate) fn location(response: &reqwest::Response) -> String {
 }
 
 async fn scalar(t: &TestApp, sql: &str) -> i64 {
+    t.settle().await;
     let row = sqlx::query(sql)
         .fetch_one(t.app.store.read())
         .await

@@ -229,8 +229,19 @@ impl TestApp {
     }
 
     /// Counts rows of a table (to prove that a refused request wrote nothing).
+    /// Waits for what the server writes after answering (refusals answered
+    /// from memory reach the login history just after their response).
+    pub async fn settle(&self) {
+        self.app
+            .attempt_log
+            .flush()
+            .await
+            .expect("login history written");
+    }
+
     pub async fn count(&self, table: &str) -> i64 {
         use sqlx::Row;
+        self.settle().await;
         let row = sqlx::query(&format!("SELECT COUNT(*) AS n FROM {table}"))
             .fetch_one(self.app.store.read())
             .await
@@ -240,6 +251,7 @@ impl TestApp {
 
     /// Runs SQL directly (to age a code or a session in a test).
     pub async fn exec(&self, sql: &str) {
+        self.settle().await;
         sqlx::query(sql)
             .execute(self.app.store.write())
             .await
