@@ -195,6 +195,7 @@ pub fn api() -> OpenApiRouter<Arc<App>> {
         .routes(routes!(security::api::passkey_step_up))
         .routes(routes!(security::api::unlock_code))
         .routes(routes!(security::api::unlock_confirm))
+        .routes(routes!(security::api::unlock_passkey_options))
         .routes(routes!(security::api::support_action))
         .routes(routes!(security::api::reminders))
         .routes(routes!(security::api::contact_change))

@@ -395,22 +395,78 @@ pub async fn unlock_code(
     Ok(StatusCode::ACCEPTED)
 }
 
+/// The options for `navigator.credentials.get()` to unlock an account with
+/// a passkey. The same answer, in shape, whether or not the account exists,
+/// is locked or has passkeys: `allowCredentials` is always empty, so only a
+/// discoverable passkey the browser holds for this site can answer.
+#[utoipa::path(post, path = "/api/v1/unlock/passkey/options", tag = "security", request_body = UnlockRequest,
+    responses((status = 200, body = PasskeyOptions), (status = 422), (status = 429)))]
+pub async fn unlock_passkey_options(
+    State(app): State<Arc<App>>,
+    ApiJson(input): ApiJson<UnlockRequest>,
+) -> Result<Json<PasskeyOptions>, Problem> {
+    let identifier = crate::accounts::service::parse_login_identifier(
+        &input.identifier,
+        input.region.as_deref(),
+    )?;
+    app.limiter
+        .check_account(identifier.as_str())
+        .map_err(Problem::rate_limited)?;
+    Ok(Json(
+        super::recovery::passkey_options(&app, &identifier).await?,
+    ))
+}
+
 /// Proof for a self-service unlock.
 #[derive(Debug, serde::Deserialize, utoipa::ToSchema)]
 #[serde(deny_unknown_fields)]
 pub struct UnlockProof {
     pub identifier: String,
     pub region: Option<String>,
-    /// `code` (default, the unlock code), `totp` or `recovery_code`.
+    /// `code` (default, the unlock code), `totp`, `recovery_code` or
+    /// `passkey` (with `ceremony` and `credential` instead of `code`).
     pub method: Option<String>,
-    pub code: String,
+    /// The code, for every method but `passkey`.
+    pub code: Option<String>,
+    /// For `passkey`: from `POST /api/v1/unlock/passkey/options`.
+    pub ceremony: Option<String>,
+    /// For `passkey`: the browser's answer to `navigator.credentials.get()`.
+    #[schema(value_type = Option<Object>)]
+    pub credential: Option<serde_json::Value>,
     /// Required when wrong passwords caused the lock.
     pub new_password: Option<String>,
 }
 
-/// Unlocks a temporarily locked account with a code or a second factor.
+impl UnlockProof {
+    /// The proof this body carries; a member its method needs is named when missing.
+    fn proof(&self) -> Result<super::recovery::Proof<'_>, Problem> {
+        use super::recovery::Proof;
+        match self.method.as_deref().unwrap_or("code") {
+            "passkey" => Ok(Proof::Passkey {
+                ceremony: self
+                    .ceremony
+                    .as_deref()
+                    .ok_or_else(|| Problem::field("ceremony", "required"))?,
+                credential: self
+                    .credential
+                    .clone()
+                    .ok_or_else(|| Problem::field("credential", "required"))?,
+            }),
+            method => Ok(Proof::Code {
+                method,
+                answer: self
+                    .code
+                    .as_deref()
+                    .ok_or_else(|| Problem::field("code", "required"))?,
+            }),
+        }
+    }
+}
+
+/// Unlocks a temporarily locked account with a code, a second factor or a
+/// passkey. A wrong second factor or passkey counts toward its lock.
 #[utoipa::path(post, path = "/api/v1/unlock/confirm", tag = "security", request_body = UnlockProof,
-    responses((status = 204), (status = 401, description = "locked for support"), (status = 422)))]
+    responses((status = 204), (status = 401, description = "locked for support, or second factor locked"), (status = 422)))]
 pub async fn unlock_confirm(
     State(app): State<Arc<App>>,
     ctx: ClientContext,
@@ -423,12 +479,10 @@ pub async fn unlock_confirm(
     app.limiter
         .check_account(identifier.as_str())
         .map_err(Problem::rate_limited)?;
-    let method = input.method.as_deref().unwrap_or("code");
     super::recovery::unlock(
         &app,
         &identifier,
-        method,
-        &input.code,
+        input.proof()?,
         input.new_password.as_deref(),
         &ctx.ip.to_string(),
     )

@@ -47,6 +47,7 @@ pub fn router() -> Router<Arc<App>> {
         .route("/locked", get(locked_page))
         .route("/locked/code", post(unlock_code))
         .route("/locked/unlock", post(unlock))
+        .route("/locked/passkey/options", post(unlock_passkey_options))
         .route("/account/security", get(overview))
         .route("/account/security/devices/{id}/rename", post(rename_device))
         .route(
@@ -512,6 +513,11 @@ struct LockedForm {
     code: String,
     #[serde(default)]
     new_password: String,
+    /// With `method=passkey`: filled in by the page's script.
+    #[serde(default)]
+    ceremony: String,
+    #[serde(default)]
+    credential: String,
     notice: Option<String>,
 }
 
@@ -540,7 +546,30 @@ fn locked_context(viewer: &Viewer, form: &LockedForm, notice: Option<String>) ->
         values => context! { code => form.code, method => method },
         notice => notice,
         signin_url => url_with("/signin", &[("identifier", &form.identifier)]),
+        passkey_options_url => url_with("/locked/passkey/options", &[("identifier", &form.identifier)]),
     }
+}
+
+#[derive(Debug, Default, serde::Deserialize)]
+struct IdentifierQuery {
+    #[serde(default)]
+    identifier: String,
+}
+
+/// `POST /locked/passkey/options?identifier=…`: the lock page's script asks
+/// for the options of `navigator.credentials.get()`; the identifier rides in
+/// the address because the script posts no form fields.
+async fn unlock_passkey_options(
+    State(app): State<Arc<App>>,
+    Query(query): Query<IdentifierQuery>,
+) -> Result<axum::Json<PasskeyOptions>, crate::http::problem::Problem> {
+    let contact = service::parse_login_identifier(&query.identifier, None)?;
+    app.limiter
+        .check_account(contact.as_str())
+        .map_err(crate::http::problem::Problem::rate_limited)?;
+    Ok(axum::Json(
+        super::recovery::passkey_options(&app, &contact).await?,
+    ))
 }
 
 /// `GET /locked?identifier=…&kind=temporary|support&until=…`.
@@ -627,15 +656,18 @@ async fn unlock(
             .check_account(contact.as_str())
             .map_err(AccountError::RateLimited)?;
         let new_password = (!form.new_password.is_empty()).then_some(form.new_password.as_str());
-        super::recovery::unlock(
-            &app,
-            &contact,
-            method,
-            &form.code,
-            new_password,
-            &ctx.ip.to_string(),
-        )
-        .await?;
+        let proof = if method == "passkey" {
+            super::recovery::Proof::Passkey {
+                ceremony: &form.ceremony,
+                credential: credential_field(&form.credential)?,
+            }
+        } else {
+            super::recovery::Proof::Code {
+                method,
+                answer: &form.code,
+            }
+        };
+        super::recovery::unlock(&app, &contact, proof, new_password, &ctx.ip.to_string()).await?;
         Ok::<_, AccountError>(contact)
     }
     .await;
@@ -654,6 +686,7 @@ async fn unlock(
         }
         Err(error) => {
             locked_back(&mut viewer, &form);
+            let passkey = method == "passkey";
             match explain(&viewer, error, &["code", "new_password", "method"]) {
                 Ok(feedback) => refused(
                     &viewer,
@@ -662,7 +695,17 @@ async fn unlock(
                     locked_context(
                         &viewer,
                         &LockedForm {
-                            step: "code".into(),
+                            // A passkey's refusal comes back to the passkey form, not the code form.
+                            step: if passkey {
+                                form.step.clone()
+                            } else {
+                                "code".into()
+                            },
+                            method: if passkey {
+                                String::new()
+                            } else {
+                                form.method.clone()
+                            },
                             ..form
                         },
                         None,

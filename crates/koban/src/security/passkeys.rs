@@ -1,5 +1,6 @@
 //! Passkeys (WebAuthn, through `webauthn-rs`) as a second factor: register,
-//! name, rename and remove them; prove with one at sign-in and at step-up.
+//! name, rename and remove them; prove with one at sign-in, at step-up and
+//! to lift a lock.
 //!
 //! Each ceremony has two requests (options out, the browser's answer back);
 //! what webauthn-rs must remember between them is kept in the database, bound
@@ -139,6 +140,7 @@ pub enum Purpose {
     Register,
     SignIn,
     StepUp,
+    Unlock,
 }
 
 impl Purpose {
@@ -147,6 +149,7 @@ impl Purpose {
             Purpose::Register => "register",
             Purpose::SignIn => "sign_in",
             Purpose::StepUp => "step_up",
+            Purpose::Unlock => "unlock",
         }
     }
 }
@@ -581,6 +584,47 @@ pub async fn begin_authentication(
         .start_passkey_authentication(&passkeys)
         .map_err(|e| AccountError::Internal(format!("passkey authentication: {e}")))?;
     let ceremony = open_ceremony(app, purpose, account_id, binding, &state).await?;
+    Ok(PasskeyOptions {
+        ceremony,
+        options: serde_json::to_value(options)
+            .map_err(|e| AccountError::Internal(e.to_string()))?,
+    })
+}
+
+/// The binding of an unlock ceremony: there is no session or sign-in to
+/// tie it to, so the account and the purpose are all it is bound by.
+pub const UNLOCK_BINDING: i64 = 0;
+
+/// Options for unlocking with a passkey. `account_id` is the account whose
+/// lock the owner may lift here, if the identifier named one; every other
+/// case (unknown, not locked, locked for support, no passkey) gets a decoy
+/// that is never stored and so can never be finished. Both leave
+/// `allowCredentials` empty, so the answer names no credential and cannot
+/// tell anyone whether the identifier exists or has passkeys: the browser
+/// offers the passkeys it holds for this site, and the server checks the
+/// one chosen against the account.
+pub async fn begin_unlock(
+    app: &App,
+    account_id: Option<i64>,
+) -> Result<PasskeyOptions, AccountError> {
+    let passkeys: Vec<Passkey> = match account_id {
+        Some(id) => stored(app, id)
+            .await?
+            .into_iter()
+            .map(|s| s.passkey)
+            .collect(),
+        None => Vec::new(),
+    };
+    let (mut options, state) = app
+        .passkeys
+        .webauthn
+        .start_passkey_authentication(&passkeys)
+        .map_err(|e| AccountError::Internal(format!("passkey authentication: {e}")))?;
+    options.public_key.allow_credentials.clear();
+    let ceremony = match account_id.filter(|_| !passkeys.is_empty()) {
+        Some(id) => open_ceremony(app, Purpose::Unlock, id, UNLOCK_BINDING, &state).await?,
+        None => format!("{CEREMONY_PREFIX}{}", crate::crypto::random_token(32)),
+    };
     Ok(PasskeyOptions {
         ceremony,
         options: serde_json::to_value(options)

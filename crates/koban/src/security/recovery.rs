@@ -1,9 +1,10 @@
-//! Getting back in: self-service unlock through a verified contact or a
-//! second factor, and the account operations support performs from a
-//! ticket, each requiring a recorded identity verification and audited.
+//! Getting back in: self-service unlock through a verified contact, a
+//! second factor or a passkey, and the account operations support performs
+//! from a ticket, each requiring a recorded identity verification and audited.
 
 use super::guards;
 use super::history;
+use super::passkeys::{self, Assertion, PasskeyOptions};
 use super::signin::verified_contacts;
 use crate::accounts::codes::{self, Purpose};
 use crate::accounts::sessions::{self, Current};
@@ -55,23 +56,74 @@ pub async fn send_unlock_code(
     Ok(())
 }
 
-/// Unlocks with proof: `method` is `code` (the unlock code), `totp` or
-/// `recovery_code`. A lock caused by wrong passwords also needs a new
-/// password, since someone may have been guessing it. A lock for support
-/// cannot be lifted here.
+/// What the owner proves themselves with to lift a lock.
+#[derive(Debug, Clone)]
+pub enum Proof<'a> {
+    /// `method` is `code` (the unlock code), `totp` or `recovery_code`.
+    Code { method: &'a str, answer: &'a str },
+    /// A passkey's answer to the ceremony from [`passkey_options`].
+    Passkey {
+        ceremony: &'a str,
+        credential: serde_json::Value,
+    },
+}
+
+impl Proof<'_> {
+    /// The method's name, as the timeline shows it.
+    pub fn method(&self) -> &str {
+        match self {
+            Proof::Code { method, .. } => method,
+            Proof::Passkey { .. } => "passkey",
+        }
+    }
+
+    /// The refusal when there is no lock to lift here. A passkey's decoy
+    /// ceremony is never stored, so "no such ceremony" is what a real but
+    /// forged ceremony would get too: the answer reveals nothing.
+    fn nothing_to_unlock(&self) -> AccountError {
+        match self {
+            Proof::Code { .. } => AccountError::CodeInvalid,
+            Proof::Passkey { .. } => AccountError::field("ceremony", "invalid_value"),
+        }
+    }
+}
+
+/// The options for `navigator.credentials.get()` to unlock `identifier`
+/// with a passkey. Answered alike for unknown, unlocked, support-locked and
+/// passkey-less accounts (see [`passkeys::begin_unlock`]).
+pub async fn passkey_options(
+    app: &App,
+    identifier: &Contact,
+) -> Result<PasskeyOptions, AccountError> {
+    let found = accounts_store::find_with_hash(app.store.read(), identifier)
+        .await?
+        .map(|(a, _)| a);
+    let mut unlockable = None;
+    if let Some(account) = found {
+        let guard = guards::lock_in_force(&app.store, account.id, now_ms()).await?;
+        if guard.is_some_and(|g| !g.locked_for_support) {
+            unlockable = Some(account.id);
+        }
+    }
+    passkeys::begin_unlock(app, unlockable).await
+}
+
+/// Unlocks with proof: a code, a second factor or a passkey. A lock caused
+/// by wrong passwords also needs a new password, since someone may have been
+/// guessing it; it is checked before the proof is used, so a refusal spends
+/// neither the code nor the ceremony. A lock for support cannot be lifted here.
 pub async fn unlock(
     app: &App,
     identifier: &Contact,
-    method: &str,
-    answer: &str,
+    proof: Proof<'_>,
     new_password: Option<&str>,
     ip: &str,
 ) -> Result<(), AccountError> {
     let (account, _) = accounts_store::find_with_hash(app.store.read(), identifier)
         .await?
-        .ok_or(AccountError::CodeInvalid)?;
+        .ok_or_else(|| proof.nothing_to_unlock())?;
     let Some(guard) = guards::lock_in_force(&app.store, account.id, now_ms()).await? else {
-        return Err(AccountError::CodeInvalid);
+        return Err(proof.nothing_to_unlock());
     };
     if guard.locked_for_support {
         return Err(AccountError::Locked {
@@ -93,7 +145,30 @@ pub async fn unlock(
         }
         (false, None) => None,
     };
-    super::totp::prove(app, account.id, method, answer, Purpose::Unlock).await?;
+    let method = proof.method().to_string();
+    match proof {
+        Proof::Code { method, answer } => {
+            super::totp::prove(app, account.id, method, answer, Purpose::Unlock).await?
+        }
+        Proof::Passkey {
+            ceremony,
+            credential,
+        } => {
+            // A wrong passkey was counted on the second-factor counter, as a wrong code is.
+            let verified = passkeys::verify(
+                app,
+                account.id,
+                passkeys::Purpose::Unlock,
+                passkeys::UNLOCK_BINDING,
+                ceremony,
+                credential,
+            )
+            .await?;
+            if let Assertion::Failed(error) = verified {
+                return Err(error);
+            }
+        }
+    }
     if let Some(password) = new_password {
         let hash = app
             .hasher

@@ -40,6 +40,9 @@ async fn openapi_document_matches_the_routes(t: TestApp) {
         ("post", "/api/v1/sessions/second-factor/passkey"),
         ("post", "/api/v1/me/step-up/passkey/options"),
         ("post", "/api/v1/me/step-up/passkey"),
+        ("post", "/api/v1/unlock"),
+        ("post", "/api/v1/unlock/confirm"),
+        ("post", "/api/v1/unlock/passkey/options"),
     ];
     for (method, path) in expected {
         assert!(
