@@ -557,34 +557,48 @@ impl Browser {
             .unwrap_or_else(|e| panic!("no {css}: {e}"))
     }
 
-    /// The element's text. A page still being replaced (a redirect after a
-    /// form) can swap the element out between finding and reading it: find
-    /// it again rather than fail on the stale one.
-    async fn text(&self, css: &str) -> String {
+    /// Runs `act` on the element at `css`. A page still being replaced (a
+    /// redirect after a form, a script re-rendering) can swap the element out
+    /// between finding and using it: find it again rather than fail on the
+    /// stale one.
+    async fn on_element<T, F, Fut>(&self, css: &str, what: &str, act: F) -> T
+    where
+        F: Fn(fantoccini::elements::Element) -> Fut,
+        Fut: std::future::Future<Output = Result<T, fantoccini::error::CmdError>>,
+    {
         let mut last_error = None;
         for _ in 0..20 {
-            match self.find(css).await.text().await {
-                Ok(text) => return text,
+            match act(self.find(css).await).await {
+                Ok(value) => return value,
                 Err(fantoccini::error::CmdError::Standard(e))
                     if e.error == fantoccini::error::ErrorStatus::StaleElementReference =>
                 {
                     last_error = Some(e);
                     tokio::time::sleep(std::time::Duration::from_millis(50)).await;
                 }
-                Err(e) => panic!("text of {css}: {e}"),
+                Err(e) => panic!("{what} {css}: {e}"),
             }
         }
-        panic!("text of {css}: still stale: {last_error:?}")
+        panic!("{what} {css}: still stale: {last_error:?}")
+    }
+
+    /// The element's text.
+    async fn text(&self, css: &str) -> String {
+        self.on_element(css, "text of", |el| async move { el.text().await })
+            .await
     }
 
     async fn fill(&self, css: &str, value: &str) {
-        let field = self.find(css).await;
-        field.clear().await.expect("clear");
-        field.send_keys(value).await.expect("type");
+        self.on_element(css, "fill", |el| async move {
+            el.clear().await?;
+            el.send_keys(value).await
+        })
+        .await
     }
 
     async fn click(&self, css: &str) {
-        self.find(css).await.click().await.expect("click");
+        self.on_element(css, "click", |el| async move { el.click().await })
+            .await
     }
 
     /// The whole visible text of the page.
