@@ -747,24 +747,7 @@ pub async fn second_factor(
         Err(e @ AccountError::CodeInvalid) => Some(("second_factor_failed", e)),
         Err(e) => return Err(e),
     };
-    if let Some((outcome, error)) = refused {
-        app.attempt_log
-            .record(attempt(ctx, Some(account.id), outcome, "deny"))
-            .await?;
-        return Err(error);
-    }
-    if !use_challenge(app, challenge.id).await? {
-        return Err(AccountError::field("challenge", "invalid_value"));
-    }
-    finish(
-        app,
-        account,
-        &challenge.spec,
-        ctx,
-        challenge.score,
-        &challenge.reasons,
-    )
-    .await
+    conclude_second_factor(app, &challenge, ctx, refused).await
 }
 
 /// The options for proving a sign-in's second factor with a passkey.
@@ -809,6 +792,18 @@ pub async fn second_factor_passkey(
         Err(e @ AccountError::SecondFactorLocked(_)) => Some(("second_factor_locked", e)),
         Err(e) => return Err(e),
     };
+    conclude_second_factor(app, &challenge, ctx, refused).await
+}
+
+/// Ends a second-factor step: a refusal is recorded and returned; a pass
+/// uses the challenge up (once) and signs in.
+async fn conclude_second_factor(
+    app: &App,
+    challenge: &Challenge,
+    ctx: &ClientContext,
+    refused: Option<(&'static str, AccountError)>,
+) -> Result<Outcome, AccountError> {
+    let account = &challenge.account;
     if let Some((outcome, error)) = refused {
         app.attempt_log
             .record(attempt(ctx, Some(account.id), outcome, "deny"))
