@@ -631,11 +631,12 @@ impl Browser {
         let deadline = Instant::now() + WAIT;
         let code = loop {
             // Newest first: the first row for this destination is the latest message.
+            // A reload in progress can swap the row out under us: try again.
             if let Ok(body) = self.client().find(Locator::Css(&row)).await {
-                let text = body.text().await.expect("text");
-                let code = six_digits(&text);
-                if code.is_some() && code.as_deref() != not {
-                    break code.expect("checked");
+                if let Some(code) = body.text().await.ok().and_then(|text| six_digits(&text)) {
+                    if Some(code.as_str()) != not {
+                        break code;
+                    }
                 }
             }
             assert!(

@@ -810,11 +810,11 @@ both!(
 async fn attempts_written_together_land_one_row_each(t: TestApp) {
     use koban::security::history::Attempt;
     let attempt = |i: usize| Attempt {
-        account_id: (i % 3 == 0).then_some(i as i64),
+        account_id: i.is_multiple_of(3).then_some(i as i64),
         ip: format!("198.51.100.{}", i % 250),
-        country: (i % 2 == 0).then(|| "JP".to_string()),
-        latitude: (i % 2 == 0).then_some(35.6895 + i as f64 / 1e4),
-        longitude: (i % 2 == 0).then_some(139.6917),
+        country: i.is_multiple_of(2).then(|| "JP".to_string()),
+        latitude: i.is_multiple_of(2).then_some(35.6895 + i as f64 / 1e4),
+        longitude: i.is_multiple_of(2).then_some(139.6917),
         device_id: None,
         user_agent: Some(format!("agent \"{i}\" 'quoted' ☃")),
         outcome: "locked",
