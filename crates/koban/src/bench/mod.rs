@@ -119,13 +119,6 @@ pub struct RiskBench {
     /// Evaluations run first and not measured.
     #[arg(long, default_value_t = 200)]
     pub warmup: usize,
-    /// Seconds of refusal-path calls (the database work of a pre-check
-    /// refusal, without HTTP) from many tasks at once; 0 skips it.
-    #[arg(long, default_value_t = 5)]
-    pub refusal_seconds: u64,
-    /// Tasks running the refusal path at once.
-    #[arg(long, default_value_t = 64)]
-    pub refusal_concurrency: usize,
 }
 
 /// Options of `koban bench create-users`.

@@ -26,11 +26,6 @@ pub struct Attempt {
     pub decision: &'static str,
 }
 
-/// Writes an attempt at once, on its own.
-pub async fn record(store: &Store, attempt: &Attempt) -> Result<(), StoreError> {
-    write_batch(store, &[(now_ms(), attempt.clone())]).await
-}
-
 /// Rows per INSERT; a flood's batch is cut into statements of this size.
 const ROWS_PER_STATEMENT: usize = 1000;
 

@@ -274,7 +274,7 @@ fn serve_refuses_to_start_with_a_bad_geoip_database() {
 /// one had prepared the statement: sqlx's Any driver sent a missing f64 as
 /// a `real`).
 async fn located_and_unlocated_attempts_share_a_connection(db: crate::support::Db) {
-    use koban::security::history::{record, Attempt};
+    use koban::security::history::{Attempt, AttemptLog};
     use sqlx::Row;
     let dir = tempfile::tempdir().expect("temp dir");
     let url = match db {
@@ -301,18 +301,16 @@ async fn located_and_unlocated_attempts_share_a_connection(db: crate::support::D
     // The pool (at most 2 connections here) hands them out in turn: four
     // unlocated attempts make each prepare the statement first without a
     // location, then four located ones follow.
+    let log = AttemptLog::new(store.clone());
     for _ in 0..4 {
-        record(&store, &attempt("127.0.0.1", None))
+        log.record(attempt("127.0.0.1", None))
             .await
             .expect("unlocated");
     }
     for _ in 0..4 {
-        record(
-            &store,
-            &attempt(TOKYO.ip, Some((TOKYO.latitude, TOKYO.longitude))),
-        )
-        .await
-        .expect("located after unlocated");
+        log.record(attempt(TOKYO.ip, Some((TOKYO.latitude, TOKYO.longitude))))
+            .await
+            .expect("located after unlocated");
     }
     let rows = sqlx::query("SELECT latitude, longitude FROM login_attempts ORDER BY id")
         .fetch_all(store.read())

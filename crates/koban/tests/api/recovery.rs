@@ -1,21 +1,12 @@
 //! Getting back in: self-service unlock, support's audited account
 //! operations, reminders and history retention.
 
-use crate::support::TestApp;
+use crate::support::{scalar, TestApp};
 use reqwest::StatusCode;
 use serde_json::{json, Value};
 use sqlx::Row;
 
 const PASSWORD: &str = "plum blossom 2026";
-
-async fn scalar(t: &TestApp, sql: &str) -> i64 {
-    t.settle().await;
-    let row = sqlx::query(sql)
-        .fetch_one(t.app.store.read())
-        .await
-        .expect("query");
-    row.try_get::<i64, _>(0).expect("number")
-}
 
 async fn lock_by_guessing(t: &TestApp, identifier: &str) {
     for _ in 0..5 {

@@ -2,7 +2,7 @@
 //! trusted proxies, devices and the device limit, login history, TOTP with
 //! recovery codes, step-up.
 
-use crate::support::TestApp;
+use crate::support::{scalar, TestApp};
 use reqwest::StatusCode;
 use serde_json::{json, Value};
 use sqlx::Row;
@@ -29,15 +29,6 @@ async fn sign_in_from(
         .header("x-koban-device", device)
         .json(&json!({ "identifier": identifier, "password": password }));
     t.send(request).await
-}
-
-async fn scalar(t: &TestApp, sql: &str) -> i64 {
-    t.settle().await;
-    let row = sqlx::query(sql)
-        .fetch_one(t.app.store.read())
-        .await
-        .expect("query");
-    row.try_get::<i64, _>(0).expect("number")
 }
 
 async fn retry_after(t: &TestApp, identifier: &str, password: &str) -> (StatusCode, i64, Value) {

@@ -3,10 +3,9 @@
 //! redirects, and devices that belong to someone else. (The journeys run
 //! in a real browser in `browser.rs`.)
 
-use crate::support::TestApp;
+use crate::support::{scalar, TestApp};
 use reqwest::header::{COOKIE, LOCATION, SET_COOKIE};
 use reqwest::StatusCode;
-use sqlx::Row;
 use std::collections::BTreeMap;
 use std::time::Duration;
 
@@ -114,15 +113,6 @@ pub(crate) fn location(response: &reqwest::Response) -> String {
         .and_then(|v| v.to_str().ok())
         .unwrap_or_default()
         .to_string()
-}
-
-async fn scalar(t: &TestApp, sql: &str) -> i64 {
-    t.settle().await;
-    let row = sqlx::query(sql)
-        .fetch_one(t.app.store.read())
-        .await
-        .expect("query");
-    row.try_get::<i64, _>(0).expect("number")
 }
 
 fn totp_code(secret_base32: &str, step: i64) -> String {

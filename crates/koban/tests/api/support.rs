@@ -1045,3 +1045,14 @@ impl Drop for SmsProvider {
         self.task.abort();
     }
 }
+
+/// One number from the test database, after the server's late writes.
+pub async fn scalar(t: &TestApp, sql: &str) -> i64 {
+    use sqlx::Row;
+    t.settle().await;
+    let row = sqlx::query(sql)
+        .fetch_one(t.app.store.read())
+        .await
+        .expect("query");
+    row.try_get::<i64, _>(0).expect("number")
+}
