@@ -314,6 +314,9 @@ impl Config {
         if self.session_idle_minutes <= 0 || self.session_absolute_hours <= 0 {
             return bad("session_idle_minutes", "session lifetimes must be positive");
         }
+        if self.risk_refusal_cache_seconds < 0 {
+            return bad("risk_refusal_cache_seconds", "must be 0 (off) or more");
+        }
         Ok(())
     }
 
@@ -452,6 +455,16 @@ mod tests {
         let err =
             Config::load(None, vec![("KOBAN_LISTEN".into(), "nowhere".into())], &[]).unwrap_err();
         assert!(err.to_string().contains("listen"), "{err}");
+        let err = Config::load(
+            None,
+            vec![("KOBAN_RISK_REFUSAL_CACHE_SECONDS".into(), "-1".into())],
+            &[],
+        )
+        .unwrap_err();
+        assert!(
+            err.to_string().contains("risk_refusal_cache_seconds"),
+            "{err}"
+        );
     }
 
     #[test]
