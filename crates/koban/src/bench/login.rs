@@ -62,7 +62,12 @@ impl RawArgon {
         let threads = std::thread::available_parallelism()
             .map(|n| n.get())
             .unwrap_or(1);
-        if !self.hasher.verify_now(&self.password, &self.stored).0 {
+        let mut workspace = crate::accounts::password_hash::Workspace::new();
+        if !self
+            .hasher
+            .verify_with(&mut workspace, &self.password, &self.stored)
+            .0
+        {
             return Err("raw Argon2id: the password does not verify against its own hash".into());
         }
         let window = Duration::from_secs(self.seconds);
@@ -74,11 +79,18 @@ impl RawArgon {
         std::thread::scope(|scope| {
             for _ in 0..threads {
                 scope.spawn(|| {
+                    // Each thread its own working memory, as each hashing
+                    // slot of the server has.
+                    let mut workspace = crate::accounts::password_hash::Workspace::new();
                     let cpu_start = thread_cpu_ticks();
                     let (mut mine, mut total) = (0, 0);
                     loop {
                         // A failed check would be cheaper work; do not count it.
-                        let ok = u64::from(self.hasher.verify_now(&self.password, &self.stored).0);
+                        let ok = u64::from(
+                            self.hasher
+                                .verify_with(&mut workspace, &self.password, &self.stored)
+                                .0,
+                        );
                         total += ok;
                         if Instant::now() > deadline {
                             break;
