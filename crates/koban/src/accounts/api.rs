@@ -86,7 +86,8 @@ pub async fn confirm(
     let account = service::verify_contact_code(&app, &identifier, &input.code).await?;
     // Proving the contact signs the person in on this device, as a sign-in would.
     let spec = crate::security::signin::spec(&ctx);
-    let outcome = crate::security::signin::finish(&app, &account, &spec, &ctx, 0, &[]).await?;
+    let outcome =
+        crate::security::signin::finish(&app, &account, &spec, &ctx, 0, &[], None).await?;
     Ok(crate::security::api::answer(outcome, &ctx))
 }
 

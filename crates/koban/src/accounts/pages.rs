@@ -342,7 +342,7 @@ async fn verify(
         let account = service::verify_contact_code(&app, &contact, &form.code).await?;
         // Proving the contact signs in like any sign-in, on this browser's
         // device (or stops at the device limit), as the API does.
-        signin::finish(&app, &account, &signin::spec(&ctx), &ctx, 0, &[]).await
+        signin::finish(&app, &account, &signin::spec(&ctx), &ctx, 0, &[], None).await
     }
     .await;
     match result {

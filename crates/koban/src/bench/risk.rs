@@ -4,10 +4,10 @@
 //! the same run, and the pure `risk::assess` alone.
 //!
 //! The evaluation timed is what `security::signin::sign_in` does for a
-//! correct password: `guards::load` and `guards::ip_failures` (the pre-check's
-//! reads, whose results the assessment reuses), then
-//! `signin::gather_context` (`devices::find_by_key`,
-//! `devices::first_seen_since`, `history::past_successes`), then
+//! correct password: `facts::before_password` (the pre-check's one read:
+//! account, device, guards, the address's failures, whose results the
+//! assessment reuses), then `signin::gather_context`
+//! (`facts::after_password`: recent new devices and past sign-ins), then
 //! `koban_policy::risk::assess`: the same functions, not copies.
 
 use super::summary::{millis, percentile};
@@ -16,9 +16,10 @@ use crate::accounts::store::Account;
 use crate::config::Config;
 use crate::security::client::ClientContext;
 use crate::security::geo::Place;
-use crate::security::{guards, signin};
+use crate::security::{facts, guards, signin};
 use crate::store::{now_ms, Backend, Store};
 use crate::web::i18n::Lang;
+use koban_policy::contact::Contact;
 use koban_policy::risk::{self, GeoPoint};
 use sqlx::Row;
 use std::time::{Duration, Instant};
@@ -206,6 +207,18 @@ fn client_for(account_id: i64, i: usize) -> ClientContext {
     }
 }
 
+/// What the measured account signs in with.
+fn identifier(account: &Account) -> Result<Contact, String> {
+    match (&account.email, &account.phone) {
+        (Some(email), _) => Ok(Contact::Email(email.clone())),
+        (None, Some(phone)) => Ok(Contact::Phone(phone.clone())),
+        (None, None) => Err(format!(
+            "account {} has neither email nor phone",
+            account.id
+        )),
+    }
+}
+
 fn report(name: &str, mut samples: Vec<Duration>) {
     samples.sort_unstable();
     let p = |q| percentile(&samples, q).map(millis).unwrap_or(f64::NAN);
@@ -327,13 +340,17 @@ pub(super) async fn run(config: Config, options: RiskBench) -> Result<(), String
         }
         let now = now_ms();
         let t0 = Instant::now();
-        let guard = guards::load(store, &guards::account_key(account.id))
-            .await
-            .map_err(|e| e.to_string())?;
-        let ip_failures = guards::ip_failures(store, &ip, now, cfg.ip_failure_window_ms)
-            .await
-            .map_err(|e| e.to_string())?;
-        let context = signin::gather_context(&app, account, &guard, ip_failures, &ctx, now)
+        let device_hash = ctx.device_key_hash();
+        let before = facts::before_password(
+            store,
+            &identifier(account)?,
+            Some(&device_hash),
+            &ip,
+            now - cfg.ip_failure_window_ms,
+        )
+        .await
+        .map_err(|e| e.to_string())?;
+        let context = signin::gather_context(&app, account, &before, &ctx, now)
             .await
             .map_err(|e| e.to_string())?;
         let t1 = Instant::now();

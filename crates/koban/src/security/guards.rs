@@ -24,6 +24,14 @@ pub fn identifier_key(identifier: &str) -> String {
     format!("identifier:{identifier}")
 }
 
+/// The same three keys built in SQL, for a statement that finds the account
+/// and reads its guard at once ([`super::facts`]): over the columns `a.id`
+/// (the account), `d.device_key_hash` (its bound device) and
+/// `probe.identifier`. A test holds them equal to the functions above.
+pub const ACCOUNT_KEY_SQL: &str = "('account:' || a.id)";
+pub const DEVICE_KEY_SQL: &str = "('account:' || a.id || ':device:' || d.device_key_hash)";
+pub const IDENTIFIER_KEY_SQL: &str = "('identifier:' || probe.identifier)";
+
 /// A guard's state.
 #[derive(Debug, Clone, Default)]
 pub struct Guard {
@@ -43,6 +51,24 @@ impl Guard {
             locked_until_ms: self.locked_until,
             locked_for_support: self.locked_for_support,
         }
+    }
+
+    /// Nothing to forget: no failures, no lock. A successful sign-in skips
+    /// the write that would clear such a guard. (A failure counted between
+    /// the read and the sign-in's end then stays counted: the cautious side.)
+    pub fn is_clear(&self) -> bool {
+        self.failures == 0
+            && self.last_failure_at.is_none()
+            && self.locked_until.is_none()
+            && !self.locked_for_support
+            && self.lock_cause.is_none()
+            && self.second_factor_failures == 0
+            && self.second_factor_locked_until.is_none()
+    }
+
+    /// Its second-factor counter is at rest.
+    pub fn second_factor_is_clear(&self) -> bool {
+        self.second_factor_failures == 0 && self.second_factor_locked_until.is_none()
     }
 
     /// Locked now, for any reason?
@@ -75,6 +101,35 @@ fn from_row(r: &sqlx::any::AnyRow) -> Result<Guard, StoreError> {
         lock_cause: r.try_get("lock_cause")?,
         second_factor_failures: r.try_get("second_factor_failures")?,
         second_factor_locked_until: r.try_get("second_factor_locked_until")?,
+    })
+}
+
+/// The guard columns of table alias `table`, each renamed with `prefix`,
+/// plus `{prefix}guard_key`, for a statement that joins guards in.
+pub fn columns_as(table: &str, prefix: &str) -> String {
+    std::iter::once("guard_key")
+        .chain(COLUMNS.split(", "))
+        .map(|c| format!("{table}.{c} AS {prefix}{c}"))
+        .collect::<Vec<_>>()
+        .join(", ")
+}
+
+/// A guard read through [`columns_as`]; a fresh one when the join found none.
+pub fn from_row_prefixed(r: &sqlx::any::AnyRow, prefix: &str) -> Result<Guard, StoreError> {
+    let col = |c: &str| format!("{prefix}{c}");
+    if r.try_get::<Option<String>, _>(col("guard_key").as_str())?
+        .is_none()
+    {
+        return Ok(Guard::default());
+    }
+    Ok(Guard {
+        failures: r.try_get(col("failures").as_str())?,
+        last_failure_at: r.try_get(col("last_failure_at").as_str())?,
+        locked_until: r.try_get(col("locked_until").as_str())?,
+        locked_for_support: r.try_get::<i64, _>(col("locked_for_support").as_str())? != 0,
+        lock_cause: r.try_get(col("lock_cause").as_str())?,
+        second_factor_failures: r.try_get(col("second_factor_failures").as_str())?,
+        second_factor_locked_until: r.try_get(col("second_factor_locked_until").as_str())?,
     })
 }
 
@@ -254,24 +309,5 @@ pub async fn count_ip_failure(
     .fetch_one(store.write())
     .await?;
     let failures: i64 = row.try_get("failures")?;
-    Ok(failures.clamp(0, u32::MAX as i64) as u32)
-}
-
-/// Failures from `ip` in the current window.
-pub async fn ip_failures(
-    store: &Store,
-    ip: &str,
-    now: i64,
-    window_ms: i64,
-) -> Result<u32, StoreError> {
-    let row = sqlx::query("SELECT failures FROM ip_failures WHERE ip = $1 AND window_start >= $2")
-        .bind(ip)
-        .bind(now - window_ms)
-        .fetch_optional(store.read())
-        .await?;
-    let failures: i64 = match row {
-        Some(r) => r.try_get("failures")?,
-        None => 0,
-    };
     Ok(failures.clamp(0, u32::MAX as i64) as u32)
 }

@@ -361,47 +361,6 @@ pub struct Past {
     pub last: Option<LastSuccess>,
 }
 
-/// The last `limit` successful sign-ins of an account, condensed.
-pub async fn past_successes(
-    store: &Store,
-    account_id: i64,
-    limit: i64,
-) -> Result<Past, StoreError> {
-    let rows = sqlx::query(
-        "SELECT at, ip, country, latitude, longitude FROM login_attempts
-         WHERE account_id = $1 AND outcome = 'success' ORDER BY id DESC LIMIT $2",
-    )
-    .bind(account_id)
-    .bind(limit)
-    .fetch_all(store.read())
-    .await?;
-    let mut past = Past::default();
-    for (i, r) in rows.iter().enumerate() {
-        let ip: String = r.try_get("ip")?;
-        let country: Option<String> = r.try_get("country")?;
-        if i == 0 {
-            past.last = Some(LastSuccess {
-                at: r.try_get("at")?,
-                ip: ip.clone(),
-                country: country.clone(),
-                latitude: r.try_get("latitude")?,
-                longitude: r.try_get("longitude")?,
-            });
-        }
-        if let Ok(parsed) = ip.parse() {
-            if !past.known_ips.contains(&parsed) {
-                past.known_ips.push(parsed);
-            }
-        }
-        if let Some(c) = country {
-            if !past.known_countries.contains(&c) {
-                past.known_countries.push(c);
-            }
-        }
-    }
-    Ok(past)
-}
-
 /// Deletes attempts older than `before`; returns how many.
 pub async fn prune(store: &Store, before: i64) -> Result<u64, StoreError> {
     let done = sqlx::query("DELETE FROM login_attempts WHERE at < $1")

@@ -6,6 +6,7 @@ pub mod api;
 pub mod client;
 pub mod contacts;
 pub mod devices;
+pub mod facts;
 pub mod geo;
 pub mod guards;
 pub mod history;

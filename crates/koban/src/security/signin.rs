@@ -5,6 +5,7 @@
 
 use super::client::ClientContext;
 use super::devices::{self, Device, DeviceSpec};
+use super::facts;
 use super::guards;
 use super::history::{self, Attempt};
 use super::refusals::Hit;
@@ -19,6 +20,9 @@ use koban_policy::contact::Contact;
 use koban_policy::password::normalize;
 use koban_policy::risk::{self, Decision, GeoPoint, LastSignIn, SignInContext};
 use sqlx::Row;
+
+/// How many recent successful sign-ins the risk engine learns places from.
+const PAST_SIGN_INS_WEIGHED: i64 = 50;
 
 /// How long a half-finished sign-in (second factor, device limit) stays open.
 const CHALLENGE_TTL_MS: i64 = 10 * 60 * 1000;
@@ -221,23 +225,18 @@ pub async fn sign_in(
             .record_later(refused_attempt(ctx, hit.account_id, hit.refusal));
         return Err(refusal_error(hit.refusal, now));
     }
-    let found = accounts_store::find_with_hash(app.store.read(), identifier).await?;
-    let known_device = match (&found, presented_device) {
-        (Some((a, _)), Some(hash)) => devices::find_by_key(&app.store, a.id, hash)
-            .await?
-            .is_some(),
-        _ => false,
-    };
-    let guard_key = match &found {
-        Some((a, _)) if known_device => guards::device_key(a.id, &device_hash),
-        Some((a, _)) => guards::account_key(a.id),
-        None => guards::identifier_key(identifier.as_str()),
-    };
-    let account_id = found.as_ref().map(|(a, _)| a.id);
-    let ip = ctx.ip.to_string();
-    let guard = guards::load(&app.store, &guard_key).await?;
-    let ip_failures = guards::ip_failures(&app.store, &ip, now, cfg.ip_failure_window_ms).await?;
-    if let Err(refusal) = risk::pre_check(guard.lock(), ctx.ip, ip_failures, now, cfg) {
+    let mut before = facts::before_password(
+        &app.store,
+        identifier,
+        presented_device,
+        &ctx.ip.to_string(),
+        now - cfg.ip_failure_window_ms,
+    )
+    .await?;
+    let guard_key = before.guard_key(identifier, &device_hash);
+    let account_id = before.found.as_ref().map(|(a, _)| a.id);
+    if let Err(refusal) = risk::pre_check(before.guard.lock(), ctx.ip, before.ip_failures, now, cfg)
+    {
         app.refusals.remember(
             identifier.as_str(),
             presented_device,
@@ -253,7 +252,7 @@ pub async fn sign_in(
     if password.chars().count() > koban_policy::password::MAX_CHARS {
         return Err(AccountError::BadCredentials);
     }
-    let (account, stored) = match found {
+    let (account, stored) = match before.found.take() {
         Some((a, h)) => (Some(a), Some(h)),
         None => (None, None),
     };
@@ -282,7 +281,8 @@ pub async fn sign_in(
             accounts_store::set_password_hash(app.store.write(), account.id, &hash, false).await?;
         }
     }
-    let assessment = assess(app, &account, &guard, ip_failures, ctx, now).await?;
+    let context = gather_context(app, &account, &before, ctx, now).await?;
+    let assessment = risk::assess(&context, now, cfg);
     let reasons: Vec<String> = assessment
         .reasons
         .iter()
@@ -325,7 +325,7 @@ pub async fn sign_in(
         }
         Decision::Allow | Decision::StepUp => {}
     }
-    let factors = super::totp::factors(app, account.id).await?;
+    let factors = before.factors;
     let two_factor = factors.on();
     if two_factor || assessment.decision == Decision::StepUp {
         let methods = factors.methods();
@@ -349,6 +349,11 @@ pub async fn sign_in(
             .await?;
         return Ok(Outcome::SecondFactor { challenge, methods });
     }
+    let known = before.device_id.map(|id| KnownDevice {
+        id,
+        guard_clear: before.guard.is_clear(),
+        account_second_factor_clear: before.account_guard.second_factor_is_clear(),
+    });
     finish(
         app,
         &account,
@@ -356,6 +361,7 @@ pub async fn sign_in(
         ctx,
         assessment.score as i64,
         &reasons,
+        known,
     )
     .await
 }
@@ -431,46 +437,35 @@ async fn lock_notice(
     .await
 }
 
-async fn assess(
-    app: &App,
-    account: &Account,
-    guard: &guards::Guard,
-    ip_failures: u32,
-    ctx: &ClientContext,
-    now: i64,
-) -> Result<risk::Assessment, AccountError> {
-    let context = gather_context(app, account, guard, ip_failures, ctx, now).await?;
-    Ok(risk::assess(&context, now, &app.security.risk))
-}
-
-/// Reads what the risk engine weighs for a correct password (known device,
-/// recent new devices, past sign-ins) and combines it with the guard and the
-/// IP's failure count already read by the pre-check. Public so that
+/// Reads what the risk engine weighs for a correct password (recent new
+/// devices, past sign-ins) and combines it with what was read before the
+/// hash (the guard, the device, the address's failures). Public so that
 /// `koban bench risk` times exactly what a sign-in does.
 pub async fn gather_context(
     app: &App,
     account: &Account,
-    guard: &guards::Guard,
-    ip_failures: u32,
+    before: &facts::BeforePassword,
     ctx: &ClientContext,
     now: i64,
 ) -> Result<SignInContext, AccountError> {
     let cfg = &app.security.risk;
-    let device_known = devices::find_by_key(&app.store, account.id, &ctx.device_key_hash())
-        .await?
-        .is_some();
-    let new_device_times_ms =
-        devices::first_seen_since(&app.store, account.id, now - cfg.device_churn_window_ms).await?;
-    let past = history::past_successes(&app.store, account.id, 50).await?;
+    let after = facts::after_password(
+        &app.store,
+        account.id,
+        now - cfg.device_churn_window_ms,
+        PAST_SIGN_INS_WEIGHED,
+    )
+    .await?;
+    let guard = &before.guard;
     let mut context = SignInContext::new(ctx.ip);
     context.consecutive_failures = guard.failures.clamp(0, u32::MAX as i64) as u32;
     context.last_failure_ms = guard.last_failure_at;
     context.lock = guard.lock();
-    context.device_known = device_known;
-    context.new_device_times_ms = new_device_times_ms;
-    context.known_ips = past.known_ips;
-    context.known_countries = past.known_countries;
-    context.last_sign_in = past.last.and_then(|last| {
+    context.device_known = before.device_id.is_some();
+    context.new_device_times_ms = after.new_device_times_ms;
+    context.known_ips = after.past.known_ips;
+    context.known_countries = after.past.known_countries;
+    context.last_sign_in = after.past.last.and_then(|last| {
         Some(LastSignIn {
             at_ms: last.at,
             ip: last.ip.parse().ok()?,
@@ -481,7 +476,7 @@ pub async fn gather_context(
             },
         })
     });
-    context.ip_failures_in_window = ip_failures;
+    context.ip_failures_in_window = before.ip_failures;
     context.country = ctx.place.country.clone();
     context.location = ctx.place.location;
     context.client_version = ctx.client_version.clone();
@@ -609,9 +604,21 @@ pub async fn use_challenge(app: &App, id: i64) -> Result<bool, AccountError> {
     Ok(done.rows_affected() == 1)
 }
 
+/// A bound device the sign-in already found, with what it read of the
+/// guards a success clears.
+pub struct KnownDevice {
+    pub id: i64,
+    /// The device's own guard holds nothing to clear.
+    pub guard_clear: bool,
+    /// The account guard's second-factor counter holds nothing to clear.
+    pub account_second_factor_clear: bool,
+}
+
 /// Completes a sign-in whose every check passed: binds or touches the
 /// device (or stops at the device limit), makes the session, clears the
-/// failure counter and records the success.
+/// failure counter and records the success. `known` is the device as the
+/// sign-in read it; without it (a second step, later) it is read again and
+/// the guards are cleared unread.
 pub async fn finish(
     app: &App,
     account: &Account,
@@ -619,8 +626,19 @@ pub async fn finish(
     ctx: &ClientContext,
     score: i64,
     reasons: &[String],
+    known: Option<KnownDevice>,
 ) -> Result<Outcome, AccountError> {
-    let existing = devices::find_by_key(&app.store, account.id, &spec.key_hash).await?;
+    let known = match known {
+        Some(device) => Some(device),
+        None => devices::find_by_key(&app.store, account.id, &spec.key_hash)
+            .await?
+            .map(|id| KnownDevice {
+                id,
+                guard_clear: false,
+                account_second_factor_clear: false,
+            }),
+    };
+    let existing = known.as_ref().map(|d| d.id);
     // The account's very first device (at sign-up) is announced to nobody:
     // there is nothing yet it could be an intruder beside.
     let mut announce = false;
@@ -662,11 +680,19 @@ pub async fn finish(
     .await?;
     // A known device clears only its own counter: the owner signing in on
     // their phone must not reset the back-off of someone guessing elsewhere.
-    guards::clear(&app.store, &guards::device_key(account.id, &spec.key_hash)).await?;
-    if existing.is_none() {
-        guards::clear(&app.store, &guards::account_key(account.id)).await?;
-    } else {
-        guards::clear_second_factor(&app.store, account.id).await?;
+    match &known {
+        None => {
+            guards::clear(&app.store, &guards::device_key(account.id, &spec.key_hash)).await?;
+            guards::clear(&app.store, &guards::account_key(account.id)).await?;
+        }
+        Some(device) => {
+            if !device.guard_clear {
+                guards::clear(&app.store, &guards::device_key(account.id, &spec.key_hash)).await?;
+            }
+            if !device.account_second_factor_clear {
+                guards::clear_second_factor(&app.store, account.id).await?;
+            }
+        }
     }
     app.attempt_log
         .record(Attempt {
@@ -725,6 +751,7 @@ pub async fn resolve_device_limit(
         ctx,
         challenge.score,
         &challenge.reasons,
+        None,
     )
     .await
 }
@@ -820,6 +847,7 @@ async fn conclude_second_factor(
         ctx,
         challenge.score,
         &challenge.reasons,
+        None,
     )
     .await
 }

@@ -849,3 +849,38 @@ async fn attempts_written_together_land_one_row_each(t: TestApp) {
     }
 }
 both!(attempts_written_together_land_one_row_each);
+
+/// The guard keys a sign-in's single read builds in SQL are the keys the
+/// rest of the code builds in Rust: a mismatch would read no guard at all,
+/// so no lock would ever hold.
+async fn guard_keys_built_in_sql_match_rust(db: crate::support::Db) {
+    use koban::security::guards;
+    let Some((store, _dir)) = crate::support::fresh_store(db).await else {
+        return;
+    };
+    let sql = format!(
+        "SELECT {} AS account_key, {} AS device_key, {} AS identifier_key
+         FROM (SELECT $1 AS identifier) AS probe, (SELECT $2 AS id) AS a, (SELECT $3 AS device_key_hash) AS d",
+        guards::ACCOUNT_KEY_SQL,
+        guards::DEVICE_KEY_SQL,
+        guards::IDENTIFIER_KEY_SQL
+    );
+    let row = sqlx::query(&sql)
+        .bind("+819012345678")
+        .bind(4_200_000_001_i64)
+        .bind("9f86d081884c7d65")
+        .fetch_one(store.read())
+        .await
+        .unwrap();
+    let text = |c: &str| row.try_get::<String, _>(c).unwrap();
+    assert_eq!(text("account_key"), guards::account_key(4_200_000_001));
+    assert_eq!(
+        text("device_key"),
+        guards::device_key(4_200_000_001, "9f86d081884c7d65")
+    );
+    assert_eq!(
+        text("identifier_key"),
+        guards::identifier_key("+819012345678")
+    );
+}
+both_db!(guard_keys_built_in_sql_match_rust);
