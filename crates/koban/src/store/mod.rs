@@ -9,7 +9,7 @@ pub use dialect::Backend;
 pub use migrate::MIGRATIONS;
 
 use sqlx::any::{AnyPoolOptions, AnyRow};
-use sqlx::{AnyPool, Executor};
+use sqlx::{AnyPool, Connection, Executor};
 use std::time::Duration;
 
 /// Anything that went wrong talking to the database.
@@ -54,7 +54,7 @@ impl Store {
                 })
             }
             Backend::Postgres => {
-                let pool = AnyPoolOptions::new()
+                let pool = pool_options()
                     .max_connections(max_connections.max(2))
                     .acquire_timeout(Duration::from_secs(10))
                     .connect(url)
@@ -102,8 +102,31 @@ impl Store {
     }
 }
 
+/// A connection idle at least this long is pinged before it is handed out.
+const PING_IF_IDLE_FOR: Duration = Duration::from_secs(1);
+
+/// Pool settings both backends share. By default sqlx pings every
+/// connection on every acquire: a second round trip for each statement,
+/// which doubled the database's share of a sign-in (BENCHMARKS.md, run 5).
+/// Like HikariCP, which skips its check for a connection used within the
+/// last 500 ms, only a connection that sat idle is tested: one in steady use
+/// has just proven itself, while one left idle may have been dropped by a
+/// restarted server or a firewall.
+fn pool_options() -> AnyPoolOptions {
+    AnyPoolOptions::new()
+        .test_before_acquire(false)
+        .before_acquire(|conn, meta| {
+            Box::pin(async move {
+                if meta.idle_for >= PING_IF_IDLE_FOR {
+                    conn.ping().await?;
+                }
+                Ok(true)
+            })
+        })
+}
+
 async fn sqlite_pool(url: &str, max: u32, writer: bool) -> Result<AnyPool, StoreError> {
-    let pool = AnyPoolOptions::new()
+    let pool = pool_options()
         .max_connections(max)
         .min_connections(if writer { 1 } else { 0 })
         .acquire_timeout(Duration::from_secs(30))

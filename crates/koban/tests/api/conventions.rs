@@ -370,3 +370,42 @@ both!(
         c.trusted_proxies = "127.0.0.1".into();
     }
 );
+
+/// Pooled connections are not pinged while in steady use, so the ones the
+/// database dropped while they sat idle must still be caught before use:
+/// after PostgreSQL ends every connection (as a restart does), the next
+/// statement succeeds on a fresh one. (On a bare store: a running app's job
+/// worker would meet the dead connections first.)
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn connections_the_database_dropped_are_replaced() {
+    use sqlx::Connection;
+    let Some((store, _dir)) = crate::support::fresh_store(crate::support::Db::Postgres).await
+    else {
+        return;
+    };
+    let pool_pid: i32 = sqlx::query_scalar("SELECT pg_backend_pid()")
+        .fetch_one(store.read())
+        .await
+        .unwrap();
+    let url = crate::support::postgres_url().unwrap();
+    let mut admin = sqlx::PgConnection::connect(&url).await.unwrap();
+    let ended: Vec<bool> = sqlx::query_scalar(
+        "SELECT pg_terminate_backend(pid) FROM pg_stat_activity
+         WHERE datname = (SELECT datname FROM pg_stat_activity WHERE pid = $1)",
+    )
+    .bind(pool_pid)
+    .fetch_all(&mut admin)
+    .await
+    .unwrap();
+    assert!(!ended.is_empty() && ended.iter().all(|e| *e));
+    // Idle longer than a connection goes unchecked.
+    tokio::time::sleep(std::time::Duration::from_millis(1500)).await;
+    // As many statements as the pool could hold connections, one at a time.
+    for _ in 0..8 {
+        let pid: i32 = sqlx::query_scalar("SELECT pg_backend_pid()")
+            .fetch_one(store.read())
+            .await
+            .expect("a statement on a live connection");
+        assert_ne!(pid, pool_pid);
+    }
+}
