@@ -4,11 +4,10 @@
 //! the same run, and the pure `risk::assess` alone.
 //!
 //! The evaluation timed is what `security::signin::sign_in` does for a
-//! correct password: `facts::before_password` (the pre-check's one read:
-//! account, device, guards, the address's failures, whose results the
-//! assessment reuses), then `signin::gather_context`
-//! (`facts::after_password`: recent new devices and past sign-ins), then
-//! `koban_policy::risk::assess`: the same functions, not copies.
+//! correct password: `facts::read` (its one read: account, device, guards,
+//! the address's failures, recent new devices and past sign-ins), then
+//! `signin::risk_context` and `koban_policy::risk::assess`: the same
+//! functions, not copies.
 
 use super::summary::{millis, percentile};
 use super::RiskBench;
@@ -341,18 +340,17 @@ pub(super) async fn run(config: Config, options: RiskBench) -> Result<(), String
         let now = now_ms();
         let t0 = Instant::now();
         let device_hash = ctx.device_key_hash();
-        let before = facts::before_password(
+        let mut facts = facts::read(
             store,
             &identifier(account)?,
             Some(&device_hash),
             &ip,
             now - cfg.ip_failure_window_ms,
+            now - cfg.device_churn_window_ms,
         )
         .await
         .map_err(|e| e.to_string())?;
-        let context = signin::gather_context(&app, account, &before, &ctx, now)
-            .await
-            .map_err(|e| e.to_string())?;
+        let context = signin::risk_context(&mut facts, &ctx);
         let t1 = Instant::now();
         let assessment = risk::assess(&context, now, cfg);
         let t2 = Instant::now();

@@ -1,12 +1,14 @@
-//! What a sign-in reads, in two statements: one before the password is
-//! checked (the account and its hash, the presented device, second factors,
-//! the guards, the address's failures) and one after a correct password
-//! (recent new devices and past sign-ins, for the risk engine).
+//! What a sign-in reads, in one statement before the password is checked:
+//! the account and its hash, the presented device, second factors, the
+//! guards, the address's failures, and for the risk engine the account's
+//! recent new devices and past sign-ins.
 //!
-//! Each was six separate statements. A sign-in is one Argon2 hash plus
-//! everything else, and on two cores every round trip to the database wakes
-//! threads that interrupt the hash (BENCHMARKS.md, run 5): folding the reads
-//! is what brings sign-ins per second close to raw hashes per second.
+//! That was eight statements. A sign-in is one Argon2 hash plus everything
+//! else, and on two cores every round trip to the database wakes threads
+//! that interrupt a hash (BENCHMARKS.md, run 5): folding the reads is what
+//! brings sign-ins per second close to raw hashes per second. The lists
+//! cost a wrong password a few microseconds it does not need; it pays ~15 ms
+//! of hashing anyway.
 
 use super::guards::{self, Guard};
 use super::history::{LastSuccess, Past};
@@ -14,12 +16,14 @@ use super::totp::Factors;
 use crate::accounts::store::{Account, COLUMNS as ACCOUNT_COLUMNS};
 use crate::store::{Store, StoreError};
 use koban_policy::contact::Contact;
-use sqlx::any::AnyRow;
 use sqlx::Row;
+
+/// How many recent successful sign-ins the risk engine learns places from.
+pub const PAST_SIGN_INS_WEIGHED: i64 = 50;
 
 /// What the database knows of an attempt before its password is checked.
 #[derive(Debug, Default)]
-pub struct BeforePassword {
+pub struct Facts {
     /// The account the identifier names, with its stored password hash.
     pub found: Option<(Account, String)>,
     /// The presented device, when the account has it bound.
@@ -34,9 +38,14 @@ pub struct BeforePassword {
     pub account_guard: Guard,
     /// Wrong passwords from this address in the current window.
     pub ip_failures: u32,
+    /// When the account's devices first seen since the churn window began
+    /// were bound.
+    pub new_device_times_ms: Vec<i64>,
+    /// The account's recent successful sign-ins, condensed.
+    pub past: Past,
 }
 
-impl BeforePassword {
+impl Facts {
     /// The key of the guard in force, built as [`guards`] builds it.
     pub fn guard_key(&self, identifier: &Contact, device_key_hash: &str) -> String {
         match (&self.found, self.device_id) {
@@ -47,16 +56,22 @@ impl BeforePassword {
     }
 }
 
-/// Reads everything the pre-check and the hash need, in one statement.
+/// A past success as the statement lists it: id, at, ip, country, latitude,
+/// longitude.
+type SuccessRow = (i64, i64, String, Option<String>, Option<f64>, Option<f64>);
+
+/// Reads everything a sign-in decides with, in one statement.
 /// `presented_device` is the hash of a device key the client sent (None for
-/// a key made for this request, which no account can know).
-pub async fn before_password(
+/// a key made for this request, which no account can know); failures of
+/// the address count from `failures_since`, new devices from `devices_since`.
+pub async fn read(
     store: &Store,
     identifier: &Contact,
     presented_device: Option<&str>,
     ip: &str,
     failures_since: i64,
-) -> Result<BeforePassword, StoreError> {
+    devices_since: i64,
+) -> Result<Facts, StoreError> {
     let column = match identifier {
         Contact::Phone(_) => "phone",
         Contact::Email(_) => "email",
@@ -65,12 +80,25 @@ pub async fn before_password(
         .split(", ")
         .map(|c| format!("a.{c}"))
         .collect();
+    let backend = store.backend();
+    let new_devices = backend.json_rows(
+        "first_seen_at",
+        "SELECT first_seen_at FROM devices WHERE account_id = a.id AND first_seen_at >= $5",
+    );
+    let past = backend.json_rows(
+        "id, at, ip, country, latitude, longitude",
+        &format!(
+            "SELECT id, at, ip, country, latitude, longitude FROM login_attempts
+             WHERE account_id = a.id AND outcome = 'success' ORDER BY id DESC LIMIT {PAST_SIGN_INS_WEIGHED}"
+        ),
+    );
     // The probe row makes the statement answer even for an unknown
     // identifier, whose guard and address still count.
     let sql = format!(
         "SELECT {account}, a.password_hash, a.totp_enabled_at,
                 (SELECT COUNT(*) FROM passkeys p WHERE p.account_id = a.id) AS passkeys,
-                d.id AS device_id, {guard}, {account_guard}, f.failures AS ip_failures
+                d.id AS device_id, {guard}, {account_guard}, f.failures AS ip_failures,
+                {new_devices} AS new_devices, {past} AS past
          FROM (SELECT $1 AS identifier) AS probe
          LEFT JOIN accounts a ON a.{column} = probe.identifier
          LEFT JOIN devices d ON d.account_id = a.id AND d.device_key_hash = $2 AND d.removed_at IS NULL
@@ -92,6 +120,7 @@ pub async fn before_password(
         .bind(presented_device)
         .bind(ip)
         .bind(failures_since)
+        .bind(devices_since)
         .fetch_one(store.write())
         .await?;
     let ip_failures = row
@@ -100,11 +129,11 @@ pub async fn before_password(
         .clamp(0, u32::MAX as i64) as u32;
     let guard = guards::from_row_prefixed(&row, "g_")?;
     if row.try_get::<Option<i64>, _>("id")?.is_none() {
-        return Ok(BeforePassword {
+        return Ok(Facts {
             account_guard: guard.clone(),
             guard,
             ip_failures,
-            ..BeforePassword::default()
+            ..Facts::default()
         });
     }
     let account = Account::from_row(&row)?;
@@ -115,7 +144,9 @@ pub async fn before_password(
     } else {
         guard.clone()
     };
-    Ok(BeforePassword {
+    let new_devices: Vec<(i64,)> = json_list(&row, "new_devices")?;
+    let successes: Vec<SuccessRow> = json_list(&row, "past")?;
+    Ok(Facts {
         found: Some((account, hash)),
         device_id,
         factors: Factors {
@@ -125,73 +156,48 @@ pub async fn before_password(
         guard,
         account_guard,
         ip_failures,
+        new_device_times_ms: new_devices.into_iter().map(|(at,)| at).collect(),
+        past: condense(successes),
     })
 }
 
-/// What the risk engine weighs beyond the guard, for a correct password.
-#[derive(Debug, Default)]
-pub struct AfterPassword {
-    /// When devices first seen since the churn window began were bound.
-    pub new_device_times_ms: Vec<i64>,
-    /// The account's recent successful sign-ins, condensed.
-    pub past: Past,
+fn json_list<T: serde::de::DeserializeOwned>(
+    row: &sqlx::any::AnyRow,
+    column: &str,
+) -> Result<Vec<T>, StoreError> {
+    let text: Option<String> = row.try_get(column)?;
+    match text {
+        None => Ok(Vec::new()),
+        Some(text) => serde_json::from_str(&text)
+            .map_err(|e| StoreError::Unavailable(format!("{column}: unreadable list: {e}"))),
+    }
 }
 
-/// Reads recent new devices and the last `limit` successful sign-ins, in
-/// one statement.
-pub async fn after_password(
-    store: &Store,
-    account_id: i64,
-    devices_since: i64,
-    limit: i64,
-) -> Result<AfterPassword, StoreError> {
-    let rows = sqlx::query(
-        "SELECT 'device' AS kind, id, first_seen_at AS at, NULL AS ip, NULL AS country, NULL AS latitude, NULL AS longitude
-         FROM devices WHERE account_id = $1 AND first_seen_at >= $2
-         UNION ALL
-         SELECT 'success', id, at, ip, country, latitude, longitude FROM (
-             SELECT id, at, ip, country, latitude, longitude FROM login_attempts
-             WHERE account_id = $1 AND outcome = 'success' ORDER BY id DESC LIMIT $3) AS recent",
-    )
-    .bind(account_id)
-    .bind(devices_since)
-    .bind(limit)
-    .fetch_all(store.read())
-    .await?;
-    let mut facts = AfterPassword::default();
-    let mut successes: Vec<(i64, &AnyRow)> = Vec::new();
-    for row in &rows {
-        let kind: String = row.try_get("kind")?;
-        if kind == "device" {
-            facts.new_device_times_ms.push(row.try_get("at")?);
-        } else {
-            successes.push((row.try_get("id")?, row));
-        }
-    }
-    // A union keeps no order: newest first, as the history was written.
-    successes.sort_by_key(|(id, _)| std::cmp::Reverse(*id));
-    for (i, (_, row)) in successes.iter().enumerate() {
-        let ip: String = row.try_get("ip")?;
-        let country: Option<String> = row.try_get("country")?;
+/// Past successes, newest first, reduced to what the risk engine weighs.
+fn condense(mut successes: Vec<SuccessRow>) -> Past {
+    // JSON aggregation promises no order: newest first, as written.
+    successes.sort_by_key(|s| std::cmp::Reverse(s.0));
+    let mut past = Past::default();
+    for (i, (_, at, ip, country, latitude, longitude)) in successes.into_iter().enumerate() {
         if i == 0 {
-            facts.past.last = Some(LastSuccess {
-                at: row.try_get("at")?,
+            past.last = Some(LastSuccess {
+                at,
                 ip: ip.clone(),
                 country: country.clone(),
-                latitude: row.try_get("latitude")?,
-                longitude: row.try_get("longitude")?,
+                latitude,
+                longitude,
             });
         }
         if let Ok(parsed) = ip.parse() {
-            if !facts.past.known_ips.contains(&parsed) {
-                facts.past.known_ips.push(parsed);
+            if !past.known_ips.contains(&parsed) {
+                past.known_ips.push(parsed);
             }
         }
         if let Some(c) = country {
-            if !facts.past.known_countries.contains(&c) {
-                facts.past.known_countries.push(c);
+            if !past.known_countries.contains(&c) {
+                past.known_countries.push(c);
             }
         }
     }
-    Ok(facts)
+    past
 }

@@ -21,9 +21,6 @@ use koban_policy::password::normalize;
 use koban_policy::risk::{self, Decision, GeoPoint, LastSignIn, SignInContext};
 use sqlx::Row;
 
-/// How many recent successful sign-ins the risk engine learns places from.
-const PAST_SIGN_INS_WEIGHED: i64 = 50;
-
 /// How long a half-finished sign-in (second factor, device limit) stays open.
 const CHALLENGE_TTL_MS: i64 = 10 * 60 * 1000;
 const CHALLENGE_PREFIX: &str = "kbc_";
@@ -225,12 +222,13 @@ pub async fn sign_in(
             .record_later(refused_attempt(ctx, hit.account_id, hit.refusal));
         return Err(refusal_error(hit.refusal, now));
     }
-    let mut before = facts::before_password(
+    let mut before = facts::read(
         &app.store,
         identifier,
         presented_device,
         &ctx.ip.to_string(),
         now - cfg.ip_failure_window_ms,
+        now - cfg.device_churn_window_ms,
     )
     .await?;
     let guard_key = before.guard_key(identifier, &device_hash);
@@ -281,7 +279,7 @@ pub async fn sign_in(
             accounts_store::set_password_hash(app.store.write(), account.id, &hash, false).await?;
         }
     }
-    let context = gather_context(app, &account, &before, ctx, now).await?;
+    let context = risk_context(&mut before, ctx);
     let assessment = risk::assess(&context, now, cfg);
     let reasons: Vec<String> = assessment
         .reasons
@@ -437,35 +435,21 @@ async fn lock_notice(
     .await
 }
 
-/// Reads what the risk engine weighs for a correct password (recent new
-/// devices, past sign-ins) and combines it with what was read before the
-/// hash (the guard, the device, the address's failures). Public so that
-/// `koban bench risk` times exactly what a sign-in does.
-pub async fn gather_context(
-    app: &App,
-    account: &Account,
-    before: &facts::BeforePassword,
-    ctx: &ClientContext,
-    now: i64,
-) -> Result<SignInContext, AccountError> {
-    let cfg = &app.security.risk;
-    let after = facts::after_password(
-        &app.store,
-        account.id,
-        now - cfg.device_churn_window_ms,
-        PAST_SIGN_INS_WEIGHED,
-    )
-    .await?;
+/// What the risk engine weighs for a correct password, from the facts the
+/// sign-in read before hashing (its lists are moved out) and the request.
+/// Public so that `koban bench risk` times exactly what a sign-in does.
+pub fn risk_context(before: &mut facts::Facts, ctx: &ClientContext) -> SignInContext {
+    let past = std::mem::take(&mut before.past);
     let guard = &before.guard;
     let mut context = SignInContext::new(ctx.ip);
     context.consecutive_failures = guard.failures.clamp(0, u32::MAX as i64) as u32;
     context.last_failure_ms = guard.last_failure_at;
     context.lock = guard.lock();
     context.device_known = before.device_id.is_some();
-    context.new_device_times_ms = after.new_device_times_ms;
-    context.known_ips = after.past.known_ips;
-    context.known_countries = after.past.known_countries;
-    context.last_sign_in = after.past.last.and_then(|last| {
+    context.new_device_times_ms = std::mem::take(&mut before.new_device_times_ms);
+    context.known_ips = past.known_ips;
+    context.known_countries = past.known_countries;
+    context.last_sign_in = past.last.and_then(|last| {
         Some(LastSignIn {
             at_ms: last.at,
             ip: last.ip.parse().ok()?,
@@ -480,7 +464,7 @@ pub async fn gather_context(
     context.country = ctx.place.country.clone();
     context.location = ctx.place.location;
     context.client_version = ctx.client_version.clone();
-    Ok(context)
+    context
 }
 
 async fn send_sign_in_code(app: &App, account: &Account, lang: Lang) -> Result<(), AccountError> {

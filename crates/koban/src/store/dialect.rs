@@ -79,6 +79,20 @@ impl Backend {
         }
     }
 
+    /// A scalar subquery giving the rows of `from` (a SELECT) as JSON text:
+    /// an array holding, per row, an array of `columns`. How one statement
+    /// returns lists beside a row. `[]` when there are none.
+    pub fn json_rows(self, columns: &str, from: &str) -> String {
+        match self {
+            Backend::Sqlite => {
+                format!("(SELECT json_group_array(json_array({columns})) FROM ({from}) AS r)")
+            }
+            Backend::Postgres => format!(
+                "(SELECT COALESCE(json_agg(json_build_array({columns})), '[]')::text FROM ({from}) AS r)"
+            ),
+        }
+    }
+
     /// Appended to the inner SELECT of a job claim. PostgreSQL lets several
     /// nodes claim disjoint jobs at once; SQLite has one writer, which
     /// already serialises claims.
