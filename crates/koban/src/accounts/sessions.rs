@@ -34,6 +34,56 @@ pub struct Current {
     pub stepped_up_at: Option<i64>,
 }
 
+/// A session not yet stored: its token, shown once, and its row's values.
+pub struct Draft {
+    pub token: String,
+    pub token_hash: String,
+    pub created_at: i64,
+    pub idle_expires_at: i64,
+    pub absolute_expires_at: i64,
+    /// Cut to 512 characters.
+    pub user_agent: Option<String>,
+}
+
+impl Draft {
+    /// A fresh token with the configured expiries, starting now.
+    pub fn new(app: &App, user_agent: Option<&str>) -> Draft {
+        let now = now_ms();
+        let token = format!("{TOKEN_PREFIX}{}", crate::crypto::random_token(32));
+        let absolute = now + app.config.session_absolute_hours * 3_600_000;
+        let idle = (now + app.config.session_idle_minutes * 60_000).min(absolute);
+        Draft {
+            token_hash: crate::crypto::sha256_hex(token.as_bytes()),
+            token,
+            created_at: now,
+            idle_expires_at: idle,
+            absolute_expires_at: absolute,
+            user_agent: user_agent.map(|ua| ua.chars().take(512).collect()),
+        }
+    }
+
+    /// The session once stored under `id`.
+    pub fn stored(self, id: i64) -> NewSession {
+        NewSession {
+            token: self.token,
+            expires_at: self.idle_expires_at,
+            id,
+        }
+    }
+}
+
+/// The INSERT of a session, its values `$first` to `$first + 7` in the
+/// order [`Draft`] binds them: account, token hash, created, idle expiry,
+/// absolute expiry, ip, user agent, device.
+pub fn insert_sql(first: usize) -> String {
+    let p = |i: usize| format!("${}", first + i);
+    format!(
+        "INSERT INTO sessions (account_id, token_hash, created_at, last_seen_at, idle_expires_at, absolute_expires_at, ip, user_agent, device_id)
+         VALUES ({}, {}, {}, {}, {}, {}, {}, {}, {}) RETURNING id",
+        p(0), p(1), p(2), p(2), p(3), p(4), p(5), p(6), p(7)
+    )
+}
+
 /// Starts a session for `account_id`, bound to the device it signed in from.
 pub async fn create(
     app: &App,
@@ -42,30 +92,19 @@ pub async fn create(
     ip: Option<&str>,
     user_agent: Option<&str>,
 ) -> Result<NewSession, AccountError> {
-    let now = now_ms();
-    let token = format!("{TOKEN_PREFIX}{}", crate::crypto::random_token(32));
-    let idle = now + app.config.session_idle_minutes * 60_000;
-    let absolute = now + app.config.session_absolute_hours * 3_600_000;
-    let user_agent: Option<String> = user_agent.map(|ua| ua.chars().take(512).collect());
-    let row = sqlx::query(
-        "INSERT INTO sessions (account_id, token_hash, created_at, last_seen_at, idle_expires_at, absolute_expires_at, ip, user_agent, device_id)
-         VALUES ($1, $2, $3, $3, $4, $5, $6, $7, $8) RETURNING id",
-    )
-    .bind(account_id)
-    .bind(crate::crypto::sha256_hex(token.as_bytes()))
-    .bind(now)
-    .bind(idle.min(absolute))
-    .bind(absolute)
-    .bind(ip)
-    .bind(user_agent)
-    .bind(device_id)
-    .fetch_one(app.store.write())
-    .await?;
-    Ok(NewSession {
-        token,
-        expires_at: idle.min(absolute),
-        id: row.try_get("id")?,
-    })
+    let draft = Draft::new(app, user_agent);
+    let row = sqlx::query(&insert_sql(1))
+        .bind(account_id)
+        .bind(&draft.token_hash)
+        .bind(draft.created_at)
+        .bind(draft.idle_expires_at)
+        .bind(draft.absolute_expires_at)
+        .bind(ip)
+        .bind(&draft.user_agent)
+        .bind(device_id)
+        .fetch_one(app.store.write())
+        .await?;
+    Ok(draft.stored(row.try_get("id")?))
 }
 
 /// The live session for `token`, touching its idle expiry.

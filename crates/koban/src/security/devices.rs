@@ -133,17 +133,17 @@ pub async fn create(store: &Store, account_id: i64, spec: &DeviceSpec) -> Result
     Ok(id)
 }
 
-/// Records a sign-in from a known device.
-pub async fn touch(store: &Store, device_id: i64, spec: &DeviceSpec) -> Result<(), StoreError> {
-    sqlx::query("UPDATE devices SET last_seen_at = $1, last_ip = $2, last_country = $3, client_version = COALESCE($4, client_version) WHERE id = $5")
-        .bind(now_ms())
-        .bind(&spec.ip)
-        .bind(&spec.country)
-        .bind(&spec.client_version)
-        .bind(device_id)
-        .execute(store.write())
-        .await?;
-    Ok(())
+/// The UPDATE of a touch, its values `$first` to `$first + 4`: time, ip,
+/// country, client version (kept when none is sent), device id.
+pub fn touch_sql(first: usize) -> String {
+    format!(
+        "UPDATE devices SET last_seen_at = ${}, last_ip = ${}, last_country = ${}, client_version = COALESCE(${}, client_version) WHERE id = ${}",
+        first,
+        first + 1,
+        first + 2,
+        first + 3,
+        first + 4
+    )
 }
 
 /// Unbinds a device and ends its sessions in one transaction. False when

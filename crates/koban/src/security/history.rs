@@ -3,7 +3,7 @@
 
 use crate::http::pagination::{page, Page, PageQuery};
 use crate::http::problem::Problem;
-use crate::store::{now_ms, Store, StoreError};
+use crate::store::{now_ms, Backend, Store, StoreError};
 use sqlx::{Any, Executor, Row};
 
 /// One sign-in attempt to record.
@@ -29,41 +29,49 @@ pub struct Attempt {
 /// Rows per INSERT; a flood's batch is cut into statements of this size.
 const ROWS_PER_STATEMENT: usize = 1000;
 
-/// Writes attempts, each with the time it happened: the batch goes to the
-/// database as one JSON array in one parameter, which the database unpacks
-/// itself. Binding a dozen values per row cost more than the insert.
+/// The INSERT of the attempts in the JSON array bound as `$param`, each as
+/// [`attempt_json`] makes it: the rows go to the database as one parameter,
+/// which the database unpacks itself. Binding a dozen values per row cost
+/// more than the insert.
 ///
 /// A missing location travels as a JSON null. (Bound directly, a
 /// `None::<f64>` is sent by sqlx 0.8.6's Any driver as a PostgreSQL `real`,
 /// which broke the next statement with a location on that connection.)
-async fn write_batch(store: &Store, attempts: &[(i64, Attempt)]) -> Result<(), StoreError> {
+pub fn insert_sql(backend: Backend, param: usize) -> String {
     use crate::store::dialect::JsonKind::{Integer, Real, Text};
-    let sql = format!(
+    format!(
         "INSERT INTO login_attempts (at, account_id, ip, country, device_id, user_agent, outcome, risk_score, reasons, decision, latitude, longitude) {}",
-        store.backend().select_json_rows(&[
-            Integer, Integer, Text, Text, Integer, Text, Text, Integer, Text, Text, Real, Real,
-        ])
-    );
+        backend.select_json_rows(
+            param,
+            &[Integer, Integer, Text, Text, Integer, Text, Text, Integer, Text, Text, Real, Real]
+        )
+    )
+}
+
+/// One attempt made at `at` as a row of [`insert_sql`]'s array.
+pub fn attempt_json(at: i64, a: &Attempt) -> serde_json::Value {
+    serde_json::json!([
+        at,
+        a.account_id,
+        a.ip,
+        a.country,
+        a.device_id,
+        a.user_agent,
+        a.outcome,
+        a.risk_score,
+        a.reasons.join(","),
+        a.decision,
+        a.latitude.filter(|_| a.longitude.is_some()),
+        a.longitude.filter(|_| a.latitude.is_some()),
+    ])
+}
+
+/// Writes attempts, each with the time it happened.
+async fn write_batch(store: &Store, attempts: &[(i64, Attempt)]) -> Result<(), StoreError> {
+    let sql = insert_sql(store.backend(), 1);
     for chunk in attempts.chunks(ROWS_PER_STATEMENT) {
-        let rows: Vec<serde_json::Value> = chunk
-            .iter()
-            .map(|(at, a)| {
-                serde_json::json!([
-                    at,
-                    a.account_id,
-                    a.ip,
-                    a.country,
-                    a.device_id,
-                    a.user_agent,
-                    a.outcome,
-                    a.risk_score,
-                    a.reasons.join(","),
-                    a.decision,
-                    a.latitude.filter(|_| a.longitude.is_some()),
-                    a.longitude.filter(|_| a.latitude.is_some()),
-                ])
-            })
-            .collect();
+        let rows: Vec<serde_json::Value> =
+            chunk.iter().map(|(at, a)| attempt_json(*at, a)).collect();
         sqlx::query(&sql)
             .bind(serde_json::Value::Array(rows).to_string())
             .execute(store.write())

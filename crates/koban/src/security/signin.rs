@@ -14,7 +14,7 @@ use crate::accounts::sessions::{self, NewSession};
 use crate::accounts::{store as accounts_store, Account, AccountError};
 use crate::app::App;
 use crate::delivery::{self, Channel, Outgoing};
-use crate::store::now_ms;
+use crate::store::{now_ms, Backend, StoreError};
 use crate::web::i18n::{t, Lang};
 use koban_policy::contact::Contact;
 use koban_policy::password::normalize;
@@ -622,14 +622,23 @@ pub async fn finish(
                 account_second_factor_clear: false,
             }),
     };
-    let existing = known.as_ref().map(|d| d.id);
+    let success = Attempt {
+        risk_score: score,
+        reasons: reasons.to_vec(),
+        ..attempt(ctx, Some(account.id), "success", "allow")
+    };
     // The account's very first device (at sign-up) is announced to nobody:
     // there is nothing yet it could be an intruder beside.
     let mut announce = false;
-    let (device_id, new_device) = match existing {
-        Some(id) => {
-            devices::touch(&app.store, id, spec).await?;
-            (id, false)
+    let (device_id, new_device, session) = match &known {
+        Some(device) => {
+            let success = Attempt {
+                device_id: Some(device.id),
+                ..success
+            };
+            let session =
+                conclude_on_known_device(app, account.id, device.id, spec, ctx, &success).await?;
+            (device.id, false, session)
         }
         None => {
             announce = !devices::first_seen_since(&app.store, account.id, 0)
@@ -651,17 +660,24 @@ pub async fn finish(
                     devices: bound,
                 });
             }
-            (devices::create(&app.store, account.id, spec).await?, true)
+            let id = devices::create(&app.store, account.id, spec).await?;
+            let session = sessions::create(
+                app,
+                account.id,
+                Some(id),
+                Some(&spec.ip),
+                ctx.user_agent.as_deref(),
+            )
+            .await?;
+            app.attempt_log
+                .record(Attempt {
+                    device_id: Some(id),
+                    ..success
+                })
+                .await?;
+            (id, true, session)
         }
     };
-    let session = sessions::create(
-        app,
-        account.id,
-        Some(device_id),
-        Some(&spec.ip),
-        ctx.user_agent.as_deref(),
-    )
-    .await?;
     // A known device clears only its own counter: the owner signing in on
     // their phone must not reset the back-off of someone guessing elsewhere.
     match &known {
@@ -678,14 +694,6 @@ pub async fn finish(
             }
         }
     }
-    app.attempt_log
-        .record(Attempt {
-            device_id: Some(device_id),
-            risk_score: score,
-            reasons: reasons.to_vec(),
-            ..attempt(ctx, Some(account.id), "success", "allow")
-        })
-        .await?;
     if announce {
         let lang = account_lang(account, ctx.lang);
         let args = [("device", spec.name.clone()), ("ip", spec.ip.clone())];
@@ -704,6 +712,59 @@ pub async fn finish(
         device_id,
         new_device,
     })
+}
+
+/// The writes of a sign-in from a bound device, in one round trip: the
+/// device touched, the success recorded, the session stored. On PostgreSQL
+/// one statement (the first two as data-modifying WITH clauses, so the three
+/// commit together); on SQLite three statements sent at once to the single
+/// writer, each committing as it runs (a touch or a history row without its
+/// session is harmless). Three round trips here were a fifth of what a
+/// sign-in costs the database besides hashing (BENCHMARKS.md, run 5).
+async fn conclude_on_known_device(
+    app: &App,
+    account_id: i64,
+    device_id: i64,
+    spec: &DeviceSpec,
+    ctx: &ClientContext,
+    success: &Attempt,
+) -> Result<NewSession, AccountError> {
+    let backend = app.store.backend();
+    let touch = devices::touch_sql(1);
+    let record = history::insert_sql(backend, 6);
+    let store_session = sessions::insert_sql(7);
+    let sql = match backend {
+        Backend::Postgres => {
+            format!("WITH touched AS ({touch}), recorded AS ({record}) {store_session}")
+        }
+        Backend::Sqlite => format!("{touch}; {record}; {store_session}"),
+    };
+    let draft = sessions::Draft::new(app, ctx.user_agent.as_deref());
+    let recorded = serde_json::Value::Array(vec![history::attempt_json(draft.created_at, success)]);
+    let rows = sqlx::query(&sql)
+        .bind(draft.created_at)
+        .bind(&spec.ip)
+        .bind(&spec.country)
+        .bind(&spec.client_version)
+        .bind(device_id)
+        .bind(recorded.to_string())
+        .bind(account_id)
+        .bind(&draft.token_hash)
+        .bind(draft.created_at)
+        .bind(draft.idle_expires_at)
+        .bind(draft.absolute_expires_at)
+        .bind(&spec.ip)
+        .bind(&draft.user_agent)
+        .bind(device_id)
+        // All rows, not one: sqlx's Any driver stops a fetch_one at the
+        // first statement's result, which on SQLite is the touch's.
+        .fetch_all(app.store.write())
+        .await?;
+    let session_id = match rows.first() {
+        Some(row) => row.try_get("id")?,
+        None => return Err(StoreError::Unavailable("no session id returned".into()).into()),
+    };
+    Ok(draft.stored(session_id))
 }
 
 /// Finishes a sign-in stopped at the device limit by removing one device.

@@ -50,11 +50,11 @@ impl Backend {
         template.replace("{id}", id).replace("{blob}", blob)
     }
 
-    /// A `SELECT` of the rows of a JSON array bound as `$1`, each row itself
-    /// an array whose values have `kinds`: how many rows go into one INSERT
-    /// with a single parameter (no statement grows with the batch, and no
-    /// per-value binding).
-    pub fn select_json_rows(self, kinds: &[JsonKind]) -> String {
+    /// A `SELECT` of the rows of a JSON array bound as `$param`, each row
+    /// itself an array whose values have `kinds`: how many rows go into one
+    /// INSERT with a single parameter (no statement grows with the batch,
+    /// and no per-value binding).
+    pub fn select_json_rows(self, param: usize, kinds: &[JsonKind]) -> String {
         let columns: Vec<String> = kinds
             .iter()
             .enumerate()
@@ -71,9 +71,9 @@ impl Backend {
             })
             .collect();
         match self {
-            Backend::Sqlite => format!("SELECT {} FROM json_each($1)", columns.join(", ")),
+            Backend::Sqlite => format!("SELECT {} FROM json_each(${param})", columns.join(", ")),
             Backend::Postgres => format!(
-                "SELECT {} FROM jsonb_array_elements(CAST($1 AS jsonb)) AS r",
+                "SELECT {} FROM jsonb_array_elements(CAST(${param} AS jsonb)) AS r",
                 columns.join(", ")
             ),
         }

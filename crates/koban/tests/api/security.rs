@@ -884,3 +884,66 @@ async fn guard_keys_built_in_sql_match_rust(db: crate::support::Db) {
     );
 }
 both_db!(guard_keys_built_in_sql_match_rust);
+
+/// A sign-in from a bound device writes three things in one round trip:
+/// the device is touched (time, address, client version), the success is in
+/// the history with the device, and the session is bound to the device.
+async fn a_known_device_sign_in_touches_records_and_binds(t: TestApp) {
+    t.signed_up("kim@example.com", PASSWORD).await;
+    let device = "kims-tablet-000000000001";
+    let sign_in_with = |version: &str| {
+        t.http
+            .post(t.url("/api/v1/sessions"))
+            .header("x-koban-device", device)
+            .header("x-koban-client-version", version)
+            .json(&json!({ "identifier": "kim@example.com", "password": PASSWORD }))
+    };
+    let (status, first) = t.send(sign_in_with("13.2.0")).await;
+    assert_eq!(status, StatusCode::CREATED, "{first}");
+    assert_eq!(first["new_device"], true);
+    let device_id = first["device_id"].as_i64().expect("device id");
+    let seen_before = scalar(
+        &t,
+        &format!("SELECT last_seen_at FROM devices WHERE id = {device_id}"),
+    )
+    .await;
+    tokio::time::sleep(std::time::Duration::from_millis(5)).await;
+    let (status, again) = t.send(sign_in_with("13.3.1")).await;
+    assert_eq!(status, StatusCode::CREATED, "{again}");
+    assert_eq!(again["new_device"], false);
+    assert_eq!(again["device_id"], device_id);
+    let token = again["session"]["token"].as_str().expect("token");
+
+    let (_, devices) = t.get(Some(token), "/api/v1/me/devices").await;
+    let tablet = devices
+        .as_array()
+        .expect("list")
+        .iter()
+        .find(|d| d["id"] == device_id)
+        .expect("the tablet")
+        .clone();
+    assert_eq!(tablet["client_version"], "13.3.1", "{tablet}");
+    assert_eq!(tablet["last_ip"], "127.0.0.1", "{tablet}");
+    assert_eq!(tablet["current"], true, "{tablet}");
+    assert!(tablet["last_seen_at"].as_i64().expect("time") > seen_before);
+
+    let (_, history) = t.get(Some(token), "/api/v1/me/login-history").await;
+    let successes: Vec<&Value> = history["items"]
+        .as_array()
+        .expect("items")
+        .iter()
+        .filter(|a| a["outcome"] == "success" && a["device_id"] == device_id)
+        .collect();
+    assert_eq!(successes.len(), 2, "{history}");
+    assert_eq!(
+        scalar(
+            &t,
+            &format!(
+                "SELECT COUNT(*) FROM sessions WHERE device_id = {device_id} AND revoked_at IS NULL"
+            )
+        )
+        .await,
+        2
+    );
+}
+both!(a_known_device_sign_in_touches_records_and_binds);
