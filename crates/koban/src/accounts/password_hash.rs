@@ -1,19 +1,24 @@
 //! Argon2id password hashing. Parameters travel inside each PHC string, so
 //! raising them in the configuration re-hashes each password at its next
-//! successful sign-in. Hashing runs on the blocking pool: at ~20 ms a hash it
-//! would otherwise stall every other request on the thread. At most one hash
-//! per core runs at a time; the rest wait their turn. Unbounded, 32 parallel
-//! sign-ins held 32 × 19 MiB at once and finished no sooner (BENCHMARKS.md).
+//! successful sign-in.
 //!
-//! Verification, the hot path of every sign-in, reuses one Argon2 working
-//! memory per running hash ([`Workspace`]) instead of allocating and zeroing
-//! 19 MiB each time, and asks the kernel to back it with huge pages: Argon2
-//! reads its memory at random, and with 4 KiB pages nearly every read misses
-//! the TLB, worse still right after the thread was interrupted by other work.
+//! Hashing runs on threads of its own, one per core, fed from one queue: at
+//! ~15 ms a hash it would otherwise stall every other request on an async
+//! worker, and more hashes at once than cores finish no sooner while holding
+//! 19 MiB each (32 parallel sign-ins held 32 × 19 MiB, BENCHMARKS.md). A
+//! thread that finishes a hash takes the next one from the queue itself, so a
+//! core never idles between two hashes waiting for an async task to hand the
+//! next one over (as it did on Tokio's blocking pool behind a semaphore).
+//!
+//! Each thread keeps one Argon2 working memory ([`Workspace`]) instead of
+//! allocating and zeroing 19 MiB per hash, and asks the kernel to back it with
+//! huge pages: Argon2 reads its memory at random, and with 4 KiB pages nearly
+//! every read misses the TLB, worse still right after the thread was
+//! interrupted by other work. The memory is taken at the first hash and kept.
 
 use argon2::password_hash::{PasswordHash, PasswordHasher as _, SaltString};
 use argon2::{Algorithm, Argon2, Block, Params, Version};
-use std::sync::{Arc, Mutex};
+use std::sync::{mpsc, Arc, Mutex};
 
 /// Hashes and verifies passwords with the configured parameters.
 #[derive(Clone)]
@@ -22,10 +27,43 @@ pub struct PasswordHasher {
     /// A real hash of a random password: verifying against it when the account
     /// does not exist costs the same as a wrong password for one that does.
     decoy: String,
-    /// One permit per core.
-    slots: Arc<tokio::sync::Semaphore>,
-    /// Working memories not in use; never more than there are permits.
-    workspaces: Arc<Mutex<Vec<Workspace>>>,
+    /// The hashing threads' queue; they end when the last clone is dropped.
+    jobs: mpsc::Sender<Job>,
+}
+
+/// Work for a hashing thread, done in that thread's workspace.
+type Job = Box<dyn FnOnce(&mut Workspace) + Send>;
+
+/// Starts `threads` hashing threads on one queue.
+fn start_threads(threads: usize) -> Result<mpsc::Sender<Job>, String> {
+    let (jobs, queue) = mpsc::channel::<Job>();
+    let queue = Arc::new(Mutex::new(queue));
+    for i in 0..threads {
+        let queue = queue.clone();
+        std::thread::Builder::new()
+            .name(format!("koban-argon2-{i}"))
+            .spawn(move || {
+                let mut workspace = Workspace::new();
+                loop {
+                    // One thread waits on the queue, the others on the lock.
+                    let next = match queue.lock() {
+                        Ok(queue) => queue.recv(),
+                        Err(_) => return,
+                    };
+                    let Ok(job) = next else {
+                        return;
+                    };
+                    // A panic drops the job's reply (its caller sees a
+                    // failure); the thread lives on for the next one.
+                    let run = std::panic::AssertUnwindSafe(|| job(&mut workspace));
+                    if std::panic::catch_unwind(run).is_err() {
+                        workspace = Workspace::new();
+                    }
+                }
+            })
+            .map_err(|e| format!("cannot start a hashing thread: {e}"))?;
+    }
+    Ok(jobs)
 }
 
 /// Argon2 working memory kept between verifications. It holds intermediate
@@ -99,8 +137,7 @@ impl PasswordHasher {
         let mut hasher = PasswordHasher {
             params,
             decoy: String::new(),
-            slots: Arc::new(tokio::sync::Semaphore::new(cores)),
-            workspaces: Arc::new(Mutex::new(Vec::new())),
+            jobs: start_threads(cores)?,
         };
         hasher.decoy = hasher.hash_now(&crate::crypto::random_token(24))?;
         Ok(hasher)
@@ -114,13 +151,26 @@ impl PasswordHasher {
             .map_err(|e| e.to_string())
     }
 
+    /// Runs `work` on a hashing thread and waits for its answer; None when
+    /// the threads are gone or the work panicked.
+    async fn on_hashing_thread<T: Send + 'static>(
+        &self,
+        work: impl FnOnce(&mut Workspace) -> T + Send + 'static,
+    ) -> Option<T> {
+        let (reply, answer) = tokio::sync::oneshot::channel();
+        let job: Job = Box::new(move |workspace| {
+            let _ = reply.send(work(workspace));
+        });
+        self.jobs.send(job).ok()?;
+        answer.await.ok()
+    }
+
     /// Hashes a (normalised) password.
     pub async fn hash(&self, password: String) -> Result<String, String> {
-        let _slot = self.slots.acquire().await.map_err(|e| e.to_string())?;
         let this = self.clone();
-        tokio::task::spawn_blocking(move || this.hash_now(&password))
+        self.on_hashing_thread(move |_| this.hash_now(&password))
             .await
-            .map_err(|e| e.to_string())?
+            .unwrap_or_else(|| Err("the hashing threads stopped".into()))
     }
 
     /// Verifies `password` against `stored`, or against the decoy when there is
@@ -129,31 +179,12 @@ impl PasswordHasher {
         let this = self.clone();
         let real = stored.is_some();
         let stored = stored.unwrap_or_else(|| self.decoy.clone());
-        let Ok(_slot) = self.slots.acquire().await else {
-            return (false, false);
-        };
-        let outcome = tokio::task::spawn_blocking(move || {
-            // The permit held above bounds how many workspaces exist.
-            let mut workspace = this.take_workspace();
-            let outcome = this.verify_with(&mut workspace, &password, &stored);
-            this.return_workspace(workspace);
-            outcome
-        })
-        .await;
+        let outcome = self
+            .on_hashing_thread(move |workspace| this.verify_with(workspace, &password, &stored))
+            .await;
         match outcome {
-            Ok((ok, rehash)) => (ok && real, rehash && real),
-            Err(_) => (false, false),
-        }
-    }
-
-    fn take_workspace(&self) -> Workspace {
-        let free = self.workspaces.lock().ok().and_then(|mut free| free.pop());
-        free.unwrap_or_default()
-    }
-
-    fn return_workspace(&self, workspace: Workspace) {
-        if let Ok(mut free) = self.workspaces.lock() {
-            free.push(workspace);
+            Some((ok, rehash)) => (ok && real, rehash && real),
+            None => (false, false),
         }
     }
 
@@ -284,6 +315,58 @@ mod tests {
                 hasher.verify_with(&mut workspace, "pa55 word", broken),
                 (false, false)
             );
+        }
+    }
+
+    fn hashing_threads() -> usize {
+        std::fs::read_dir("/proc/self/task")
+            .map(|tasks| {
+                tasks
+                    .filter_map(Result::ok)
+                    .filter(|t| {
+                        std::fs::read_to_string(t.path().join("comm"))
+                            .is_ok_and(|name| name.starts_with("koban-argon2"))
+                    })
+                    .count()
+            })
+            .unwrap_or(0)
+    }
+
+    /// Many sign-ins at once share one hashing thread per core, each answer
+    /// reaches its own caller, and the threads end with the last hasher.
+    /// (nextest runs each test in its own process, so the count is this
+    /// test's own.)
+    #[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+    async fn a_thread_per_core_answers_every_caller_and_ends_with_the_hasher() {
+        let cores = std::thread::available_parallelism().unwrap().get();
+        let hasher = PasswordHasher::new(256, 1, 1).unwrap();
+        let mut stored = Vec::new();
+        for i in 0..4 {
+            stored.push(hasher.hash(format!("password {i}")).await.unwrap());
+        }
+        let checks = (0..24).map(|i| {
+            let hasher = hasher.clone();
+            let stored = stored[i % 4].clone();
+            // Every third caller has the wrong password.
+            let password = if i % 3 == 0 {
+                "wrong".to_string()
+            } else {
+                format!("password {}", i % 4)
+            };
+            tokio::spawn(async move { (i, hasher.verify(password, Some(stored)).await.0) })
+        });
+        for check in checks {
+            let (i, ok) = check.await.unwrap();
+            assert_eq!(ok, i % 3 != 0, "caller {i}");
+        }
+        if cfg!(target_os = "linux") {
+            assert_eq!(hashing_threads(), cores);
+            drop(hasher);
+            let deadline = std::time::Instant::now() + std::time::Duration::from_secs(5);
+            while hashing_threads() > 0 && std::time::Instant::now() < deadline {
+                tokio::time::sleep(std::time::Duration::from_millis(10)).await;
+            }
+            assert_eq!(hashing_threads(), 0);
         }
     }
 }
