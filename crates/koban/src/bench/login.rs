@@ -1,6 +1,6 @@
 //! The sign-in load driver and its yardstick, raw Argon2id verification.
 
-use super::summary::{cpu_ticks, millis, ratio, summarize, USER_HZ};
+use super::summary::{cpu_ticks, machine_busy_ticks_of, millis, ratio, summarize, USER_HZ};
 use super::{Login, RawWhen};
 use crate::accounts::password_hash::PasswordHasher;
 use crate::config::Config;
@@ -51,6 +51,12 @@ fn process_cpu_ticks(pid: u32) -> Option<u64> {
         .ok()
         .as_deref()
         .and_then(cpu_ticks)
+}
+
+/// Busy CPU time of every process on the machine (the database's and this
+/// driver's included), in clock ticks.
+fn machine_busy_ticks() -> Option<u64> {
+    machine_busy_ticks_of(&std::fs::read_to_string("/proc/stat").ok()?)
 }
 
 impl RawArgon {
@@ -267,17 +273,25 @@ pub(super) async fn run(config: &Config, options: Login) -> Result<(), String> {
     let options = std::sync::Arc::new(options);
     let measure_from = Instant::now() + Duration::from_secs(options.warmup_seconds);
     let deadline = measure_from + Duration::from_secs(options.duration_seconds);
-    // The server's CPU time at both ends of the window, read on time by a
-    // task of its own, so the count and the CPU cover the same interval.
-    let server_cpu = options.server_pid.map(|pid| {
-        tokio::spawn(async move {
-            tokio::time::sleep_until(measure_from.into()).await;
-            let from = process_cpu_ticks(pid);
-            tokio::time::sleep_until(deadline.into()).await;
-            let to = process_cpu_ticks(pid);
+    // The server's and the whole machine's CPU time at both ends of the
+    // window, read on time by a task of its own, so the count and the CPU
+    // cover the same interval.
+    let server_pid = options.server_pid;
+    let cpu_in_window = tokio::spawn(async move {
+        let seconds = |from: Option<u64>, to: Option<u64>| {
             from.zip(to)
                 .map(|(a, b)| b.saturating_sub(a) as f64 / USER_HZ)
-        })
+        };
+        tokio::time::sleep_until(measure_from.into()).await;
+        let server_from = server_pid.and_then(process_cpu_ticks);
+        let machine_from = machine_busy_ticks();
+        tokio::time::sleep_until(deadline.into()).await;
+        let server_to = server_pid.and_then(process_cpu_ticks);
+        let machine_to = machine_busy_ticks();
+        (
+            seconds(server_from, server_to),
+            seconds(machine_from, machine_to),
+        )
     });
     let mut tasks = tokio::task::JoinSet::new();
     for index in 0..options.clients {
@@ -314,10 +328,8 @@ pub(super) async fn run(config: &Config, options: Login) -> Result<(), String> {
     };
     let raw = mean(|r| Some(r.per_second));
     let raw_per_cpu = mean(|r| r.per_cpu_second);
-    let server_cpu_seconds = match server_cpu {
-        Some(task) => task.await.map_err(|e| e.to_string())?,
-        None => None,
-    };
+    let (server_cpu_seconds, machine_cpu_seconds) =
+        cpu_in_window.await.map_err(|e| e.to_string())?;
     if let Some(raw) = raw {
         println!("raw_verifications_per_second={raw:.1}");
         println!("raw_when={}", format!("{when:?}").to_lowercase());
@@ -345,6 +357,14 @@ pub(super) async fn run(config: &Config, options: Login) -> Result<(), String> {
     let share = raw.and_then(|raw| ratio(summary.per_second, raw));
     if let Some(share) = share {
         println!("ratio={share:.3}");
+    }
+    if let Some(busy) = machine_cpu_seconds.filter(|_| summary.count > 0) {
+        // What one sign-in costs everything on the machine: the server, the
+        // database, this driver and whatever else ran in the window.
+        println!(
+            "machine_cpu_ms_per_login={:.3}",
+            busy * 1000.0 / summary.count as f64
+        );
     }
     if let Some(cpu) = server_cpu_seconds.filter(|s| *s > 0.0) {
         let per_cpu = summary.count as f64 / cpu;

@@ -72,6 +72,18 @@ pub fn cpu_ticks(stat: &str) -> Option<u64> {
     Some(utime + stime)
 }
 
+/// Busy CPU time of the whole machine from `/proc/stat`'s first line, in
+/// clock ticks: user, nice, system, irq and softirq (not idle, I/O wait or
+/// time the hypervisor stole).
+pub fn machine_busy_ticks_of(proc_stat: &str) -> Option<u64> {
+    let line = proc_stat.lines().next()?.strip_prefix("cpu ")?;
+    let ticks: Vec<u64> = line
+        .split_whitespace()
+        .map(|t| t.parse().ok())
+        .collect::<Option<_>>()?;
+    Some(ticks.first()? + ticks.get(1)? + ticks.get(2)? + ticks.get(5)? + ticks.get(6)?)
+}
+
 #[cfg(test)]
 mod tests {
     use super::*;
@@ -118,6 +130,17 @@ mod tests {
         assert_eq!(cpu_ticks(stat), Some(1290));
         assert_eq!(cpu_ticks("4242 (koban) S 1 2"), None);
         assert_eq!(cpu_ticks("no parenthesis"), None);
+    }
+
+    #[test]
+    fn machine_busy_ticks_count_work_not_idle_wait_or_steal() {
+        // user nice system idle iowait irq softirq steal guest guest_nice
+        let stat =
+            "cpu  1000 20 300 90000 400 5 60 700 0 0\ncpu0 500 10 150 45000 200 2 30 350 0 0\n";
+        assert_eq!(machine_busy_ticks_of(stat), Some(1000 + 20 + 300 + 5 + 60));
+        assert_eq!(machine_busy_ticks_of("cpu0 1 2 3 4 5 6 7\n"), None);
+        assert_eq!(machine_busy_ticks_of("cpu  1 2 x 4 5 6 7\n"), None);
+        assert_eq!(machine_busy_ticks_of("cpu  1 2 3\n"), None);
     }
 
     #[test]
