@@ -18,7 +18,10 @@
 
 use argon2::password_hash::{PasswordHash, PasswordHasher as _, SaltString};
 use argon2::{Algorithm, Argon2, Block, Params, Version};
-use std::sync::{mpsc, Arc, Mutex};
+use std::collections::VecDeque;
+use std::sync::atomic::{AtomicUsize, Ordering};
+use std::sync::{Arc, Condvar, Mutex};
+use std::time::Duration;
 
 /// Hashes and verifies passwords with the configured parameters.
 #[derive(Clone)]
@@ -28,31 +31,102 @@ pub struct PasswordHasher {
     /// does not exist costs the same as a wrong password for one that does.
     decoy: String,
     /// The hashing threads' queue; they end when the last clone is dropped.
-    jobs: mpsc::Sender<Job>,
+    jobs: Arc<Feeder>,
 }
 
 /// Work for a hashing thread, done in that thread's workspace.
 type Job = Box<dyn FnOnce(&mut Workspace) + Send>;
 
+/// A hashing thread that has had nothing to do for this long gives its
+/// working memory back, so an idle server returns to its idle size (on a
+/// 64-core machine the workspaces hold 1.2 GiB).
+const KEEP_MEMORY_IDLE: Duration = Duration::from_secs(30);
+
+/// The hashing threads' queue. All threads wait on it at once (a condition
+/// variable, not a channel) so each can notice its own idleness.
+struct Queue {
+    state: Mutex<QueueState>,
+    ready: Condvar,
+}
+
+struct QueueState {
+    jobs: VecDeque<Job>,
+    /// Set when the last hasher is gone: the threads end.
+    closed: bool,
+}
+
+impl Queue {
+    fn state(&self) -> std::sync::MutexGuard<'_, QueueState> {
+        // Jobs run outside the lock; under it there is only a push or a pop.
+        self.state.lock().unwrap_or_else(|e| e.into_inner())
+    }
+
+    /// The next job, waiting as long as it takes; None once closed.
+    fn next(&self, workspace: &mut Workspace, keep_memory_idle: Duration) -> Option<Job> {
+        let mut state = self.state();
+        loop {
+            if let Some(job) = state.jobs.pop_front() {
+                return Some(job);
+            }
+            if state.closed {
+                return None;
+            }
+            let (next, waited) = self
+                .ready
+                .wait_timeout(state, keep_memory_idle)
+                .unwrap_or_else(|e| e.into_inner());
+            state = next;
+            if waited.timed_out() {
+                workspace.release();
+            }
+        }
+    }
+}
+
+/// The hashers' end of the queue; when the last hasher drops it, the
+/// threads are told to end.
+struct Feeder {
+    queue: Arc<Queue>,
+}
+
+impl Feeder {
+    /// Queues a job; false when the threads are gone.
+    fn send(&self, job: Job) -> bool {
+        {
+            let mut state = self.queue.state();
+            if state.closed {
+                return false;
+            }
+            state.jobs.push_back(job);
+        }
+        self.queue.ready.notify_one();
+        true
+    }
+}
+
+impl Drop for Feeder {
+    fn drop(&mut self) {
+        self.queue.state().closed = true;
+        self.queue.ready.notify_all();
+    }
+}
+
 /// Starts `threads` hashing threads on one queue.
-fn start_threads(threads: usize) -> Result<mpsc::Sender<Job>, String> {
-    let (jobs, queue) = mpsc::channel::<Job>();
-    let queue = Arc::new(Mutex::new(queue));
+fn start_threads(threads: usize, keep_memory_idle: Duration) -> Result<Feeder, String> {
+    let queue = Arc::new(Queue {
+        state: Mutex::new(QueueState {
+            jobs: VecDeque::new(),
+            closed: false,
+        }),
+        ready: Condvar::new(),
+    });
     for i in 0..threads {
         let queue = queue.clone();
         std::thread::Builder::new()
             .name(format!("koban-argon2-{i}"))
             .spawn(move || {
                 let mut workspace = Workspace::new();
-                loop {
-                    // One thread waits on the queue, the others on the lock.
-                    let next = match queue.lock() {
-                        Ok(queue) => queue.recv(),
-                        Err(_) => return,
-                    };
-                    let Ok(job) = next else {
-                        return;
-                    };
+                while let Some(job) = queue.next(&mut workspace, keep_memory_idle) {
                     // A panic drops the job's reply (its caller sees a
                     // failure); the thread lives on for the next one.
                     let run = std::panic::AssertUnwindSafe(|| job(&mut workspace));
@@ -63,7 +137,15 @@ fn start_threads(threads: usize) -> Result<mpsc::Sender<Job>, String> {
             })
             .map_err(|e| format!("cannot start a hashing thread: {e}"))?;
     }
-    Ok(jobs)
+    Ok(Feeder { queue })
+}
+
+/// Bytes of Argon2 working memory held by every workspace in the process.
+static WORKSPACE_BYTES: AtomicUsize = AtomicUsize::new(0);
+
+/// Bytes of Argon2 working memory held right now, all hashers together.
+pub fn workspace_bytes() -> usize {
+    WORKSPACE_BYTES.load(Ordering::Relaxed)
 }
 
 /// Argon2 working memory kept between verifications. It holds intermediate
@@ -89,9 +171,25 @@ impl Workspace {
             // Touching the memory only after the advice lets the first
             // faults take huge pages directly.
             blocks.resize(count, Block::default());
+            self.release();
+            WORKSPACE_BYTES.fetch_add(count * std::mem::size_of::<Block>(), Ordering::Relaxed);
             self.blocks = blocks;
         }
         &mut self.blocks[..count]
+    }
+}
+
+impl Workspace {
+    /// Gives the memory back.
+    fn release(&mut self) {
+        let held = std::mem::take(&mut self.blocks);
+        WORKSPACE_BYTES.fetch_sub(held.len() * std::mem::size_of::<Block>(), Ordering::Relaxed);
+    }
+}
+
+impl Drop for Workspace {
+    fn drop(&mut self) {
+        self.release();
     }
 }
 
@@ -129,6 +227,16 @@ impl PasswordHasher {
         iterations: u32,
         parallelism: u32,
     ) -> Result<PasswordHasher, String> {
+        PasswordHasher::keeping_memory(memory_kib, iterations, parallelism, KEEP_MEMORY_IDLE)
+    }
+
+    /// The same, with the idle time after which a thread gives its memory back.
+    fn keeping_memory(
+        memory_kib: u32,
+        iterations: u32,
+        parallelism: u32,
+        keep_memory_idle: Duration,
+    ) -> Result<PasswordHasher, String> {
         let params =
             Params::new(memory_kib, iterations, parallelism, None).map_err(|e| e.to_string())?;
         let cores = std::thread::available_parallelism()
@@ -137,7 +245,7 @@ impl PasswordHasher {
         let mut hasher = PasswordHasher {
             params,
             decoy: String::new(),
-            jobs: start_threads(cores)?,
+            jobs: Arc::new(start_threads(cores, keep_memory_idle)?),
         };
         hasher.decoy = hasher.hash_now(&crate::crypto::random_token(24))?;
         Ok(hasher)
@@ -161,7 +269,9 @@ impl PasswordHasher {
         let job: Job = Box::new(move |workspace| {
             let _ = reply.send(work(workspace));
         });
-        self.jobs.send(job).ok()?;
+        if !self.jobs.send(job) {
+            return None;
+        }
         answer.await.ok()
     }
 
@@ -368,5 +478,27 @@ mod tests {
             }
             assert_eq!(hashing_threads(), 0);
         }
+    }
+
+    /// A hashing thread keeps its working memory between hashes and gives
+    /// it back once idle, so an idle server returns to its idle size.
+    #[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+    async fn idle_hashing_threads_give_their_memory_back() {
+        let idle = std::time::Duration::from_millis(500);
+        let hasher = PasswordHasher::keeping_memory(256, 1, 1, idle).unwrap();
+        assert_eq!(workspace_bytes(), 0, "nothing hashed yet");
+        let stored = hasher.hash("correct horse".into()).await.unwrap();
+        let (ok, _) = hasher.verify("correct horse".into(), Some(stored)).await;
+        assert!(ok);
+        assert!(
+            workspace_bytes() >= 256 * 1024,
+            "held {} bytes",
+            workspace_bytes()
+        );
+        let deadline = std::time::Instant::now() + std::time::Duration::from_secs(5);
+        while workspace_bytes() > 0 && std::time::Instant::now() < deadline {
+            tokio::time::sleep(std::time::Duration::from_millis(20)).await;
+        }
+        assert_eq!(workspace_bytes(), 0);
     }
 }
