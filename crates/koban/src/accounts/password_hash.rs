@@ -14,7 +14,8 @@
 //! allocating and zeroing 19 MiB per hash, and asks the kernel to back it with
 //! huge pages: Argon2 reads its memory at random, and with 4 KiB pages nearly
 //! every read misses the TLB, worse still right after the thread was
-//! interrupted by other work. The memory is taken at the first hash and kept.
+//! interrupted by other work. The memory is taken at the first hash and
+//! given back after [`KEEP_MEMORY_IDLE`] without work.
 
 use argon2::password_hash::{PasswordHash, PasswordHasher as _, SaltString};
 use argon2::{Algorithm, Argon2, Block, Params, Version};
