@@ -117,7 +117,7 @@ pub async fn authenticate(app: &App, token: &str) -> Result<Current, AccountErro
         "SELECT s.id AS session_id, s.last_seen_at, s.absolute_expires_at, s.device_id, s.stepped_up_at, {}
          FROM sessions s JOIN accounts a ON a.id = s.account_id
          WHERE s.token_hash = $1 AND s.revoked_at IS NULL AND s.idle_expires_at > $2 AND s.absolute_expires_at > $2",
-        super::store::COLUMNS.split(", ").map(|c| format!("a.{c}")).collect::<Vec<_>>().join(", ")
+        super::store::columns_of("a")
     );
     let row = sqlx::query(&sql)
         .bind(crate::crypto::sha256_hex(token.as_bytes()))

@@ -65,7 +65,18 @@ impl Account {
     }
 }
 
-fn identifier_column(identifier: &koban_policy::contact::Contact) -> &'static str {
+/// The account columns as read through table alias `table` (`a.id, a.phone, …`),
+/// for statements that join accounts to other tables.
+pub(crate) fn columns_of(table: &str) -> String {
+    COLUMNS
+        .split(", ")
+        .map(|c| format!("{table}.{c}"))
+        .collect::<Vec<_>>()
+        .join(", ")
+}
+
+/// The column an identifier is looked up in.
+pub(crate) fn identifier_column(identifier: &koban_policy::contact::Contact) -> &'static str {
     match identifier {
         koban_policy::contact::Contact::Phone(_) => "phone",
         koban_policy::contact::Contact::Email(_) => "email",

@@ -13,7 +13,7 @@
 use super::guards::{self, Guard};
 use super::history::{LastSuccess, Past};
 use super::totp::Factors;
-use crate::accounts::store::{Account, COLUMNS as ACCOUNT_COLUMNS};
+use crate::accounts::store::{columns_of, identifier_column, Account};
 use crate::store::{Store, StoreError};
 use koban_policy::contact::Contact;
 use sqlx::Row;
@@ -72,14 +72,7 @@ pub async fn read(
     failures_since: i64,
     devices_since: i64,
 ) -> Result<Facts, StoreError> {
-    let column = match identifier {
-        Contact::Phone(_) => "phone",
-        Contact::Email(_) => "email",
-    };
-    let account_columns: Vec<String> = ACCOUNT_COLUMNS
-        .split(", ")
-        .map(|c| format!("a.{c}"))
-        .collect();
+    let column = identifier_column(identifier);
     let backend = store.backend();
     let new_devices = backend.json_rows(
         "first_seen_at",
@@ -108,7 +101,7 @@ pub async fn read(
              WHEN a.id IS NOT NULL THEN {account_key}
              ELSE {identifier_key} END
          LEFT JOIN ip_failures f ON f.ip = $3 AND f.window_start >= $4",
-        account = account_columns.join(", "),
+        account = columns_of("a"),
         guard = guards::columns_as("g", "g_"),
         account_guard = guards::columns_as("ga", "ga_"),
         account_key = guards::ACCOUNT_KEY_SQL,

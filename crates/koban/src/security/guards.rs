@@ -93,14 +93,20 @@ pub async fn load(store: &Store, key: &str) -> Result<Guard, StoreError> {
 const COLUMNS: &str = "failures, last_failure_at, locked_until, locked_for_support, lock_cause, second_factor_failures, second_factor_locked_until";
 
 fn from_row(r: &sqlx::any::AnyRow) -> Result<Guard, StoreError> {
+    fields(r, "")
+}
+
+/// A guard's columns, each named with `prefix`.
+fn fields(r: &sqlx::any::AnyRow, prefix: &str) -> Result<Guard, StoreError> {
+    let col = |c: &str| format!("{prefix}{c}");
     Ok(Guard {
-        failures: r.try_get("failures")?,
-        last_failure_at: r.try_get("last_failure_at")?,
-        locked_until: r.try_get("locked_until")?,
-        locked_for_support: r.try_get::<i64, _>("locked_for_support")? != 0,
-        lock_cause: r.try_get("lock_cause")?,
-        second_factor_failures: r.try_get("second_factor_failures")?,
-        second_factor_locked_until: r.try_get("second_factor_locked_until")?,
+        failures: r.try_get(col("failures").as_str())?,
+        last_failure_at: r.try_get(col("last_failure_at").as_str())?,
+        locked_until: r.try_get(col("locked_until").as_str())?,
+        locked_for_support: r.try_get::<i64, _>(col("locked_for_support").as_str())? != 0,
+        lock_cause: r.try_get(col("lock_cause").as_str())?,
+        second_factor_failures: r.try_get(col("second_factor_failures").as_str())?,
+        second_factor_locked_until: r.try_get(col("second_factor_locked_until").as_str())?,
     })
 }
 
@@ -116,21 +122,11 @@ pub fn columns_as(table: &str, prefix: &str) -> String {
 
 /// A guard read through [`columns_as`]; a fresh one when the join found none.
 pub fn from_row_prefixed(r: &sqlx::any::AnyRow, prefix: &str) -> Result<Guard, StoreError> {
-    let col = |c: &str| format!("{prefix}{c}");
-    if r.try_get::<Option<String>, _>(col("guard_key").as_str())?
-        .is_none()
-    {
+    let key = format!("{prefix}guard_key");
+    if r.try_get::<Option<String>, _>(key.as_str())?.is_none() {
         return Ok(Guard::default());
     }
-    Ok(Guard {
-        failures: r.try_get(col("failures").as_str())?,
-        last_failure_at: r.try_get(col("last_failure_at").as_str())?,
-        locked_until: r.try_get(col("locked_until").as_str())?,
-        locked_for_support: r.try_get::<i64, _>(col("locked_for_support").as_str())? != 0,
-        lock_cause: r.try_get(col("lock_cause").as_str())?,
-        second_factor_failures: r.try_get(col("second_factor_failures").as_str())?,
-        second_factor_locked_until: r.try_get(col("second_factor_locked_until").as_str())?,
-    })
+    fields(r, prefix)
 }
 
 /// The account's lock in force, if any: its own or one of its devices'
