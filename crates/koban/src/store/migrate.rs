@@ -21,6 +21,11 @@ pub const MIGRATIONS: &[(i64, &str, &str)] = &[
         "passkeys",
         include_str!("../../migrations/0003_passkeys.sql"),
     ),
+    (
+        4,
+        "sign_in_history_index",
+        include_str!("../../migrations/0004_sign_in_history_index.sql"),
+    ),
 ];
 
 const LEDGER: &str = "CREATE TABLE IF NOT EXISTS schema_migrations (

@@ -947,3 +947,65 @@ async fn a_known_device_sign_in_touches_records_and_binds(t: TestApp) {
     );
 }
 both!(a_known_device_sign_in_touches_records_and_binds);
+
+/// What a sign-in learns of the account's past is its newest successful
+/// sign-ins, however many failures came after them: failures neither count
+/// as places the account knows nor push a success out of the window.
+async fn the_past_a_sign_in_weighs_is_its_newest_successes(t: TestApp) {
+    use koban::security::facts::{self, PAST_SIGN_INS_WEIGHED};
+    use koban::security::history::Attempt;
+    t.signed_up("ines@example.com", PASSWORD).await;
+    let account_id = scalar(
+        &t,
+        "SELECT id FROM accounts WHERE email = 'ines@example.com'",
+    )
+    .await;
+    let attempt = |ip: &str, outcome: &'static str, country: &str| Attempt {
+        account_id: Some(account_id),
+        ip: ip.to_string(),
+        country: Some(country.to_string()),
+        latitude: None,
+        longitude: None,
+        device_id: None,
+        user_agent: None,
+        outcome,
+        risk_score: 0,
+        reasons: Vec::new(),
+        decision: if outcome == "success" {
+            "allow"
+        } else {
+            "deny"
+        },
+    };
+    // Oldest first: one success from an address that a full window of newer
+    // successes then pushes out, the window, a success from a last address,
+    // and after it more failures than the window holds.
+    let mut history = vec![attempt("192.0.2.1", "success", "FR")];
+    history.extend((0..PAST_SIGN_INS_WEIGHED - 1).map(|_| attempt("192.0.2.2", "success", "JP")));
+    history.push(attempt("192.0.2.3", "success", "TH"));
+    history.extend(
+        (0..2 * PAST_SIGN_INS_WEIGHED).map(|_| attempt("203.0.113.9", "wrong_password", "US")),
+    );
+    for a in history {
+        t.app.attempt_log.record(a).await.expect("recorded");
+    }
+    let identifier = koban_policy::contact::parse_identifier("ines@example.com", None).unwrap();
+    let facts = facts::read(&t.app.store, &identifier, None, "198.51.100.7", 0, 0)
+        .await
+        .expect("read");
+    let mut ips: Vec<String> = facts
+        .past
+        .known_ips
+        .iter()
+        .map(|ip| ip.to_string())
+        .collect();
+    ips.sort();
+    assert_eq!(ips, ["192.0.2.2", "192.0.2.3"]);
+    let mut countries = facts.past.known_countries.clone();
+    countries.sort();
+    assert_eq!(countries, ["JP", "TH"]);
+    let last = facts.past.last.expect("a last success");
+    assert_eq!(last.ip, "192.0.2.3");
+    assert_eq!(last.country.as_deref(), Some("TH"));
+}
+both!(the_past_a_sign_in_weighs_is_its_newest_successes);
