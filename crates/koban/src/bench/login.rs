@@ -1,12 +1,15 @@
 //! The sign-in load driver and its yardstick, raw Argon2id verification.
 
-use super::summary::{cpu_ticks, machine_busy_ticks_of, millis, ratio, summarize, USER_HZ};
-use super::{Login, RawWhen};
+use super::summary::{
+    cpu_ticks, machine_busy_ticks_of, millis, ratio, raw_during, summarize, USER_HZ,
+};
+use super::Login;
 use crate::accounts::password_hash::PasswordHasher;
 use crate::config::Config;
 use crate::security::client::DEVICE_HEADER;
 use std::collections::BTreeMap;
 use std::sync::atomic::{AtomicU64, Ordering};
+use std::sync::Arc;
 use std::time::{Duration, Instant};
 
 /// What one client task saw inside the measured window.
@@ -178,6 +181,82 @@ async fn client_loop(
     tally
 }
 
+/// One slice of load: what the clients saw, and the CPU time the server and
+/// the whole machine used inside its measured window.
+struct Slice {
+    tally: Tally,
+    server_cpu_seconds: Option<f64>,
+    machine_cpu_seconds: Option<f64>,
+}
+
+/// Runs the clients for a warm-up plus `length` measured, and returns once
+/// every request in flight has finished, so that the raw measurement after
+/// it has the machine to itself.
+async fn load_slice(
+    client: &reqwest::Client,
+    url: &str,
+    options: &Arc<Login>,
+    length: Duration,
+) -> Result<Slice, String> {
+    let measure_from = Instant::now() + Duration::from_secs(options.warmup_seconds);
+    let deadline = measure_from + length;
+    // The server's and the whole machine's CPU time at both ends of the
+    // window, read on time by a task of its own, so the count and the CPU
+    // cover the same interval.
+    let server_pid = options.server_pid;
+    let cpu_in_window = tokio::spawn(async move {
+        let seconds = |from: Option<u64>, to: Option<u64>| {
+            from.zip(to)
+                .map(|(a, b)| b.saturating_sub(a) as f64 / USER_HZ)
+        };
+        tokio::time::sleep_until(measure_from.into()).await;
+        let server_from = server_pid.and_then(process_cpu_ticks);
+        let machine_from = machine_busy_ticks();
+        tokio::time::sleep_until(deadline.into()).await;
+        let server_to = server_pid.and_then(process_cpu_ticks);
+        let machine_to = machine_busy_ticks();
+        (
+            seconds(server_from, server_to),
+            seconds(machine_from, machine_to),
+        )
+    });
+    let mut tasks = tokio::task::JoinSet::new();
+    for index in 0..options.clients {
+        tasks.spawn(client_loop(
+            client.clone(),
+            url.to_string(),
+            options.clone(),
+            index,
+            measure_from,
+            deadline,
+        ));
+    }
+    let mut tally = Tally::default();
+    while let Some(joined) = tasks.join_next().await {
+        let mine = joined.map_err(|e| e.to_string())?;
+        tally.ok.extend(mine.ok);
+        for (kind, count) in mine.failed {
+            *tally.failed.entry(kind).or_default() += count;
+        }
+    }
+    let (server_cpu_seconds, machine_cpu_seconds) =
+        cpu_in_window.await.map_err(|e| e.to_string())?;
+    Ok(Slice {
+        tally,
+        server_cpu_seconds,
+        machine_cpu_seconds,
+    })
+}
+
+/// Figures as one comma-separated report value.
+fn joined(values: &[f64], decimals: usize) -> String {
+    values
+        .iter()
+        .map(|v| format!("{v:.decimals$}"))
+        .collect::<Vec<_>>()
+        .join(",")
+}
+
 fn error_kind(e: &reqwest::Error) -> String {
     if e.is_timeout() {
         "timeout".into()
@@ -207,10 +286,20 @@ async fn backend(client: &reqwest::Client, base: &str) -> Result<String, String>
         .to_string())
 }
 
-/// `koban bench login`: raw Argon2id first (the server idle), then the load.
+/// `koban bench login`: the load in slices, with raw Argon2id measured (the
+/// server idle) before the first, between each two and after the last.
 pub(super) async fn run(config: &Config, options: Login) -> Result<(), String> {
-    if options.clients == 0 || options.accounts == 0 || options.duration_seconds == 0 {
-        return Err("--clients, --accounts and --duration-seconds must be at least 1".into());
+    if options.clients == 0
+        || options.accounts == 0
+        || options.duration_seconds == 0
+        || options.rounds == 0
+    {
+        return Err(
+            "--clients, --accounts, --duration-seconds and --rounds must be at least 1".into(),
+        );
+    }
+    if options.rounds > 1000 {
+        return Err("--rounds: at most 1000".into());
     }
     let base = options.url.trim_end_matches('/').to_string();
     let client = reqwest::Client::builder()
@@ -239,100 +328,89 @@ pub(super) async fn run(config: &Config, options: Login) -> Result<(), String> {
     } else {
         None
     };
-    let measure_raw = |label: &'static str| {
+    let measure_raw = |round: usize| {
         let raw = raw.clone();
         async move {
             let Some(raw) = raw else { return Ok(None) };
             eprintln!(
-                "bench: raw Argon2id (m={m} KiB, t={t}, p={p}) {label} the load, {} s …",
+                "bench: raw Argon2id (m={m} KiB, t={t}, p={p}), measurement {}, {} s …",
+                round + 1,
                 raw.seconds
             );
             let result = tokio::task::spawn_blocking(move || raw.measure())
                 .await
                 .map_err(|e| e.to_string())??;
-            println!("raw_threads={}", result.threads);
-            println!("raw_{label}_per_second={:.1}", result.per_second);
-            if let Some(per_cpu) = result.per_cpu_second {
-                println!("raw_{label}_per_cpu_second={per_cpu:.2}");
-            }
             Ok::<_, String>(Some(result))
         }
     };
-    let when = options.raw_when;
-    let before = if when != RawWhen::After {
-        measure_raw("before").await?
-    } else {
-        None
-    };
 
+    let rounds = options.rounds;
+    let slice = Duration::from_secs(options.duration_seconds) / rounds as u32;
     eprintln!(
-        "bench: {} client(s) signing in to {base} ({database}) for {} s after {} s warm-up …",
+        "bench: {} client(s) signing in to {base} ({database}) for {} s in {rounds} slice(s), \
+         each after {} s warm-up and between two raw measurements …",
         options.clients, options.duration_seconds, options.warmup_seconds
     );
     let url = format!("{base}/api/v1/sessions");
-    let options = std::sync::Arc::new(options);
-    let measure_from = Instant::now() + Duration::from_secs(options.warmup_seconds);
-    let deadline = measure_from + Duration::from_secs(options.duration_seconds);
-    // The server's and the whole machine's CPU time at both ends of the
-    // window, read on time by a task of its own, so the count and the CPU
-    // cover the same interval.
-    let server_pid = options.server_pid;
-    let cpu_in_window = tokio::spawn(async move {
-        let seconds = |from: Option<u64>, to: Option<u64>| {
-            from.zip(to)
-                .map(|(a, b)| b.saturating_sub(a) as f64 / USER_HZ)
-        };
-        tokio::time::sleep_until(measure_from.into()).await;
-        let server_from = server_pid.and_then(process_cpu_ticks);
-        let machine_from = machine_busy_ticks();
-        tokio::time::sleep_until(deadline.into()).await;
-        let server_to = server_pid.and_then(process_cpu_ticks);
-        let machine_to = machine_busy_ticks();
-        (
-            seconds(server_from, server_to),
-            seconds(machine_from, machine_to),
-        )
-    });
-    let mut tasks = tokio::task::JoinSet::new();
-    for index in 0..options.clients {
-        tasks.spawn(client_loop(
-            client.clone(),
-            url.clone(),
-            options.clone(),
-            index,
-            measure_from,
-            deadline,
-        ));
+    let options = Arc::new(options);
+    let mut raw_results = Vec::new();
+    let mut slices = Vec::new();
+    for round in 0..rounds {
+        raw_results.extend(measure_raw(round).await?);
+        slices.push(load_slice(&client, &url, &options, slice).await?);
+    }
+    raw_results.extend(measure_raw(rounds).await?);
+
+    let raw_rates: Vec<f64> = raw_results.iter().map(|r| r.per_second).collect();
+    let raw = raw_during(&raw_rates, rounds);
+    let raw_per_cpu = raw_results
+        .iter()
+        .map(|r| r.per_cpu_second)
+        .collect::<Option<Vec<f64>>>()
+        .and_then(|rates| raw_during(&rates, rounds));
+    if let Some(first) = raw_results.first() {
+        println!("raw_threads={}", first.threads);
+        println!("raw_each_per_second={}", joined(&raw_rates, 1));
+    }
+    if let Some(raw) = raw {
+        println!("raw_verifications_per_second={raw:.1}");
+    }
+    if let Some(raw) = raw_per_cpu {
+        println!("raw_per_cpu_second={raw:.2}");
     }
     let mut latencies = Vec::new();
     let mut failed: BTreeMap<String, u64> = BTreeMap::new();
-    while let Some(joined) = tasks.join_next().await {
-        let tally = joined.map_err(|e| e.to_string())?;
-        latencies.extend(tally.ok);
-        for (kind, count) in tally.failed {
+    let mut server_cpu_seconds = Some(0.0);
+    let mut machine_cpu_seconds = Some(0.0);
+    let mut ratio_each = Vec::new();
+    for (round, done) in slices.into_iter().enumerate() {
+        let per_second = done.tally.ok.len() as f64 / slice.as_secs_f64();
+        // This slice against the two raw measurements around it.
+        let share = raw_rates
+            .get(round..round + 2)
+            .and_then(|ends| raw_during(ends, 1))
+            .and_then(|raw| ratio(per_second, raw));
+        eprintln!(
+            "bench: slice {}: {per_second:.1} logins/s{}",
+            round + 1,
+            share
+                .map(|s| format!(", {s:.3} of raw"))
+                .unwrap_or_default()
+        );
+        ratio_each.extend(share);
+        latencies.extend(done.tally.ok);
+        for (kind, count) in done.tally.failed {
             *failed.entry(kind).or_default() += count;
         }
+        server_cpu_seconds = server_cpu_seconds
+            .zip(done.server_cpu_seconds)
+            .map(|(a, b)| a + b);
+        machine_cpu_seconds = machine_cpu_seconds
+            .zip(done.machine_cpu_seconds)
+            .map(|(a, b)| a + b);
     }
-    let after = if when != RawWhen::Before {
-        measure_raw("after").await?
-    } else {
-        None
-    };
-    let mean = |pick: fn(&RawResult) -> Option<f64>| {
-        let values: Vec<f64> = [&before, &after]
-            .into_iter()
-            .flatten()
-            .filter_map(pick)
-            .collect();
-        (!values.is_empty()).then(|| values.iter().sum::<f64>() / values.len() as f64)
-    };
-    let raw = mean(|r| Some(r.per_second));
-    let raw_per_cpu = mean(|r| r.per_cpu_second);
-    let (server_cpu_seconds, machine_cpu_seconds) =
-        cpu_in_window.await.map_err(|e| e.to_string())?;
-    if let Some(raw) = raw {
-        println!("raw_verifications_per_second={raw:.1}");
-        println!("raw_when={}", format!("{when:?}").to_lowercase());
+    if !ratio_each.is_empty() {
+        println!("ratio_each={}", joined(&ratio_each, 3));
     }
     let failures = if failed.is_empty() {
         "none".to_string()
@@ -345,8 +423,9 @@ pub(super) async fn run(config: &Config, options: Login) -> Result<(), String> {
     };
     println!("clients={}", options.clients);
     println!("duration_seconds={}", options.duration_seconds);
+    println!("rounds={rounds}");
     println!("failures={failures}");
-    let Some(summary) = summarize(latencies, deadline - measure_from) else {
+    let Some(summary) = summarize(latencies, slice * rounds as u32) else {
         return Err(format!("no sign-in succeeded (failures: {failures})"));
     };
     println!("logins={}", summary.count);

@@ -27,8 +27,9 @@ pub enum BenchCommand {
     /// Creates verified accounts <prefix>-<n>@example.com in the configured
     /// database (a throw-away benchmark database only), hashing in parallel.
     CreateUsers(CreateUsers),
-    /// Drives sign-ins against a running server and measures raw Argon2id
-    /// verification on this machine right before, with the configured parameters.
+    /// Drives sign-ins against a running server in slices and measures raw
+    /// Argon2id verification on this machine, with the configured parameters,
+    /// before, between and after them.
     Login(Login),
     /// Polls <url>/readyz until it answers 200 and prints the time since a start
     /// timestamp taken just before the server was spawned.
@@ -144,10 +145,11 @@ pub struct Login {
     /// Concurrent clients, each with one request in flight at a time.
     #[arg(long, default_value_t = 8)]
     pub clients: usize,
-    /// Measured time, after the warm-up.
+    /// Measured time in all, split evenly over the slices (`--rounds`).
     #[arg(long, default_value_t = 10)]
     pub duration_seconds: u64,
-    /// Time under load before measuring starts (connections, caches).
+    /// Time under load before each slice's measuring starts (connections,
+    /// caches, requests in flight).
     #[arg(long, default_value_t = 1)]
     pub warmup_seconds: u64,
     /// Accounts made by `create-users` to sign in to, round robin.
@@ -159,27 +161,21 @@ pub struct Login {
     /// The password given to `create-users`.
     #[arg(long, default_value = DEFAULT_PASSWORD)]
     pub password: String,
-    /// Seconds of each raw Argon2id measurement; 0 skips it.
+    /// Seconds of each raw Argon2id measurement; 0 skips them.
     #[arg(long, default_value_t = 5)]
     pub raw_seconds: u64,
-    /// When to measure raw Argon2id: right before the load, right after it, or
-    /// both (the ratio then uses their mean, which evens out a machine whose
-    /// background load drifts during the run).
-    #[arg(long, value_enum, default_value_t = RawWhen::Both)]
-    pub raw_when: RawWhen,
+    /// Slices the measured time is cut into. Raw Argon2id is measured before
+    /// the first, between each two and after the last, and each slice is
+    /// compared with the two measurements around it: on a machine whose
+    /// speed drifts during the run, one raw figure before and one after the
+    /// whole load cannot tell what the load had.
+    #[arg(long, default_value_t = 3)]
+    pub rounds: usize,
     /// Process id of the server, when it runs on this machine: its CPU time over
     /// the window gives a second ratio, per CPU-second, that other programs
     /// competing for the cores do not distort.
     #[arg(long)]
     pub server_pid: Option<u32>,
-}
-
-/// When the raw Argon2id measurement runs, never during the load.
-#[derive(Debug, Clone, Copy, PartialEq, Eq, clap::ValueEnum)]
-pub enum RawWhen {
-    Before,
-    After,
-    Both,
 }
 
 /// Options of `koban bench ready`.

@@ -51,6 +51,20 @@ pub fn ratio(measured: f64, limit: f64) -> Option<f64> {
     (limit > 0.0 && limit.is_finite() && measured.is_finite()).then(|| measured / limit)
 }
 
+/// Raw rates measured around load slices of equal length: `raw[i]` right
+/// before slice i, `raw[i + 1]` right after it. The rate the raw yardstick
+/// had during the load is the mean of each slice's two ends, averaged over
+/// the slices (the trapezoid rule), which follows a machine whose speed
+/// drifts during the run where one measurement before and one after cannot.
+/// `None` unless there is exactly one more raw rate than slices.
+pub fn raw_during(raw: &[f64], slices: usize) -> Option<f64> {
+    if slices == 0 || raw.len() != slices + 1 {
+        return None;
+    }
+    let sum: f64 = raw.windows(2).map(|ends| (ends[0] + ends[1]) / 2.0).sum();
+    Some(sum / slices as f64)
+}
+
 /// Milliseconds with a fractional part, the unit the reports use.
 pub fn millis(d: Duration) -> f64 {
     d.as_secs_f64() * 1000.0
@@ -141,6 +155,34 @@ mod tests {
         assert_eq!(machine_busy_ticks_of("cpu0 1 2 3 4 5 6 7\n"), None);
         assert_eq!(machine_busy_ticks_of("cpu  1 2 x 4 5 6 7\n"), None);
         assert_eq!(machine_busy_ticks_of("cpu  1 2 3\n"), None);
+    }
+
+    #[test]
+    fn raw_during_follows_drift_between_slices() {
+        // One slice: the mean of its two ends.
+        assert_eq!(raw_during(&[100.0, 80.0], 1), Some(90.0));
+        // A machine that slows down, then recovers: each slice weighs the
+        // rates at its own ends, so the dip counts for the slices it touched.
+        assert_eq!(raw_during(&[100.0, 80.0, 100.0], 2), Some(90.0));
+        assert_eq!(raw_during(&[100.0, 100.0, 100.0, 70.0], 3), Some(95.0));
+        // The brackets must match the slices.
+        assert_eq!(raw_during(&[100.0], 1), None);
+        assert_eq!(raw_during(&[100.0, 90.0, 80.0], 1), None);
+        assert_eq!(raw_during(&[], 0), None);
+    }
+
+    proptest::proptest! {
+        #[test]
+        fn raw_during_lies_between_the_slowest_and_fastest_measurement(
+            raw in proptest::collection::vec(1.0f64..10_000.0, 2..12),
+        ) {
+            let during = raw_during(&raw, raw.len() - 1).unwrap();
+            let (low, high) = raw.iter().fold((f64::MAX, f64::MIN), |(l, h), r| (l.min(*r), h.max(*r)));
+            proptest::prop_assert!(during >= low - 1e-9 && during <= high + 1e-9);
+            // A steady machine gives its own rate back.
+            let steady = vec![raw[0]; raw.len()];
+            proptest::prop_assert!((raw_during(&steady, raw.len() - 1).unwrap() - raw[0]).abs() < 1e-9);
+        }
     }
 
     #[test]
