@@ -133,7 +133,7 @@ impl RawArgon {
 async fn client_loop(
     client: reqwest::Client,
     url: String,
-    options: std::sync::Arc<Login>,
+    options: Arc<Login>,
     index: usize,
     measure_from: Instant,
     deadline: Instant,
