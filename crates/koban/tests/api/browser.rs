@@ -560,7 +560,9 @@ impl Browser {
     /// Runs `act` on the element at `css`. A page still being replaced (a
     /// redirect after a form, a script re-rendering) can swap the element out
     /// between finding and using it: find it again rather than fail on the
-    /// stale one.
+    /// stale one. ChromeDriver reports that as a stale element, or, when the
+    /// swap lands inside its own DevTools call, as an unknown error saying
+    /// the node "does not belong to the document".
     async fn on_element<T, F, Fut>(&self, css: &str, what: &str, act: F) -> T
     where
         F: Fn(fantoccini::elements::Element) -> Fut,
@@ -571,7 +573,8 @@ impl Browser {
             match act(self.find(css).await).await {
                 Ok(value) => return value,
                 Err(fantoccini::error::CmdError::Standard(e))
-                    if e.error == fantoccini::error::ErrorStatus::StaleElementReference =>
+                    if e.error == fantoccini::error::ErrorStatus::StaleElementReference
+                        || e.message.contains("does not belong to the document") =>
                 {
                     last_error = Some(e);
                     tokio::time::sleep(std::time::Duration::from_millis(50)).await;
