@@ -207,44 +207,40 @@ impl Default for Workspace {
 /// Asks Linux to back `[start, start + len)` with transparent huge pages (it
 /// does so on request when the system setting is `madvise`, the usual
 /// default). Only advice: when refused, Argon2 runs on ordinary pages.
-#[cfg(target_os = "linux")]
 fn advise_huge_pages(start: *mut u8, len: usize) {
-    const HUGE: usize = 2 * 1024 * 1024;
-    let first = (start as usize).next_multiple_of(HUGE);
-    let end = (start as usize + len) / HUGE * HUGE;
-    if end > first {
-        // SAFETY: the range lies inside an allocation this thread owns and
-        // nothing reads yet; MADV_HUGEPAGE changes how pages are backed, not
-        // their contents.
-        unsafe {
-            libc::madvise(first as *mut libc::c_void, end - first, libc::MADV_HUGEPAGE);
-        }
-    }
+    #[cfg(target_os = "linux")]
+    advise_whole_units(start, len, 2 * 1024 * 1024, libc::MADV_HUGEPAGE);
+    #[cfg(not(target_os = "linux"))]
+    let _ = (start, len);
 }
-
-#[cfg(not(target_os = "linux"))]
-fn advise_huge_pages(_start: *mut u8, _len: usize) {}
 
 /// Tells Linux the whole pages inside `[start, start + len)` can be dropped
 /// now: they leave the resident set at once and read as zeros if touched
 /// again. Called on memory about to be freed, whose contents nobody reads.
-#[cfg(target_os = "linux")]
 fn advise_dont_need(start: *mut u8, len: usize) {
-    const PAGE: usize = 4096;
-    let first = (start as usize).next_multiple_of(PAGE);
-    let end = (start as usize + len) / PAGE * PAGE;
+    #[cfg(target_os = "linux")]
+    advise_whole_units(start, len, 4096, libc::MADV_DONTNEED);
+    #[cfg(not(target_os = "linux"))]
+    let _ = (start, len);
+}
+
+/// `madvise(advice)` on the whole `unit`-sized, `unit`-aligned stretches
+/// inside `[start, start + len)`; nothing when there are none.
+#[cfg(target_os = "linux")]
+fn advise_whole_units(start: *mut u8, len: usize, unit: usize, advice: libc::c_int) {
+    let first = (start as usize).next_multiple_of(unit);
+    let end = (start as usize + len) / unit * unit;
     if end > first {
-        // SAFETY: the range lies inside an allocation this thread owns and
-        // is about to free; its contents are not read again. The heap is
-        // private anonymous memory, which reads as zeros after MADV_DONTNEED.
+        // SAFETY: the range lies inside an allocation the calling thread
+        // owns. The two advices used change how pages are backed
+        // (MADV_HUGEPAGE) or drop pages of memory about to be freed, whose
+        // contents are not read again (MADV_DONTNEED: private anonymous
+        // memory reads as zeros after it); neither touches live data.
         unsafe {
-            libc::madvise(first as *mut libc::c_void, end - first, libc::MADV_DONTNEED);
+            libc::madvise(first as *mut libc::c_void, end - first, advice);
         }
     }
 }
-
-#[cfg(not(target_os = "linux"))]
-fn advise_dont_need(_start: *mut u8, _len: usize) {}
 
 impl PasswordHasher {
     /// Builds a hasher; fails on parameters Argon2 refuses.
