@@ -108,13 +108,17 @@ pub async fn read(
         device_key = guards::DEVICE_KEY_SQL,
         identifier_key = guards::IDENTIFIER_KEY_SQL,
     );
-    let row = sqlx::query(&sql)
-        .bind(identifier.as_str())
-        .bind(presented_device)
-        .bind(ip)
-        .bind(failures_since)
-        .bind(devices_since)
-        .fetch_one(store.write())
+    let row = store
+        .run_on_lane(async |conn| {
+            sqlx::query(&sql)
+                .bind(identifier.as_str())
+                .bind(presented_device)
+                .bind(ip)
+                .bind(failures_since)
+                .bind(devices_since)
+                .fetch_one(conn)
+                .await
+        })
         .await?;
     let ip_failures = row
         .try_get::<Option<i64>, _>("ip_failures")?

@@ -741,24 +741,29 @@ async fn conclude_on_known_device(
     };
     let draft = sessions::Draft::new(app, ctx.user_agent.as_deref());
     let recorded = serde_json::Value::Array(vec![history::attempt_json(draft.created_at, success)]);
-    let rows = sqlx::query(&sql)
-        .bind(draft.created_at)
-        .bind(&spec.ip)
-        .bind(&spec.country)
-        .bind(&spec.client_version)
-        .bind(device_id)
-        .bind(recorded.to_string())
-        .bind(account_id)
-        .bind(&draft.token_hash)
-        .bind(draft.created_at)
-        .bind(draft.idle_expires_at)
-        .bind(draft.absolute_expires_at)
-        .bind(&spec.ip)
-        .bind(&draft.user_agent)
-        .bind(device_id)
-        // All rows, not one: sqlx's Any driver stops a fetch_one at the
-        // first statement's result, which on SQLite is the touch's.
-        .fetch_all(app.store.write())
+    let rows = app
+        .store
+        .run_on_lane(async |conn| {
+            sqlx::query(&sql)
+                .bind(draft.created_at)
+                .bind(&spec.ip)
+                .bind(&spec.country)
+                .bind(&spec.client_version)
+                .bind(device_id)
+                .bind(recorded.to_string())
+                .bind(account_id)
+                .bind(&draft.token_hash)
+                .bind(draft.created_at)
+                .bind(draft.idle_expires_at)
+                .bind(draft.absolute_expires_at)
+                .bind(&spec.ip)
+                .bind(&draft.user_agent)
+                .bind(device_id)
+                // All rows, not one: sqlx's Any driver stops a fetch_one at the
+                // first statement's result, which on SQLite is the touch's.
+                .fetch_all(conn)
+                .await
+        })
         .await?;
     let session_id = match rows.first() {
         Some(row) => row.try_get("id")?,

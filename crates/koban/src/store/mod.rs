@@ -3,13 +3,16 @@
 //! through sqlx's `Any` driver, and what truly differs lives in [`dialect`].
 
 pub mod dialect;
+mod lane;
 mod migrate;
 
 pub use dialect::Backend;
 pub use migrate::MIGRATIONS;
 
+use lane::Lane;
 use sqlx::any::{AnyPoolOptions, AnyRow};
-use sqlx::{AnyPool, Connection, Executor};
+use sqlx::{AnyConnection, AnyPool, Connection, Executor};
+use std::sync::Arc;
 use std::time::Duration;
 
 /// Anything that went wrong talking to the database.
@@ -28,12 +31,14 @@ pub enum StoreError {
 
 /// Connection pools. On SQLite every write goes through a single writer
 /// connection (so writers queue instead of failing with SQLITE_BUSY) beside
-/// a pool of readers; on PostgreSQL both are the same pool.
+/// a pool of readers; on PostgreSQL both are the same pool, and a quarter of
+/// the connections are a [`Lane`] for the statements of every sign-in.
 #[derive(Clone, Debug)]
 pub struct Store {
     backend: Backend,
     writer: AnyPool,
     reader: AnyPool,
+    lane: Option<Arc<Lane>>,
 }
 
 impl Store {
@@ -51,11 +56,13 @@ impl Store {
                     backend,
                     writer,
                     reader,
+                    lane: None,
                 })
             }
             Backend::Postgres => {
+                let lane_size = max_connections / 4;
                 let pool = pool_options()
-                    .max_connections(max_connections.max(2))
+                    .max_connections((max_connections - lane_size).max(2))
                     .acquire_timeout(Duration::from_secs(10))
                     .connect(url)
                     .await?;
@@ -63,6 +70,7 @@ impl Store {
                     backend,
                     writer: pool.clone(),
                     reader: pool,
+                    lane: (lane_size > 0).then(|| Arc::new(Lane::new(url, lane_size))),
                 })
             }
         }
@@ -83,20 +91,45 @@ impl Store {
         &self.reader
     }
 
-    /// (connections open, of which idle) across the pools, for /metrics.
+    /// Runs one statement of the kind every sign-in runs, which writes or
+    /// must see the latest write. On PostgreSQL it runs on the lane, whose
+    /// connections go back without the pool's round trip (see [`lane`]); on
+    /// SQLite on the writer.
+    pub async fn run_on_lane<T>(
+        &self,
+        statement: impl AsyncFnOnce(&mut AnyConnection) -> Result<T, sqlx::Error>,
+    ) -> Result<T, StoreError> {
+        match &self.lane {
+            Some(lane) => Ok(lane.run(&self.writer, statement).await?),
+            None => {
+                let mut conn = self.writer.acquire().await?;
+                Ok(statement(&mut conn).await?)
+            }
+        }
+    }
+
+    /// (connections open, of which idle) across the pools and the lane, for
+    /// /metrics.
     pub fn pool_usage(&self) -> (u32, u32) {
+        let (lane_open, lane_idle) = self.lane.as_ref().map_or((0, 0), |lane| lane.usage());
         if self.backend == Backend::Sqlite {
             (
                 self.writer.size() + self.reader.size(),
                 (self.writer.num_idle() + self.reader.num_idle()) as u32,
             )
         } else {
-            (self.writer.size(), self.writer.num_idle() as u32)
+            (
+                self.writer.size() + lane_open,
+                self.writer.num_idle() as u32 + lane_idle,
+            )
         }
     }
 
     /// Closes every connection; used at shutdown.
     pub async fn close(&self) {
+        if let Some(lane) = &self.lane {
+            lane.close().await;
+        }
         self.writer.close().await;
         self.reader.close().await;
     }

@@ -12,6 +12,7 @@ mod conventions;
 mod delivery;
 mod geo;
 mod jobs;
+mod lane;
 mod mmdb;
 mod passkeys;
 mod process;

@@ -1,0 +1,209 @@
+//! A few PostgreSQL connections kept apart from the pool for the statements
+//! every sign-in runs, handed back without a round trip.
+//!
+//! sqlx's pool pings each connection as it comes back (a `Sync` and its
+//! answer) and offers no way to turn that off: its guard for a request
+//! dropped in the middle of a statement, which would leave half a message
+//! on the wire. For a sign-in that made four round trips where two carry
+//! statements, and on two cores every round trip wakes the database and an
+//! async worker in the middle of somebody's Argon2 hash (BENCHMARKS.md).
+//!
+//! The lane keeps the guarantee another way: a connection goes back only
+//! when its statement finished, with a result that leaves the connection
+//! sound. A statement dropped half way, or ended by an I/O or protocol
+//! error, takes its connection with it. When every lane connection is busy
+//! the statement runs on the pool as before, so the lane never queues.
+
+use sqlx::AnyConnection;
+use sqlx::{AnyPool, Connection};
+use std::sync::Mutex;
+use std::time::{Duration, Instant};
+
+/// A lane connection idle at least this long is pinged before reuse, as the
+/// pool does with its own (see `PING_IF_IDLE_FOR` in the parent module).
+const PING_IF_IDLE_FOR: Duration = super::PING_IF_IDLE_FOR;
+
+/// A lane connection older than this is closed on return and replaced when
+/// next needed, as the pool retires its own after 30 minutes: a server
+/// restarted for a parameter change gets fresh sessions in time.
+const MAX_LIFETIME: Duration = Duration::from_secs(30 * 60);
+
+/// Connections set aside for hot statements.
+#[derive(Debug)]
+pub struct Lane {
+    url: String,
+    size: u32,
+    state: Mutex<State>,
+}
+
+#[derive(Debug, Default)]
+struct State {
+    /// Connections waiting for a statement, most recently used last.
+    idle: Vec<Idle>,
+    /// Lane connections in existence: idle, busy, or being opened.
+    open: u32,
+    closed: bool,
+}
+
+#[derive(Debug)]
+struct Idle {
+    conn: AnyConnection,
+    since: Instant,
+    born: Instant,
+}
+
+impl Lane {
+    /// A lane of at most `size` connections to `url`; none is opened yet.
+    pub fn new(url: &str, size: u32) -> Lane {
+        Lane {
+            url: url.to_string(),
+            size,
+            state: Mutex::new(State::default()),
+        }
+    }
+
+    /// (connections open, of which idle), for /metrics.
+    pub fn usage(&self) -> (u32, u32) {
+        let state = self.lock();
+        (state.open, state.idle.len() as u32)
+    }
+
+    /// Runs one statement on a lane connection (or, when all are busy, on a
+    /// pool connection) and hands the lane connection back only when the
+    /// statement ended and left it sound.
+    pub async fn run<T>(
+        &self,
+        pool: &AnyPool,
+        statement: impl AsyncFnOnce(&mut AnyConnection) -> Result<T, sqlx::Error>,
+    ) -> Result<T, sqlx::Error> {
+        let Some((mut conn, born)) = self.take().await? else {
+            let mut conn = pool.acquire().await?;
+            return statement(&mut conn).await;
+        };
+        // Dropped while the statement runs, `room` frees the connection's
+        // place in the lane and `conn` is closed with it, not reused.
+        let room = Room { lane: self };
+        let result = statement(&mut conn).await;
+        if leaves_connection_sound(&result) {
+            room.settle();
+            self.give_back(conn, born);
+        }
+        result
+    }
+
+    /// An idle lane connection, checked if it sat idle; a new one when the
+    /// lane has room; None when every lane connection is busy.
+    async fn take(&self) -> Result<Option<(AnyConnection, Instant)>, sqlx::Error> {
+        loop {
+            let idle = {
+                let mut state = self.lock();
+                if state.closed {
+                    return Ok(None);
+                }
+                match state.idle.pop() {
+                    Some(idle) => idle,
+                    None if state.open < self.size => {
+                        state.open += 1;
+                        break;
+                    }
+                    None => return Ok(None),
+                }
+            };
+            let Idle {
+                mut conn,
+                since,
+                born,
+            } = idle;
+            if since.elapsed() < PING_IF_IDLE_FOR {
+                return Ok(Some((conn, born)));
+            }
+            let room = Room { lane: self };
+            match conn.ping().await {
+                Ok(()) => {
+                    room.settle();
+                    return Ok(Some((conn, born)));
+                }
+                // Dropped by a restarted server or a firewall: `room` frees
+                // its place; try the next one, or open a fresh connection.
+                Err(error) => {
+                    tracing::debug!(%error, "lane connection failed its ping; replacing it")
+                }
+            }
+        }
+        let room = Room { lane: self };
+        let conn = AnyConnection::connect(&self.url).await?;
+        room.settle();
+        Ok(Some((conn, Instant::now())))
+    }
+
+    /// Takes back a lane connection whose statement ended soundly.
+    fn give_back(&self, conn: AnyConnection, born: Instant) {
+        let mut state = self.lock();
+        if state.closed || born.elapsed() >= MAX_LIFETIME {
+            state.open -= 1;
+            return;
+        }
+        state.idle.push(Idle {
+            conn,
+            since: Instant::now(),
+            born,
+        });
+    }
+
+    /// One lane connection is gone (closed, failed, or never opened).
+    fn forget_one(&self) {
+        let mut state = self.lock();
+        state.open = state.open.saturating_sub(1);
+    }
+
+    /// Closes the idle connections; busy ones close when their statement ends.
+    pub async fn close(&self) {
+        let idle = {
+            let mut state = self.lock();
+            state.closed = true;
+            let idle = std::mem::take(&mut state.idle);
+            state.open -= idle.len() as u32;
+            idle
+        };
+        for Idle { conn, .. } in idle {
+            let _ = conn.close().await;
+        }
+    }
+
+    fn lock(&self) -> std::sync::MutexGuard<'_, State> {
+        // The state is a list and a counter, consistent after every
+        // statement that touches it: a panic elsewhere cannot corrupt it.
+        self.state.lock().unwrap_or_else(|e| e.into_inner())
+    }
+}
+
+/// Whether the connection a statement ended with can serve the next one.
+/// A database error (a constraint, a missing row) leaves the protocol in
+/// step: sqlx reads the rest of the answer before its next statement. An
+/// I/O, protocol or TLS error may have left half a message behind.
+fn leaves_connection_sound<T>(result: &Result<T, sqlx::Error>) -> bool {
+    matches!(
+        result,
+        Ok(_) | Err(sqlx::Error::Database(_) | sqlx::Error::RowNotFound)
+    )
+}
+
+/// A counted place in the lane whose connection is being opened or is
+/// running a statement. Dropped unsettled (the connection failed, or the
+/// request was dropped) it frees the place.
+struct Room<'a> {
+    lane: &'a Lane,
+}
+
+impl Room<'_> {
+    /// The connection is accounted for elsewhere now.
+    fn settle(self) {
+        std::mem::forget(self);
+    }
+}
+
+impl Drop for Room<'_> {
+    fn drop(&mut self) {
+        self.lane.forget_one();
+    }
+}
