@@ -110,10 +110,23 @@ fn init_logging(config: &Config) {
     }
 }
 
-#[tokio::main]
-async fn main() -> ExitCode {
+fn main() -> ExitCode {
     let cli = Cli::parse();
-    match run(cli).await {
+    // A benchmark driver shares the machine with the server it measures:
+    // one thread drives all its clients, with no wake-ups between workers,
+    // so that its CPU stays out of the measured server's way.
+    let mut runtime = match cli.command {
+        Command::Bench { .. } => tokio::runtime::Builder::new_current_thread(),
+        _ => tokio::runtime::Builder::new_multi_thread(),
+    };
+    let runtime = match runtime.enable_all().build() {
+        Ok(runtime) => runtime,
+        Err(e) => {
+            eprintln!("koban: cannot start the async runtime: {e}");
+            return ExitCode::FAILURE;
+        }
+    };
+    match runtime.block_on(run(cli)) {
         Ok(()) => ExitCode::SUCCESS,
         Err(message) => {
             eprintln!("koban: {message}");

@@ -128,12 +128,46 @@ impl RawArgon {
     }
 }
 
+/// The sign-in request of one benchmark account, built once: the driver
+/// shares the machine with the server, and every microsecond it spends
+/// formatting a request is taken from the server it measures.
+struct SignInRequest {
+    body: Vec<u8>,
+    /// One stable device per account, as an app presents its own id: a
+    /// fresh device on every sign-in would be a risk signal, and the
+    /// benchmark would measure step-up challenges instead of sign-ins.
+    device: reqwest::header::HeaderValue,
+}
+
+/// The requests of accounts 0 to `options.accounts` - 1.
+fn sign_in_requests(options: &Login) -> Result<Vec<SignInRequest>, String> {
+    (0..options.accounts)
+        .map(|account| {
+            let body = serde_json::json!({
+                "identifier": super::identifier(&options.prefix, account),
+                "password": options.password,
+            });
+            Ok(SignInRequest {
+                body: serde_json::to_vec(&body).map_err(|e| e.to_string())?,
+                device: reqwest::header::HeaderValue::from_str(&super::device_id(account))
+                    .map_err(|e| e.to_string())?,
+            })
+        })
+        .collect()
+}
+
+/// What every client of a slice shares.
+struct Target {
+    client: reqwest::Client,
+    url: reqwest::Url,
+    requests: Vec<SignInRequest>,
+    clients: usize,
+}
+
 /// One client: signs in again and again, one request in flight, until the
 /// deadline; keeps only what completed inside [measure_from, deadline].
 async fn client_loop(
-    client: reqwest::Client,
-    url: String,
-    options: Arc<Login>,
+    target: Arc<Target>,
     index: usize,
     measure_from: Instant,
     deadline: Instant,
@@ -143,20 +177,15 @@ async fn client_loop(
     // unless there are more clients than accounts.
     let mut n = index;
     while Instant::now() < deadline {
-        let account = n % options.accounts;
-        let body = serde_json::json!({
-            "identifier": super::identifier(&options.prefix, account),
-            "password": options.password,
-        });
-        n += options.clients;
+        let prepared = &target.requests[n % target.requests.len()];
+        n += target.clients;
         let sent = Instant::now();
-        // One stable device per account, as an app presents its own id: a
-        // fresh device on every sign-in would be a risk signal, and the
-        // benchmark would measure step-up challenges instead of sign-ins.
-        let request = client
-            .post(&url)
-            .header(DEVICE_HEADER, super::device_id(account))
-            .json(&body);
+        let request = target
+            .client
+            .post(target.url.clone())
+            .header(reqwest::header::CONTENT_TYPE, "application/json")
+            .header(DEVICE_HEADER, prepared.device.clone())
+            .body(prepared.body.clone());
         let outcome = match request.send().await {
             // Read the body: a sign-in is finished when its token has arrived.
             Ok(response) => {
@@ -193,9 +222,8 @@ struct Slice {
 /// every request in flight has finished, so that the raw measurement after
 /// it has the machine to itself.
 async fn load_slice(
-    client: &reqwest::Client,
-    url: &str,
-    options: &Arc<Login>,
+    target: &Arc<Target>,
+    options: &Login,
     length: Duration,
 ) -> Result<Slice, String> {
     let measure_from = Instant::now() + Duration::from_secs(options.warmup_seconds);
@@ -222,14 +250,7 @@ async fn load_slice(
     });
     let mut tasks = tokio::task::JoinSet::new();
     for index in 0..options.clients {
-        tasks.spawn(client_loop(
-            client.clone(),
-            url.to_string(),
-            options.clone(),
-            index,
-            measure_from,
-            deadline,
-        ));
+        tasks.spawn(client_loop(target.clone(), index, measure_from, deadline));
     }
     let mut tally = Tally::default();
     while let Some(joined) = tasks.join_next().await {
@@ -352,12 +373,17 @@ pub(super) async fn run(config: &Config, options: Login) -> Result<(), String> {
         options.clients, options.duration_seconds, options.warmup_seconds
     );
     let url = format!("{base}/api/v1/sessions");
-    let options = Arc::new(options);
+    let target = Arc::new(Target {
+        client: client.clone(),
+        url: reqwest::Url::parse(&url).map_err(|e| format!("{url}: {e}"))?,
+        requests: sign_in_requests(&options)?,
+        clients: options.clients,
+    });
     let mut raw_results = Vec::new();
     let mut slices = Vec::new();
     for round in 0..rounds {
         raw_results.extend(measure_raw(round).await?);
-        slices.push(load_slice(&client, &url, &options, slice).await?);
+        slices.push(load_slice(&target, &options, slice).await?);
     }
     raw_results.extend(measure_raw(rounds).await?);
 
