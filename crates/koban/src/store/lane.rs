@@ -76,7 +76,7 @@ impl Lane {
         pool: &AnyPool,
         statement: impl AsyncFnOnce(&mut AnyConnection) -> Result<T, sqlx::Error>,
     ) -> Result<T, sqlx::Error> {
-        let Some((mut conn, born)) = self.take().await? else {
+        let Some((mut conn, born)) = self.take().await else {
             let mut conn = pool.acquire().await?;
             return statement(&mut conn).await;
         };
@@ -92,13 +92,14 @@ impl Lane {
     }
 
     /// An idle lane connection, checked if it sat idle; a new one when the
-    /// lane has room; None when every lane connection is busy.
-    async fn take(&self) -> Result<Option<(AnyConnection, Instant)>, sqlx::Error> {
+    /// lane has room; None when every lane connection is busy or a new one
+    /// could not be opened (the pool, with its own retries, takes over).
+    async fn take(&self) -> Option<(AnyConnection, Instant)> {
         loop {
             let idle = {
                 let mut state = self.lock();
                 if state.closed {
-                    return Ok(None);
+                    return None;
                 }
                 match state.idle.pop() {
                     Some(idle) => idle,
@@ -106,7 +107,7 @@ impl Lane {
                         state.open += 1;
                         break;
                     }
-                    None => return Ok(None),
+                    None => return None,
                 }
             };
             let Idle {
@@ -115,13 +116,13 @@ impl Lane {
                 born,
             } = idle;
             if since.elapsed() < PING_IF_IDLE_FOR {
-                return Ok(Some((conn, born)));
+                return Some((conn, born));
             }
             let room = Room { lane: self };
             match conn.ping().await {
                 Ok(()) => {
                     room.settle();
-                    return Ok(Some((conn, born)));
+                    return Some((conn, born));
                 }
                 // Dropped by a restarted server or a firewall: `room` frees
                 // its place; try the next one, or open a fresh connection.
@@ -131,9 +132,18 @@ impl Lane {
             }
         }
         let room = Room { lane: self };
-        let conn = AnyConnection::connect(&self.url).await?;
-        room.settle();
-        Ok(Some((conn, Instant::now())))
+        match AnyConnection::connect(&self.url).await {
+            Ok(conn) => {
+                room.settle();
+                Some((conn, Instant::now()))
+            }
+            // The server at its connection limit, say: the pool may still
+            // hold connections of its own.
+            Err(error) => {
+                tracing::warn!(%error, "could not open a lane connection; using the pool");
+                None
+            }
+        }
     }
 
     /// Takes back a lane connection whose statement ended soundly.
@@ -205,5 +215,35 @@ impl Room<'_> {
 impl Drop for Room<'_> {
     fn drop(&mut self) {
         self.lane.forget_one();
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[tokio::test]
+    async fn a_lane_that_cannot_connect_runs_the_statement_on_the_pool() {
+        sqlx::any::install_default_drivers();
+        let pool = sqlx::any::AnyPoolOptions::new()
+            .max_connections(1)
+            .connect("sqlite::memory:")
+            .await
+            .expect("in-memory pool");
+        // Nothing listens on port 1: every attempt to open is refused.
+        let lane = Lane::new("postgres://koban@127.0.0.1:1/nothing", 2);
+        for _ in 0..3 {
+            let answer = lane
+                .run(&pool, async |conn| {
+                    sqlx::query_scalar::<_, i64>("SELECT 7 * 6")
+                        .fetch_one(conn)
+                        .await
+                })
+                .await
+                .expect("the pool answers");
+            assert_eq!(answer, 42);
+            // The room taken for each failed opening is free again.
+            assert_eq!(lane.usage(), (0, 0));
+        }
     }
 }
