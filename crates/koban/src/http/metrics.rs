@@ -97,6 +97,12 @@ impl Metrics {
         out.push_str("# HELP koban_db_connections Database connections open and idle.\n# TYPE koban_db_connections gauge\n");
         let _ = writeln!(out, "koban_db_connections{{state=\"open\"}} {open}");
         let _ = writeln!(out, "koban_db_connections{{state=\"idle\"}} {idle}");
+        out.push_str("# HELP koban_db_lane_overflows_total Sign-in statements run on the pool because every connection of the sign-in lane was busy (PostgreSQL).\n# TYPE koban_db_lane_overflows_total counter\n");
+        let _ = writeln!(
+            out,
+            "koban_db_lane_overflows_total {}",
+            app.store.lane_overflows()
+        );
         out.push_str(
             "# HELP koban_jobs Jobs in the durable queue by status.\n# TYPE koban_jobs gauge\n",
         );

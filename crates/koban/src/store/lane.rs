@@ -16,6 +16,7 @@
 
 use sqlx::AnyConnection;
 use sqlx::{AnyPool, Connection};
+use std::sync::atomic::{AtomicU64, Ordering};
 use std::sync::Mutex;
 use std::time::{Duration, Instant};
 
@@ -24,19 +25,20 @@ use std::time::{Duration, Instant};
 const PING_IF_IDLE_FOR: Duration = super::PING_IF_IDLE_FOR;
 
 /// A lane connection older than this is closed on return and replaced when
-/// next needed, as the pool retires its own after 30 minutes: a server
-/// restarted for a parameter change gets fresh sessions in time.
+/// next needed, as the pool retires its own after 30 minutes: a PostgreSQL
+/// backend's caches only grow with every relation and plan it has touched.
 const MAX_LIFETIME: Duration = Duration::from_secs(30 * 60);
 
 /// Connections set aside for hot statements.
-#[derive(Debug)]
 pub struct Lane {
     url: String,
     size: u32,
     state: Mutex<State>,
+    /// Statements sent to the pool because every lane connection was busy.
+    overflows: AtomicU64,
 }
 
-#[derive(Debug, Default)]
+#[derive(Default)]
 struct State {
     /// Connections waiting for a statement, most recently used last.
     idle: Vec<Idle>,
@@ -45,11 +47,22 @@ struct State {
     closed: bool,
 }
 
-#[derive(Debug)]
 struct Idle {
     conn: AnyConnection,
     since: Instant,
     born: Instant,
+}
+
+/// Says how full the lane is; never the URL, which may hold a password.
+impl std::fmt::Debug for Lane {
+    fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
+        let (open, idle) = self.usage();
+        f.debug_struct("Lane")
+            .field("size", &self.size)
+            .field("open", &open)
+            .field("idle", &idle)
+            .finish()
+    }
 }
 
 impl Lane {
@@ -59,6 +72,7 @@ impl Lane {
             url: url.to_string(),
             size,
             state: Mutex::new(State::default()),
+            overflows: AtomicU64::new(0),
         }
     }
 
@@ -66,6 +80,13 @@ impl Lane {
     pub fn usage(&self) -> (u32, u32) {
         let state = self.lock();
         (state.open, state.idle.len() as u32)
+    }
+
+    /// Statements the lane sent to the pool so far because it was full or
+    /// could not open a connection: a lane too small for the load shows
+    /// here, in /metrics.
+    pub fn overflows(&self) -> u64 {
+        self.overflows.load(Ordering::Relaxed)
     }
 
     /// Runs one statement on a lane connection (or, when all are busy, on a
@@ -77,6 +98,7 @@ impl Lane {
         statement: impl AsyncFnOnce(&mut AnyConnection) -> Result<T, sqlx::Error>,
     ) -> Result<T, sqlx::Error> {
         let Some((mut conn, born)) = self.take().await else {
+            self.overflows.fetch_add(1, Ordering::Relaxed);
             let mut conn = pool.acquire().await?;
             return statement(&mut conn).await;
         };
@@ -222,6 +244,17 @@ impl Drop for Room<'_> {
 mod tests {
     use super::*;
 
+    #[test]
+    fn debug_output_leaves_out_the_url_and_its_password() {
+        let lane = Lane::new("postgres://koban:s3cret@db.internal:5432/koban", 4);
+        let shown = format!("{lane:?}");
+        assert!(
+            !shown.contains("s3cret") && !shown.contains("db.internal"),
+            "{shown}"
+        );
+        assert!(shown.contains("size: 4"), "{shown}");
+    }
+
     #[tokio::test]
     async fn a_lane_that_cannot_connect_runs_the_statement_on_the_pool() {
         sqlx::any::install_default_drivers();
@@ -245,5 +278,6 @@ mod tests {
             // The room taken for each failed opening is free again.
             assert_eq!(lane.usage(), (0, 0));
         }
+        assert_eq!(lane.overflows(), 3);
     }
 }

@@ -125,6 +125,12 @@ impl Store {
         }
     }
 
+    /// Sign-in statements the lane sent to the pool because it was full
+    /// (always 0 on SQLite, which has no lane), for /metrics.
+    pub fn lane_overflows(&self) -> u64 {
+        self.lane.as_ref().map_or(0, |lane| lane.overflows())
+    }
+
     /// Closes every connection; used at shutdown.
     pub async fn close(&self) {
         if let Some(lane) = &self.lane {

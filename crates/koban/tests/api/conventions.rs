@@ -289,6 +289,7 @@ async fn readiness_and_metrics(t: TestApp) {
         "{text}"
     );
     assert!(text.contains("koban_jobs{status=\"pending\"}"), "{text}");
+    assert!(text.contains("koban_db_lane_overflows_total 0"), "{text}");
 }
 both!(readiness_and_metrics);
 

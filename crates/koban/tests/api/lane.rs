@@ -178,6 +178,7 @@ async fn a_full_lane_sends_statements_to_the_pool_and_never_exceeds_the_limit() 
         statement.await.expect("statement task");
     }
     assert!(sleepers.iter().all(|s| !s.is_finished()));
+    assert_eq!(store.lane_overflows(), 20, "each statement counted once");
     let open = connections_to(&url, &mut admin).await;
     assert!(open <= 8, "{open} connections to the database, limit 8");
     let (counted, _) = store.pool_usage();
