@@ -141,7 +141,7 @@ pub const KEYS: &[(&str, &str)] = &[
     ("webauthn_origin", "The origin browsers use passkeys from, such as `https://koban.example.com`. Empty: the origin of `public_url`, with `localhost` in place of an IP address (browsers refuse passkeys on IP addresses). On `localhost` any port is accepted."),
     ("log_format", "`text` for people, `json` for log collectors."),
     ("log_level", "A tracing filter such as `info` or `koban=debug,info`."),
-    ("database_max_connections", "Database connections at most. SQLite: readers, beside its one writer. PostgreSQL: a quarter of them (rounded down) kept for the statements of every sign-in, the rest the pool."),
+    ("database_max_connections", "Database connections at most. SQLite: readers, beside its one writer. PostgreSQL: a quarter of them (rounded down) kept for the statements of every sign-in and session lookup, the rest the pool."),
     ("argon2_memory_kib", "Argon2id memory per password hash, KiB. OWASP minimum 19456. Raising it re-hashes each password at its next sign-in."),
     ("argon2_iterations", "Argon2id passes (t). OWASP minimum 2 at 19 MiB."),
     ("argon2_parallelism", "Argon2id lanes (p)."),

@@ -119,10 +119,16 @@ pub async fn authenticate(app: &App, token: &str) -> Result<Current, AccountErro
          WHERE s.token_hash = $1 AND s.revoked_at IS NULL AND s.idle_expires_at > $2 AND s.absolute_expires_at > $2",
         super::store::columns_of("a")
     );
-    let row = sqlx::query(&sql)
-        .bind(crate::crypto::sha256_hex(token.as_bytes()))
-        .bind(now)
-        .fetch_optional(app.store.read())
+    let token_hash = crate::crypto::sha256_hex(token.as_bytes());
+    let row = app
+        .store
+        .read_on_lane(async |conn| {
+            sqlx::query(&sql)
+                .bind(&token_hash)
+                .bind(now)
+                .fetch_optional(conn)
+                .await
+        })
         .await?
         .ok_or(AccountError::Unauthorized)?;
     let account = Account::from_row(&row)?;

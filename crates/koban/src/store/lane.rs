@@ -1,5 +1,6 @@
 //! A few PostgreSQL connections kept apart from the pool for the statements
-//! every sign-in runs, handed back without a round trip.
+//! every sign-in runs and the session lookup of every authenticated
+//! request, handed back without a round trip.
 //!
 //! sqlx's pool pings each connection as it comes back (a `Sync` and its
 //! answer) and offers no way to turn that off: its guard for a request

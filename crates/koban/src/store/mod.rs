@@ -32,7 +32,8 @@ pub enum StoreError {
 /// Connection pools. On SQLite every write goes through a single writer
 /// connection (so writers queue instead of failing with SQLITE_BUSY) beside
 /// a pool of readers; on PostgreSQL both are the same pool, and a quarter of
-/// the connections are a [`Lane`] for the statements of every sign-in.
+/// the connections are a [`Lane`] for the statements of every sign-in and
+/// session lookup.
 #[derive(Clone, Debug)]
 pub struct Store {
     backend: Backend,
@@ -103,6 +104,22 @@ impl Store {
             Some(lane) => Ok(lane.run(&self.writer, statement).await?),
             None => {
                 let mut conn = self.writer.acquire().await?;
+                Ok(statement(&mut conn).await?)
+            }
+        }
+    }
+
+    /// Runs one read made on every authenticated request. On PostgreSQL it
+    /// runs on the lane like a sign-in's statements; on SQLite on a reader,
+    /// beside the writer rather than queued behind it.
+    pub async fn read_on_lane<T>(
+        &self,
+        statement: impl AsyncFnOnce(&mut AnyConnection) -> Result<T, sqlx::Error>,
+    ) -> Result<T, StoreError> {
+        match &self.lane {
+            Some(lane) => Ok(lane.run(&self.reader, statement).await?),
+            None => {
+                let mut conn = self.reader.acquire().await?;
                 Ok(statement(&mut conn).await?)
             }
         }

@@ -47,6 +47,16 @@ async fn a_statement_that_ended_leaves_its_connection_for_the_next() {
     };
     let first = backend_pid(&store).await;
     assert_eq!(backend_pid(&store).await, first);
+    // The session lookup of every authenticated request shares the lane.
+    let read_on: i32 = store
+        .read_on_lane(async |conn| {
+            sqlx::query_scalar("SELECT pg_backend_pid()")
+                .fetch_one(conn)
+                .await
+        })
+        .await
+        .expect("read on the lane");
+    assert_eq!(read_on, first);
     // A database error leaves the protocol in step: the connection stays,
     // and the next statement reads its own answer, not the error's rest.
     let failed = store
@@ -226,4 +236,9 @@ async fn on_sqlite_the_lane_is_the_writer() {
         .await
         .expect("count");
     assert_eq!(count, 1, "the refused insert wrote nothing");
+    let read: i64 = store
+        .read_on_lane(async |conn| sqlx::query_scalar("SELECT v FROM t").fetch_one(conn).await)
+        .await
+        .expect("a read on a reader");
+    assert_eq!(read, 42, "readers see what the writer committed");
 }
