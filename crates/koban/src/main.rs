@@ -112,11 +112,15 @@ fn init_logging(config: &Config) {
 
 fn main() -> ExitCode {
     let cli = Cli::parse();
-    // A benchmark driver shares the machine with the server it measures:
-    // one thread drives all its clients, with no wake-ups between workers,
-    // so that its CPU stays out of the measured server's way.
+    // The sign-in driver shares the machine with the server it measures at
+    // a few hundred requests a second: one thread drives all its clients,
+    // with no wake-ups between workers, so its CPU stays out of the
+    // server's way. The credential-stuffing driver sends tens of thousands
+    // a second and keeps every core it can get.
     let mut runtime = match cli.command {
-        Command::Bench { .. } => tokio::runtime::Builder::new_current_thread(),
+        Command::Bench {
+            command: koban::bench::BenchCommand::Login(_),
+        } => tokio::runtime::Builder::new_current_thread(),
         _ => tokio::runtime::Builder::new_multi_thread(),
     };
     let runtime = match runtime.enable_all().build() {
