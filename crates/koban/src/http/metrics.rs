@@ -97,7 +97,7 @@ impl Metrics {
         out.push_str("# HELP koban_db_connections Database connections open and idle.\n# TYPE koban_db_connections gauge\n");
         let _ = writeln!(out, "koban_db_connections{{state=\"open\"}} {open}");
         let _ = writeln!(out, "koban_db_connections{{state=\"idle\"}} {idle}");
-        out.push_str("# HELP koban_db_lane_overflows_total Sign-in statements run on the pool because every connection of the sign-in lane was busy (PostgreSQL).\n# TYPE koban_db_lane_overflows_total counter\n");
+        out.push_str("# HELP koban_db_lane_overflows_total Statements of sign-ins and session lookups run on the pool because every connection of their lane was busy (PostgreSQL).\n# TYPE koban_db_lane_overflows_total counter\n");
         let _ = writeln!(
             out,
             "koban_db_lane_overflows_total {}",

@@ -119,7 +119,11 @@ impl Lane {
     /// could not be opened (the pool, with its own retries, takes over).
     async fn take(&self) -> Option<(AnyConnection, Instant)> {
         loop {
-            let idle = {
+            let Idle {
+                mut conn,
+                since,
+                born,
+            } = {
                 let mut state = self.lock();
                 if state.closed {
                     return None;
@@ -133,11 +137,6 @@ impl Lane {
                     None => return None,
                 }
             };
-            let Idle {
-                mut conn,
-                since,
-                born,
-            } = idle;
             if since.elapsed() < PING_IF_IDLE_FOR {
                 return Some((conn, born));
             }

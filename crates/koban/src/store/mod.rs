@@ -100,13 +100,7 @@ impl Store {
         &self,
         statement: impl AsyncFnOnce(&mut AnyConnection) -> Result<T, sqlx::Error>,
     ) -> Result<T, StoreError> {
-        match &self.lane {
-            Some(lane) => Ok(lane.run(&self.writer, statement).await?),
-            None => {
-                let mut conn = self.writer.acquire().await?;
-                Ok(statement(&mut conn).await?)
-            }
-        }
+        self.on_lane_else(&self.writer, statement).await
     }
 
     /// Runs one read made on every authenticated request. On PostgreSQL it
@@ -116,13 +110,20 @@ impl Store {
         &self,
         statement: impl AsyncFnOnce(&mut AnyConnection) -> Result<T, sqlx::Error>,
     ) -> Result<T, StoreError> {
-        match &self.lane {
-            Some(lane) => Ok(lane.run(&self.reader, statement).await?),
-            None => {
-                let mut conn = self.reader.acquire().await?;
-                Ok(statement(&mut conn).await?)
-            }
-        }
+        self.on_lane_else(&self.reader, statement).await
+    }
+
+    /// `statement` on the lane, or on `pool` where there is no lane (the
+    /// lane itself overflows to `pool` too).
+    async fn on_lane_else<T>(
+        &self,
+        pool: &AnyPool,
+        statement: impl AsyncFnOnce(&mut AnyConnection) -> Result<T, sqlx::Error>,
+    ) -> Result<T, StoreError> {
+        Ok(match &self.lane {
+            Some(lane) => lane.run(pool, statement).await?,
+            None => statement(&mut *pool.acquire().await?).await?,
+        })
     }
 
     /// (connections open, of which idle) across the pools and the lane, for
@@ -142,8 +143,9 @@ impl Store {
         }
     }
 
-    /// Sign-in statements the lane sent to the pool because it was full
-    /// (always 0 on SQLite, which has no lane), for /metrics.
+    /// Statements the lane (sign-ins, session lookups) sent to the pool
+    /// because it was full (always 0 on SQLite, which has no lane), for
+    /// /metrics.
     pub fn lane_overflows(&self) -> u64 {
         self.lane.as_ref().map_or(0, |lane| lane.overflows())
     }
