@@ -3,6 +3,7 @@
 use super::summary::{
     cpu_ticks, machine_busy_ticks_of, millis, ratio, raw_during, summarize, USER_HZ,
 };
+use super::wire::{Connection, Endpoint};
 use super::Login;
 use crate::accounts::password_hash::PasswordHasher;
 use crate::config::Config;
@@ -128,44 +129,42 @@ impl RawArgon {
     }
 }
 
-/// The sign-in request of one benchmark account, built once: the driver
-/// shares the machine with the server, and every microsecond it spends
-/// formatting a request is taken from the server it measures.
-struct SignInRequest {
-    body: Vec<u8>,
-    /// One stable device per account, as an app presents its own id: a
-    /// fresh device on every sign-in would be a risk signal, and the
-    /// benchmark would measure step-up challenges instead of sign-ins.
-    device: reqwest::header::HeaderValue,
-}
-
-/// The requests of accounts 0 to `options.accounts` - 1.
-fn sign_in_requests(options: &Login) -> Result<Vec<SignInRequest>, String> {
+/// The sign-in requests of accounts 0 to `options.accounts` - 1, each built
+/// once, whole, as its bytes go on the wire: the driver shares the machine
+/// with the server, and every microsecond it spends formatting a request is
+/// taken from the server it measures. Each account presents one stable
+/// device, as an app presents its own id: a fresh device on every sign-in
+/// would be a risk signal, and the benchmark would measure step-up
+/// challenges instead of sign-ins.
+fn sign_in_requests(options: &Login, endpoint: &Endpoint) -> Result<Vec<Vec<u8>>, String> {
     (0..options.accounts)
         .map(|account| {
             let body = serde_json::json!({
                 "identifier": super::identifier(&options.prefix, account),
                 "password": options.password,
             });
-            Ok(SignInRequest {
-                body: serde_json::to_vec(&body).map_err(|e| e.to_string())?,
-                device: reqwest::header::HeaderValue::from_str(&super::device_id(account))
-                    .map_err(|e| e.to_string())?,
-            })
+            let body = serde_json::to_vec(&body).map_err(|e| e.to_string())?;
+            let device = super::device_id(account);
+            Ok(endpoint.post_json(SIGN_IN_PATH, &[(DEVICE_HEADER, &device)], &body))
         })
         .collect()
 }
 
+const SIGN_IN_PATH: &str = "/api/v1/sessions";
+
+/// How long one sign-in may take before it counts as a timeout.
+const EXCHANGE_TIMEOUT: Duration = Duration::from_secs(60);
+
 /// What every client of a slice shares.
 struct Target {
-    client: reqwest::Client,
-    url: reqwest::Url,
-    requests: Vec<SignInRequest>,
+    addr: std::net::SocketAddr,
+    requests: Vec<Vec<u8>>,
     clients: usize,
 }
 
-/// One client: signs in again and again, one request in flight, until the
-/// deadline; keeps only what completed inside [measure_from, deadline].
+/// One client: signs in again and again, one request in flight on one
+/// keep-alive connection (a new one after a failure or a `close`), until
+/// the deadline; keeps only what completed inside [measure_from, deadline].
 async fn client_loop(
     target: Arc<Target>,
     index: usize,
@@ -173,38 +172,36 @@ async fn client_loop(
     deadline: Instant,
 ) -> Tally {
     let mut tally = Tally::default();
+    let mut connection: Option<Connection> = None;
     // Spread the clients over the accounts, so no account sees two at once
     // unless there are more clients than accounts.
     let mut n = index;
     while Instant::now() < deadline {
-        let prepared = &target.requests[n % target.requests.len()];
+        let request = &target.requests[n % target.requests.len()];
         n += target.clients;
         let sent = Instant::now();
-        let request = target
-            .client
-            .post(target.url.clone())
-            .header(reqwest::header::CONTENT_TYPE, "application/json")
-            .header(DEVICE_HEADER, prepared.device.clone())
-            .body(prepared.body.clone());
-        let outcome = match request.send().await {
-            // Read the body: a sign-in is finished when its token has arrived.
-            Ok(response) => {
-                let status = response.status();
-                match response.bytes().await {
-                    Ok(_) => Ok(status),
-                    Err(e) => Err(error_kind(&e)),
+        let outcome = match connection.take() {
+            Some(open) => Ok(open),
+            None => Connection::open(target.addr, EXCHANGE_TIMEOUT).await,
+        };
+        let outcome = match outcome {
+            Ok(mut open) => {
+                let status = open.exchange(request, EXCHANGE_TIMEOUT).await;
+                if status.is_ok() && open.reusable() {
+                    connection = Some(open);
                 }
+                status
             }
-            Err(e) => Err(error_kind(&e)),
+            Err(e) => Err(e),
         };
         let finished = Instant::now();
         if finished < measure_from || finished > deadline {
             continue;
         }
         match outcome {
-            Ok(status) if status == reqwest::StatusCode::CREATED => tally.ok.push(finished - sent),
-            Ok(status) => *tally.failed.entry(status.as_u16().to_string()).or_default() += 1,
-            Err(kind) => *tally.failed.entry(kind).or_default() += 1,
+            Ok(201) => tally.ok.push(finished - sent),
+            Ok(status) => *tally.failed.entry(status.to_string()).or_default() += 1,
+            Err(e) => *tally.failed.entry(e.kind().to_string()).or_default() += 1,
         }
     }
     tally
@@ -278,16 +275,6 @@ fn joined(values: &[f64], decimals: usize) -> String {
         .join(",")
 }
 
-fn error_kind(e: &reqwest::Error) -> String {
-    if e.is_timeout() {
-        "timeout".into()
-    } else if e.is_connect() {
-        "connect".into()
-    } else {
-        "transport".into()
-    }
-}
-
 /// Asks the server which database it runs on, for the report.
 async fn backend(client: &reqwest::Client, base: &str) -> Result<String, String> {
     let url = format!("{base}/readyz");
@@ -324,7 +311,6 @@ pub(super) async fn run(config: &Config, options: Login) -> Result<(), String> {
     }
     let base = options.url.trim_end_matches('/').to_string();
     let client = reqwest::Client::builder()
-        .pool_max_idle_per_host(options.clients)
         .timeout(Duration::from_secs(60))
         .build()
         .map_err(|e| e.to_string())?;
@@ -372,11 +358,10 @@ pub(super) async fn run(config: &Config, options: Login) -> Result<(), String> {
          each after {} s warm-up and between two raw measurements …",
         options.clients, options.duration_seconds, options.warmup_seconds
     );
-    let url = format!("{base}/api/v1/sessions");
+    let endpoint = Endpoint::resolve(&base).await?;
     let target = Arc::new(Target {
-        client: client.clone(),
-        url: reqwest::Url::parse(&url).map_err(|e| format!("{url}: {e}"))?,
-        requests: sign_in_requests(&options)?,
+        addr: endpoint.addr,
+        requests: sign_in_requests(&options, &endpoint)?,
         clients: options.clients,
     });
     let mut raw_results = Vec::new();

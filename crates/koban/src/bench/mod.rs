@@ -13,6 +13,7 @@ mod risk;
 mod setup;
 mod stuffing;
 pub mod summary;
+mod wire;
 
 use crate::config::Config;
 use clap::{Args, Subcommand};
