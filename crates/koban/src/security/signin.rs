@@ -721,6 +721,13 @@ pub async fn finish(
 /// writer, each committing as it runs (a touch or a history row without its
 /// session is harmless). Three round trips here were a fifth of what a
 /// sign-in costs the database besides hashing (BENCHMARKS.md, run 5).
+///
+/// On PostgreSQL the statement commits without waiting for the WAL flush
+/// unless `database_sign_in_waits_for_flush` says otherwise: the flush is
+/// a disk write per sign-in, a third of what PostgreSQL spent on one
+/// (BENCHMARKS.md, run 8), for rows a database crash may lose at the cost
+/// of a new sign-in. Failure counters and locks are written elsewhere, and
+/// wait.
 async fn conclude_on_known_device(
     app: &App,
     account_id: i64,
@@ -733,11 +740,18 @@ async fn conclude_on_known_device(
     let touch = devices::touch_sql(1);
     let record = history::insert_sql(backend, 6);
     let store_session = sessions::insert_sql(7);
-    let sql = match backend {
-        Backend::Postgres => {
+    let lazy = backend
+        .lazy_commit_clause()
+        .filter(|_| !app.config.database_sign_in_waits_for_flush);
+    let sql = match (backend, lazy) {
+        // Reading `lazy_commit` in RETURNING is what runs the clause.
+        (Backend::Postgres, Some(lazy)) => format!(
+            "WITH {lazy}, touched AS ({touch}), recorded AS ({record}) {store_session}, (SELECT mode FROM lazy_commit) AS commit_mode"
+        ),
+        (Backend::Postgres, None) => {
             format!("WITH touched AS ({touch}), recorded AS ({record}) {store_session}")
         }
-        Backend::Sqlite => format!("{touch}; {record}; {store_session}"),
+        (Backend::Sqlite, _) => format!("{touch}; {record}; {store_session}"),
     };
     let draft = sessions::Draft::new(app, ctx.user_agent.as_deref());
     let recorded = serde_json::Value::Array(vec![history::attempt_json(draft.created_at, success)]);

@@ -93,6 +93,21 @@ impl Backend {
         }
     }
 
+    /// A WITH clause named `lazy_commit` that makes the statement it heads
+    /// commit without waiting for the write-ahead log's flush
+    /// (`synchronous_commit = off` for that one transaction: `set_config`'s
+    /// `true` ends the setting with it). The statement must read
+    /// `lazy_commit` for the clause to run. None on SQLite, whose WAL mode
+    /// with `synchronous = NORMAL` commits every statement that way already.
+    pub fn lazy_commit_clause(self) -> Option<&'static str> {
+        match self {
+            Backend::Sqlite => None,
+            Backend::Postgres => Some(
+                "lazy_commit AS (SELECT set_config('synchronous_commit', 'off', true) AS mode)",
+            ),
+        }
+    }
+
     /// Appended to the inner SELECT of a job claim. PostgreSQL lets several
     /// nodes claim disjoint jobs at once; SQLite has one writer, which
     /// already serialises claims.

@@ -242,3 +242,37 @@ async fn on_sqlite_the_lane_is_the_writer() {
         .expect("a read on a reader");
     assert_eq!(read, 42, "readers see what the writer committed");
 }
+
+/// A sign-in's write commits lazily through a clause that sets
+/// `synchronous_commit` for its own transaction only: the connection goes
+/// back to the lane committing as PostgreSQL is configured to, so nothing
+/// else that runs on it later loses its durability.
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn a_lazy_commit_ends_with_its_own_statement() {
+    let Some((store, _)) = postgres_store(8).await else {
+        return;
+    };
+    let clause = store
+        .backend()
+        .lazy_commit_clause()
+        .expect("PostgreSQL has the clause");
+    let sql = format!("WITH {clause} SELECT mode, pg_backend_pid() FROM lazy_commit");
+    let setting = async |store: &Store| -> (String, i32) {
+        store
+            .run_on_lane(async |conn| {
+                sqlx::query_as("SELECT current_setting('synchronous_commit'), pg_backend_pid()")
+                    .fetch_one(conn)
+                    .await
+            })
+            .await
+            .expect("setting")
+    };
+    let (before, pid) = setting(&store).await;
+    assert_eq!(before, "on");
+    let (inside, same_pid): (String, i32) = store
+        .run_on_lane(async |conn| sqlx::query_as(&sql).fetch_one(conn).await)
+        .await
+        .expect("lazy statement");
+    assert_eq!((inside.as_str(), same_pid), ("off", pid));
+    assert_eq!(setting(&store).await, ("on".to_string(), pid));
+}

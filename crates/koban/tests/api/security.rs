@@ -948,6 +948,16 @@ async fn a_known_device_sign_in_touches_records_and_binds(t: TestApp) {
 }
 both!(a_known_device_sign_in_touches_records_and_binds);
 
+/// The same writes when the operator has sign-ins wait for the WAL flush
+/// (on PostgreSQL another statement; SQLite has no such choice).
+async fn a_known_device_sign_in_that_waits_for_the_flush_writes_the_same(t: TestApp) {
+    a_known_device_sign_in_touches_records_and_binds(t).await;
+}
+both!(
+    a_known_device_sign_in_that_waits_for_the_flush_writes_the_same,
+    |c: &mut koban::config::Config| c.database_sign_in_waits_for_flush = true
+);
+
 /// What a sign-in learns of the account's past is its newest successful
 /// sign-ins, however many failures came after them: failures neither count
 /// as places the account knows nor push a success out of the window.
