@@ -45,6 +45,8 @@ pub struct App {
     pub refusals: crate::security::refusals::RefusalCache,
     /// The login history's group-commit writer.
     pub attempt_log: crate::security::history::AttemptLog,
+    /// Sends the sign-ins' reads, together while the hashers have a queue.
+    pub sign_in_reads: crate::security::gather::Gatherer,
     /// The WebAuthn relying party passkeys are registered with.
     pub passkeys: crate::security::passkeys::RelyingParty,
 }
@@ -124,6 +126,10 @@ impl Prepared {
                 config.risk_refusal_cache_seconds.saturating_mul(1000),
             ),
             attempt_log: crate::security::history::AttemptLog::new(store.clone()),
+            sign_in_reads: crate::security::gather::Gatherer::new(
+                store.clone(),
+                self.hasher.clone(),
+            ),
             config,
             store,
             key,

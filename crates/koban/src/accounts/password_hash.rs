@@ -48,6 +48,11 @@ const KEEP_MEMORY_IDLE: Duration = Duration::from_secs(30);
 struct Queue {
     state: Mutex<QueueState>,
     ready: Condvar,
+    /// How many threads take jobs from the queue.
+    threads: usize,
+    /// Poked when a thread takes a job and leaves fewer waiting than there
+    /// are threads: work for a thread is about to run out.
+    shortened: tokio::sync::Notify,
 }
 
 struct QueueState {
@@ -67,6 +72,11 @@ impl Queue {
         let mut state = self.state();
         loop {
             if let Some(job) = state.jobs.pop_front() {
+                let short = state.jobs.len() < self.threads;
+                drop(state);
+                if short {
+                    self.shortened.notify_one();
+                }
                 return Some(job);
             }
             if state.closed {
@@ -120,6 +130,8 @@ fn start_threads(threads: usize, keep_memory_idle: Duration) -> Result<Feeder, S
             closed: false,
         }),
         ready: Condvar::new(),
+        threads,
+        shortened: tokio::sync::Notify::new(),
     });
     for i in 0..threads {
         let queue = queue.clone();
@@ -295,6 +307,19 @@ impl PasswordHasher {
             return None;
         }
         answer.await.ok()
+    }
+
+    /// Whether fewer hashes wait than there are hashing threads: a thread
+    /// will soon have nothing to do unless more work arrives.
+    pub fn backlog_is_short(&self) -> bool {
+        let queue = &self.jobs.queue;
+        queue.state().jobs.len() < queue.threads
+    }
+
+    /// Completes when a hashing thread next takes a job and leaves the
+    /// backlog short (or at once if one did since the last call).
+    pub async fn backlog_shortened(&self) {
+        self.jobs.queue.shortened.notified().await
     }
 
     /// Hashes a (normalised) password.

@@ -340,16 +340,14 @@ pub(super) async fn run(config: Config, options: RiskBench) -> Result<(), String
         let now = now_ms();
         let t0 = Instant::now();
         let device_hash = ctx.device_key_hash();
-        let mut facts = facts::read(
-            store,
-            &identifier(account)?,
-            Some(&device_hash),
-            &ip,
-            now - cfg.ip_failure_window_ms,
-            now - cfg.device_churn_window_ms,
-        )
-        .await
-        .map_err(|e| e.to_string())?;
+        let probe = facts::Probe {
+            identifier: identifier(account)?,
+            presented_device: Some(device_hash),
+            ip,
+            failures_since: now - cfg.ip_failure_window_ms,
+            devices_since: now - cfg.device_churn_window_ms,
+        };
+        let mut facts = facts::read(store, probe).await.map_err(|e| e.to_string())?;
         let context = signin::risk_context(&mut facts, &ctx);
         let t1 = Instant::now();
         let assessment = risk::assess(&context, now, cfg);

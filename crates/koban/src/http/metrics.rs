@@ -103,6 +103,18 @@ impl Metrics {
             "koban_db_lane_overflows_total {}",
             app.store.lane_overflows()
         );
+        let (statements, sign_ins) = app.sign_in_reads.counts();
+        out.push_str("# HELP koban_sign_in_reads_total Statements that read sign-ins' facts before hashing, and the sign-ins they read: several share one while the hashing threads have a queue.
+# TYPE koban_sign_in_reads_total counter
+");
+        let _ = writeln!(
+            out,
+            "koban_sign_in_reads_total{{of=\"statements\"}} {statements}"
+        );
+        let _ = writeln!(
+            out,
+            "koban_sign_in_reads_total{{of=\"sign_ins\"}} {sign_ins}"
+        );
         out.push_str(
             "# HELP koban_jobs Jobs in the durable queue by status.\n# TYPE koban_jobs gauge\n",
         );

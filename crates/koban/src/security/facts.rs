@@ -13,10 +13,11 @@
 use super::guards::{self, Guard};
 use super::history::{LastSuccess, Past};
 use super::totp::Factors;
-use crate::accounts::store::{columns_of, identifier_column, Account};
-use crate::store::{Store, StoreError};
+use crate::accounts::store::{columns_of, Account};
+use crate::store::{Backend, Store, StoreError};
 use koban_policy::contact::Contact;
 use sqlx::Row;
+use std::sync::OnceLock;
 
 /// How many recent successful sign-ins the risk engine learns places from.
 pub const PAST_SIGN_INS_WEIGHED: i64 = 50;
@@ -60,23 +61,68 @@ impl Facts {
 /// longitude.
 type SuccessRow = (i64, i64, String, Option<String>, Option<f64>, Option<f64>);
 
-/// Reads everything a sign-in decides with, in one statement.
-/// `presented_device` is the hash of a device key the client sent (None for
-/// a key made for this request, which no account can know); failures of
-/// the address count from `failures_since`, new devices from `devices_since`.
-pub async fn read(
-    store: &Store,
-    identifier: &Contact,
-    presented_device: Option<&str>,
-    ip: &str,
-    failures_since: i64,
-    devices_since: i64,
-) -> Result<Facts, StoreError> {
-    let column = identifier_column(identifier);
-    let backend = store.backend();
+/// What one sign-in asks the database before hashing.
+#[derive(Debug, Clone)]
+pub struct Probe {
+    pub identifier: Contact,
+    /// The hash of a device key the client sent (None for a key made for
+    /// this request, which no account can know).
+    pub presented_device: Option<String>,
+    pub ip: String,
+    /// The address's failures count from here.
+    pub failures_since: i64,
+    /// New devices count from here.
+    pub devices_since: i64,
+}
+
+impl Probe {
+    /// The probe as a row of [`read_many`]'s JSON array, numbered `n`.
+    fn json(&self, n: usize) -> serde_json::Value {
+        let (email, phone) = match &self.identifier {
+            Contact::Email(e) => (Some(e.as_str()), None),
+            Contact::Phone(p) => (None, Some(p.as_str())),
+        };
+        serde_json::json!([
+            n,
+            self.identifier.as_str(),
+            email,
+            phone,
+            self.presented_device,
+            self.ip,
+            self.failures_since,
+            self.devices_since,
+        ])
+    }
+}
+
+/// Reads everything one sign-in decides with, in one statement.
+pub async fn read(store: &Store, probe: Probe) -> Result<Facts, StoreError> {
+    read_many(store, std::slice::from_ref(&probe))
+        .await?
+        .pop()
+        .ok_or_else(|| StoreError::Unavailable("the sign-in read returned no row".into()))
+}
+
+/// The statement of [`read_many`], built once per backend.
+fn statement(backend: Backend) -> &'static str {
+    static SQLITE: OnceLock<String> = OnceLock::new();
+    static POSTGRES: OnceLock<String> = OnceLock::new();
+    let cell = match backend {
+        Backend::Sqlite => &SQLITE,
+        Backend::Postgres => &POSTGRES,
+    };
+    cell.get_or_init(|| statement_sql(backend))
+}
+
+fn statement_sql(backend: Backend) -> String {
+    use crate::store::dialect::JsonKind::{Integer, Text};
+    let probes = backend.select_json_rows(
+        1,
+        &[Integer, Text, Text, Text, Text, Text, Integer, Integer],
+    );
     let new_devices = backend.json_rows(
         "first_seen_at",
-        "SELECT first_seen_at FROM devices WHERE account_id = a.id AND first_seen_at >= $5",
+        "SELECT first_seen_at FROM devices WHERE account_id = a.id AND first_seen_at >= probe.devices_since",
     );
     let past = backend.json_rows(
         "id, at, ip, country, latitude, longitude",
@@ -85,46 +131,75 @@ pub async fn read(
              WHERE account_id = a.id AND outcome = 'success' ORDER BY id DESC LIMIT {PAST_SIGN_INS_WEIGHED}"
         ),
     );
-    // The probe row makes the statement answer even for an unknown
-    // identifier, whose guard and address still count.
-    let sql = format!(
-        "SELECT {account}, a.password_hash, a.totp_enabled_at,
+    // Every probe gets a row, an unknown identifier too: its guard and its
+    // address still count. The account is found by the one of its two
+    // unique columns the identifier is (the other is NULL, which matches
+    // nothing).
+    format!(
+        "WITH probe (n, identifier, email, phone, device, ip, failures_since, devices_since) AS ({probes})
+         SELECT probe.n AS probe_n, {account}, a.password_hash, a.totp_enabled_at,
                 (SELECT COUNT(*) FROM passkeys p WHERE p.account_id = a.id) AS passkeys,
                 d.id AS device_id, {guard}, {account_guard}, f.failures AS ip_failures,
                 {new_devices} AS new_devices, {past} AS past
-         FROM (SELECT $1 AS identifier) AS probe
-         LEFT JOIN accounts a ON a.{column} = probe.identifier
-         LEFT JOIN devices d ON d.account_id = a.id AND d.device_key_hash = $2 AND d.removed_at IS NULL
+         FROM probe
+         LEFT JOIN accounts a ON a.id = COALESCE(
+             (SELECT id FROM accounts WHERE email = probe.email),
+             (SELECT id FROM accounts WHERE phone = probe.phone))
+         LEFT JOIN devices d ON d.account_id = a.id AND d.device_key_hash = probe.device AND d.removed_at IS NULL
          LEFT JOIN sign_in_guards ga ON ga.guard_key = {account_key}
          LEFT JOIN sign_in_guards g ON g.guard_key = CASE
              WHEN d.id IS NOT NULL THEN {device_key}
              WHEN a.id IS NOT NULL THEN {account_key}
              ELSE {identifier_key} END
-         LEFT JOIN ip_failures f ON f.ip = $3 AND f.window_start >= $4",
+         LEFT JOIN ip_failures f ON f.ip = probe.ip AND f.window_start >= probe.failures_since",
         account = columns_of("a"),
         guard = guards::columns_as("g", "g_"),
         account_guard = guards::columns_as("ga", "ga_"),
         account_key = guards::ACCOUNT_KEY_SQL,
         device_key = guards::DEVICE_KEY_SQL,
         identifier_key = guards::IDENTIFIER_KEY_SQL,
-    );
-    let row = store
-        .run_on_lane(async |conn| {
-            sqlx::query(&sql)
-                .bind(identifier.as_str())
-                .bind(presented_device)
-                .bind(ip)
-                .bind(failures_since)
-                .bind(devices_since)
-                .fetch_one(conn)
-                .await
-        })
+    )
+}
+
+/// Reads the facts of several sign-ins in one statement, in the order of
+/// `probes`: what [`Gatherer`] sends when sign-ins wait together.
+pub async fn read_many(store: &Store, probes: &[Probe]) -> Result<Vec<Facts>, StoreError> {
+    if probes.is_empty() {
+        return Ok(Vec::new());
+    }
+    let rows: Vec<serde_json::Value> = probes.iter().enumerate().map(|(n, p)| p.json(n)).collect();
+    let rows_json = serde_json::Value::Array(rows).to_string();
+    let sql = statement(store.backend());
+    let rows = store
+        .run_on_lane(async |conn| sqlx::query(sql).bind(&rows_json).fetch_all(conn).await)
         .await?;
+    let mut facts: Vec<Option<Facts>> = (0..probes.len()).map(|_| None).collect();
+    for row in &rows {
+        let n: i64 = row.try_get("probe_n")?;
+        let slot = usize::try_from(n)
+            .ok()
+            .and_then(|n| facts.get_mut(n))
+            .ok_or_else(|| {
+                StoreError::Unavailable(format!("the sign-in read answered for probe {n}"))
+            })?;
+        // Two bound devices with one key cannot exist; if they did, the first row stands.
+        if slot.is_none() {
+            *slot = Some(from_row(row)?);
+        }
+    }
+    facts
+        .into_iter()
+        .map(|f| f.ok_or_else(|| StoreError::Unavailable("the sign-in read missed a probe".into())))
+        .collect()
+}
+
+/// The facts of one row of the statement.
+fn from_row(row: &sqlx::any::AnyRow) -> Result<Facts, StoreError> {
     let ip_failures = row
         .try_get::<Option<i64>, _>("ip_failures")?
         .unwrap_or(0)
         .clamp(0, u32::MAX as i64) as u32;
-    let guard = guards::from_row_prefixed(&row, "g_")?;
+    let guard = guards::from_row_prefixed(row, "g_")?;
     if row.try_get::<Option<i64>, _>("id")?.is_none() {
         return Ok(Facts {
             account_guard: guard.clone(),
@@ -133,16 +208,16 @@ pub async fn read(
             ..Facts::default()
         });
     }
-    let account = Account::from_row(&row)?;
+    let account = Account::from_row(row)?;
     let hash: String = row.try_get("password_hash")?;
     let device_id: Option<i64> = row.try_get("device_id")?;
     let account_guard = if device_id.is_some() {
-        guards::from_row_prefixed(&row, "ga_")?
+        guards::from_row_prefixed(row, "ga_")?
     } else {
         guard.clone()
     };
-    let new_devices: Vec<(i64,)> = json_list(&row, "new_devices")?;
-    let successes: Vec<SuccessRow> = json_list(&row, "past")?;
+    let new_devices: Vec<(i64,)> = json_list(row, "new_devices")?;
+    let successes: Vec<SuccessRow> = json_list(row, "past")?;
     Ok(Facts {
         found: Some((account, hash)),
         device_id,

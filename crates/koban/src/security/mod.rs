@@ -7,6 +7,7 @@ pub mod client;
 pub mod contacts;
 pub mod devices;
 pub mod facts;
+pub mod gather;
 pub mod geo;
 pub mod guards;
 pub mod history;

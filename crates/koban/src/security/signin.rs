@@ -222,15 +222,16 @@ pub async fn sign_in(
             .record_later(refused_attempt(ctx, hit.account_id, hit.refusal));
         return Err(refusal_error(hit.refusal, now));
     }
-    let mut before = facts::read(
-        &app.store,
-        identifier,
-        presented_device,
-        &ctx.ip.to_string(),
-        now - cfg.ip_failure_window_ms,
-        now - cfg.device_churn_window_ms,
-    )
-    .await?;
+    let mut before = app
+        .sign_in_reads
+        .read(facts::Probe {
+            identifier: identifier.clone(),
+            presented_device: presented_device.map(str::to_string),
+            ip: ctx.ip.to_string(),
+            failures_since: now - cfg.ip_failure_window_ms,
+            devices_since: now - cfg.device_churn_window_ms,
+        })
+        .await?;
     let guard_key = before.guard_key(identifier, &device_hash);
     let account_id = before.found.as_ref().map(|(a, _)| a.id);
     if let Err(refusal) = risk::pre_check(before.guard.lock(), ctx.ip, before.ip_failures, now, cfg)

@@ -885,6 +885,118 @@ async fn guard_keys_built_in_sql_match_rust(db: crate::support::Db) {
 }
 both_db!(guard_keys_built_in_sql_match_rust);
 
+/// One statement reads the facts of several sign-ins, each exactly as it
+/// would have read alone: a bound device, an unknown name, a phone number
+/// with a failure on its guard and its address, the same account without
+/// its device. A probe's facts must never be another probe's.
+async fn one_read_for_many_sign_ins_gives_each_its_own_facts(t: TestApp) {
+    use koban::security::facts::{self, Probe};
+    use koban_policy::contact::Contact;
+    t.signed_up("ann@example.com", PASSWORD).await;
+    t.signed_up("+819012345678", PASSWORD).await;
+    let device = "anns-phone-0000000000001";
+    let (status, body) = sign_in_from(&t, device, "ann@example.com", PASSWORD).await;
+    assert_eq!(status, StatusCode::CREATED, "{body}");
+    // From a device the account does not know: the account's guard counts it.
+    let (status, _) = sign_in_from(
+        &t,
+        "a-stranger-0000000000001",
+        "+819012345678",
+        "not the password 1",
+    )
+    .await;
+    assert_eq!(status, StatusCode::UNAUTHORIZED);
+    let now = koban::store::now_ms();
+    let probe = |identifier: Contact, device: Option<&str>| Probe {
+        identifier,
+        presented_device: device.map(|d| koban::crypto::sha256_hex(d.as_bytes())),
+        ip: "127.0.0.1".into(),
+        failures_since: now - 3_600_000,
+        devices_since: now - 3_600_000,
+    };
+    let probes = vec![
+        probe(Contact::Email("ann@example.com".into()), Some(device)),
+        probe(Contact::Email("nobody@example.com".into()), Some(device)),
+        probe(Contact::Phone("+819012345678".into()), None),
+        probe(Contact::Email("ann@example.com".into()), None),
+    ];
+    let store = &t.app.store;
+    let together = facts::read_many(store, &probes).await.expect("read many");
+    assert_eq!(together.len(), probes.len());
+    for (probe, gathered) in probes.iter().zip(&together) {
+        let alone = facts::read(store, probe.clone()).await.expect("read one");
+        assert_eq!(format!("{gathered:?}"), format!("{alone:?}"), "{probe:?}");
+    }
+    let found = |i: usize| together[i].found.as_ref().map(|(a, _)| a.email.clone());
+    assert_eq!(found(0), Some(Some("ann@example.com".into())));
+    assert!(together[0].device_id.is_some());
+    assert!(together[0].past.last.is_some(), "ann's sign-in is her past");
+    assert!(together[1].found.is_none());
+    let phone = together[2].found.as_ref().map(|(a, _)| a.phone.clone());
+    assert_eq!(phone, Some(Some("+819012345678".into())));
+    assert_eq!(together[2].guard.failures, 1);
+    assert_eq!(
+        together[3].found.as_ref().map(|(a, _)| a.id),
+        together[0].found.as_ref().map(|(a, _)| a.id)
+    );
+    assert!(together[3].device_id.is_none());
+    for facts in &together {
+        assert_eq!(
+            facts.ip_failures, 1,
+            "the address's one failure, for every probe"
+        );
+    }
+    assert!(facts::read_many(store, &[])
+        .await
+        .expect("nothing")
+        .is_empty());
+}
+both!(one_read_for_many_sign_ins_gives_each_its_own_facts);
+
+/// Sign-ins arriving together while the hashing threads are busy share
+/// reads, and every one of them still gets its own answer: the right
+/// password signs in, a wrong one is refused, an unknown name is refused.
+async fn sign_ins_arriving_together_share_reads_and_keep_their_answers(t: TestApp) {
+    // Right passwords for the first four, wrong ones (four each, short of a
+    // lock) for the last two, so no right password meets a failure.
+    let accounts: Vec<String> = (0..6).map(|i| format!("crowd{i}@example.com")).collect();
+    for account in &accounts {
+        t.signed_up(account, PASSWORD).await;
+    }
+    let (statements_before, sign_ins_before) = t.app.sign_in_reads.counts();
+    let attempts: Vec<(String, &str, StatusCode)> = (0..24)
+        .map(|i| match i % 3 {
+            0 => (accounts[i % 4].clone(), PASSWORD, StatusCode::CREATED),
+            1 => (
+                accounts[4 + i % 2].clone(),
+                "a wrong guess 99",
+                StatusCode::UNAUTHORIZED,
+            ),
+            _ => (
+                format!("stranger{i}@example.com"),
+                PASSWORD,
+                StatusCode::UNAUTHORIZED,
+            ),
+        })
+        .collect();
+    let tasks: Vec<_> = attempts
+        .iter()
+        .map(|(identifier, password, _)| sign_in(&t, identifier, password))
+        .collect();
+    let answers = futures_util::future::join_all(tasks).await;
+    for ((identifier, password, expected), (status, body)) in attempts.iter().zip(&answers) {
+        assert_eq!(status, expected, "{identifier} / {password}: {body}");
+    }
+    let (statements, sign_ins) = t.app.sign_in_reads.counts();
+    let (statements, sign_ins) = (statements - statements_before, sign_ins - sign_ins_before);
+    assert_eq!(sign_ins, 24, "every sign-in read once");
+    assert!(
+        statements < sign_ins,
+        "{statements} statements for {sign_ins} sign-ins"
+    );
+}
+both!(sign_ins_arriving_together_share_reads_and_keep_their_answers);
+
 /// A sign-in from a bound device writes three things in one round trip:
 /// the device is touched (time, address, client version), the success is in
 /// the history with the device, and the session is bound to the device.
@@ -1000,9 +1112,14 @@ async fn the_past_a_sign_in_weighs_is_its_newest_successes(t: TestApp) {
         t.app.attempt_log.record(a).await.expect("recorded");
     }
     let identifier = koban_policy::contact::parse_identifier("ines@example.com", None).unwrap();
-    let facts = facts::read(&t.app.store, &identifier, None, "198.51.100.7", 0, 0)
-        .await
-        .expect("read");
+    let probe = facts::Probe {
+        identifier,
+        presented_device: None,
+        ip: "198.51.100.7".into(),
+        failures_since: 0,
+        devices_since: 0,
+    };
+    let facts = facts::read(&t.app.store, probe).await.expect("read");
     let mut ips: Vec<String> = facts
         .past
         .known_ips
