@@ -144,7 +144,7 @@ pub const KEYS: &[(&str, &str)] = &[
     ("log_format", "`text` for people, `json` for log collectors."),
     ("log_level", "A tracing filter such as `info` or `koban=debug,info`."),
     ("database_max_connections", "Database connections at most. SQLite: readers, beside its one writer. PostgreSQL: a quarter of them (rounded down) kept for the statements of every sign-in and session lookup, the rest the pool."),
-    ("database_sign_in_waits_for_flush", "PostgreSQL: whether a successful sign-in's writes (its session, its history row, the device's last use) wait for the write-ahead log to reach the disk before the answer. `false`: they commit asynchronously, as SQLite's WAL mode does every commit; a crash of the database server or its machine (not of Koban) can lose the last ~0.6 s of them, whose sessions then need a new sign-in. Failure counters, locks and every other write always wait."),
+    ("database_sign_in_waits_for_flush", "PostgreSQL: whether a sign-in from a device the account has bound waits, before its answer, for its writes (the session, the history row, the device's last use) to reach the disk in the write-ahead log. `false`: they commit asynchronously, as SQLite's WAL mode does every commit; a crash of the database server or its machine (not of Koban) can lose the last ~0.6 s of them, whose sessions then need a new sign-in. Failure counters, locks and every other write always wait."),
     ("argon2_memory_kib", "Argon2id memory per password hash, KiB. OWASP minimum 19456. Raising it re-hashes each password at its next sign-in."),
     ("argon2_iterations", "Argon2id passes (t). OWASP minimum 2 at 19 MiB."),
     ("argon2_parallelism", "Argon2id lanes (p)."),

@@ -9,6 +9,9 @@
 //! brings sign-ins per second close to raw hashes per second. The lists
 //! cost a wrong password a few microseconds it does not need; it pays ~15 ms
 //! of hashing anyway.
+//!
+//! Sign-ins that arrive while the hashing threads are busy share one such
+//! statement ([`read_many`]; when, `gather.rs`).
 
 use super::guards::{self, Guard};
 use super::history::{LastSuccess, Past};
