@@ -468,6 +468,41 @@ mod tests {
             err.to_string().contains("risk_refusal_cache_seconds"),
             "{err}"
         );
+        let err = Config::load(
+            None,
+            vec![(
+                "KOBAN_DATABASE_SIGN_IN_WAITS_FOR_FLUSH".into(),
+                "yes".into(),
+            )],
+            &[],
+        )
+        .unwrap_err();
+        let text = err.to_string();
+        assert!(text.contains("database_sign_in_waits_for_flush"), "{text}");
+        assert!(text.contains("not true or false"), "{text}");
+    }
+
+    #[test]
+    fn switches_take_true_and_false() {
+        assert!(!Config::default().database_sign_in_waits_for_flush);
+        let waits = |text: &str| {
+            let env = vec![(
+                "KOBAN_DATABASE_SIGN_IN_WAITS_FOR_FLUSH".to_string(),
+                text.to_string(),
+            )];
+            Config::load(None, env, &[]).map(|c| c.database_sign_in_waits_for_flush)
+        };
+        assert!(waits("true").unwrap());
+        assert!(!waits(" false ").unwrap());
+        let flag = [(
+            "database_sign_in_waits_for_flush".to_string(),
+            "true".to_string(),
+        )];
+        assert!(
+            Config::load(None, Vec::<(String, String)>::new(), &flag)
+                .unwrap()
+                .database_sign_in_waits_for_flush
+        );
     }
 
     #[test]

@@ -78,23 +78,31 @@ pub struct Probe {
     pub devices_since: i64,
 }
 
+/// Values each probe binds, in the order of the statement's `probe` columns.
+const PROBE_COLUMNS: &str =
+    "n, identifier, email, phone, device, ip, failures_since, devices_since";
+const VALUES_PER_PROBE: usize = 8;
+
 impl Probe {
-    /// The probe as a row of [`read_many`]'s JSON array, numbered `n`.
-    fn json(&self, n: usize) -> serde_json::Value {
+    /// Binds the probe's values as row `n` of the statement.
+    fn bind<'q>(
+        &'q self,
+        n: usize,
+        query: sqlx::query::Query<'q, sqlx::Any, sqlx::any::AnyArguments<'q>>,
+    ) -> sqlx::query::Query<'q, sqlx::Any, sqlx::any::AnyArguments<'q>> {
         let (email, phone) = match &self.identifier {
             Contact::Email(e) => (Some(e.as_str()), None),
             Contact::Phone(p) => (None, Some(p.as_str())),
         };
-        serde_json::json!([
-            n,
-            self.identifier.as_str(),
-            email,
-            phone,
-            self.presented_device,
-            self.ip,
-            self.failures_since,
-            self.devices_since,
-        ])
+        query
+            .bind(n as i64)
+            .bind(self.identifier.as_str())
+            .bind(email)
+            .bind(phone)
+            .bind(self.presented_device.as_deref())
+            .bind(self.ip.as_str())
+            .bind(self.failures_since)
+            .bind(self.devices_since)
     }
 }
 
@@ -106,23 +114,36 @@ pub async fn read(store: &Store, probe: Probe) -> Result<Facts, StoreError> {
         .ok_or_else(|| StoreError::Unavailable("the sign-in read returned no row".into()))
 }
 
-/// The statement of [`read_many`], built once per backend.
-fn statement(backend: Backend) -> &'static str {
+/// The statement of [`read_many`] for `probes` sign-ins. The probes are
+/// a VALUES list rather than one JSON parameter so that the planner knows
+/// how many rows it joins: told nothing, PostgreSQL assumes a hundred and
+/// hashes whole tables of a thousand accounts instead of looking one up
+/// (`koban bench risk` took 0.32 ms instead of 0.18).
+fn statement(backend: Backend, probes: usize) -> String {
     static SQLITE: OnceLock<String> = OnceLock::new();
     static POSTGRES: OnceLock<String> = OnceLock::new();
     let cell = match backend {
         Backend::Sqlite => &SQLITE,
         Backend::Postgres => &POSTGRES,
     };
-    cell.get_or_init(|| statement_sql(backend))
+    let rest = cell.get_or_init(|| statement_after_probes(backend));
+    let rows: Vec<String> = (0..probes)
+        .map(|i| {
+            let first = i * VALUES_PER_PROBE + 1;
+            let params: Vec<String> = (first..first + VALUES_PER_PROBE)
+                .map(|p| format!("${p}"))
+                .collect();
+            format!("({})", params.join(", "))
+        })
+        .collect();
+    format!(
+        "WITH probe ({PROBE_COLUMNS}) AS (VALUES {}) {rest}",
+        rows.join(", ")
+    )
 }
 
-fn statement_sql(backend: Backend) -> String {
-    use crate::store::dialect::JsonKind::{Integer, Text};
-    let probes = backend.select_json_rows(
-        1,
-        &[Integer, Text, Text, Text, Text, Text, Integer, Integer],
-    );
+/// Everything of the statement after its `probe` rows.
+fn statement_after_probes(backend: Backend) -> String {
     let new_devices = backend.json_rows(
         "first_seen_at",
         "SELECT first_seen_at FROM devices WHERE account_id = a.id AND first_seen_at >= probe.devices_since",
@@ -139,8 +160,7 @@ fn statement_sql(backend: Backend) -> String {
     // unique columns the identifier is (the other is NULL, which matches
     // nothing).
     format!(
-        "WITH probe (n, identifier, email, phone, device, ip, failures_since, devices_since) AS ({probes})
-         SELECT probe.n AS probe_n, {account}, a.password_hash, a.totp_enabled_at,
+        "SELECT probe.n AS probe_n, {account}, a.password_hash, a.totp_enabled_at,
                 (SELECT COUNT(*) FROM passkeys p WHERE p.account_id = a.id) AS passkeys,
                 d.id AS device_id, {guard}, {account_guard}, f.failures AS ip_failures,
                 {new_devices} AS new_devices, {past} AS past
@@ -170,11 +190,15 @@ pub async fn read_many(store: &Store, probes: &[Probe]) -> Result<Vec<Facts>, St
     if probes.is_empty() {
         return Ok(Vec::new());
     }
-    let rows: Vec<serde_json::Value> = probes.iter().enumerate().map(|(n, p)| p.json(n)).collect();
-    let rows_json = serde_json::Value::Array(rows).to_string();
-    let sql = statement(store.backend());
+    let sql = statement(store.backend(), probes.len());
     let rows = store
-        .run_on_lane(async |conn| sqlx::query(sql).bind(&rows_json).fetch_all(conn).await)
+        .run_on_lane(async |conn| {
+            let query = probes
+                .iter()
+                .enumerate()
+                .fold(sqlx::query(&sql), |query, (n, probe)| probe.bind(n, query));
+            query.fetch_all(conn).await
+        })
         .await?;
     let mut facts: Vec<Option<Facts>> = (0..probes.len()).map(|_| None).collect();
     for row in &rows {
