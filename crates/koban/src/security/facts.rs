@@ -185,7 +185,7 @@ fn statement_after_probes(backend: Backend) -> String {
 }
 
 /// Reads the facts of several sign-ins in one statement, in the order of
-/// `probes`: what [`Gatherer`] sends when sign-ins wait together.
+/// `probes`: what [`super::gather::Gatherer`] sends when sign-ins wait together.
 pub async fn read_many(store: &Store, probes: &[Probe]) -> Result<Vec<Facts>, StoreError> {
     if probes.is_empty() {
         return Ok(Vec::new());
