@@ -104,9 +104,7 @@ impl Metrics {
             app.store.lane_overflows()
         );
         let (statements, sign_ins) = app.sign_in_reads.counts();
-        out.push_str("# HELP koban_sign_in_reads_total Statements that read sign-ins' facts before hashing, and the sign-ins they read: several share one while the hashing threads have a queue.
-# TYPE koban_sign_in_reads_total counter
-");
+        out.push_str("# HELP koban_sign_in_reads_total Statements that read sign-ins' facts before hashing, and the sign-ins they read: several share one while the hashing threads have a queue.\n# TYPE koban_sign_in_reads_total counter\n");
         let _ = writeln!(
             out,
             "koban_sign_in_reads_total{{of=\"statements\"}} {statements}"

@@ -290,6 +290,15 @@ async fn readiness_and_metrics(t: TestApp) {
     );
     assert!(text.contains("koban_jobs{status=\"pending\"}"), "{text}");
     assert!(text.contains("koban_db_lane_overflows_total 0"), "{text}");
+    // The one sign-in read its facts in one statement of its own.
+    assert!(
+        text.contains("koban_sign_in_reads_total{of=\"statements\"} 1"),
+        "{text}"
+    );
+    assert!(
+        text.contains("koban_sign_in_reads_total{of=\"sign_ins\"} 1"),
+        "{text}"
+    );
 }
 both!(readiness_and_metrics);
 
