@@ -3,7 +3,7 @@
 use super::summary::{
     cpu_ticks, machine_busy_ticks_of, millis, ratio, raw_during, summarize, USER_HZ,
 };
-use super::wire::{Connection, Endpoint};
+use super::wire::{Connection, Endpoint, WireError};
 use super::Login;
 use crate::accounts::password_hash::PasswordHasher;
 use crate::config::Config;
@@ -180,20 +180,19 @@ async fn client_loop(
         let request = &target.requests[n % target.requests.len()];
         n += target.clients;
         let sent = Instant::now();
-        let outcome = match connection.take() {
-            Some(open) => Ok(open),
-            None => Connection::open(target.addr, EXCHANGE_TIMEOUT).await,
-        };
-        let outcome = match outcome {
-            Ok(mut open) => {
-                let status = open.exchange(request, EXCHANGE_TIMEOUT).await;
-                if status.is_ok() && open.reusable() {
-                    connection = Some(open);
-                }
-                status
+        let outcome = async {
+            let mut open = match connection.take() {
+                Some(open) => open,
+                None => Connection::open(target.addr, EXCHANGE_TIMEOUT).await?,
+            };
+            let status = open.exchange(request, EXCHANGE_TIMEOUT).await?;
+            // A failed exchange dropped its connection above; so does a `close`.
+            if open.reusable() {
+                connection = Some(open);
             }
-            Err(e) => Err(e),
-        };
+            Ok::<_, WireError>(status)
+        }
+        .await;
         let finished = Instant::now();
         if finished < measure_from || finished > deadline {
             continue;
