@@ -98,6 +98,40 @@ pub fn after_password_failure(
     }
 }
 
+/// The consecutive failure count at which the first lock of any kind starts:
+/// the temporary lock's threshold, or the support lock's when that is lower.
+pub fn first_lock_at(cfg: &RiskConfig) -> u32 {
+    let temporary = cfg.lock_after_failures.max(1);
+    match cfg.support_lock_after_failures {
+        Some(support) => temporary.min(support.max(1)),
+        None => temporary,
+    }
+}
+
+/// How many passwords of one guard may be checked at the same time, reserved
+/// and not yet settled, when `failures_in_force` failures count. Each check
+/// in flight may turn out to be a failure, so together they never exceed the
+/// failures left before the next lock; past the first lock every further
+/// failure locks again, so checks go one at a time. Never 0: a guard that is
+/// not locked always lets one password be tried. The service's reservation
+/// statement computes the same in SQL, atomically with the reservation.
+pub fn checks_allowed(failures_in_force: u32, cfg: &RiskConfig) -> u32 {
+    let threshold = first_lock_at(cfg);
+    if failures_in_force < threshold {
+        threshold - failures_in_force
+    } else {
+        1
+    }
+}
+
+/// How many passwords from one address may be checked at the same time when
+/// it has `ip_failures_in_window` failures in the window: the failures left
+/// before [`RiskConfig::ip_failure_limit`], or `None` when the rule does not
+/// apply (switched off with 0; the caller leaves out allow-listed addresses).
+pub fn ip_checks_allowed(ip_failures_in_window: u32, cfg: &RiskConfig) -> Option<u32> {
+    (cfg.ip_failure_limit > 0).then(|| cfg.ip_failure_limit.saturating_sub(ip_failures_in_window))
+}
+
 #[cfg(test)]
 mod tests {
     use super::*;
@@ -207,7 +241,66 @@ mod tests {
         assert_eq!(failures_in_force(4, Some(0), i64::MAX, &forever), 4);
     }
 
+    #[test]
+    fn checks_allowed_table() {
+        let cfg = RiskConfig::default();
+        let cases = [
+            (0, 5),
+            (1, 4),
+            (4, 1),
+            (5, 1),
+            (29, 1),
+            (30, 1),
+            (u32::MAX, 1),
+        ];
+        for (failures, want) in cases {
+            assert_eq!(checks_allowed(failures, &cfg), want, "{failures}");
+        }
+        let support_first = RiskConfig {
+            lock_after_failures: 5,
+            support_lock_after_failures: Some(3),
+            ..RiskConfig::default()
+        };
+        assert_eq!(first_lock_at(&support_first), 3);
+        assert_eq!(checks_allowed(0, &support_first), 3);
+        let zero = RiskConfig {
+            lock_after_failures: 0,
+            support_lock_after_failures: Some(0),
+            ..RiskConfig::default()
+        };
+        assert_eq!(checks_allowed(0, &zero), 1);
+        assert_eq!(ip_checks_allowed(0, &cfg), Some(100));
+        assert_eq!(ip_checks_allowed(99, &cfg), Some(1));
+        assert_eq!(ip_checks_allowed(150, &cfg), Some(0));
+        let off = RiskConfig {
+            ip_failure_limit: 0,
+            ..RiskConfig::default()
+        };
+        assert_eq!(ip_checks_allowed(7, &off), None);
+    }
+
     proptest! {
+        /// However many checks run at once and all fail, the failures they
+        /// add reach the first lock and no further, or add one past a lock.
+        #[test]
+        fn checks_in_flight_never_pass_the_next_lock(
+            failures in any::<u32>(),
+            after in 0u32..100,
+            support in proptest::option::of(0u32..100),
+        ) {
+            let cfg = RiskConfig { lock_after_failures: after, support_lock_after_failures: support, ..RiskConfig::default() };
+            let allowed = checks_allowed(failures, &cfg);
+            prop_assert!(allowed >= 1);
+            let after_all_fail = failures.saturating_add(allowed);
+            if failures < first_lock_at(&cfg) {
+                prop_assert_eq!(after_all_fail, first_lock_at(&cfg));
+                // The failures before the last of them lock nothing.
+                prop_assert_eq!(after_password_failure(after_all_fail - 1, 0, &cfg), LockDecision::NoLock);
+            } else {
+                prop_assert_eq!(allowed, 1);
+            }
+        }
+
         #[test]
         fn lock_length_never_falls_and_never_passes_the_cap(
             failures in any::<u32>(),

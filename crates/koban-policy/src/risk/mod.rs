@@ -28,8 +28,8 @@ pub use cidr::{any_contains, Cidr, CidrError};
 pub use config::{RiskConfig, RiskPoints};
 pub use geo::{great_circle_km, GeoPoint};
 pub use lockout::{
-    after_password_failure, failures_in_force, lock_duration_ms, next_failure_count, AccountLock,
-    LockDecision,
+    after_password_failure, checks_allowed, failures_in_force, first_lock_at, ip_checks_allowed,
+    lock_duration_ms, next_failure_count, AccountLock, LockDecision,
 };
 pub use precheck::{pre_check, Refusal};
 pub use score::{

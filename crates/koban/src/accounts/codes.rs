@@ -110,6 +110,22 @@ pub async fn take_send_allowance(
     Err(AccountError::RateLimited(1000))
 }
 
+/// What a code completes besides its purpose: one sign-in challenge, one
+/// session's step-up. A code bound to one is refused on any other, so a
+/// code mailed for today's step-up cannot finish a challenge left open
+/// earlier. `None` for codes that prove a contact or an account as a whole.
+pub type Binding<'a> = Option<&'a str>;
+
+/// The binding of codes sent for the sign-in challenge `id`.
+pub fn challenge_binding(id: i64) -> String {
+    format!("sign_in_challenge:{id}")
+}
+
+/// The binding of codes sent for a step inside session `id`.
+pub fn session_binding(id: i64) -> String {
+    format!("session:{id}")
+}
+
 /// Creates a code for `account_id` and queues it to `contact` in `tx`. Earlier
 /// unused codes for the same purpose stop working. The caller has already
 /// taken a send allowance.
@@ -118,6 +134,7 @@ pub async fn issue(
     tx: &mut Transaction<'_, Any>,
     account_id: i64,
     purpose: Purpose,
+    bound_to: Binding<'_>,
     contact: &Contact,
     lang: Lang,
 ) -> Result<(), AccountError> {
@@ -134,8 +151,8 @@ pub async fn issue(
     .await?;
     let channel = channel_of(contact);
     sqlx::query(
-        "INSERT INTO verification_codes (account_id, purpose, channel, destination, code_hash, created_at, expires_at)
-         VALUES ($1, $2, $3, $4, $5, $6, $7)",
+        "INSERT INTO verification_codes (account_id, purpose, channel, destination, code_hash, created_at, expires_at, bound_to)
+         VALUES ($1, $2, $3, $4, $5, $6, $7, $8)",
     )
     .bind(account_id)
     .bind(purpose.as_str())
@@ -144,6 +161,7 @@ pub async fn issue(
     .bind(app.key.keyed_hash(HASH_PURPOSE, format!("{account_id}:{code}").as_bytes()))
     .bind(now)
     .bind(now + CODE_TTL_MS)
+    .bind(bound_to)
     .execute(&mut **tx)
     .await?;
     let message = Outgoing {
@@ -165,53 +183,72 @@ pub struct ConsumedCode {
     pub destination: String,
 }
 
-/// Checks `code` against the account's live code for `purpose` and uses it
-/// up. A wrong code counts a try (atomically); the fifth kills the code.
+/// Moves the account's live code for `purpose` to `bound_to`, so that a
+/// challenge opened while a resend is throttled can be completed with the
+/// code already sent, and the earlier challenge no longer can.
+pub async fn rebind(
+    app: &App,
+    account_id: i64,
+    purpose: Purpose,
+    bound_to: Binding<'_>,
+) -> Result<(), AccountError> {
+    sqlx::query(
+        "UPDATE verification_codes SET bound_to = $1
+         WHERE account_id = $2 AND purpose = $3 AND consumed_at IS NULL AND superseded_at IS NULL AND expires_at > $4",
+    )
+    .bind(bound_to)
+    .bind(account_id)
+    .bind(purpose.as_str())
+    .bind(now_ms())
+    .execute(app.store.write())
+    .await?;
+    Ok(())
+}
+
+/// Checks `code` against the account's live code for `purpose` bound to
+/// `bound_to`, and uses it up. The try is counted before the comparison, in
+/// the one statement that finds the code, so parallel guesses cannot all
+/// see "fewer than five": at most five are ever compared.
 pub async fn consume(
     app: &App,
     account_id: i64,
     purpose: Purpose,
+    bound_to: Binding<'_>,
     code: &str,
 ) -> Result<ConsumedCode, AccountError> {
     let now = now_ms();
     let row = sqlx::query(
-        "SELECT id, code_hash, attempts, expires_at, channel, destination FROM verification_codes
-         WHERE account_id = $1 AND purpose = $2 AND consumed_at IS NULL AND superseded_at IS NULL
-         ORDER BY id DESC LIMIT 1",
+        "UPDATE verification_codes SET attempts = attempts + 1
+         WHERE id = (SELECT id FROM verification_codes
+                     WHERE account_id = $1 AND purpose = $2 AND consumed_at IS NULL AND superseded_at IS NULL
+                     ORDER BY id DESC LIMIT 1)
+           AND attempts < $3 AND expires_at > $4
+         RETURNING id, code_hash, channel, destination, bound_to",
     )
     .bind(account_id)
     .bind(purpose.as_str())
+    .bind(CODE_MAX_ATTEMPTS)
+    .bind(now)
     .fetch_optional(app.store.write())
     .await?
     .ok_or(AccountError::CodeInvalid)?;
     let id: i64 = row.try_get("id")?;
-    let attempts: i64 = row.try_get("attempts")?;
-    let expires_at: i64 = row.try_get("expires_at")?;
-    if attempts >= CODE_MAX_ATTEMPTS || expires_at <= now {
-        return Err(AccountError::CodeInvalid);
-    }
+    let bound: Option<String> = row.try_get("bound_to")?;
     let stored: String = row.try_get("code_hash")?;
     let offered = app
         .key
         .keyed_hash(HASH_PURPOSE, format!("{account_id}:{code}").as_bytes());
-    if !crate::crypto::constant_time_eq(stored.as_bytes(), offered.as_bytes()) {
-        sqlx::query(
-            "UPDATE verification_codes SET attempts = attempts + 1 WHERE id = $1 AND attempts < $2",
-        )
-        .bind(id)
-        .bind(CODE_MAX_ATTEMPTS)
-        .execute(app.store.write())
-        .await?;
+    let matches = crate::crypto::constant_time_eq(stored.as_bytes(), offered.as_bytes());
+    if !matches || bound.as_deref() != bound_to {
         return Err(AccountError::CodeInvalid);
     }
     // Conditional on still being unused: of two racing correct submissions, one wins.
     let used = sqlx::query(
         "UPDATE verification_codes SET consumed_at = $1
-         WHERE id = $2 AND consumed_at IS NULL AND superseded_at IS NULL AND attempts < $3 AND expires_at > $1",
+         WHERE id = $2 AND consumed_at IS NULL AND superseded_at IS NULL AND expires_at > $1",
     )
     .bind(now)
     .bind(id)
-    .bind(CODE_MAX_ATTEMPTS)
     .execute(app.store.write())
     .await?
     .rows_affected();

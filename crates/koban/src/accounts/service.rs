@@ -131,6 +131,7 @@ pub async fn register(
         &mut tx,
         account_id,
         Purpose::VerifyContact,
+        None,
         &contact,
         locale.unwrap_or(client.lang()),
     )
@@ -196,7 +197,7 @@ pub async fn send_code(
         .and_then(Lang::parse)
         .unwrap_or(client.lang());
     let mut tx = app.store.write().begin().await?;
-    codes::issue(app, &mut tx, account.id, purpose, &contact, lang).await?;
+    codes::issue(app, &mut tx, account.id, purpose, None, &contact, lang).await?;
     tx.commit().await?;
     app.jobs_wakeup.notify_one();
     Ok(())
@@ -216,7 +217,7 @@ pub async fn verify_contact_code(
     if account.status == "disabled" {
         return Err(AccountError::Disabled);
     }
-    let used = codes::consume(app, account.id, Purpose::VerifyContact, &code).await?;
+    let used = codes::consume(app, account.id, Purpose::VerifyContact, None, &code).await?;
     store::mark_verified(app.store.write(), account.id, &used.channel).await?;
     store::find_by_id(app.store.read(), account.id)
         .await?
@@ -283,7 +284,7 @@ pub async fn reset_password(
         .flatten()
         .collect();
     check_new_password(new, &ids).map_err(|p| AccountError::field("new_password", p.code()))?;
-    let used = codes::consume(app, account.id, Purpose::PasswordReset, &code).await?;
+    let used = codes::consume(app, account.id, Purpose::PasswordReset, None, &code).await?;
     let hash = app
         .hasher
         .hash(normalize(new))

@@ -53,10 +53,15 @@ async fn dispatch(app: &Arc<App>, job: &Job) -> Result<(), String> {
             .map_err(|e| e.to_string()),
         PRUNE_LOGIN_HISTORY => {
             let keep_ms = app.config.login_history_days.max(1) * 24 * 3_600_000;
-            crate::security::history::prune(&app.store, crate::store::now_ms() - keep_ms)
-                .await
-                .map(|_| ())
-                .map_err(|e| e.to_string())
+            let now = crate::store::now_ms();
+            let window_ms = app.security.risk.ip_failure_window_ms;
+            async {
+                crate::security::history::prune(&app.store, now - keep_ms).await?;
+                crate::security::guards::prune_idle_addresses(&app.store, now, window_ms).await
+            }
+            .await
+            .map(|_| ())
+            .map_err(|e| e.to_string())
         }
         other => Err(format!("unknown job kind {other}")),
     }

@@ -47,6 +47,7 @@ pub async fn request_change(
         &mut tx,
         current.account.id,
         Purpose::ChangeContact,
+        Some(&codes::session_binding(current.session_id)),
         new,
         lang_of(&current.account, lang),
     )
@@ -67,7 +68,15 @@ pub async fn confirm_change(
     lang: Lang,
 ) -> Result<Account, AccountError> {
     let code = codes::normalize_code(code)?;
-    let used = codes::consume(app, current.account.id, Purpose::ChangeContact, &code).await?;
+    let binding = codes::session_binding(current.session_id);
+    let used = codes::consume(
+        app,
+        current.account.id,
+        Purpose::ChangeContact,
+        Some(&binding),
+        &code,
+    )
+    .await?;
     let (column, verified, kind) = if used.channel == "sms" {
         ("phone", "phone_verified_at", "phone")
     } else {

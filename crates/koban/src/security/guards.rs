@@ -2,7 +2,7 @@
 //! single atomic statements, so racing requests on any number of nodes never
 //! lose a count.
 
-use crate::store::{Store, StoreError};
+use crate::store::{Backend, Store, StoreError};
 use koban_policy::risk::{AccountLock, LockDecision, RiskConfig};
 use sqlx::Row;
 
@@ -156,36 +156,263 @@ pub async fn lock_in_force(
     Ok(locked.into_iter().next())
 }
 
+/// How long a reservation counts without being settled: far beyond any
+/// hash's wait in the queue, so only a node that died mid-check leaves one
+/// this old.
+pub const RESERVATION_TTL_MS: i64 = 60_000;
+
+/// A guard's (or address's) reservations still counting, as SQL over `table`
+/// with the stale-before time as parameter `stale`.
+fn in_flight_sql(table: &str, stale: &str) -> String {
+    format!(
+        "(CASE WHEN {table}.checks_reserved_at IS NULL OR {table}.checks_reserved_at < {stale} THEN 0 ELSE {table}.checks_in_flight END)"
+    )
+}
+
+/// Reserves the check of one password on `guard_key` and, when the per-address
+/// rule applies to this sign-in, on `ip`: one statement (on SQLite two sent
+/// at once to the single writer), each reservation taken only while the
+/// checks in flight stay below what [`koban_policy::risk::checks_allowed`]
+/// (and `ip_checks_allowed`) allow and no lock is in force. Whatever was
+/// taken is held by the returned [`CheckReservation`], released when it is
+/// settled or dropped.
+pub async fn reserve_check(
+    store: &Store,
+    guard_key: &str,
+    ip: Option<&str>,
+    now: i64,
+    cfg: &RiskConfig,
+) -> Result<(CheckReservation, Reserved), StoreError> {
+    let stale_before = now - RESERVATION_TTL_MS;
+    let forget_before = cfg.failure_memory_ms.map(|m| now - m).unwrap_or(i64::MIN);
+    let guard_in_flight = in_flight_sql("sign_in_guards", "$3");
+    let failures = "(CASE WHEN sign_in_guards.last_failure_at IS NULL OR sign_in_guards.last_failure_at < $4 THEN 0 ELSE sign_in_guards.failures END)";
+    let guard_sql = format!(
+        "INSERT INTO sign_in_guards (guard_key, checks_in_flight, checks_reserved_at) VALUES ($1, 1, $2)
+         ON CONFLICT (guard_key) DO UPDATE SET checks_in_flight = {guard_in_flight} + 1, checks_reserved_at = $2
+         WHERE sign_in_guards.locked_for_support = 0
+           AND (sign_in_guards.locked_until IS NULL OR sign_in_guards.locked_until <= $2)
+           AND {guard_in_flight} < (CASE WHEN {failures} < $5 THEN $5 - {failures} ELSE 1 END)
+         RETURNING 'guard' AS reserved"
+    );
+    let ip_in_flight = in_flight_sql("ip_failures", "$8");
+    let ip_sql = format!(
+        "INSERT INTO ip_failures (ip, window_start, failures, checks_in_flight, checks_reserved_at) VALUES ($6, $7, 0, 1, $7)
+         ON CONFLICT (ip) DO UPDATE SET checks_in_flight = {ip_in_flight} + 1, checks_reserved_at = $7
+         WHERE {ip_in_flight} < $10 - (CASE WHEN ip_failures.window_start < $9 THEN 0 ELSE ip_failures.failures END)
+         RETURNING 'ip' AS reserved"
+    );
+    let sql = match (ip, store.backend()) {
+        (None, _) => guard_sql,
+        (Some(_), Backend::Postgres) => format!(
+            "WITH g AS ({guard_sql}), i AS ({ip_sql}) SELECT reserved FROM g UNION ALL SELECT reserved FROM i"
+        ),
+        (Some(_), Backend::Sqlite) => format!("{guard_sql}; {ip_sql}"),
+    };
+    let threshold = i64::from(koban_policy::risk::first_lock_at(cfg));
+    let rows = store
+        .run_on_lane(async |conn| {
+            let query = sqlx::query(&sql)
+                .bind(guard_key)
+                .bind(now)
+                .bind(stale_before)
+                .bind(forget_before)
+                .bind(threshold);
+            let query = match ip {
+                Some(ip) => query
+                    .bind(ip)
+                    .bind(now)
+                    .bind(stale_before)
+                    .bind(now - cfg.ip_failure_window_ms)
+                    .bind(i64::from(cfg.ip_failure_limit)),
+                None => query,
+            };
+            query.fetch_all(conn).await
+        })
+        .await?;
+    let mut reserved = Reserved {
+        guard: false,
+        ip: ip.is_none(),
+    };
+    for row in rows {
+        match row.try_get::<String, _>("reserved")?.as_str() {
+            "guard" => reserved.guard = true,
+            _ => reserved.ip = true,
+        }
+    }
+    let holding = CheckReservation {
+        store: store.clone(),
+        guard_key: reserved.guard.then(|| guard_key.to_string()),
+        ip: ip.filter(|_| reserved.ip).map(str::to_string),
+    };
+    Ok((holding, reserved))
+}
+
+/// Which reservations were taken; a part that did not apply counts as taken.
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub struct Reserved {
+    pub guard: bool,
+    pub ip: bool,
+}
+
+impl Reserved {
+    /// The password may be checked.
+    pub fn all(self) -> bool {
+        self.guard && self.ip
+    }
+}
+
+/// Reservations held while a password is checked. Settle it with
+/// [`count_password_failure`] and [`count_ip_failure`] (which release as
+/// they count) or [`CheckReservation::release`]; dropped unsettled (an error
+/// or a cancelled request), it releases itself in the background.
+#[derive(Debug)]
+pub struct CheckReservation {
+    store: Store,
+    guard_key: Option<String>,
+    ip: Option<String>,
+}
+
+impl CheckReservation {
+    /// Gives the reservations back without counting a failure.
+    pub async fn release(mut self) -> Result<(), StoreError> {
+        let (guard_key, ip) = (self.guard_key.take(), self.ip.take());
+        release(&self.store, guard_key.as_deref(), ip.as_deref()).await
+    }
+
+    /// The guard's reservation was settled by a statement that released it
+    /// ([`count_password_failure`]).
+    pub fn guard_settled(&mut self) {
+        self.guard_key = None;
+    }
+
+    /// The address's reservation was settled by a statement that released
+    /// it ([`count_ip_failure`]).
+    pub fn ip_settled(&mut self) {
+        self.ip = None;
+    }
+
+    /// The guard and address to release, for a statement that settles them
+    /// along with other writes (see [`RELEASE_GUARD_SQL`]); the reservation
+    /// then counts as settled.
+    pub fn take_for_statement(mut self) -> (Option<String>, Option<String>) {
+        (self.guard_key.take(), self.ip.take())
+    }
+}
+
+impl Drop for CheckReservation {
+    fn drop(&mut self) {
+        let (guard_key, ip) = (self.guard_key.take(), self.ip.take());
+        if guard_key.is_none() && ip.is_none() {
+            return;
+        }
+        let store = self.store.clone();
+        if let Ok(runtime) = tokio::runtime::Handle::try_current() {
+            runtime.spawn(async move {
+                if let Err(e) = release(&store, guard_key.as_deref(), ip.as_deref()).await {
+                    tracing::warn!(error = %e, "releasing a password-check reservation failed; it lapses in a minute");
+                }
+            });
+        }
+    }
+}
+
+/// One reservation of a guard given back, with its key as parameter `$N`.
+pub fn release_guard_sql(key_param: usize) -> String {
+    format!(
+        "UPDATE sign_in_guards SET checks_in_flight = CASE WHEN checks_in_flight > 0 THEN checks_in_flight - 1 ELSE 0 END WHERE guard_key = ${key_param}"
+    )
+}
+
+/// One reservation of an address given back, with the address as parameter `$N`.
+pub fn release_ip_sql(ip_param: usize) -> String {
+    format!(
+        "UPDATE ip_failures SET checks_in_flight = CASE WHEN checks_in_flight > 0 THEN checks_in_flight - 1 ELSE 0 END WHERE ip = ${ip_param}"
+    )
+}
+
+async fn release(
+    store: &Store,
+    guard_key: Option<&str>,
+    ip: Option<&str>,
+) -> Result<(), StoreError> {
+    let sql = match (guard_key, ip, store.backend()) {
+        (None, None, _) => return Ok(()),
+        (Some(_), None, _) => release_guard_sql(1),
+        (None, Some(_), _) => release_ip_sql(1),
+        (Some(_), Some(_), Backend::Postgres) => {
+            format!("WITH g AS ({}) {}", release_guard_sql(1), release_ip_sql(2))
+        }
+        (Some(_), Some(_), Backend::Sqlite) => {
+            format!("{}; {}", release_guard_sql(1), release_ip_sql(2))
+        }
+    };
+    store
+        .run_on_lane(async |conn| {
+            let mut query = sqlx::query(&sql);
+            for value in [guard_key, ip].into_iter().flatten() {
+                query = query.bind(value);
+            }
+            query.execute(conn).await
+        })
+        .await?;
+    Ok(())
+}
+
 /// Counts one more wrong password, forgetting failures older than the
-/// configured memory, in one statement; returns the new count.
+/// configured memory, releases the reservation the check held, and applies
+/// the lock that count calls for, in one transaction: a reservation made
+/// between the count and the lock would otherwise see five failures and no
+/// lock yet, and check a sixth password. Returns the new count, the lock
+/// decision, and whether the owner has yet to be told of that lock.
 pub async fn count_password_failure(
     store: &Store,
     key: &str,
     now: i64,
     cfg: &RiskConfig,
-) -> Result<u32, StoreError> {
+) -> Result<(u32, LockDecision, bool), StoreError> {
     let forget_before = cfg.failure_memory_ms.map(|m| now - m).unwrap_or(i64::MIN);
+    let mut tx = store.write().begin().await?;
     let row = sqlx::query(
         "INSERT INTO sign_in_guards (guard_key, failures, last_failure_at) VALUES ($1, 1, $2)
          ON CONFLICT (guard_key) DO UPDATE SET
              failures = CASE WHEN sign_in_guards.last_failure_at IS NULL OR sign_in_guards.last_failure_at < $3
                              THEN 1 ELSE sign_in_guards.failures + 1 END,
-             last_failure_at = $2
+             last_failure_at = $2,
+             checks_in_flight = CASE WHEN sign_in_guards.checks_in_flight > 0 THEN sign_in_guards.checks_in_flight - 1 ELSE 0 END
          RETURNING failures",
     )
     .bind(key)
     .bind(now)
     .bind(forget_before)
-    .fetch_one(store.write())
+    .fetch_one(&mut *tx)
     .await?;
     let failures: i64 = row.try_get("failures")?;
-    Ok(failures.clamp(0, u32::MAX as i64) as u32)
+    let failures = failures.clamp(0, u32::MAX as i64) as u32;
+    let decision = koban_policy::risk::after_password_failure(failures, now, cfg);
+    let newly = apply_lock(&mut tx, key, decision, "password", now).await?;
+    tx.commit().await?;
+    Ok((failures, decision, newly))
+}
+
+/// Applies a lock decision on its own (see [`apply_lock`]).
+pub async fn lock(
+    store: &Store,
+    key: &str,
+    decision: LockDecision,
+    cause: &str,
+    now: i64,
+) -> Result<bool, StoreError> {
+    let mut tx = store.write().begin().await?;
+    let newly = apply_lock(&mut tx, key, decision, cause, now).await?;
+    tx.commit().await?;
+    Ok(newly)
 }
 
 /// Applies a lock decision. Locks only ever lengthen here; returns true when
 /// this lock is one the owner has not been told about yet (and marks it told).
-pub async fn apply_lock(
-    store: &Store,
+async fn apply_lock(
+    tx: &mut sqlx::Transaction<'_, sqlx::Any>,
     key: &str,
     decision: LockDecision,
     cause: &str,
@@ -207,12 +434,12 @@ pub async fn apply_lock(
     .bind(support)
     .bind(cause)
     .bind(key)
-    .execute(store.write())
+    .execute(&mut **tx)
     .await?;
     let told = sqlx::query("UPDATE sign_in_guards SET lock_notified_at = $1 WHERE guard_key = $2 AND lock_notified_at IS NULL")
         .bind(now)
         .bind(key)
-        .execute(store.write())
+        .execute(&mut **tx)
         .await?;
     Ok(told.rows_affected() == 1)
 }
@@ -285,7 +512,64 @@ pub async fn count_second_factor_failure(
     Ok(failures)
 }
 
-/// Counts a failure from `ip` in the current window; returns the window's count.
+/// Counts a second-factor answer before it is checked, unless the
+/// second-factor lock is in force or `limit` answers are already counted
+/// (failed, or being checked). Returns the answer's place in the count, or
+/// `None` when it must not be checked.
+pub async fn reserve_second_factor(
+    store: &Store,
+    key: &str,
+    now: i64,
+    limit: i64,
+) -> Result<Option<i64>, StoreError> {
+    let row = sqlx::query(
+        "INSERT INTO sign_in_guards (guard_key, second_factor_failures, second_factor_last_failure_at) VALUES ($1, 1, $2)
+         ON CONFLICT (guard_key) DO UPDATE SET
+             second_factor_failures = sign_in_guards.second_factor_failures + 1,
+             second_factor_last_failure_at = $2
+         WHERE (sign_in_guards.second_factor_locked_until IS NULL OR sign_in_guards.second_factor_locked_until <= $2)
+           AND sign_in_guards.second_factor_failures < $3
+         RETURNING second_factor_failures",
+    )
+    .bind(key)
+    .bind(now)
+    .bind(limit.max(1))
+    .fetch_optional(store.write())
+    .await?;
+    row.map(|r| r.try_get("second_factor_failures"))
+        .transpose()
+        .map_err(Into::into)
+}
+
+/// Settles a second-factor answer counted by [`reserve_second_factor`] at
+/// `position`: a wrong one stays counted, and the one that reached `limit`
+/// starts the second-factor lock; any other gives its count back.
+pub async fn settle_second_factor(
+    store: &Store,
+    key: &str,
+    position: i64,
+    failed: bool,
+    now: i64,
+    limit: i64,
+    lock_ms: i64,
+) -> Result<(), StoreError> {
+    let statement = match (failed, position >= limit.max(1)) {
+        (true, false) => return Ok(()),
+        (true, true) => sqlx::query(
+            "UPDATE sign_in_guards SET second_factor_locked_until = $1, second_factor_failures = 0 WHERE guard_key = $2",
+        )
+        .bind(now + lock_ms),
+        (false, _) => sqlx::query(
+            "UPDATE sign_in_guards SET second_factor_failures = CASE WHEN second_factor_failures > 0 THEN second_factor_failures - 1 ELSE 0 END
+             WHERE guard_key = $1",
+        ),
+    };
+    statement.bind(key).execute(store.write()).await?;
+    Ok(())
+}
+
+/// Counts a failure from `ip` in the current window and releases the
+/// reservation the check held there, if any; returns the window's count.
 pub async fn count_ip_failure(
     store: &Store,
     ip: &str,
@@ -296,7 +580,8 @@ pub async fn count_ip_failure(
         "INSERT INTO ip_failures (ip, window_start, failures) VALUES ($1, $2, 1)
          ON CONFLICT (ip) DO UPDATE SET
              failures = CASE WHEN ip_failures.window_start < $3 THEN 1 ELSE ip_failures.failures + 1 END,
-             window_start = CASE WHEN ip_failures.window_start < $3 THEN $2 ELSE ip_failures.window_start END
+             window_start = CASE WHEN ip_failures.window_start < $3 THEN $2 ELSE ip_failures.window_start END,
+             checks_in_flight = CASE WHEN ip_failures.checks_in_flight > 0 THEN ip_failures.checks_in_flight - 1 ELSE 0 END
          RETURNING failures",
     )
     .bind(ip)
@@ -306,4 +591,23 @@ pub async fn count_ip_failure(
     .await?;
     let failures: i64 = row.try_get("failures")?;
     Ok(failures.clamp(0, u32::MAX as i64) as u32)
+}
+
+/// Forgets addresses whose failure window has passed and which hold no
+/// reservation: every sign-in now leaves its address here, not only a
+/// failing one. Returns how many.
+pub async fn prune_idle_addresses(
+    store: &Store,
+    now: i64,
+    window_ms: i64,
+) -> Result<u64, StoreError> {
+    let done = sqlx::query(
+        "DELETE FROM ip_failures WHERE window_start < $1
+           AND (checks_in_flight = 0 OR checks_reserved_at IS NULL OR checks_reserved_at < $2)",
+    )
+    .bind(now - window_ms.max(0))
+    .bind(now - RESERVATION_TTL_MS)
+    .execute(store.write())
+    .await?;
+    Ok(done.rows_affected())
 }

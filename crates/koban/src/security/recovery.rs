@@ -50,7 +50,16 @@ pub async fn send_unlock_code(
         .and_then(Lang::parse)
         .unwrap_or(lang);
     let mut tx = app.store.write().begin().await?;
-    codes::issue(app, &mut tx, account.id, Purpose::Unlock, &contact, lang).await?;
+    codes::issue(
+        app,
+        &mut tx,
+        account.id,
+        Purpose::Unlock,
+        None,
+        &contact,
+        lang,
+    )
+    .await?;
     tx.commit().await?;
     app.jobs_wakeup.notify_one();
     Ok(())
@@ -148,7 +157,7 @@ pub async fn unlock(
     let method = proof.method().to_string();
     match proof {
         Proof::Code { method, answer } => {
-            super::totp::prove(app, account.id, method, answer, Purpose::Unlock).await?
+            super::totp::prove(app, account.id, method, answer, Purpose::Unlock, None).await?
         }
         Proof::Passkey {
             ceremony,

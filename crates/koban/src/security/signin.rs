@@ -251,6 +251,32 @@ pub async fn sign_in(
     if password.chars().count() > koban_policy::password::MAX_CHARS {
         return Err(AccountError::BadCredentials);
     }
+    // Reserved before hashing, in one atomic statement: checks read the
+    // guard concurrently, so without it a burst of wrong passwords would all
+    // be hashed before the first of them was counted.
+    let ip = ctx.ip.to_string();
+    let ip_rule = cfg.ip_failure_limit > 0 && !risk::any_contains(&cfg.ip_allow, ctx.ip);
+    let (reservation, reserved) = guards::reserve_check(
+        &app.store,
+        &guard_key,
+        ip_rule.then_some(ip.as_str()),
+        now,
+        cfg,
+    )
+    .await?;
+    if !reserved.all() {
+        reservation.release().await?;
+        return Err(check_refused(
+            app,
+            ctx,
+            identifier,
+            presented_device,
+            &guard_key,
+            account_id,
+            now,
+        )
+        .await);
+    }
     let (account, stored) = match before.found.take() {
         Some((a, h)) => (Some(a), Some(h)),
         None => (None, None),
@@ -258,8 +284,79 @@ pub async fn sign_in(
     let normalized = normalize(password);
     let (ok, rehash) = app.hasher.verify(normalized.clone(), stored).await;
     let Some(account) = account.filter(|_| ok) else {
-        return Err(password_failed(app, &guard_key, account_id, ctx).await);
+        return Err(password_failed(app, reservation, &guard_key, account_id, ctx).await);
     };
+    let mut held = Some(reservation);
+    let outcome = correct_password(
+        app, account, normalized, rehash, before, &guard_key, ctx, now, &mut held,
+    )
+    .await;
+    // The fast path settles the reservation in its own statement; every
+    // other ending gives it back here.
+    let released = match held {
+        Some(reservation) => reservation.release().await,
+        None => Ok(()),
+    };
+    let outcome = outcome?;
+    released?;
+    Ok(outcome)
+}
+
+/// A sign-in whose check could not be reserved: refused without hashing,
+/// as locked when a lock took effect meanwhile, else as too many checks at
+/// once (a burst in flight on this account or this address). Either way
+/// nothing is counted against the account.
+async fn check_refused(
+    app: &App,
+    ctx: &ClientContext,
+    identifier: &Contact,
+    presented_device: Option<&str>,
+    guard_key: &str,
+    account_id: Option<i64>,
+    now: i64,
+) -> AccountError {
+    let guard = match guards::load(&app.store, guard_key).await {
+        Ok(guard) => guard,
+        Err(e) => return e.into(),
+    };
+    if let Err(refusal) = risk::pre_check(guard.lock(), ctx.ip, 0, now, &app.security.risk) {
+        app.refusals.remember(
+            identifier.as_str(),
+            presented_device,
+            ctx.ip,
+            Hit {
+                refusal,
+                account_id,
+            },
+            now,
+        );
+        return refuse(app, ctx, account_id, refusal, now).await;
+    }
+    let busy = Attempt {
+        reasons: vec!["checks_in_flight".to_string()],
+        ..attempt(ctx, account_id, "busy", "deny")
+    };
+    match app.attempt_log.record(busy).await {
+        Ok(()) => AccountError::RateLimited(1000),
+        Err(e) => e.into(),
+    }
+}
+
+/// The rest of a sign-in whose password was right. A reservation still in
+/// `held` when it returns is given back by the caller.
+#[allow(clippy::too_many_arguments)]
+async fn correct_password(
+    app: &App,
+    account: Account,
+    normalized: String,
+    rehash: bool,
+    mut before: facts::Facts,
+    guard_key: &str,
+    ctx: &ClientContext,
+    now: i64,
+    held: &mut Option<guards::CheckReservation>,
+) -> Result<Outcome, AccountError> {
+    let cfg = &app.security.risk;
     match account.status.as_str() {
         "pending" => {
             app.attempt_log
@@ -303,9 +400,9 @@ pub async fn sign_in(
             });
         }
         Decision::LockUntilVerifiedSupport => {
-            let newly = guards::apply_lock(
+            let newly = guards::lock(
                 &app.store,
-                &guard_key,
+                guard_key,
                 risk::LockDecision::LockUntilVerifiedSupport,
                 "risk",
                 now,
@@ -328,7 +425,7 @@ pub async fn sign_in(
     let two_factor = factors.on();
     if two_factor || assessment.decision == Decision::StepUp {
         let methods = factors.methods();
-        let challenge = create_challenge(
+        let (challenge, challenge_id) = create_challenge(
             app,
             account.id,
             "second_factor",
@@ -338,7 +435,7 @@ pub async fn sign_in(
         )
         .await?;
         if !two_factor {
-            send_sign_in_code(app, &account, ctx.lang).await?;
+            send_sign_in_code(app, &account, challenge_id, ctx.lang).await?;
         }
         app.attempt_log
             .record(scored(
@@ -352,6 +449,7 @@ pub async fn sign_in(
         id,
         guard_clear: before.guard.is_clear(),
         account_second_factor_clear: before.account_guard.second_factor_is_clear(),
+        reservation: held.take(),
     });
     finish(
         app,
@@ -367,6 +465,7 @@ pub async fn sign_in(
 
 async fn password_failed(
     app: &App,
+    mut reservation: guards::CheckReservation,
     guard_key: &str,
     account_id: Option<i64>,
     ctx: &ClientContext,
@@ -374,7 +473,10 @@ async fn password_failed(
     let result: Result<(), AccountError> = async {
         let cfg = &app.security.risk;
         let now = now_ms();
-        let failures = guards::count_password_failure(&app.store, guard_key, now, cfg).await?;
+        // Each count releases what the check had reserved there.
+        let (_, decision, newly_locked) =
+            guards::count_password_failure(&app.store, guard_key, now, cfg).await?;
+        reservation.guard_settled();
         guards::count_ip_failure(
             &app.store,
             &ctx.ip.to_string(),
@@ -382,9 +484,8 @@ async fn password_failed(
             cfg.ip_failure_window_ms,
         )
         .await?;
-        let decision = risk::after_password_failure(failures, now, cfg);
-        let newly_locked =
-            guards::apply_lock(&app.store, guard_key, decision, "password", now).await?;
+        reservation.ip_settled();
+
         let (outcome, verdict) = match (account_id, decision) {
             (None, _) => ("unknown_account", "deny"),
             (Some(_), risk::LockDecision::NoLock) => ("wrong_password", "deny"),
@@ -468,15 +569,25 @@ pub fn risk_context(before: &mut facts::Facts, ctx: &ClientContext) -> SignInCon
     context
 }
 
-async fn send_sign_in_code(app: &App, account: &Account, lang: Lang) -> Result<(), AccountError> {
+/// Sends the code that completes the sign-in challenge `challenge_id`.
+async fn send_sign_in_code(
+    app: &App,
+    account: &Account,
+    challenge_id: i64,
+    lang: Lang,
+) -> Result<(), AccountError> {
     let Some(contact) = verified_contacts(account).into_iter().next() else {
         return Ok(());
     };
+    let binding = codes::challenge_binding(challenge_id);
     match codes::take_send_allowance(app, Purpose::SignIn, contact.as_str()).await {
         Ok(()) => {}
         // A code went out less than a minute ago and is still good: the
-        // person uses that one rather than being refused the sign-in.
-        Err(AccountError::RateLimited(_)) => return Ok(()),
+        // person uses that one for this challenge rather than being refused
+        // the sign-in, and the challenge it was sent for loses it.
+        Err(AccountError::RateLimited(_)) => {
+            return codes::rebind(app, account.id, Purpose::SignIn, Some(&binding)).await;
+        }
         Err(e) => return Err(e),
     }
     let mut tx = app.store.write().begin().await?;
@@ -485,6 +596,7 @@ async fn send_sign_in_code(app: &App, account: &Account, lang: Lang) -> Result<(
         &mut tx,
         account.id,
         Purpose::SignIn,
+        Some(&binding),
         &contact,
         account_lang(account, lang),
     )
@@ -494,7 +606,7 @@ async fn send_sign_in_code(app: &App, account: &Account, lang: Lang) -> Result<(
     Ok(())
 }
 
-/// Opens a half-finished sign-in and returns its token.
+/// Opens a half-finished sign-in and returns its token and id.
 async fn create_challenge(
     app: &App,
     account_id: i64,
@@ -502,12 +614,12 @@ async fn create_challenge(
     ctx: &ClientContext,
     score: i64,
     reasons: &[String],
-) -> Result<String, AccountError> {
+) -> Result<(String, i64), AccountError> {
     let token = format!("{CHALLENGE_PREFIX}{}", crate::crypto::random_token(32));
     let now = now_ms();
-    sqlx::query(
+    let row = sqlx::query(
         "INSERT INTO sign_in_challenges (token_hash, account_id, kind, device_key_hash, device_name, platform, client_version, ip, country, user_agent, risk_score, reasons, created_at, expires_at)
-         VALUES ($1, $2, $3, $4, $5, $6, $7, $8, $9, $10, $11, $12, $13, $14)",
+         VALUES ($1, $2, $3, $4, $5, $6, $7, $8, $9, $10, $11, $12, $13, $14) RETURNING id",
     )
     .bind(crate::crypto::sha256_hex(token.as_bytes()))
     .bind(account_id)
@@ -523,9 +635,9 @@ async fn create_challenge(
     .bind(reasons.join(","))
     .bind(now)
     .bind(now + CHALLENGE_TTL_MS)
-    .execute(app.store.write())
+    .fetch_one(app.store.write())
     .await?;
-    Ok(token)
+    Ok((token, row.try_get("id")?))
 }
 
 /// An open challenge, read back.
@@ -597,6 +709,8 @@ pub struct KnownDevice {
     pub guard_clear: bool,
     /// The account guard's second-factor counter holds nothing to clear.
     pub account_second_factor_clear: bool,
+    /// The password check's reservation, settled with the sign-in's writes.
+    pub reservation: Option<guards::CheckReservation>,
 }
 
 /// Completes a sign-in whose every check passed: binds or touches the
@@ -621,6 +735,7 @@ pub async fn finish(
                 id,
                 guard_clear: false,
                 account_second_factor_clear: false,
+                reservation: None,
             }),
     };
     let success = Attempt {
@@ -631,14 +746,24 @@ pub async fn finish(
     // The account's very first device (at sign-up) is announced to nobody:
     // there is nothing yet it could be an intruder beside.
     let mut announce = false;
-    let (device_id, new_device, session) = match &known {
+    let mut known = known;
+    let (device_id, new_device, session) = match &mut known {
         Some(device) => {
             let success = Attempt {
                 device_id: Some(device.id),
                 ..success
             };
-            let session =
-                conclude_on_known_device(app, account.id, device.id, spec, ctx, &success).await?;
+            let reservation = device.reservation.take();
+            let session = conclude_on_known_device(
+                app,
+                account.id,
+                device.id,
+                spec,
+                ctx,
+                &success,
+                reservation,
+            )
+            .await?;
             (device.id, false, session)
         }
         None => {
@@ -647,7 +772,7 @@ pub async fn finish(
                 .is_empty();
             let bound = devices::list(&app.store, account.id, None).await?;
             if bound.len() as i64 >= app.config.max_devices.max(1) {
-                let challenge =
+                let (challenge, _) =
                     create_challenge(app, account.id, "device_limit", ctx, score, reasons).await?;
                 app.attempt_log
                     .record(Attempt {
@@ -728,7 +853,7 @@ pub async fn finish(
 /// a disk write per sign-in, a third of what PostgreSQL spent on one
 /// (BENCHMARKS.md, run 8), for rows a database crash may lose at the cost
 /// of a new sign-in. Failure counters and locks are written elsewhere, and
-/// wait.
+/// wait. The password check's reservation is given back in the same trip.
 async fn conclude_on_known_device(
     app: &App,
     account_id: i64,
@@ -736,23 +861,32 @@ async fn conclude_on_known_device(
     spec: &DeviceSpec,
     ctx: &ClientContext,
     success: &Attempt,
+    reservation: Option<guards::CheckReservation>,
 ) -> Result<NewSession, AccountError> {
     let backend = app.store.backend();
     let touch = devices::touch_sql(1);
     let record = history::insert_sql(backend, 6);
     let store_session = sessions::insert_sql(7);
+    let release_guard = guards::release_guard_sql(15);
+    let release_ip = guards::release_ip_sql(16);
+    // Unreserved parts bind NULL, which matches no row.
+    let (reserved_guard, reserved_ip) = reservation
+        .map(guards::CheckReservation::take_for_statement)
+        .unwrap_or_default();
     let lazy = backend
         .lazy_commit_clause()
         .filter(|_| !app.config.database_sign_in_waits_for_flush);
     let sql = match (backend, lazy) {
         // Reading `lazy_commit` in RETURNING is what runs the clause.
         (Backend::Postgres, Some(lazy)) => format!(
-            "WITH {lazy}, touched AS ({touch}), recorded AS ({record}) {store_session}, (SELECT mode FROM lazy_commit) AS commit_mode"
+            "WITH {lazy}, touched AS ({touch}), recorded AS ({record}), released_guard AS ({release_guard}), released_ip AS ({release_ip}) {store_session}, (SELECT mode FROM lazy_commit) AS commit_mode"
         ),
         (Backend::Postgres, None) => {
-            format!("WITH touched AS ({touch}), recorded AS ({record}) {store_session}")
+            format!("WITH touched AS ({touch}), recorded AS ({record}), released_guard AS ({release_guard}), released_ip AS ({release_ip}) {store_session}")
         }
-        (Backend::Sqlite, _) => format!("{touch}; {record}; {store_session}"),
+        (Backend::Sqlite, _) => {
+            format!("{touch}; {record}; {store_session}; {release_guard}; {release_ip}")
+        }
     };
     let draft = sessions::Draft::new(app, ctx.user_agent.as_deref());
     let recorded = serde_json::Value::Array(vec![history::attempt_json(draft.created_at, success)]);
@@ -774,6 +908,8 @@ async fn conclude_on_known_device(
                 .bind(&spec.ip)
                 .bind(&draft.user_agent)
                 .bind(device_id)
+                .bind(&reserved_guard)
+                .bind(&reserved_ip)
                 // All rows, not one: sqlx's Any driver stops a fetch_one at the
                 // first statement's result, which on SQLite is the touch's.
                 .fetch_all(conn)
@@ -833,7 +969,17 @@ pub async fn second_factor(
 ) -> Result<Outcome, AccountError> {
     let challenge = open_challenge(app, token, "second_factor").await?;
     let account = &challenge.account;
-    let refused = match super::totp::prove(app, account.id, method, answer, Purpose::SignIn).await {
+    let binding = codes::challenge_binding(challenge.id);
+    let proved = super::totp::prove(
+        app,
+        account.id,
+        method,
+        answer,
+        Purpose::SignIn,
+        Some(&binding),
+    )
+    .await;
+    let refused = match proved {
         Ok(()) => None,
         Err(e @ AccountError::SecondFactorLocked(_)) => Some(("second_factor_locked", e)),
         Err(e @ AccountError::CodeInvalid) => Some(("second_factor_failed", e)),

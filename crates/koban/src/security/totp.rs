@@ -459,6 +459,7 @@ pub async fn send_step_up_code(app: &App, current: &Current) -> Result<(), Accou
         &mut tx,
         current.account.id,
         Purpose::StepUp,
+        Some(&codes::session_binding(current.session_id)),
         &contact,
         lang,
     )
@@ -478,21 +479,56 @@ pub async fn prove(
     method: &str,
     answer: &str,
     code_purpose: Purpose,
+    bound_to: codes::Binding<'_>,
 ) -> Result<(), AccountError> {
-    second_factor_open(app, account_id).await?;
-    let passed = match method {
-        "totp" => check(app, account_id, answer, true).await?,
-        "recovery_code" => use_recovery_code(app, account_id, answer).await?,
-        "code" => {
-            let code = codes::normalize_code(answer)?;
-            codes::consume(app, account_id, code_purpose, &code)
-                .await
-                .is_ok()
-        }
-        _ => return Err(AccountError::field("method", "invalid_value")),
+    if !matches!(method, "totp" | "recovery_code" | "code") {
+        return Err(AccountError::field("method", "invalid_value"));
+    }
+    // The answer is counted before it is checked, in one statement, so that
+    // parallel guesses cannot all see the counter below its limit.
+    let key = super::guards::account_key(account_id);
+    let limit = app.config.second_factor_lock_after_failures;
+    let now = now_ms();
+    let Some(position) = super::guards::reserve_second_factor(&app.store, &key, now, limit).await?
+    else {
+        let guard = super::guards::load(&app.store, &key).await?;
+        return Err(
+            match guard.second_factor_locked_until.filter(|t| *t > now) {
+                Some(until) => AccountError::SecondFactorLocked(until - now),
+                // Every allowed answer is being checked right now.
+                None => AccountError::RateLimited(1000),
+            },
+        );
     };
-    if !passed {
-        count_second_factor_failure(app, account_id).await?;
+    let checked: Result<bool, AccountError> = async {
+        Ok(match method {
+            "totp" => check(app, account_id, answer, true).await?,
+            "recovery_code" => use_recovery_code(app, account_id, answer).await?,
+            _ => {
+                let code = codes::normalize_code(answer)?;
+                codes::consume(app, account_id, code_purpose, bound_to, &code)
+                    .await
+                    .is_ok()
+            }
+        })
+    }
+    .await;
+    let lock_ms = app.config.second_factor_lock_minutes * 60_000;
+    // A right answer, or one that could not be checked (a malformed code),
+    // gives its count back; a wrong one keeps it, and the one that reached
+    // the limit locks.
+    let failed = matches!(checked, Ok(false));
+    super::guards::settle_second_factor(
+        &app.store,
+        &key,
+        position,
+        failed,
+        now_ms(),
+        limit,
+        lock_ms,
+    )
+    .await?;
+    if !checked? {
         return Err(AccountError::CodeInvalid);
     }
     Ok(())
@@ -533,7 +569,16 @@ pub async fn step_up(
     {
         return Err(AccountError::field("method", "invalid_value"));
     }
-    prove(app, current.account.id, method, answer, Purpose::StepUp).await?;
+    let binding = codes::session_binding(current.session_id);
+    prove(
+        app,
+        current.account.id,
+        method,
+        answer,
+        Purpose::StepUp,
+        Some(&binding),
+    )
+    .await?;
     mark_stepped_up(app, current.session_id).await
 }
 

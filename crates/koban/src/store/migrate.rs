@@ -26,6 +26,11 @@ pub const MIGRATIONS: &[(i64, &str, &str)] = &[
         "sign_in_history_index",
         include_str!("../../migrations/0004_sign_in_history_index.sql"),
     ),
+    (
+        5,
+        "check_reservations",
+        include_str!("../../migrations/0005_check_reservations.sql"),
+    ),
 ];
 
 const LEDGER: &str = "CREATE TABLE IF NOT EXISTS schema_migrations (

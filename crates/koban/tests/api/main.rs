@@ -13,6 +13,7 @@ mod delivery;
 mod geo;
 mod jobs;
 mod lane;
+mod lockout;
 mod mmdb;
 mod passkeys;
 mod process;
