@@ -179,6 +179,7 @@ pub async fn issue(
 /// A code that was accepted: where it had been sent.
 #[derive(Debug, Clone)]
 pub struct ConsumedCode {
+    id: i64,
     pub channel: String,
     pub destination: String,
 }
@@ -216,7 +217,26 @@ pub async fn consume(
     bound_to: Binding<'_>,
     code: &str,
 ) -> Result<ConsumedCode, AccountError> {
+    let matched = check(app, account_id, purpose, bound_to, code).await?;
+    let mut change = app.store.change().await?;
+    use_up(&mut change.tx, &matched).await?;
+    change.commit().await?;
+    Ok(matched)
+}
+
+/// Counts a try of `code` and compares it, like [`consume`], without using
+/// the code up: for a change that uses it up with its other writes
+/// ([`use_up`]), so that a change that fails leaves the code usable.
+pub async fn check(
+    app: &App,
+    account_id: i64,
+    purpose: Purpose,
+    bound_to: Binding<'_>,
+    code: &str,
+) -> Result<ConsumedCode, AccountError> {
     let now = now_ms();
+    // The try is counted even when the change it serves fails later: the
+    // count is what stops guessing.
     let row = sqlx::query(
         "UPDATE verification_codes SET attempts = attempts + 1
          WHERE id = (SELECT id FROM verification_codes
@@ -232,7 +252,6 @@ pub async fn consume(
     .fetch_optional(app.store.write())
     .await?
     .ok_or(AccountError::CodeInvalid)?;
-    let id: i64 = row.try_get("id")?;
     let bound: Option<String> = row.try_get("bound_to")?;
     let stored: String = row.try_get("code_hash")?;
     let offered = app
@@ -242,23 +261,33 @@ pub async fn consume(
     if !matches || bound.as_deref() != bound_to {
         return Err(AccountError::CodeInvalid);
     }
-    // Conditional on still being unused: of two racing correct submissions, one wins.
+    Ok(ConsumedCode {
+        id: row.try_get("id")?,
+        channel: row.try_get("channel")?,
+        destination: row.try_get("destination")?,
+    })
+}
+
+/// Uses up a code [`check`] accepted, in `tx`. Conditional on still being
+/// unused: of two racing correct submissions, one wins.
+pub async fn use_up(
+    tx: &mut Transaction<'_, Any>,
+    code: &ConsumedCode,
+) -> Result<(), AccountError> {
+    let now = now_ms();
     let used = sqlx::query(
         "UPDATE verification_codes SET consumed_at = $1
          WHERE id = $2 AND consumed_at IS NULL AND superseded_at IS NULL AND expires_at > $1",
     )
     .bind(now)
-    .bind(id)
-    .execute(app.store.write())
+    .bind(code.id)
+    .execute(&mut **tx)
     .await?
     .rows_affected();
     if used != 1 {
         return Err(AccountError::CodeInvalid);
     }
-    Ok(ConsumedCode {
-        channel: row.try_get("channel")?,
-        destination: row.try_get("destination")?,
-    })
+    Ok(())
 }
 
 /// Is this a plausible code (6 ASCII digits after NFKC)? Anything else is a

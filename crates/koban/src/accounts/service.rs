@@ -217,8 +217,12 @@ pub async fn verify_contact_code(
     if account.status == "disabled" {
         return Err(AccountError::Disabled);
     }
-    let used = codes::consume(app, account.id, Purpose::VerifyContact, None, &code).await?;
-    store::mark_verified(app.store.write(), account.id, &used.channel).await?;
+    let used = codes::check(app, account.id, Purpose::VerifyContact, None, &code).await?;
+    let mut change = app.store.change().await?;
+    codes::use_up(&mut change.tx, &used).await?;
+    change.step("verify_contact:code_used")?;
+    store::mark_verified(&mut *change.tx, account.id, &used.channel).await?;
+    change.commit().await?;
     store::find_by_id(app.store.read(), account.id)
         .await?
         .ok_or(AccountError::CodeInvalid)
@@ -258,8 +262,18 @@ pub async fn change_password(
         .hash(normalize(new))
         .await
         .map_err(AccountError::Internal)?;
-    store::set_password_hash(app.store.write(), current.account.id, &hash, true).await?;
-    sessions::revoke_all(app, current.account.id, Some(current.session_id)).await?;
+    // The new password and the end of every other session go together: a
+    // password changed with the intruder's session still alive is no fix.
+    let mut change = app.store.change().await?;
+    store::set_password_hash(&mut *change.tx, current.account.id, &hash, true).await?;
+    change.step("change_password:password_set")?;
+    sessions::revoke_all_in(
+        &mut *change.tx,
+        current.account.id,
+        Some(current.session_id),
+    )
+    .await?;
+    change.commit().await?;
     Ok(())
 }
 
@@ -284,16 +298,20 @@ pub async fn reset_password(
         .flatten()
         .collect();
     check_new_password(new, &ids).map_err(|p| AccountError::field("new_password", p.code()))?;
-    let used = codes::consume(app, account.id, Purpose::PasswordReset, None, &code).await?;
+    let used = codes::check(app, account.id, Purpose::PasswordReset, None, &code).await?;
     let hash = app
         .hasher
         .hash(normalize(new))
         .await
         .map_err(AccountError::Internal)?;
-    store::set_password_hash(app.store.write(), account.id, &hash, true).await?;
+    let mut change = app.store.change().await?;
+    codes::use_up(&mut change.tx, &used).await?;
+    store::set_password_hash(&mut *change.tx, account.id, &hash, true).await?;
+    change.step("reset_password:password_set")?;
     // Receiving the code proves the contact, as a verification would.
-    store::mark_verified(app.store.write(), account.id, &used.channel).await?;
-    sessions::revoke_all(app, account.id, None).await?;
+    store::mark_verified(&mut *change.tx, account.id, &used.channel).await?;
+    sessions::revoke_all_in(&mut *change.tx, account.id, None).await?;
+    change.commit().await?;
     Ok(())
 }
 

@@ -171,11 +171,20 @@ pub async fn revoke_all(
     account_id: i64,
     keep: Option<i64>,
 ) -> Result<u64, AccountError> {
+    Ok(revoke_all_in(app.store.write(), account_id, keep).await?)
+}
+
+/// [`revoke_all`] through `executor`, for a change of several rows.
+pub async fn revoke_all_in<'e, E: sqlx::Executor<'e, Database = sqlx::Any>>(
+    executor: E,
+    account_id: i64,
+    keep: Option<i64>,
+) -> Result<u64, sqlx::Error> {
     let done = sqlx::query("UPDATE sessions SET revoked_at = $1 WHERE account_id = $2 AND revoked_at IS NULL AND id <> $3")
         .bind(now_ms())
         .bind(account_id)
         .bind(keep.unwrap_or(-1))
-        .execute(app.store.write())
+        .execute(executor)
         .await?;
     Ok(done.rows_affected())
 }

@@ -2,7 +2,7 @@
 //! factor first, then a code to the new contact, and a notice to the old one.
 
 use super::history;
-use super::signin::notify;
+use super::signin::notify_in;
 use super::totp::require_step_up;
 use crate::accounts::codes::{self, Purpose};
 use crate::accounts::sessions::Current;
@@ -69,7 +69,7 @@ pub async fn confirm_change(
 ) -> Result<Account, AccountError> {
     let code = codes::normalize_code(code)?;
     let binding = codes::session_binding(current.session_id);
-    let used = codes::consume(
+    let used = codes::check(
         app,
         current.account.id,
         Purpose::ChangeContact,
@@ -82,20 +82,25 @@ pub async fn confirm_change(
     } else {
         ("email", "email_verified_at", "email")
     };
+    // The new contact, the code used up, the timeline entry and the notice
+    // to the contacts verified before: all of it, or none.
+    let mut change = app.store.change().await?;
+    codes::use_up(&mut change.tx, &used).await?;
     let sql = format!("UPDATE accounts SET {column} = $1, {verified} = $2 WHERE id = $3");
     let updated = sqlx::query(&sql)
         .bind(&used.destination)
         .bind(now_ms())
         .bind(current.account.id)
-        .execute(app.store.write())
+        .execute(&mut *change.tx)
         .await;
     if let Err(e) = updated {
         return Err(accounts_store::duplicate_field(&e)
             .map(AccountError::Duplicate)
             .unwrap_or(e.into()));
     }
+    change.step("contact_change:contact_set")?;
     history::event(
-        app.store.write(),
+        &mut *change.tx,
         current.account.id,
         "contact_changed",
         kind,
@@ -103,8 +108,9 @@ pub async fn confirm_change(
     )
     .await?;
     let lang = lang_of(&current.account, lang);
-    notify(
+    notify_in(
         app,
+        &mut change.tx,
         &current.account,
         "contact_changed_notice",
         t(lang, "notice-contact-changed-subject", &[]),
@@ -115,6 +121,8 @@ pub async fn confirm_change(
         ),
     )
     .await?;
+    change.commit().await?;
+    app.jobs_wakeup.notify_one();
     accounts_store::find_by_id(app.store.read(), current.account.id)
         .await?
         .ok_or(AccountError::NotFound)

@@ -155,30 +155,42 @@ pub async fn remove(
     ip: Option<&str>,
     why: &str,
 ) -> Result<bool, StoreError> {
+    let mut change = store.change().await?;
+    let removed = remove_in(&mut change.tx, account_id, device_id, ip, why).await?;
+    change.commit().await?;
+    Ok(removed)
+}
+
+/// [`remove`] inside a change of several rows.
+pub async fn remove_in(
+    tx: &mut sqlx::Transaction<'static, sqlx::Any>,
+    account_id: i64,
+    device_id: i64,
+    ip: Option<&str>,
+    why: &str,
+) -> Result<bool, StoreError> {
     let now = now_ms();
-    let mut tx = store.write().begin().await?;
     let row = sqlx::query("UPDATE devices SET removed_at = $1 WHERE id = $2 AND account_id = $3 AND removed_at IS NULL RETURNING name")
         .bind(now)
         .bind(device_id)
         .bind(account_id)
-        .fetch_optional(&mut *tx)
+        .fetch_optional(&mut **tx)
         .await?;
     let Some(row) = row else { return Ok(false) };
     let name: String = row.try_get("name")?;
     sqlx::query("UPDATE sessions SET revoked_at = $1 WHERE device_id = $2 AND revoked_at IS NULL")
         .bind(now)
         .bind(device_id)
-        .execute(&mut *tx)
+        .execute(&mut **tx)
         .await?;
     history::event(
-        &mut *tx,
+        &mut **tx,
         account_id,
         "device_removed",
         &format!("{name} ({why})"),
         ip,
     )
     .await?;
-    tx.commit().await?;
     Ok(true)
 }
 

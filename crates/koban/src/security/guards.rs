@@ -467,7 +467,10 @@ pub async fn clear_second_factor(store: &Store, account_id: i64) -> Result<(), S
 }
 
 /// Lifts every lock of the account: its own and its devices'.
-pub async fn clear_account(store: &Store, account_id: i64) -> Result<(), StoreError> {
+pub async fn clear_account<'e, E: sqlx::Executor<'e, Database = sqlx::Any>>(
+    executor: E,
+    account_id: i64,
+) -> Result<(), StoreError> {
     let own = account_key(account_id);
     sqlx::query(
         "UPDATE sign_in_guards SET failures = 0, last_failure_at = NULL, locked_until = NULL, locked_for_support = 0,
@@ -476,7 +479,7 @@ pub async fn clear_account(store: &Store, account_id: i64) -> Result<(), StoreEr
     )
     .bind(&own)
     .bind(format!("{own}:device:%"))
-    .execute(store.write())
+    .execute(executor)
     .await?;
     Ok(())
 }

@@ -178,33 +178,40 @@ pub async fn unlock(
             }
         }
     }
-    if let Some(password) = new_password {
-        let hash = app
-            .hasher
-            .hash(normalize(password))
-            .await
-            .map_err(AccountError::Internal)?;
-        accounts_store::set_password_hash(app.store.write(), account.id, &hash, true).await?;
-        sessions::revoke_all(app, account.id, None).await?;
+    let hash = match new_password {
+        Some(password) => Some(
+            app.hasher
+                .hash(normalize(password))
+                .await
+                .map_err(AccountError::Internal)?,
+        ),
+        None => None,
+    };
+    let mut change = app.store.change().await?;
+    if let Some(hash) = hash {
+        accounts_store::set_password_hash(&mut *change.tx, account.id, &hash, true).await?;
+        sessions::revoke_all_in(&mut *change.tx, account.id, None).await?;
         history::event(
-            app.store.write(),
+            &mut *change.tx,
             account.id,
             "password_changed",
             "at unlock",
             Some(ip),
         )
         .await?;
+        change.step("unlock:password_set")?;
     }
-    guards::clear_account(&app.store, account.id).await?;
-    app.refusals.forget_all();
+    guards::clear_account(&mut *change.tx, account.id).await?;
     history::event(
-        app.store.write(),
+        &mut *change.tx,
         account.id,
         "unlocked",
         &format!("self-service ({method})"),
         Some(ip),
     )
     .await?;
+    change.commit().await?;
+    app.refusals.forget_all();
     Ok(())
 }
 
@@ -264,37 +271,39 @@ pub async fn perform(
     let account = accounts_store::find_by_id(app.store.read(), account_id)
         .await?
         .ok_or(AccountError::NotFound)?;
+    // The action and its audit record commit together: an action nobody
+    // can trace, or a record of one that never happened, are both worse
+    // than a refusal.
+    let mut change = app.store.change().await?;
     match &action {
-        SupportAction::Unlock => {
-            guards::clear_account(&app.store, account.id).await?;
-            app.refusals.forget_all();
-        }
+        SupportAction::Unlock => guards::clear_account(&mut *change.tx, account.id).await?,
         SupportAction::ResetTwoFactor => {
-            super::totp::disable(app, account.id, Some(ip), "reset by support").await?
+            super::totp::disable_in(&mut change.tx, account.id, Some(ip), "reset by support")
+                .await?
         }
         SupportAction::RemoveDevice(device_id) => {
-            if !super::devices::remove(
-                &app.store,
+            let removed = super::devices::remove_in(
+                &mut change.tx,
                 account.id,
                 *device_id,
                 Some(ip),
                 "removed by support",
             )
-            .await?
-            {
+            .await?;
+            if !removed {
                 return Err(AccountError::field("device_id", "invalid_value"));
             }
         }
         SupportAction::EndSessions => {
-            sessions::revoke_all(app, account.id, None).await?;
+            sessions::revoke_all_in(&mut *change.tx, account.id, None).await?;
         }
     }
+    change.step("support_action:action_done")?;
     let detail = serde_json::json!({
         "verification_reference": verification_reference,
         "reason": reason,
         "device_id": match action { SupportAction::RemoveDevice(id) => Some(id), _ => None },
     });
-    let mut tx = app.store.write().begin().await?;
     sqlx::query("INSERT INTO audit_log (at, actor_account_id, action, subject_account_id, detail, ip) VALUES ($1, $2, $3, $4, $5, $6)")
         .bind(now_ms())
         .bind(agent.account.id)
@@ -302,16 +311,19 @@ pub async fn perform(
         .bind(account.id)
         .bind(detail.to_string())
         .bind(ip)
-        .execute(&mut *tx)
+        .execute(&mut *change.tx)
         .await?;
     history::event(
-        &mut *tx,
+        &mut *change.tx,
         account.id,
         &format!("support_{}", action.name().trim_start_matches("account.")),
         &verification_reference,
         Some(ip),
     )
     .await?;
-    tx.commit().await?;
+    change.commit().await?;
+    if action == SupportAction::Unlock {
+        app.refusals.forget_all();
+    }
     Ok(())
 }

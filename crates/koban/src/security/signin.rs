@@ -112,12 +112,27 @@ pub async fn notify(
     subject: String,
     body: String,
 ) -> Result<(), AccountError> {
-    let contacts = verified_contacts(account);
-    if contacts.is_empty() {
+    if verified_contacts(account).is_empty() {
         return Ok(());
     }
-    let mut tx = app.store.write().begin().await?;
-    for contact in contacts {
+    let mut change = app.store.change().await?;
+    notify_in(app, &mut change.tx, account, purpose, subject, body).await?;
+    change.commit().await?;
+    app.jobs_wakeup.notify_one();
+    Ok(())
+}
+
+/// [`notify`] inside a change of several rows; the caller wakes the jobs
+/// after its commit.
+pub async fn notify_in(
+    app: &App,
+    tx: &mut sqlx::Transaction<'static, sqlx::Any>,
+    account: &Account,
+    purpose: &str,
+    subject: String,
+    body: String,
+) -> Result<(), AccountError> {
+    for contact in verified_contacts(account) {
         let channel = match contact {
             Contact::Phone(_) => Channel::Sms,
             Contact::Email(_) => Channel::Email,
@@ -130,16 +145,8 @@ pub async fn notify(
             subject: subject.clone(),
             body: body.clone(),
         };
-        delivery::queue(
-            &mut tx,
-            &app.key,
-            app.config.delivery_mode == "live",
-            message,
-        )
-        .await?;
+        delivery::queue(tx, &app.key, app.config.delivery_mode == "live", message).await?;
     }
-    tx.commit().await?;
-    app.jobs_wakeup.notify_one();
     Ok(())
 }
 

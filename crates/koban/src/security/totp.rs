@@ -8,7 +8,7 @@ use crate::accounts::codes::{self, Purpose};
 use crate::accounts::sessions::Current;
 use crate::accounts::AccountError;
 use crate::app::App;
-use crate::store::now_ms;
+use crate::store::{now_ms, StoreError};
 use hmac::{Hmac, Mac};
 use rand::Rng;
 use sha1::Sha1;
@@ -404,21 +404,32 @@ pub async fn disable(
     ip: Option<&str>,
     why: &str,
 ) -> Result<(), AccountError> {
-    let mut tx = app.store.write().begin().await?;
+    let mut change = app.store.change().await?;
+    disable_in(&mut change.tx, account_id, ip, why).await?;
+    change.commit().await?;
+    Ok(())
+}
+
+/// [`disable`] inside a change of several rows.
+pub async fn disable_in(
+    tx: &mut sqlx::Transaction<'static, sqlx::Any>,
+    account_id: i64,
+    ip: Option<&str>,
+    why: &str,
+) -> Result<(), StoreError> {
     sqlx::query("UPDATE accounts SET totp_secret_sealed = NULL, totp_enabled_at = NULL, totp_last_step = NULL WHERE id = $1")
         .bind(account_id)
-        .execute(&mut *tx)
+        .execute(&mut **tx)
         .await?;
     sqlx::query("DELETE FROM recovery_codes WHERE account_id = $1")
         .bind(account_id)
-        .execute(&mut *tx)
+        .execute(&mut **tx)
         .await?;
     sqlx::query("DELETE FROM passkeys WHERE account_id = $1")
         .bind(account_id)
-        .execute(&mut *tx)
+        .execute(&mut **tx)
         .await?;
-    history::event(&mut *tx, account_id, "two_factor_disabled", why, ip).await?;
-    tx.commit().await?;
+    history::event(&mut **tx, account_id, "two_factor_disabled", why, ip).await?;
     Ok(())
 }
 

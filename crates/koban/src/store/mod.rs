@@ -40,6 +40,37 @@ pub struct Store {
     writer: AnyPool,
     reader: AnyPool,
     lane: Option<Arc<Lane>>,
+    faults: Arc<std::sync::Mutex<Option<&'static str>>>,
+}
+
+/// One change of several rows: every write of it commits together or not
+/// at all. Writes go through `tx`; [`Change::step`] between them marks the
+/// places where a test can make the change fail half way
+/// ([`Store::fail_at`]).
+pub struct Change {
+    pub tx: sqlx::Transaction<'static, sqlx::Any>,
+    faults: Arc<std::sync::Mutex<Option<&'static str>>>,
+}
+
+impl Change {
+    /// A point between two writes, named `change:place`. Fails the change
+    /// when a test armed this name; otherwise does nothing.
+    pub fn step(&self, name: &'static str) -> Result<(), StoreError> {
+        let mut armed = self.faults.lock().unwrap_or_else(|e| e.into_inner());
+        if *armed == Some(name) {
+            *armed = None;
+            return Err(StoreError::Unavailable(format!(
+                "failure injected at {name}"
+            )));
+        }
+        Ok(())
+    }
+
+    /// Commits every write of the change. Dropped without it, the change rolls back.
+    pub async fn commit(self) -> Result<(), StoreError> {
+        self.tx.commit().await?;
+        Ok(())
+    }
 }
 
 impl Store {
@@ -58,6 +89,7 @@ impl Store {
                     writer,
                     reader,
                     lane: None,
+                    faults: Default::default(),
                 })
             }
             Backend::Postgres => {
@@ -72,6 +104,7 @@ impl Store {
                     writer: pool.clone(),
                     reader: pool,
                     lane: (lane_size > 0).then(|| Arc::new(Lane::new(url, lane_size))),
+                    faults: Default::default(),
                 })
             }
         }
@@ -90,6 +123,23 @@ impl Store {
     /// The pool for reads.
     pub fn read(&self) -> &AnyPool {
         &self.reader
+    }
+
+    /// Starts a change of several rows on the writer: the one way Koban
+    /// writes more than one row for one action, so a failure between the
+    /// writes leaves nothing half done.
+    pub async fn change(&self) -> Result<Change, StoreError> {
+        Ok(Change {
+            tx: self.writer.begin().await?,
+            faults: self.faults.clone(),
+        })
+    }
+
+    /// Makes the next change that reaches [`Change::step`] `name` fail
+    /// there, once: how the tests show that a change commits whole or not at
+    /// all. Nothing arms it outside tests.
+    pub fn fail_at(&self, name: &'static str) {
+        *self.faults.lock().unwrap_or_else(|e| e.into_inner()) = Some(name);
     }
 
     /// Runs one statement of the kind every sign-in runs, which writes or

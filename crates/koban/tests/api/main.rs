@@ -7,6 +7,7 @@
 mod support;
 
 mod accounts;
+mod atomic;
 mod browser;
 mod conventions;
 mod delivery;
