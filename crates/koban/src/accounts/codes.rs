@@ -60,8 +60,13 @@ pub async fn take_send_allowance(
 ) -> Result<(), AccountError> {
     // Each purpose has its own allowance: a sign-in code right after the
     // sign-up code is not a resend.
-    let destination = format!("{}:{destination}", purpose.as_str());
-    let destination = destination.as_str();
+    take_allowance(app, &format!("{}:{destination}", purpose.as_str())).await
+}
+
+/// Takes one send from the allowance named `destination` (a purpose and an
+/// address, or any other name for a kind of message to one person): the
+/// same one a minute and five an hour as codes.
+pub async fn take_allowance(app: &App, destination: &str) -> Result<(), AccountError> {
     for _ in 0..5 {
         let now = now_ms();
         let row =

@@ -69,6 +69,7 @@ pub fn router() -> Router<Arc<App>> {
         )
         .route("/account/security/history", get(history_page))
         .route("/account/security/timeline", get(timeline_page))
+        .route("/account/secure", get(secure_page))
         .route("/account/security/2fa", get(two_factor_page))
         .route("/account/security/2fa/begin", post(totp_begin))
         .route("/account/security/2fa/confirm", post(totp_confirm))
@@ -1043,8 +1044,8 @@ async fn timeline_page(
         .map(|e| EventRow {
             at: viewer.when(e.at),
             kind: label(viewer.lang, "event", &e.kind),
+            detail: event_detail(viewer.lang, &e.kind, e.detail),
             kind_code: e.kind,
-            detail: e.detail,
             ip: e.ip,
         })
         .collect();
@@ -1056,6 +1057,32 @@ async fn timeline_page(
         StatusCode::OK,
         "timeline.html",
         context! { section => "timeline", rows => rows, next => next, zone_note => zone_note(&viewer) },
+    )
+}
+
+/// An event's detail in the reader's words: the risk engine's reasons are
+/// stored as codes and shown translated; other details as written.
+fn event_detail(lang: Lang, kind: &str, detail: String) -> String {
+    if !matches!(kind, "risky_sign_in" | "sign_in_step_up" | "locked") {
+        return detail;
+    }
+    detail
+        .split(',')
+        .filter(|code| !code.is_empty())
+        .map(|code| label(lang, "risk-reason", code))
+        .collect::<Vec<_>>()
+        .join(", ")
+}
+
+/// Where "this wasn't me" in a risky sign-in alert leads: the three things
+/// that take an account back, or, signed out, the way to sign in or reset
+/// the password (a reset signs out every device).
+async fn secure_page(viewer: Viewer) -> Response {
+    render::page(
+        &viewer,
+        StatusCode::OK,
+        "secure.html",
+        context! { signed_in => viewer.current.is_some() },
     )
 }
 

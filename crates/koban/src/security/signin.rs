@@ -396,6 +396,11 @@ async fn correct_password(
         reasons: reasons.clone(),
         ..attempt(ctx, Some(account.id), outcome, decision)
     };
+    let risky: Vec<&str> = reasons
+        .iter()
+        .map(String::as_str)
+        .filter(|code| RISKY_REASONS.contains(code))
+        .collect();
     match assessment.decision {
         Decision::TemporaryLock { until_ms } => {
             app.attempt_log
@@ -419,14 +424,27 @@ async fn correct_password(
                 .record(scored("locked", "support_lock"))
                 .await?;
             if newly {
-                lock_notice(app, &account, ctx).await?;
+                lock_notice(app, &account, ctx, &reasons.join(",")).await?;
             }
             return Err(AccountError::Locked {
                 retry_after_ms: None,
                 support: true,
             });
         }
-        Decision::Allow | Decision::StepUp => {}
+        Decision::StepUp => {
+            history::event(
+                app.store.write(),
+                account.id,
+                "sign_in_step_up",
+                &reasons.join(","),
+                Some(&ctx.ip.to_string()),
+            )
+            .await?;
+        }
+        Decision::Allow => {}
+    }
+    if !risky.is_empty() {
+        risky_sign_in_alert(app, &account, ctx, &risky).await?;
     }
     let factors = before.factors;
     let two_factor = factors.on();
@@ -508,7 +526,7 @@ async fn password_failed(
             .await?;
         if let (true, Some(id)) = (newly_locked, account_id) {
             if let Some(account) = accounts_store::find_by_id(app.store.read(), id).await? {
-                lock_notice(app, &account, ctx).await?;
+                lock_notice(app, &account, ctx, "password_failures").await?;
             }
         }
         Ok(())
@@ -520,17 +538,69 @@ async fn password_failed(
     }
 }
 
+/// The reasons of a sign-in whose password was right that its owner is
+/// told about at once: someone holding the password from somewhere new.
+const RISKY_REASONS: [&str; 3] = ["new_country", "impossible_travel", "device_churn"];
+
+/// Records a risky sign-in on the owner's timeline and alerts their
+/// verified contacts in their language, with the way to secure the account.
+/// One alert a minute (five an hour) at most: whoever holds the password
+/// must not be able to flood the owner's inbox, and the timeline keeps
+/// every one.
+async fn risky_sign_in_alert(
+    app: &App,
+    account: &Account,
+    ctx: &ClientContext,
+    risky: &[&str],
+) -> Result<(), AccountError> {
+    let ip = ctx.ip.to_string();
+    history::event(
+        app.store.write(),
+        account.id,
+        "risky_sign_in",
+        &risky.join(","),
+        Some(&ip),
+    )
+    .await?;
+    let allowance = format!("risky_sign_in_alert:account:{}", account.id);
+    if codes::take_allowance(app, &allowance).await.is_err() {
+        return Ok(());
+    }
+    let lang = account_lang(account, ctx.lang);
+    let reasons = risky
+        .iter()
+        .map(|code| t(lang, &format!("risk-reason-{code}"), &[]))
+        .collect::<Vec<_>>()
+        .join(", ");
+    let link = format!("{}/account/secure", app.config.public_base());
+    notify(
+        app,
+        account,
+        "risky_sign_in_alert",
+        t(lang, "notice-risky-subject", &[]),
+        t(
+            lang,
+            "notice-risky-body",
+            &[("ip", ip), ("reasons", reasons), ("link", link)],
+        ),
+    )
+    .await
+}
+
+/// Records a new lock (with `reasons`, risk codes joined by commas) on the
+/// timeline and tells the owner.
 async fn lock_notice(
     app: &App,
     account: &Account,
     ctx: &ClientContext,
+    reasons: &str,
 ) -> Result<(), AccountError> {
     let lang = account_lang(account, ctx.lang);
     history::event(
         app.store.write(),
         account.id,
         "locked",
-        "",
+        reasons,
         Some(&ctx.ip.to_string()),
     )
     .await?;

@@ -43,6 +43,7 @@ const TEMPLATES: &[(&str, &str)] = &[
         "timeline.html",
         include_str!("../../templates/timeline.html"),
     ),
+    ("secure.html", include_str!("../../templates/secure.html")),
     (
         "two_factor.html",
         include_str!("../../templates/two_factor.html"),

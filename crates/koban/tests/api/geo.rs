@@ -118,8 +118,63 @@ async fn impossible_travel_steps_up(t: TestApp) {
     let items = history(&t, &token).await;
     assert_eq!(items[0]["outcome"], "success", "{items:?}");
     assert_eq!(items[0]["country"], "BR", "{items:?}");
+
+    // The owner sees it: on the timeline, with its reasons, and in one alert
+    // whose link leads to securing the account.
+    let (_, events) = t.get(Some(&token), "/api/v1/me/security-events").await;
+    let events = events["items"].as_array().expect("events").clone();
+    let kinds: Vec<&str> = events.iter().filter_map(|e| e["kind"].as_str()).collect();
+    assert!(kinds.contains(&"sign_in_step_up"), "{events:?}");
+    let risky = events
+        .iter()
+        .find(|e| e["kind"] == "risky_sign_in")
+        .unwrap_or_else(|| panic!("no risky_sign_in event: {events:?}"));
+    assert_eq!(risky["detail"], "new_country,impossible_travel", "{risky}");
+    assert_eq!(risky["ip"], SAO_PAULO.ip);
+    let alerts = crate::support::scalar(
+        &t,
+        "SELECT COUNT(*) FROM deliveries WHERE purpose = 'risky_sign_in_alert' AND destination = 'travel@example.com'",
+    )
+    .await;
+    assert_eq!(alerts, 1, "one alert for one risky sign-in");
+    let (status, page) = t.get(None, "/account/secure").await;
+    assert_eq!(status, StatusCode::OK, "{page}");
 }
 both!(impossible_travel_steps_up, super::with_geo);
+
+/// The alert reads in the owner's language and names what was unusual.
+async fn a_risky_sign_in_alert_speaks_the_owners_language(t: TestApp) {
+    let (status, _) = t
+        .post(
+            "/api/v1/accounts",
+            json!({ "email": "tanaka@example.com", "password": PASSWORD, "locale": "ja" }),
+        )
+        .await;
+    assert_eq!(status, StatusCode::CREATED);
+    let code = t.latest_code("tanaka@example.com").await;
+    let (status, _) = t
+        .post(
+            "/api/v1/verifications",
+            json!({ "identifier": "tanaka@example.com", "code": code }),
+        )
+        .await;
+    assert_eq!(status, StatusCode::CREATED);
+    let (status, body) = sign_in_at(&t, &TOKYO, "tanaka@example.com").await;
+    assert!(status.is_success(), "{body}");
+    age_attempts(&t, &TOKYO, 10).await;
+    let (status, body) = sign_in_at(&t, &SAO_PAULO, "tanaka@example.com").await;
+    assert_eq!(status, StatusCode::ACCEPTED, "{body}");
+    let alert = t
+        .newest_delivery_of("risky_sign_in_alert", "tanaka@example.com")
+        .await;
+    assert!(alert.contains("不審"), "{alert}");
+    assert!(alert.contains("/account/secure"), "{alert}");
+    assert!(alert.contains(SAO_PAULO.ip), "{alert}");
+}
+both!(
+    a_risky_sign_in_alert_speaks_the_owners_language,
+    super::with_geo
+);
 
 /// Basel, then Saint-Louis a few kilometres away across the border: a new
 /// country and nothing else (same /24, same device, no impossible travel),

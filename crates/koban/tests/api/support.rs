@@ -274,12 +274,39 @@ impl TestApp {
 
     /// The body of the newest sent outbox message carrying a code to
     /// `destination` (security notices are passed over).
+    /// The body of the newest message of `purpose` to `destination`, once
+    /// it has left the queue.
+    pub async fn newest_delivery_of(&self, purpose: &str, destination: &str) -> String {
+        use sqlx::Row;
+        for _ in 0..200 {
+            let row = sqlx::query(
+                "SELECT status, body_sealed FROM deliveries WHERE destination = $1 AND purpose = $2
+                 ORDER BY id DESC LIMIT 1",
+            )
+            .bind(destination)
+            .bind(purpose)
+            .fetch_optional(self.app.store.read())
+            .await
+            .expect("query");
+            if let Some(row) = row {
+                let status: String = row.try_get("status").expect("status");
+                if status == "sent" {
+                    let sealed: Option<Vec<u8>> = row.try_get("body_sealed").expect("body");
+                    return koban::delivery::open_body(&self.app.key, sealed)
+                        .expect("outbox body opens");
+                }
+            }
+            tokio::time::sleep(Duration::from_millis(50)).await;
+        }
+        panic!("no {purpose} message to {destination} was sent")
+    }
+
     pub async fn latest_message(&self, destination: &str) -> String {
         use sqlx::Row;
         for _ in 0..200 {
             let row = sqlx::query(
                 "SELECT status, body_sealed FROM deliveries WHERE destination = $1
-                   AND purpose NOT IN ('new_device_alert', 'lock_notice') ORDER BY id DESC LIMIT 1",
+                   AND purpose NOT IN ('new_device_alert', 'lock_notice', 'risky_sign_in_alert') ORDER BY id DESC LIMIT 1",
             )
             .bind(destination)
             .fetch_optional(self.app.store.read())
