@@ -28,7 +28,9 @@ pub enum AccountError {
     #[error("sign-in is locked")]
     Locked {
         retry_after_ms: Option<i64>,
-        support: bool,
+        lock: Lock,
+        /// The reference the owner quotes to support, for a support lock.
+        reference: Option<LockReference>,
     },
     #[error("second-factor sign-in is locked")]
     SecondFactorLocked(i64),
@@ -40,6 +42,51 @@ pub enum AccountError {
     Store(#[from] StoreError),
     #[error("{0}")]
     Internal(String),
+}
+
+/// Which lock refused a sign-in: each has its own way out, which the
+/// answer names truthfully.
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub enum Lock {
+    /// The account (or the device) after wrong passwords: wait, or unlock
+    /// now with a code, a second factor or a passkey.
+    Temporary,
+    /// The account until support unlocks it: no code will help.
+    Support,
+    /// The address after too many failures across accounts: wait.
+    NetworkThrottled,
+    /// The address is block-listed: only an administrator can help.
+    NetworkBlocked,
+}
+
+impl Lock {
+    /// The way out as the API names it (`unlock` in the problem document).
+    pub fn way_out(self) -> &'static str {
+        match self {
+            Lock::Temporary => "code",
+            Lock::Support | Lock::NetworkBlocked => "support",
+            Lock::NetworkThrottled => "wait",
+        }
+    }
+}
+
+/// A lock's reference, read aloud to support as `LK-1234-5678`.
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub struct LockReference(pub i64);
+
+impl LockReference {
+    /// A new random reference (eight digits).
+    pub fn random() -> LockReference {
+        use rand::Rng;
+        LockReference(rand::rngs::OsRng.gen_range(10_000_000..100_000_000))
+    }
+}
+
+impl std::fmt::Display for LockReference {
+    fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
+        let digits = self.0.rem_euclid(100_000_000);
+        write!(f, "LK-{:04}-{:04}", digits / 10_000, digits % 10_000)
+    }
 }
 
 /// "password: This password is too common. Choose another." — for the CLI and logs.
@@ -120,22 +167,28 @@ impl From<AccountError> for Problem {
             // lock exactly like real ones, so the lock itself reveals nothing.
             AccountError::Locked {
                 retry_after_ms,
-                support,
+                lock,
+                reference,
             } => {
-                let mut problem = Problem::new(
-                    StatusCode::UNAUTHORIZED,
-                    "sign-in-locked",
-                    if support {
-                        "problem-locked-support"
-                    } else {
-                        "problem-locked"
-                    },
-                )
-                .extension("unlock", if support { "support" } else { "code" });
-                if let Some(ms) = retry_after_ms {
-                    let seconds = ((ms.max(0) + 999) / 1000).max(1) as u64;
+                let message = match lock {
+                    Lock::Temporary => "problem-locked",
+                    Lock::Support => "problem-locked-support",
+                    Lock::NetworkThrottled => "problem-network-throttled",
+                    Lock::NetworkBlocked => "problem-network-blocked",
+                };
+                let mut problem = Problem::new(StatusCode::UNAUTHORIZED, "sign-in-locked", message)
+                    .extension("unlock", lock.way_out());
+                let seconds = retry_after_ms.map(|ms| ((ms.max(0) + 999) / 1000).max(1) as u64);
+                if let Some(seconds) = seconds {
                     problem.retry_after_seconds = Some(seconds);
                     problem = problem.arg("seconds", seconds.to_string());
+                }
+                let minutes = seconds.map_or(1, |s| s.div_ceil(60));
+                problem = problem.arg("minutes", minutes.to_string());
+                if let Some(reference) = reference {
+                    problem = problem
+                        .extension("lock_reference", reference.to_string())
+                        .arg("reference", reference.to_string());
                 }
                 problem
             }

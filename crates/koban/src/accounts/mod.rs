@@ -10,5 +10,5 @@ pub mod service;
 pub mod sessions;
 pub mod store;
 
-pub use error::AccountError;
+pub use error::{AccountError, Lock, LockReference};
 pub use store::Account;

@@ -457,8 +457,9 @@ async fn signin(
         Ok(outcome) => security_pages::after_sign_in(&app, outcome, &ctx, next),
         Err(AccountError::Locked {
             retry_after_ms,
-            support,
-        }) => security_pages::locked_redirect(&identifier, retry_after_ms, support),
+            lock,
+            reference,
+        }) => security_pages::locked_redirect(&identifier, retry_after_ms, lock, reference),
         Err(error) => match explain(&viewer, error, &["identifier", "password"]) {
             Ok(feedback) => refused(
                 &viewer,

@@ -42,6 +42,8 @@ pub struct Guard {
     pub lock_cause: Option<String>,
     pub second_factor_failures: i64,
     pub second_factor_locked_until: Option<i64>,
+    /// The reference of the lock in force, for its owner to quote to support.
+    pub lock_reference: Option<i64>,
 }
 
 impl Guard {
@@ -90,7 +92,7 @@ pub async fn load(store: &Store, key: &str) -> Result<Guard, StoreError> {
         .map(Option::unwrap_or_default)
 }
 
-const COLUMNS: &str = "failures, last_failure_at, locked_until, locked_for_support, lock_cause, second_factor_failures, second_factor_locked_until";
+const COLUMNS: &str = "failures, last_failure_at, locked_until, locked_for_support, lock_cause, second_factor_failures, second_factor_locked_until, lock_reference";
 
 fn from_row(r: &sqlx::any::AnyRow) -> Result<Guard, StoreError> {
     fields(r, "")
@@ -107,6 +109,7 @@ fn fields(r: &sqlx::any::AnyRow, prefix: &str) -> Result<Guard, StoreError> {
         lock_cause: r.try_get(col("lock_cause").as_str())?,
         second_factor_failures: r.try_get(col("second_factor_failures").as_str())?,
         second_factor_locked_until: r.try_get(col("second_factor_locked_until").as_str())?,
+        lock_reference: r.try_get(col("lock_reference").as_str())?,
     })
 }
 
@@ -364,13 +367,13 @@ async fn release(
 /// the lock that count calls for, in one transaction: a reservation made
 /// between the count and the lock would otherwise see five failures and no
 /// lock yet, and check a sixth password. Returns the new count, the lock
-/// decision, and whether the owner has yet to be told of that lock.
+/// decision, and what applying it did.
 pub async fn count_password_failure(
     store: &Store,
     key: &str,
     now: i64,
     cfg: &RiskConfig,
-) -> Result<(u32, LockDecision, bool), StoreError> {
+) -> Result<(u32, LockDecision, Applied), StoreError> {
     let forget_before = cfg.failure_memory_ms.map(|m| now - m).unwrap_or(i64::MIN);
     let mut tx = store.write().begin().await?;
     let row = sqlx::query(
@@ -390,9 +393,9 @@ pub async fn count_password_failure(
     let failures: i64 = row.try_get("failures")?;
     let failures = failures.clamp(0, u32::MAX as i64) as u32;
     let decision = koban_policy::risk::after_password_failure(failures, now, cfg);
-    let newly = apply_lock(&mut tx, key, decision, "password", now).await?;
+    let applied = apply_lock(&mut tx, key, decision, "password", now).await?;
     tx.commit().await?;
-    Ok((failures, decision, newly))
+    Ok((failures, decision, applied))
 }
 
 /// Applies a lock decision on its own (see [`apply_lock`]).
@@ -402,53 +405,78 @@ pub async fn lock(
     decision: LockDecision,
     cause: &str,
     now: i64,
-) -> Result<bool, StoreError> {
+) -> Result<Applied, StoreError> {
     let mut tx = store.write().begin().await?;
-    let newly = apply_lock(&mut tx, key, decision, cause, now).await?;
+    let applied = apply_lock(&mut tx, key, decision, cause, now).await?;
     tx.commit().await?;
-    Ok(newly)
+    Ok(applied)
 }
 
-/// Applies a lock decision. Locks only ever lengthen here; returns true when
-/// this lock is one the owner has not been told about yet (and marks it told).
+/// What applying a lock decision did.
+#[derive(Debug, Clone, Copy, PartialEq, Eq, Default)]
+pub struct Applied {
+    /// A lock the owner has not been told about: a new one, or one that
+    /// just became a support lock (whose way out is another). It is marked
+    /// told; the caller tells.
+    pub newly: bool,
+    /// The lock's reference (new with each lock the owner is told about).
+    pub reference: Option<i64>,
+}
+
+/// Applies a lock decision. Locks only ever lengthen here.
 async fn apply_lock(
     tx: &mut sqlx::Transaction<'_, sqlx::Any>,
     key: &str,
     decision: LockDecision,
     cause: &str,
     now: i64,
-) -> Result<bool, StoreError> {
+) -> Result<Applied, StoreError> {
     let (until, support) = match decision {
-        LockDecision::NoLock => return Ok(false),
+        LockDecision::NoLock => return Ok(Applied::default()),
         LockDecision::TemporaryLock { until_ms } => (until_ms, 0i64),
         LockDecision::LockUntilVerifiedSupport => (i64::MAX, 1),
     };
-    sqlx::query(
+    // Told before the lock is written, so that "became a support lock" can
+    // still see the lock it was.
+    let told = sqlx::query(
+        "UPDATE sign_in_guards SET lock_notified_at = $1, lock_reference = $2
+         WHERE guard_key = $3 AND (lock_notified_at IS NULL OR ($4 = 1 AND locked_for_support = 0))",
+    )
+    .bind(now)
+    .bind(crate::accounts::LockReference::random().0)
+    .bind(key)
+    .bind(support)
+    .execute(&mut **tx)
+    .await?;
+    let row = sqlx::query(
         "UPDATE sign_in_guards SET
              locked_until = CASE WHEN locked_until IS NULL OR locked_until < $1 THEN $1 ELSE locked_until END,
              locked_for_support = CASE WHEN $2 = 1 THEN 1 ELSE locked_for_support END,
              lock_cause = $3
-         WHERE guard_key = $4",
+         WHERE guard_key = $4
+         RETURNING lock_reference",
     )
     .bind(until)
     .bind(support)
     .bind(cause)
     .bind(key)
-    .execute(&mut **tx)
+    .fetch_optional(&mut **tx)
     .await?;
-    let told = sqlx::query("UPDATE sign_in_guards SET lock_notified_at = $1 WHERE guard_key = $2 AND lock_notified_at IS NULL")
-        .bind(now)
-        .bind(key)
-        .execute(&mut **tx)
-        .await?;
-    Ok(told.rows_affected() == 1)
+    let reference = match row {
+        Some(row) => row.try_get("lock_reference")?,
+        None => None,
+    };
+    Ok(Applied {
+        newly: told.rows_affected() == 1,
+        reference,
+    })
 }
 
 /// After a successful sign-in or a verified unlock: failures forgotten, lock lifted.
 pub async fn clear(store: &Store, key: &str) -> Result<(), StoreError> {
     sqlx::query(
         "UPDATE sign_in_guards SET failures = 0, last_failure_at = NULL, locked_until = NULL, locked_for_support = 0,
-                lock_cause = NULL, lock_notified_at = NULL, second_factor_failures = 0, second_factor_locked_until = NULL
+                lock_cause = NULL, lock_notified_at = NULL, lock_reference = NULL, second_factor_failures = 0, second_factor_locked_until = NULL
          WHERE guard_key = $1",
     )
     .bind(key)
@@ -474,7 +502,7 @@ pub async fn clear_account<'e, E: sqlx::Executor<'e, Database = sqlx::Any>>(
     let own = account_key(account_id);
     sqlx::query(
         "UPDATE sign_in_guards SET failures = 0, last_failure_at = NULL, locked_until = NULL, locked_for_support = 0,
-                lock_cause = NULL, lock_notified_at = NULL, second_factor_failures = 0, second_factor_locked_until = NULL
+                lock_cause = NULL, lock_notified_at = NULL, lock_reference = NULL, second_factor_failures = 0, second_factor_locked_until = NULL
          WHERE guard_key = $1 OR guard_key LIKE $2",
     )
     .bind(&own)

@@ -13,7 +13,7 @@ use super::signin::{self, Challenge, Outcome};
 use super::totp;
 use crate::accounts::pages::{explain, internal, refused};
 use crate::accounts::sessions::{self, Current};
-use crate::accounts::{service, AccountError};
+use crate::accounts::{service, AccountError, Lock, LockReference};
 use crate::app::App;
 use crate::http::pagination::PageQuery;
 use crate::store::now_ms;
@@ -241,11 +241,27 @@ pub fn after_sign_in(app: &App, outcome: Outcome, ctx: &ClientContext, next: &st
 
 /// The lock page for a refused sign-in. Unknown identifiers lock exactly
 /// like real ones, so the page reveals no more than the refusal did.
-pub fn locked_redirect(identifier: &str, retry_after_ms: Option<i64>, support: bool) -> Response {
-    if support {
+pub fn locked_redirect(
+    identifier: &str,
+    retry_after_ms: Option<i64>,
+    lock: Lock,
+    reference: Option<LockReference>,
+) -> Response {
+    let kind = match lock {
+        Lock::Temporary => "temporary",
+        Lock::Support => "support",
+        Lock::NetworkThrottled => "network",
+        Lock::NetworkBlocked => "blocked",
+    };
+    if lock != Lock::Temporary {
+        let reference = reference.map(|r| r.to_string()).unwrap_or_default();
         return see_other(&url_with(
             "/locked",
-            &[("identifier", identifier), ("kind", "support")],
+            &[
+                ("identifier", identifier),
+                ("kind", kind),
+                ("reference", &reference),
+            ],
         ));
     }
     let until = (now_ms() + retry_after_ms.unwrap_or(60_000).max(0)).to_string();
@@ -499,9 +515,13 @@ async fn device_limit(
 struct LockedForm {
     #[serde(default)]
     identifier: String,
-    /// `temporary` or `support`.
+    /// `temporary`, `support`, `network` (the address is throttled) or
+    /// `blocked` (the address is block-listed).
     #[serde(default)]
     kind: String,
+    /// A support lock's reference, as the sign-in answer gave it.
+    #[serde(default)]
+    reference: String,
     /// When the temporary lock ends, ms since the epoch.
     #[serde(default)]
     until: String,
@@ -524,6 +544,13 @@ struct LockedForm {
 
 fn locked_context(viewer: &Viewer, form: &LockedForm, notice: Option<String>) -> minijinja::Value {
     let support = form.kind == "support";
+    // Only the shape of a reference is shown back: the page repeats what
+    // the sign-in answered, and must not echo arbitrary text.
+    let reference = Some(form.reference.trim()).filter(|r| {
+        r.len() == 12
+            && r.starts_with("LK-")
+            && r[3..].bytes().all(|b| b.is_ascii_digit() || b == b'-')
+    });
     let until = form.until.trim().parse::<i64>().ok();
     let minutes = until.map(|u| ((u - now_ms()).max(0) + 59_999) / 60_000);
     let method = match form.method.as_str() {
@@ -534,6 +561,9 @@ fn locked_context(viewer: &Viewer, form: &LockedForm, notice: Option<String>) ->
         identifier => form.identifier,
         destination => service::parse_login_identifier(&form.identifier, None).ok().map(|c| c.masked()),
         support => support,
+        reference => reference,
+        network => form.kind == "network",
+        blocked => form.kind == "blocked",
         lead => minutes.filter(|m| *m > 0).map(|m| if m == 1 {
             t(viewer.lang, "locked-temporary-lead-one", &[])
         } else {
@@ -682,9 +712,11 @@ async fn unlock(
             set_cookie(&mut response, crate::web::clear_session_cookie(&app));
             response
         }
-        Err(AccountError::Locked { support: true, .. }) => {
-            locked_redirect(&form.identifier, None, true)
-        }
+        Err(AccountError::Locked {
+            lock: Lock::Support,
+            reference,
+            ..
+        }) => locked_redirect(&form.identifier, None, Lock::Support, reference),
         Err(error) => {
             locked_back(&mut viewer, &form);
             let passkey = method == "passkey";

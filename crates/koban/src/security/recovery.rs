@@ -137,7 +137,8 @@ pub async fn unlock(
     if guard.locked_for_support {
         return Err(AccountError::Locked {
             retry_after_ms: None,
-            support: true,
+            lock: crate::accounts::Lock::Support,
+            reference: guard.lock_reference.map(crate::accounts::LockReference),
         });
     }
     let needs_password = guard.lock_cause.as_deref() == Some("password");

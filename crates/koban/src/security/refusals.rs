@@ -22,6 +22,7 @@ const MAX_ENTRIES: usize = 200_000;
 struct Remembered {
     refusal: Refusal,
     account_id: Option<i64>,
+    reference: Option<i64>,
     expires_at: i64,
 }
 
@@ -31,6 +32,8 @@ pub struct Hit {
     pub refusal: Refusal,
     /// The account the refused identifier belongs to, for the login history.
     pub account_id: Option<i64>,
+    /// The lock's reference, which the answer quotes for a support lock.
+    pub reference: Option<i64>,
 }
 
 /// Refusals remembered for a few seconds, by sign-in name and by address.
@@ -92,6 +95,7 @@ impl RefusalCache {
             .map(|r| Hit {
                 refusal: r.refusal,
                 account_id: r.account_id,
+                reference: r.reference,
             })
     }
 
@@ -117,6 +121,7 @@ impl RefusalCache {
         let remembered = Remembered {
             refusal: hit.refusal,
             account_id: hit.account_id,
+            reference: hit.reference,
             expires_at: expiry(hit.refusal, now, self.ttl_ms),
         };
         let mut entries = self.entries();
@@ -159,6 +164,7 @@ mod tests {
         Hit {
             refusal,
             account_id: Some(7),
+            reference: None,
         }
     }
 

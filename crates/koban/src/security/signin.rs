@@ -11,7 +11,7 @@ use super::history::{self, Attempt};
 use super::refusals::Hit;
 use crate::accounts::codes::{self, Purpose};
 use crate::accounts::sessions::{self, NewSession};
-use crate::accounts::{store as accounts_store, Account, AccountError};
+use crate::accounts::{store as accounts_store, Account, AccountError, Lock, LockReference};
 use crate::app::App;
 use crate::delivery::{self, Channel, Outgoing};
 use crate::store::{now_ms, Backend, StoreError};
@@ -173,6 +173,7 @@ async fn refuse(
     ctx: &ClientContext,
     account_id: Option<i64>,
     refusal: risk::Refusal,
+    reference: Option<i64>,
     now: i64,
 ) -> AccountError {
     let recorded = app
@@ -180,21 +181,29 @@ async fn refuse(
         .record(refused_attempt(ctx, account_id, refusal))
         .await;
     match recorded {
-        Ok(()) => refusal_error(refusal, now),
+        Ok(()) => refusal_error(refusal, reference, now),
         Err(e) => e.into(),
     }
 }
 
-fn refusal_error(refusal: risk::Refusal, now: i64) -> AccountError {
-    match refusal {
-        risk::Refusal::LockedForSupport | risk::Refusal::IpBlocked => AccountError::Locked {
-            retry_after_ms: None,
-            support: true,
-        },
-        other => AccountError::Locked {
-            retry_after_ms: other.retry_after_ms(now).or(Some(60_000)),
-            support: false,
-        },
+/// The answer to a refused attempt, naming the way out that really applies.
+fn refusal_error(refusal: risk::Refusal, reference: Option<i64>, now: i64) -> AccountError {
+    let (lock, retry_after_ms) = match refusal {
+        risk::Refusal::LockedForSupport => (Lock::Support, None),
+        risk::Refusal::IpBlocked => (Lock::NetworkBlocked, None),
+        risk::Refusal::IpThrottled => (Lock::NetworkThrottled, None),
+        risk::Refusal::Locked { .. } => (
+            Lock::Temporary,
+            refusal.retry_after_ms(now).or(Some(60_000)),
+        ),
+    };
+    AccountError::Locked {
+        retry_after_ms,
+        lock,
+        // Only a support lock is for support to find; a temporary one ends by itself.
+        reference: reference
+            .filter(|_| lock == Lock::Support)
+            .map(LockReference),
     }
 }
 
@@ -217,7 +226,7 @@ pub async fn sign_in(
     // Refusals that need no database: a blocked network, or a refusal the
     // database decided moments ago for this name or this address.
     if let Err(refusal) = risk::pre_check(Default::default(), ctx.ip, 0, now, cfg) {
-        return Err(refuse(app, ctx, None, refusal, now).await);
+        return Err(refuse(app, ctx, None, refusal, None, now).await);
     }
     let remembered = app
         .refusals
@@ -227,7 +236,7 @@ pub async fn sign_in(
         // cheapest answer must not queue behind the database.
         app.attempt_log
             .record_later(refused_attempt(ctx, hit.account_id, hit.refusal));
-        return Err(refusal_error(hit.refusal, now));
+        return Err(refusal_error(hit.refusal, hit.reference, now));
     }
     let mut before = app
         .sign_in_reads
@@ -250,10 +259,12 @@ pub async fn sign_in(
             Hit {
                 refusal,
                 account_id,
+                reference: before.guard.lock_reference,
             },
             now,
         );
-        return Err(refuse(app, ctx, account_id, refusal, now).await);
+        let reference = before.guard.lock_reference;
+        return Err(refuse(app, ctx, account_id, refusal, reference, now).await);
     }
     if password.chars().count() > koban_policy::password::MAX_CHARS {
         return Err(AccountError::BadCredentials);
@@ -334,10 +345,11 @@ async fn check_refused(
             Hit {
                 refusal,
                 account_id,
+                reference: guard.lock_reference,
             },
             now,
         );
-        return refuse(app, ctx, account_id, refusal, now).await;
+        return refuse(app, ctx, account_id, refusal, guard.lock_reference, now).await;
     }
     let busy = Attempt {
         reasons: vec!["checks_in_flight".to_string()],
@@ -408,27 +420,23 @@ async fn correct_password(
                 .await?;
             return Err(AccountError::Locked {
                 retry_after_ms: Some(until_ms - now),
-                support: false,
+                lock: Lock::Temporary,
+                reference: None,
             });
         }
         Decision::LockUntilVerifiedSupport => {
-            let newly = guards::lock(
-                &app.store,
-                guard_key,
-                risk::LockDecision::LockUntilVerifiedSupport,
-                "risk",
-                now,
-            )
-            .await?;
+            let decision = risk::LockDecision::LockUntilVerifiedSupport;
+            let applied = guards::lock(&app.store, guard_key, decision, "risk", now).await?;
             app.attempt_log
                 .record(scored("locked", "support_lock"))
                 .await?;
-            if newly {
-                lock_notice(app, &account, ctx, &reasons.join(",")).await?;
+            if applied.newly {
+                lock_notice(app, &account, ctx, decision, applied, &reasons.join(",")).await?;
             }
             return Err(AccountError::Locked {
                 retry_after_ms: None,
-                support: true,
+                lock: Lock::Support,
+                reference: applied.reference.map(LockReference),
             });
         }
         Decision::StepUp => {
@@ -499,7 +507,7 @@ async fn password_failed(
         let cfg = &app.security.risk;
         let now = now_ms();
         // Each count releases what the check had reserved there.
-        let (_, decision, newly_locked) =
+        let (_, decision, applied) =
             guards::count_password_failure(&app.store, guard_key, now, cfg).await?;
         reservation.guard_settled();
         guards::count_ip_failure(
@@ -524,9 +532,9 @@ async fn password_failed(
         app.attempt_log
             .record(attempt(ctx, account_id, outcome, verdict))
             .await?;
-        if let (true, Some(id)) = (newly_locked, account_id) {
+        if let (true, Some(id)) = (applied.newly, account_id) {
             if let Some(account) = accounts_store::find_by_id(app.store.read(), id).await? {
-                lock_notice(app, &account, ctx, "password_failures").await?;
+                lock_notice(app, &account, ctx, decision, applied, "password_failures").await?;
             }
         }
         Ok(())
@@ -588,11 +596,14 @@ async fn risky_sign_in_alert(
 }
 
 /// Records a new lock (with `reasons`, risk codes joined by commas) on the
-/// timeline and tells the owner.
+/// timeline and tells the owner the way out that applies: how long to wait
+/// and how to unlock now, or, for a support lock, the reference to quote.
 async fn lock_notice(
     app: &App,
     account: &Account,
     ctx: &ClientContext,
+    decision: risk::LockDecision,
+    applied: guards::Applied,
     reasons: &str,
 ) -> Result<(), AccountError> {
     let lang = account_lang(account, ctx.lang);
@@ -604,14 +615,33 @@ async fn lock_notice(
         Some(&ctx.ip.to_string()),
     )
     .await?;
-    notify(
-        app,
-        account,
-        "lock_notice",
-        t(lang, "notice-locked-subject", &[]),
-        t(lang, "notice-locked-body", &[]),
-    )
-    .await
+    let (subject, body) = match decision {
+        risk::LockDecision::LockUntilVerifiedSupport => {
+            let reference = applied.reference.map(|r| LockReference(r).to_string());
+            (
+                t(lang, "notice-locked-support-subject", &[]),
+                t(
+                    lang,
+                    "notice-locked-support-body",
+                    &[("reference", reference.unwrap_or_default())],
+                ),
+            )
+        }
+        risk::LockDecision::TemporaryLock { until_ms } => {
+            let minutes = ((until_ms - now_ms()).max(0) + 59_999) / 60_000;
+            let link = format!("{}/signin", app.config.public_base());
+            (
+                t(lang, "notice-locked-subject", &[]),
+                t(
+                    lang,
+                    "notice-locked-body",
+                    &[("minutes", minutes.to_string()), ("link", link)],
+                ),
+            )
+        }
+        risk::LockDecision::NoLock => return Ok(()),
+    };
+    notify(app, account, "lock_notice", subject, body).await
 }
 
 /// What the risk engine weighs for a correct password, from the facts the

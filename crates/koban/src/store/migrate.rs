@@ -31,6 +31,11 @@ pub const MIGRATIONS: &[(i64, &str, &str)] = &[
         "check_reservations",
         include_str!("../../migrations/0005_check_reservations.sql"),
     ),
+    (
+        6,
+        "lock_references",
+        include_str!("../../migrations/0006_lock_references.sql"),
+    ),
 ];
 
 const LEDGER: &str = "CREATE TABLE IF NOT EXISTS schema_migrations (

@@ -15,6 +15,7 @@ mod geo;
 mod jobs;
 mod lane;
 mod lockout;
+mod locks;
 mod mmdb;
 mod passkeys;
 mod process;
