@@ -186,6 +186,21 @@ async fn refuse(
     }
 }
 
+/// Remembers a refusal the database decided, so that its repeats in the
+/// next moments are answered from memory, and answers it.
+async fn refuse_and_remember(
+    app: &App,
+    ctx: &ClientContext,
+    identifier: &Contact,
+    presented_device: Option<&str>,
+    hit: Hit,
+    now: i64,
+) -> AccountError {
+    app.refusals
+        .remember(identifier.as_str(), presented_device, ctx.ip, hit, now);
+    refuse(app, ctx, hit.account_id, hit.refusal, hit.reference, now).await
+}
+
 /// The answer to a refused attempt, naming the way out that really applies.
 fn refusal_error(refusal: risk::Refusal, reference: Option<i64>, now: i64) -> AccountError {
     let (lock, retry_after_ms) = match refusal {
@@ -252,19 +267,12 @@ pub async fn sign_in(
     let account_id = before.found.as_ref().map(|(a, _)| a.id);
     if let Err(refusal) = risk::pre_check(before.guard.lock(), ctx.ip, before.ip_failures, now, cfg)
     {
-        app.refusals.remember(
-            identifier.as_str(),
-            presented_device,
-            ctx.ip,
-            Hit {
-                refusal,
-                account_id,
-                reference: before.guard.lock_reference,
-            },
-            now,
-        );
-        let reference = before.guard.lock_reference;
-        return Err(refuse(app, ctx, account_id, refusal, reference, now).await);
+        let hit = Hit {
+            refusal,
+            account_id,
+            reference: before.guard.lock_reference,
+        };
+        return Err(refuse_and_remember(app, ctx, identifier, presented_device, hit, now).await);
     }
     if password.chars().count() > koban_policy::password::MAX_CHARS {
         return Err(AccountError::BadCredentials);
@@ -338,18 +346,12 @@ async fn check_refused(
         Err(e) => return e.into(),
     };
     if let Err(refusal) = risk::pre_check(guard.lock(), ctx.ip, 0, now, &app.security.risk) {
-        app.refusals.remember(
-            identifier.as_str(),
-            presented_device,
-            ctx.ip,
-            Hit {
-                refusal,
-                account_id,
-                reference: guard.lock_reference,
-            },
-            now,
-        );
-        return refuse(app, ctx, account_id, refusal, guard.lock_reference, now).await;
+        let hit = Hit {
+            refusal,
+            account_id,
+            reference: guard.lock_reference,
+        };
+        return refuse_and_remember(app, ctx, identifier, presented_device, hit, now).await;
     }
     let busy = Attempt {
         reasons: vec!["checks_in_flight".to_string()],

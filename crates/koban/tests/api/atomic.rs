@@ -116,19 +116,7 @@ both!(a_failed_verification_changes_nothing);
 /// old address, records nothing, tells nobody, and the code still works.
 async fn a_failed_contact_change_changes_nothing(t: TestApp) {
     let token = t.signed_up("before@example.com", PASSWORD).await;
-    let (status, _) = t
-        .post_as(&token, "/api/v1/me/step-up/code", json!({}))
-        .await;
-    assert_eq!(status, StatusCode::ACCEPTED);
-    let step_code = t.latest_code("before@example.com").await;
-    let (status, body) = t
-        .post_as(
-            &token,
-            "/api/v1/me/step-up",
-            json!({ "method": "code", "code": step_code }),
-        )
-        .await;
-    assert_eq!(status, StatusCode::NO_CONTENT, "{body}");
+    t.stepped_up(&token, "before@example.com").await;
     let (status, _) = t
         .post_as(
             &token,

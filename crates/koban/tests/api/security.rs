@@ -686,19 +686,7 @@ async fn contact_change_needs_step_up_and_the_new_contacts_code(t: TestApp) {
     assert_eq!(status, StatusCode::FORBIDDEN, "{body}");
     assert_eq!(body["type"], "/problems/step-up-required");
     // No 2FA: step up with a code sent to the verified contact.
-    let (status, _) = t
-        .post_as(&token, "/api/v1/me/step-up/code", json!({}))
-        .await;
-    assert_eq!(status, StatusCode::ACCEPTED);
-    let step_code = t.latest_code("old@example.com").await;
-    let (status, body) = t
-        .post_as(
-            &token,
-            "/api/v1/me/step-up",
-            json!({ "method": "code", "code": step_code }),
-        )
-        .await;
-    assert_eq!(status, StatusCode::NO_CONTENT, "{body}");
+    t.stepped_up(&token, "old@example.com").await;
     for (body, want) in [
         (
             json!({ "email": "taken@example.com" }),

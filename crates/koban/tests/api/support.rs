@@ -274,55 +274,79 @@ impl TestApp {
 
     /// The body of the newest sent outbox message carrying a code to
     /// `destination` (security notices are passed over).
+    /// Steps the session `token` up with a code sent to `contact`, its
+    /// account's verified contact (an account without 2FA).
+    pub async fn stepped_up(&self, token: &str, contact: &str) {
+        let (status, _) = self
+            .post_as(token, "/api/v1/me/step-up/code", serde_json::json!({}))
+            .await;
+        assert_eq!(status, StatusCode::ACCEPTED);
+        let code = self.latest_code(contact).await;
+        let (status, body) = self
+            .post_as(
+                token,
+                "/api/v1/me/step-up",
+                serde_json::json!({ "method": "code", "code": code }),
+            )
+            .await;
+        assert_eq!(status, StatusCode::NO_CONTENT, "{body}");
+    }
+
     /// The body of the newest message of `purpose` to `destination`, once
     /// it has left the queue.
     pub async fn newest_delivery_of(&self, purpose: &str, destination: &str) -> String {
-        use sqlx::Row;
-        for _ in 0..200 {
-            let row = sqlx::query(
-                "SELECT status, body_sealed FROM deliveries WHERE destination = $1 AND purpose = $2
-                 ORDER BY id DESC LIMIT 1",
-            )
-            .bind(destination)
-            .bind(purpose)
-            .fetch_optional(self.app.store.read())
+        self.newest_sent_body(destination, "AND purpose = $2", Some(purpose))
             .await
-            .expect("query");
-            if let Some(row) = row {
-                let status: String = row.try_get("status").expect("status");
-                if status == "sent" {
-                    let sealed: Option<Vec<u8>> = row.try_get("body_sealed").expect("body");
-                    return koban::delivery::open_body(&self.app.key, sealed)
-                        .expect("outbox body opens");
-                }
-            }
-            tokio::time::sleep(Duration::from_millis(50)).await;
-        }
-        panic!("no {purpose} message to {destination} was sent")
+            .unwrap_or_else(|| panic!("no {purpose} message to {destination} was sent"))
     }
 
+    /// Waits for the newest message to `destination` that carries a code
+    /// (not a notice) to leave the queue and returns its body.
     pub async fn latest_message(&self, destination: &str) -> String {
+        self.newest_sent_body(
+            destination,
+            "AND purpose NOT IN ('new_device_alert', 'lock_notice', 'risky_sign_in_alert')",
+            None,
+        )
+        .await
+        .unwrap_or_else(|| panic!("no message to {destination} was sent"))
+    }
+
+    /// The body of the newest message to `destination` matching `filter`
+    /// (SQL after the destination, with `purpose` as `$2` if given), once it
+    /// was sent; None after ten seconds.
+    async fn newest_sent_body(
+        &self,
+        destination: &str,
+        filter: &str,
+        purpose: Option<&str>,
+    ) -> Option<String> {
         use sqlx::Row;
+        let sql = format!(
+            "SELECT status, body_sealed FROM deliveries WHERE destination = $1 {filter} ORDER BY id DESC LIMIT 1"
+        );
         for _ in 0..200 {
-            let row = sqlx::query(
-                "SELECT status, body_sealed FROM deliveries WHERE destination = $1
-                   AND purpose NOT IN ('new_device_alert', 'lock_notice', 'risky_sign_in_alert') ORDER BY id DESC LIMIT 1",
-            )
-            .bind(destination)
-            .fetch_optional(self.app.store.read())
-            .await
-            .expect("query");
+            let mut query = sqlx::query(&sql).bind(destination);
+            if let Some(purpose) = purpose {
+                query = query.bind(purpose);
+            }
+            let row = query
+                .fetch_optional(self.app.store.read())
+                .await
+                .expect("query");
             if let Some(row) = row {
                 let status: String = row.try_get("status").expect("status");
                 if status == "sent" {
                     let sealed: Option<Vec<u8>> = row.try_get("body_sealed").expect("body");
-                    return koban::delivery::open_body(&self.app.key, sealed)
-                        .expect("outbox body opens");
+                    return Some(
+                        koban::delivery::open_body(&self.app.key, sealed)
+                            .expect("outbox body opens"),
+                    );
                 }
             }
             tokio::time::sleep(Duration::from_millis(50)).await;
         }
-        panic!("no message to {destination} was sent")
+        None
     }
 
     /// Registers and verifies an account; returns its bearer token.
