@@ -22,25 +22,29 @@ async fn burst(
     password: &str,
 ) -> BTreeMap<u16, usize> {
     let client = reqwest::Client::new();
-    let mut tasks = vec![];
-    for i in 0..n {
+    let body = json!({ "identifier": identifier, "password": password });
+    let requests = (0..n).map(|i| {
         let url = format!("{}/api/v1/sessions", bases[i % bases.len()]);
-        let client = client.clone();
-        let body = json!({ "identifier": identifier, "password": password });
-        tasks.push(tokio::spawn(async move {
-            client
-                .post(url)
-                .json(&body)
-                .send()
-                .await
-                .expect("request")
-                .status()
-                .as_u16()
-        }));
-    }
+        client.post(url).json(&body)
+    });
     let mut statuses = BTreeMap::new();
+    for status in all_at_once(requests).await {
+        *statuses.entry(status.as_u16()).or_insert(0) += 1;
+    }
+    statuses
+}
+
+/// Sends every request at once and returns their statuses.
+async fn all_at_once(
+    requests: impl IntoIterator<Item = reqwest::RequestBuilder>,
+) -> Vec<StatusCode> {
+    let tasks: Vec<_> = requests
+        .into_iter()
+        .map(|request| tokio::spawn(async move { request.send().await.expect("request").status() }))
+        .collect();
+    let mut statuses = vec![];
     for task in tasks {
-        *statuses.entry(task.await.expect("task")).or_insert(0) += 1;
+        statuses.push(task.await.expect("task"));
     }
     statuses
 }
@@ -146,17 +150,12 @@ async fn two_nodes_check_exactly_the_threshold_together() {
 /// across 30 names check exactly the addresses' allowance.
 async fn parallel_guesses_from_one_address_check_exactly_its_limit(t: TestApp) {
     let client = reqwest::Client::new();
-    let mut tasks = vec![];
-    for n in 0..30 {
-        let request = client
+    let requests = (0..30).map(|n| {
+        client
             .post(t.url("/api/v1/sessions"))
-            .json(&json!({ "identifier": format!("nobody{n}@example.com"), "password": WRONG }));
-        tasks.push(tokio::spawn(async move {
-            request.send().await.expect("request").status()
-        }));
-    }
-    for task in tasks {
-        let status = task.await.expect("task");
+            .json(&json!({ "identifier": format!("nobody{n}@example.com"), "password": WRONG }))
+    });
+    for status in all_at_once(requests).await {
         assert!(
             [StatusCode::UNAUTHORIZED, StatusCode::TOO_MANY_REQUESTS].contains(&status),
             "{status}"
@@ -259,18 +258,10 @@ async fn code_tries_are_counted_before_they_are_compared(t: TestApp) {
     assert_eq!(status, StatusCode::CREATED);
     let code = t.latest_code("codes@example.com").await;
     let wrong = if code == "000000" { "111111" } else { "000000" };
-    let mut tasks = vec![];
-    for _ in 0..20 {
-        let request = t
-            .http
-            .post(t.url("/api/v1/verifications"))
-            .json(&json!({ "identifier": "codes@example.com", "code": wrong }));
-        tasks.push(tokio::spawn(async move {
-            request.send().await.expect("request").status()
-        }));
-    }
-    for task in tasks {
-        assert!(task.await.expect("task").is_client_error());
+    let guess = json!({ "identifier": "codes@example.com", "code": wrong });
+    let requests = (0..20).map(|_| t.http.post(t.url("/api/v1/verifications")).json(&guess));
+    for status in all_at_once(requests).await {
+        assert!(status.is_client_error());
     }
     assert_eq!(
         scalar(&t, "SELECT attempts FROM verification_codes").await,
@@ -346,18 +337,14 @@ async fn parallel_second_factors_check_exactly_the_limit(t: TestApp) {
     } else {
         "000000"
     };
-    let mut tasks = vec![];
-    for _ in 0..20 {
-        let request = t
-            .http
+    let guess = json!({ "challenge": pending["challenge"], "method": "totp", "code": wrong });
+    let requests = (0..20).map(|_| {
+        t.http
             .post(t.url("/api/v1/sessions/second-factor"))
-            .json(&json!({ "challenge": pending["challenge"], "method": "totp", "code": wrong }));
-        tasks.push(tokio::spawn(async move {
-            request.send().await.expect("request").status()
-        }));
-    }
-    for task in tasks {
-        assert!(task.await.expect("task").is_client_error());
+            .json(&guess)
+    });
+    for status in all_at_once(requests).await {
+        assert!(status.is_client_error());
     }
     assert_eq!(outcomes(&t, "second_factor_failed").await, 5);
     let (status, body): (StatusCode, Value) = t
