@@ -16,6 +16,44 @@ use std::sync::Arc;
 
 /// The request header.
 pub const HEADER: &str = "idempotency-key";
+
+/// The creating POSTs that honour `Idempotency-Key`, as (path template).
+/// None of them answers with a credential (a session token, a TOTP secret,
+/// recovery codes), so nothing secret is ever stored for a replay; sign-in
+/// and every step that checks a secret are absent on purpose, so a replay
+/// can never stand in for the risk engine. The API document lists the
+/// header on exactly these operations.
+pub const ROUTES: &[&str] = &[
+    "/api/v1/accounts",
+    "/api/v1/codes",
+    "/api/v1/me/contact-changes",
+    "/api/v1/me/passkeys",
+    "/api/v1/me/step-up/code",
+    "/api/v1/unlock",
+    "/api/v1/support/accounts/{id}/actions",
+    "/api/v1/deliveries/sms-status",
+];
+
+/// The template of [`ROUTES`] that `path` falls under, if any: a `{name}`
+/// segment matches any one non-empty segment.
+pub fn route_of(path: &str) -> Option<&'static str> {
+    ROUTES.iter().copied().find(|template| {
+        let mut given = path.split('/');
+        let mut wanted = template.split('/');
+        loop {
+            match (given.next(), wanted.next()) {
+                (None, None) => return true,
+                (Some(g), Some(w)) if w.starts_with('{') => {
+                    if g.is_empty() {
+                        return false;
+                    }
+                }
+                (Some(g), Some(w)) if g == w => {}
+                _ => return false,
+            }
+        }
+    })
+}
 const KEEP_MS: i64 = 24 * 3_600_000;
 
 fn render(problem: Problem, headers: &axum::http::HeaderMap) -> Response {
@@ -31,7 +69,7 @@ fn render(problem: Problem, headers: &axum::http::HeaderMap) -> Response {
 
 /// The middleware.
 pub async fn layer(State(app): State<Arc<App>>, request: Request, next: Next) -> Response {
-    if request.method() != Method::POST {
+    if request.method() != Method::POST || route_of(request.uri().path()).is_none() {
         return next.run(request).await;
     }
     let Some(key) = request
@@ -183,4 +221,24 @@ async fn replay(
         .headers_mut()
         .insert("idempotent-replayed", HeaderValue::from_static("true"));
     response
+}
+
+#[cfg(test)]
+mod tests {
+    use super::route_of;
+
+    #[test]
+    fn only_listed_creating_routes_take_a_key() {
+        assert_eq!(route_of("/api/v1/accounts"), Some("/api/v1/accounts"));
+        assert_eq!(
+            route_of("/api/v1/support/accounts/42/actions"),
+            Some("/api/v1/support/accounts/{id}/actions")
+        );
+        assert_eq!(route_of("/api/v1/support/accounts//actions"), None);
+        assert_eq!(route_of("/api/v1/support/accounts/42/actions/x"), None);
+        assert_eq!(route_of("/api/v1/sessions"), None);
+        assert_eq!(route_of("/api/v1/me/2fa/totp"), None);
+        assert_eq!(route_of("/api/v1/me/2fa/recovery-codes"), None);
+        assert_eq!(route_of("/api/v1/accounts/"), None);
+    }
 }
