@@ -13,29 +13,63 @@ pub const RESEND_MAX_PER_WINDOW: i64 = 5;
 /// The window `RESEND_MAX_PER_WINDOW` counts over.
 pub const RESEND_WINDOW_MS: i64 = 60 * 60 * 1000;
 
-/// Decides whether a code may be sent now, given when earlier codes to the
-/// same destination were sent. On yes, the send times to remember (only those
-/// still inside the window, plus now); on no, the milliseconds until it may.
-/// A sliding window, so "5 an hour" holds for every hour, not per clock hour.
-pub fn decide_send(sent_ms: &[i64], now_ms: i64) -> Result<Vec<i64>, i64> {
-    let mut recent: Vec<i64> = sent_ms
-        .iter()
-        .copied()
-        .filter(|t| *t > now_ms - RESEND_WINDOW_MS && *t <= now_ms)
-        .collect();
-    recent.sort_unstable();
-    if let Some(last) = recent.last() {
-        let gap_left = last + RESEND_GAP_MS - now_ms;
-        if gap_left > 0 {
-            return Err(gap_left);
+/// How many times something may be done for one destination: at least
+/// `gap_ms` apart and at most `max_per_window` within any `window_ms`.
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub struct Allowance {
+    pub gap_ms: i64,
+    pub max_per_window: i64,
+    pub window_ms: i64,
+}
+
+/// Codes to one destination: one a minute, five an hour.
+pub const CODE_SENDS: Allowance = Allowance {
+    gap_ms: RESEND_GAP_MS,
+    max_per_window: RESEND_MAX_PER_WINDOW,
+    window_ms: RESEND_WINDOW_MS,
+};
+
+/// Sign-ups naming one phone or email: five an hour, no gap (a person may
+/// fix a refused password and try again at once). Sign-up answers 409 for
+/// a contact already registered, so without this it would be the cheapest
+/// way to ask "is this number on Koban?".
+pub const SIGN_UPS: Allowance = Allowance {
+    gap_ms: 0,
+    max_per_window: 5,
+    window_ms: 60 * 60 * 1000,
+};
+
+impl Allowance {
+    /// Decides whether it may be done now, given when it was done before for
+    /// the same destination. On yes, the times to remember (only those still
+    /// inside the window, plus now); on no, the milliseconds until it may.
+    /// A sliding window, so "5 an hour" holds for every hour, not per clock hour.
+    pub fn decide(self, done_ms: &[i64], now_ms: i64) -> Result<Vec<i64>, i64> {
+        let mut recent: Vec<i64> = done_ms
+            .iter()
+            .copied()
+            .filter(|t| *t > now_ms - self.window_ms && *t <= now_ms)
+            .collect();
+        recent.sort_unstable();
+        // Both rules must hold, so the wait is the longer of the two.
+        let gap_wait = recent.last().map_or(0, |last| last + self.gap_ms - now_ms);
+        let max = self.max_per_window.max(1) as usize;
+        let window_wait = match recent.len().checked_sub(max) {
+            Some(i) => recent[i] + self.window_ms - now_ms,
+            None => 0,
+        };
+        let wait = gap_wait.max(window_wait);
+        if wait > 0 {
+            return Err(wait);
         }
+        recent.push(now_ms);
+        Ok(recent)
     }
-    if recent.len() as i64 >= RESEND_MAX_PER_WINDOW {
-        let oldest = recent[recent.len() - RESEND_MAX_PER_WINDOW as usize];
-        return Err(oldest + RESEND_WINDOW_MS - now_ms);
-    }
-    recent.push(now_ms);
-    Ok(recent)
+}
+
+/// Decides whether a code may be sent now ([`CODE_SENDS`]).
+pub fn decide_send(sent_ms: &[i64], now_ms: i64) -> Result<Vec<i64>, i64> {
+    CODE_SENDS.decide(sent_ms, now_ms)
 }
 
 /// A rate: `burst` requests at once, refilled at one per `interval_ms`.
@@ -100,6 +134,16 @@ mod tests {
     }
 
     #[test]
+    fn five_sign_ups_an_hour_without_a_gap() {
+        let mut done = Vec::new();
+        for i in 0..5 {
+            done = SIGN_UPS.decide(&done, i).unwrap();
+        }
+        assert_eq!(SIGN_UPS.decide(&done, 5), Err(60 * 60 * 1000 - 5));
+        assert!(SIGN_UPS.decide(&done, 60 * 60 * 1000).is_ok());
+    }
+
+    #[test]
     fn gcra_allows_the_burst_then_spaces_requests() {
         let rate = Rate {
             interval_ms: 1000,
@@ -141,6 +185,43 @@ mod tests {
             }
             for pair in sent.windows(2) {
                 prop_assert!(pair[1] - pair[0] >= RESEND_GAP_MS);
+            }
+        }
+
+        #[test]
+        fn no_allowance_is_ever_exceeded(
+            gap_ms in 0i64..120_000,
+            max_per_window in 1i64..8,
+            window_beyond_gap in 1i64..3_600_000,
+            gaps in proptest::collection::vec(0i64..400_000, 1..60),
+        ) {
+            // The gap is remembered for as long as the window, so a rule
+            // with a gap longer than its window makes no sense.
+            let window_ms = gap_ms + window_beyond_gap;
+            let allowance = Allowance { gap_ms, max_per_window, window_ms };
+            let mut now = 0;
+            let mut remembered = Vec::new();
+            let mut done: Vec<i64> = Vec::new();
+            for gap in gaps {
+                now += gap;
+                match allowance.decide(&remembered, now) {
+                    Ok(next) => {
+                        remembered = next;
+                        done.push(now);
+                    }
+                    // The wait it names is enough: waiting it is allowed.
+                    Err(wait) => {
+                        prop_assert!(wait > 0);
+                        prop_assert!(allowance.decide(&remembered, now + wait).is_ok());
+                    }
+                }
+            }
+            for (i, t) in done.iter().enumerate() {
+                let in_window = done[i..].iter().take_while(|u| **u < t + window_ms).count();
+                prop_assert!(in_window <= max_per_window as usize);
+            }
+            for pair in done.windows(2) {
+                prop_assert!(pair[1] - pair[0] >= gap_ms);
             }
         }
 

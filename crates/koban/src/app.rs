@@ -233,7 +233,7 @@ pub fn router(app: Arc<App>) -> Router {
         .route("/metrics", get(ops::metrics))
         .merge(crate::web::pages::router())
         .fallback(|| async { problem::Problem::not_found().into_response() })
-        .layer(middleware::from_fn(csrf::protect))
+        .layer(middleware::from_fn_with_state(app.clone(), csrf::protect))
         .layer(middleware::from_fn_with_state(app.clone(), idempotency::layer))
         .layer(middleware::from_fn_with_state(app.clone(), rate_limit::per_ip))
         .layer(DefaultBodyLimit::max(limit))

@@ -363,6 +363,14 @@ impl Config {
         out
     }
 
+    /// Whether people reach Koban over TLS, so cookies must be `Secure`. Only
+    /// the configured URLs count: `X-Forwarded-Proto` can be sent by anyone.
+    pub fn serves_tls(&self) -> bool {
+        [&self.public_url, &self.webauthn_origin]
+            .iter()
+            .any(|url| url.to_ascii_lowercase().starts_with("https://"))
+    }
+
     /// The base URL for links.
     pub fn public_base(&self) -> String {
         if self.public_url.is_empty() {

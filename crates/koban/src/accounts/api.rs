@@ -88,7 +88,7 @@ pub async fn confirm(
     let spec = crate::security::signin::spec(&ctx);
     let outcome =
         crate::security::signin::finish(&app, &account, &spec, &ctx, 0, &[], None).await?;
-    Ok(crate::security::api::answer(outcome, &ctx))
+    Ok(crate::security::api::answer(&app, outcome, &ctx))
 }
 
 /// Sign-in credentials.
@@ -117,7 +117,7 @@ pub async fn sign_in(
     let identifier = service::parse_login_identifier(&input.identifier, input.region.as_deref())?;
     let outcome =
         crate::security::signin::sign_in(&app, &identifier, &input.password, &ctx).await?;
-    Ok(crate::security::api::answer(outcome, &ctx))
+    Ok(crate::security::api::answer(&app, outcome, &ctx))
 }
 
 /// Signs out this session.

@@ -8,7 +8,7 @@ use crate::delivery::{self, Channel, Outgoing};
 use crate::store::now_ms;
 use crate::web::i18n::{t, Lang};
 use koban_policy::contact::Contact;
-use koban_policy::throttle::{decide_send, CODE_MAX_ATTEMPTS, CODE_TTL_MS};
+use koban_policy::throttle::{CODE_MAX_ATTEMPTS, CODE_TTL_MS};
 use rand::Rng;
 use sqlx::{Any, Row, Transaction};
 
@@ -60,13 +60,22 @@ pub async fn take_send_allowance(
 ) -> Result<(), AccountError> {
     // Each purpose has its own allowance: a sign-in code right after the
     // sign-up code is not a resend.
-    take_allowance(app, &format!("{}:{destination}", purpose.as_str())).await
+    take_allowance(
+        app,
+        koban_policy::throttle::CODE_SENDS,
+        &format!("{}:{destination}", purpose.as_str()),
+    )
+    .await
 }
 
-/// Takes one send from the allowance named `destination` (a purpose and an
-/// address, or any other name for a kind of message to one person): the
-/// same one a minute and five an hour as codes.
-pub async fn take_allowance(app: &App, destination: &str) -> Result<(), AccountError> {
+/// Takes one from the allowance named `destination` (a purpose and an
+/// address, or any other name for a kind of message or request about one
+/// person), by the rule `allowance`.
+pub async fn take_allowance(
+    app: &App,
+    allowance: koban_policy::throttle::Allowance,
+    destination: &str,
+) -> Result<(), AccountError> {
     for _ in 0..5 {
         let now = now_ms();
         let row =
@@ -82,7 +91,9 @@ pub async fn take_allowance(app: &App, destination: &str) -> Result<(), AccountE
             }
             None => (vec![], None),
         };
-        let next = decide_send(&times, now).map_err(AccountError::RateLimited)?;
+        let next = allowance
+            .decide(&times, now)
+            .map_err(AccountError::RateLimited)?;
         let text = next
             .iter()
             .map(i64::to_string)

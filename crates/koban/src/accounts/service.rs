@@ -98,6 +98,13 @@ pub async fn register(
         }
         None => client.lang,
     };
+    // Counted before the lookup: each "already registered" answer costs one.
+    codes::take_allowance(
+        app,
+        koban_policy::throttle::SIGN_UPS,
+        &format!("sign_up:{}", contact.as_str()),
+    )
+    .await?;
     if store::exists(app.store.read(), &contact).await? {
         return Err(AccountError::Duplicate(contact.kind()));
     }
@@ -147,10 +154,15 @@ pub async fn register(
     })
 }
 
-/// Sends a new code of `purpose`. Answers the same whether or not the
-/// identifier has an account (the throttle applies either way), so it cannot
-/// be used to find out who is registered. `via` picks the account's other
-/// verified contact (`phone` or `email`) when the first one does not arrive.
+/// Job kind: issue and send a code asked for through [`send_code`].
+pub const SEND_CODE_JOB: &str = "send_code";
+
+/// Asks for a new verification or reset code. The answer must not tell
+/// whether the account exists, by its words or by its time: the request
+/// does the same work either way (a lookup, the throttle, one job queued)
+/// and the job, run after the answer, finds the account and sends the code.
+/// `via` picks the account's other verified contact (`phone` or `email`)
+/// when the first one does not arrive.
 pub async fn send_code(
     app: &App,
     identifier: &Contact,
@@ -161,7 +173,34 @@ pub async fn send_code(
     let found = store::find_with_hash(app.store.read(), identifier)
         .await?
         .map(|(a, _)| a);
-    let destination = match (&found, via) {
+    let destination = code_destination(found.as_ref(), identifier, purpose, via)?;
+    // Throttle on what was asked for, existing or not.
+    codes::take_send_allowance(
+        app,
+        purpose,
+        destination.as_ref().unwrap_or(identifier).as_str(),
+    )
+    .await?;
+    let payload = serde_json::json!({
+        "identifier": identifier.as_str(),
+        "purpose": purpose.as_str(),
+        "via": via,
+        "lang": client.lang().tag(),
+    });
+    crate::jobs::enqueue(app.store.write(), SEND_CODE_JOB, &payload, None, crate::store::now_ms()).await?;
+    app.jobs_wakeup.notify_one();
+    Ok(())
+}
+
+/// Where a requested code goes: the identifier itself, or the account's
+/// other contact named by `via` (`None` when there is nowhere to send it).
+fn code_destination(
+    found: Option<&Account>,
+    identifier: &Contact,
+    purpose: Purpose,
+    via: Option<&str>,
+) -> Result<Option<Contact>, AccountError> {
+    Ok(match (found, via) {
         (Some(account), Some("phone"))
             if account.phone_verified || purpose == Purpose::VerifyContact =>
         {
@@ -175,15 +214,29 @@ pub async fn send_code(
         (_, Some("phone" | "email")) | (None, None) => None,
         (_, Some(_)) => return Err(AccountError::field("via", "invalid_value")),
         (Some(_), None) => Some(identifier.clone()),
+    })
+}
+
+/// Runs a [`SEND_CODE_JOB`]: issues the code if the account exists and may
+/// have one. A payload this version cannot read is dropped, not retried.
+pub async fn send_requested_code(app: &App, payload: &serde_json::Value) -> Result<(), AccountError> {
+    let text = |name: &str| payload.get(name).and_then(|v| v.as_str());
+    let Some(identifier) = text("identifier").and_then(|i| parse_identifier(i, None).ok()) else {
+        return Ok(());
     };
-    // Throttle on what was asked for, existing or not.
-    codes::take_send_allowance(
-        app,
-        purpose,
-        destination.as_ref().unwrap_or(identifier).as_str(),
-    )
-    .await?;
-    let (Some(account), Some(contact)) = (found, destination) else {
+    let purpose = match text("purpose") {
+        Some("password_reset") => Purpose::PasswordReset,
+        Some("verify_contact") => Purpose::VerifyContact,
+        _ => return Ok(()),
+    };
+    let via = text("via");
+    let Some(account) = store::find_with_hash(app.store.read(), &identifier)
+        .await?
+        .map(|(a, _)| a)
+    else {
+        return Ok(());
+    };
+    let Ok(Some(contact)) = code_destination(Some(&account), &identifier, purpose, via) else {
         return Ok(());
     };
     if account.status == "disabled"
@@ -195,7 +248,8 @@ pub async fn send_code(
         .locale
         .as_deref()
         .and_then(Lang::parse)
-        .unwrap_or(client.lang());
+        .or_else(|| text("lang").and_then(Lang::parse))
+        .unwrap_or(Lang::En);
     let mut tx = app.store.write().begin().await?;
     codes::issue(app, &mut tx, account.id, purpose, None, &contact, lang).await?;
     tx.commit().await?;

@@ -8,10 +8,12 @@
 
 use super::problem::Problem;
 use axum::body::{to_bytes, Body};
-use axum::extract::Request;
+use crate::app::App;
+use axum::extract::{Request, State};
 use axum::http::{header, HeaderValue, Method, StatusCode};
 use axum::middleware::Next;
 use axum::response::{IntoResponse, Response};
+use std::sync::Arc;
 
 /// Cookie holding the token.
 pub const COOKIE: &str = "koban_csrf";
@@ -32,12 +34,12 @@ fn refuse() -> Response {
 }
 
 /// The middleware.
-pub async fn protect(request: Request, next: Next) -> Response {
+pub async fn protect(State(app): State<Arc<App>>, request: Request, next: Next) -> Response {
     if matches!(
         *request.method(),
         Method::GET | Method::HEAD | Method::OPTIONS
     ) {
-        return ensure_cookie(request, next).await;
+        return ensure_cookie(request, next, app.config.serves_tls()).await;
     }
     let headers = request.headers();
     if headers.contains_key(header::AUTHORIZATION) {
@@ -96,7 +98,7 @@ fn form_urlencoded_value(body: &[u8], name: &str) -> Option<String> {
 }
 
 /// Gives a browser its token on its first page.
-async fn ensure_cookie(request: Request, next: Next) -> Response {
+async fn ensure_cookie(request: Request, next: Next, secure: bool) -> Response {
     let has = super::cookie(request.headers(), COOKIE).is_some_and(|t| t.len() >= 16);
     let (mut parts, body) = request.into_parts();
     let token = if has {
@@ -119,8 +121,9 @@ async fn ensure_cookie(request: Request, next: Next) -> Response {
     }
     let mut response = next.run(Request::from_parts(parts, body)).await;
     if let Some(t) = token {
+        let secure = if secure { "; Secure" } else { "" };
         if let Ok(v) =
-            HeaderValue::from_str(&format!("{COOKIE}={t}; Path=/; HttpOnly; SameSite=Lax"))
+            HeaderValue::from_str(&format!("{COOKIE}={t}; Path=/; HttpOnly; SameSite=Lax{secure}"))
         {
             response.headers_mut().append(header::SET_COOKIE, v);
         }

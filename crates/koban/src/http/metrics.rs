@@ -131,6 +131,22 @@ impl Metrics {
     }
 }
 
+/// The method as a label: a client may invent any method name, and each
+/// would open new series without bound, so the unknown ones share one.
+fn method_label(method: &axum::http::Method) -> &'static str {
+    use axum::http::Method;
+    match *method {
+        Method::GET => "GET",
+        Method::HEAD => "HEAD",
+        Method::POST => "POST",
+        Method::PUT => "PUT",
+        Method::PATCH => "PATCH",
+        Method::DELETE => "DELETE",
+        Method::OPTIONS => "OPTIONS",
+        _ => "other",
+    }
+}
+
 /// Middleware: times each request under its route template (never the raw
 /// path, which would make a series per id and per probe).
 pub async fn track(State(app): State<Arc<App>>, request: Request, next: Next) -> Response {
@@ -139,7 +155,7 @@ pub async fn track(State(app): State<Arc<App>>, request: Request, next: Next) ->
         .get::<MatchedPath>()
         .map(|p| p.as_str().to_string())
         .unwrap_or_else(|| "unmatched".to_string());
-    let method = request.method().to_string();
+    let method = method_label(request.method()).to_string();
     let started = Instant::now();
     let response = next.run(request).await;
     app.metrics.observe(

@@ -13,16 +13,25 @@ pub const SECURITY_REMINDERS: &str = "security_reminders";
 /// Job kind: delete login history past its retention.
 pub const PRUNE_LOGIN_HISTORY: &str = "prune_login_history";
 
-/// Daily jobs, each enqueued once a day whichever node gets there first
-/// (the idempotency key carries the day).
-const DAILY: [&str; 2] = [SECURITY_REMINDERS, PRUNE_LOGIN_HISTORY];
+/// Job kind: delete idempotent answers past their day.
+pub const PRUNE_IDEMPOTENT_ANSWERS: &str = "prune_idempotent_answers";
 
-/// Enqueues today's daily jobs if no node has yet.
-pub async fn schedule_daily(app: &App) {
+const HOUR_MS: i64 = 3_600_000;
+const DAY_MS: i64 = 24 * HOUR_MS;
+
+/// Periodic jobs with their period, each enqueued once a period whichever
+/// node gets there first (the idempotency key carries the period's number).
+const PERIODIC: [(&str, i64); 3] = [
+    (SECURITY_REMINDERS, DAY_MS),
+    (PRUNE_LOGIN_HISTORY, DAY_MS),
+    (PRUNE_IDEMPOTENT_ANSWERS, HOUR_MS),
+];
+
+/// Enqueues this period's periodic jobs if no node has yet.
+pub async fn schedule_periodic(app: &App) {
     let now = crate::store::now_ms();
-    let day = now.div_euclid(24 * 3_600_000);
-    for kind in DAILY {
-        let key = format!("{kind}:{day}");
+    for (kind, period_ms) in PERIODIC {
+        let key = format!("{kind}:{}:{}", period_ms, now.div_euclid(period_ms));
         if let Err(error) = super::enqueue(
             app.store.write(),
             kind,
@@ -32,7 +41,7 @@ pub async fn schedule_daily(app: &App) {
         )
         .await
         {
-            tracing::warn!(%error, kind, "cannot schedule daily job");
+            tracing::warn!(%error, kind, "cannot schedule a periodic job");
         }
     }
 }
@@ -47,12 +56,17 @@ async fn dispatch(app: &Arc<App>, job: &Job) -> Result<(), String> {
                 .ok_or("payload lacks delivery_id")?;
             crate::delivery::process(app, id, job.attempts >= job.max_attempts).await
         }
+        crate::accounts::service::SEND_CODE_JOB => {
+            crate::accounts::service::send_requested_code(app, &job.payload)
+                .await
+                .map_err(|e| e.to_string())
+        }
         SECURITY_REMINDERS => crate::security::reminders::send_due(app)
             .await
             .map(|_| ())
             .map_err(|e| e.to_string()),
         PRUNE_LOGIN_HISTORY => {
-            let keep_ms = app.config.login_history_days.max(1) * 24 * 3_600_000;
+            let keep_ms = app.config.login_history_days.max(1) * DAY_MS;
             let now = crate::store::now_ms();
             let window_ms = app.security.risk.ip_failure_window_ms;
             async {
@@ -62,6 +76,13 @@ async fn dispatch(app: &Arc<App>, job: &Job) -> Result<(), String> {
             .await
             .map(|_| ())
             .map_err(|e| e.to_string())
+        }
+        PRUNE_IDEMPOTENT_ANSWERS => {
+            let before = crate::store::now_ms() - crate::http::idempotency::KEEP_MS;
+            crate::http::idempotency::prune(&app.store, before)
+                .await
+                .map(|_| ())
+                .map_err(|e| e.to_string())
         }
         other => Err(format!("unknown job kind {other}")),
     }
@@ -108,7 +129,7 @@ pub async fn run(app: Arc<App>, mut shutdown: watch::Receiver<bool>) {
             return;
         }
         if last_schedule.is_none_or(|t| t.elapsed() >= Duration::from_secs(60)) {
-            schedule_daily(&app).await;
+            schedule_periodic(&app).await;
             last_schedule = Some(std::time::Instant::now());
         }
         if run_once(&app).await > 0 {

@@ -1,7 +1,7 @@
 //! The security center's JSON API: sign-in steps, devices, history, 2FA,
 //! step-up and unlock.
 
-use super::client::{ClientContext, DEVICE_COOKIE};
+use super::client::ClientContext;
 use super::devices::{self, Device};
 use super::history::{self, AttemptView, EventView};
 use super::passkeys::{self, Added, PasskeyOptions, PasskeyView};
@@ -14,7 +14,7 @@ use crate::http::json::ApiJson;
 use crate::http::pagination::{Page, PageQuery};
 use crate::http::problem::Problem;
 use axum::extract::{Path, Query, State};
-use axum::http::{header, HeaderValue, StatusCode};
+use axum::http::StatusCode;
 use axum::response::{IntoResponse, Response};
 use axum::Json;
 use std::sync::Arc;
@@ -46,7 +46,7 @@ pub struct SignInAnswer {
 }
 
 /// Turns a sign-in outcome into its HTTP answer, handing a new device key back.
-pub fn answer(outcome: Outcome, ctx: &ClientContext) -> Response {
+pub fn answer(app: &App, outcome: Outcome, ctx: &ClientContext) -> Response {
     let device_token = ctx.device_key_is_new.then(|| ctx.device_key.clone());
     let mut response = match outcome {
         Outcome::SignedIn {
@@ -97,11 +97,7 @@ pub fn answer(outcome: Outcome, ctx: &ClientContext) -> Response {
         }
     };
     if let Some(token) = device_token {
-        if let Ok(v) = HeaderValue::from_str(&format!(
-            "{DEVICE_COOKIE}={token}; Path=/; HttpOnly; SameSite=Lax; Max-Age=34560000"
-        )) {
-            response.headers_mut().append(header::SET_COOKIE, v);
-        }
+        crate::web::set_cookie(&mut response, crate::web::device_cookie(app, &token));
     }
     response
 }
@@ -127,7 +123,7 @@ pub async fn second_factor(
 ) -> Result<Response, Problem> {
     let outcome =
         signin::second_factor(&app, &input.challenge, &input.method, &input.code, &ctx).await?;
-    Ok(answer(outcome, &ctx))
+    Ok(answer(&app, outcome, &ctx))
 }
 
 /// Which device to remove to make room.
@@ -148,7 +144,7 @@ pub async fn device_limit(
 ) -> Result<Response, Problem> {
     let outcome =
         signin::resolve_device_limit(&app, &input.challenge, input.remove_device_id, &ctx).await?;
-    Ok(answer(outcome, &ctx))
+    Ok(answer(&app, outcome, &ctx))
 }
 
 /// The account's bound devices, the current one marked.
@@ -756,7 +752,7 @@ pub async fn passkey_second_factor(
         &ctx,
     )
     .await?;
-    Ok(answer(outcome, &ctx))
+    Ok(answer(&app, outcome, &ctx))
 }
 
 /// The options for `navigator.credentials.get()` to pass step-up with a passkey.

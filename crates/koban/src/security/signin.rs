@@ -573,7 +573,7 @@ async fn risky_sign_in_alert(
     )
     .await?;
     let allowance = format!("risky_sign_in_alert:account:{}", account.id);
-    if codes::take_allowance(app, &allowance).await.is_err() {
+    if codes::take_allowance(app, koban_policy::throttle::CODE_SENDS, &allowance).await.is_err() {
         return Ok(());
     }
     let lang = account_lang(account, ctx.lang);

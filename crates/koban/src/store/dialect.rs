@@ -118,11 +118,16 @@ impl Backend {
         }
     }
 
-    /// Taken inside the migration transaction so two nodes starting together
-    /// do not both migrate. SQLite's single writer needs no lock.
+    /// Taken first inside the migration transaction so two processes starting
+    /// together do not both migrate. On SQLite a write statement (matching no
+    /// row) takes the file's write lock at once, waiting out the busy timeout:
+    /// a transaction that read first and wrote later would instead fail at
+    /// once with "database is locked" when another process wrote meanwhile.
     pub fn migration_lock(self) -> Option<&'static str> {
         match self {
-            Backend::Sqlite => None,
+            Backend::Sqlite => {
+                Some("UPDATE schema_migrations SET version = version WHERE version < 0")
+            }
             Backend::Postgres => Some("SELECT pg_advisory_xact_lock(7230561)"),
         }
     }

@@ -36,6 +36,11 @@ pub const MIGRATIONS: &[(i64, &str, &str)] = &[
         "lock_references",
         include_str!("../../migrations/0006_lock_references.sql"),
     ),
+    (
+        7,
+        "idempotent_answers",
+        include_str!("../../migrations/0007_idempotent_answers.sql"),
+    ),
 ];
 
 const LEDGER: &str = "CREATE TABLE IF NOT EXISTS schema_migrations (
@@ -44,6 +49,12 @@ const LEDGER: &str = "CREATE TABLE IF NOT EXISTS schema_migrations (
 impl Store {
     /// Applies every migration not yet applied; returns how many ran.
     pub async fn migrate(&self) -> Result<usize, StoreError> {
+        self.apply_migrations()
+            .await
+            .map_err(|e| e.doing("bringing the database schema up to date"))
+    }
+
+    async fn apply_migrations(&self) -> Result<usize, StoreError> {
         sqlx::query(LEDGER).execute(self.write()).await?;
         let mut applied = 0;
         for (version, name, template) in MIGRATIONS {
@@ -81,6 +92,12 @@ impl Store {
     /// How many known migrations are not applied yet (0 when current).
     pub async fn pending_migrations(&self) -> Result<usize, StoreError> {
         sqlx::query(LEDGER).execute(self.write()).await?;
+        self.pending_in_ledger().await
+    }
+
+    /// Like [`Store::pending_migrations`] but only reads, for probes that run
+    /// every few seconds: it fails if the ledger does not exist yet.
+    pub async fn pending_in_ledger(&self) -> Result<usize, StoreError> {
         let row = sqlx::query("SELECT COALESCE(MAX(version), 0) AS v FROM schema_migrations")
             .fetch_one(self.read())
             .await?;

@@ -24,10 +24,32 @@ pub enum StoreError {
     UnsupportedUrl(String),
     #[error("database schema is newer ({found}) than this binary knows ({known}); upgrade Koban")]
     SchemaTooNew { found: i64, known: i64 },
+    /// SQLite's file stayed locked by another process past the busy timeout.
+    #[error("the database file stayed locked by another Koban process (a server starting or another command) for {seconds} s while {doing}; try again when it is done")]
+    Locked { doing: &'static str, seconds: u64 },
     /// A write made on this request's behalf by another task failed there.
     #[error("database error: {0}")]
     Unavailable(String),
 }
+
+impl StoreError {
+    /// Names what was being done when SQLite's lock could not be had, so the
+    /// person at the terminal knows what to wait for.
+    pub fn doing(self, doing: &'static str) -> StoreError {
+        match self {
+            StoreError::Sqlx(e) if e.to_string().contains("database is locked") => {
+                StoreError::Locked {
+                    doing,
+                    seconds: SQLITE_BUSY_TIMEOUT_MS / 1000,
+                }
+            }
+            other => other,
+        }
+    }
+}
+
+/// How long SQLite waits for another process's lock before giving up.
+const SQLITE_BUSY_TIMEOUT_MS: u64 = 5000;
 
 /// Connection pools. On SQLite every write goes through a single writer
 /// connection (so writers queue instead of failing with SQLITE_BUSY) beside
@@ -242,7 +264,8 @@ async fn sqlite_pool(url: &str, max: u32, writer: bool) -> Result<AnyPool, Store
             Box::pin(async move {
                 // WAL lets readers run beside the writer; NORMAL is durable in WAL
                 // except for the last transactions on power loss, the usual trade.
-                conn.execute("PRAGMA busy_timeout = 5000").await?;
+                conn.execute(format!("PRAGMA busy_timeout = {SQLITE_BUSY_TIMEOUT_MS}").as_str())
+                    .await?;
                 conn.execute("PRAGMA foreign_keys = ON").await?;
                 conn.execute("PRAGMA synchronous = NORMAL").await?;
                 if writer {

@@ -148,13 +148,9 @@ impl FromRequestParts<Arc<App>> for Viewer {
     }
 }
 
-/// Whether Koban is served over TLS. Only the configured public URL counts:
-/// `X-Forwarded-Proto` can be sent by anyone and is not trusted.
+/// Whether Koban is served over TLS (see [`crate::config::Config::serves_tls`]).
 pub fn is_secure(app: &App) -> bool {
-    app.config
-        .public_url
-        .to_ascii_lowercase()
-        .starts_with("https://")
+    app.config.serves_tls()
 }
 
 /// A `Set-Cookie` value with the attributes every Koban cookie shares.

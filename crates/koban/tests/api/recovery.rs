@@ -384,8 +384,8 @@ async fn old_login_history_is_pruned(t: TestApp) {
     .await;
     // The worker scheduled today's daily jobs when it started; scheduling
     // again (as every node does each minute) adds nothing.
-    koban::jobs::worker::schedule_daily(&t.app).await;
-    koban::jobs::worker::schedule_daily(&t.app).await;
+    koban::jobs::worker::schedule_periodic(&t.app).await;
+    koban::jobs::worker::schedule_periodic(&t.app).await;
     assert_eq!(
         scalar(
             &t,
@@ -395,16 +395,7 @@ async fn old_login_history_is_pruned(t: TestApp) {
         1
     );
     // Run the pruning job now, as tomorrow's schedule would.
-    koban::jobs::enqueue(
-        t.app.store.write(),
-        koban::jobs::worker::PRUNE_LOGIN_HISTORY,
-        &json!({}),
-        None,
-        koban::store::now_ms(),
-    )
-    .await
-    .expect("enqueue");
-    t.app.jobs_wakeup.notify_one();
+    t.run_job_now(koban::jobs::worker::PRUNE_LOGIN_HISTORY).await;
     for _ in 0..100 {
         if scalar(
             &t,

@@ -228,17 +228,34 @@ impl TestApp {
         (status, body)
     }
 
-    /// Counts rows of a table (to prove that a refused request wrote nothing).
-    /// Waits for what the server writes after answering (refusals answered
-    /// from memory reach the login history just after their response).
+    /// Waits for what the server writes after answering: refusals answered
+    /// from memory reach the login history just after their response, and
+    /// codes asked for are issued by a job.
     pub async fn settle(&self) {
         self.app
             .attempt_log
             .flush()
             .await
             .expect("login history written");
+        self.requested_codes_done().await;
     }
 
+    /// Queues a job of `kind` with no payload to run at once, as its
+    /// schedule would later, and wakes the worker.
+    pub async fn run_job_now(&self, kind: &str) {
+        koban::jobs::enqueue(
+            self.app.store.write(),
+            kind,
+            &serde_json::json!({}),
+            None,
+            koban::store::now_ms(),
+        )
+        .await
+        .expect("enqueue");
+        self.app.jobs_wakeup.notify_one();
+    }
+
+    /// Counts rows of a table (to prove that a refused request wrote nothing).
     pub async fn count(&self, table: &str) -> i64 {
         use sqlx::Row;
         self.settle().await;
@@ -322,6 +339,7 @@ impl TestApp {
         purpose: Option<&str>,
     ) -> Option<String> {
         use sqlx::Row;
+        self.settle().await;
         let sql = format!(
             "SELECT status, body_sealed FROM deliveries WHERE destination = $1 {filter} ORDER BY id DESC LIMIT 1"
         );
@@ -347,6 +365,26 @@ impl TestApp {
             tokio::time::sleep(Duration::from_millis(50)).await;
         }
         None
+    }
+
+    /// Waits until every code asked for through `POST /api/v1/codes` (or the
+    /// pages) was issued: they are issued by a job after the answer.
+    pub async fn requested_codes_done(&self) {
+        for _ in 0..200 {
+            use sqlx::Row;
+            let row = sqlx::query(
+                "SELECT COUNT(*) AS n FROM jobs WHERE kind = 'send_code' AND status IN ('pending', 'running')",
+            )
+            .fetch_one(self.app.store.read())
+            .await
+            .expect("count send_code jobs");
+            let waiting: i64 = row.try_get("n").expect("n");
+            if waiting == 0 {
+                return;
+            }
+            tokio::time::sleep(Duration::from_millis(25)).await;
+        }
+        panic!("requested codes were not issued within five seconds");
     }
 
     /// Registers and verifies an account; returns its bearer token.
@@ -560,6 +598,7 @@ impl TestApp {
     /// The newest delivery to `destination`, once there is one.
     pub async fn newest_delivery(&self, destination: &str) -> DeliveryRow {
         use sqlx::Row;
+        self.settle().await;
         let id: i64 = eventually("a delivery", || async {
             sqlx::query("SELECT id FROM deliveries WHERE destination = $1 ORDER BY id DESC LIMIT 1")
                 .bind(destination)
