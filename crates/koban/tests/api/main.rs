@@ -9,6 +9,7 @@ mod support;
 mod accounts;
 mod atomic;
 mod browser;
+mod chromium;
 mod conventions;
 mod delivery;
 mod edges;
