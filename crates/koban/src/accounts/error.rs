@@ -15,6 +15,10 @@ pub enum AccountError {
     BadCredentials,
     #[error("the code is wrong, used or expired")]
     CodeInvalid,
+    /// An authenticator app's code that is not right now, said in words that
+    /// fit an app: it cannot "send a new code", it shows the next one.
+    #[error("the authenticator code is wrong or was just used")]
+    TotpRefused { just_used: bool },
     #[error("the account's contact is not verified")]
     VerificationRequired,
     #[error("the account is disabled")]
@@ -149,6 +153,16 @@ impl From<AccountError> for Problem {
                 StatusCode::UNPROCESSABLE_ENTITY,
                 "code-invalid",
                 "problem-code-invalid",
+            ),
+            AccountError::TotpRefused { just_used: false } => Problem::new(
+                StatusCode::UNPROCESSABLE_ENTITY,
+                "totp-wrong",
+                "problem-totp-wrong",
+            ),
+            AccountError::TotpRefused { just_used: true } => Problem::new(
+                StatusCode::UNPROCESSABLE_ENTITY,
+                "totp-just-used",
+                "problem-totp-just-used",
             ),
             AccountError::VerificationRequired => Problem::new(
                 StatusCode::FORBIDDEN,

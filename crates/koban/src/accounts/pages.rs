@@ -121,12 +121,13 @@ pub(crate) fn explain(
         AccountError::Internal(e) => return Err(internal(viewer, e)),
         AccountError::Duplicate(_) => feedback.exists = true,
         AccountError::VerificationRequired => feedback.unverified = true,
-        AccountError::CodeInvalid => {
+        AccountError::CodeInvalid | AccountError::TotpRefused { .. } => {
             // Said next to the code, where the person is looking.
+            let message = crate::http::problem::Problem::from(error).message;
             feedback.status = 422;
             feedback
                 .errors
-                .insert("code".into(), vec![t(lang, "problem-code-invalid", &[])]);
+                .insert("code".into(), vec![t(lang, message, &[])]);
             return Ok(feedback);
         }
         _ => {}

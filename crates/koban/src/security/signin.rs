@@ -1091,7 +1091,9 @@ pub async fn second_factor(
     let refused = match proved {
         Ok(()) => None,
         Err(e @ AccountError::SecondFactorLocked(_)) => Some(("second_factor_locked", e)),
-        Err(e @ AccountError::CodeInvalid) => Some(("second_factor_failed", e)),
+        Err(e @ (AccountError::CodeInvalid | AccountError::TotpRefused { .. })) => {
+            Some(("second_factor_failed", e))
+        }
         Err(e) => return Err(e),
     };
     conclude_second_factor(app, &challenge, ctx, refused).await

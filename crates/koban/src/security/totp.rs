@@ -246,40 +246,59 @@ async fn check(
     account_id: i64,
     code: &str,
     require_enabled: bool,
-) -> Result<bool, AccountError> {
+) -> Result<Checked, AccountError> {
     let code = codes::normalize_code(code)?;
     let Some((secret, last_step, enabled)) = secret_and_step(app, account_id).await? else {
-        return Ok(false);
+        return Ok(Checked::Wrong);
     };
     if require_enabled && !enabled {
-        return Ok(false);
+        return Ok(Checked::Wrong);
     }
     let now_step = step_of(now_ms());
     for step in [now_step - 1, now_step, now_step + 1] {
-        if last_step.is_some_and(|last| step <= last) {
+        if !crate::crypto::constant_time_eq(code_at(&secret, step).as_bytes(), code.as_bytes()) {
             continue;
         }
-        if crate::crypto::constant_time_eq(code_at(&secret, step).as_bytes(), code.as_bytes()) {
-            let claimed = sqlx::query(
-                "UPDATE accounts SET totp_last_step = $1 WHERE id = $2 AND (totp_last_step IS NULL OR totp_last_step < $1)",
-            )
-            .bind(step)
-            .bind(account_id)
-            .execute(app.store.write())
-            .await?;
-            return Ok(claimed.rows_affected() == 1);
+        if last_step.is_some_and(|last| step <= last) {
+            return Ok(Checked::JustUsed);
         }
+        let claimed = sqlx::query(
+            "UPDATE accounts SET totp_last_step = $1 WHERE id = $2 AND (totp_last_step IS NULL OR totp_last_step < $1)",
+        )
+        .bind(step)
+        .bind(account_id)
+        .execute(app.store.write())
+        .await?;
+        // Lost to a parallel request with the same code: used just now.
+        return Ok(if claimed.rows_affected() == 1 {
+            Checked::Right
+        } else {
+            Checked::JustUsed
+        });
     }
-    Ok(false)
+    Ok(Checked::Wrong)
 }
 
-/// A TOTP code at sign-in.
-pub async fn verify_for_sign_in(
-    app: &App,
-    account_id: i64,
-    code: &str,
-) -> Result<bool, AccountError> {
-    check(app, account_id, code, true).await
+/// What checking an authenticator code found.
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub enum Checked {
+    Right,
+    Wrong,
+    /// Right for its time step, but a code of that step or a later one was
+    /// already accepted: replays are refused, and the person is told to
+    /// wait for the next code rather than that the app is wrong.
+    JustUsed,
+}
+
+impl Checked {
+    /// Ok for a right code, else the refusal that says what happened.
+    fn accepted(self) -> Result<(), AccountError> {
+        match self {
+            Checked::Right => Ok(()),
+            Checked::Wrong => Err(AccountError::TotpRefused { just_used: false }),
+            Checked::JustUsed => Err(AccountError::TotpRefused { just_used: true }),
+        }
+    }
 }
 
 fn new_recovery_code() -> String {
@@ -373,9 +392,7 @@ pub async fn confirm(
     if is_enabled(app, current.account.id).await? {
         return Err(AccountError::field("totp", "already_enabled"));
     }
-    if !check(app, current.account.id, code, false).await? {
-        return Err(AccountError::CodeInvalid);
-    }
+    check(app, current.account.id, code, false).await?.accepted()?;
     let enabled = sqlx::query("UPDATE accounts SET totp_enabled_at = $1 WHERE id = $2 AND totp_secret_sealed IS NOT NULL AND totp_enabled_at IS NULL")
         .bind(now_ms())
         .bind(current.account.id)
@@ -511,15 +528,21 @@ pub async fn prove(
             },
         );
     };
-    let checked: Result<bool, AccountError> = async {
+    // Outer error: the answer could not be checked; inner: it was wrong,
+    // with the refusal that says how.
+    let checked: Result<Result<(), AccountError>, AccountError> = async {
         Ok(match method {
-            "totp" => check(app, account_id, answer, true).await?,
-            "recovery_code" => use_recovery_code(app, account_id, answer).await?,
+            "totp" => check(app, account_id, answer, true).await?.accepted(),
+            "recovery_code" => match use_recovery_code(app, account_id, answer).await? {
+                true => Ok(()),
+                false => Err(AccountError::CodeInvalid),
+            },
             _ => {
                 let code = codes::normalize_code(answer)?;
                 codes::consume(app, account_id, code_purpose, bound_to, &code)
                     .await
-                    .is_ok()
+                    .map(|_| ())
+                    .map_err(|_| AccountError::CodeInvalid)
             }
         })
     }
@@ -528,7 +551,7 @@ pub async fn prove(
     // A right answer, or one that could not be checked (a malformed code),
     // gives its count back; a wrong one keeps it, and the one that reached
     // the limit locks.
-    let failed = matches!(checked, Ok(false));
+    let failed = matches!(checked, Ok(Err(_)));
     super::guards::settle_second_factor(
         &app.store,
         &key,
@@ -539,10 +562,7 @@ pub async fn prove(
         lock_ms,
     )
     .await?;
-    if !checked? {
-        return Err(AccountError::CodeInvalid);
-    }
-    Ok(())
+    checked?
 }
 
 /// Refuses while the account's second-factor sign-in is locked.

@@ -676,7 +676,10 @@ async fn browser_totp_enrolment_and_two_step_sign_in() {
     };
     b.fill("#code", wrong).await;
     b.click("#totp-confirm").await;
-    b.find("#code-error").await;
+    // Said as an authenticator app works: there is no new code to request.
+    let said = b.text("#code-error").await;
+    assert!(said.contains("doesn't match"), "{said}");
+    assert!(!said.contains("Request"), "{said}");
     b.find("#totp-qr svg").await;
     b.shot("totp-setup-error").await;
     b.fill("#code", &totp_at(&secret, totp_step_now())).await;
@@ -713,7 +716,13 @@ async fn browser_totp_enrolment_and_two_step_sign_in() {
         "the challenge is not in the URL"
     );
     b.shot("second-factor").await;
-    // A code from a step after the one used at enrolment (a used step is refused).
+    // The code that just turned 2FA on is refused as used, not as wrong.
+    b.fill("#code", &totp_at(&secret, used)).await;
+    b.click("#second-factor-submit").await;
+    b.on_page("second-factor").await;
+    let said = b.text("#code-error").await;
+    assert!(said.contains("just used") && said.contains("next one"), "{said}");
+    // A code from a step after the one used at enrolment.
     let code = totp_at(&secret, totp_step_now().max(used + 1));
     b.fill("#code", &code).await;
     b.click("#second-factor-submit").await;

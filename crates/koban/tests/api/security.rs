@@ -497,14 +497,18 @@ async fn totp_two_factor_sign_in(t: TestApp) {
         .expect("uri")
         .starts_with("otpauth://totp/Koban%3Atotp%40example.com?secret="));
     assert!(enrollment["qr_svg"].as_str().expect("svg").contains("<svg"));
-    let (status, _) = t
+    let wrong = if totp_now(&secret, 0) == "000000" { "000001" } else { "000000" };
+    let (status, body) = t
         .post_as(
             &token,
             "/api/v1/me/2fa/totp/confirm",
-            json!({ "code": "000000" }),
+            json!({ "code": wrong }),
         )
         .await;
     assert_eq!(status, StatusCode::UNPROCESSABLE_ENTITY);
+    // Said as an authenticator app works: nothing to "request".
+    assert_eq!(body["type"], "/problems/totp-wrong");
+    assert!(!body["detail"].as_str().expect("detail").contains("Request"), "{body}");
     // One step of clock skew is accepted.
     let (status, confirmed) = t
         .post_as(
@@ -528,11 +532,18 @@ async fn totp_two_factor_sign_in(t: TestApp) {
     let code = totp_now(&secret, 0);
     let (status, done) = second_factor(&t, &pending["challenge"], "totp", &code).await;
     assert_eq!(status, StatusCode::CREATED, "{done}");
-    // The same code on a fresh sign-in is a replay.
+    // The same code on a fresh sign-in is a replay, and is called one: the
+    // person waits for the next code instead of doubting the app.
     let (_, pending) = sign_in(&t, "totp@example.com", PASSWORD).await;
     let challenge = pending["challenge"].clone();
-    let (status, _) = second_factor(&t, &challenge, "totp", &code).await;
+    let (status, body) = second_factor(&t, &challenge, "totp", &code).await;
     assert_eq!(status, StatusCode::UNPROCESSABLE_ENTITY);
+    assert_eq!(body["type"], "/problems/totp-just-used");
+    assert!(body["detail"].as_str().expect("detail").contains("next one"), "{body}");
+    // So is the code that turned 2FA on, right after.
+    let (status, body) = second_factor(&t, &challenge, "totp", &totp_now(&secret, -1)).await;
+    assert_eq!(status, StatusCode::UNPROCESSABLE_ENTITY);
+    assert_eq!(body["type"], "/problems/totp-just-used");
     // A recovery code works once, in any case, with or without its dash.
     let typed = recovery[0].to_uppercase().replace('-', "");
     let (status, _) = second_factor(&t, &challenge, "recovery_code", &typed).await;
