@@ -460,7 +460,7 @@ async fn signin(
             retry_after_ms,
             lock,
             reference,
-        }) => security_pages::locked_redirect(&identifier, retry_after_ms, lock, reference),
+        }) => crate::security::unlock_pages::locked_redirect(&identifier, retry_after_ms, lock, reference),
         Err(error) => match explain(&viewer, error, &["identifier", "password"]) {
             Ok(feedback) => refused(
                 &viewer,
