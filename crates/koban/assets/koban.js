@@ -7,8 +7,30 @@
     var when = new Date(el.getAttribute("datetime"));
     if (!isNaN(when)) {
       el.title = el.textContent;
-      el.textContent = when.toLocaleString(lang, { dateStyle: "medium", timeStyle: "medium" });
+      // data-local="time": a moment within the day, such as when a lock ends.
+      el.textContent = el.getAttribute("data-local") === "time"
+        ? when.toLocaleTimeString(lang, { hour: "numeric", minute: "2-digit" })
+        : when.toLocaleString(lang, { dateStyle: "medium", timeStyle: "medium" });
     }
+  });
+  // Live countdowns: data-countdown holds the end (ms since the epoch); at
+  // the end the text becomes data-done and the page reloads, so it offers
+  // what is possible then.
+  document.querySelectorAll("[data-countdown]").forEach(function (el) {
+    var end = parseInt(el.getAttribute("data-countdown"), 10);
+    if (!end) return;
+    function two(n) { return (n < 10 ? "0" : "") + n; }
+    (function tick() {
+      var left = Math.max(0, Math.ceil((end - Date.now()) / 1000));
+      if (left === 0) {
+        el.textContent = el.getAttribute("data-done") || "0:00";
+        if (el.hasAttribute("data-reload")) window.location.reload();
+        return;
+      }
+      var h = Math.floor(left / 3600), m = Math.floor(left / 60) % 60, s = left % 60;
+      el.textContent = (h ? h + ":" + two(m) : String(m)) + ":" + two(s);
+      setTimeout(tick, 1000 - (Date.now() % 1000) + 5);
+    })();
   });
   // Tell the server the browser's time zone, so pages can show times in it.
   try {

@@ -119,6 +119,14 @@
         : navigator.credentials.get({ publicKey: requestOptions(publicKey) }).then(asserted);
     }).then(function (answer) {
       form.querySelector("input[name=credential]").value = JSON.stringify(answer);
+      // data-with names a field the page shows once, outside this form (the
+      // lock page's new password), whose value goes along.
+      var shared = form.getAttribute("data-with");
+      if (shared) {
+        var from = document.querySelector("[name='" + shared + "']:not([type=hidden])");
+        var to = form.querySelector("input[type=hidden][name='" + shared + "']");
+        if (from && to) to.value = from.value;
+      }
       form.submit();
     }).catch(function (error) {
       if (button) button.disabled = false;

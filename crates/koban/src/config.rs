@@ -16,6 +16,7 @@ pub struct Config {
     pub database_url: String,
     pub data_dir: String,
     pub public_url: String,
+    pub support_url: String,
     pub webauthn_rp_id: String,
     pub webauthn_origin: String,
     pub log_format: String,
@@ -77,6 +78,7 @@ impl Default for Config {
             database_url: "sqlite://koban.db".into(),
             data_dir: "./koban-data".into(),
             public_url: String::new(),
+            support_url: String::new(),
             webauthn_rp_id: String::new(),
             webauthn_origin: String::new(),
             log_format: "text".into(),
@@ -139,6 +141,7 @@ pub const KEYS: &[(&str, &str)] = &[
     ("database_url", "`sqlite://PATH` (created if missing, WAL mode) or `postgres://USER@HOST/DB`."),
     ("data_dir", "Folder for the server key, attachments and the search index."),
     ("public_url", "The URL people reach Koban at, used in links in mail. Empty: `http://` + `listen`."),
+    ("support_url", "Where people reach support when they cannot help themselves (an `https://` page or a `mailto:` address), linked from the lock page with the lock's reference. Empty: the page tells them to contact support without a link."),
     ("webauthn_rp_id", "Passkeys' relying-party id: the domain passkeys are bound to, `webauthn_origin`'s host or a parent of it. Changing it later orphans every registered passkey. Empty: the origin's host."),
     ("webauthn_origin", "The origin browsers use passkeys from, such as `https://koban.example.com`. Empty: the origin of `public_url`, with `localhost` in place of an IP address (browsers refuse passkeys on IP addresses). On `localhost` any port is accepted."),
     ("log_format", "`text` for people, `json` for log collectors."),
@@ -316,6 +319,18 @@ impl Config {
         }
         if self.session_idle_minutes <= 0 || self.session_absolute_hours <= 0 {
             return bad("session_idle_minutes", "session lifetimes must be positive");
+        }
+        let support = self.support_url.to_ascii_lowercase();
+        if !(support.is_empty()
+            || support.starts_with("https://")
+            || support.starts_with("http://")
+            || support.starts_with("mailto:"))
+            || self.support_url.chars().any(|c| c.is_whitespace() || c.is_control())
+        {
+            return bad(
+                "support_url",
+                "must be empty, an http(s):// address or a mailto: address",
+            );
         }
         if self.risk_refusal_cache_seconds < 0 {
             return bad("risk_refusal_cache_seconds", "must be 0 (off) or more");

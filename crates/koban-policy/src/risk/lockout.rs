@@ -98,6 +98,13 @@ pub fn after_password_failure(
     }
 }
 
+/// Whether one more wrong password after `consecutive_failures` locks, so
+/// the person can be warned before their last try, not after it.
+pub fn next_failure_locks(consecutive_failures: u32, cfg: &RiskConfig) -> bool {
+    // Time does not matter here: only whether there is a lock at all.
+    after_password_failure(consecutive_failures.saturating_add(1), 0, cfg) != LockDecision::NoLock
+}
+
 /// The consecutive failure count at which the first lock of any kind starts:
 /// the temporary lock's threshold, or the support lock's when that is lower.
 pub fn first_lock_at(cfg: &RiskConfig) -> u32 {
@@ -130,6 +137,26 @@ pub fn checks_allowed(failures_in_force: u32, cfg: &RiskConfig) -> u32 {
 /// apply (switched off with 0; the caller leaves out allow-listed addresses).
 pub fn ip_checks_allowed(ip_failures_in_window: u32, cfg: &RiskConfig) -> Option<u32> {
     (cfg.ip_failure_limit > 0).then(|| cfg.ip_failure_limit.saturating_sub(ip_failures_in_window))
+}
+
+#[cfg(test)]
+mod warning_tests {
+    use super::*;
+    use proptest::prelude::*;
+
+    proptest! {
+        /// The warning comes exactly once before the first lock: after the
+        /// failure that leaves one try, never earlier, never once locked.
+        #[test]
+        fn the_last_try_is_the_one_before_the_first_lock(lock_after in 1u32..20, support in proptest::option::of(1u32..40)) {
+            let cfg = RiskConfig { lock_after_failures: lock_after, support_lock_after_failures: support, ..RiskConfig::default() };
+            let first = first_lock_at(&cfg);
+            for failures in 0..first.saturating_sub(1) {
+                prop_assert!(!next_failure_locks(failures, &cfg), "warned at {failures} of {first}");
+            }
+            prop_assert!(next_failure_locks(first - 1, &cfg));
+        }
+    }
 }
 
 #[cfg(test)]

@@ -29,6 +29,7 @@ pub use config::{RiskConfig, RiskPoints};
 pub use geo::{great_circle_km, GeoPoint};
 pub use lockout::{
     after_password_failure, checks_allowed, failures_in_force, first_lock_at, ip_checks_allowed,
+    next_failure_locks,
     lock_duration_ms, next_failure_count, AccountLock, LockDecision,
 };
 pub use precheck::{pre_check, Refusal};

@@ -13,6 +13,11 @@ pub enum AccountError {
     Duplicate(&'static str),
     #[error("wrong account or password")]
     BadCredentials,
+    /// A wrong password after which one more locks sign-in: the same
+    /// refusal, with the warning a person needs before their last try.
+    /// Unknown identifiers count and lock alike, so it reveals nothing.
+    #[error("wrong account or password; one more failure locks sign-in")]
+    BadCredentialsLastTry,
     #[error("the code is wrong, used or expired")]
     CodeInvalid,
     /// An authenticator app's code that is not right now, said in words that
@@ -149,6 +154,12 @@ impl From<AccountError> for Problem {
                 "bad-credentials",
                 "problem-bad-credentials",
             ),
+            AccountError::BadCredentialsLastTry => Problem::new(
+                StatusCode::UNAUTHORIZED,
+                "bad-credentials",
+                "problem-bad-credentials-last-try",
+            )
+            .extension("attempts_left", 1),
             AccountError::CodeInvalid => Problem::new(
                 StatusCode::UNPROCESSABLE_ENTITY,
                 "code-invalid",

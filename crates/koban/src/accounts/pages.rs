@@ -461,15 +461,19 @@ async fn signin(
             lock,
             reference,
         }) => crate::security::unlock_pages::locked_redirect(&identifier, retry_after_ms, lock, reference),
-        Err(error) => match explain(&viewer, error, &["identifier", "password"]) {
-            Ok(feedback) => refused(
-                &viewer,
-                "signin.html",
-                feedback,
-                signin_context(&form, None),
-            ),
-            Err(response) => response,
-        },
+        Err(error) => {
+            // Before the try that would lock, the way that does not lock.
+            let last_try = matches!(error, AccountError::BadCredentialsLastTry);
+            match explain(&viewer, error, &["identifier", "password"]) {
+                Ok(feedback) => refused(
+                    &viewer,
+                    "signin.html",
+                    feedback,
+                    context! { last_try => last_try, ..signin_context(&form, None) },
+                ),
+                Err(response) => response,
+            }
+        }
     }
 }
 

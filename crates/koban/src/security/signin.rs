@@ -505,11 +505,11 @@ async fn password_failed(
     account_id: Option<i64>,
     ctx: &ClientContext,
 ) -> AccountError {
-    let result: Result<(), AccountError> = async {
+    let result: Result<bool, AccountError> = async {
         let cfg = &app.security.risk;
         let now = now_ms();
         // Each count releases what the check had reserved there.
-        let (_, decision, applied) =
+        let (failures, decision, applied) =
             guards::count_password_failure(&app.store, guard_key, now, cfg).await?;
         reservation.guard_settled();
         guards::count_ip_failure(
@@ -539,11 +539,12 @@ async fn password_failed(
                 lock_notice(app, &account, ctx, decision, applied, "password_failures").await?;
             }
         }
-        Ok(())
+        Ok(decision == risk::LockDecision::NoLock && risk::next_failure_locks(failures, cfg))
     }
     .await;
     match result {
-        Ok(()) => AccountError::BadCredentials,
+        Ok(true) => AccountError::BadCredentialsLastTry,
+        Ok(false) => AccountError::BadCredentials,
         Err(e) => e,
     }
 }

@@ -8,7 +8,6 @@ use crate::accounts::pages::{explain, refused};
 use crate::accounts::{service, AccountError, Lock, LockReference};
 use crate::app::App;
 use crate::store::now_ms;
-use crate::web::i18n::t;
 use crate::web::{render, see_other, set_cookie, url_with, PageForm, Viewer};
 use axum::extract::{Query, State};
 use axum::http::StatusCode;
@@ -94,7 +93,112 @@ struct LockedForm {
     notice: Option<String>,
 }
 
-fn locked_context(viewer: &Viewer, form: &LockedForm, notice: Option<String>) -> minijinja::Value {
+/// The ways out of a temporary lock, best first.
+struct Ways {
+    methods: Vec<&'static str>,
+}
+
+impl Ways {
+    /// What every account has, offered to a device the account has not
+    /// signed in from: a code to a verified contact first, the second
+    /// factors one click away. Naming the account's own factors there would
+    /// tell a stranger which ones it has, or that it exists.
+    fn unknown() -> Ways {
+        Ways {
+            methods: vec!["code", "totp", "recovery_code", "passkey"],
+        }
+    }
+
+    /// The account's own ways, to a device it signed in from before: a
+    /// passkey first, then the authenticator app, then a code.
+    fn of(factors: super::totp::Factors) -> Ways {
+        let mut methods = vec![];
+        if factors.passkey {
+            methods.push("passkey");
+        }
+        if factors.totp {
+            methods.push("totp");
+        }
+        methods.push("code");
+        if factors.on() {
+            methods.push("recovery_code");
+        }
+        Ways { methods }
+    }
+
+    /// The page's blocks in order: `passkey`, `send_code` (ask for a code)
+    /// and `entry` (type a code, once, for every kind of code). Once a code
+    /// was asked for, typing it comes first.
+    fn blocks(&self, step_code: bool) -> Vec<&'static str> {
+        let mut blocks: Vec<&'static str> = vec![];
+        for method in &self.methods {
+            let block = match *method {
+                "passkey" => "passkey",
+                "code" => "send_code",
+                _ => "entry",
+            };
+            if !blocks.contains(&block) {
+                blocks.push(block);
+            }
+        }
+        if step_code {
+            blocks.retain(|b| *b != "entry");
+            blocks.insert(0, "entry");
+        }
+        blocks
+    }
+
+    /// The kinds of code the entry form takes, in order; the emailed or
+    /// texted code only once one was asked for.
+    fn entry_methods(&self, step_code: bool) -> Vec<&'static str> {
+        let mut methods: Vec<&'static str> = self
+            .methods
+            .iter()
+            .copied()
+            .filter(|m| *m != "passkey" && (*m != "code" || step_code))
+            .collect();
+        if step_code {
+            methods.retain(|m| *m != "code");
+            methods.insert(0, "code");
+        }
+        methods
+    }
+}
+
+/// The ways out for `identifier` as seen from this client.
+async fn ways_out(app: &App, identifier: &str, ctx: &ClientContext) -> Ways {
+    let known = async {
+        let contact = service::parse_login_identifier(identifier, None).ok()?;
+        let (account, _) = crate::accounts::store::find_with_hash(app.store.read(), &contact)
+            .await
+            .ok()??;
+        super::devices::find_by_key(&app.store, account.id, &ctx.device_key_hash())
+            .await
+            .ok()??;
+        super::totp::factors(app, account.id).await.ok()
+    }
+    .await;
+    known.map_or_else(Ways::unknown, Ways::of)
+}
+
+/// "mm:ss" (or "h:mm:ss") until `until`, as the countdown starts.
+fn time_left(until: i64, now: i64) -> String {
+    let seconds = ((until - now).max(0) + 999) / 1000;
+    let (h, m, s) = (seconds / 3600, seconds / 60 % 60, seconds % 60);
+    if h > 0 {
+        format!("{h}:{m:02}:{s:02}")
+    } else {
+        format!("{m}:{s:02}")
+    }
+}
+
+fn locked_context(
+    app: &App,
+    viewer: &Viewer,
+    form: &LockedForm,
+    ways: &Ways,
+    notice: Option<String>,
+) -> minijinja::Value {
     let support = form.kind == "support";
     // Only the shape of a reference is shown back: the page repeats what
     // the sign-in answered, and must not echo arbitrary text.
@@ -103,12 +207,23 @@ fn locked_context(viewer: &Viewer, form: &LockedForm, notice: Option<String>) ->
             && r.starts_with("LK-")
             && r[3..].bytes().all(|b| b.is_ascii_digit() || b == b'-')
     });
+    let now = now_ms();
     let until = form.until.trim().parse::<i64>().ok();
-    let minutes = until.map(|u| ((u - now_ms()).max(0) + 59_999) / 60_000);
-    let method = match form.method.as_str() {
-        m @ ("totp" | "recovery_code") => m,
-        _ => "code",
-    };
+    let step_code = form.step == "code" || !form.code.is_empty();
+    let entry_methods = ways.entry_methods(step_code);
+    let method = entry_methods
+        .iter()
+        .copied()
+        .find(|m| *m == form.method)
+        .or(entry_methods.first().copied())
+        .unwrap_or("code");
+    let support_url = Some(app.config.support_url.as_str())
+        .filter(|u| !u.is_empty())
+        .map(|u| match (reference, u.starts_with("mailto:")) {
+            (Some(r), true) => format!("{u}?subject={r}"),
+            (Some(r), false) => url_with(u, &[("reference", r)]),
+            (None, _) => u.to_string(),
+        });
     context! {
         identifier => form.identifier,
         destination => service::parse_login_identifier(&form.identifier, None).ok().map(|c| c.masked()),
@@ -116,18 +231,21 @@ fn locked_context(viewer: &Viewer, form: &LockedForm, notice: Option<String>) ->
         reference => reference,
         network => form.kind == "network",
         blocked => form.kind == "blocked",
-        lead => minutes.filter(|m| *m > 0).map(|m| if m == 1 {
-            t(viewer.lang, "locked-temporary-lead-one", &[])
-        } else {
-            t(viewer.lang, "locked-temporary-lead", &[("minutes", m.to_string())])
-        }),
         until => until.map(|u| viewer.when(u)),
         until_raw => form.until,
-        minutes => minutes,
-        ended => minutes == Some(0),
-        step_code => form.step == "code" || !form.code.is_empty(),
+        remaining => until.map(|u| time_left(u, now)),
+        ended => until.is_some_and(|u| u <= now),
+        step_code => step_code,
+        blocks => ways.blocks(step_code),
+        entry_methods => entry_methods,
+        // Whichever way was used last is open when the page comes back to it.
+        open_others => !form.method.is_empty() || !form.code.is_empty(),
+        // Every temporary lock offered here came from wrong passwords: the
+        // server asks a new one whenever its lock's cause says so.
+        needs_password => true,
         values => context! { code => form.code, method => method },
         notice => notice,
+        support_url => support_url,
         signin_url => url_with("/signin", &[("identifier", &form.identifier)]),
         passkey_options_url => url_with("/locked/passkey/options", &[("identifier", &form.identifier)]),
     }
@@ -156,13 +274,19 @@ async fn unlock_passkey_options(
 }
 
 /// `GET /locked?identifier=…&kind=temporary|support&until=…`.
-async fn locked_page(viewer: Viewer, Query(form): Query<LockedForm>) -> Response {
+async fn locked_page(
+    State(app): State<Arc<App>>,
+    viewer: Viewer,
+    ctx: ClientContext,
+    Query(form): Query<LockedForm>,
+) -> Response {
     let notice = notice(viewer.lang, form.notice.as_deref());
+    let ways = ways_out(&app, &form.identifier, &ctx).await;
     render::page(
         &viewer,
         StatusCode::OK,
         "locked.html",
-        locked_context(&viewer, &form, notice),
+        locked_context(&app, &viewer, &form, &ways, notice),
     )
 }
 
@@ -184,6 +308,7 @@ fn locked_back(viewer: &mut Viewer, form: &LockedForm) {
 async fn unlock_code(
     State(app): State<Arc<App>>,
     mut viewer: Viewer,
+    ctx: ClientContext,
     PageForm(form): PageForm<LockedForm>,
 ) -> Response {
     let result = async {
@@ -213,7 +338,13 @@ async fn unlock_code(
                     &viewer,
                     "locked.html",
                     feedback,
-                    locked_context(&viewer, &form, None),
+                    locked_context(
+                        &app,
+                        &viewer,
+                        &form,
+                        &ways_out(&app, &form.identifier, &ctx).await,
+                        None,
+                    ),
                 ),
                 Err(response) => response,
             }
@@ -272,19 +403,22 @@ async fn unlock(
         Err(error) => {
             locked_back(&mut viewer, &form);
             let passkey = method == "passkey";
+            let ways = ways_out(&app, &form.identifier, &ctx).await;
             match explain(&viewer, error, &["code", "new_password", "method"]) {
                 Ok(feedback) => refused(
                     &viewer,
                     "locked.html",
                     feedback,
                     locked_context(
+                        &app,
                         &viewer,
                         &LockedForm {
-                            // A passkey's refusal comes back to the passkey form, not the code form.
-                            step: if passkey {
-                                form.step.clone()
-                            } else {
+                            // A sent code's refusal comes back to typing it; a
+                            // passkey's or an app's to where it was.
+                            step: if method == "code" {
                                 "code".into()
+                            } else {
+                                form.step.clone()
                             },
                             method: if passkey {
                                 String::new()
@@ -293,6 +427,7 @@ async fn unlock(
                             },
                             ..form
                         },
+                        &ways,
                         None,
                     ),
                 ),

@@ -835,12 +835,18 @@ async fn browser_device_limit_conflict() {
     b.close().await;
 }
 
-/// Five wrong passwords lock; the sixth attempt shows the lock page with
-/// the temporary-lock path; unlocking with the emailed code needs a new
-/// password, and then that password signs in.
+/// Four wrong passwords warn that the next locks and offer a reset; the
+/// fifth locks; the sixth attempt shows the lock page: how long is left,
+/// counting down, the end in the viewer's zone, one way out first (a code,
+/// on a device the account has not used) and the others folded, one
+/// new-password field, and support. Unlocking with the emailed code needs
+/// the new password, and then that password signs in.
 #[tokio::test(flavor = "multi_thread", worker_threads = 2)]
 async fn browser_lock_page_and_self_service_unlock() {
-    let t = TestApp::start(Db::Sqlite, |_| {}).await;
+    let t = TestApp::start(Db::Sqlite, |c| {
+        c.support_url = "mailto:help@example.com".into();
+    })
+    .await;
     let Some(mut b) = Browser::start("lock_page_and_self_service_unlock", "en-US", &t.base).await
     else {
         return;
@@ -853,23 +859,51 @@ async fn browser_lock_page_and_self_service_unlock() {
     for i in 0..5 {
         b.sign_in(email, &format!("wrong guess number {i}")).await;
         b.on_page("signin").await;
-        assert!(b
-            .text("#alert")
-            .await
-            .contains("The account or password is wrong."));
+        let alert = b.text("#alert").await;
+        assert!(alert.contains("The account or password is wrong."), "{alert}");
+        let warned = b.client().find(Locator::Css("#last-try-forgot")).await.is_ok();
+        // Only the fourth failure leaves a single try: it warns and offers a reset.
+        assert_eq!(warned, i == 3, "try {i}: {alert}");
+        assert_eq!(alert.contains("One more wrong password locks"), i == 3, "{alert}");
+        if i == 3 {
+            b.shot("last-try-warning").await;
+        }
     }
-    b.shot("fifth-wrong-password").await;
     b.sign_in(email, PASSWORD).await;
     b.on_page("locked").await;
     b.find("#lock-temporary").await;
     let text = b.body_text().await;
-    assert!(text.contains("locked for about a minute"), "{text}");
-    assert!(text.contains("Unlock it now"), "{text}");
+    assert!(text.contains("Too many wrong passwords"), "{text}");
+    assert!(!text.contains("If the account is locked"), "{text}");
+    // A live countdown from about a minute, and the end as a local time.
+    let first = b.text("#lock-countdown").await;
+    assert!(first.starts_with("0:") || first.starts_with("1:"), "{first}");
+    tokio::time::sleep(Duration::from_millis(2100)).await;
+    let later = b.text("#lock-countdown").await;
+    assert_ne!(first, later, "the countdown moves");
+    let until = b.text("#lock-until").await;
+    assert!(!until.contains("UTC") && until.contains(':'), "{until}");
+    // This browser never signed in to the account: a code first, the other
+    // ways folded, and only one password field on the page.
+    let send = b.find("#unlock-send").await;
+    assert!(send.attr("class").await.expect("class").unwrap_or_default().contains("btn-primary"));
+    b.find("#other-ways:not([open]) #unlock-passkey").await;
+    let passwords = b
+        .client()
+        .find_all(Locator::Css("input[type=password]"))
+        .await
+        .expect("inputs");
+    assert_eq!(passwords.len(), 1);
+    let support = b.find("#contact-support").await;
+    assert_eq!(
+        support.attr("href").await.expect("href").as_deref(),
+        Some("mailto:help@example.com")
+    );
     b.shot("locked").await;
 
     b.click("#unlock-send").await;
     b.on_page("locked").await;
-    assert!(b.text("#notice").await.contains("a code is on its way"));
+    assert!(b.text("#notice").await.contains("sent a code"));
     b.find("#unlock-form").await;
     let code = t.latest_code(email).await;
     // Wrong passwords caused the lock: a new password is required.
@@ -892,6 +926,69 @@ async fn browser_lock_page_and_self_service_unlock() {
     assert!(timeline.contains("Sign-in unlocked"), "{timeline}");
     assert!(timeline.contains("Sign-in locked"), "{timeline}");
     b.shot("timeline").await;
+    b.close().await;
+}
+
+/// On a browser the account signed in from before, the lock page offers
+/// the account's own ways, best first: here its authenticator app (no
+/// passkey, which it does not have), in Japanese, and unlocks with it.
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn browser_lock_page_on_a_known_device_in_japanese() {
+    let t = TestApp::start(Db::Sqlite, |_| {}).await;
+    let Some(mut b) = Browser::start("lock_page_on_a_known_device_in_japanese", "ja", &t.base).await
+    else {
+        return;
+    };
+    let email = "kaori@example.com";
+    let token = t.signed_up(email, PASSWORD).await;
+    let (_, enrolment) = t.post_as(&token, "/api/v1/me/2fa/totp", serde_json::json!({})).await;
+    let secret = enrolment["secret"].as_str().expect("secret").to_string();
+    let enrolled = totp_step_now();
+    let (status, confirmed) = t
+        .post_as(
+            &token,
+            "/api/v1/me/2fa/totp/confirm",
+            serde_json::json!({ "code": totp_at(&secret, enrolled) }),
+        )
+        .await;
+    assert_eq!(status, reqwest::StatusCode::OK);
+    let recovery = confirmed["recovery_codes"][0].as_str().expect("a recovery code").to_string();
+    // This browser signs in once (password, then the app), so it is known.
+    b.goto("/signin").await;
+    b.on_page("signin").await;
+    b.sign_in(email, PASSWORD).await;
+    b.on_page("second-factor").await;
+    b.fill("#code", &totp_at(&secret, enrolled + 1)).await;
+    b.click("#second-factor-submit").await;
+    b.on_page("account").await;
+    b.click("#nav-sign-out").await;
+    b.on_page("signin").await;
+    for i in 0..5 {
+        b.sign_in(email, &format!("間違い {i}")).await;
+        b.on_page("signin").await;
+    }
+    b.sign_in(email, PASSWORD).await;
+    b.on_page("locked").await;
+    let text = b.body_text().await;
+    assert!(text.contains("パスワードの入力ミスが続いた"), "{text}");
+    // The app comes first, typed straight in; no passkey is offered at all.
+    b.find("#way-entry #unlock-form").await;
+    assert!(b.text("#way-entry").await.contains("認証アプリ"));
+    assert!(b.client().find(Locator::Css("#unlock-passkey")).await.is_err());
+    b.find("#other-ways #unlock-send").await;
+    b.shot("locked-known-device").await;
+    // Both app codes of this half-minute are used: a recovery code, chosen
+    // among the kinds of code this account has.
+    b.fill("#new_password", "新しい合言葉 2027").await;
+    b.find("#method")
+        .await
+        .select_by_value("recovery_code")
+        .await
+        .expect("choose recovery code");
+    b.fill("#code", &recovery).await;
+    b.click("#unlock-submit").await;
+    b.on_page("signin").await;
+    b.shot("unlocked").await;
     b.close().await;
 }
 

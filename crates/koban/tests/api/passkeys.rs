@@ -1457,7 +1457,7 @@ async fn lock_page_unlocks_with_a_passkey(t: TestApp) {
         .await;
     assert_eq!(response.status(), StatusCode::UNPROCESSABLE_ENTITY);
     let page = response.text().await.expect("page");
-    assert!(page.contains("id=\"passkey-new-password-error\""), "{page}");
+    assert!(page.contains("id=\"new_password-error\""), "{page}");
     assert!(is_locked(&t, email).await);
     let response = p
         .post(
