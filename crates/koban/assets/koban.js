@@ -16,10 +16,15 @@
   // Live countdowns: data-countdown holds the end (ms since the epoch); at
   // the end the text becomes data-done and the page reloads, so it offers
   // what is possible then.
+  function two(n) { return (n < 10 ? "0" : "") + n; }
+  function clock(seconds) {
+    var h = Math.floor(seconds / 3600), m = Math.floor(seconds / 60) % 60, s = seconds % 60;
+    return (h ? h + ":" + two(m) : String(m)) + ":" + two(s);
+  }
+  function nextSecond(tick) { setTimeout(tick, 1000 - (Date.now() % 1000) + 5); }
   document.querySelectorAll("[data-countdown]").forEach(function (el) {
     var end = parseInt(el.getAttribute("data-countdown"), 10);
     if (!end) return;
-    function two(n) { return (n < 10 ? "0" : "") + n; }
     (function tick() {
       var left = Math.max(0, Math.ceil((end - Date.now()) / 1000));
       if (left === 0) {
@@ -27,9 +32,28 @@
         if (el.hasAttribute("data-reload")) window.location.reload();
         return;
       }
-      var h = Math.floor(left / 3600), m = Math.floor(left / 60) % 60, s = left % 60;
-      el.textContent = (h ? h + ":" + two(m) : String(m)) + ":" + two(s);
-      setTimeout(tick, 1000 - (Date.now() % 1000) + 5);
+      el.textContent = clock(left);
+      nextSecond(tick);
+    })();
+  });
+  // Buttons that may not be used yet (a code asked for a moment ago):
+  // data-wait-until (ms since the epoch) disables them, counting down in
+  // their label (data-wait-text, with "{time}"), and then gives them back.
+  // Without the script an early click gets the server's "wait" answer.
+  document.querySelectorAll("[data-wait-until]").forEach(function (button) {
+    var until = parseInt(button.getAttribute("data-wait-until"), 10);
+    var label = button.textContent;
+    var text = button.getAttribute("data-wait-text") || label;
+    (function tick() {
+      var left = Math.ceil((until - Date.now()) / 1000);
+      if (!(left > 0)) {
+        button.disabled = false;
+        button.textContent = label;
+        return;
+      }
+      button.disabled = true;
+      button.textContent = text.replace("{time}", clock(left));
+      nextSecond(tick);
     })();
   });
   // Tell the server the browser's time zone, so pages can show times in it.

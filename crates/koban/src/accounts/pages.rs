@@ -7,6 +7,7 @@ use super::codes::Purpose;
 use super::service::{self, Client, Registration};
 use super::{sessions, AccountError};
 use crate::app::App;
+use crate::store::now_ms;
 use crate::http::auth::ClientInfo;
 use crate::security::client::ClientContext;
 use crate::security::pages as security_pages;
@@ -277,7 +278,10 @@ async fn signup(
             let identifier = contact
                 .map(|c| c.as_str().to_string())
                 .unwrap_or_else(|_| form.email.clone() + &form.phone);
-            see_other(&url_with("/verify", &[("identifier", &identifier)]))
+            see_other(&url_with(
+                "/verify",
+                &[("identifier", &identifier), ("sent", &now_ms().to_string())],
+            ))
         }
         Err(error) => match explain(&viewer, error, &["phone", "email", "password"]) {
             Ok(feedback) => refused(&viewer, "signup.html", feedback, signup_context(&form)),
@@ -292,6 +296,10 @@ async fn signup(
 struct VerifyQuery {
     #[serde(default)]
     identifier: String,
+    /// When the last code was sent (ms since the epoch), so the page can
+    /// count down to when another may be.
+    #[serde(default)]
+    sent: Option<i64>,
     notice: Option<String>,
 }
 
@@ -301,19 +309,32 @@ struct VerifyForm {
     identifier: String,
     #[serde(default)]
     code: String,
-    /// For a resend: `phone` or `email` to use the account's other contact.
-    #[serde(default)]
-    via: String,
 }
 
-/// What the code page shows about where the code went.
-fn verify_context(identifier: &str, code: &str, notice: Option<String>) -> minijinja::Value {
+/// When another code may be asked for, after one sent at `sent`: within
+/// the resend gap, or never earlier than now for a time from the address
+/// that is in the past or implausibly far ahead.
+fn resend_at(sent: Option<i64>, now: i64) -> Option<i64> {
+    let gap = koban_policy::throttle::RESEND_GAP_MS;
+    sent.filter(|s| *s <= now && now - s < gap)
+        .map(|s| s + gap)
+}
+
+/// What the code page shows about where the code went. A pending account
+/// has exactly the one contact it signed up with, so there is no other
+/// contact to offer here.
+fn verify_context(
+    identifier: &str,
+    code: &str,
+    resend_at: Option<i64>,
+    notice: Option<String>,
+) -> minijinja::Value {
     let contact = service::parse_login_identifier(identifier, None).ok();
     context! {
         values => context! { identifier => identifier, code => code },
         identifier => contact.as_ref().map(|c| c.as_str().to_string()),
         destination => contact.as_ref().map(Contact::masked),
-        other_via => contact.as_ref().map(|c| if c.kind() == "phone" { "email" } else { "phone" }),
+        resend_at => resend_at,
         notice => notice,
     }
 }
@@ -325,7 +346,12 @@ async fn verify_page(viewer: Viewer, Query(query): Query<VerifyQuery>) -> Respon
         &viewer,
         StatusCode::OK,
         "verify.html",
-        verify_context(&query.identifier, "", notice),
+        verify_context(
+            &query.identifier,
+            "",
+            resend_at(query.sent, now_ms()),
+            notice,
+        ),
     )
 }
 
@@ -353,7 +379,7 @@ async fn verify(
                 &viewer,
                 "verify.html",
                 feedback,
-                verify_context(&form.identifier, &form.code, None),
+                verify_context(&form.identifier, &form.code, None, None),
             ),
             Err(response) => response,
         },
@@ -368,29 +394,36 @@ async fn resend(
     PageForm(form): PageForm<VerifyForm>,
 ) -> Response {
     let client = client(info, &viewer);
-    let via = non_empty(&form.via);
     let result = async {
         let contact = service::parse_login_identifier(&form.identifier, None)?;
         check_rate(&app, &contact)?;
-        service::send_code(&app, &contact, Purpose::VerifyContact, via, &client).await?;
+        service::send_code(&app, &contact, Purpose::VerifyContact, None, &client).await?;
         Ok::<_, AccountError>(contact)
     }
     .await;
     match result {
         Ok(contact) => see_other(&url_with(
             "/verify",
-            &[("identifier", contact.as_str()), ("notice", "resent")],
+            &[
+                ("identifier", contact.as_str()),
+                ("notice", "resent"),
+                ("sent", &now_ms().to_string()),
+            ],
         )),
         Err(error) => {
             // This path only answers POST; the language switch should come back to the code page.
             viewer.here = url_with("/verify", &[("identifier", &form.identifier)]);
             match explain(&viewer, error, &["identifier"]) {
-                Ok(feedback) => refused(
-                    &viewer,
-                    "verify.html",
-                    feedback,
-                    verify_context(&form.identifier, "", None),
-                ),
+                Ok(feedback) => {
+                    // Too soon: the page counts down to when it may.
+                    let wait = feedback.retry_after.map(|s| now_ms() + s as i64 * 1000);
+                    refused(
+                        &viewer,
+                        "verify.html",
+                        feedback,
+                        verify_context(&form.identifier, "", wait, None),
+                    )
+                }
                 Err(response) => response,
             }
         }

@@ -479,6 +479,13 @@ async fn browser_sign_up_with_email_in_english() {
     b.click("#signup-submit").await;
     b.on_page("verify").await;
     assert!(b.text("#verify-lead").await.contains("@example.com"));
+    // One contact, so no "other contact"; a new code only after the wait,
+    // counted down on the disabled button.
+    assert!(b.client().find(Locator::Css("#verify-resend-other")).await.is_err());
+    let resend = b.find("#verify-resend").await;
+    assert!(!resend.is_enabled().await.expect("enabled"));
+    let label = resend.text().await.expect("label");
+    assert!(label.starts_with("Send a new code in 0:") || label == "Send a new code in 1:00", "{label}");
     b.shot("verify").await;
 
     let code = b.code_from_outbox(email, None).await;
@@ -577,11 +584,24 @@ async fn browser_sign_up_with_phone_in_chinese() {
     b.click("#signup-submit").await;
     b.on_page("verify").await;
     assert!(b.body_text().await.contains("输入验证码"));
+    assert!(b.client().find(Locator::Css("#verify-resend-other")).await.is_err());
+    let resend = b.find("#verify-resend").await;
+    assert!(!resend.is_enabled().await.expect("enabled"));
+    assert!(resend.text().await.expect("label").contains("后可重新发送验证码"));
     b.shot("verify").await;
-    // Asking again at once meets the resend throttle (60 s apart), said in words.
+    // Without the page script the button works at once, and the server
+    // refuses in words, counting down again.
+    b.client()
+        .execute(
+            "document.getElementById('verify-resend').removeAttribute('data-wait-until'); document.getElementById('verify-resend').disabled = false;",
+            vec![],
+        )
+        .await
+        .expect("script");
     b.click("#verify-resend").await;
     b.find("#alert").await;
     assert!(b.text("#alert").await.contains("请求过于频繁"));
+    assert!(!b.find("#verify-resend").await.is_enabled().await.expect("enabled"));
     b.shot("verify-throttled").await;
 
     let code = b.code_from_outbox(phone, None).await;
