@@ -225,6 +225,36 @@ mod tests {
         }
     }
 
+    /// Chinese and Japanese text takes full-width punctuation (，：；？！（）)
+    /// beside its own characters; half-width marks there read as typos.
+    #[test]
+    fn cjk_messages_use_full_width_punctuation() {
+        let cjk = |c: char| {
+            matches!(c as u32, 0x3040..=0x30ff | 0x3400..=0x4dbf | 0x4e00..=0x9fff)
+        };
+        for lang in [Lang::ZhCn, Lang::ZhTw, Lang::Ja] {
+            for line in lang.source().lines().filter(|l| !l.starts_with('#')) {
+                let Some((id, text)) = line.split_once(" = ") else {
+                    continue;
+                };
+                let chars: Vec<char> = text.chars().collect();
+                for (i, c) in chars.iter().enumerate() {
+                    if !",:;?!()".contains(*c) {
+                        continue;
+                    }
+                    // The nearest letter on either side, over spaces.
+                    let before = chars[..i].iter().rev().find(|c| !c.is_whitespace());
+                    let after = chars[i + 1..].iter().find(|c| !c.is_whitespace());
+                    assert!(
+                        !before.is_some_and(|c| cjk(*c)) && !after.is_some_and(|c| cjk(*c)),
+                        "{} {id}: half-width {c:?} in {text:?}",
+                        lang.tag()
+                    );
+                }
+            }
+        }
+    }
+
     #[test]
     fn every_locale_parses_and_falls_back_per_message() {
         assert_eq!(t(Lang::Ja, "nav-sign-in", &[]), "ログイン");
