@@ -165,6 +165,15 @@ pub fn parse_phone(input: &str, region: Option<&str>) -> Result<Contact, Contact
     Ok(Contact::Phone(number.format().mode(Mode::E164).to_string()))
 }
 
+/// A stored E.164 number as people write it in its own country
+/// (`+819012345678` → `090-1234-5678`); anything unparsable as it is.
+pub fn display_phone(e164: &str) -> String {
+    match phonenumber::parse(None, e164) {
+        Ok(number) if number.is_valid() => number.format().mode(Mode::National).to_string(),
+        _ => e164.to_string(),
+    }
+}
+
 /// Parses an email address into lower-case ASCII. Deliberately stricter than
 /// RFC 5322 (no quoted local parts, no comments, no IP literals): these are
 /// addresses we must be able to deliver a code to and show an agent.
@@ -219,6 +228,19 @@ fn valid_domain(domain: &str) -> bool {
                 && !l.ends_with('-')
                 && l.chars().all(|c| c.is_ascii_alphanumeric() || c == '-')
         })
+}
+
+#[cfg(test)]
+mod display_tests {
+    use super::*;
+
+    #[test]
+    fn numbers_show_in_their_national_format() {
+        assert_eq!(display_phone("+819012345678"), "090-1234-5678");
+        assert_eq!(display_phone("+8613800138000"), "138 0013 8000");
+        assert_eq!(display_phone("+66812345678"), "081 234 5678");
+        assert_eq!(display_phone("not a number"), "not a number");
+    }
 }
 
 #[cfg(test)]

@@ -63,6 +63,32 @@
       document.cookie = "koban_tz=" + zone + "; path=/; max-age=31536000; samesite=lax";
     }
   } catch (e) { /* no Intl: times stay in UTC */ }
+  // A show/hide toggle on every password field, so a person can check what
+  // they typed (phones especially) before sending it.
+  var show = document.body.getAttribute("data-show-password");
+  var hide = document.body.getAttribute("data-hide-password");
+  if (show && hide) {
+    document.querySelectorAll("input[type=password]").forEach(function (input) {
+      var wrap = document.createElement("span");
+      wrap.className = "password-wrap";
+      input.parentNode.insertBefore(wrap, input);
+      wrap.appendChild(input);
+      var toggle = document.createElement("button");
+      toggle.type = "button";
+      toggle.className = "password-toggle";
+      toggle.id = (input.id || input.name) + "-toggle";
+      toggle.textContent = show;
+      toggle.setAttribute("aria-pressed", "false");
+      toggle.addEventListener("click", function () {
+        var shown = input.type === "text";
+        input.type = shown ? "password" : "text";
+        toggle.textContent = shown ? show : hide;
+        toggle.setAttribute("aria-pressed", shown ? "false" : "true");
+        input.focus();
+      });
+      wrap.appendChild(toggle);
+    });
+  }
   // Close the language menu when clicking elsewhere.
   document.addEventListener("click", function (event) {
     document.querySelectorAll("details.lang-switch[open]").forEach(function (d) {

@@ -72,6 +72,8 @@ const REGIONS: &[(&str, &str)] = &[
 fn notice(lang: Lang, code: Option<&str>) -> Option<String> {
     let id = match code? {
         "resent" => "verify-resent",
+        "verified-email" => "verified-email",
+        "verified-phone" => "verified-phone",
         "code-sent" => "forgot-sent",
         "reset" => "reset-done",
         "password-changed" => "password-changed",
@@ -369,11 +371,17 @@ async fn verify(
         let account = service::verify_contact_code(&app, &contact, &form.code).await?;
         // Proving the contact signs in like any sign-in, on this browser's
         // device (or stops at the device limit), as the API does.
-        signin::finish(&app, &account, &signin::spec(&ctx), &ctx, 0, &[], None).await
+        let outcome =
+            signin::finish(&app, &account, &signin::spec(&ctx), &ctx, 0, &[], None).await?;
+        Ok::<_, AccountError>((outcome, contact.kind()))
     }
     .await;
     match result {
-        Ok(outcome) => security_pages::after_sign_in(&app, outcome, &ctx, "/account"),
+        // The account page then says what was just confirmed.
+        Ok((outcome, kind)) => {
+            let next = format!("/account?notice=verified-{kind}");
+            security_pages::after_sign_in(&app, outcome, &ctx, &next)
+        }
         Err(error) => match explain(&viewer, error, &["identifier", "code"]) {
             Ok(feedback) => refused(
                 &viewer,
@@ -684,7 +692,7 @@ async fn account_context(app: &App, viewer: &Viewer, notice: Option<String>) -> 
     context! {
         account => context! {
             identifier => account.display_identifier(),
-            phone => account.phone,
+            phone => account.phone.as_deref().map(koban_policy::contact::display_phone),
             phone_verified => account.phone_verified,
             email => account.email,
             email_verified => account.email_verified,

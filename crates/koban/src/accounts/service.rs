@@ -70,28 +70,42 @@ pub async fn register(
     input: Registration,
     client: &Client,
 ) -> Result<Registered, AccountError> {
+    // Every field is checked before any is refused, so a person fixes them
+    // all in one go rather than meeting one refusal after another.
     let contact = match (&input.phone, &input.email) {
         (Some(phone), None) => {
-            parse_phone(phone, input.region.as_deref()).map_err(|p| contact_field("phone", p))?
+            parse_phone(phone, input.region.as_deref()).map_err(|p| contact_field("phone", p))
         }
-        (None, Some(email)) => parse_email(email).map_err(|p| contact_field("email", p))?,
-        (Some(_), Some(_)) => {
-            return Err(AccountError::Invalid(vec![
-                FieldError {
-                    field: "phone".into(),
-                    code: "one_of_phone_email",
-                },
-                FieldError {
-                    field: "email".into(),
-                    code: "one_of_phone_email",
-                },
-            ]))
-        }
-        (None, None) => return Err(AccountError::field("phone", "required")),
+        (None, Some(email)) => parse_email(email).map_err(|p| contact_field("email", p)),
+        (Some(_), Some(_)) => Err(AccountError::Invalid(vec![
+            FieldError {
+                field: "phone".into(),
+                code: "one_of_phone_email",
+            },
+            FieldError {
+                field: "email".into(),
+                code: "one_of_phone_email",
+            },
+        ])),
+        (None, None) => Err(AccountError::field("phone", "required")),
     };
-    if let Err(problem) = check_new_password(&input.password, &[contact.as_str()]) {
-        return Err(AccountError::field("password", problem.code()));
-    }
+    let named: Vec<&str> = match &contact {
+        Ok(c) => vec![c.as_str()],
+        Err(_) => [input.phone.as_deref(), input.email.as_deref()]
+            .into_iter()
+            .flatten()
+            .collect(),
+    };
+    let password = check_new_password(&input.password, &named)
+        .map_err(|problem| AccountError::field("password", problem.code()));
+    let contact = match (contact, password) {
+        (Ok(contact), Ok(())) => contact,
+        (Err(AccountError::Invalid(mut errors)), Err(AccountError::Invalid(more))) => {
+            errors.extend(more);
+            return Err(AccountError::Invalid(errors));
+        }
+        (Err(e), _) | (_, Err(e)) => return Err(e),
+    };
     let locale = match input.locale.as_deref() {
         Some(tag) => {
             Some(Lang::parse(tag).ok_or_else(|| AccountError::field("locale", "invalid_value"))?)

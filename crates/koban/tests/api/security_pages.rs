@@ -369,12 +369,19 @@ async fn step_up_pages_redirect_and_come_back(t: TestApp) {
     );
     let body = p.get(&expected).await.text().await.expect("body");
     assert!(body.contains("id=\"step-up-send\""), "{body}");
+    // Nothing to type before a code was asked for.
+    assert!(!body.contains("id=\"step-up-form\""), "{body}");
     let next = remove.clone();
     let response = p
         .post("/account/security/step-up/code", &[("next", &next)])
         .await;
     assert_eq!(response.status(), StatusCode::SEE_OTHER);
     assert!(location(&response).contains("notice=step-up-sent"));
+    // Once sent, typing it comes first and sending again after.
+    let sent = p.get(&location(&response)).await.text().await.expect("body");
+    let form_at = sent.find("id=\"step-up-form\"").expect("the code form");
+    let again_at = sent.find("id=\"step-up-send\"").expect("send again");
+    assert!(form_at < again_at, "{sent}");
     let code = t.latest_code("stepup@example.com").await;
     // A wrong code is refused in words; the right one returns to the action.
     let response = p
