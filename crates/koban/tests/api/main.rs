@@ -20,6 +20,7 @@ mod lane;
 mod lockout;
 mod locks;
 mod mmdb;
+mod page_tour;
 mod passkeys;
 mod process;
 mod recovery;

@@ -1,0 +1,133 @@
+//! Every account page in every language, at desktop and phone width: each
+//! must fit its width (nothing wider than the window, so nothing hides off
+//! to the side) and carry no English where the language has its own words.
+//! The screenshots of the tour are left under
+//! `target/browser-screenshots/account_pages_in_<lang>/`.
+
+use crate::chromium::Browser;
+use crate::support::{Db, TestApp};
+use serde_json::json;
+
+const PASSWORD: &str = "plum blossom 2026";
+
+/// (width, height, name) of the windows the tour looks through.
+const WINDOWS: [(u32, u32, &str); 2] = [(1280, 900, "desktop"), (390, 844, "phone")];
+
+/// Words only the English pages have: one on a page in another language
+/// means a message fell back to English.
+const ENGLISH_ONLY: [&str; 4] = ["Sign in", "password", "Create account", "code"];
+
+/// The pages a signed-out person meets, with what to call their screenshot.
+fn signed_out_pages(identifier: &str, until: i64) -> Vec<(String, &'static str)> {
+    let id = identifier.replace('@', "%40");
+    vec![
+        ("/".into(), "landing"),
+        ("/signin".into(), "signin"),
+        ("/signup".into(), "signup"),
+        (format!("/verify?identifier={id}"), "verify"),
+        ("/forgot".into(), "forgot"),
+        (format!("/reset?identifier={id}"), "reset"),
+        (
+            format!("/locked?identifier={id}&kind=temporary&until={until}"),
+            "locked",
+        ),
+        (format!("/locked?identifier={id}&kind=support"), "locked-support"),
+    ]
+}
+
+/// Fails when the page is wider than the window: something overflows.
+async fn fits(b: &Browser, page: &str, window: &str) {
+    let widths = b
+        .client()
+        .execute(
+            "return [document.documentElement.scrollWidth, document.documentElement.clientWidth];",
+            vec![],
+        )
+        .await
+        .expect("widths");
+    let scroll = widths[0].as_u64().unwrap_or(0);
+    let client = widths[1].as_u64().unwrap_or(0);
+    assert!(
+        scroll <= client,
+        "{page} at {window} width is {scroll}px wide in a {client}px window"
+    );
+}
+
+async fn tour(lang: &str) {
+    let t = TestApp::start(Db::Sqlite, |_| {}).await;
+    let Some(mut b) = Browser::start(&format!("account_pages_in_{lang}"), lang, &t.base).await
+    else {
+        return;
+    };
+    let email = "tour@example.com";
+    let (status, _) = t
+        .post(
+            "/api/v1/accounts",
+            json!({ "email": email, "password": PASSWORD, "locale": lang }),
+        )
+        .await;
+    assert_eq!(status, reqwest::StatusCode::CREATED);
+    let code = t.latest_code(email).await;
+    let (status, _) = t
+        .post(
+            "/api/v1/verifications",
+            json!({ "identifier": email, "code": code }),
+        )
+        .await;
+    assert_eq!(status, reqwest::StatusCode::CREATED);
+    let until = koban::store::now_ms() + 15 * 60_000;
+    for (width, height, window) in WINDOWS {
+        b.client()
+            .set_window_size(width, height)
+            .await
+            .expect("window size");
+        for (path, name) in signed_out_pages(email, until) {
+            b.goto(&path).await;
+            b.find(&format!("html[lang=\"{lang}\"]")).await;
+            fits(&b, name, window).await;
+            if lang != "en" {
+                let text = b.body_text().await;
+                for word in ENGLISH_ONLY {
+                    assert!(!text.contains(word), "{name} in {lang} says {word:?}: {text}");
+                }
+            }
+            b.shot(&format!("{window}-{name}")).await;
+        }
+        b.goto("/signin").await;
+        b.sign_in(email, PASSWORD).await;
+        b.on_page("account").await;
+        for (path, name) in [("/account", "account"), ("/account/secure", "secure")] {
+            b.goto(path).await;
+            fits(&b, name, window).await;
+            b.shot(&format!("{window}-{name}")).await;
+        }
+        b.click("#nav-sign-out").await;
+        b.on_page("signin").await;
+    }
+    b.close().await;
+}
+
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn account_pages_in_english() {
+    tour("en").await;
+}
+
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn account_pages_in_simplified_chinese() {
+    tour("zh-CN").await;
+}
+
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn account_pages_in_traditional_chinese() {
+    tour("zh-TW").await;
+}
+
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn account_pages_in_japanese() {
+    tour("ja").await;
+}
+
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn account_pages_in_thai() {
+    tour("th").await;
+}
