@@ -61,6 +61,11 @@ async fn dispatch(app: &Arc<App>, job: &Job) -> Result<(), String> {
                 .await
                 .map_err(|e| e.to_string())
         }
+        crate::security::recovery::SEND_UNLOCK_CODE_JOB => {
+            crate::security::recovery::issue_unlock_code(app, &job.payload)
+                .await
+                .map_err(|e| e.to_string())
+        }
         SECURITY_REMINDERS => crate::security::reminders::send_due(app)
             .await
             .map(|_| ())

@@ -13,21 +13,45 @@ use crate::app::App;
 use crate::store::now_ms;
 use crate::web::i18n::Lang;
 use koban_policy::contact::Contact;
+use koban_policy::contact::parse_identifier;
 use koban_policy::password::{check_new_password, normalize};
 
 /// Sends an unlock code to a verified contact of the account behind
 /// `identifier`. Answers alike for unknown, unlocked and locked accounts
 /// (the throttle applies to all), and only sends when there is a lock.
+///
+/// Whether a code is sent is decided by a job after the answer: the
+/// request does the same work for any identifier (a lookup, the throttle,
+/// one job queued), so its time tells nothing either.
 pub async fn send_unlock_code(
     app: &App,
     identifier: &Contact,
     lang: Lang,
 ) -> Result<(), AccountError> {
-    let found = accounts_store::find_with_hash(app.store.read(), identifier)
-        .await?
-        .map(|(a, _)| a);
+    // The same lookup for everyone; the job looks again.
+    let _ = accounts_store::find_with_hash(app.store.read(), identifier).await?;
     codes::take_send_allowance(app, Purpose::Unlock, identifier.as_str()).await?;
-    let Some(account) = found else { return Ok(()) };
+    let payload = serde_json::json!({ "identifier": identifier.as_str(), "lang": lang.tag() });
+    crate::jobs::enqueue(app.store.write(), SEND_UNLOCK_CODE_JOB, &payload, None, now_ms()).await?;
+    app.jobs_wakeup.notify_one();
+    Ok(())
+}
+
+/// Job kind: issue an unlock code asked for through [`send_unlock_code`].
+pub const SEND_UNLOCK_CODE_JOB: &str = "send_unlock_code";
+
+/// Runs a [`SEND_UNLOCK_CODE_JOB`]: a code goes out only for an account
+/// under a lock a code can lift. A payload it cannot read is dropped.
+pub async fn issue_unlock_code(app: &App, payload: &serde_json::Value) -> Result<(), AccountError> {
+    let text = |name: &str| payload.get(name).and_then(|v| v.as_str());
+    let Some(identifier) = text("identifier").and_then(|i| parse_identifier(i, None).ok()) else {
+        return Ok(());
+    };
+    let lang = text("lang").and_then(Lang::parse).unwrap_or(Lang::En);
+    let Some((account, _)) = accounts_store::find_with_hash(app.store.read(), &identifier).await?
+    else {
+        return Ok(());
+    };
     let Some(guard) = guards::lock_in_force(&app.store, account.id, now_ms()).await? else {
         return Ok(());
     };
@@ -38,7 +62,7 @@ pub async fn send_unlock_code(
     let contacts = verified_contacts(&account);
     let Some(contact) = contacts
         .iter()
-        .find(|c| *c == identifier)
+        .find(|c| **c == identifier)
         .or(contacts.first())
         .cloned()
     else {

@@ -217,3 +217,34 @@ async fn a_second_process_waits_for_the_sqlite_file_and_says_what_it_waited_for(
     })
     .await;
 }
+
+async fn unlock_code_requests_do_the_same_work_for_anyone(t: TestApp) {
+    t.signed_up("stuck@example.com", PASSWORD).await;
+    for i in 0..5 {
+        t.post(
+            "/api/v1/sessions",
+            json!({ "identifier": "stuck@example.com", "password": format!("wrong {i} guess") }),
+        )
+        .await;
+    }
+    let jobs = "SELECT COUNT(*) FROM jobs WHERE kind = 'send_unlock_code'";
+    let before = scalar(&t, jobs).await;
+    for who in ["stuck@example.com", "nobody@example.com"] {
+        let (status, body) = t
+            .post("/api/v1/unlock", json!({ "identifier": who }))
+            .await;
+        assert_eq!(status, StatusCode::ACCEPTED, "{body}");
+    }
+    assert_eq!(scalar(&t, jobs).await, before + 2);
+    let unlock = t.newest_delivery_of("unlock", "stuck@example.com").await;
+    assert!(crate::chromium::six_digits(&unlock).is_some(), "{unlock}");
+    assert_eq!(
+        scalar(
+            &t,
+            "SELECT COUNT(*) FROM deliveries WHERE destination = 'nobody@example.com'"
+        )
+        .await,
+        0
+    );
+}
+both!(unlock_code_requests_do_the_same_work_for_anyone);

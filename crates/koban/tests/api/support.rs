@@ -373,7 +373,7 @@ impl TestApp {
         for _ in 0..200 {
             use sqlx::Row;
             let row = sqlx::query(
-                "SELECT COUNT(*) AS n FROM jobs WHERE kind = 'send_code' AND status IN ('pending', 'running')",
+                "SELECT COUNT(*) AS n FROM jobs WHERE kind IN ('send_code', 'send_unlock_code') AND status IN ('pending', 'running')",
             )
             .fetch_one(self.app.store.read())
             .await
