@@ -99,22 +99,26 @@ pub async fn take_allowance(
             .map(i64::to_string)
             .collect::<Vec<_>>()
             .join(",");
+        let expires_at = now + allowance.window_ms.max(allowance.gap_ms);
         let changed = match version {
             None => sqlx::query(
-                "INSERT INTO send_throttle (destination, sent_times, version) VALUES ($1, $2, 1)
+                "INSERT INTO send_throttle (destination, sent_times, version, expires_at) VALUES ($1, $2, 1, $3)
                  ON CONFLICT (destination) DO NOTHING",
             )
             .bind(destination)
             .bind(&text)
+            .bind(expires_at)
             .execute(app.store.write())
             .await?
             .rows_affected(),
             Some(v) => sqlx::query(
-                "UPDATE send_throttle SET sent_times = $1, version = version + 1 WHERE destination = $2 AND version = $3",
+                "UPDATE send_throttle SET sent_times = $1, version = version + 1, expires_at = $4
+                 WHERE destination = $2 AND version = $3",
             )
             .bind(&text)
             .bind(destination)
             .bind(v)
+            .bind(expires_at)
             .execute(app.store.write())
             .await?
             .rows_affected(),
@@ -124,6 +128,18 @@ pub async fn take_allowance(
         }
     }
     Err(AccountError::RateLimited(1000))
+}
+
+/// Deletes the send allowances whose window has passed (the hourly job).
+pub async fn prune_allowances(
+    store: &crate::store::Store,
+    now: i64,
+) -> Result<u64, crate::store::StoreError> {
+    let deleted = sqlx::query("DELETE FROM send_throttle WHERE expires_at < $1")
+        .bind(now)
+        .execute(store.write())
+        .await?;
+    Ok(deleted.rows_affected())
 }
 
 /// What a code completes besides its purpose: one sign-in challenge, one

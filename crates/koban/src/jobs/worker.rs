@@ -13,8 +13,9 @@ pub const SECURITY_REMINDERS: &str = "security_reminders";
 /// Job kind: delete login history past its retention.
 pub const PRUNE_LOGIN_HISTORY: &str = "prune_login_history";
 
-/// Job kind: delete idempotent answers past their day.
-pub const PRUNE_IDEMPOTENT_ANSWERS: &str = "prune_idempotent_answers";
+/// Job kind: delete what has expired within the hour: idempotent answers
+/// past their day, send allowances past their window.
+pub const PRUNE_EXPIRED: &str = "prune_expired";
 
 const HOUR_MS: i64 = 3_600_000;
 const DAY_MS: i64 = 24 * HOUR_MS;
@@ -24,7 +25,7 @@ const DAY_MS: i64 = 24 * HOUR_MS;
 const PERIODIC: [(&str, i64); 3] = [
     (SECURITY_REMINDERS, DAY_MS),
     (PRUNE_LOGIN_HISTORY, DAY_MS),
-    (PRUNE_IDEMPOTENT_ANSWERS, HOUR_MS),
+    (PRUNE_EXPIRED, HOUR_MS),
 ];
 
 /// Enqueues this period's periodic jobs if no node has yet.
@@ -82,12 +83,16 @@ async fn dispatch(app: &Arc<App>, job: &Job) -> Result<(), String> {
             .map(|_| ())
             .map_err(|e| e.to_string())
         }
-        PRUNE_IDEMPOTENT_ANSWERS => {
-            let before = crate::store::now_ms() - crate::http::idempotency::KEEP_MS;
-            crate::http::idempotency::prune(&app.store, before)
-                .await
-                .map(|_| ())
-                .map_err(|e| e.to_string())
+        PRUNE_EXPIRED => {
+            let now = crate::store::now_ms();
+            async {
+                crate::http::idempotency::prune(&app.store, now - crate::http::idempotency::KEEP_MS)
+                    .await?;
+                crate::accounts::codes::prune_allowances(&app.store, now).await
+            }
+            .await
+            .map(|_| ())
+            .map_err(|e| e.to_string())
         }
         other => Err(format!("unknown job kind {other}")),
     }

@@ -41,6 +41,11 @@ pub const MIGRATIONS: &[(i64, &str, &str)] = &[
         "idempotent_answers",
         include_str!("../../migrations/0007_idempotent_answers.sql"),
     ),
+    (
+        8,
+        "send_throttle_expiry",
+        include_str!("../../migrations/0008_send_throttle_expiry.sql"),
+    ),
 ];
 
 const LEDGER: &str = "CREATE TABLE IF NOT EXISTS schema_migrations (

@@ -148,15 +148,24 @@ async fn old_answers_are_pruned_by_a_job_and_never_replayed(t: TestApp) {
     let (status, _, _) = post_with_key(&t, code_request("c@example.com"), "fresh").await;
     assert_eq!(status, StatusCode::ACCEPTED);
     assert_eq!(t.count("idempotent_answers").await, 3);
-    t.run_job_now(koban::jobs::worker::PRUNE_IDEMPOTENT_ANSWERS).await;
-    crate::support::eventually("the aged answer is pruned", || async {
+    // A send allowance whose window has passed goes with them; the others stay.
+    t.exec("UPDATE send_throttle SET expires_at = 1 WHERE destination = 'password_reset:a@example.com'")
+        .await;
+    assert_eq!(t.count("send_throttle").await, 3);
+    t.run_job_now(koban::jobs::worker::PRUNE_EXPIRED).await;
+    crate::support::eventually("the aged answers are pruned", || async {
         let left = scalar(&t, "SELECT COUNT(*) FROM idempotent_answers").await;
         (left == 1).then_some(())
     })
     .await;
+    crate::support::eventually("the passed allowance is pruned", || async {
+        let left = scalar(&t, "SELECT COUNT(*) FROM send_throttle").await;
+        (left == 2).then_some(())
+    })
+    .await;
     // The hourly schedule has its own job, enqueued once per hour however
     // often the nodes' schedulers look.
-    let scheduled = "SELECT COUNT(*) FROM jobs WHERE kind = 'prune_idempotent_answers' AND idempotency_key IS NOT NULL";
+    let scheduled = "SELECT COUNT(*) FROM jobs WHERE kind = 'prune_expired' AND idempotency_key IS NOT NULL";
     koban::jobs::worker::schedule_periodic(&t.app).await;
     let once = scalar(&t, scheduled).await;
     koban::jobs::worker::schedule_periodic(&t.app).await;
