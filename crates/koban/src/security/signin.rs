@@ -578,11 +578,12 @@ async fn risky_sign_in_alert(
         return Ok(());
     }
     let lang = account_lang(account, ctx.lang);
-    let reasons = risky
-        .iter()
-        .map(|code| t(lang, &format!("risk-reason-{code}"), &[]))
-        .collect::<Vec<_>>()
-        .join(", ");
+    let reasons = lang.list(
+        &risky
+            .iter()
+            .map(|code| t(lang, &format!("risk-reason-{code}"), &[]))
+            .collect::<Vec<_>>(),
+    );
     let link = format!("{}/account/secure", app.config.public_base());
     notify(
         app,

@@ -44,6 +44,16 @@ impl Lang {
         }
     }
 
+    /// Joins the items of a list as the language writes one: the
+    /// enumeration comma (、) in Chinese and Japanese, ", " elsewhere.
+    pub fn list(self, items: &[String]) -> String {
+        let separator = match self {
+            Lang::ZhCn | Lang::ZhTw | Lang::Ja => "、",
+            Lang::En | Lang::Th => ", ",
+        };
+        items.join(separator)
+    }
+
     /// Reads a tag loosely: `zh`, `zh-Hans`, `zh-cn` → Simplified Chinese, and so on.
     pub fn parse(tag: &str) -> Option<Lang> {
         let lower = tag.trim().to_ascii_lowercase().replace('_', "-");

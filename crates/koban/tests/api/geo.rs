@@ -168,6 +168,8 @@ async fn a_risky_sign_in_alert_speaks_the_owners_language(t: TestApp) {
         .newest_delivery_of("risky_sign_in_alert", "tanaka@example.com")
         .await;
     assert!(alert.contains("不審"), "{alert}");
+    // Tokyo to São Paulo in minutes: both reasons, listed as Japanese lists them.
+    assert!(alert.contains("新しい国、短時間での遠距離移動"), "{alert}");
     assert!(alert.contains("/account/secure"), "{alert}");
     assert!(alert.contains(SAO_PAULO.ip), "{alert}");
 }
