@@ -4,7 +4,6 @@
 
 pub mod accounts;
 pub mod app;
-pub mod bench;
 pub mod config;
 pub mod crypto;
 pub mod delivery;

@@ -54,11 +54,6 @@ enum Command {
         #[command(subcommand)]
         command: AdminCommand,
     },
-    /// Benchmark tools behind scripts/bench (see BENCHMARKS.md).
-    Bench {
-        #[command(subcommand)]
-        command: koban::bench::BenchCommand,
-    },
 }
 
 #[derive(Subcommand)]
@@ -112,18 +107,10 @@ fn init_logging(config: &Config) {
 
 fn main() -> ExitCode {
     let cli = Cli::parse();
-    // The sign-in driver shares the machine with the server it measures at
-    // a few hundred requests a second: one thread drives all its clients,
-    // with no wake-ups between workers, so its CPU stays out of the
-    // server's way. The credential-stuffing driver sends tens of thousands
-    // a second and keeps every core it can get.
-    let mut runtime = match cli.command {
-        Command::Bench {
-            command: koban::bench::BenchCommand::Login(_),
-        } => tokio::runtime::Builder::new_current_thread(),
-        _ => tokio::runtime::Builder::new_multi_thread(),
-    };
-    let runtime = match runtime.enable_all().build() {
+    let runtime = match tokio::runtime::Builder::new_multi_thread()
+        .enable_all()
+        .build()
+    {
         Ok(runtime) => runtime,
         Err(e) => {
             eprintln!("koban: cannot start the async runtime: {e}");
@@ -155,7 +142,6 @@ async fn run(cli: Cli) -> Result<(), String> {
             init_logging(&config);
             koban::app::serve(config).await.map_err(|e| e.to_string())
         }
-        Command::Bench { command } => koban::bench::run(command, config).await,
         Command::Migrate => {
             init_logging(&config);
             let store = koban::store::Store::connect(&config.database_url, 2)

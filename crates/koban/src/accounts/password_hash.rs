@@ -5,7 +5,7 @@
 //! Hashing runs on threads of its own, one per core, fed from one queue: at
 //! ~15 ms a hash it would otherwise stall every other request on an async
 //! worker, and more hashes at once than cores finish no sooner while holding
-//! 19 MiB each (32 parallel sign-ins held 32 × 19 MiB, BENCHMARKS.md). A
+//! 19 MiB each (32 parallel sign-ins held 32 × 19 MiB, docs/benchmarks-history.md). A
 //! thread that finishes a hash takes the next one from the queue itself, so a
 //! core never idles between two hashes waiting for an async task to hand the
 //! next one over (as it did on Tokio's blocking pool behind a semaphore).

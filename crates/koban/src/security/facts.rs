@@ -5,7 +5,7 @@
 //!
 //! That was eight statements. A sign-in is one Argon2 hash plus everything
 //! else, and on two cores every round trip to the database wakes threads
-//! that interrupt a hash (BENCHMARKS.md, run 5): folding the reads is what
+//! that interrupt a hash (docs/benchmarks-history.md, run 5): folding the reads is what
 //! brings sign-ins per second close to raw hashes per second. The lists
 //! cost a wrong password a few microseconds it does not need; it pays ~15 ms
 //! of hashing anyway.

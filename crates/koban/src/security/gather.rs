@@ -7,7 +7,7 @@
 //! later, with the sign-ins that arrived meanwhile, its read shares one
 //! statement with theirs: one round trip, one wake-up of the database and
 //! of an async worker for many sign-ins, on two cores where each wake-up
-//! interrupts a hash (BENCHMARKS.md, run 8). A read is sent at once when
+//! interrupts a hash (docs/benchmarks-history.md, run 8). A read is sent at once when
 //! the hashing queue is shorter than the number of threads, so a server
 //! with hashing capacity to spare answers exactly as soon as before, and
 //! never later than [`MAX_WAIT`] under any load. Reading later also reads

@@ -957,12 +957,12 @@ pub async fn finish(
 /// commit together); on SQLite three statements sent at once to the single
 /// writer, each committing as it runs (a touch or a history row without its
 /// session is harmless). Three round trips here were a fifth of what a
-/// sign-in costs the database besides hashing (BENCHMARKS.md, run 5).
+/// sign-in costs the database besides hashing (docs/benchmarks-history.md, run 5).
 ///
 /// On PostgreSQL the statement commits without waiting for the WAL flush
 /// unless `database_sign_in_waits_for_flush` says otherwise: the flush is
 /// a disk write per sign-in, a third of what PostgreSQL spent on one
-/// (BENCHMARKS.md, run 8), for rows a database crash may lose at the cost
+/// (docs/benchmarks-history.md, run 8), for rows a database crash may lose at the cost
 /// of a new sign-in. Failure counters and locks are written elsewhere, and
 /// wait. The password check's reservation is given back in the same trip.
 async fn conclude_on_known_device(

@@ -7,7 +7,7 @@
 //! dropped in the middle of a statement, which would leave half a message
 //! on the wire. For a sign-in that made four round trips where two carry
 //! statements, and on two cores every round trip wakes the database and an
-//! async worker in the middle of somebody's Argon2 hash (BENCHMARKS.md).
+//! async worker in the middle of somebody's Argon2 hash (docs/benchmarks-history.md).
 //!
 //! The lane keeps the guarantee another way: a connection goes back only
 //! when its statement finished, with a result that leaves the connection

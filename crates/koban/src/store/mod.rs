@@ -237,7 +237,7 @@ const PING_IF_IDLE_FOR: Duration = Duration::from_secs(1);
 
 /// Pool settings both backends share. By default sqlx pings every
 /// connection on every acquire: a second round trip for each statement,
-/// which doubled the database's share of a sign-in (BENCHMARKS.md, run 5).
+/// which doubled the database's share of a sign-in (docs/benchmarks-history.md, run 5).
 /// Like HikariCP, which skips its check for a connection used within the
 /// last 500 ms, only a connection that sat idle is tested: one in steady use
 /// has just proven itself, while one left idle may have been dropped by a

@@ -2,8 +2,8 @@
 //! server takes to become ready.
 
 use super::{CreateUsers, Ready};
-use crate::accounts::{service, AccountError};
-use crate::config::Config;
+use koban::accounts::{service, AccountError};
+use koban::config::Config;
 use std::sync::atomic::{AtomicUsize, Ordering};
 use std::sync::Arc;
 use std::time::{Duration, Instant, SystemTime, UNIX_EPOCH};
@@ -14,7 +14,7 @@ use std::time::{Duration, Instant, SystemTime, UNIX_EPOCH};
 /// second run against the same database is harmless.
 pub(super) async fn create_users(config: Config, options: CreateUsers) -> Result<(), String> {
     let started = Instant::now();
-    let app = crate::app::App::start(config)
+    let app = koban::app::App::start(config)
         .await
         .map_err(|e| e.to_string())?;
     let workers = std::thread::available_parallelism()

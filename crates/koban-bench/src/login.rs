@@ -5,9 +5,9 @@ use super::summary::{
 };
 use super::wire::{Connection, Endpoint, WireError};
 use super::Login;
-use crate::accounts::password_hash::PasswordHasher;
-use crate::config::Config;
-use crate::security::client::DEVICE_HEADER;
+use koban::accounts::password_hash::PasswordHasher;
+use koban::config::Config;
+use koban::security::client::DEVICE_HEADER;
 use std::collections::BTreeMap;
 use std::sync::atomic::{AtomicU64, Ordering};
 use std::sync::Arc;
@@ -72,7 +72,7 @@ impl RawArgon {
         let threads = std::thread::available_parallelism()
             .map(|n| n.get())
             .unwrap_or(1);
-        let mut workspace = crate::accounts::password_hash::Workspace::new();
+        let mut workspace = koban::accounts::password_hash::Workspace::new();
         if !self
             .hasher
             .verify_with(&mut workspace, &self.password, &self.stored)
@@ -91,7 +91,7 @@ impl RawArgon {
                 scope.spawn(|| {
                     // Each thread its own working memory, as each hashing
                     // slot of the server has.
-                    let mut workspace = crate::accounts::password_hash::Workspace::new();
+                    let mut workspace = koban::accounts::password_hash::Workspace::new();
                     let cpu_start = thread_cpu_ticks();
                     let (mut mine, mut total) = (0, 0);
                     loop {

@@ -4,7 +4,7 @@
 //!
 //! The driver shares the machine's two cores with the server it measures,
 //! so every microsecond it spends is taken from the hashes it counts. With
-//! reqwest it cost about 140 µs of CPU per sign-in (BENCHMARKS.md, run 7):
+//! reqwest it cost about 140 µs of CPU per sign-in (docs/benchmarks-history.md, run 7):
 //! header maps, the pool's checkout, hyper's state machine and a URL per
 //! request, none of which a loop sending the same request to the same
 //! address needs.

@@ -11,13 +11,13 @@
 
 use super::summary::{millis, percentile};
 use super::RiskBench;
-use crate::accounts::store::Account;
-use crate::config::Config;
-use crate::security::client::ClientContext;
-use crate::security::geo::Place;
-use crate::security::{facts, guards, signin};
-use crate::store::{now_ms, Backend, Store};
-use crate::web::i18n::Lang;
+use koban::accounts::store::Account;
+use koban::config::Config;
+use koban::security::client::ClientContext;
+use koban::security::geo::Place;
+use koban::security::{facts, guards, signin};
+use koban::store::{now_ms, Backend, Store};
+use koban::web::i18n::Lang;
 use koban_policy::contact::Contact;
 use koban_policy::risk::{self, GeoPoint};
 use sqlx::Row;
@@ -136,7 +136,7 @@ fn device_key(account_id: i64) -> String {
 async fn ensure_devices(store: &Store, ids: &[i64], now: i64) -> Result<(), String> {
     let mut tx = store.write().begin().await.map_err(|e| e.to_string())?;
     for id in ids {
-        let key_hash = crate::crypto::sha256_hex(device_key(*id).as_bytes());
+        let key_hash = koban::crypto::sha256_hex(device_key(*id).as_bytes());
         let exists =
             sqlx::query("SELECT id FROM devices WHERE account_id = $1 AND device_key_hash = $2")
                 .bind(id)
@@ -151,7 +151,7 @@ async fn ensure_devices(store: &Store, ids: &[i64], now: i64) -> Result<(), Stri
         for (key, first_seen) in [
             (key_hash, now - 40 * 24 * 3600 * 1000),
             (
-                crate::crypto::sha256_hex(format!("{}-old", device_key(*id)).as_bytes()),
+                koban::crypto::sha256_hex(format!("{}-old", device_key(*id)).as_bytes()),
                 now - 80 * 24 * 3600 * 1000,
             ),
         ] {
@@ -236,7 +236,7 @@ pub(super) async fn run(config: Config, options: RiskBench) -> Result<(), String
     if options.accounts < 1 || options.iterations == 0 {
         return Err("--accounts and --iterations must be at least 1".into());
     }
-    let app = crate::app::App::start(config)
+    let app = koban::app::App::start(config)
         .await
         .map_err(|e| e.to_string())?;
     let store = &app.store;
@@ -309,7 +309,7 @@ pub(super) async fn run(config: Config, options: RiskBench) -> Result<(), String
     }
     let mut measured: Vec<Account> = Vec::with_capacity(ids.len());
     for id in &ids {
-        if let Some(a) = crate::accounts::store::find_by_id(store.read(), *id)
+        if let Some(a) = koban::accounts::store::find_by_id(store.read(), *id)
             .await
             .map_err(|e| e.to_string())?
         {
@@ -329,7 +329,7 @@ pub(super) async fn run(config: Config, options: RiskBench) -> Result<(), String
     let total_iterations = options.warmup + options.iterations;
     for i in 0..total_iterations {
         let account =
-            &measured[(crate::bench::stuffing::mix(i as u64) % measured.len() as u64) as usize];
+            &measured[(crate::stuffing::mix(i as u64) % measured.len() as u64) as usize];
         let ctx = client_for(account.id, i);
         let ip = ctx.ip.to_string();
         // Alternate which goes first, so neither always meets a warmer cache.

@@ -11,8 +11,8 @@
 
 use super::summary::{millis, summarize, USER_HZ};
 use super::Stuffing;
-use crate::config::Config;
-use crate::security::client::DEVICE_HEADER;
+use koban::config::Config;
+use koban::security::client::DEVICE_HEADER;
 use sqlx::Row;
 use std::collections::BTreeMap;
 use std::sync::atomic::{AtomicBool, AtomicUsize, Ordering};
@@ -301,7 +301,7 @@ async fn recorded_outcomes(
     since_ms: i64,
     until_ms: i64,
 ) -> Result<BTreeMap<String, i64>, String> {
-    let store = crate::store::Store::connect(&config.database_url, 1)
+    let store = koban::store::Store::connect(&config.database_url, 1)
         .await
         .map_err(|e| e.to_string())?;
     let rows = sqlx::query(
@@ -407,11 +407,11 @@ pub(super) async fn run(config: &Config, options: Stuffing) -> Result<(), String
         options.ips,
         options.concurrency
     );
-    let attack_from_ms = crate::store::now_ms();
+    let attack_from_ms = koban::store::now_ms();
     let clock = CpuClock::start(options.server_pid);
     let (samples, wall) = attack(&target, &options, 0, options.attempts).await;
     let cpu = clock.stop();
-    let attack_until_ms = crate::store::now_ms();
+    let attack_until_ms = koban::store::now_ms();
     report_attack("attack", &samples, wall, cpu);
 
     let mut sustain_range = None;
@@ -420,7 +420,7 @@ pub(super) async fn run(config: &Config, options: Stuffing) -> Result<(), String
             "bench: {} more attempts, every account and address now locked or throttled …",
             options.sustain_attempts
         );
-        let from_ms = crate::store::now_ms();
+        let from_ms = koban::store::now_ms();
         let clock = CpuClock::start(options.server_pid);
         let (samples, wall) = attack(
             &target,
@@ -430,7 +430,7 @@ pub(super) async fn run(config: &Config, options: Stuffing) -> Result<(), String
         )
         .await;
         let cpu = clock.stop();
-        sustain_range = Some((from_ms, crate::store::now_ms()));
+        sustain_range = Some((from_ms, koban::store::now_ms()));
         report_attack("sustain", &samples, wall, cpu);
     }
 

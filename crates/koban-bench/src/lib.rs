@@ -1,4 +1,5 @@
-//! `koban bench …`: the tools behind `scripts/bench` and BENCHMARKS.md.
+//! `koban-bench …`: the tools behind `scripts/bench` and BENCHMARKS.md, in
+//! a crate of their own so the server does not compile them.
 //!
 //! The sign-in benchmark talks to a running `koban serve` over HTTP only, so
 //! it measures what a client sees. Accounts for it are made beforehand by
@@ -15,7 +16,7 @@ mod stuffing;
 pub mod summary;
 mod wire;
 
-use crate::config::Config;
+use koban::config::Config;
 use clap::{Args, Subcommand};
 
 /// Password given to benchmark accounts unless `--password` says otherwise.
