@@ -176,7 +176,12 @@ async fn run(cli: Cli) -> Result<(), String> {
                 .map_err(|e| e.to_string())?;
             let id = koban::accounts::service::create_verified(&app, &contact, &password, &role)
                 .await
-                .map_err(|e| e.to_string())?;
+                .map_err(|e| match e {
+                    koban::accounts::AccountError::Store(e) => {
+                        e.doing("creating the account").to_string()
+                    }
+                    other => other.to_string(),
+                })?;
             println!("created {role} account {id} for {}", contact.as_str());
             Ok(())
         }
