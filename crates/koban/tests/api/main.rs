@@ -11,6 +11,7 @@ mod atomic;
 mod browser;
 mod conventions;
 mod delivery;
+mod fuzz;
 mod geo;
 mod jobs;
 mod lane;
