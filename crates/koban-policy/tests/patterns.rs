@@ -36,6 +36,12 @@ proptest! {
         prop_assert!(!s.trim().is_empty() && check_visible(s.trim(), false).is_ok(), "{s:?}");
     }
 
+}
+
+proptest! {
+    // Most strings the generator makes break a length rule the pattern leaves out.
+    #![proptest_config(ProptestConfig { max_global_rejects: 1 << 16, ..ProptestConfig::default() })]
+
     #[test]
     fn emails_matching_the_pattern_are_accepted(s in from(EMAIL_PATTERN)) {
         let (local, domain) = s.split_once('@').expect("an @");
@@ -44,7 +50,9 @@ proptest! {
         prop_assert!(parse_email(&s).is_ok(), "{s:?}");
         prop_assert!(regex(IDENTIFIER_PATTERN).is_match(&s));
     }
+}
 
+proptest! {
     #[test]
     fn accepted_emails_match_the_pattern(local in "[a-z0-9.+_-]{1,20}", domain in "[a-z0-9.-]{1,20}") {
         let s = format!("{local}@{domain}");

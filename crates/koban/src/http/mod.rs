@@ -5,9 +5,10 @@
 /// A request member with a fixed set of string values: deserialized from
 /// exactly those strings, documented as their `enum`, and read back as the
 /// string the services take. One list, so the document cannot name a value
-/// the server refuses or miss one it takes.
+/// the server refuses or miss one it takes. (The strings are `tt`, not
+/// `literal`: utoipa reads `#[serde(rename)]` only from a bare literal.)
 macro_rules! choices {
-    ($(#[$meta:meta])* $vis:vis enum $name:ident { $($(#[$vmeta:meta])* $variant:ident = $text:literal),+ $(,)? }) => {
+    ($(#[$meta:meta])* $vis:vis enum $name:ident { $($(#[$vmeta:meta])* $variant:ident = $text:tt),+ $(,)? }) => {
         $(#[$meta])*
         #[derive(Debug, Clone, Copy, PartialEq, Eq, serde::Deserialize, utoipa::ToSchema)]
         $vis enum $name {

@@ -112,7 +112,8 @@ fn shared_response(status: &str, description: &str) -> Response {
                         .schema_type(Type::Integer)
                         .minimum(Some(1)),
                 )
-                .description(Some("Seconds to wait before retrying.")),
+                .description(Some("Seconds to wait before retrying."))
+                .build(),
         );
     }
     builder.build()
@@ -177,6 +178,20 @@ impl Modify for Conventions {
     }
 }
 
+/// What a handler's bare error status means, when it said no more.
+fn fallback_description(status: &str) -> &'static str {
+    match status {
+        "401" => "Not signed in, or the session has ended.",
+        "403" => "Not allowed: the account lacks the role, or the fresh step-up, this needs.",
+        "404" => "No such resource on this account.",
+        "409" => "In conflict with the current state.",
+        _ => SHARED
+            .iter()
+            .find(|(s, _, _)| *s == status)
+            .map_or("An error; see the problem document.", |(_, _, description)| description),
+    }
+}
+
 /// Adds to one operation every answer the shared layers can give it.
 fn complete(path: &str, method: &str, operation: &mut Operation) {
     let signed_in = operation
@@ -230,6 +245,14 @@ fn complete(path: &str, method: &str, operation: &mut Operation) {
     }
     if idempotent {
         wanted.extend(["409", "422"]);
+    }
+    // A handler's bare `(status = 403)` means its own reason, not the CSRF one.
+    for (status, response) in operation.responses.responses.iter_mut() {
+        if let RefOr::T(response) = response {
+            if response.description.is_empty() {
+                response.description = fallback_description(status).to_string();
+            }
+        }
     }
     for status in wanted {
         let Some((_, name, description)) = SHARED.iter().find(|(s, _, _)| *s == status) else {
