@@ -108,12 +108,13 @@ impl From<TextProblem> for ContactProblem {
 /// The longest phone number or email address accepted, in characters.
 pub const MAX_INPUT_CHARS: usize = 254;
 
-/// The shape of an address [`parse_email`] accepts, without anchors. Lengths
-/// are checked apart: at most 64 characters before the `@`, 63 per label
+/// The shape of an address [`parse_email`] accepts, without anchors, each
+/// domain label at most 63 characters. The rest of the lengths are left to
+/// the schema's `maxLength` and words: at most 64 characters before the `@`
 /// and [`MAX_INPUT_CHARS`] in all.
 macro_rules! email_shape {
     () => {
-        r"[A-Za-z0-9!#$%&'*+/=?^_`{|}~-]+(\.[A-Za-z0-9!#$%&'*+/=?^_`{|}~-]+)*@([A-Za-z0-9]([A-Za-z0-9-]*[A-Za-z0-9])?\.)+([A-Za-z]{2,}|xn--[A-Za-z0-9-]*[A-Za-z0-9])"
+        r"[A-Za-z0-9!#$%&'*+/=?^_`{|}~-]+(\.[A-Za-z0-9!#$%&'*+/=?^_`{|}~-]+)*@([A-Za-z0-9]([A-Za-z0-9-]{0,61}[A-Za-z0-9])?\.)+([A-Za-z]{2,63}|xn--[A-Za-z0-9-]{0,57}[A-Za-z0-9])"
     };
 }
 

@@ -226,6 +226,19 @@ fn complete(path: &str, method: &str, operation: &mut Operation) {
                 .build(),
         );
     }
+    // The device headers' rules come from the function that checks them.
+    for parameter in operation.parameters.iter_mut().flatten() {
+        if parameter.parameter_in == ParameterIn::Header
+            && parameter.name.eq_ignore_ascii_case(crate::security::client::DEVICE_HEADER)
+        {
+            parameter.schema = Some(
+                ObjectBuilder::new()
+                    .schema_type(Type::String)
+                    .pattern(Some(koban_policy::device::DEVICE_ID_PATTERN))
+                    .into(),
+            );
+        }
+    }
     let has_parameters = operation
         .parameters
         .as_ref()
