@@ -22,7 +22,9 @@ pub const SIGNED_IN: [&str; 2] = ["bearer", "session_cookie"];
 /// The media type of every error.
 pub const PROBLEM_JSON: &str = "application/problem+json";
 
-/// The longest `Idempotency-Key` the idempotency layer accepts.
+/// The longest `Idempotency-Key` the idempotency layer accepts. That layer
+/// checks its keys inline (1 to 255 printable ASCII characters); the
+/// conventions test holds these two constants to what it answers.
 pub const IDEMPOTENCY_KEY_MAX: usize = 255;
 /// What an `Idempotency-Key` may be made of: printable ASCII, no spaces.
 pub const IDEMPOTENCY_KEY_PATTERN: &str = "^[!-~]+$";

@@ -381,6 +381,49 @@ async fn idempotency_key_replays_and_refuses_a_different_body(t: TestApp) {
 }
 both!(idempotency_key_replays_and_refuses_a_different_body);
 
+/// The keys the document allows are the keys the idempotency layer takes.
+async fn idempotency_keys_are_as_documented(t: TestApp) {
+    use koban::http::openapi::{IDEMPOTENCY_KEY_MAX, IDEMPOTENCY_KEY_PATTERN};
+    let (_, doc) = t.get(None, "/api/openapi.json").await;
+    let key = doc["paths"]["/api/v1/codes"]["post"]["parameters"]
+        .as_array()
+        .unwrap()
+        .iter()
+        .find(|p| p["name"] == "Idempotency-Key")
+        .cloned()
+        .unwrap();
+    assert_eq!(key["schema"]["maxLength"], IDEMPOTENCY_KEY_MAX, "{key}");
+    assert_eq!(key["schema"]["pattern"], IDEMPOTENCY_KEY_PATTERN, "{key}");
+    let longest = "k".repeat(IDEMPOTENCY_KEY_MAX);
+    let too_long = "k".repeat(IDEMPOTENCY_KEY_MAX + 1);
+    for (n, (key, accepted)) in [
+        (longest.as_str(), true),
+        ("~!tilde-and-bang", true),
+        (too_long.as_str(), false),
+        ("with space", false),
+        ("", false),
+    ]
+    .into_iter()
+    .enumerate()
+    {
+        // A new address each time: codes to one address are spaced out.
+        let body = json!({ "identifier": format!("keys{n}@example.com") });
+        let (status, problem) = t
+            .send(
+                t.http
+                    .post(t.url("/api/v1/codes"))
+                    .header("idempotency-key", key)
+                    .json(&body),
+            )
+            .await;
+        assert_eq!(status == StatusCode::ACCEPTED, accepted, "{key:?}: {status} {problem}");
+        if !accepted {
+            assert_eq!(problem["errors"][0]["field"], "Idempotency-Key", "{problem}");
+        }
+    }
+}
+both!(idempotency_keys_are_as_documented);
+
 async fn per_ip_rate_limit_answers_429_with_retry_after(t: TestApp) {
     let mut limited = None;
     for _ in 0..10 {
