@@ -105,7 +105,42 @@ impl From<TextProblem> for ContactProblem {
     }
 }
 
-const MAX_INPUT_CHARS: usize = 254;
+/// The longest phone number or email address accepted, in characters.
+pub const MAX_INPUT_CHARS: usize = 254;
+
+/// The shape of an address [`parse_email`] accepts, without anchors, each
+/// domain label at most 63 characters. The rest of the lengths are left to
+/// the schema's `maxLength` and words: at most 64 characters before the `@`
+/// and [`MAX_INPUT_CHARS`] in all.
+macro_rules! email_shape {
+    () => {
+        r"[A-Za-z0-9!#$%&'*+/=?^_`{|}~-]+(\.[A-Za-z0-9!#$%&'*+/=?^_`{|}~-]+)*@([A-Za-z0-9]([A-Za-z0-9-]{0,61}[A-Za-z0-9])?\.)+([A-Za-z]{2,63}|xn--[A-Za-z0-9-]{0,57}[A-Za-z0-9])"
+    };
+}
+
+/// The characters [`parse_phone`] reads a number from, without anchors:
+/// digits (also full-width), a leading `+`, and the spaces, dashes, dots and
+/// brackets people group digits with. Whether the number exists is for the
+/// numbering plan to say.
+macro_rules! phone_shape {
+    () => {
+        r"[ (\u3000]*[+\uFF0B]?[0-9\uFF10-\uFF19 ().\u2010-\u2015\u3000-]*[0-9\uFF10-\uFF19][0-9\uFF10-\uFF19 ().\u2010-\u2015\u3000-]*"
+    };
+}
+
+/// An email address as [`parse_email`] accepts it (before trimming), as a
+/// regular expression for API documents.
+pub const EMAIL_PATTERN: &str = concat!("^", email_shape!(), "$");
+
+/// A phone number's characters as [`parse_phone`] accepts them, as a regular
+/// expression for API documents.
+pub const PHONE_PATTERN: &str = concat!("^", phone_shape!(), "$");
+
+/// A phone number or an email address, as [`parse_identifier`] tells them apart.
+pub const IDENTIFIER_PATTERN: &str = concat!("^(", email_shape!(), "|", phone_shape!(), ")$");
+
+/// A region as [`parse_phone`] takes it: an ISO 3166 alpha-2 code, any case.
+pub const REGION_PATTERN: &str = "^[A-Za-z]{2}$";
 
 /// Either kind of identifier, told apart by the `@`.
 pub fn parse_identifier(input: &str, region: Option<&str>) -> Result<Contact, ContactProblem> {

@@ -61,6 +61,12 @@ pub fn describe_user_agent(user_agent: &str) -> (String, &'static str) {
     (name, platform)
 }
 
+/// What [`valid_device_id`] accepts, as a regular expression for API documents.
+pub const DEVICE_ID_PATTERN: &str = "^[A-Za-z0-9._-]{16,128}$";
+
+/// The longest device or passkey name, in characters.
+pub const MAX_NAME_CHARS: usize = 64;
+
 /// Whether an app-supplied device id has an acceptable shape: 16 to 128
 /// characters of letters, digits, `-`, `_` and `.`.
 pub fn valid_device_id(id: &str) -> bool {

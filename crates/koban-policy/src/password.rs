@@ -10,6 +10,11 @@ pub const MIN_CHARS: usize = 8;
 /// megabyte "password" from being a cheap way to burn CPU.
 pub const MAX_CHARS: usize = 256;
 
+/// What a new password may not contain (control characters), as a regular
+/// expression for API documents; length and the common-password list are
+/// checked apart.
+pub const NEW_PASSWORD_PATTERN: &str = r"^[^\u0000-\u001F\u007F-\u009F]*$";
+
 static COMMON: &str = include_str!("../data/common-passwords.txt");
 
 /// Why a new password was refused.

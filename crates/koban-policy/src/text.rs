@@ -27,6 +27,32 @@ impl TextProblem {
     }
 }
 
+/// The characters [`check_visible`] refuses on a single line, as the body of
+/// a regular-expression class (`\uXXXX` escapes, read alike by ECMA-262,
+/// Python and the `regex` crate). Kept next to the functions it mirrors; the
+/// tests below hold them together.
+macro_rules! hidden_class {
+    () => {
+        r"\u0000-\u001F\u007F-\u009F\u00AD\u061C\u180E\u200B-\u200F\u202A-\u202E\u2060-\u2064\u2066-\u2069\uFEFF"
+    };
+}
+
+/// One line of text [`check_visible`] accepts (with `multiline` false), as a
+/// regular expression for API documents.
+pub const SINGLE_LINE_PATTERN: &str = concat!("^[^", hidden_class!(), "]*$");
+
+/// One line of visible text that is more than white space: what a name that
+/// is trimmed and then checked with [`check_visible`] must look like.
+pub const NAME_PATTERN: &str = concat!(
+    "^[^",
+    hidden_class!(),
+    r"]*[^\s",
+    hidden_class!(),
+    "][^",
+    hidden_class!(),
+    "]*$"
+);
+
 fn is_invisible(c: char) -> bool {
     matches!(c, '\u{200B}'..='\u{200D}' | '\u{2060}'..='\u{2064}' | '\u{FEFF}' | '\u{00AD}' | '\u{180E}')
 }

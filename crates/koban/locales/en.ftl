@@ -60,6 +60,7 @@ reason-taken = This is already registered.
 reason-invalid_type = This value has the wrong type.
 reason-unknown_field = This field is not part of the request.
 reason-not_on_file = There is no verified contact of this kind on the account.
+reason-already_enabled = Two-factor authentication is already on.
 
 ## Layout
 app-name = Koban

@@ -60,6 +60,7 @@ reason-taken = すでに登録されています。
 reason-invalid_type = 値の型が正しくありません。
 reason-unknown_field = この項目はリクエストで使用できません。
 reason-not_on_file = この種類の確認済み連絡先は、アカウントに登録されていません。
+reason-already_enabled = 2段階認証はすでにオンになっています。
 
 ## Layout
 app-name = Koban

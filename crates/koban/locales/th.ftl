@@ -60,6 +60,7 @@ reason-taken = ข้อมูลนี้ถูกลงทะเบียน�
 reason-invalid_type = ค่านี้มีชนิดข้อมูลไม่ถูกต้อง
 reason-unknown_field = ช่องนี้ไม่ได้เป็นส่วนหนึ่งของคำขอ
 reason-not_on_file = บัญชีนี้ไม่มีช่องทางติดต่อประเภทนี้ที่ยืนยันแล้ว
+reason-already_enabled = เปิดการยืนยันตัวตนแบบสองขั้นตอนอยู่แล้ว
 
 ## Layout
 app-name = Koban

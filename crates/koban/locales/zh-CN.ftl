@@ -60,6 +60,7 @@ reason-taken = 已被注册。
 reason-invalid_type = 该值的类型不正确。
 reason-unknown_field = 请求中不应包含此字段。
 reason-not_on_file = 账号中没有此类已验证的联系方式。
+reason-already_enabled = 两步验证已开启。
 
 ## Layout
 app-name = Koban

@@ -60,6 +60,7 @@ reason-taken = 已經被註冊了。
 reason-invalid_type = 這個值的類型不正確。
 reason-unknown_field = 此欄位不屬於這個要求。
 reason-not_on_file = 帳號中沒有這類已驗證的聯絡方式。
+reason-already_enabled = 兩步驟驗證已開啟。
 
 ## Layout
 app-name = Koban

@@ -152,9 +152,19 @@ impl Prepared {
 )]
 struct ApiDoc;
 
-/// The API routes with their OpenAPI document. Routes are only ever added
-/// here through `routes!`, which registers the path in the document too.
-pub fn api() -> OpenApiRouter<Arc<App>> {
+/// The API routes with their complete OpenAPI document: what the handlers
+/// declare, then what every operation shares (`http::openapi`).
+pub fn api() -> (Router<Arc<App>>, utoipa::openapi::OpenApi) {
+    use utoipa::Modify;
+    let (routes, mut document) = routes().split_for_parts();
+    crate::http::openapi::Conventions.modify(&mut document);
+    (routes, document)
+}
+
+/// The API routes with the handlers' own part of the document. Routes are
+/// only ever added here through `routes!`, which registers the path in the
+/// document too.
+fn routes() -> OpenApiRouter<Arc<App>> {
     OpenApiRouter::with_openapi(ApiDoc::openapi())
         .routes(routes!(accounts::api::register))
         .routes(routes!(accounts::api::send_code))
@@ -221,7 +231,7 @@ impl MakeRequestId for RandomRequestId {
 
 /// The whole HTTP surface with its middleware.
 pub fn router(app: Arc<App>) -> Router {
-    let (api, document) = api().split_for_parts();
+    let (api, document) = api();
     let document = Arc::new(document);
     let request_id = HeaderName::from_static("x-request-id");
     let limit = app.config.max_body_bytes;

@@ -2,12 +2,14 @@
 //! subcommands live in `main.rs`; everything else is here so the test suite
 //! can start the real application in-process.
 
+// First, so its `choices!` macro is in scope in every domain.
+#[macro_use]
+pub mod http;
 pub mod accounts;
 pub mod app;
 pub mod config;
 pub mod crypto;
 pub mod delivery;
-pub mod http;
 pub mod jobs;
 pub mod ops;
 pub mod security;

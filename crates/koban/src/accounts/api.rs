@@ -15,7 +15,6 @@ use std::sync::Arc;
 
 /// Sign-up.
 #[utoipa::path(post, path = "/api/v1/accounts", tag = "accounts", request_body = Registration,
-    params(("Idempotency-Key" = Option<String>, Header, description = "Makes a retry return the first answer")),
     responses((status = 201, body = Registered), (status = 409, description = "phone or email already registered"),
               (status = 422, description = "invalid fields"), (status = 429)))]
 pub async fn register(
@@ -32,12 +31,30 @@ pub async fn register(
 #[serde(deny_unknown_fields)]
 pub struct CodeRequest {
     /// Phone number or email address.
+    #[schema(schema_with = crate::http::openapi::schemas::identifier)]
     pub identifier: String,
+    #[schema(schema_with = crate::http::openapi::schemas::region)]
     pub region: Option<String>,
     /// `verify_contact` (default) or `password_reset`.
-    pub purpose: Option<String>,
+    pub purpose: Option<CodePurpose>,
     /// Send to the account's `phone` or `email` instead of `identifier`.
-    pub via: Option<String>,
+    pub via: Option<Via>,
+}
+
+choices! {
+    /// What a sent code is for.
+    pub enum CodePurpose {
+        VerifyContact = "verify_contact",
+        PasswordReset = "password_reset",
+    }
+}
+
+choices! {
+    /// Which of the account's contacts a code goes to.
+    pub enum Via {
+        Phone = "phone",
+        Email = "email",
+    }
 }
 
 /// Sends a new verification or reset code. Always 202, whether or not the account exists.
@@ -49,15 +66,14 @@ pub async fn send_code(
     ApiJson(input): ApiJson<CodeRequest>,
 ) -> Result<StatusCode, Problem> {
     let identifier = service::parse_login_identifier(&input.identifier, input.region.as_deref())?;
-    let purpose = match input.purpose.as_deref() {
-        None | Some("verify_contact") => Purpose::VerifyContact,
-        Some("password_reset") => Purpose::PasswordReset,
-        Some(_) => return Err(Problem::field("purpose", "invalid_value")),
+    let purpose = match input.purpose {
+        None | Some(CodePurpose::VerifyContact) => Purpose::VerifyContact,
+        Some(CodePurpose::PasswordReset) => Purpose::PasswordReset,
     };
     app.limiter
         .check_account(identifier.as_str())
         .map_err(Problem::rate_limited)?;
-    service::send_code(&app, &identifier, purpose, input.via.as_deref(), &client).await?;
+    service::send_code(&app, &identifier, purpose, input.via.map(Via::as_str), &client).await?;
     Ok(StatusCode::ACCEPTED)
 }
 
@@ -65,9 +81,12 @@ pub async fn send_code(
 #[derive(Debug, serde::Deserialize, utoipa::ToSchema)]
 #[serde(deny_unknown_fields)]
 pub struct Confirmation {
+    #[schema(schema_with = crate::http::openapi::schemas::identifier)]
     pub identifier: String,
+    #[schema(schema_with = crate::http::openapi::schemas::region)]
     pub region: Option<String>,
     /// The 6-digit code.
+    #[schema(schema_with = crate::http::openapi::schemas::code)]
     pub code: String,
 }
 
@@ -96,8 +115,11 @@ pub async fn confirm(
 #[serde(deny_unknown_fields)]
 pub struct Credentials {
     /// Phone number or email address.
+    #[schema(schema_with = crate::http::openapi::schemas::identifier)]
     pub identifier: String,
+    #[schema(schema_with = crate::http::openapi::schemas::region)]
     pub region: Option<String>,
+    #[schema(schema_with = crate::http::openapi::schemas::password)]
     pub password: String,
 }
 
@@ -121,7 +143,7 @@ pub async fn sign_in(
 }
 
 /// Signs out this session.
-#[utoipa::path(delete, path = "/api/v1/sessions/current", tag = "accounts", responses((status = 204), (status = 401)))]
+#[utoipa::path(delete, path = "/api/v1/sessions/current", tag = "accounts", security(("bearer" = []), ("session_cookie" = [])), responses((status = 204), (status = 401)))]
 pub async fn sign_out(
     State(app): State<Arc<App>>,
     Authenticated(current): Authenticated,
@@ -131,7 +153,7 @@ pub async fn sign_out(
 }
 
 /// Signs out every session of the account, this one included.
-#[utoipa::path(delete, path = "/api/v1/sessions", tag = "accounts", responses((status = 204), (status = 401)))]
+#[utoipa::path(delete, path = "/api/v1/sessions", tag = "accounts", security(("bearer" = []), ("session_cookie" = [])), responses((status = 204), (status = 401)))]
 pub async fn sign_out_everywhere(
     State(app): State<Arc<App>>,
     Authenticated(current): Authenticated,
@@ -141,7 +163,7 @@ pub async fn sign_out_everywhere(
 }
 
 /// The signed-in account.
-#[utoipa::path(get, path = "/api/v1/me", tag = "accounts", responses((status = 200, body = Account), (status = 401)))]
+#[utoipa::path(get, path = "/api/v1/me", tag = "accounts", security(("bearer" = []), ("session_cookie" = [])), responses((status = 200, body = Account), (status = 401)))]
 pub async fn me(Authenticated(current): Authenticated) -> Json<Account> {
     Json(current.account)
 }
@@ -150,12 +172,14 @@ pub async fn me(Authenticated(current): Authenticated) -> Json<Account> {
 #[derive(Debug, serde::Deserialize, utoipa::ToSchema)]
 #[serde(deny_unknown_fields)]
 pub struct PasswordChange {
+    #[schema(schema_with = crate::http::openapi::schemas::password)]
     pub current_password: String,
+    #[schema(schema_with = crate::http::openapi::schemas::new_password)]
     pub new_password: String,
 }
 
 /// Changes the password; every other session ends.
-#[utoipa::path(post, path = "/api/v1/me/password", tag = "accounts", request_body = PasswordChange,
+#[utoipa::path(post, path = "/api/v1/me/password", tag = "accounts", security(("bearer" = []), ("session_cookie" = [])), request_body = PasswordChange,
     responses((status = 204), (status = 401), (status = 422)))]
 pub async fn change_password(
     State(app): State<Arc<App>>,
@@ -170,9 +194,13 @@ pub async fn change_password(
 #[derive(Debug, serde::Deserialize, utoipa::ToSchema)]
 #[serde(deny_unknown_fields)]
 pub struct PasswordReset {
+    #[schema(schema_with = crate::http::openapi::schemas::identifier)]
     pub identifier: String,
+    #[schema(schema_with = crate::http::openapi::schemas::region)]
     pub region: Option<String>,
+    #[schema(schema_with = crate::http::openapi::schemas::code)]
     pub code: String,
+    #[schema(schema_with = crate::http::openapi::schemas::new_password)]
     pub new_password: String,
 }
 

@@ -322,6 +322,10 @@ pub async fn use_up(
     Ok(())
 }
 
+/// What [`normalize_code`] accepts, as a regular expression for API
+/// documents: six digits, ASCII or full-width, with spaces between.
+pub const CODE_PATTERN: &str = r"^[ \u3000]*([0-9\uFF10-\uFF19][ \u3000]*){6}$";
+
 /// Is this a plausible code (6 ASCII digits after NFKC)? Anything else is a
 /// field error, and does not count as a try.
 pub fn normalize_code(input: &str) -> Result<String, AccountError> {

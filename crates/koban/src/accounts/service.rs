@@ -28,12 +28,17 @@ impl Client {
 #[serde(deny_unknown_fields)]
 pub struct Registration {
     /// International number; `+` and country code, or give `region`.
+    #[schema(schema_with = crate::http::openapi::schemas::phone)]
     pub phone: Option<String>,
+    #[schema(schema_with = crate::http::openapi::schemas::email)]
     pub email: Option<String>,
     /// ISO 3166 alpha-2 region for a phone number without a country code.
+    #[schema(schema_with = crate::http::openapi::schemas::region)]
     pub region: Option<String>,
+    #[schema(schema_with = crate::http::openapi::schemas::new_password)]
     pub password: String,
     /// Preferred language (BCP 47), e.g. `zh-CN`.
+    #[schema(schema_with = crate::http::openapi::schemas::locale)]
     pub locale: Option<String>,
 }
 

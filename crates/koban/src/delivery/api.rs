@@ -3,11 +3,12 @@
 
 use crate::app::App;
 use crate::http::auth::{Staff, ADMIN, AGENT};
+use crate::http::json::ApiQuery;
 use crate::http::pagination::{page, Page, PageQuery};
 use crate::http::problem::Problem;
 use crate::store::now_ms;
 use axum::body::Bytes;
-use axum::extract::{Query, State};
+use axum::extract::State;
 use axum::http::{HeaderMap, StatusCode};
 use axum::Json;
 use sqlx::any::AnyRow;
@@ -81,12 +82,12 @@ pub async fn outbox_page(app: &App, query: &PageQuery) -> Result<Page<DeliveryVi
 }
 
 /// The development outbox: messages that would have been sent. Administrators only.
-#[utoipa::path(get, path = "/api/v1/admin/outbox", tag = "delivery", params(PageQuery),
+#[utoipa::path(get, path = "/api/v1/admin/outbox", tag = "delivery", security(("bearer" = []), ("session_cookie" = [])), params(PageQuery),
     responses((status = 200, body = Page<DeliveryView>), (status = 401), (status = 403)))]
 pub async fn outbox(
     State(app): State<Arc<App>>,
     _admin: Staff<ADMIN>,
-    Query(query): Query<PageQuery>,
+    ApiQuery(query): ApiQuery<PageQuery>,
 ) -> Result<Json<Page<DeliveryView>>, Problem> {
     outbox_page(&app, &query).await.map(Json)
 }
@@ -98,17 +99,20 @@ pub struct DeliveryFilter {
     pub account_id: Option<i64>,
     /// Only deliveries to this phone (E.164) or email.
     pub destination: Option<String>,
+    /// Opaque cursor from a previous page's `next_cursor`.
     pub cursor: Option<String>,
+    /// Items per page, 1 to 100 (default 20).
+    #[param(minimum = 1, maximum = 100)]
     pub limit: Option<i64>,
 }
 
 /// Every delivery attempt with its status: what support reads when a code "never came".
-#[utoipa::path(get, path = "/api/v1/deliveries", tag = "delivery", params(DeliveryFilter),
+#[utoipa::path(get, path = "/api/v1/deliveries", tag = "delivery", security(("bearer" = []), ("session_cookie" = [])), params(DeliveryFilter),
     responses((status = 200, body = Page<DeliveryView>), (status = 401), (status = 403)))]
 pub async fn log(
     State(app): State<Arc<App>>,
     _agent: Staff<AGENT>,
-    Query(filter): Query<DeliveryFilter>,
+    ApiQuery(filter): ApiQuery<DeliveryFilter>,
 ) -> Result<Json<Page<DeliveryView>>, Problem> {
     let (before, limit) = PageQuery {
         cursor: filter.cursor.clone(),
@@ -150,9 +154,16 @@ pub async fn log(
 pub struct SmsStatus {
     /// The provider's message id (or our reference).
     pub id: String,
-    /// `delivered` or `failed`.
-    pub status: String,
+    pub status: ReportedStatus,
     pub error: Option<String>,
+}
+
+choices! {
+    /// What the provider says became of a message.
+    pub enum ReportedStatus {
+        Delivered = "delivered",
+        Failed = "failed",
+    }
 }
 
 /// The SMS provider's delivery-status callback, signed like our requests.
@@ -174,10 +185,9 @@ pub async fn sms_status(
         ));
     }
     let report: SmsStatus = crate::http::json::parse(&body)?;
-    let (status, delivered_at) = match report.status.as_str() {
-        "delivered" => ("delivered", Some(now_ms())),
-        "failed" => ("failed", None),
-        _ => return Err(Problem::field("status", "invalid_value")),
+    let (status, delivered_at) = match report.status {
+        ReportedStatus::Delivered => ("delivered", Some(now_ms())),
+        ReportedStatus::Failed => ("failed", None),
     };
     let mut error: Option<String> = report.error.map(|e| e.chars().take(500).collect());
     if status == "failed" && error.as_deref().is_none_or(str::is_empty) {

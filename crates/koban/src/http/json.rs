@@ -1,9 +1,12 @@
-//! `ApiJson<T>`: the JSON body extractor for the API. Unlike the framework's
-//! own, its every refusal is a problem document that names the field.
+//! The API's extractors: `ApiJson<T>` for JSON bodies, `ApiQuery<T>` for
+//! query strings and `ApiPath<T>` for path parameters. Unlike the
+//! framework's own, their every refusal is a problem document that names the
+//! field or parameter, so a bad `limit=true` and a bad `limit=0` read alike.
 
 use super::problem::{FieldError, Problem};
 use axum::body::Bytes;
-use axum::extract::{FromRequest, Request};
+use axum::extract::{FromRequest, FromRequestParts, Request};
+use axum::http::request::Parts;
 use axum::http::{header, StatusCode};
 use serde::de::DeserializeOwned;
 
@@ -61,6 +64,91 @@ where
     }
 }
 
+/// Query parameters of type `T`.
+pub struct ApiQuery<T>(pub T);
+
+impl<S, T> FromRequestParts<S> for ApiQuery<T>
+where
+    S: Send + Sync,
+    T: DeserializeOwned,
+{
+    type Rejection = Problem;
+
+    async fn from_request_parts(parts: &mut Parts, _state: &S) -> Result<Self, Problem> {
+        parse_query(parts.uri.query().unwrap_or("")).map(ApiQuery)
+    }
+}
+
+/// Parses a query string; a value that does not fit is a 422 naming its parameter.
+pub fn parse_query<T: DeserializeOwned>(query: &str) -> Result<T, Problem> {
+    let deserializer = serde_urlencoded::Deserializer::new(form_urlencoded::parse(query.as_bytes()));
+    serde_path_to_error::deserialize(deserializer).map_err(|error| {
+        let path = error.path().to_string();
+        let message = error.inner().to_string();
+        let named = message
+            .strip_prefix("missing field `")
+            .or_else(|| message.strip_prefix("unknown field `"))
+            .or_else(|| message.strip_prefix("duplicate field `"))
+            .and_then(|rest| rest.split('`').next());
+        let field = match named {
+            Some(name) => name.to_string(),
+            // A failure not tied to one parameter (say, a repeated one) still names where it is.
+            None if path == "." || path.is_empty() => "query".to_string(),
+            None => path,
+        };
+        let code = if message.starts_with("missing field") {
+            "required"
+        } else if message.starts_with("unknown field") {
+            "unknown_field"
+        } else {
+            "invalid_value"
+        };
+        Problem::validation(vec![FieldError { field, code }])
+    })
+}
+
+/// Path parameters of type `T`.
+pub struct ApiPath<T>(pub T);
+
+impl<S, T> FromRequestParts<S> for ApiPath<T>
+where
+    S: Send + Sync,
+    T: DeserializeOwned + Send,
+{
+    type Rejection = Problem;
+
+    async fn from_request_parts(parts: &mut Parts, state: &S) -> Result<Self, Problem> {
+        use axum::extract::path::{ErrorKind, Path};
+        use axum::extract::rejection::PathRejection;
+        match Path::<T>::from_request_parts(parts, state).await {
+            Ok(Path(value)) => Ok(ApiPath(value)),
+            Err(PathRejection::FailedToDeserializePathParams(error)) => {
+                let field = match error.kind() {
+                    ErrorKind::ParseErrorAtKey { key, .. }
+                    | ErrorKind::InvalidUtf8InPathParam { key }
+                    | ErrorKind::DeserializeError { key, .. } => key.clone(),
+                    // A lone parameter (`Path<i64>`) is reported without its name.
+                    _ => match parts
+                        .extensions
+                        .get::<axum::extract::MatchedPath>()
+                        .and_then(|m| m.as_str().split('{').nth(1))
+                        .and_then(|rest| rest.split('}').next())
+                    {
+                        Some(name) => name.to_string(),
+                        None => "path".to_string(),
+                    },
+                };
+                Err(Problem::validation(vec![FieldError {
+                    field,
+                    code: "invalid_value",
+                }]))
+            }
+            // The route and the handler disagree: our bug, not the caller's.
+            Err(other) => Err(Problem::internal(&other.body_text())),
+        }
+    }
+}
+
 /// Parses a body, mapping each kind of failure to the field it concerns.
 pub fn parse<T: DeserializeOwned>(bytes: &[u8]) -> Result<T, Problem> {
     let mut deserializer = serde_json::Deserializer::from_slice(bytes);
@@ -84,6 +172,9 @@ pub fn parse<T: DeserializeOwned>(bytes: &[u8]) -> Result<T, Problem> {
                     "required"
                 } else if message.starts_with("unknown field") {
                     "unknown_field"
+                } else if message.starts_with("unknown variant") {
+                    // A string, but not one of the values the member takes.
+                    "invalid_value"
                 } else {
                     "invalid_type"
                 };

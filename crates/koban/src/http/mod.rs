@@ -2,11 +2,37 @@
 //! extractor, authentication, CSRF, idempotency, rate limits, metrics, and
 //! the middleware stack that applies them.
 
+/// A request member with a fixed set of string values: deserialized from
+/// exactly those strings, documented as their `enum`, and read back as the
+/// string the services take. One list, so the document cannot name a value
+/// the server refuses or miss one it takes. (The strings are `tt`, not
+/// `literal`: utoipa reads `#[serde(rename)]` only from a bare literal.)
+macro_rules! choices {
+    ($(#[$meta:meta])* $vis:vis enum $name:ident { $($(#[$vmeta:meta])* $variant:ident = $text:tt),+ $(,)? }) => {
+        $(#[$meta])*
+        #[derive(Debug, Clone, Copy, PartialEq, Eq, serde::Deserialize, utoipa::ToSchema)]
+        $vis enum $name {
+            $($(#[$vmeta])* #[serde(rename = $text)] $variant),+
+        }
+
+        impl $name {
+            /// The value as the API spells it.
+            #[allow(dead_code)]
+            $vis fn as_str(self) -> &'static str {
+                match self {
+                    $($name::$variant => $text),+
+                }
+            }
+        }
+    };
+}
+
 pub mod auth;
 pub mod csrf;
 pub mod idempotency;
 pub mod json;
 pub mod metrics;
+pub mod openapi;
 pub mod pagination;
 pub mod problem;
 pub mod rate_limit;

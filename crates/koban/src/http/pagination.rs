@@ -5,12 +5,16 @@ use super::problem::Problem;
 use base64::engine::general_purpose::URL_SAFE_NO_PAD;
 use base64::Engine;
 
+/// The most items one page holds.
+pub const MAX_LIMIT: i64 = 100;
+
 /// Query parameters every list takes.
 #[derive(Debug, Clone, serde::Deserialize, utoipa::IntoParams)]
 pub struct PageQuery {
     /// Opaque cursor from a previous page's `next_cursor`.
     pub cursor: Option<String>,
     /// Items per page, 1 to 100 (default 20).
+    #[param(minimum = 1, maximum = 100)]
     pub limit: Option<i64>,
 }
 
@@ -26,7 +30,8 @@ impl PageQuery {
     /// (ids below this, how many) — the SQL asks for one more to know if a next page exists.
     pub fn bounds(&self) -> Result<(i64, i64), Problem> {
         let limit = self.limit.unwrap_or(20);
-        if !(1..=100).contains(&limit) {
+        // The document says the same (`#[param(minimum, maximum)]`); the conventions test holds them together.
+        if !(1..=MAX_LIMIT).contains(&limit) {
             return Err(Problem::field("limit", "invalid_value"));
         }
         let before = match &self.cursor {

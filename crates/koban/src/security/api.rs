@@ -10,10 +10,10 @@ use super::totp::{self, Enrollment};
 use crate::accounts::{sessions::NewSession, Account, AccountError};
 use crate::app::App;
 use crate::http::auth::Authenticated;
-use crate::http::json::ApiJson;
+use crate::http::json::{ApiJson, ApiPath, ApiQuery};
 use crate::http::pagination::{Page, PageQuery};
 use crate::http::problem::Problem;
-use axum::extract::{Path, Query, State};
+use axum::extract::State;
 use axum::http::StatusCode;
 use axum::response::{IntoResponse, Response};
 use axum::Json;
@@ -107,9 +107,21 @@ pub fn answer(app: &App, outcome: Outcome, ctx: &ClientContext) -> Response {
 #[serde(deny_unknown_fields)]
 pub struct SecondFactorAnswer {
     pub challenge: String,
-    /// `totp`, `recovery_code` or `code`.
-    pub method: String,
+    pub method: SecondFactorMethod,
+    #[schema(schema_with = crate::http::openapi::schemas::any_code)]
     pub code: String,
+}
+
+choices! {
+    /// A second factor given as a code.
+    pub enum SecondFactorMethod {
+        /// From the authenticator app.
+        Totp = "totp",
+        /// One of the ten recovery codes.
+        RecoveryCode = "recovery_code",
+        /// Sent to a verified contact.
+        Code = "code",
+    }
 }
 
 /// Finishes a sign-in with a second factor.
@@ -122,7 +134,8 @@ pub async fn second_factor(
     ApiJson(input): ApiJson<SecondFactorAnswer>,
 ) -> Result<Response, Problem> {
     let outcome =
-        signin::second_factor(&app, &input.challenge, &input.method, &input.code, &ctx).await?;
+        signin::second_factor(&app, &input.challenge, input.method.as_str(), &input.code, &ctx)
+            .await?;
     Ok(answer(&app, outcome, &ctx))
 }
 
@@ -148,7 +161,7 @@ pub async fn device_limit(
 }
 
 /// The account's bound devices, the current one marked.
-#[utoipa::path(get, path = "/api/v1/me/devices", tag = "security", responses((status = 200, body = Vec<Device>), (status = 401)))]
+#[utoipa::path(get, path = "/api/v1/me/devices", tag = "security", security(("bearer" = []), ("session_cookie" = [])), responses((status = 200, body = Vec<Device>), (status = 401)))]
 pub async fn list_devices(
     State(app): State<Arc<App>>,
     Authenticated(current): Authenticated,
@@ -164,17 +177,18 @@ pub async fn list_devices(
 #[derive(Debug, serde::Deserialize, utoipa::ToSchema)]
 #[serde(deny_unknown_fields)]
 pub struct DeviceRename {
+    #[schema(schema_with = crate::http::openapi::schemas::name)]
     pub name: String,
 }
 
 /// Renames a device.
-#[utoipa::path(patch, path = "/api/v1/me/devices/{id}", tag = "security", request_body = DeviceRename,
+#[utoipa::path(patch, path = "/api/v1/me/devices/{id}", tag = "security", security(("bearer" = []), ("session_cookie" = [])), request_body = DeviceRename,
     params(("id" = i64, Path, description = "Device id")), responses((status = 204), (status = 404), (status = 422)))]
 pub async fn rename_device(
     State(app): State<Arc<App>>,
     Authenticated(current): Authenticated,
     ctx: ClientContext,
-    Path(id): Path<i64>,
+    ApiPath(id): ApiPath<i64>,
     ApiJson(input): ApiJson<DeviceRename>,
 ) -> Result<StatusCode, Problem> {
     let name = devices::check_name(&input.name).map_err(|code| Problem::field("name", code))?;
@@ -194,13 +208,13 @@ pub async fn rename_device(
 }
 
 /// Removes a device; its sessions end at once. Removing the last device needs a fresh step-up.
-#[utoipa::path(delete, path = "/api/v1/me/devices/{id}", tag = "security",
+#[utoipa::path(delete, path = "/api/v1/me/devices/{id}", tag = "security", security(("bearer" = []), ("session_cookie" = [])),
     params(("id" = i64, Path, description = "Device id")), responses((status = 204), (status = 403, description = "step-up required"), (status = 404)))]
 pub async fn remove_device(
     State(app): State<Arc<App>>,
     Authenticated(current): Authenticated,
     ctx: ClientContext,
-    Path(id): Path<i64>,
+    ApiPath(id): ApiPath<i64>,
 ) -> Result<StatusCode, Problem> {
     let bound = devices::list(&app.store, current.account.id, current.device_id)
         .await
@@ -223,25 +237,32 @@ pub async fn remove_device(
     Ok(StatusCode::NO_CONTENT)
 }
 
+/// How many sessions ended.
+#[derive(Debug, serde::Serialize, utoipa::ToSchema)]
+pub struct SessionsEnded {
+    pub sessions_ended: u64,
+}
+
 /// Signs out every other device and session; this one stays.
-#[utoipa::path(post, path = "/api/v1/me/devices/sign-out-others", tag = "security", responses((status = 200), (status = 401)))]
+#[utoipa::path(post, path = "/api/v1/me/devices/sign-out-others", tag = "security", security(("bearer" = []), ("session_cookie" = [])),
+    responses((status = 200, body = SessionsEnded)))]
 pub async fn sign_out_others(
     State(app): State<Arc<App>>,
     Authenticated(current): Authenticated,
-) -> Result<Json<serde_json::Value>, Problem> {
-    let ended =
+) -> Result<Json<SessionsEnded>, Problem> {
+    let sessions_ended =
         crate::accounts::sessions::revoke_all(&app, current.account.id, Some(current.session_id))
             .await?;
-    Ok(Json(serde_json::json!({ "sessions_ended": ended })))
+    Ok(Json(SessionsEnded { sessions_ended }))
 }
 
 /// The account's sign-in attempts, newest first.
-#[utoipa::path(get, path = "/api/v1/me/login-history", tag = "security", params(PageQuery),
+#[utoipa::path(get, path = "/api/v1/me/login-history", tag = "security", security(("bearer" = []), ("session_cookie" = [])), params(PageQuery),
     responses((status = 200, body = Page<AttemptView>), (status = 401)))]
 pub async fn login_history(
     State(app): State<Arc<App>>,
     Authenticated(current): Authenticated,
-    Query(q): Query<PageQuery>,
+    ApiQuery(q): ApiQuery<PageQuery>,
 ) -> Result<Json<Page<AttemptView>>, Problem> {
     history::attempts(&app, current.account.id, &q)
         .await
@@ -249,12 +270,12 @@ pub async fn login_history(
 }
 
 /// The account's security timeline, newest first.
-#[utoipa::path(get, path = "/api/v1/me/security-events", tag = "security", params(PageQuery),
+#[utoipa::path(get, path = "/api/v1/me/security-events", tag = "security", security(("bearer" = []), ("session_cookie" = [])), params(PageQuery),
     responses((status = 200, body = Page<EventView>), (status = 401)))]
 pub async fn security_events(
     State(app): State<Arc<App>>,
     Authenticated(current): Authenticated,
-    Query(q): Query<PageQuery>,
+    ApiQuery(q): ApiQuery<PageQuery>,
 ) -> Result<Json<Page<EventView>>, Problem> {
     history::events(&app.store, current.account.id, &q)
         .await
@@ -262,7 +283,8 @@ pub async fn security_events(
 }
 
 /// Starts TOTP enrolment.
-#[utoipa::path(post, path = "/api/v1/me/2fa/totp", tag = "security", responses((status = 201, body = Enrollment), (status = 401), (status = 422)))]
+#[utoipa::path(post, path = "/api/v1/me/2fa/totp", tag = "security", security(("bearer" = []), ("session_cookie" = [])),
+    responses((status = 201, body = Enrollment), (status = 422, description = "two-factor authentication is already on")))]
 pub async fn totp_begin(
     State(app): State<Arc<App>>,
     Authenticated(current): Authenticated,
@@ -277,8 +299,9 @@ pub async fn totp_begin(
 #[derive(Debug, serde::Deserialize, utoipa::ToSchema)]
 #[serde(deny_unknown_fields)]
 pub struct CodeAnswer {
-    /// For step-up: `totp`, `recovery_code` or `code`. Ignored when confirming TOTP.
-    pub method: Option<String>,
+    /// For step-up (required there). Ignored when confirming TOTP.
+    pub method: Option<SecondFactorMethod>,
+    #[schema(schema_with = crate::http::openapi::schemas::any_code)]
     pub code: String,
 }
 
@@ -289,7 +312,7 @@ pub struct RecoveryCodes {
 }
 
 /// Confirms TOTP with a first code; turns 2FA on and returns ten recovery codes.
-#[utoipa::path(post, path = "/api/v1/me/2fa/totp/confirm", tag = "security", request_body = CodeAnswer,
+#[utoipa::path(post, path = "/api/v1/me/2fa/totp/confirm", tag = "security", security(("bearer" = []), ("session_cookie" = [])), request_body = CodeAnswer,
     responses((status = 200, body = RecoveryCodes), (status = 422)))]
 pub async fn totp_confirm(
     State(app): State<Arc<App>>,
@@ -301,7 +324,8 @@ pub async fn totp_confirm(
 }
 
 /// Turns 2FA off (needs a fresh step-up).
-#[utoipa::path(delete, path = "/api/v1/me/2fa", tag = "security", responses((status = 204), (status = 403, description = "step-up required")))]
+#[utoipa::path(delete, path = "/api/v1/me/2fa", tag = "security", security(("bearer" = []), ("session_cookie" = [])), responses((status = 204), (status = 403, description = "step-up required"),
+              (status = 422, description = "a malformed X-Koban-Device header")))]
 pub async fn totp_disable(
     State(app): State<Arc<App>>,
     Authenticated(current): Authenticated,
@@ -319,8 +343,9 @@ pub async fn totp_disable(
 }
 
 /// Replaces the recovery codes (needs a fresh step-up); the old set stops working.
-#[utoipa::path(post, path = "/api/v1/me/2fa/recovery-codes", tag = "security",
-    responses((status = 200, body = RecoveryCodes), (status = 403, description = "step-up required")))]
+#[utoipa::path(post, path = "/api/v1/me/2fa/recovery-codes", tag = "security", security(("bearer" = []), ("session_cookie" = [])),
+    responses((status = 200, body = RecoveryCodes), (status = 403, description = "step-up required"),
+              (status = 422, description = "2FA is off, or a malformed X-Koban-Device header")))]
 pub async fn recovery_codes(
     State(app): State<Arc<App>>,
     Authenticated(current): Authenticated,
@@ -337,7 +362,7 @@ pub async fn recovery_codes(
 }
 
 /// Passes step-up for this session (fresh for 10 minutes).
-#[utoipa::path(post, path = "/api/v1/me/step-up", tag = "security", request_body = CodeAnswer,
+#[utoipa::path(post, path = "/api/v1/me/step-up", tag = "security", security(("bearer" = []), ("session_cookie" = [])), request_body = CodeAnswer,
     responses((status = 204), (status = 422), (status = 401, description = "second factor locked")))]
 pub async fn step_up(
     State(app): State<Arc<App>>,
@@ -346,14 +371,14 @@ pub async fn step_up(
 ) -> Result<StatusCode, Problem> {
     let method = input
         .method
-        .as_deref()
+        .map(SecondFactorMethod::as_str)
         .ok_or_else(|| Problem::field("method", "required"))?;
     totp::step_up(&app, &current, method, &input.code).await?;
     Ok(StatusCode::NO_CONTENT)
 }
 
 /// Sends a step-up code to a verified contact (accounts without 2FA).
-#[utoipa::path(post, path = "/api/v1/me/step-up/code", tag = "security", responses((status = 202), (status = 429)))]
+#[utoipa::path(post, path = "/api/v1/me/step-up/code", tag = "security", security(("bearer" = []), ("session_cookie" = [])), responses((status = 202), (status = 429)))]
 pub async fn step_up_code(
     State(app): State<Arc<App>>,
     Authenticated(current): Authenticated,
@@ -367,7 +392,9 @@ pub async fn step_up_code(
 #[serde(deny_unknown_fields)]
 pub struct UnlockRequest {
     /// Phone number or email address.
+    #[schema(schema_with = crate::http::openapi::schemas::identifier)]
     pub identifier: String,
+    #[schema(schema_with = crate::http::openapi::schemas::region)]
     pub region: Option<String>,
 }
 
@@ -417,12 +444,15 @@ pub async fn unlock_passkey_options(
 #[derive(Debug, serde::Deserialize, utoipa::ToSchema)]
 #[serde(deny_unknown_fields)]
 pub struct UnlockProof {
+    #[schema(schema_with = crate::http::openapi::schemas::identifier)]
     pub identifier: String,
+    #[schema(schema_with = crate::http::openapi::schemas::region)]
     pub region: Option<String>,
     /// `code` (default, the unlock code), `totp`, `recovery_code` or
     /// `passkey` (with `ceremony` and `credential` instead of `code`).
-    pub method: Option<String>,
+    pub method: Option<UnlockMethod>,
     /// The code, for every method but `passkey`.
+    #[schema(schema_with = crate::http::openapi::schemas::any_code)]
     pub code: Option<String>,
     /// For `passkey`: from `POST /api/v1/unlock/passkey/options`.
     pub ceremony: Option<String>,
@@ -430,15 +460,27 @@ pub struct UnlockProof {
     #[schema(value_type = Option<Object>)]
     pub credential: Option<serde_json::Value>,
     /// Required when wrong passwords caused the lock.
+    #[schema(schema_with = crate::http::openapi::schemas::new_password)]
     pub new_password: Option<String>,
+}
+
+choices! {
+    /// How a self-service unlock is proved.
+    pub enum UnlockMethod {
+        /// The unlock code sent to a verified contact.
+        Code = "code",
+        Totp = "totp",
+        RecoveryCode = "recovery_code",
+        Passkey = "passkey",
+    }
 }
 
 impl UnlockProof {
     /// The proof this body carries; a member its method needs is named when missing.
     fn proof(&self) -> Result<super::recovery::Proof<'_>, Problem> {
         use super::recovery::Proof;
-        match self.method.as_deref().unwrap_or("code") {
-            "passkey" => Ok(Proof::Passkey {
+        match self.method.unwrap_or(UnlockMethod::Code) {
+            UnlockMethod::Passkey => Ok(Proof::Passkey {
                 ceremony: self
                     .ceremony
                     .as_deref()
@@ -449,7 +491,7 @@ impl UnlockProof {
                     .ok_or_else(|| Problem::field("credential", "required"))?,
             }),
             method => Ok(Proof::Code {
-                method,
+                method: method.as_str(),
                 answer: self
                     .code
                     .as_deref()
@@ -490,35 +532,48 @@ pub async fn unlock_confirm(
 #[derive(Debug, serde::Deserialize, utoipa::ToSchema)]
 #[serde(deny_unknown_fields)]
 pub struct SupportActionRequest {
-    /// `unlock`, `reset_2fa`, `remove_device` or `end_sessions`.
-    pub action: String,
+    pub action: SupportActionKind,
     /// For `remove_device`.
     pub device_id: Option<i64>,
     /// How the owner's identity was verified (ticket and method), required.
+    #[schema(schema_with = crate::http::openapi::schemas::verification_reference)]
     pub verification_reference: String,
     /// Why, required.
+    #[schema(schema_with = crate::http::openapi::schemas::reason)]
     pub reason: String,
 }
 
+choices! {
+    /// What support does to an account.
+    pub enum SupportActionKind {
+        Unlock = "unlock",
+        ResetTwoFactor = "reset_2fa",
+        /// Needs `device_id`.
+        RemoveDevice = "remove_device",
+        EndSessions = "end_sessions",
+    }
+}
+
 /// Performs an account operation for support; audited with who, why and which verification.
-#[utoipa::path(post, path = "/api/v1/support/accounts/{id}/actions", tag = "security", request_body = SupportActionRequest,
+#[utoipa::path(post, path = "/api/v1/support/accounts/{id}/actions", tag = "security", security(("bearer" = []), ("session_cookie" = [])), request_body = SupportActionRequest,
     params(("id" = i64, Path, description = "Account id")),
     responses((status = 204), (status = 403), (status = 404), (status = 422)))]
 pub async fn support_action(
     State(app): State<Arc<App>>,
     crate::http::auth::Staff(agent): crate::http::auth::Staff<{ crate::http::auth::AGENT }>,
     ctx: ClientContext,
-    Path(id): Path<i64>,
+    ApiPath(id): ApiPath<i64>,
     ApiJson(input): ApiJson<SupportActionRequest>,
 ) -> Result<StatusCode, Problem> {
     use super::recovery::SupportAction;
-    let action = match (input.action.as_str(), input.device_id) {
-        ("unlock", _) => SupportAction::Unlock,
-        ("reset_2fa", _) => SupportAction::ResetTwoFactor,
-        ("remove_device", Some(device)) => SupportAction::RemoveDevice(device),
-        ("remove_device", None) => return Err(Problem::field("device_id", "required")),
-        ("end_sessions", _) => SupportAction::EndSessions,
-        _ => return Err(Problem::field("action", "invalid_value")),
+    let action = match (input.action, input.device_id) {
+        (SupportActionKind::Unlock, _) => SupportAction::Unlock,
+        (SupportActionKind::ResetTwoFactor, _) => SupportAction::ResetTwoFactor,
+        (SupportActionKind::RemoveDevice, Some(device)) => SupportAction::RemoveDevice(device),
+        (SupportActionKind::RemoveDevice, None) => {
+            return Err(Problem::field("device_id", "required"))
+        }
+        (SupportActionKind::EndSessions, _) => SupportAction::EndSessions,
     };
     super::recovery::perform(
         &app,
@@ -534,7 +589,7 @@ pub async fn support_action(
 }
 
 /// The security reminders that apply to the account now.
-#[utoipa::path(get, path = "/api/v1/me/reminders", tag = "security",
+#[utoipa::path(get, path = "/api/v1/me/reminders", tag = "security", security(("bearer" = []), ("session_cookie" = [])),
     responses((status = 200, body = Vec<super::reminders::Reminder>), (status = 401)))]
 pub async fn reminders(
     State(app): State<Arc<App>>,
@@ -549,14 +604,17 @@ pub async fn reminders(
 #[derive(Debug, serde::Deserialize, utoipa::ToSchema)]
 #[serde(deny_unknown_fields)]
 pub struct ContactChange {
+    #[schema(schema_with = crate::http::openapi::schemas::phone)]
     pub phone: Option<String>,
+    #[schema(schema_with = crate::http::openapi::schemas::email)]
     pub email: Option<String>,
     /// For a phone number without a country code.
+    #[schema(schema_with = crate::http::openapi::schemas::region)]
     pub region: Option<String>,
 }
 
 /// Starts changing the phone or email (needs a fresh step-up); a code goes to the new contact.
-#[utoipa::path(post, path = "/api/v1/me/contact-changes", tag = "security", request_body = ContactChange,
+#[utoipa::path(post, path = "/api/v1/me/contact-changes", tag = "security", security(("bearer" = []), ("session_cookie" = [])), request_body = ContactChange,
     responses((status = 202), (status = 403, description = "step-up required"), (status = 409), (status = 422)))]
 pub async fn contact_change(
     State(app): State<Arc<App>>,
@@ -580,11 +638,12 @@ pub async fn contact_change(
 #[derive(Debug, serde::Deserialize, utoipa::ToSchema)]
 #[serde(deny_unknown_fields)]
 pub struct ContactChangeConfirmation {
+    #[schema(schema_with = crate::http::openapi::schemas::code)]
     pub code: String,
 }
 
 /// Finishes the change with the code; the old contacts are told.
-#[utoipa::path(post, path = "/api/v1/me/contact-changes/confirm", tag = "security", request_body = ContactChangeConfirmation,
+#[utoipa::path(post, path = "/api/v1/me/contact-changes/confirm", tag = "security", security(("bearer" = []), ("session_cookie" = [])), request_body = ContactChangeConfirmation,
     responses((status = 200, body = Account), (status = 409), (status = 422)))]
 pub async fn contact_change_confirm(
     State(app): State<Arc<App>>,
@@ -601,7 +660,7 @@ pub async fn contact_change_confirm(
 // ---- Passkeys ------------------------------------------------------------------
 
 /// The account's passkeys, oldest first.
-#[utoipa::path(get, path = "/api/v1/me/passkeys", tag = "security",
+#[utoipa::path(get, path = "/api/v1/me/passkeys", tag = "security", security(("bearer" = []), ("session_cookie" = [])),
     responses((status = 200, body = Vec<PasskeyView>), (status = 401)))]
 pub async fn list_passkeys(
     State(app): State<Arc<App>>,
@@ -612,7 +671,7 @@ pub async fn list_passkeys(
 
 /// Starts registering a passkey (needs a fresh step-up): the options for
 /// `navigator.credentials.create()`.
-#[utoipa::path(post, path = "/api/v1/me/passkeys/options", tag = "security",
+#[utoipa::path(post, path = "/api/v1/me/passkeys/options", tag = "security", security(("bearer" = []), ("session_cookie" = [])),
     responses((status = 200, body = PasskeyOptions), (status = 401), (status = 403, description = "step-up required"),
               (status = 422, description = "too many passkeys")))]
 pub async fn passkey_registration_options(
@@ -629,6 +688,7 @@ pub struct PasskeyRegistrationAnswer {
     /// From the options.
     pub ceremony: String,
     /// A name to tell it apart, such as "Work laptop".
+    #[schema(schema_with = crate::http::openapi::schemas::name)]
     pub name: String,
     /// The `PublicKeyCredential`, binary members as base64url strings.
     #[schema(value_type = Object)]
@@ -637,7 +697,7 @@ pub struct PasskeyRegistrationAnswer {
 
 /// Finishes registering a passkey (needs a fresh step-up). The account's
 /// first second factor turns 2FA on and returns ten recovery codes.
-#[utoipa::path(post, path = "/api/v1/me/passkeys", tag = "security", request_body = PasskeyRegistrationAnswer,
+#[utoipa::path(post, path = "/api/v1/me/passkeys", tag = "security", security(("bearer" = []), ("session_cookie" = [])), request_body = PasskeyRegistrationAnswer,
     responses((status = 201, body = Added), (status = 403, description = "step-up required"),
               (status = 422, description = "the answer, the ceremony or the name is refused")))]
 pub async fn add_passkey(
@@ -662,17 +722,18 @@ pub async fn add_passkey(
 #[derive(Debug, serde::Deserialize, utoipa::ToSchema)]
 #[serde(deny_unknown_fields)]
 pub struct PasskeyRename {
+    #[schema(schema_with = crate::http::openapi::schemas::name)]
     pub name: String,
 }
 
 /// Renames a passkey.
-#[utoipa::path(patch, path = "/api/v1/me/passkeys/{id}", tag = "security", request_body = PasskeyRename,
+#[utoipa::path(patch, path = "/api/v1/me/passkeys/{id}", tag = "security", security(("bearer" = []), ("session_cookie" = [])), request_body = PasskeyRename,
     params(("id" = i64, Path, description = "Passkey id")), responses((status = 204), (status = 404), (status = 422)))]
 pub async fn rename_passkey(
     State(app): State<Arc<App>>,
     Authenticated(current): Authenticated,
     ctx: ClientContext,
-    Path(id): Path<i64>,
+    ApiPath(id): ApiPath<i64>,
     ApiJson(input): ApiJson<PasskeyRename>,
 ) -> Result<StatusCode, Problem> {
     if !passkeys::rename(
@@ -691,14 +752,14 @@ pub async fn rename_passkey(
 
 /// Removes a passkey (needs a fresh step-up); removing the last second
 /// factor turns 2FA off and the recovery codes stop working.
-#[utoipa::path(delete, path = "/api/v1/me/passkeys/{id}", tag = "security",
+#[utoipa::path(delete, path = "/api/v1/me/passkeys/{id}", tag = "security", security(("bearer" = []), ("session_cookie" = [])),
     params(("id" = i64, Path, description = "Passkey id")),
     responses((status = 204), (status = 403, description = "step-up required"), (status = 404)))]
 pub async fn remove_passkey(
     State(app): State<Arc<App>>,
     Authenticated(current): Authenticated,
     ctx: ClientContext,
-    Path(id): Path<i64>,
+    ApiPath(id): ApiPath<i64>,
 ) -> Result<StatusCode, Problem> {
     passkeys::remove(&app, &current, id, Some(&ctx.ip.to_string())).await?;
     Ok(StatusCode::NO_CONTENT)
@@ -756,7 +817,7 @@ pub async fn passkey_second_factor(
 }
 
 /// The options for `navigator.credentials.get()` to pass step-up with a passkey.
-#[utoipa::path(post, path = "/api/v1/me/step-up/passkey/options", tag = "security",
+#[utoipa::path(post, path = "/api/v1/me/step-up/passkey/options", tag = "security", security(("bearer" = []), ("session_cookie" = [])),
     responses((status = 200, body = PasskeyOptions), (status = 401), (status = 422, description = "no passkey")))]
 pub async fn passkey_step_up_options(
     State(app): State<Arc<App>>,
@@ -777,7 +838,7 @@ pub struct PasskeyAnswer {
 }
 
 /// Passes step-up with a passkey (fresh for 10 minutes).
-#[utoipa::path(post, path = "/api/v1/me/step-up/passkey", tag = "security", request_body = PasskeyAnswer,
+#[utoipa::path(post, path = "/api/v1/me/step-up/passkey", tag = "security", security(("bearer" = []), ("session_cookie" = [])), request_body = PasskeyAnswer,
     responses((status = 204), (status = 401, description = "second factor locked"),
               (status = 422, description = "the passkey or the ceremony is refused")))]
 pub async fn passkey_step_up(

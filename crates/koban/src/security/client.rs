@@ -95,7 +95,7 @@ impl ClientContext {
             Some(name) => {
                 let name = name.trim();
                 if name.is_empty()
-                    || name.chars().count() > 64
+                    || name.chars().count() > koban_policy::device::MAX_NAME_CHARS
                     || koban_policy::text::check_visible(name, false).is_err()
                 {
                     return Err(Problem::field("X-Koban-Device-Name", "invalid_value"));

@@ -201,7 +201,7 @@ pub fn check_name(name: &str) -> Result<&str, &'static str> {
     if name.is_empty() {
         return Err("empty");
     }
-    if name.chars().count() > 64 {
+    if name.chars().count() > koban_policy::device::MAX_NAME_CHARS {
         return Err("too_long");
     }
     koban_policy::text::check_visible(name, false).map_err(|_| "hidden_character")?;

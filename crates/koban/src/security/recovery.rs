@@ -261,6 +261,11 @@ impl SupportAction {
     }
 }
 
+/// The longest verification reference support may record, in characters.
+pub const MAX_REFERENCE_CHARS: usize = 200;
+/// The longest reason support may record, in characters.
+pub const MAX_REASON_CHARS: usize = 500;
+
 fn bounded(field: &str, value: &str, max: usize) -> Result<String, AccountError> {
     let value = value.trim();
     if value.is_empty() {
@@ -291,8 +296,8 @@ pub async fn perform(
     if !agent.account.has_role("agent") {
         return Err(AccountError::Forbidden);
     }
-    let verification_reference = bounded("verification_reference", verification_reference, 200)?;
-    let reason = bounded("reason", reason, 500)?;
+    let verification_reference = bounded("verification_reference", verification_reference, MAX_REFERENCE_CHARS)?;
+    let reason = bounded("reason", reason, MAX_REASON_CHARS)?;
     let account = accounts_store::find_by_id(app.store.read(), account_id)
         .await?
         .ok_or(AccountError::NotFound)?;

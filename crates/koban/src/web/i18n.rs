@@ -18,6 +18,10 @@ pub enum Lang {
     Th,
 }
 
+/// The tags [`Lang::parse`] reads, as a regular expression for API
+/// documents (it also reads them with spaces around).
+pub const LOCALE_PATTERN: &str = "^([Ee][Nn]|[Jj][Aa]|[Tt][Hh]|[Zz][Hh])([-_][A-Za-z0-9]{1,8})*$";
+
 impl Lang {
     /// Every supported language, in the order the switcher shows them.
     pub const ALL: [Lang; 5] = [Lang::En, Lang::ZhCn, Lang::ZhTw, Lang::Ja, Lang::Th];

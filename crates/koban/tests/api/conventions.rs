@@ -67,6 +67,223 @@ async fn openapi_document_matches_the_routes(t: TestApp) {
 }
 both!(openapi_document_matches_the_routes);
 
+/// Resolves a `$ref` to a component of the document.
+fn resolve<'a>(doc: &'a serde_json::Value, value: &'a serde_json::Value) -> &'a serde_json::Value {
+    match value["$ref"].as_str() {
+        Some(reference) => {
+            let pointer = reference.trim_start_matches('#');
+            doc.pointer(pointer)
+                .unwrap_or_else(|| panic!("{reference} does not resolve"))
+        }
+        None => value,
+    }
+}
+
+/// Every operation documents what the shared layers can answer it, as
+/// problem documents; the signed-in ones name the security schemes and
+/// answer a signed-out call 401, and the others do not; `Idempotency-Key` is
+/// on exactly the routes the idempotency layer honours.
+async fn openapi_document_names_every_shared_answer_and_credential(t: TestApp) {
+    let (_, doc) = t.get(None, "/api/openapi.json").await;
+    let schemes = &doc["components"]["securitySchemes"];
+    assert_eq!(schemes["bearer"]["type"], "http", "{schemes}");
+    assert_eq!(schemes["bearer"]["scheme"], "bearer", "{schemes}");
+    assert_eq!(schemes["session_cookie"]["type"], "apiKey", "{schemes}");
+    assert_eq!(schemes["session_cookie"]["in"], "cookie", "{schemes}");
+    assert_eq!(schemes["session_cookie"]["name"], "koban_session", "{schemes}");
+    let problem = &doc["components"]["schemas"]["Problem"];
+    for member in ["type", "title", "status", "detail"] {
+        assert!(
+            problem["required"].as_array().unwrap().contains(&json!(member)),
+            "{problem}"
+        );
+    }
+    let routes = koban::http::idempotency::ROUTES;
+    let mut idempotent = vec![];
+    let mut signed_in_operations = 0;
+    for (path, item) in doc["paths"].as_object().unwrap() {
+        for (method, operation) in item.as_object().unwrap() {
+            let name = format!("{method} {path}");
+            let responses = operation["responses"].as_object().unwrap();
+            let has_body = operation.get("requestBody").is_some();
+            let parameters = operation["parameters"].as_array().cloned().unwrap_or_default();
+            let has_parameters = parameters
+                .iter()
+                .any(|p| p["in"] == "query" || p["in"] == "path" || p["in"] == "header");
+            let security = operation["security"]
+                .as_array()
+                .unwrap_or_else(|| panic!("{name} says nothing about security"));
+            let signed_in = !security.is_empty();
+            let mut wanted = vec!["429", "500", "503"];
+            if has_body {
+                wanted.extend(["400", "413", "415", "422"]);
+            }
+            if has_parameters {
+                wanted.push("422");
+            }
+            if signed_in {
+                wanted.push("401");
+                signed_in_operations += 1;
+                for requirement in security {
+                    for scheme in requirement.as_object().unwrap().keys() {
+                        assert!(schemes.get(scheme).is_some(), "{name}: unknown scheme {scheme}");
+                    }
+                }
+            }
+            if method != "get" {
+                wanted.push("403");
+            }
+            for status in wanted {
+                assert!(responses.contains_key(status), "{name} does not document {status}");
+            }
+            assert_eq!(
+                resolve(&doc, &responses["429"])["headers"]["Retry-After"]["schema"]["type"],
+                "integer",
+                "{name}"
+            );
+            for (status, response) in responses {
+                if status.starts_with('4') || status.starts_with('5') {
+                    let response = resolve(&doc, response);
+                    assert_eq!(
+                        response["content"]["application/problem+json"]["schema"]["$ref"],
+                        "#/components/schemas/Problem",
+                        "{name} {status} is not a problem document"
+                    );
+                    assert!(
+                        !response["description"].as_str().unwrap_or("").is_empty(),
+                        "{name} {status} has no description"
+                    );
+                }
+            }
+            let keys = parameters
+                .iter()
+                .filter(|p| {
+                    p["in"] == "header"
+                        && p["name"].as_str().unwrap().eq_ignore_ascii_case("idempotency-key")
+                })
+                .count();
+            assert!(keys <= 1, "{name} lists Idempotency-Key {keys} times");
+            if keys == 1 {
+                assert_eq!(method, "post", "{name}");
+                assert!(responses.contains_key("409"), "{name}");
+                idempotent.push(path.clone());
+            }
+            // What the operation answers a caller without credentials says whether it needs them.
+            let url = t.url(&path.replace("{id}", "1"));
+            let response = t
+                .http
+                .request(method.to_uppercase().parse().unwrap(), url)
+                .header("content-type", "application/json")
+                .body("{}")
+                .send()
+                .await
+                .unwrap();
+            let status = response.status();
+            let body: serde_json::Value = response.json().await.unwrap_or_default();
+            assert!(
+                responses.contains_key(status.as_str()),
+                "{name} answered an undocumented {status}: {body}"
+            );
+            assert_eq!(
+                body["type"] == "/problems/unauthorized",
+                signed_in,
+                "{name}: security {security:?}, signed out it answers {status} {body}"
+            );
+        }
+    }
+    assert!(signed_in_operations > 20, "{signed_in_operations}");
+    idempotent.sort();
+    let mut expected: Vec<String> = routes.iter().map(|r| r.to_string()).collect();
+    expected.sort();
+    assert_eq!(idempotent, expected, "Idempotency-Key on exactly the idempotent routes");
+}
+both!(openapi_document_names_every_shared_answer_and_credential);
+
+/// The request schemas carry the rules the server checks, from the same constants.
+async fn openapi_request_schemas_carry_the_enforced_constraints(t: TestApp) {
+    use koban_policy::{contact, password};
+    let (_, doc) = t.get(None, "/api/openapi.json").await;
+    let schemas = &doc["components"]["schemas"];
+    let registration = &schemas["Registration"];
+    let members = &registration["allOf"][0]["properties"];
+    assert_eq!(members["password"]["minLength"], password::MIN_CHARS, "{registration}");
+    assert_eq!(members["password"]["maxLength"], password::MAX_CHARS, "{registration}");
+    assert_eq!(members["password"]["pattern"], password::NEW_PASSWORD_PATTERN);
+    assert_eq!(members["email"]["pattern"], contact::EMAIL_PATTERN);
+    assert_eq!(members["email"]["maxLength"], contact::MAX_INPUT_CHARS);
+    assert_eq!(members["phone"]["pattern"], contact::PHONE_PATTERN);
+    assert_eq!(members["region"]["pattern"], contact::REGION_PATTERN);
+    assert_eq!(registration["allOf"][0]["additionalProperties"], false);
+    let one_of = &registration["allOf"][1]["oneOf"];
+    assert_eq!(one_of[0]["required"], json!(["phone"]), "{registration}");
+    assert_eq!(one_of[1]["required"], json!(["email"]), "{registration}");
+    assert!(schemas["ContactChange"]["allOf"][1]["oneOf"].is_array());
+    assert_eq!(
+        schemas["Credentials"]["properties"]["identifier"]["pattern"],
+        contact::IDENTIFIER_PATTERN
+    );
+    assert_eq!(
+        schemas["Confirmation"]["properties"]["code"]["pattern"],
+        koban::accounts::codes::CODE_PATTERN
+    );
+    assert_eq!(
+        schemas["DeviceRename"]["properties"]["name"]["maxLength"],
+        koban_policy::device::MAX_NAME_CHARS
+    );
+    assert_eq!(schemas["CodePurpose"]["enum"], json!(["verify_contact", "password_reset"]));
+    assert_eq!(
+        schemas["SupportActionKind"]["enum"],
+        json!(["unlock", "reset_2fa", "remove_device", "end_sessions"])
+    );
+    let limit = doc["paths"]["/api/v1/me/login-history"]["get"]["parameters"]
+        .as_array()
+        .unwrap()
+        .iter()
+        .find(|p| p["name"] == "limit")
+        .cloned()
+        .unwrap();
+    assert_eq!(limit["schema"]["minimum"], 1, "{limit}");
+    assert_eq!(limit["schema"]["maximum"], koban::http::pagination::MAX_LIMIT, "{limit}");
+    // Both contacts at once is refused, as the oneOf says.
+    let (status, problem) = t
+        .post(
+            "/api/v1/accounts",
+            json!({ "phone": "+819012345678", "email": "both@example.com", "password": PASSWORD }),
+        )
+        .await;
+    assert_eq!(status, StatusCode::UNPROCESSABLE_ENTITY, "{problem}");
+    assert_eq!(problem["errors"][0]["code"], "one_of_phone_email");
+}
+both!(openapi_request_schemas_carry_the_enforced_constraints);
+
+/// A bad query or path value is one kind of answer: 422 naming the parameter.
+async fn bad_query_and_path_values_are_422_naming_the_parameter(t: TestApp) {
+    let token = t.signed_up("params@example.com", PASSWORD).await;
+    let cases = [
+        ("get", "/api/v1/me/login-history?limit=true", "limit"),
+        ("get", "/api/v1/me/login-history?limit=0", "limit"),
+        ("get", "/api/v1/me/security-events?limit=1e3", "limit"),
+        ("get", "/api/v1/me/security-events?cursor=%FF", "cursor"),
+        ("patch", "/api/v1/me/devices/99999999999999999999", "id"),
+        ("delete", "/api/v1/me/devices/abc", "id"),
+        ("delete", "/api/v1/me/passkeys/-", "id"),
+    ];
+    for (method, path, field) in cases {
+        let (status, problem) = t
+            .send(
+                t.http
+                    .request(method.to_uppercase().parse().unwrap(), t.url(path))
+                    .bearer_auth(&token)
+                    .json(&json!({ "name": "Phone" })),
+            )
+            .await;
+        assert_eq!(status, StatusCode::UNPROCESSABLE_ENTITY, "{method} {path}: {problem}");
+        assert_eq!(problem["type"], "/problems/validation", "{problem}");
+        assert_eq!(problem["errors"][0]["field"], field, "{method} {path}: {problem}");
+    }
+}
+both!(bad_query_and_path_values_are_422_naming_the_parameter);
+
 async fn framework_errors_are_problem_documents(t: TestApp) {
     let response = t
         .http
@@ -163,6 +380,49 @@ async fn idempotency_key_replays_and_refuses_a_different_body(t: TestApp) {
     assert_eq!(status, StatusCode::UNPROCESSABLE_ENTITY, "{problem}");
 }
 both!(idempotency_key_replays_and_refuses_a_different_body);
+
+/// The keys the document allows are the keys the idempotency layer takes.
+async fn idempotency_keys_are_as_documented(t: TestApp) {
+    use koban::http::openapi::{IDEMPOTENCY_KEY_MAX, IDEMPOTENCY_KEY_PATTERN};
+    let (_, doc) = t.get(None, "/api/openapi.json").await;
+    let key = doc["paths"]["/api/v1/codes"]["post"]["parameters"]
+        .as_array()
+        .unwrap()
+        .iter()
+        .find(|p| p["name"] == "Idempotency-Key")
+        .cloned()
+        .unwrap();
+    assert_eq!(key["schema"]["maxLength"], IDEMPOTENCY_KEY_MAX, "{key}");
+    assert_eq!(key["schema"]["pattern"], IDEMPOTENCY_KEY_PATTERN, "{key}");
+    let longest = "k".repeat(IDEMPOTENCY_KEY_MAX);
+    let too_long = "k".repeat(IDEMPOTENCY_KEY_MAX + 1);
+    for (n, (key, accepted)) in [
+        (longest.as_str(), true),
+        ("~!tilde-and-bang", true),
+        (too_long.as_str(), false),
+        ("with space", false),
+        ("", false),
+    ]
+    .into_iter()
+    .enumerate()
+    {
+        // A new address each time: codes to one address are spaced out.
+        let body = json!({ "identifier": format!("keys{n}@example.com") });
+        let (status, problem) = t
+            .send(
+                t.http
+                    .post(t.url("/api/v1/codes"))
+                    .header("idempotency-key", key)
+                    .json(&body),
+            )
+            .await;
+        assert_eq!(status == StatusCode::ACCEPTED, accepted, "{key:?}: {status} {problem}");
+        if !accepted {
+            assert_eq!(problem["errors"][0]["field"], "Idempotency-Key", "{problem}");
+        }
+    }
+}
+both!(idempotency_keys_are_as_documented);
 
 async fn per_ip_rate_limit_answers_429_with_retry_after(t: TestApp) {
     let mut limited = None;

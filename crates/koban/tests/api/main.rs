@@ -13,6 +13,7 @@ mod chromium;
 mod conventions;
 mod delivery;
 mod edges;
+mod fuzz;
 mod geo;
 mod idempotency;
 mod jobs;
