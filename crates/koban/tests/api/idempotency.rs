@@ -189,3 +189,20 @@ async fn an_expired_key_runs_the_request_again(t: TestApp) {
     assert!(!replayed);
 }
 both!(an_expired_key_runs_the_request_again);
+
+async fn a_refusal_to_wait_is_not_remembered(t: TestApp) {
+    let request = || {
+        t.http
+            .post(t.url("/api/v1/codes"))
+            .json(&json!({ "identifier": "wait@example.com", "purpose": "password_reset" }))
+    };
+    let (status, _, _) = post_with_key(&t, request(), "first").await;
+    assert_eq!(status, StatusCode::ACCEPTED);
+    // A second code within the minute is refused; its key is not spent on it.
+    let (status, _, replayed) = post_with_key(&t, request(), "second").await;
+    assert_eq!((status, replayed), (StatusCode::TOO_MANY_REQUESTS, false));
+    t.exec("DELETE FROM send_throttle").await;
+    let (status, _, replayed) = post_with_key(&t, request(), "second").await;
+    assert_eq!((status, replayed), (StatusCode::ACCEPTED, false));
+}
+both!(a_refusal_to_wait_is_not_remembered);

@@ -158,8 +158,12 @@ pub async fn layer(State(app): State<Arc<App>>, request: Request, next: Next) ->
     }
     let response = next.run(Request::from_parts(parts, Body::from(bytes))).await;
     let status = response.status();
-    // A failure on our side is not an answer to remember: let the client retry.
-    if status.is_server_error() || carries_credential(&response) {
+    // A failure on our side, or "too many requests", is not an answer to
+    // remember: the retry the key exists for must be able to succeed.
+    if status.is_server_error()
+        || status == StatusCode::TOO_MANY_REQUESTS
+        || carries_credential(&response)
+    {
         if let Err(error) = store::release(&app.store, &scope, &key).await {
             tracing::warn!(%error, "cannot release an idempotency key; it lapses in a day");
         }
