@@ -154,9 +154,14 @@ pub async fn list_devices(
     Authenticated(current): Authenticated,
 ) -> Result<Json<Vec<Device>>, Problem> {
     Ok(Json(
-        devices::list(&app.store, current.account.id, current.device_id)
-            .await
-            .map_err(AccountError::from)?,
+        devices::list_counted(
+            &app.store,
+            &app.config,
+            current.account.id,
+            current.device_id,
+        )
+        .await
+        .map_err(AccountError::from)?,
     ))
 }
 

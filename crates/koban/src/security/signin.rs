@@ -573,7 +573,10 @@ async fn risky_sign_in_alert(
     )
     .await?;
     let allowance = format!("risky_sign_in_alert:account:{}", account.id);
-    if codes::take_allowance(app, koban_policy::throttle::CODE_SENDS, &allowance).await.is_err() {
+    if codes::take_allowance(app, koban_policy::throttle::CODE_SENDS, &allowance)
+        .await
+        .is_err()
+    {
         return Ok(());
     }
     let lang = account_lang(account, ctx.lang);
@@ -879,8 +882,21 @@ pub async fn finish(
             announce = !devices::first_seen_since(&app.store, account.id, 0)
                 .await?
                 .is_empty();
-            let bound = devices::list(&app.store, account.id, None).await?;
-            if bound.len() as i64 >= app.config.max_devices.max(1) {
+            // Only devices holding a place count (signed in, or used within
+            // the window): browsers that signed out long ago stay listed but
+            // leave room, as LINE and Google count. The pages and the API
+            // decide by this one rule (`device_limit_ahead` too).
+            let bound = devices::list_counted(&app.store, &app.config, account.id, None).await?;
+            let uses: Vec<_> = bound.iter().map(devices::device_use).collect();
+            let window = devices::place_window_ms(&app.config);
+            if !koban_policy::device::room_for_new_device(
+                &uses,
+                now_ms(),
+                window,
+                app.config.max_devices,
+            ) {
+                let bound: Vec<devices::Device> =
+                    bound.into_iter().filter(|d| d.holds_place).collect();
                 let (challenge, _) =
                     create_challenge(app, account.id, "device_limit", ctx, score, reasons).await?;
                 app.attempt_log
@@ -1030,6 +1046,30 @@ async fn conclude_on_known_device(
         None => return Err(StoreError::Unavailable("no session id returned".into()).into()),
     };
     Ok(draft.stored(session_id))
+}
+
+/// Whether a sign-in owed a second factor will stop at the device limit
+/// once the factor is given (a new device, every place taken): the page
+/// says so before it asks for the factor, instead of after. The same rule
+/// as [`finish`]; nothing is removed before the factor is proved, so a
+/// password alone can never sign the owner's devices out.
+pub async fn device_limit_ahead(
+    app: &App,
+    challenge: &Challenge,
+) -> Result<Option<usize>, AccountError> {
+    if devices::find_by_key(&app.store, challenge.account.id, &challenge.spec.key_hash)
+        .await?
+        .is_some()
+    {
+        return Ok(None);
+    }
+    let bound = devices::list_counted(&app.store, &app.config, challenge.account.id, None).await?;
+    let uses: Vec<_> = bound.iter().map(devices::device_use).collect();
+    let window = devices::place_window_ms(&app.config);
+    if koban_policy::device::room_for_new_device(&uses, now_ms(), window, app.config.max_devices) {
+        return Ok(None);
+    }
+    Ok(Some(bound.iter().filter(|d| d.holds_place).count()))
 }
 
 /// Finishes a sign-in stopped at the device limit by removing one device.

@@ -12,7 +12,6 @@ pub const ADMIN: &str = "admin@example.com";
 /// The password `TestApp::staff` gives every staff account.
 pub const ADMIN_PASSWORD: &str = "staff password 1";
 
-
 const CHROMIUM: &str = "/usr/bin/chromium";
 const CHROMEDRIVER: &str = "/usr/bin/chromedriver";
 pub const WAIT: Duration = Duration::from_secs(20);

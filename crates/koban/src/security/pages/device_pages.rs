@@ -2,40 +2,41 @@
 
 use super::*;
 
-pub(super) async fn overview_context(
+const DEVICES_PATH: &str = "/account/security/devices";
+
+pub(super) async fn devices_context(
     app: &App,
     viewer: &Viewer,
     current: &Current,
     notice: Option<String>,
 ) -> Result<minijinja::Value, AccountError> {
-    let bound = devices::list(&app.store, current.account.id, current.device_id).await?;
+    let bound = devices::list_counted(
+        &app.store,
+        &app.config,
+        current.account.id,
+        current.device_id,
+    )
+    .await?;
     let views: Vec<DeviceView> = bound.iter().map(|d| device_view(viewer, d)).collect();
-    let factors = totp::factors(app, current.account.id).await?;
-    let keys: Vec<minijinja::Value> = passkeys::list(app, current.account.id)
-        .await?
-        .into_iter()
-        .map(|p| {
-            context! {
-                id => p.id,
-                name => p.name,
-                created => viewer.when(p.created_at),
-                last_used => p.last_used_at.map(|at| viewer.when(at)),
-            }
-        })
-        .collect();
+    let places = bound.iter().filter(|d| d.holds_place).count();
+    // "Sign out all other devices" is offered only when there is one to
+    // sign out; a red button that does nothing reads as a threat.
+    let others = sessions::count_others(app, current.account.id, current.session_id).await?;
     Ok(context! {
         section => "devices",
         devices => views,
-        passkeys => keys,
-        totp_on => factors.on(),
-        totp_app => factors.totp,
+        places => places,
+        max_devices => app.config.max_devices.max(1),
+        place_rule => place_rule(app, viewer.lang),
+        other_sessions => others,
         zone_note => zone_note(viewer),
         notice => notice,
     })
 }
 
-/// `GET /account/security`: the devices, and where the rest of the center is.
-pub(super) async fn overview(
+/// `GET /account/security/devices`: every bound device, which of them hold
+/// a place under the device limit, and how to tell them apart.
+pub(super) async fn devices_page(
     State(app): State<Arc<App>>,
     viewer: Viewer,
     Query(query): Query<NoticeQuery>,
@@ -44,8 +45,8 @@ pub(super) async fn overview(
         return sign_in_first(&viewer.here);
     };
     let notice = notice(viewer.lang, query.notice.as_deref());
-    match overview_context(&app, &viewer, current, notice).await {
-        Ok(page) => render::page(&viewer, StatusCode::OK, "security.html", page),
+    match devices_context(&app, &viewer, current, notice).await {
+        Ok(page) => render::page(&viewer, StatusCode::OK, "security_devices.html", page),
         Err(e) => failed(&viewer, e),
     }
 }
@@ -59,7 +60,7 @@ pub(super) async fn rename_device(
     PageForm(form): PageForm<RenameForm>,
 ) -> Response {
     let Some(current) = viewer.current.clone() else {
-        return sign_in_first("/account/security");
+        return sign_in_first(DEVICES_PATH);
     };
     let Ok(id) = id.parse::<i64>() else {
         return not_found(&viewer);
@@ -82,18 +83,18 @@ pub(super) async fn rename_device(
     }
     .await;
     match result {
-        Ok(()) => see_other("/account/security?notice=device-renamed"),
+        Ok(()) => see_other("/account/security/devices?notice=device-renamed"),
         Err(AccountError::NotFound) => not_found(&viewer),
         Err(error) => {
-            viewer.here = "/account/security".into();
-            let page = match overview_context(&app, &viewer, &current, None).await {
+            viewer.here = DEVICES_PATH.into();
+            let page = match devices_context(&app, &viewer, &current, None).await {
                 Ok(page) => page,
                 Err(e) => return failed(&viewer, e),
             };
             match explain(&viewer, error, &["name"]) {
                 Ok(feedback) => refused(
                     &viewer,
-                    "security.html",
+                    "security_devices.html",
                     feedback,
                     context! { renaming => id, name => form.name, ..page },
                 ),
@@ -161,7 +162,7 @@ pub(super) async fn remove_device(
     Path(id): Path<String>,
 ) -> Response {
     let Some(current) = &viewer.current else {
-        return sign_in_first("/account/security");
+        return sign_in_first(DEVICES_PATH);
     };
     let device = match removable(&app, current, &id).await {
         Ok(None) => return not_found(&viewer),
@@ -188,16 +189,16 @@ pub(super) async fn remove_device(
         set_cookie(&mut response, crate::web::clear_session_cookie(&app));
         return response;
     }
-    see_other("/account/security?notice=device-removed")
+    see_other("/account/security/devices?notice=device-removed")
 }
 
 /// `POST /account/security/sign-out-others`: every other session ends.
 pub(super) async fn sign_out_others(State(app): State<Arc<App>>, viewer: Viewer) -> Response {
     let Some(current) = &viewer.current else {
-        return sign_in_first("/account/security");
+        return sign_in_first(DEVICES_PATH);
     };
     match sessions::revoke_all(&app, current.account.id, Some(current.session_id)).await {
-        Ok(_) => see_other("/account/security?notice=signed-out-others"),
+        Ok(_) => see_other("/account/security/devices?notice=signed-out-others"),
         Err(e) => failed(&viewer, e),
     }
 }

@@ -30,6 +30,7 @@ pub(super) fn qr_markup(svg: &str) -> minijinja::Value {
 
 pub(super) async fn two_factor_context(
     app: &App,
+    viewer: &Viewer,
     current: &Current,
     notice: Option<String>,
 ) -> Result<minijinja::Value, AccountError> {
@@ -39,16 +40,37 @@ pub(super) async fn two_factor_context(
     } else {
         totp::pending(app, current).await?
     };
+    let keys: Vec<minijinja::Value> = passkeys::list(app, current.account.id)
+        .await?
+        .into_iter()
+        .map(|p| {
+            context! {
+                id => p.id,
+                name => p.name,
+                created => viewer.when(p.created_at),
+                last_used => p.last_used_at.map(|at| viewer.when(at)),
+            }
+        })
+        .collect();
+    let codes_left = if factors.on() {
+        Some(totp::recovery_codes_left(app, current.account.id).await?)
+    } else {
+        None
+    };
     Ok(context! {
-        section => "2fa",
+        section => "methods",
         on => factors.on(),
         totp_on => factors.totp,
         passkey_on => factors.passkey,
+        passkeys => keys,
+        codes_left => codes_left,
+        password_changed => viewer.when(current.account.password_changed_at),
         pending => pending.map(|e| context! {
             secret => grouped(&e.secret),
             otpauth_uri => e.otpauth_uri,
             qr => qr_markup(&e.qr_svg),
         }),
+        zone_note => zone_note(viewer),
         notice => notice,
     })
 }
@@ -63,19 +85,23 @@ pub(super) async fn two_factor_page(
         return sign_in_first(&viewer.here);
     };
     let notice = notice(viewer.lang, query.notice.as_deref());
-    match two_factor_context(&app, current, notice).await {
+    match two_factor_context(&app, &viewer, current, notice).await {
         Ok(page) => render::page(&viewer, StatusCode::OK, "two_factor.html", page),
         Err(e) => failed(&viewer, e),
     }
 }
 
 /// Shows the 2FA page again after `error` on one of its forms.
-pub(super) async fn two_factor_refused(app: &App, viewer: &mut Viewer, error: AccountError) -> Response {
+pub(super) async fn two_factor_refused(
+    app: &App,
+    viewer: &mut Viewer,
+    error: AccountError,
+) -> Response {
     let Some(current) = viewer.current.clone() else {
         return sign_in_first("/account/security/2fa");
     };
     viewer.here = "/account/security/2fa".into();
-    let page = match two_factor_context(app, &current, None).await {
+    let page = match two_factor_context(app, viewer, &current, None).await {
         Ok(page) => page,
         Err(e) => return failed(viewer, e),
     };
@@ -121,7 +147,7 @@ pub(super) fn confirm_page(viewer: &Viewer, what: &str, action: &str) -> Respons
         StatusCode::OK,
         "confirm.html",
         context! {
-            section => "2fa",
+            section => "methods",
             title => t(viewer.lang, &format!("{what}-title"), &[]),
             text => t(viewer.lang, &format!("{what}-text"), &[]),
             action => action,
@@ -149,6 +175,10 @@ pub(super) async fn guarded(app: &App, viewer: &Viewer, back: &str) -> Result<Cu
     Ok(current)
 }
 
+/// The sign-in methods page: password, two-factor authentication,
+/// passkeys and recovery codes in one place. It keeps the 2FA page's
+/// address, which reminders and mails already link to.
+pub(super) const METHODS_PATH: &str = "/account/security/2fa";
 pub(super) const RECOVERY_CODES_PATH: &str = "/account/security/2fa/recovery-codes";
 pub(super) const DISABLE_PATH: &str = "/account/security/2fa/disable";
 
@@ -189,7 +219,11 @@ pub(super) async fn disable_page(State(app): State<Arc<App>>, viewer: Viewer) ->
 }
 
 /// `POST /account/security/2fa/disable`.
-pub(super) async fn disable(State(app): State<Arc<App>>, viewer: Viewer, ctx: ClientContext) -> Response {
+pub(super) async fn disable(
+    State(app): State<Arc<App>>,
+    viewer: Viewer,
+    ctx: ClientContext,
+) -> Response {
     let current = match guarded(&app, &viewer, DISABLE_PATH).await {
         Ok(current) => current,
         Err(response) => return response,
@@ -207,8 +241,6 @@ pub(super) async fn disable(State(app): State<Arc<App>>, viewer: Viewer, ctx: Cl
     }
 }
 
-
-
 pub(super) const ADD_PASSKEY_PATH: &str = "/account/security/passkeys";
 
 #[derive(Debug, Default, serde::Deserialize)]
@@ -222,7 +254,7 @@ pub(super) struct PasskeyForm {
 }
 
 pub(super) fn add_passkey_context(name: &str) -> minijinja::Value {
-    context! { section => "devices", name => name }
+    context! { section => "methods", name => name }
 }
 
 /// `GET /account/security/passkeys`: name the passkey, then the browser
@@ -268,10 +300,10 @@ pub(super) async fn add_passkey(
     match result {
         Ok(added) => match added.recovery_codes {
             Some(codes) => {
-                viewer.here = "/account/security".into();
+                viewer.here = METHODS_PATH.into();
                 recovery_codes_shown(&viewer, codes, true)
             }
-            None => see_other("/account/security?notice=passkey-added"),
+            None => see_other("/account/security/2fa?notice=passkey-added"),
         },
         Err(error) => match explain(&viewer, error, &["name"]) {
             Ok(feedback) => refused(
@@ -294,7 +326,7 @@ pub(super) async fn rename_passkey(
     PageForm(form): PageForm<RenameForm>,
 ) -> Response {
     let Some(current) = viewer.current.clone() else {
-        return sign_in_first("/account/security");
+        return sign_in_first(METHODS_PATH);
     };
     let Ok(id) = id.parse::<i64>() else {
         return not_found(&viewer);
@@ -308,18 +340,18 @@ pub(super) async fn rename_passkey(
     )
     .await
     {
-        Ok(true) => see_other("/account/security?notice=passkey-renamed"),
+        Ok(true) => see_other("/account/security/2fa?notice=passkey-renamed"),
         Ok(false) => not_found(&viewer),
         Err(error) => {
-            viewer.here = "/account/security".into();
-            let page = match overview_context(&app, &viewer, &current, None).await {
+            viewer.here = METHODS_PATH.into();
+            let page = match two_factor_context(&app, &viewer, &current, None).await {
                 Ok(page) => page,
                 Err(e) => return failed(&viewer, e),
             };
             match explain(&viewer, error, &["name"]) {
                 Ok(feedback) => refused(
                     &viewer,
-                    "security.html",
+                    "two_factor.html",
                     feedback,
                     context! { renaming_passkey => id, name => form.name, ..page },
                 ),
@@ -362,7 +394,7 @@ pub(super) async fn remove_passkey_page(
             StatusCode::OK,
             "confirm.html",
             context! {
-                section => "devices",
+                section => "methods",
                 title => t(viewer.lang, "passkey-remove-title", &[]),
                 text => t(viewer.lang, "passkey-remove-text", &[("name", passkey.name.clone())]),
                 action => format!("/account/security/passkeys/{}/remove", passkey.id),
@@ -391,7 +423,7 @@ pub(super) async fn remove_passkey(
         return not_found(&viewer);
     };
     match passkeys::remove(&app, &current, id, Some(&ctx.ip.to_string())).await {
-        Ok(()) => see_other("/account/security?notice=passkey-removed"),
+        Ok(()) => see_other("/account/security/2fa?notice=passkey-removed"),
         Err(AccountError::NotFound) => not_found(&viewer),
         Err(e) => failed(&viewer, e),
     }

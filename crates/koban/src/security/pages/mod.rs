@@ -1,9 +1,11 @@
 //! The security center's pages: the sign-in steps after the password (a
 //! second factor, the device limit), the lock page with self-service
-//! unlock, and under `/account/security` the devices, login history,
-//! security timeline, two-factor set-up and step-up. Handlers call the same
-//! services as [`super::api`], then redirect (POST/redirect/GET) or show the
-//! form again with the reasons.
+//! unlock, and under `/account/security` the center itself, organised by
+//! what people look for: an overview, their devices, their sign-in methods
+//! (password, two-factor authentication, passkeys, recovery codes), and
+//! their activity (sign-in history and timeline); then step-up. Handlers
+//! call the same services as [`super::api`], then redirect
+//! (POST/redirect/GET) or show the form again with the reasons.
 
 use super::client::ClientContext;
 use super::devices::{self, Device};
@@ -30,22 +32,22 @@ use axum::routing::{get, post};
 use axum::Router;
 use koban_policy::contact::Contact;
 use minijinja::context;
-use std::collections::HashMap;
 use std::sync::Arc;
-
 
 mod activity;
 mod device_pages;
 mod methods;
+mod overview;
 mod sign_in_steps;
 mod step_up;
 
 use activity::*;
 use device_pages::*;
 use methods::*;
+use overview::overview;
 use sign_in_steps::*;
-use step_up::*;
 pub use sign_in_steps::{after_sign_in, locked_redirect};
+use step_up::*;
 
 /// Routes for the security pages.
 pub fn router() -> Router<Arc<App>> {
@@ -64,6 +66,7 @@ pub fn router() -> Router<Arc<App>> {
         .route("/locked/unlock", post(unlock))
         .route("/locked/passkey/options", post(unlock_passkey_options))
         .route("/account/security", get(overview))
+        .route("/account/security/devices", get(devices_page))
         .route("/account/security/devices/{id}/rename", post(rename_device))
         .route(
             "/account/security/devices/{id}/remove",
@@ -114,6 +117,7 @@ fn notice(lang: Lang, code: Option<&str>) -> Option<String> {
         "passkey-added" => "passkey-added-notice",
         "passkey-renamed" => "passkey-renamed-notice",
         "passkey-removed" => "passkey-removed-notice",
+        "codes-saved" => "codes-saved-notice",
         "step-up-sent" => "stepup-sent",
         "unlock-sent" => "unlock-sent",
         _ => return None,
@@ -176,6 +180,7 @@ fn label(lang: Lang, prefix: &str, code: &str) -> String {
 struct DeviceView {
     id: i64,
     name: String,
+    short_id: String,
     platform: String,
     client_version: Option<String>,
     first_seen: When,
@@ -183,12 +188,15 @@ struct DeviceView {
     last_ip: Option<String>,
     last_country: Option<String>,
     current: bool,
+    signed_in: bool,
+    holds_place: bool,
 }
 
 fn device_view(viewer: &Viewer, d: &Device) -> DeviceView {
     DeviceView {
         id: d.id,
         name: d.name.clone(),
+        short_id: d.short_id.clone(),
         platform: platform_label(viewer.lang, &d.platform),
         client_version: d.client_version.clone(),
         first_seen: viewer.when(d.first_seen_at),
@@ -196,6 +204,21 @@ fn device_view(viewer: &Viewer, d: &Device) -> DeviceView {
         last_ip: d.last_ip.clone(),
         last_country: d.last_country.clone(),
         current: d.current,
+        signed_in: d.signed_in,
+        holds_place: d.holds_place,
+    }
+}
+
+/// The device-limit rule in words: how many places, and which devices hold one.
+fn place_rule(app: &App, lang: Lang) -> String {
+    let max = app.config.max_devices.max(1).to_string();
+    match app.config.device_limit_window_days.max(0) {
+        0 => t(lang, "security-places-signed-in", &[("max", max)]),
+        days => t(
+            lang,
+            "security-places-rule",
+            &[("max", max), ("days", days.to_string())],
+        ),
     }
 }
 
@@ -251,12 +274,62 @@ struct CodeForm {
 /// The recovery codes, shown once, straight in the answer to the POST that
 /// made them: they are stored only hashed, so no later GET could show them.
 fn recovery_codes_shown(viewer: &Viewer, codes: Vec<String>, first: bool) -> Response {
+    let file = codes_file(viewer, &codes);
     render::page(
         viewer,
         StatusCode::OK,
         "recovery_codes.html",
-        context! { section => "2fa", codes => codes, first => first },
+        context! {
+            section => "methods",
+            codes => codes,
+            first => first,
+            copy_text => file,
+            download => format!("data:text/plain;charset=utf-8,{}", percent_encoded(&file)),
+            file_name => "koban-recovery-codes.txt",
+        },
     )
+}
+
+/// The recovery codes as a text file a person can keep: what they are,
+/// whose, when they were made, the codes, and how to use them. The page
+/// offers it as a download built into the link itself, since the codes are
+/// never stored where a later request could fetch them.
+fn codes_file(viewer: &Viewer, codes: &[String]) -> String {
+    let lang = viewer.lang;
+    let account = viewer
+        .current
+        .as_ref()
+        .map(|c| c.account.display_identifier().to_string())
+        .unwrap_or_default();
+    let made = viewer.when(now_ms()).text;
+    let mut text = format!(
+        "{}\n{}\n{}\n\n",
+        t(lang, "codes-file-title", &[]),
+        account,
+        t(lang, "codes-file-made", &[("when", made)])
+    );
+    for code in codes {
+        text.push_str(code);
+        text.push('\n');
+    }
+    text.push('\n');
+    text.push_str(&t(lang, "codes-file-note", &[]));
+    text.push('\n');
+    text
+}
+
+/// RFC 3986 percent-encoding of everything but unreserved characters, as a
+/// `data:` URL's body needs (a space must not become `+`).
+fn percent_encoded(text: &str) -> String {
+    let mut out = String::with_capacity(text.len() * 3);
+    for byte in text.bytes() {
+        if byte.is_ascii_alphanumeric() || matches!(byte, b'-' | b'_' | b'.' | b'~') {
+            out.push(byte as char);
+        } else {
+            out.push_str(&format!("%{byte:02X}"));
+        }
+    }
+    out
 }
 
 /// Signed in with a fresh step-up, as adding or removing a passkey needs;

@@ -154,7 +154,10 @@ pub(super) async fn second_factor_context(
         .find(|m| **m == method)
         .unwrap_or(&methods[0])
         .to_string();
+    let device_limit_ahead = signin::device_limit_ahead(app, challenge).await?.is_some();
     Ok(context! {
+        device_limit_ahead => device_limit_ahead,
+        max_devices => app.config.max_devices.max(1),
         methods => methods,
         method => method,
         passkey => factors.passkey,
@@ -239,10 +242,16 @@ pub(super) async fn device_limit_context(
     challenge: &Challenge,
     next: &str,
 ) -> Result<minijinja::Value, AccountError> {
-    let bound = devices::list(&app.store, challenge.account.id, None).await?;
-    let views: Vec<DeviceView> = bound.iter().map(|d| device_view(viewer, d)).collect();
+    // Only the devices holding a place are in the way (the sign-in's rule).
+    let bound = devices::list_counted(&app.store, &app.config, challenge.account.id, None).await?;
+    let views: Vec<DeviceView> = bound
+        .iter()
+        .filter(|d| d.holds_place)
+        .map(|d| device_view(viewer, d))
+        .collect();
     Ok(context! {
         devices => views,
+        place_rule => place_rule(app, viewer.lang),
         this_device => challenge.spec.name,
         zone_note => zone_note(viewer),
         next => safe_next(Some(next), ""),
@@ -336,7 +345,11 @@ pub(super) struct LockedForm {
     notice: Option<String>,
 }
 
-pub(super) fn locked_context(viewer: &Viewer, form: &LockedForm, notice: Option<String>) -> minijinja::Value {
+pub(super) fn locked_context(
+    viewer: &Viewer,
+    form: &LockedForm,
+    notice: Option<String>,
+) -> minijinja::Value {
     let support = form.kind == "support";
     // Only the shape of a reference is shown back: the page repeats what
     // the sign-in answered, and must not echo arbitrary text.
