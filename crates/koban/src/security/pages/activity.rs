@@ -111,10 +111,9 @@ pub(super) fn attempt_rows(
                 outcome: label(lang, "attempt", &a.outcome),
                 ok: a.outcome == "success",
                 ip: a.ip,
-                device: device.map(|d| d.name.clone()).unwrap_or_else(|| {
-                    koban_policy::device::describe_user_agent(a.user_agent.as_deref().unwrap_or(""))
-                        .0
-                }),
+                device: device
+                    .map(|d| d.name.clone())
+                    .unwrap_or_else(|| unbound_device_name(lang, a.user_agent.as_deref())),
                 device_short_id: device.map(|d| d.short_id.clone()),
                 level: scored.then(|| risk_level(a.risk_score, step_up_score).code()),
                 reasons: a
@@ -127,6 +126,18 @@ pub(super) fn attempt_rows(
             }
         })
         .collect()
+}
+
+/// What an attempt from no bound device came from: its browser and system
+/// ("Chrome on Linux", names people use in every language), or "other device"
+/// in the reader's words when the User-Agent says nothing.
+fn unbound_device_name(lang: Lang, user_agent: Option<&str>) -> String {
+    let (name, platform) = koban_policy::device::describe_user_agent(user_agent.unwrap_or(""));
+    if platform == "other" && name == "Unknown device" {
+        t(lang, "platform-other", &[])
+    } else {
+        name
+    }
 }
 
 /// `GET /account/security/history`: the account's sign-in attempts, newest first.

@@ -44,14 +44,22 @@ async fn overview_context(
     let since = now_ms() - RECENT_MS;
     let step_up = app.config.risk_step_up_score;
     // Only sign-ins that got past the password were scored; of those, the
-    // ones worth a look are medium or high.
-    let risky: Vec<_> = attempts
+    // ones worth a look are medium or high. Rows are made from every attempt
+    // read, so "impossible travel from …" finds the sign-in before it.
+    let keep: Vec<bool> = attempts
+        .iter()
+        .map(|a| {
+            a.at >= since
+                && !a.reasons.is_empty()
+                && risk_level(a.risk_score, step_up) >= RiskLevel::Medium
+        })
+        .collect();
+    let risky: Vec<_> = attempt_rows(viewer, step_up, attempts, &bound)
         .into_iter()
-        .filter(|a| a.at >= since && !a.reasons.is_empty())
-        .filter(|a| risk_level(a.risk_score, step_up) >= RiskLevel::Medium)
+        .zip(keep)
+        .filter_map(|(row, keep)| keep.then_some(row))
         .take(3)
         .collect();
-    let risky = attempt_rows(viewer, step_up, risky, &bound);
     let reminders: Vec<ReminderView> = crate::security::reminders::current(app, &current.account)
         .await?
         .into_iter()
