@@ -627,7 +627,7 @@ async fn account_context(app: &App, viewer: &Viewer, notice: Option<String>) -> 
         .map(|r| {
             let (href, action) = match r.kind.as_str() {
                 "enable_two_factor" => ("/account/security/2fa", "reminder-action-2fa"),
-                "review_stale_device" => ("/account/security", "reminder-action-devices"),
+                "review_stale_device" => ("/account/security/devices", "reminder-action-devices"),
                 _ => ("#password-form", "reminder-action-password"),
             };
             ReminderView {
