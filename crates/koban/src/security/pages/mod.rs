@@ -36,6 +36,7 @@ use std::sync::Arc;
 
 mod activity;
 mod device_pages;
+mod locked;
 mod methods;
 mod overview;
 mod sign_in_steps;
@@ -43,10 +44,12 @@ mod step_up;
 
 use activity::*;
 use device_pages::*;
+pub use locked::locked_redirect;
+use locked::*;
 use methods::*;
 use overview::overview;
+pub use sign_in_steps::after_sign_in;
 use sign_in_steps::*;
-pub use sign_in_steps::{after_sign_in, locked_redirect};
 use step_up::*;
 
 /// Routes for the security pages.
