@@ -39,6 +39,10 @@ pub enum Outcome {
     SecondFactor {
         challenge: String,
         methods: Vec<&'static str>,
+        /// From a new device with every device place taken: the limit,
+        /// said before the factor is asked for (after it comes the choice
+        /// of a device to remove).
+        device_limit: Option<i64>,
     },
     /// The account is at its device limit; one of `devices` must go first.
     DeviceLimit {
@@ -478,7 +482,16 @@ async fn correct_password(
                 if two_factor { "allow" } else { "step_up" },
             ))
             .await?;
-        return Ok(Outcome::SecondFactor { challenge, methods });
+        // Only a new device can meet the limit; a bound one costs no read.
+        let device_limit = match before.device_id {
+            Some(_) => None,
+            None => limit_reached(app, account.id).await?,
+        };
+        return Ok(Outcome::SecondFactor {
+            challenge,
+            methods,
+            device_limit,
+        });
     }
     let known = before.device_id.map(|id| KnownDevice {
         id,
@@ -1056,20 +1069,26 @@ async fn conclude_on_known_device(
 pub async fn device_limit_ahead(
     app: &App,
     challenge: &Challenge,
-) -> Result<Option<usize>, AccountError> {
+) -> Result<Option<i64>, AccountError> {
     if devices::find_by_key(&app.store, challenge.account.id, &challenge.spec.key_hash)
         .await?
         .is_some()
     {
         return Ok(None);
     }
-    let bound = devices::list_counted(&app.store, &app.config, challenge.account.id, None).await?;
+    limit_reached(app, challenge.account.id).await
+}
+
+/// The device limit when every place under it is taken, else None.
+async fn limit_reached(app: &App, account_id: i64) -> Result<Option<i64>, AccountError> {
+    let bound = devices::list_counted(&app.store, &app.config, account_id, None).await?;
     let uses: Vec<_> = bound.iter().map(devices::device_use).collect();
     let window = devices::place_window_ms(&app.config);
-    if koban_policy::device::room_for_new_device(&uses, now_ms(), window, app.config.max_devices) {
-        return Ok(None);
-    }
-    Ok(Some(bound.iter().filter(|d| d.holds_place).count()))
+    let max = app.config.max_devices;
+    Ok(
+        (!koban_policy::device::room_for_new_device(&uses, now_ms(), window, max))
+            .then_some(max.max(1)),
+    )
 }
 
 /// Finishes a sign-in stopped at the device limit by removing one device.

@@ -629,6 +629,15 @@ async fn device_limit_told_before_the_second_factor(tag: &str, browser_lang: &st
         .await;
     assert_eq!(status, StatusCode::OK);
 
+    // The API tells an app the same before its second factor; a bound
+    // device has its place and hears nothing of it.
+    let (status, ahead) = app_sign_in(&t, "laptop-00000000000003", "Laptop", email).await;
+    assert_eq!(status, StatusCode::ACCEPTED, "{ahead}");
+    assert_eq!(ahead["device_limit"], json!(2), "{ahead}");
+    let (status, bound) = app_sign_in(&t, "tablet-000000000001", "Tablet", email).await;
+    assert_eq!(status, StatusCode::ACCEPTED, "{bound}");
+    assert!(bound.get("device_limit").is_none(), "{bound}");
+
     b.goto("/signin").await;
     b.on_page("signin").await;
     b.sign_in(email, PASSWORD).await;
