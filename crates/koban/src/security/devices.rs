@@ -32,9 +32,11 @@ pub struct Device {
     pub short_id: String,
 }
 
-/// The columns of [`from_row`], `$2` being "now" for the session check.
+/// The columns of [`from_row`], `$2` being "now" for the session check
+/// (which names the account so that it reads through `sessions_by_account`:
+/// a handful of rows per account, whatever the table's size).
 const COLUMNS: &str = "id, name, platform, client_version, first_seen_at, last_seen_at, last_ip, last_country, device_key_hash,
-     (SELECT COUNT(*) FROM sessions s WHERE s.device_id = devices.id AND s.revoked_at IS NULL AND s.idle_expires_at > $2 AND s.absolute_expires_at > $2) AS live_sessions";
+     (SELECT COUNT(*) FROM sessions s WHERE s.account_id = devices.account_id AND s.device_id = devices.id AND s.revoked_at IS NULL AND s.idle_expires_at > $2 AND s.absolute_expires_at > $2) AS live_sessions";
 
 fn from_row(r: &AnyRow, current: Option<i64>) -> Result<Device, sqlx::Error> {
     let id: i64 = r.try_get("id")?;
