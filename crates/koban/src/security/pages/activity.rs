@@ -112,7 +112,7 @@ pub(super) fn attempt_rows(
                 ok: a.outcome == "success",
                 ip: a.ip,
                 device: device
-                    .map(|d| d.name.clone())
+                    .map(|d| shown_device_name(lang, &d.name))
                     .unwrap_or_else(|| unbound_device_name(lang, a.user_agent.as_deref())),
                 device_short_id: device.map(|d| d.short_id.clone()),
                 level: scored.then(|| risk_level(a.risk_score, step_up_score).code()),
@@ -129,15 +129,11 @@ pub(super) fn attempt_rows(
 }
 
 /// What an attempt from no bound device came from: its browser and system
-/// ("Chrome on Linux", names people use in every language), or "other device"
-/// in the reader's words when the User-Agent says nothing.
+/// ("Chrome on Linux", names people use in every language), or "other
+/// device" in the reader's words when the User-Agent says nothing.
 fn unbound_device_name(lang: Lang, user_agent: Option<&str>) -> String {
-    let (name, platform) = koban_policy::device::describe_user_agent(user_agent.unwrap_or(""));
-    if platform == "other" && name == "Unknown device" {
-        t(lang, "platform-other", &[])
-    } else {
-        name
-    }
+    let (name, _) = koban_policy::device::describe_user_agent(user_agent.unwrap_or(""));
+    shown_device_name(lang, &name)
 }
 
 /// `GET /account/security/history`: the account's sign-in attempts, newest first.
@@ -351,5 +347,16 @@ mod tests {
             assert!(!(r.before.trim().is_empty() && r.after.trim().is_empty()));
         }
         assert_eq!(reason_view(Lang::En, "new_device", None, None).region, None);
+    }
+
+    #[test]
+    fn a_client_that_says_nothing_is_an_other_device_in_the_readers_words() {
+        for lang in Lang::ALL {
+            assert_eq!(unbound_device_name(lang, None), t(lang, "platform-other", &[]));
+        }
+        assert_eq!(
+            unbound_device_name(Lang::Ja, Some("Mozilla/5.0 (X11; Linux x86_64) Chrome/126.0")),
+            "Chrome on Linux"
+        );
     }
 }

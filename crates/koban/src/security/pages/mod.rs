@@ -195,10 +195,24 @@ struct DeviceView {
     holds_place: bool,
 }
 
+/// A device's name as shown: what the owner or the browser named it, except
+/// the English placeholder a client that said nothing about itself was
+/// given at sign-in, which reads as "other device" in the reader's language.
+fn shown_device_name(lang: Lang, name: &str) -> String {
+    if name == UNNAMED_DEVICE {
+        t(lang, "platform-other", &[])
+    } else {
+        name.to_string()
+    }
+}
+
+/// What `describe_user_agent` names a client it cannot read.
+const UNNAMED_DEVICE: &str = "Unknown device";
+
 fn device_view(viewer: &Viewer, d: &Device) -> DeviceView {
     DeviceView {
         id: d.id,
-        name: d.name.clone(),
+        name: shown_device_name(viewer.lang, &d.name),
         short_id: d.short_id.clone(),
         platform: platform_label(viewer.lang, &d.platform),
         client_version: d.client_version.clone(),
