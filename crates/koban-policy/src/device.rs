@@ -101,6 +101,38 @@ pub fn client_ip(peer: IpAddr, forwarded_for: Option<&str>, trusted: &[Cidr]) ->
     client
 }
 
+/// What the device limit weighs of one bound device.
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub struct DeviceUse {
+    /// It has a session that has not ended or expired.
+    pub signed_in: bool,
+    /// Its last sign-in or use, unix milliseconds.
+    pub last_seen_ms: i64,
+}
+
+/// Whether a bound device holds one of the account's places under the
+/// device limit: while it is signed in, or when it was used within
+/// `window_ms` (LINE and Google count the devices in use the same way).
+/// A browser that signed out months ago stays listed, but a new device
+/// does not have to push it out. A window of 0 counts signed-in devices only.
+pub fn holds_place(device: DeviceUse, now_ms: i64, window_ms: i64) -> bool {
+    device.signed_in || (window_ms > 0 && now_ms.saturating_sub(device.last_seen_ms) < window_ms)
+}
+
+/// How many of `devices` hold a place under the limit.
+pub fn places_taken(devices: &[DeviceUse], now_ms: i64, window_ms: i64) -> usize {
+    devices
+        .iter()
+        .filter(|d| holds_place(**d, now_ms, window_ms))
+        .count()
+}
+
+/// Whether one more device may be bound beside `devices` under a limit of
+/// `max` places (at least one: a limit of 0 would lock everyone out).
+pub fn room_for_new_device(devices: &[DeviceUse], now_ms: i64, window_ms: i64, max: i64) -> bool {
+    (places_taken(devices, now_ms, window_ms) as i64) < max.max(1)
+}
+
 #[cfg(test)]
 mod tests {
     use super::*;
@@ -169,6 +201,101 @@ mod tests {
         #[test]
         fn describing_never_panics(ua in any::<String>()) {
             let _ = describe_user_agent(&ua);
+        }
+    }
+
+    const DAY: i64 = 24 * 3_600_000;
+
+    #[test]
+    fn signed_in_or_recently_used_devices_hold_a_place() {
+        let now = 100 * DAY;
+        let window = 30 * DAY;
+        let cases = [
+            (true, now - 365 * DAY, true), // still signed in, however old
+            (false, now - DAY, true),      // signed out yesterday
+            (false, now - 29 * DAY, true),
+            (false, now - 30 * DAY, false), // the window has passed
+            (false, now - 90 * DAY, false),
+        ];
+        for (signed_in, last_seen_ms, holds) in cases {
+            let d = DeviceUse {
+                signed_in,
+                last_seen_ms,
+            };
+            assert_eq!(holds_place(d, now, window), holds, "{d:?}");
+        }
+        let old = DeviceUse {
+            signed_in: false,
+            last_seen_ms: now - DAY,
+        };
+        assert!(
+            !holds_place(old, now, 0),
+            "a window of 0 counts signed-in devices only"
+        );
+    }
+
+    #[test]
+    fn six_browsers_that_signed_out_long_ago_leave_room() {
+        let now = 400 * DAY;
+        let gone = vec![
+            DeviceUse {
+                signed_in: false,
+                last_seen_ms: now - 60 * DAY
+            };
+            6
+        ];
+        assert!(room_for_new_device(&gone, now, 30 * DAY, 5));
+        let live = vec![
+            DeviceUse {
+                signed_in: true,
+                last_seen_ms: now - 60 * DAY
+            };
+            5
+        ];
+        assert!(!room_for_new_device(&live, now, 30 * DAY, 5));
+        assert!(
+            room_for_new_device(&[], now, 30 * DAY, 0),
+            "at least one place"
+        );
+    }
+
+    fn device_use() -> impl Strategy<Value = DeviceUse> {
+        (any::<bool>(), 0i64..1_000 * DAY).prop_map(|(signed_in, last_seen_ms)| DeviceUse {
+            signed_in,
+            last_seen_ms,
+        })
+    }
+
+    proptest! {
+        #[test]
+        fn places_taken_never_exceeds_the_devices_and_grows_with_the_window(
+            devices in proptest::collection::vec(device_use(), 0..12),
+            now in 0i64..1_000 * DAY,
+            short in 0i64..100 * DAY,
+            extra in 0i64..100 * DAY,
+        ) {
+            let taken = places_taken(&devices, now, short);
+            prop_assert!(taken <= devices.len());
+            prop_assert!(taken >= devices.iter().filter(|d| d.signed_in).count());
+            prop_assert!(places_taken(&devices, now, short + extra) >= taken);
+        }
+
+        #[test]
+        fn room_is_exactly_fewer_places_than_the_limit(
+            devices in proptest::collection::vec(device_use(), 0..12),
+            now in 0i64..1_000 * DAY,
+            window in 0i64..100 * DAY,
+            max in -2i64..10,
+        ) {
+            let taken = places_taken(&devices, now, window) as i64;
+            prop_assert_eq!(room_for_new_device(&devices, now, window, max), taken < max.max(1));
+        }
+
+        #[test]
+        fn signing_in_never_frees_a_place(d in device_use(), now in 0i64..1_000 * DAY, window in 0i64..100 * DAY) {
+            let signed_in = DeviceUse { signed_in: true, ..d };
+            prop_assert!(holds_place(signed_in, now, window));
+            prop_assert!(holds_place(signed_in, now, window) >= holds_place(d, now, window));
         }
     }
 }

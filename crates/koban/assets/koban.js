@@ -89,6 +89,48 @@
       wrap.appendChild(toggle);
     });
   }
+  // Country codes in the reader's language ("US" becomes "United States",
+  // "アメリカ合衆国", "美国"…): the browser knows every name, the server does not.
+  try {
+    var regions = new Intl.DisplayNames([lang || "en"], { type: "region" });
+    document.querySelectorAll("[data-region]").forEach(function (el) {
+      var name = regions.of(el.getAttribute("data-region"));
+      if (name) el.textContent = name;
+    });
+  } catch (e) { /* no Intl.DisplayNames: the code stays */ }
+  // Recovery codes: copy and print (download is a plain link).
+  document.querySelectorAll("[data-codes-actions]").forEach(function (box) {
+    var status = document.getElementById("codes-status");
+    var text = document.getElementById("codes-text");
+    var say = function (message) { if (status) status.textContent = message; };
+    var copy = box.querySelector("[data-codes-copy]");
+    var print = box.querySelector("[data-codes-print]");
+    if (copy && text) {
+      copy.hidden = false;
+      copy.addEventListener("click", function () {
+        var fallback = function () {
+          // Older browsers and pages without clipboard permission.
+          text.removeAttribute("aria-hidden");
+          text.select();
+          var ok = false;
+          try { ok = document.execCommand("copy"); } catch (e) { ok = false; }
+          text.setAttribute("aria-hidden", "true");
+          say(box.getAttribute(ok ? "data-copied" : "data-copy-failed"));
+        };
+        if (navigator.clipboard && navigator.clipboard.writeText) {
+          navigator.clipboard.writeText(text.value).then(function () {
+            say(box.getAttribute("data-copied"));
+          }, fallback);
+        } else {
+          fallback();
+        }
+      });
+    }
+    if (print) {
+      print.hidden = false;
+      print.addEventListener("click", function () { window.print(); });
+    }
+  });
   // Close the language menu when clicking elsewhere.
   document.addEventListener("click", function (event) {
     document.querySelectorAll("details.lang-switch[open]").forEach(function (d) {

@@ -16,6 +16,7 @@
 mod cidr;
 mod config;
 mod geo;
+mod level;
 mod lockout;
 mod precheck;
 mod score;
@@ -27,6 +28,7 @@ mod tests;
 pub use cidr::{any_contains, Cidr, CidrError};
 pub use config::{RiskConfig, RiskPoints};
 pub use geo::{great_circle_km, GeoPoint};
+pub use level::{risk_level, RiskLevel};
 pub use lockout::{
     after_password_failure, checks_allowed, failures_in_force, first_lock_at, ip_checks_allowed,
     next_failure_locks,

@@ -501,7 +501,7 @@ async fn signin(
             retry_after_ms,
             lock,
             reference,
-        }) => crate::security::unlock_pages::locked_redirect(&identifier, retry_after_ms, lock, reference),
+        }) => security_pages::locked_redirect(&identifier, retry_after_ms, lock, reference),
         Err(error) => {
             // Before the try that would lock, the way that does not lock.
             let last_try = matches!(error, AccountError::BadCredentialsLastTry);
@@ -673,7 +673,7 @@ async fn account_context(app: &App, viewer: &Viewer, notice: Option<String>) -> 
         .map(|r| {
             let (href, action) = match r.kind.as_str() {
                 "enable_two_factor" => ("/account/security/2fa", "reminder-action-2fa"),
-                "review_stale_device" => ("/account/security", "reminder-action-devices"),
+                "review_stale_device" => ("/account/security/devices", "reminder-action-devices"),
                 _ => ("#password-form", "reminder-action-password"),
             };
             ReminderView {

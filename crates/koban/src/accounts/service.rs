@@ -206,7 +206,14 @@ pub async fn send_code(
         "via": via,
         "lang": client.lang().tag(),
     });
-    crate::jobs::enqueue(app.store.write(), SEND_CODE_JOB, &payload, None, crate::store::now_ms()).await?;
+    crate::jobs::enqueue(
+        app.store.write(),
+        SEND_CODE_JOB,
+        &payload,
+        None,
+        crate::store::now_ms(),
+    )
+    .await?;
     app.jobs_wakeup.notify_one();
     Ok(())
 }
@@ -238,7 +245,10 @@ fn code_destination(
 
 /// Runs a [`SEND_CODE_JOB`]: issues the code if the account exists and may
 /// have one. A payload this version cannot read is dropped, not retried.
-pub async fn send_requested_code(app: &App, payload: &serde_json::Value) -> Result<(), AccountError> {
+pub async fn send_requested_code(
+    app: &App,
+    payload: &serde_json::Value,
+) -> Result<(), AccountError> {
     let text = |name: &str| payload.get(name).and_then(|v| v.as_str());
     let Some(identifier) = text("identifier").and_then(|i| parse_identifier(i, None).ok()) else {
         return Ok(());

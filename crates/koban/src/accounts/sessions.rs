@@ -188,3 +188,17 @@ pub async fn revoke_all_in<'e, E: sqlx::Executor<'e, Database = sqlx::Any>>(
         .await?;
     Ok(done.rows_affected())
 }
+
+/// How many live sessions the account has besides `keep`: the security
+/// center offers "sign out all other devices" only when there are some.
+pub async fn count_others(app: &App, account_id: i64, keep: i64) -> Result<i64, AccountError> {
+    let row = sqlx::query(
+        "SELECT COUNT(*) AS n FROM sessions WHERE account_id = $1 AND id <> $2 AND revoked_at IS NULL AND idle_expires_at > $3 AND absolute_expires_at > $3",
+    )
+    .bind(account_id)
+    .bind(keep)
+    .bind(now_ms())
+    .fetch_one(app.store.read())
+    .await?;
+    Ok(row.try_get("n")?)
+}

@@ -7,8 +7,8 @@
 //! which Koban does not grant), so they pass.
 
 use super::problem::Problem;
-use axum::body::{to_bytes, Body};
 use crate::app::App;
+use axum::body::{to_bytes, Body};
 use axum::extract::{Request, State};
 use axum::http::{header, HeaderValue, Method, StatusCode};
 use axum::middleware::Next;
@@ -122,9 +122,9 @@ async fn ensure_cookie(request: Request, next: Next, secure: bool) -> Response {
     let mut response = next.run(Request::from_parts(parts, body)).await;
     if let Some(t) = token {
         let secure = if secure { "; Secure" } else { "" };
-        if let Ok(v) =
-            HeaderValue::from_str(&format!("{COOKIE}={t}; Path=/; HttpOnly; SameSite=Lax{secure}"))
-        {
+        if let Ok(v) = HeaderValue::from_str(&format!(
+            "{COOKIE}={t}; Path=/; HttpOnly; SameSite=Lax{secure}"
+        )) {
             response.headers_mut().append(header::SET_COOKIE, v);
         }
     }

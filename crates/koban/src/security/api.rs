@@ -43,6 +43,11 @@ pub struct SignInAnswer {
     /// (apps) or keep the `koban_device` cookie (browsers) to be recognised.
     #[serde(skip_serializing_if = "Option::is_none")]
     pub device_token: Option<String>,
+    /// With `second_factor_required` from a new device when every device
+    /// place is taken: the limit. After the second factor the answer will
+    /// be 409, and a device must be removed (docs/risk.md, "Devices that count").
+    #[serde(skip_serializing_if = "Option::is_none")]
+    pub device_limit: Option<i64>,
 }
 
 /// Turns a sign-in outcome into its HTTP answer, handing a new device key back.
@@ -65,10 +70,15 @@ pub fn answer(app: &App, outcome: Outcome, ctx: &ClientContext) -> Response {
                 challenge: None,
                 methods: None,
                 device_token: device_token.clone(),
+                device_limit: None,
             }),
         )
             .into_response(),
-        Outcome::SecondFactor { challenge, methods } => (
+        Outcome::SecondFactor {
+            challenge,
+            methods,
+            device_limit,
+        } => (
             StatusCode::ACCEPTED,
             Json(SignInAnswer {
                 status: "second_factor_required",
@@ -79,6 +89,7 @@ pub fn answer(app: &App, outcome: Outcome, ctx: &ClientContext) -> Response {
                 challenge: Some(challenge),
                 methods: Some(methods),
                 device_token: device_token.clone(),
+                device_limit,
             }),
         )
             .into_response(),
@@ -167,9 +178,14 @@ pub async fn list_devices(
     Authenticated(current): Authenticated,
 ) -> Result<Json<Vec<Device>>, Problem> {
     Ok(Json(
-        devices::list(&app.store, current.account.id, current.device_id)
-            .await
-            .map_err(AccountError::from)?,
+        devices::list_counted(
+            &app.store,
+            &app.config,
+            current.account.id,
+            current.device_id,
+        )
+        .await
+        .map_err(AccountError::from)?,
     ))
 }
 

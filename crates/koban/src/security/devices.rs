@@ -21,13 +21,27 @@ pub struct Device {
     pub last_country: Option<String>,
     /// The device this request comes from.
     pub current: bool,
+    /// It has a session that has not ended or expired.
+    pub signed_in: bool,
+    /// It holds one of the account's places under the device limit
+    /// (signed in, or used within `device_limit_window_days`).
+    pub holds_place: bool,
+    /// Four characters that tell devices of the same name apart
+    /// ("Chrome on Linux · 3F9A"); stable for the device, derived from its
+    /// key by a one-way hash, so they say nothing about the key.
+    pub short_id: String,
 }
 
-const COLUMNS: &str =
-    "id, name, platform, client_version, first_seen_at, last_seen_at, last_ip, last_country";
+/// The columns of [`from_row`], `$2` being "now" for the session check
+/// (which names the account so that it reads through `sessions_by_account`:
+/// a handful of rows per account, whatever the table's size).
+const COLUMNS: &str = "id, name, platform, client_version, first_seen_at, last_seen_at, last_ip, last_country, device_key_hash,
+     (SELECT COUNT(*) FROM sessions s WHERE s.account_id = devices.account_id AND s.device_id = devices.id AND s.revoked_at IS NULL AND s.idle_expires_at > $2 AND s.absolute_expires_at > $2) AS live_sessions";
 
 fn from_row(r: &AnyRow, current: Option<i64>) -> Result<Device, sqlx::Error> {
     let id: i64 = r.try_get("id")?;
+    let key_hash: String = r.try_get("device_key_hash")?;
+    let live: i64 = r.try_get("live_sessions")?;
     Ok(Device {
         id,
         name: r.try_get("name")?,
@@ -38,7 +52,41 @@ fn from_row(r: &AnyRow, current: Option<i64>) -> Result<Device, sqlx::Error> {
         last_ip: r.try_get("last_ip")?,
         last_country: r.try_get("last_country")?,
         current: current == Some(id),
+        signed_in: live > 0,
+        holds_place: false,
+        short_id: crate::crypto::sha256_hex(format!("device-short-id:{key_hash}").as_bytes())[..4]
+            .to_ascii_uppercase(),
     })
+}
+
+/// What the device-limit rule weighs of a device.
+pub fn device_use(d: &Device) -> koban_policy::device::DeviceUse {
+    koban_policy::device::DeviceUse {
+        signed_in: d.signed_in,
+        last_seen_ms: d.last_seen_at,
+    }
+}
+
+/// The window of [`koban_policy::device::holds_place`] from the configuration.
+pub fn place_window_ms(config: &crate::config::Config) -> i64 {
+    config.device_limit_window_days.max(0) * 24 * 3_600_000
+}
+
+/// [`list`], each device marked with whether it holds a place under the
+/// device limit: what the security center shows and the sign-in decides by.
+pub async fn list_counted(
+    store: &Store,
+    config: &crate::config::Config,
+    account_id: i64,
+    current: Option<i64>,
+) -> Result<Vec<Device>, StoreError> {
+    let mut devices = list(store, account_id, current).await?;
+    let now = now_ms();
+    let window = place_window_ms(config);
+    for d in &mut devices {
+        d.holds_place = koban_policy::device::holds_place(device_use(d), now, window);
+    }
+    Ok(devices)
 }
 
 /// What is known of a device at sign-in.
@@ -61,6 +109,7 @@ pub async fn list(
     let sql = format!("SELECT {COLUMNS} FROM devices WHERE account_id = $1 AND removed_at IS NULL ORDER BY last_seen_at DESC, id DESC");
     let rows = sqlx::query(&sql)
         .bind(account_id)
+        .bind(now_ms())
         .fetch_all(store.read())
         .await?;
     Ok(rows

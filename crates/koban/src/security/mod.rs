@@ -18,7 +18,6 @@ pub mod refusals;
 pub mod reminders;
 pub mod signin;
 pub mod totp;
-pub mod unlock_pages;
 
 use crate::config::Config;
 use koban_policy::risk::{Cidr, ClientVersion, RiskConfig};

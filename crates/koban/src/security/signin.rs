@@ -39,6 +39,10 @@ pub enum Outcome {
     SecondFactor {
         challenge: String,
         methods: Vec<&'static str>,
+        /// From a new device with every device place taken: the limit,
+        /// said before the factor is asked for (after it comes the choice
+        /// of a device to remove).
+        device_limit: Option<i64>,
     },
     /// The account is at its device limit; one of `devices` must go first.
     DeviceLimit {
@@ -478,7 +482,16 @@ async fn correct_password(
                 if two_factor { "allow" } else { "step_up" },
             ))
             .await?;
-        return Ok(Outcome::SecondFactor { challenge, methods });
+        // Only a new device can meet the limit; a bound one costs no read.
+        let device_limit = match before.device_id {
+            Some(_) => None,
+            None => limit_reached(app, account.id).await?,
+        };
+        return Ok(Outcome::SecondFactor {
+            challenge,
+            methods,
+            device_limit,
+        });
     }
     let known = before.device_id.map(|id| KnownDevice {
         id,
@@ -574,7 +587,10 @@ async fn risky_sign_in_alert(
     )
     .await?;
     let allowance = format!("risky_sign_in_alert:account:{}", account.id);
-    if codes::take_allowance(app, koban_policy::throttle::CODE_SENDS, &allowance).await.is_err() {
+    if codes::take_allowance(app, koban_policy::throttle::CODE_SENDS, &allowance)
+        .await
+        .is_err()
+    {
         return Ok(());
     }
     let lang = account_lang(account, ctx.lang);
@@ -881,8 +897,21 @@ pub async fn finish(
             announce = !devices::first_seen_since(&app.store, account.id, 0)
                 .await?
                 .is_empty();
-            let bound = devices::list(&app.store, account.id, None).await?;
-            if bound.len() as i64 >= app.config.max_devices.max(1) {
+            // Only devices holding a place count (signed in, or used within
+            // the window): browsers that signed out long ago stay listed but
+            // leave room, as LINE and Google count. The pages and the API
+            // decide by this one rule (`device_limit_ahead` too).
+            let bound = devices::list_counted(&app.store, &app.config, account.id, None).await?;
+            let uses: Vec<_> = bound.iter().map(devices::device_use).collect();
+            let window = devices::place_window_ms(&app.config);
+            if !koban_policy::device::room_for_new_device(
+                &uses,
+                now_ms(),
+                window,
+                app.config.max_devices,
+            ) {
+                let bound: Vec<devices::Device> =
+                    bound.into_iter().filter(|d| d.holds_place).collect();
                 let (challenge, _) =
                     create_challenge(app, account.id, "device_limit", ctx, score, reasons).await?;
                 app.attempt_log
@@ -1032,6 +1061,36 @@ async fn conclude_on_known_device(
         None => return Err(StoreError::Unavailable("no session id returned".into()).into()),
     };
     Ok(draft.stored(session_id))
+}
+
+/// Whether a sign-in owed a second factor will stop at the device limit
+/// once the factor is given (a new device, every place taken): the page
+/// says so before it asks for the factor, instead of after. The same rule
+/// as [`finish`]; nothing is removed before the factor is proved, so a
+/// password alone can never sign the owner's devices out.
+pub async fn device_limit_ahead(
+    app: &App,
+    challenge: &Challenge,
+) -> Result<Option<i64>, AccountError> {
+    if devices::find_by_key(&app.store, challenge.account.id, &challenge.spec.key_hash)
+        .await?
+        .is_some()
+    {
+        return Ok(None);
+    }
+    limit_reached(app, challenge.account.id).await
+}
+
+/// The device limit when every place under it is taken, else None.
+async fn limit_reached(app: &App, account_id: i64) -> Result<Option<i64>, AccountError> {
+    let bound = devices::list_counted(&app.store, &app.config, account_id, None).await?;
+    let uses: Vec<_> = bound.iter().map(devices::device_use).collect();
+    let window = devices::place_window_ms(&app.config);
+    let max = app.config.max_devices;
+    Ok(
+        (!koban_policy::device::room_for_new_device(&uses, now_ms(), window, max))
+            .then_some(max.max(1)),
+    )
 }
 
 /// Finishes a sign-in stopped at the device limit by removing one device.

@@ -360,6 +360,17 @@ pub async fn write_recovery_codes(
     Ok(codes)
 }
 
+/// How many of the account's recovery codes are still unused.
+pub async fn recovery_codes_left(app: &App, account_id: i64) -> Result<i64, AccountError> {
+    let row = sqlx::query(
+        "SELECT COUNT(*) AS n FROM recovery_codes WHERE account_id = $1 AND used_at IS NULL",
+    )
+    .bind(account_id)
+    .fetch_one(app.store.read())
+    .await?;
+    Ok(row.try_get("n")?)
+}
+
 /// Uses a recovery code up; false when it is wrong or was used.
 pub async fn use_recovery_code(
     app: &App,

@@ -36,6 +36,10 @@ const TEMPLATES: &[(&str, &str)] = &[
         include_str!("../../templates/security.html"),
     ),
     (
+        "security_devices.html",
+        include_str!("../../templates/security_devices.html"),
+    ),
+    (
         "login_history.html",
         include_str!("../../templates/login_history.html"),
     ),

@@ -694,9 +694,13 @@ async fn browser_totp_enrolment_and_two_step_sign_in() {
     b.shot("account-reminder").await;
     b.click("#account-security").await;
     b.on_page("security").await;
-    assert_eq!(b.text("#this-device").await, "This device");
     assert_eq!(b.text("#twofa-state").await, "Off");
     b.shot("security").await;
+    b.click("#tab-devices").await;
+    b.on_page("security-devices").await;
+    assert_eq!(b.text("#this-device").await, "This device");
+    b.click("#tab-overview").await;
+    b.on_page("security").await;
 
     b.click("#twofa-manage").await;
     b.on_page("two-factor").await;
@@ -738,6 +742,7 @@ async fn browser_totp_enrolment_and_two_step_sign_in() {
         "{codes}"
     );
     b.shot("recovery-codes").await;
+    b.click("#codes-kept").await;
     b.click("#codes-saved").await;
     b.on_page("two-factor").await;
     assert_eq!(b.text("#twofa-state").await, "On");
@@ -865,8 +870,8 @@ async fn browser_device_limit_conflict() {
         "the removed device's session ended"
     );
     assert_eq!(t.get(Some(&second), "/api/v1/me").await.0, StatusCode::OK);
-    b.goto("/account/security").await;
-    b.on_page("security").await;
+    b.goto("/account/security/devices").await;
+    b.on_page("security-devices").await;
     let devices = b.text("#devices").await;
     assert!(!devices.contains("Phone first-"), "{devices}");
     assert!(devices.contains("Phone other-"), "{devices}");
@@ -1058,17 +1063,19 @@ async fn browser_security_center_in_chinese() {
     b.click("#account-security").await;
     b.on_page("security").await;
     assert!(b.body_text().await.contains("安全中心"));
-    assert_eq!(b.text("#this-device").await, "当前设备");
     b.shot("security").await;
-    b.click("#tab-history").await;
+    b.click("#tab-devices").await;
+    b.on_page("security-devices").await;
+    assert_eq!(b.text("#this-device").await, "当前设备");
+    b.click("#tab-activity").await;
     b.on_page("login-history").await;
     assert!(b.text("#login-history").await.contains("登录成功"));
     b.shot("login-history").await;
     // Removing the only device needs a fresh check: a code by email.
     t.exec("UPDATE devices SET removed_at = 1 WHERE id <> (SELECT MAX(id) FROM devices)")
         .await;
-    b.goto("/account/security").await;
-    b.on_page("security").await;
+    b.goto("/account/security/devices").await;
+    b.on_page("security-devices").await;
     b.click("#devices li.device form button.btn-danger").await;
     b.on_page("step-up").await;
     assert!(b.body_text().await.contains("确认是您本人"));
@@ -1136,8 +1143,8 @@ async fn browser_passkey_added_in_the_security_center_and_used_to_sign_in() {
     b.on_page("signin").await;
     b.sign_in(email, PASSWORD).await;
     b.on_page("account").await;
-    b.goto("/account/security").await;
-    b.on_page("security").await;
+    b.goto("/account/security/2fa").await;
+    b.on_page("two-factor").await;
     b.find("#no-passkeys").await;
     b.shot("security-no-passkeys").await;
     // Adding a passkey asks for a fresh check first: here a code by email.
@@ -1155,8 +1162,8 @@ async fn browser_passkey_added_in_the_security_center_and_used_to_sign_in() {
     // The first second factor turns 2FA on and shows the recovery codes once.
     b.on_page("recovery-codes").await;
     b.shot("passkey-recovery-codes").await;
-    b.goto("/account/security").await;
-    b.on_page("security").await;
+    b.goto("/account/security/2fa").await;
+    b.on_page("two-factor").await;
     assert!(b.text("#passkeys").await.contains("This laptop"));
     assert_eq!(b.text("#twofa-state").await, "On");
     b.shot("security-with-passkey").await;

@@ -12,10 +12,13 @@ pub const ADMIN: &str = "admin@example.com";
 /// The password `TestApp::staff` gives every staff account.
 pub const ADMIN_PASSWORD: &str = "staff password 1";
 
-
 const CHROMIUM: &str = "/usr/bin/chromium";
 const CHROMEDRIVER: &str = "/usr/bin/chromedriver";
 pub const WAIT: Duration = Duration::from_secs(20);
+/// A laptop's window, as every browser starts.
+pub const DESKTOP: (u32, u32) = (1280, 900);
+/// A phone's (an iPhone 14's CSS pixels).
+pub const PHONE: (u32, u32) = (390, 844);
 
 /// A chromedriver child process with one Chromium session, and where its
 /// screenshots go. Dropping it kills chromedriver and the browser it started.
@@ -179,6 +182,40 @@ impl Browser {
     pub async fn click(&self, css: &str) {
         self.on_element(css, "click", |el| async move { el.click().await })
             .await
+    }
+
+    /// Sets the window's size, e.g. [`DESKTOP`] or [`PHONE`].
+    pub async fn window(&self, (width, height): (u32, u32)) {
+        self.client()
+            .set_window_size(width, height)
+            .await
+            .expect("resize the window");
+    }
+
+    /// Runs `js` in the page and returns what it returns.
+    pub async fn script(&self, js: &str) -> serde_json::Value {
+        self.client()
+            .execute(js, vec![])
+            .await
+            .unwrap_or_else(|e| panic!("script {js}: {e}"))
+    }
+
+    /// An attribute of the element at `css`.
+    pub async fn attr(&self, css: &str, name: &str) -> Option<String> {
+        self.on_element(css, "attribute of", |el| async move { el.attr(name).await })
+            .await
+    }
+
+    /// Whether an element matches `css` now (no waiting).
+    pub async fn has(&self, css: &str) -> bool {
+        self.client().find(Locator::Css(css)).await.is_ok()
+    }
+
+    /// Switches the page language through the language menu and waits for it.
+    pub async fn switch_language(&self, tag: &str) {
+        self.click("details.lang-switch summary").await;
+        self.click(&format!("#lang-{tag}")).await;
+        self.find(&format!("html[lang=\"{tag}\"]")).await;
     }
 
     /// The whole visible text of the page.

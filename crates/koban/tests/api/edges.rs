@@ -19,7 +19,12 @@ async fn readiness_tells_a_prober_nothing_of_the_database(t: TestApp) {
     assert_eq!(body["status"], "not ready");
     assert_eq!(body["detail"], "database unavailable");
     let text = body.to_string().to_lowercase();
-    for leak in ["schema_migrations", "no such table", "does not exist", "error"] {
+    for leak in [
+        "schema_migrations",
+        "no such table",
+        "does not exist",
+        "error",
+    ] {
         assert!(!text.contains(leak), "{text}");
     }
     // The probe only reads: it did not make the table again.
@@ -95,9 +100,12 @@ async fn cookies_are_secure_under_tls(t: TestApp) {
         assert!(value.contains("HttpOnly"), "{value}");
     }
 }
-both!(cookies_are_secure_under_tls, |c: &mut koban::config::Config| {
-    c.public_url = "https://koban.example.com".into();
-});
+both!(
+    cookies_are_secure_under_tls,
+    |c: &mut koban::config::Config| {
+        c.public_url = "https://koban.example.com".into();
+    }
+);
 
 async fn cookies_are_not_secure_over_plain_http(t: TestApp) {
     let cookies = cookies_of(&t).await;
@@ -121,7 +129,11 @@ async fn sign_up_is_throttled_per_contact(t: TestApp) {
     let unused = json!({ "email": "unused@example.com", "password": "short" });
     for _ in 0..6 {
         let (status, _) = t.post("/api/v1/accounts", unused.clone()).await;
-        assert_eq!(status, StatusCode::UNPROCESSABLE_ENTITY, "a refused password costs nothing");
+        assert_eq!(
+            status,
+            StatusCode::UNPROCESSABLE_ENTITY,
+            "a refused password costs nothing"
+        );
     }
     let (status, _) = t
         .post(
@@ -202,14 +214,20 @@ async fn a_second_process_waits_for_the_sqlite_file_and_says_what_it_waited_for(
     // A server starting holds the file for a moment: the command waits.
     let held = hold_write_lock(&url, Duration::from_millis(1500)).await;
     let second = Store::connect(&url, 2).await.expect("connect");
-    second.migrate().await.expect("waits for the lock, then finds nothing to do");
+    second
+        .migrate()
+        .await
+        .expect("waits for the lock, then finds nothing to do");
     held.await.expect("holder");
     // Held past the busy timeout: a clear error names what it was doing.
     let held = hold_write_lock(&url, Duration::from_secs(8)).await;
     let error = second.migrate().await.expect_err("gives up");
     assert!(matches!(error, StoreError::Locked { .. }), "{error:?}");
     let text = error.to_string();
-    assert!(text.contains("bringing the database schema up to date"), "{text}");
+    assert!(
+        text.contains("bringing the database schema up to date"),
+        "{text}"
+    );
     assert!(text.contains("another Koban process"), "{text}");
     held.await.expect("holder");
     eventually("the file is free again", || async {

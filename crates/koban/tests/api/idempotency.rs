@@ -71,12 +71,21 @@ async fn what_is_kept_tells_nothing(t: TestApp) {
     assert!(!contains(sealed, b"pending_verification"));
     // Nothing kept is a plain hash a guess could be checked against.
     let plain_fingerprint = koban::crypto::sha256_hex(
-        format!("POST /api/v1/accounts\n{}", serde_json::to_string(&body).expect("json")).as_bytes(),
+        format!(
+            "POST /api/v1/accounts\n{}",
+            serde_json::to_string(&body).expect("json")
+        )
+        .as_bytes(),
     );
     assert_ne!(fingerprint, &plain_fingerprint);
     assert_ne!(key, "sign-up-1");
     assert_ne!(scope, &koban::crypto::sha256_hex(b"anonymous"));
-    for kept in [scope.as_bytes(), key.as_bytes(), fingerprint.as_bytes(), sealed] {
+    for kept in [
+        scope.as_bytes(),
+        key.as_bytes(),
+        fingerprint.as_bytes(),
+        sealed,
+    ] {
         assert!(!contains(kept, PASSWORD.as_bytes()));
         assert!(!contains(kept, b"sealed@example.com"));
     }
@@ -102,10 +111,17 @@ async fn credentials_are_never_replayed(t: TestApp) {
     };
     let (s1, first, _) = post_with_key(&t, enrol(), "enrol").await;
     let (s2, second, r2) = post_with_key(&t, enrol(), "enrol").await;
-    assert_eq!((s1, s2), (StatusCode::CREATED, StatusCode::CREATED), "{first}");
+    assert_eq!(
+        (s1, s2),
+        (StatusCode::CREATED, StatusCode::CREATED),
+        "{first}"
+    );
     assert!(!r2);
     assert_ne!(first["secret"], second["secret"]);
-    assert_eq!(scalar(&t, "SELECT COUNT(*) FROM idempotent_answers").await, 0);
+    assert_eq!(
+        scalar(&t, "SELECT COUNT(*) FROM idempotent_answers").await,
+        0
+    );
 }
 both!(credentials_are_never_replayed);
 
@@ -185,7 +201,11 @@ async fn an_expired_key_runs_the_request_again(t: TestApp) {
     ))
     .await;
     let (status, _, replayed) = post_with_key(&t, sign_up(), "k").await;
-    assert_eq!(status, StatusCode::CONFLICT, "run again: the address is now taken");
+    assert_eq!(
+        status,
+        StatusCode::CONFLICT,
+        "run again: the address is now taken"
+    );
     assert!(!replayed);
 }
 both!(an_expired_key_runs_the_request_again);

@@ -26,4 +26,5 @@ mod passkeys;
 mod process;
 mod recovery;
 mod security;
+mod security_center;
 mod security_pages;

@@ -959,7 +959,13 @@ async fn passkey_pages_sign_in_step_up_and_remove(t: TestApp) {
         .await;
     assert_eq!(response.status(), StatusCode::SEE_OTHER);
     assert_eq!(location(&response), "/account");
-    let page = p.get("/account/security").await.text().await.expect("page");
+    // Passkeys are listed with the other sign-in methods.
+    let page = p
+        .get("/account/security/2fa")
+        .await
+        .text()
+        .await
+        .expect("page");
     assert!(page.contains("id=\"passkeys\""), "{page}");
     let id = sqlx::query("SELECT id FROM passkeys")
         .fetch_one(t.app.store.read())
@@ -1010,7 +1016,7 @@ async fn passkey_pages_sign_in_step_up_and_remove(t: TestApp) {
     let response = p.post(&remove, &[]).await;
     assert_eq!(
         location(&response),
-        "/account/security?notice=passkey-removed"
+        "/account/security/2fa?notice=passkey-removed"
     );
     assert_eq!(t.count("passkeys").await, 0);
     let page = p

@@ -395,7 +395,8 @@ async fn old_login_history_is_pruned(t: TestApp) {
         1
     );
     // Run the pruning job now, as tomorrow's schedule would.
-    t.run_job_now(koban::jobs::worker::PRUNE_LOGIN_HISTORY).await;
+    t.run_job_now(koban::jobs::worker::PRUNE_LOGIN_HISTORY)
+        .await;
     for _ in 0..100 {
         if scalar(
             &t,

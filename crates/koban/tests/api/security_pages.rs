@@ -513,13 +513,13 @@ async fn another_users_device_cannot_be_touched(t: TestApp) {
         .await,
         1
     );
-    let response = other.get("/account/security").await;
+    let response = other.get("/account/security/devices").await;
     assert_eq!(response.status(), StatusCode::OK);
     let body = response.text().await.expect("body");
     assert!(body.contains("id=\"this-device\""), "{body}");
     // The owner's own list shows only the owner's device.
     let body = owner
-        .get("/account/security")
+        .get("/account/security/devices")
         .await
         .text()
         .await
@@ -562,10 +562,10 @@ async fn bad_renames_are_explained_and_change_nothing(t: TestApp) {
     let response = p.post(&path, &[("name", "Mei's <laptop>")]).await;
     assert_eq!(
         location(&response),
-        "/account/security?notice=device-renamed"
+        "/account/security/devices?notice=device-renamed"
     );
     let body = p
-        .get("/account/security?notice=device-renamed")
+        .get("/account/security/devices?notice=device-renamed")
         .await
         .text()
         .await

@@ -126,7 +126,11 @@ pub async fn layer(State(app): State<Arc<App>>, request: Request, next: Next) ->
     if request.method() != Method::POST || route_of(request.uri().path()).is_none() {
         return next.run(request).await;
     }
-    let Some(key) = request.headers().get(HEADER).map(|v| v.to_str().map(str::to_string)) else {
+    let Some(key) = request
+        .headers()
+        .get(HEADER)
+        .map(|v| v.to_str().map(str::to_string))
+    else {
         return next.run(request).await;
     };
     let headers = request.headers().clone();
@@ -156,7 +160,9 @@ pub async fn layer(State(app): State<Arc<App>>, request: Request, next: Next) ->
         Ok(false) => return replay(&app, &scope, &key, &fingerprint, &headers).await,
         Ok(true) => {}
     }
-    let response = next.run(Request::from_parts(parts, Body::from(bytes))).await;
+    let response = next
+        .run(Request::from_parts(parts, Body::from(bytes)))
+        .await;
     let status = response.status();
     // A failure on our side, or "too many requests", is not an answer to
     // remember: the retry the key exists for must be able to succeed.
@@ -177,7 +183,10 @@ pub async fn layer(State(app): State<Arc<App>>, request: Request, next: Next) ->
     // Problems are put into words by the outermost layer; remember the words now.
     let (stored, content_type) = match parts.extensions.get::<Problem>() {
         Some(problem) => (
-            problem.to_json(super::problem::request_lang(&headers), "").to_string().into_bytes(),
+            problem
+                .to_json(super::problem::request_lang(&headers), "")
+                .to_string()
+                .into_bytes(),
             "application/problem+json".to_string(),
         ),
         None => (
@@ -191,8 +200,15 @@ pub async fn layer(State(app): State<Arc<App>>, request: Request, next: Next) ->
         ),
     };
     let sealed = app.key.seal("idempotent-answer", &stored);
-    if let Err(error) =
-        store::record(&app.store, &scope, &key, status.as_u16(), &content_type, &sealed).await
+    if let Err(error) = store::record(
+        &app.store,
+        &scope,
+        &key,
+        status.as_u16(),
+        &content_type,
+        &sealed,
+    )
+    .await
     {
         tracing::warn!(%error, "cannot keep an answer for a replay; a retry will run again");
         let _ = store::release(&app.store, &scope, &key).await;
@@ -223,7 +239,9 @@ async fn replay(
             headers,
         );
     }
-    let status = u16::try_from(stored.status).ok().and_then(|s| StatusCode::from_u16(s).ok());
+    let status = u16::try_from(stored.status)
+        .ok()
+        .and_then(|s| StatusCode::from_u16(s).ok());
     let body = stored
         .sealed_body
         .as_deref()
@@ -234,10 +252,10 @@ async fn replay(
         return render(in_progress(), headers);
     };
     let mut response = (status, body).into_response();
-    if let Some(Ok(content_type)) =
-        stored.content_type.as_deref().map(HeaderValue::from_str)
-    {
-        response.headers_mut().insert(header::CONTENT_TYPE, content_type);
+    if let Some(Ok(content_type)) = stored.content_type.as_deref().map(HeaderValue::from_str) {
+        response
+            .headers_mut()
+            .insert(header::CONTENT_TYPE, content_type);
     }
     response
         .headers_mut()

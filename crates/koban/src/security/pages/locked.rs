@@ -1,30 +1,8 @@
-//! The lock page and self-service unlock: what a person sees when sign-in
-//! refuses them for a lock, and the ways out it offers.
+//! The lock page for a refused sign-in, and self-service unlock: what a
+//! person sees when sign-in refuses them for a lock, and the ways out it
+//! offers.
 
-use super::client::ClientContext;
-use super::pages::{credential_field, notice};
-use super::passkeys::PasskeyOptions;
-use crate::accounts::pages::{explain, refused};
-use crate::accounts::{service, AccountError, Lock, LockReference};
-use crate::app::App;
-use crate::store::now_ms;
-use crate::web::{render, see_other, set_cookie, url_with, PageForm, Viewer};
-use axum::extract::{Query, State};
-use axum::http::StatusCode;
-use axum::response::Response;
-use axum::routing::{get, post};
-use axum::Router;
-use minijinja::context;
-use std::sync::Arc;
-
-/// Routes of the lock page.
-pub fn router() -> Router<Arc<App>> {
-    Router::new()
-        .route("/locked", get(locked_page))
-        .route("/locked/code", post(unlock_code))
-        .route("/locked/unlock", post(unlock))
-        .route("/locked/passkey/options", post(unlock_passkey_options))
-}
+use super::*;
 
 /// The lock page for a refused sign-in. Unknown identifiers lock exactly
 /// like real ones, so the page reveals no more than the refusal did.
@@ -63,7 +41,7 @@ pub fn locked_redirect(
 }
 
 #[derive(Debug, Default, serde::Deserialize)]
-struct LockedForm {
+pub(super) struct LockedForm {
     #[serde(default)]
     identifier: String,
     /// `temporary`, `support`, `network` (the address is throttled) or
@@ -94,7 +72,7 @@ struct LockedForm {
 }
 
 /// The ways out of a temporary lock, best first.
-struct Ways {
+pub(super) struct Ways {
     methods: Vec<&'static str>,
 }
 
@@ -111,7 +89,7 @@ impl Ways {
 
     /// The account's own ways, to a device it signed in from before: a
     /// passkey first, then the authenticator app, then a code.
-    fn of(factors: super::totp::Factors) -> Ways {
+    fn of(factors: crate::security::totp::Factors) -> Ways {
         let mut methods = vec![];
         if factors.passkey {
             methods.push("passkey");
@@ -166,23 +144,23 @@ impl Ways {
 }
 
 /// The ways out for `identifier` as seen from this client.
-async fn ways_out(app: &App, identifier: &str, ctx: &ClientContext) -> Ways {
+pub(super) async fn ways_out(app: &App, identifier: &str, ctx: &ClientContext) -> Ways {
     let known = async {
         let contact = service::parse_login_identifier(identifier, None).ok()?;
         let (account, _) = crate::accounts::store::find_with_hash(app.store.read(), &contact)
             .await
             .ok()??;
-        super::devices::find_by_key(&app.store, account.id, &ctx.device_key_hash())
+        crate::security::devices::find_by_key(&app.store, account.id, &ctx.device_key_hash())
             .await
             .ok()??;
-        super::totp::factors(app, account.id).await.ok()
+        crate::security::totp::factors(app, account.id).await.ok()
     }
     .await;
     known.map_or_else(Ways::unknown, Ways::of)
 }
 
 /// "mm:ss" (or "h:mm:ss") until `until`, as the countdown starts.
-fn time_left(until: i64, now: i64) -> String {
+pub(super) fn time_left(until: i64, now: i64) -> String {
     let seconds = ((until - now).max(0) + 999) / 1000;
     let (h, m, s) = (seconds / 3600, seconds / 60 % 60, seconds % 60);
     if h > 0 {
@@ -192,7 +170,7 @@ fn time_left(until: i64, now: i64) -> String {
     }
 }
 
-fn locked_context(
+pub(super) fn locked_context(
     app: &App,
     viewer: &Viewer,
     form: &LockedForm,
@@ -252,7 +230,7 @@ fn locked_context(
 }
 
 #[derive(Debug, Default, serde::Deserialize)]
-struct IdentifierQuery {
+pub(super) struct IdentifierQuery {
     #[serde(default)]
     identifier: String,
 }
@@ -260,7 +238,7 @@ struct IdentifierQuery {
 /// `POST /locked/passkey/options?identifier=…`: the lock page's script asks
 /// for the options of `navigator.credentials.get()`; the identifier rides in
 /// the address because the script posts no form fields.
-async fn unlock_passkey_options(
+pub(super) async fn unlock_passkey_options(
     State(app): State<Arc<App>>,
     Query(query): Query<IdentifierQuery>,
 ) -> Result<axum::Json<PasskeyOptions>, crate::http::problem::Problem> {
@@ -269,12 +247,12 @@ async fn unlock_passkey_options(
         .check_account(contact.as_str())
         .map_err(crate::http::problem::Problem::rate_limited)?;
     Ok(axum::Json(
-        super::recovery::passkey_options(&app, &contact).await?,
+        crate::security::recovery::passkey_options(&app, &contact).await?,
     ))
 }
 
 /// `GET /locked?identifier=…&kind=temporary|support&until=…`.
-async fn locked_page(
+pub(super) async fn locked_page(
     State(app): State<Arc<App>>,
     viewer: Viewer,
     ctx: ClientContext,
@@ -290,7 +268,7 @@ async fn locked_page(
     )
 }
 
-fn locked_back(viewer: &mut Viewer, form: &LockedForm) {
+pub(super) fn locked_back(viewer: &mut Viewer, form: &LockedForm) {
     // The language switch should come back to the lock page, not to a POST path.
     viewer.here = url_with(
         "/locked",
@@ -305,7 +283,7 @@ fn locked_back(viewer: &mut Viewer, form: &LockedForm) {
 
 /// `POST /locked/code`: sends an unlock code to a verified contact (says the
 /// same whether or not the account exists or is locked).
-async fn unlock_code(
+pub(super) async fn unlock_code(
     State(app): State<Arc<App>>,
     mut viewer: Viewer,
     ctx: ClientContext,
@@ -316,7 +294,7 @@ async fn unlock_code(
         app.limiter
             .check_account(contact.as_str())
             .map_err(AccountError::RateLimited)?;
-        super::recovery::send_unlock_code(&app, &contact, viewer.lang).await?;
+        crate::security::recovery::send_unlock_code(&app, &contact, viewer.lang).await?;
         Ok::<_, AccountError>(contact)
     }
     .await;
@@ -354,7 +332,7 @@ async fn unlock_code(
 
 /// `POST /locked/unlock`: the code (or a second factor) and, where wrong
 /// passwords caused the lock, a new password; then back to sign in.
-async fn unlock(
+pub(super) async fn unlock(
     State(app): State<Arc<App>>,
     mut viewer: Viewer,
     ctx: ClientContext,
@@ -371,17 +349,17 @@ async fn unlock(
             .map_err(AccountError::RateLimited)?;
         let new_password = (!form.new_password.is_empty()).then_some(form.new_password.as_str());
         let proof = if method == "passkey" {
-            super::recovery::Proof::Passkey {
+            crate::security::recovery::Proof::Passkey {
                 ceremony: &form.ceremony,
                 credential: credential_field(&form.credential)?,
             }
         } else {
-            super::recovery::Proof::Code {
+            crate::security::recovery::Proof::Code {
                 method,
                 answer: &form.code,
             }
         };
-        super::recovery::unlock(&app, &contact, proof, new_password, &ctx.ip.to_string()).await?;
+        crate::security::recovery::unlock(&app, &contact, proof, new_password, &ctx.ip.to_string()).await?;
         Ok::<_, AccountError>(contact)
     }
     .await;
