@@ -616,7 +616,8 @@ async fn browser_sign_up_with_phone_in_chinese() {
     // refuses in words, counting down again.
     b.client()
         .execute(
-            "document.getElementById('verify-resend').removeAttribute('data-wait-until'); document.getElementById('verify-resend').disabled = false;",
+            // A fresh copy of the button, which the page's countdown does not hold.
+            "var b = document.getElementById('verify-resend'); var c = b.cloneNode(true); c.removeAttribute('data-wait-until'); c.disabled = false; b.replaceWith(c);",
             vec![],
         )
         .await
