@@ -595,6 +595,17 @@ async fn browser_sign_up_with_phone_in_chinese() {
     b.click("#landing-sign-up").await;
     b.on_page("signup").await;
     assert!(b.body_text().await.contains("创建账号"));
+    // A number without its region and a short password: both said at once,
+    // in Chinese; the password can be shown (显示) and hidden (隐藏).
+    b.fill("#phone", "12").await;
+    b.fill("#password", "short").await;
+    assert_eq!(b.text("#password-toggle").await, "显示");
+    b.click("#password-toggle").await;
+    assert_eq!(b.text("#password-toggle").await, "隐藏");
+    b.click("#signup-submit").await;
+    b.find("#phone-error").await;
+    b.find("#password-error").await;
+    b.shot("signup-errors").await;
     // A national number with the region chosen from the list.
     b.fill("#phone", "090-1234-5678").await;
     b.find("#region")
@@ -1009,6 +1020,12 @@ async fn browser_lock_page_on_a_known_device_in_japanese() {
     b.on_page("signin").await;
     b.sign_in(email, PASSWORD).await;
     b.on_page("second-factor").await;
+    // The code that turned 2FA on was used: said so, in Japanese.
+    b.fill("#code", &totp_at(&secret, enrolled)).await;
+    b.click("#second-factor-submit").await;
+    b.on_page("second-factor").await;
+    let said = b.text("#code-error").await;
+    assert!(said.contains("使用済み") && said.contains("次のコード"), "{said}");
     b.fill("#code", &totp_at(&secret, enrolled + 1)).await;
     b.click("#second-factor-submit").await;
     b.on_page("account").await;
