@@ -64,6 +64,13 @@ pub fn describe_user_agent(user_agent: &str) -> (String, &'static str) {
 /// What [`valid_device_id`] accepts, as a regular expression for API documents.
 pub const DEVICE_ID_PATTERN: &str = "^[A-Za-z0-9._-]{16,128}$";
 
+/// What an app's device name header may hold: a header carries visible
+/// ASCII, and the name is at most `MAX_NAME_CHARS` with no space around it.
+pub const DEVICE_NAME_HEADER_PATTERN: &str = "^[!-~]([ -~]{0,62}[!-~])?$";
+
+/// What an app's version header may hold.
+pub const CLIENT_VERSION_PATTERN: &str = "^[!-~]{0,32}$";
+
 /// The longest device or passkey name, in characters.
 pub const MAX_NAME_CHARS: usize = 64;
 

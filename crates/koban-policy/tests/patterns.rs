@@ -3,7 +3,10 @@
 //! the functions accept match the pattern.
 
 use koban_policy::contact::{parse_email, EMAIL_PATTERN, IDENTIFIER_PATTERN, PHONE_PATTERN};
-use koban_policy::device::{valid_device_id, DEVICE_ID_PATTERN};
+use koban_policy::device::{
+    valid_device_id, CLIENT_VERSION_PATTERN, DEVICE_ID_PATTERN, DEVICE_NAME_HEADER_PATTERN,
+    MAX_NAME_CHARS,
+};
 use koban_policy::password::NEW_PASSWORD_PATTERN;
 use koban_policy::text::{check_visible, NAME_PATTERN, SINGLE_LINE_PATTERN};
 use proptest::prelude::*;
@@ -29,6 +32,22 @@ proptest! {
     #[test]
     fn visible_text_matches_the_single_line_pattern(s in any::<String>()) {
         prop_assert_eq!(check_visible(&s, false).is_ok(), regex(SINGLE_LINE_PATTERN).is_match(&s), "{:?}", s);
+    }
+
+    /// What the server takes in `X-Koban-Device-Name`: trimmed, not empty, at
+    /// most the name length, visible (a header is ASCII).
+    #[test]
+    fn device_name_headers_matching_the_pattern_are_taken(s in from(DEVICE_NAME_HEADER_PATTERN)) {
+        let name = s.trim();
+        prop_assert!(!name.is_empty() && name.chars().count() <= MAX_NAME_CHARS, "{s:?}");
+        prop_assert!(check_visible(name, false).is_ok(), "{s:?}");
+    }
+
+    /// What the server takes in `X-Koban-Client-Version`: at most 32 visible ASCII characters.
+    #[test]
+    fn client_versions_match_the_pattern_exactly(s in "[ -~]{0,40}") {
+        let taken = s.len() <= 32 && s.bytes().all(|b| b.is_ascii_graphic());
+        prop_assert_eq!(taken, regex(CLIENT_VERSION_PATTERN).is_match(&s), "{:?}", s);
     }
 
     #[test]

@@ -91,7 +91,8 @@ pub struct Confirmation {
 }
 
 /// Confirms the phone or email with its code, activates the account and signs in.
-#[utoipa::path(post, path = "/api/v1/verifications", tag = "accounts", request_body = Confirmation,
+#[utoipa::path(post, path = "/api/v1/verifications", tag = "accounts",
+    params(crate::security::client::ClientHeaders), request_body = Confirmation,
     responses((status = 201, body = crate::security::api::SignInAnswer), (status = 422, description = "wrong, used or expired code")))]
 pub async fn confirm(
     State(app): State<Arc<App>>,
@@ -127,7 +128,7 @@ pub struct Credentials {
 /// may be owed (202 with a challenge), or a device may have to be removed
 /// first (409 listing the bound devices).
 #[utoipa::path(post, path = "/api/v1/sessions", tag = "accounts", request_body = Credentials,
-    params(("X-Koban-Device" = Option<String>, Header, description = "The app's stable device id (16-128 of A-Z a-z 0-9 . _ -)")),
+    params(crate::security::client::ClientHeaders),
     responses((status = 201, body = crate::security::api::SignInAnswer), (status = 202, body = crate::security::api::SignInAnswer, description = "second factor required"),
               (status = 401, description = "wrong account or password, or sign-in locked"),
               (status = 403, description = "contact not verified yet"), (status = 409, description = "device limit reached"), (status = 429)))]

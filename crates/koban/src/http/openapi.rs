@@ -228,18 +228,28 @@ fn complete(path: &str, method: &str, operation: &mut Operation) {
                 .build(),
         );
     }
-    // The device headers' rules come from the function that checks them.
+    // The device headers' rules come from the functions that check them.
     for parameter in operation.parameters.iter_mut().flatten() {
-        if parameter.parameter_in == ParameterIn::Header
-            && parameter.name.eq_ignore_ascii_case(crate::security::client::DEVICE_HEADER)
-        {
-            parameter.schema = Some(
-                ObjectBuilder::new()
-                    .schema_type(Type::String)
-                    .pattern(Some(koban_policy::device::DEVICE_ID_PATTERN))
-                    .into(),
-            );
+        use crate::security::client::{CLIENT_VERSION_HEADER, DEVICE_HEADER, DEVICE_NAME_HEADER};
+        use koban_policy::device::{
+            CLIENT_VERSION_PATTERN, DEVICE_ID_PATTERN, DEVICE_NAME_HEADER_PATTERN,
+        };
+        if parameter.parameter_in != ParameterIn::Header {
+            continue;
         }
+        let name = parameter.name.to_ascii_lowercase();
+        let pattern = match name.as_str() {
+            DEVICE_HEADER => DEVICE_ID_PATTERN,
+            DEVICE_NAME_HEADER => DEVICE_NAME_HEADER_PATTERN,
+            CLIENT_VERSION_HEADER => CLIENT_VERSION_PATTERN,
+            _ => continue,
+        };
+        parameter.schema = Some(
+            ObjectBuilder::new()
+                .schema_type(Type::String)
+                .pattern(Some(pattern))
+                .into(),
+        );
     }
     let has_parameters = operation
         .parameters

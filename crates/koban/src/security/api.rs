@@ -136,7 +136,8 @@ choices! {
 }
 
 /// Finishes a sign-in with a second factor.
-#[utoipa::path(post, path = "/api/v1/sessions/second-factor", tag = "security", request_body = SecondFactorAnswer,
+#[utoipa::path(post, path = "/api/v1/sessions/second-factor", tag = "security",
+    params(crate::security::client::ClientHeaders), request_body = SecondFactorAnswer,
     responses((status = 201, body = SignInAnswer), (status = 409, description = "device limit reached"),
               (status = 401, description = "second factor locked"), (status = 422, description = "wrong code or expired challenge")))]
 pub async fn second_factor(
@@ -159,7 +160,8 @@ pub struct DeviceLimitAnswer {
 }
 
 /// Finishes a sign-in stopped at the device limit by removing one bound device.
-#[utoipa::path(post, path = "/api/v1/sessions/device-limit", tag = "security", request_body = DeviceLimitAnswer,
+#[utoipa::path(post, path = "/api/v1/sessions/device-limit", tag = "security",
+    params(crate::security::client::ClientHeaders), request_body = DeviceLimitAnswer,
     responses((status = 201, body = SignInAnswer), (status = 422)))]
 pub async fn device_limit(
     State(app): State<Arc<App>>,
@@ -199,7 +201,7 @@ pub struct DeviceRename {
 
 /// Renames a device.
 #[utoipa::path(patch, path = "/api/v1/me/devices/{id}", tag = "security", security(("bearer" = []), ("session_cookie" = [])), request_body = DeviceRename,
-    params(("id" = i64, Path, description = "Device id")), responses((status = 204), (status = 404), (status = 422)))]
+    params(crate::security::client::ClientHeaders, ("id" = i64, Path, description = "Device id")), responses((status = 204), (status = 404), (status = 422)))]
 pub async fn rename_device(
     State(app): State<Arc<App>>,
     Authenticated(current): Authenticated,
@@ -225,7 +227,7 @@ pub async fn rename_device(
 
 /// Removes a device; its sessions end at once. Removing the last device needs a fresh step-up.
 #[utoipa::path(delete, path = "/api/v1/me/devices/{id}", tag = "security", security(("bearer" = []), ("session_cookie" = [])),
-    params(("id" = i64, Path, description = "Device id")), responses((status = 204), (status = 403, description = "step-up required"), (status = 404)))]
+    params(crate::security::client::ClientHeaders, ("id" = i64, Path, description = "Device id")), responses((status = 204), (status = 403, description = "step-up required"), (status = 404)))]
 pub async fn remove_device(
     State(app): State<Arc<App>>,
     Authenticated(current): Authenticated,
@@ -340,7 +342,8 @@ pub async fn totp_confirm(
 }
 
 /// Turns 2FA off (needs a fresh step-up).
-#[utoipa::path(delete, path = "/api/v1/me/2fa", tag = "security", security(("bearer" = []), ("session_cookie" = [])), responses((status = 204), (status = 403, description = "step-up required"),
+#[utoipa::path(delete, path = "/api/v1/me/2fa", tag = "security",
+    params(crate::security::client::ClientHeaders), security(("bearer" = []), ("session_cookie" = [])), responses((status = 204), (status = 403, description = "step-up required"),
               (status = 422, description = "a malformed X-Koban-Device header")))]
 pub async fn totp_disable(
     State(app): State<Arc<App>>,
@@ -359,7 +362,8 @@ pub async fn totp_disable(
 }
 
 /// Replaces the recovery codes (needs a fresh step-up); the old set stops working.
-#[utoipa::path(post, path = "/api/v1/me/2fa/recovery-codes", tag = "security", security(("bearer" = []), ("session_cookie" = [])),
+#[utoipa::path(post, path = "/api/v1/me/2fa/recovery-codes", tag = "security",
+    params(crate::security::client::ClientHeaders), security(("bearer" = []), ("session_cookie" = [])),
     responses((status = 200, body = RecoveryCodes), (status = 403, description = "step-up required"),
               (status = 422, description = "2FA is off, or a malformed X-Koban-Device header")))]
 pub async fn recovery_codes(
@@ -416,7 +420,8 @@ pub struct UnlockRequest {
 
 /// Sends an unlock code to a verified contact of a locked account. Always
 /// 202, whether or not the account exists or is locked.
-#[utoipa::path(post, path = "/api/v1/unlock", tag = "security", request_body = UnlockRequest,
+#[utoipa::path(post, path = "/api/v1/unlock", tag = "security",
+    params(crate::security::client::ClientHeaders), request_body = UnlockRequest,
     responses((status = 202), (status = 422), (status = 429)))]
 pub async fn unlock_code(
     State(app): State<Arc<App>>,
@@ -519,7 +524,8 @@ impl UnlockProof {
 
 /// Unlocks a temporarily locked account with a code, a second factor or a
 /// passkey. A wrong second factor or passkey counts toward its lock.
-#[utoipa::path(post, path = "/api/v1/unlock/confirm", tag = "security", request_body = UnlockProof,
+#[utoipa::path(post, path = "/api/v1/unlock/confirm", tag = "security",
+    params(crate::security::client::ClientHeaders), request_body = UnlockProof,
     responses((status = 204), (status = 401, description = "locked for support, or second factor locked"), (status = 422)))]
 pub async fn unlock_confirm(
     State(app): State<Arc<App>>,
@@ -572,7 +578,7 @@ choices! {
 
 /// Performs an account operation for support; audited with who, why and which verification.
 #[utoipa::path(post, path = "/api/v1/support/accounts/{id}/actions", tag = "security", security(("bearer" = []), ("session_cookie" = [])), request_body = SupportActionRequest,
-    params(("id" = i64, Path, description = "Account id")),
+    params(crate::security::client::ClientHeaders, ("id" = i64, Path, description = "Account id")),
     responses((status = 204), (status = 403), (status = 404), (status = 422)))]
 pub async fn support_action(
     State(app): State<Arc<App>>,
@@ -630,7 +636,8 @@ pub struct ContactChange {
 }
 
 /// Starts changing the phone or email (needs a fresh step-up); a code goes to the new contact.
-#[utoipa::path(post, path = "/api/v1/me/contact-changes", tag = "security", security(("bearer" = []), ("session_cookie" = [])), request_body = ContactChange,
+#[utoipa::path(post, path = "/api/v1/me/contact-changes", tag = "security",
+    params(crate::security::client::ClientHeaders), security(("bearer" = []), ("session_cookie" = [])), request_body = ContactChange,
     responses((status = 202), (status = 403, description = "step-up required"), (status = 409), (status = 422)))]
 pub async fn contact_change(
     State(app): State<Arc<App>>,
@@ -659,7 +666,8 @@ pub struct ContactChangeConfirmation {
 }
 
 /// Finishes the change with the code; the old contacts are told.
-#[utoipa::path(post, path = "/api/v1/me/contact-changes/confirm", tag = "security", security(("bearer" = []), ("session_cookie" = [])), request_body = ContactChangeConfirmation,
+#[utoipa::path(post, path = "/api/v1/me/contact-changes/confirm", tag = "security",
+    params(crate::security::client::ClientHeaders), security(("bearer" = []), ("session_cookie" = [])), request_body = ContactChangeConfirmation,
     responses((status = 200, body = Account), (status = 409), (status = 422)))]
 pub async fn contact_change_confirm(
     State(app): State<Arc<App>>,
@@ -713,7 +721,8 @@ pub struct PasskeyRegistrationAnswer {
 
 /// Finishes registering a passkey (needs a fresh step-up). The account's
 /// first second factor turns 2FA on and returns ten recovery codes.
-#[utoipa::path(post, path = "/api/v1/me/passkeys", tag = "security", security(("bearer" = []), ("session_cookie" = [])), request_body = PasskeyRegistrationAnswer,
+#[utoipa::path(post, path = "/api/v1/me/passkeys", tag = "security",
+    params(crate::security::client::ClientHeaders), security(("bearer" = []), ("session_cookie" = [])), request_body = PasskeyRegistrationAnswer,
     responses((status = 201, body = Added), (status = 403, description = "step-up required"),
               (status = 422, description = "the answer, the ceremony or the name is refused")))]
 pub async fn add_passkey(
@@ -744,7 +753,7 @@ pub struct PasskeyRename {
 
 /// Renames a passkey.
 #[utoipa::path(patch, path = "/api/v1/me/passkeys/{id}", tag = "security", security(("bearer" = []), ("session_cookie" = [])), request_body = PasskeyRename,
-    params(("id" = i64, Path, description = "Passkey id")), responses((status = 204), (status = 404), (status = 422)))]
+    params(crate::security::client::ClientHeaders, ("id" = i64, Path, description = "Passkey id")), responses((status = 204), (status = 404), (status = 422)))]
 pub async fn rename_passkey(
     State(app): State<Arc<App>>,
     Authenticated(current): Authenticated,
@@ -769,7 +778,7 @@ pub async fn rename_passkey(
 /// Removes a passkey (needs a fresh step-up); removing the last second
 /// factor turns 2FA off and the recovery codes stop working.
 #[utoipa::path(delete, path = "/api/v1/me/passkeys/{id}", tag = "security", security(("bearer" = []), ("session_cookie" = [])),
-    params(("id" = i64, Path, description = "Passkey id")),
+    params(crate::security::client::ClientHeaders, ("id" = i64, Path, description = "Passkey id")),
     responses((status = 204), (status = 403, description = "step-up required"), (status = 404)))]
 pub async fn remove_passkey(
     State(app): State<Arc<App>>,
@@ -812,7 +821,8 @@ pub struct PasskeySignInAnswer {
 
 /// Finishes a sign-in with a passkey as the second factor. A wrong passkey
 /// counts on the second-factor counter, like a wrong code.
-#[utoipa::path(post, path = "/api/v1/sessions/second-factor/passkey", tag = "security", request_body = PasskeySignInAnswer,
+#[utoipa::path(post, path = "/api/v1/sessions/second-factor/passkey", tag = "security",
+    params(crate::security::client::ClientHeaders), request_body = PasskeySignInAnswer,
     responses((status = 201, body = SignInAnswer), (status = 409, description = "device limit reached"),
               (status = 401, description = "second factor locked"),
               (status = 422, description = "the passkey, the ceremony or the challenge is refused")))]

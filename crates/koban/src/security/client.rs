@@ -23,6 +23,25 @@ pub const DEVICE_NAME_HEADER: &str = "x-koban-device-name";
 /// Header an app uses for its version.
 pub const CLIENT_VERSION_HEADER: &str = "x-koban-client-version";
 
+/// The headers an app may send about itself, as the API document lists them
+/// on every operation that reads them (their rules are set in
+/// `http::openapi` from the checks in `koban_policy::device`).
+#[derive(utoipa::IntoParams)]
+#[into_params(parameter_in = Header)]
+#[allow(dead_code)] // Only read by the document, never constructed.
+pub struct ClientHeaders {
+    /// The app's stable device id, the same on every request of one
+    /// installation; browsers are recognised by the `koban_device` cookie instead.
+    #[param(rename = "X-Koban-Device")]
+    device: Option<String>,
+    /// A name for the device people will recognise, such as "Mei's iPhone".
+    #[param(rename = "X-Koban-Device-Name")]
+    device_name: Option<String>,
+    /// The app's version, such as 14.2.1.
+    #[param(rename = "X-Koban-Client-Version")]
+    client_version: Option<String>,
+}
+
 /// Everything known about the client of one request.
 #[derive(Debug, Clone)]
 pub struct ClientContext {

@@ -244,6 +244,39 @@ async fn openapi_request_schemas_carry_the_enforced_constraints(t: TestApp) {
         .unwrap();
     assert_eq!(limit["schema"]["minimum"], 1, "{limit}");
     assert_eq!(limit["schema"]["maximum"], koban::http::pagination::MAX_LIMIT, "{limit}");
+    // The app headers, with their rules, wherever they are read: sign-in and
+    // its later steps, unlock, new recovery codes, contact and device changes.
+    for (path, method) in [
+        ("/api/v1/sessions", "post"),
+        ("/api/v1/sessions/second-factor", "post"),
+        ("/api/v1/unlock/confirm", "post"),
+        ("/api/v1/me/2fa/recovery-codes", "post"),
+        ("/api/v1/me/contact-changes", "post"),
+        ("/api/v1/me/devices/{id}", "delete"),
+    ] {
+        let parameters = doc["paths"][path][method]["parameters"]
+            .as_array()
+            .cloned()
+            .unwrap_or_default();
+        let header = |name: &str| {
+            parameters
+                .iter()
+                .find(|p| p["in"] == "header" && p["name"] == name)
+                .map(|p| p["schema"]["pattern"].clone())
+        };
+        use koban_policy::device;
+        assert_eq!(header("X-Koban-Device"), Some(json!(device::DEVICE_ID_PATTERN)), "{method} {path}");
+        assert_eq!(
+            header("X-Koban-Device-Name"),
+            Some(json!(device::DEVICE_NAME_HEADER_PATTERN)),
+            "{method} {path}"
+        );
+        assert_eq!(
+            header("X-Koban-Client-Version"),
+            Some(json!(device::CLIENT_VERSION_PATTERN)),
+            "{method} {path}"
+        );
+    }
     // Both contacts at once is refused, as the oneOf says.
     let (status, problem) = t
         .post(
