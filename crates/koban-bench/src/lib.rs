@@ -16,8 +16,8 @@ mod stuffing;
 pub mod summary;
 mod wire;
 
-use koban::config::Config;
 use clap::{Args, Subcommand};
+use koban::config::Config;
 
 /// Password given to benchmark accounts unless `--password` says otherwise.
 /// Not a secret: these accounts belong in a throw-away benchmark database.

@@ -328,8 +328,7 @@ pub(super) async fn run(config: Config, options: RiskBench) -> Result<(), String
     let mut decisions = std::collections::BTreeMap::<String, u64>::new();
     let total_iterations = options.warmup + options.iterations;
     for i in 0..total_iterations {
-        let account =
-            &measured[(crate::stuffing::mix(i as u64) % measured.len() as u64) as usize];
+        let account = &measured[(crate::stuffing::mix(i as u64) % measured.len() as u64) as usize];
         let ctx = client_for(account.id, i);
         let ip = ctx.ip.to_string();
         // Alternate which goes first, so neither always meets a warmer cache.

@@ -20,7 +20,8 @@ fn regex(pattern: &str) -> regex::Regex {
 }
 
 fn from(pattern: &str) -> proptest::string::RegexGeneratorStrategy<String> {
-    proptest::string::string_regex(unanchored(pattern)).expect("a pattern proptest can generate from")
+    proptest::string::string_regex(unanchored(pattern))
+        .expect("a pattern proptest can generate from")
 }
 
 proptest! {

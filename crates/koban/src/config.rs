@@ -328,7 +328,10 @@ impl Config {
             || support.starts_with("https://")
             || support.starts_with("http://")
             || support.starts_with("mailto:"))
-            || self.support_url.chars().any(|c| c.is_whitespace() || c.is_control())
+            || self
+                .support_url
+                .chars()
+                .any(|c| c.is_whitespace() || c.is_control())
         {
             return bad(
                 "support_url",

@@ -31,8 +31,7 @@ pub use geo::{great_circle_km, GeoPoint};
 pub use level::{risk_level, RiskLevel};
 pub use lockout::{
     after_password_failure, checks_allowed, failures_in_force, first_lock_at, ip_checks_allowed,
-    next_failure_locks,
-    lock_duration_ms, next_failure_count, AccountLock, LockDecision,
+    lock_duration_ms, next_failure_count, next_failure_locks, AccountLock, LockDecision,
 };
 pub use precheck::{pre_check, Refusal};
 pub use score::{

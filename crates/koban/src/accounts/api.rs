@@ -73,7 +73,14 @@ pub async fn send_code(
     app.limiter
         .check_account(identifier.as_str())
         .map_err(Problem::rate_limited)?;
-    service::send_code(&app, &identifier, purpose, input.via.map(Via::as_str), &client).await?;
+    service::send_code(
+        &app,
+        &identifier,
+        purpose,
+        input.via.map(Via::as_str),
+        &client,
+    )
+    .await?;
     Ok(StatusCode::ACCEPTED)
 }
 

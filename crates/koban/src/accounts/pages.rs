@@ -7,11 +7,11 @@ use super::codes::Purpose;
 use super::service::{self, Client, Registration};
 use super::{sessions, AccountError};
 use crate::app::App;
-use crate::store::now_ms;
 use crate::http::auth::ClientInfo;
 use crate::security::client::ClientContext;
 use crate::security::pages as security_pages;
 use crate::security::signin;
+use crate::store::now_ms;
 use crate::web::i18n::{t, Lang};
 use crate::web::{render, safe_next, see_other, url_with, PageForm, Viewer};
 use axum::extract::{Query, State};
@@ -318,8 +318,7 @@ struct VerifyForm {
 /// that is in the past or implausibly far ahead.
 fn resend_at(sent: Option<i64>, now: i64) -> Option<i64> {
     let gap = koban_policy::throttle::RESEND_GAP_MS;
-    sent.filter(|s| *s <= now && now - s < gap)
-        .map(|s| s + gap)
+    sent.filter(|s| *s <= now && now - s < gap).map(|s| s + gap)
 }
 
 /// What the code page shows about where the code went. A pending account

@@ -81,7 +81,8 @@ where
 
 /// Parses a query string; a value that does not fit is a 422 naming its parameter.
 pub fn parse_query<T: DeserializeOwned>(query: &str) -> Result<T, Problem> {
-    let deserializer = serde_urlencoded::Deserializer::new(form_urlencoded::parse(query.as_bytes()));
+    let deserializer =
+        serde_urlencoded::Deserializer::new(form_urlencoded::parse(query.as_bytes()));
     serde_path_to_error::deserialize(deserializer).map_err(|error| {
         let path = error.path().to_string();
         let message = error.inner().to_string();

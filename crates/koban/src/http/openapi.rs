@@ -141,9 +141,10 @@ impl Modify for Conventions {
             }
         }
         for (status, name, description) in SHARED {
-            components
-                .responses
-                .insert(name.to_string(), RefOr::T(shared_response(status, description)));
+            components.responses.insert(
+                name.to_string(),
+                RefOr::T(shared_response(status, description)),
+            );
         }
         components.security_schemes.insert(
             SIGNED_IN[0].to_string(),
@@ -187,10 +188,10 @@ fn fallback_description(status: &str) -> &'static str {
         "403" => "Not allowed: the account lacks the role, or the fresh step-up, this needs.",
         "404" => "No such resource on this account.",
         "409" => "In conflict with the current state.",
-        _ => SHARED
-            .iter()
-            .find(|(s, _, _)| *s == status)
-            .map_or("An error; see the problem document.", |(_, _, description)| description),
+        _ => SHARED.iter().find(|(s, _, _)| *s == status).map_or(
+            "An error; see the problem document.",
+            |(_, _, description)| description,
+        ),
     }
 }
 
@@ -251,10 +252,7 @@ fn complete(path: &str, method: &str, operation: &mut Operation) {
                 .into(),
         );
     }
-    let has_parameters = operation
-        .parameters
-        .as_ref()
-        .is_some_and(|p| !p.is_empty());
+    let has_parameters = operation.parameters.as_ref().is_some_and(|p| !p.is_empty());
     let mut wanted = vec!["429", "500", "503"];
     if has_body {
         wanted.extend(["400", "413", "415", "422"]);
@@ -405,10 +403,12 @@ pub mod schemas {
 
     /// A name people give a device or a passkey.
     pub fn name() -> Object {
-        string("A name to tell it apart, such as \"Work laptop\"; trimmed, visible characters only.")
-            .max_length(Some(device::MAX_NAME_CHARS))
-            .pattern(Some(text::NAME_PATTERN))
-            .build()
+        string(
+            "A name to tell it apart, such as \"Work laptop\"; trimmed, visible characters only.",
+        )
+        .max_length(Some(device::MAX_NAME_CHARS))
+        .pattern(Some(text::NAME_PATTERN))
+        .build()
     }
 
     /// One line of visible text, at most `max` characters.

@@ -86,8 +86,11 @@ async fn dispatch(app: &Arc<App>, job: &Job) -> Result<(), String> {
         PRUNE_EXPIRED => {
             let now = crate::store::now_ms();
             async {
-                crate::http::idempotency::prune(&app.store, now - crate::http::idempotency::KEEP_MS)
-                    .await?;
+                crate::http::idempotency::prune(
+                    &app.store,
+                    now - crate::http::idempotency::KEEP_MS,
+                )
+                .await?;
                 crate::accounts::codes::prune_allowances(&app.store, now).await
             }
             .await

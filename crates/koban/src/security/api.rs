@@ -145,9 +145,14 @@ pub async fn second_factor(
     ctx: ClientContext,
     ApiJson(input): ApiJson<SecondFactorAnswer>,
 ) -> Result<Response, Problem> {
-    let outcome =
-        signin::second_factor(&app, &input.challenge, input.method.as_str(), &input.code, &ctx)
-            .await?;
+    let outcome = signin::second_factor(
+        &app,
+        &input.challenge,
+        input.method.as_str(),
+        &input.code,
+        &ctx,
+    )
+    .await?;
     Ok(answer(&app, outcome, &ctx))
 }
 

@@ -12,8 +12,8 @@ use crate::accounts::{store as accounts_store, AccountError};
 use crate::app::App;
 use crate::store::now_ms;
 use crate::web::i18n::Lang;
-use koban_policy::contact::Contact;
 use koban_policy::contact::parse_identifier;
+use koban_policy::contact::Contact;
 use koban_policy::password::{check_new_password, normalize};
 
 /// Sends an unlock code to a verified contact of the account behind
@@ -32,7 +32,14 @@ pub async fn send_unlock_code(
     let _ = accounts_store::find_with_hash(app.store.read(), identifier).await?;
     codes::take_send_allowance(app, Purpose::Unlock, identifier.as_str()).await?;
     let payload = serde_json::json!({ "identifier": identifier.as_str(), "lang": lang.tag() });
-    crate::jobs::enqueue(app.store.write(), SEND_UNLOCK_CODE_JOB, &payload, None, now_ms()).await?;
+    crate::jobs::enqueue(
+        app.store.write(),
+        SEND_UNLOCK_CODE_JOB,
+        &payload,
+        None,
+        now_ms(),
+    )
+    .await?;
     app.jobs_wakeup.notify_one();
     Ok(())
 }
@@ -296,7 +303,11 @@ pub async fn perform(
     if !agent.account.has_role("agent") {
         return Err(AccountError::Forbidden);
     }
-    let verification_reference = bounded("verification_reference", verification_reference, MAX_REFERENCE_CHARS)?;
+    let verification_reference = bounded(
+        "verification_reference",
+        verification_reference,
+        MAX_REFERENCE_CHARS,
+    )?;
     let reason = bounded("reason", reason, MAX_REASON_CHARS)?;
     let account = accounts_store::find_by_id(app.store.read(), account_id)
         .await?

@@ -403,7 +403,9 @@ pub async fn confirm(
     if is_enabled(app, current.account.id).await? {
         return Err(AccountError::field("totp", "already_enabled"));
     }
-    check(app, current.account.id, code, false).await?.accepted()?;
+    check(app, current.account.id, code, false)
+        .await?
+        .accepted()?;
     let enabled = sqlx::query("UPDATE accounts SET totp_enabled_at = $1 WHERE id = $2 AND totp_secret_sealed IS NOT NULL AND totp_enabled_at IS NULL")
         .bind(now_ms())
         .bind(current.account.id)

@@ -243,9 +243,7 @@ mod tests {
     /// beside its own characters; half-width marks there read as typos.
     #[test]
     fn cjk_messages_use_full_width_punctuation() {
-        let cjk = |c: char| {
-            matches!(c as u32, 0x3040..=0x30ff | 0x3400..=0x4dbf | 0x4e00..=0x9fff)
-        };
+        let cjk = |c: char| matches!(c as u32, 0x3040..=0x30ff | 0x3400..=0x4dbf | 0x4e00..=0x9fff);
         for lang in [Lang::ZhCn, Lang::ZhTw, Lang::Ja] {
             for line in lang.source().lines().filter(|l| !l.starts_with('#')) {
                 let Some((id, text)) = line.split_once(" = ") else {

@@ -22,7 +22,6 @@ pub fn router() -> Router<Arc<App>> {
         .route("/admin/outbox", get(outbox))
         .merge(crate::accounts::pages::router())
         .merge(crate::security::pages::router())
-
 }
 
 /// `/`: the account for someone signed in, else an invitation to sign in or up.

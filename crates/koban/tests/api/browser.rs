@@ -465,10 +465,26 @@ async fn browser_sign_up_with_email_in_english() {
     b.fill("#password", "password").await;
     // The password can be shown to check it, and hidden again.
     b.click("#password-toggle").await;
-    assert_eq!(b.find("#password").await.attr("type").await.expect("type").as_deref(), Some("text"));
+    assert_eq!(
+        b.find("#password")
+            .await
+            .attr("type")
+            .await
+            .expect("type")
+            .as_deref(),
+        Some("text")
+    );
     assert_eq!(b.text("#password-toggle").await, "Hide");
     b.click("#password-toggle").await;
-    assert_eq!(b.find("#password").await.attr("type").await.expect("type").as_deref(), Some("password"));
+    assert_eq!(
+        b.find("#password")
+            .await
+            .attr("type")
+            .await
+            .expect("type")
+            .as_deref(),
+        Some("password")
+    );
     b.click("#signup-submit").await;
     b.find("#password-error").await;
     b.find("#email-error").await;
@@ -498,11 +514,18 @@ async fn browser_sign_up_with_email_in_english() {
     assert!(b.text("#verify-lead").await.contains("@example.com"));
     // One contact, so no "other contact"; a new code only after the wait,
     // counted down on the disabled button.
-    assert!(b.client().find(Locator::Css("#verify-resend-other")).await.is_err());
+    assert!(b
+        .client()
+        .find(Locator::Css("#verify-resend-other"))
+        .await
+        .is_err());
     let resend = b.find("#verify-resend").await;
     assert!(!resend.is_enabled().await.expect("enabled"));
     let label = resend.text().await.expect("label");
-    assert!(label.starts_with("Send a new code in 0:") || label == "Send a new code in 1:00", "{label}");
+    assert!(
+        label.starts_with("Send a new code in 0:") || label == "Send a new code in 1:00",
+        "{label}"
+    );
     b.shot("verify").await;
 
     let code = b.code_from_outbox(email, None).await;
@@ -512,7 +535,10 @@ async fn browser_sign_up_with_email_in_english() {
     b.click("#verify-submit").await;
     b.on_page("account").await;
     assert_eq!(b.text("#account-email").await, email);
-    assert!(b.text("#notice").await.contains("Your email address is verified."));
+    assert!(b
+        .text("#notice")
+        .await
+        .contains("Your email address is verified."));
     b.shot("account").await;
     // The footer's languages switch the page, and back.
     b.click("#footer-lang-th").await;
@@ -618,10 +644,18 @@ async fn browser_sign_up_with_phone_in_chinese() {
     b.click("#signup-submit").await;
     b.on_page("verify").await;
     assert!(b.body_text().await.contains("输入验证码"));
-    assert!(b.client().find(Locator::Css("#verify-resend-other")).await.is_err());
+    assert!(b
+        .client()
+        .find(Locator::Css("#verify-resend-other"))
+        .await
+        .is_err());
     let resend = b.find("#verify-resend").await;
     assert!(!resend.is_enabled().await.expect("enabled"));
-    assert!(resend.text().await.expect("label").contains("后可重新发送验证码"));
+    assert!(resend
+        .text()
+        .await
+        .expect("label")
+        .contains("后可重新发送验证码"));
     b.shot("verify").await;
     // Without the page script the button works at once, and the server
     // refuses in words, counting down again.
@@ -636,7 +670,12 @@ async fn browser_sign_up_with_phone_in_chinese() {
     b.click("#verify-resend").await;
     b.find("#alert").await;
     assert!(b.text("#alert").await.contains("请求过于频繁"));
-    assert!(!b.find("#verify-resend").await.is_enabled().await.expect("enabled"));
+    assert!(!b
+        .find("#verify-resend")
+        .await
+        .is_enabled()
+        .await
+        .expect("enabled"));
     b.shot("verify-throttled").await;
 
     let code = b.code_from_outbox(phone, None).await;
@@ -783,7 +822,10 @@ async fn browser_totp_enrolment_and_two_step_sign_in() {
     b.click("#second-factor-submit").await;
     b.on_page("second-factor").await;
     let said = b.text("#code-error").await;
-    assert!(said.contains("just used") && said.contains("next one"), "{said}");
+    assert!(
+        said.contains("just used") && said.contains("next one"),
+        "{said}"
+    );
     // A code from a step after the one used at enrolment.
     let code = totp_at(&secret, totp_step_now().max(used + 1));
     b.fill("#code", &code).await;
@@ -922,11 +964,22 @@ async fn browser_lock_page_and_self_service_unlock() {
         b.sign_in(email, &format!("wrong guess number {i}")).await;
         b.on_page("signin").await;
         let alert = b.text("#alert").await;
-        assert!(alert.contains("The account or password is wrong."), "{alert}");
-        let warned = b.client().find(Locator::Css("#last-try-forgot")).await.is_ok();
+        assert!(
+            alert.contains("The account or password is wrong."),
+            "{alert}"
+        );
+        let warned = b
+            .client()
+            .find(Locator::Css("#last-try-forgot"))
+            .await
+            .is_ok();
         // Only the fourth failure leaves a single try: it warns and offers a reset.
         assert_eq!(warned, i == 3, "try {i}: {alert}");
-        assert_eq!(alert.contains("One more wrong password locks"), i == 3, "{alert}");
+        assert_eq!(
+            alert.contains("One more wrong password locks"),
+            i == 3,
+            "{alert}"
+        );
         if i == 3 {
             b.shot("last-try-warning").await;
         }
@@ -939,7 +992,10 @@ async fn browser_lock_page_and_self_service_unlock() {
     assert!(!text.contains("If the account is locked"), "{text}");
     // A live countdown from about a minute, and the end as a local time.
     let first = b.text("#lock-countdown").await;
-    assert!(first.starts_with("0:") || first.starts_with("1:"), "{first}");
+    assert!(
+        first.starts_with("0:") || first.starts_with("1:"),
+        "{first}"
+    );
     tokio::time::sleep(Duration::from_millis(2100)).await;
     let later = b.text("#lock-countdown").await;
     assert_ne!(first, later, "the countdown moves");
@@ -948,7 +1004,12 @@ async fn browser_lock_page_and_self_service_unlock() {
     // This browser never signed in to the account: a code first, the other
     // ways folded, and only one password field on the page.
     let send = b.find("#unlock-send").await;
-    assert!(send.attr("class").await.expect("class").unwrap_or_default().contains("btn-primary"));
+    assert!(send
+        .attr("class")
+        .await
+        .expect("class")
+        .unwrap_or_default()
+        .contains("btn-primary"));
     b.find("#other-ways:not([open]) #unlock-passkey").await;
     let passwords = b
         .client()
@@ -997,13 +1058,16 @@ async fn browser_lock_page_and_self_service_unlock() {
 #[tokio::test(flavor = "multi_thread", worker_threads = 2)]
 async fn browser_lock_page_on_a_known_device_in_japanese() {
     let t = TestApp::start(Db::Sqlite, |_| {}).await;
-    let Some(mut b) = Browser::start("lock_page_on_a_known_device_in_japanese", "ja", &t.base).await
+    let Some(mut b) =
+        Browser::start("lock_page_on_a_known_device_in_japanese", "ja", &t.base).await
     else {
         return;
     };
     let email = "kaori@example.com";
     let token = t.signed_up(email, PASSWORD).await;
-    let (_, enrolment) = t.post_as(&token, "/api/v1/me/2fa/totp", serde_json::json!({})).await;
+    let (_, enrolment) = t
+        .post_as(&token, "/api/v1/me/2fa/totp", serde_json::json!({}))
+        .await;
     let secret = enrolment["secret"].as_str().expect("secret").to_string();
     let enrolled = totp_step_now();
     let (status, confirmed) = t
@@ -1014,7 +1078,10 @@ async fn browser_lock_page_on_a_known_device_in_japanese() {
         )
         .await;
     assert_eq!(status, reqwest::StatusCode::OK);
-    let recovery = confirmed["recovery_codes"][0].as_str().expect("a recovery code").to_string();
+    let recovery = confirmed["recovery_codes"][0]
+        .as_str()
+        .expect("a recovery code")
+        .to_string();
     // This browser signs in once (password, then the app), so it is known.
     b.goto("/signin").await;
     b.on_page("signin").await;
@@ -1025,7 +1092,10 @@ async fn browser_lock_page_on_a_known_device_in_japanese() {
     b.click("#second-factor-submit").await;
     b.on_page("second-factor").await;
     let said = b.text("#code-error").await;
-    assert!(said.contains("使用済み") && said.contains("次のコード"), "{said}");
+    assert!(
+        said.contains("使用済み") && said.contains("次のコード"),
+        "{said}"
+    );
     b.fill("#code", &totp_at(&secret, enrolled + 1)).await;
     b.click("#second-factor-submit").await;
     b.on_page("account").await;
@@ -1042,7 +1112,11 @@ async fn browser_lock_page_on_a_known_device_in_japanese() {
     // The app comes first, typed straight in; no passkey is offered at all.
     b.find("#way-entry #unlock-form").await;
     assert!(b.text("#way-entry").await.contains("認証アプリ"));
-    assert!(b.client().find(Locator::Css("#unlock-passkey")).await.is_err());
+    assert!(b
+        .client()
+        .find(Locator::Css("#unlock-passkey"))
+        .await
+        .is_err());
     b.find("#other-ways #unlock-send").await;
     b.shot("locked-known-device").await;
     // Both app codes of this half-minute are used: a recovery code, chosen

@@ -90,11 +90,17 @@ async fn openapi_document_names_every_shared_answer_and_credential(t: TestApp) {
     assert_eq!(schemes["bearer"]["scheme"], "bearer", "{schemes}");
     assert_eq!(schemes["session_cookie"]["type"], "apiKey", "{schemes}");
     assert_eq!(schemes["session_cookie"]["in"], "cookie", "{schemes}");
-    assert_eq!(schemes["session_cookie"]["name"], "koban_session", "{schemes}");
+    assert_eq!(
+        schemes["session_cookie"]["name"], "koban_session",
+        "{schemes}"
+    );
     let problem = &doc["components"]["schemas"]["Problem"];
     for member in ["type", "title", "status", "detail"] {
         assert!(
-            problem["required"].as_array().unwrap().contains(&json!(member)),
+            problem["required"]
+                .as_array()
+                .unwrap()
+                .contains(&json!(member)),
             "{problem}"
         );
     }
@@ -106,7 +112,10 @@ async fn openapi_document_names_every_shared_answer_and_credential(t: TestApp) {
             let name = format!("{method} {path}");
             let responses = operation["responses"].as_object().unwrap();
             let has_body = operation.get("requestBody").is_some();
-            let parameters = operation["parameters"].as_array().cloned().unwrap_or_default();
+            let parameters = operation["parameters"]
+                .as_array()
+                .cloned()
+                .unwrap_or_default();
             let has_parameters = parameters
                 .iter()
                 .any(|p| p["in"] == "query" || p["in"] == "path" || p["in"] == "header");
@@ -126,7 +135,10 @@ async fn openapi_document_names_every_shared_answer_and_credential(t: TestApp) {
                 signed_in_operations += 1;
                 for requirement in security {
                     for scheme in requirement.as_object().unwrap().keys() {
-                        assert!(schemes.get(scheme).is_some(), "{name}: unknown scheme {scheme}");
+                        assert!(
+                            schemes.get(scheme).is_some(),
+                            "{name}: unknown scheme {scheme}"
+                        );
                     }
                 }
             }
@@ -134,7 +146,10 @@ async fn openapi_document_names_every_shared_answer_and_credential(t: TestApp) {
                 wanted.push("403");
             }
             for status in wanted {
-                assert!(responses.contains_key(status), "{name} does not document {status}");
+                assert!(
+                    responses.contains_key(status),
+                    "{name} does not document {status}"
+                );
             }
             assert_eq!(
                 resolve(&doc, &responses["429"])["headers"]["Retry-After"]["schema"]["type"],
@@ -159,7 +174,10 @@ async fn openapi_document_names_every_shared_answer_and_credential(t: TestApp) {
                 .iter()
                 .filter(|p| {
                     p["in"] == "header"
-                        && p["name"].as_str().unwrap().eq_ignore_ascii_case("idempotency-key")
+                        && p["name"]
+                            .as_str()
+                            .unwrap()
+                            .eq_ignore_ascii_case("idempotency-key")
                 })
                 .count();
             assert!(keys <= 1, "{name} lists Idempotency-Key {keys} times");
@@ -195,7 +213,10 @@ async fn openapi_document_names_every_shared_answer_and_credential(t: TestApp) {
     idempotent.sort();
     let mut expected: Vec<String> = routes.iter().map(|r| r.to_string()).collect();
     expected.sort();
-    assert_eq!(idempotent, expected, "Idempotency-Key on exactly the idempotent routes");
+    assert_eq!(
+        idempotent, expected,
+        "Idempotency-Key on exactly the idempotent routes"
+    );
 }
 both!(openapi_document_names_every_shared_answer_and_credential);
 
@@ -206,9 +227,20 @@ async fn openapi_request_schemas_carry_the_enforced_constraints(t: TestApp) {
     let schemas = &doc["components"]["schemas"];
     let registration = &schemas["Registration"];
     let members = &registration["allOf"][0]["properties"];
-    assert_eq!(members["password"]["minLength"], password::MIN_CHARS, "{registration}");
-    assert_eq!(members["password"]["maxLength"], password::MAX_CHARS, "{registration}");
-    assert_eq!(members["password"]["pattern"], password::NEW_PASSWORD_PATTERN);
+    assert_eq!(
+        members["password"]["minLength"],
+        password::MIN_CHARS,
+        "{registration}"
+    );
+    assert_eq!(
+        members["password"]["maxLength"],
+        password::MAX_CHARS,
+        "{registration}"
+    );
+    assert_eq!(
+        members["password"]["pattern"],
+        password::NEW_PASSWORD_PATTERN
+    );
     assert_eq!(members["email"]["pattern"], contact::EMAIL_PATTERN);
     assert_eq!(members["email"]["maxLength"], contact::MAX_INPUT_CHARS);
     assert_eq!(members["phone"]["pattern"], contact::PHONE_PATTERN);
@@ -230,7 +262,10 @@ async fn openapi_request_schemas_carry_the_enforced_constraints(t: TestApp) {
         schemas["DeviceRename"]["properties"]["name"]["maxLength"],
         koban_policy::device::MAX_NAME_CHARS
     );
-    assert_eq!(schemas["CodePurpose"]["enum"], json!(["verify_contact", "password_reset"]));
+    assert_eq!(
+        schemas["CodePurpose"]["enum"],
+        json!(["verify_contact", "password_reset"])
+    );
     assert_eq!(
         schemas["SupportActionKind"]["enum"],
         json!(["unlock", "reset_2fa", "remove_device", "end_sessions"])
@@ -243,7 +278,11 @@ async fn openapi_request_schemas_carry_the_enforced_constraints(t: TestApp) {
         .cloned()
         .unwrap();
     assert_eq!(limit["schema"]["minimum"], 1, "{limit}");
-    assert_eq!(limit["schema"]["maximum"], koban::http::pagination::MAX_LIMIT, "{limit}");
+    assert_eq!(
+        limit["schema"]["maximum"],
+        koban::http::pagination::MAX_LIMIT,
+        "{limit}"
+    );
     // The app headers, with their rules, wherever they are read: sign-in and
     // its later steps, unlock, new recovery codes, contact and device changes.
     for (path, method) in [
@@ -265,7 +304,11 @@ async fn openapi_request_schemas_carry_the_enforced_constraints(t: TestApp) {
                 .map(|p| p["schema"]["pattern"].clone())
         };
         use koban_policy::device;
-        assert_eq!(header("X-Koban-Device"), Some(json!(device::DEVICE_ID_PATTERN)), "{method} {path}");
+        assert_eq!(
+            header("X-Koban-Device"),
+            Some(json!(device::DEVICE_ID_PATTERN)),
+            "{method} {path}"
+        );
         assert_eq!(
             header("X-Koban-Device-Name"),
             Some(json!(device::DEVICE_NAME_HEADER_PATTERN)),
@@ -310,9 +353,16 @@ async fn bad_query_and_path_values_are_422_naming_the_parameter(t: TestApp) {
                     .json(&json!({ "name": "Phone" })),
             )
             .await;
-        assert_eq!(status, StatusCode::UNPROCESSABLE_ENTITY, "{method} {path}: {problem}");
+        assert_eq!(
+            status,
+            StatusCode::UNPROCESSABLE_ENTITY,
+            "{method} {path}: {problem}"
+        );
         assert_eq!(problem["type"], "/problems/validation", "{problem}");
-        assert_eq!(problem["errors"][0]["field"], field, "{method} {path}: {problem}");
+        assert_eq!(
+            problem["errors"][0]["field"], field,
+            "{method} {path}: {problem}"
+        );
     }
 }
 both!(bad_query_and_path_values_are_422_naming_the_parameter);
@@ -449,9 +499,16 @@ async fn idempotency_keys_are_as_documented(t: TestApp) {
                     .json(&body),
             )
             .await;
-        assert_eq!(status == StatusCode::ACCEPTED, accepted, "{key:?}: {status} {problem}");
+        assert_eq!(
+            status == StatusCode::ACCEPTED,
+            accepted,
+            "{key:?}: {status} {problem}"
+        );
         if !accepted {
-            assert_eq!(problem["errors"][0]["field"], "Idempotency-Key", "{problem}");
+            assert_eq!(
+                problem["errors"][0]["field"], "Idempotency-Key",
+                "{problem}"
+            );
         }
     }
 }

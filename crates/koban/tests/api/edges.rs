@@ -248,9 +248,7 @@ async fn unlock_code_requests_do_the_same_work_for_anyone(t: TestApp) {
     let jobs = "SELECT COUNT(*) FROM jobs WHERE kind = 'send_unlock_code'";
     let before = scalar(&t, jobs).await;
     for who in ["stuck@example.com", "nobody@example.com"] {
-        let (status, body) = t
-            .post("/api/v1/unlock", json!({ "identifier": who }))
-            .await;
+        let (status, body) = t.post("/api/v1/unlock", json!({ "identifier": who })).await;
         assert_eq!(status, StatusCode::ACCEPTED, "{body}");
     }
     assert_eq!(scalar(&t, jobs).await, before + 2);

@@ -19,7 +19,6 @@ const DEFAULT_BINARY: &str = "/var/tmp/koban-schemathesis/bin/schemathesis";
 /// The checks that make the document true; Schemathesis 4's names.
 const CHECKS: &str = "not_a_server_error,status_code_conformance,content_type_conformance,response_headers_conformance,response_schema_conformance";
 
-
 fn binary() -> Option<PathBuf> {
     let path = std::env::var_os("KOBAN_SCHEMATHESIS")
         .map(PathBuf::from)
@@ -28,7 +27,10 @@ fn binary() -> Option<PathBuf> {
         return Some(path);
     }
     if std::env::var("CI").is_ok_and(|v| v == "true") {
-        panic!("CI=true but Schemathesis is missing at {}: scripts/test installs it", path.display());
+        panic!(
+            "CI=true but Schemathesis is missing at {}: scripts/test installs it",
+            path.display()
+        );
     }
     eprintln!(
         "Schemathesis not found at {}: skipping the API fuzz test (scripts/test installs it)",
@@ -129,8 +131,22 @@ async fn fuzz_on(db: Db, seconds: [u64; 3]) {
     let started = Instant::now();
     fuzz(&t, "signed out", seconds[0], &[], &[]).await;
     let bearer = [format!("Authorization: Bearer {token}")];
-    fuzz(&t, "signed in", seconds[1], &bearer, &["--exclude-operation-id-regex", SESSION_ENDING]).await;
-    fuzz(&t, "signed in, ending the session", seconds[2], &bearer, &["--include-operation-id-regex", SESSION_ENDING]).await;
+    fuzz(
+        &t,
+        "signed in",
+        seconds[1],
+        &bearer,
+        &["--exclude-operation-id-regex", SESSION_ENDING],
+    )
+    .await;
+    fuzz(
+        &t,
+        "signed in, ending the session",
+        seconds[2],
+        &bearer,
+        &["--include-operation-id-regex", SESSION_ENDING],
+    )
+    .await;
     eprintln!("the API fuzz test on {db:?} took {:?}", started.elapsed());
 }
 

@@ -181,7 +181,8 @@ async fn old_answers_are_pruned_by_a_job_and_never_replayed(t: TestApp) {
     .await;
     // The hourly schedule has its own job, enqueued once per hour however
     // often the nodes' schedulers look.
-    let scheduled = "SELECT COUNT(*) FROM jobs WHERE kind = 'prune_expired' AND idempotency_key IS NOT NULL";
+    let scheduled =
+        "SELECT COUNT(*) FROM jobs WHERE kind = 'prune_expired' AND idempotency_key IS NOT NULL";
     koban::jobs::worker::schedule_periodic(&t.app).await;
     let once = scalar(&t, scheduled).await;
     koban::jobs::worker::schedule_periodic(&t.app).await;

@@ -31,7 +31,10 @@ fn signed_out_pages(identifier: &str, until: i64) -> Vec<(String, &'static str)>
             format!("/locked?identifier={id}&kind=temporary&until={until}"),
             "locked",
         ),
-        (format!("/locked?identifier={id}&kind=support"), "locked-support"),
+        (
+            format!("/locked?identifier={id}&kind=support"),
+            "locked-support",
+        ),
     ]
 }
 
@@ -88,7 +91,10 @@ async fn tour(lang: &str) {
             if lang != "en" {
                 let text = b.body_text().await;
                 for word in ENGLISH_ONLY {
-                    assert!(!text.contains(word), "{name} in {lang} says {word:?}: {text}");
+                    assert!(
+                        !text.contains(word),
+                        "{name} in {lang} says {word:?}: {text}"
+                    );
                 }
             }
             b.shot(&format!("{window}-{name}")).await;

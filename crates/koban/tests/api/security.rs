@@ -497,7 +497,11 @@ async fn totp_two_factor_sign_in(t: TestApp) {
         .expect("uri")
         .starts_with("otpauth://totp/Koban%3Atotp%40example.com?secret="));
     assert!(enrollment["qr_svg"].as_str().expect("svg").contains("<svg"));
-    let wrong = if totp_now(&secret, 0) == "000000" { "000001" } else { "000000" };
+    let wrong = if totp_now(&secret, 0) == "000000" {
+        "000001"
+    } else {
+        "000000"
+    };
     let (status, body) = t
         .post_as(
             &token,
@@ -508,7 +512,10 @@ async fn totp_two_factor_sign_in(t: TestApp) {
     assert_eq!(status, StatusCode::UNPROCESSABLE_ENTITY);
     // Said as an authenticator app works: nothing to "request".
     assert_eq!(body["type"], "/problems/totp-wrong");
-    assert!(!body["detail"].as_str().expect("detail").contains("Request"), "{body}");
+    assert!(
+        !body["detail"].as_str().expect("detail").contains("Request"),
+        "{body}"
+    );
     // One step of clock skew is accepted.
     let (status, confirmed) = t
         .post_as(
@@ -539,7 +546,13 @@ async fn totp_two_factor_sign_in(t: TestApp) {
     let (status, body) = second_factor(&t, &challenge, "totp", &code).await;
     assert_eq!(status, StatusCode::UNPROCESSABLE_ENTITY);
     assert_eq!(body["type"], "/problems/totp-just-used");
-    assert!(body["detail"].as_str().expect("detail").contains("next one"), "{body}");
+    assert!(
+        body["detail"]
+            .as_str()
+            .expect("detail")
+            .contains("next one"),
+        "{body}"
+    );
     // So is the code that turned 2FA on, right after.
     let (status, body) = second_factor(&t, &challenge, "totp", &totp_now(&secret, -1)).await;
     assert_eq!(status, StatusCode::UNPROCESSABLE_ENTITY);

@@ -378,7 +378,12 @@ async fn step_up_pages_redirect_and_come_back(t: TestApp) {
     assert_eq!(response.status(), StatusCode::SEE_OTHER);
     assert!(location(&response).contains("notice=step-up-sent"));
     // Once sent, typing it comes first and sending again after.
-    let sent = p.get(&location(&response)).await.text().await.expect("body");
+    let sent = p
+        .get(&location(&response))
+        .await
+        .text()
+        .await
+        .expect("body");
     let form_at = sent.find("id=\"step-up-form\"").expect("the code form");
     let again_at = sent.find("id=\"step-up-send\"").expect("send again");
     assert!(form_at < again_at, "{sent}");

@@ -352,10 +352,16 @@ mod tests {
     #[test]
     fn a_client_that_says_nothing_is_an_other_device_in_the_readers_words() {
         for lang in Lang::ALL {
-            assert_eq!(unbound_device_name(lang, None), t(lang, "platform-other", &[]));
+            assert_eq!(
+                unbound_device_name(lang, None),
+                t(lang, "platform-other", &[])
+            );
         }
         assert_eq!(
-            unbound_device_name(Lang::Ja, Some("Mozilla/5.0 (X11; Linux x86_64) Chrome/126.0")),
+            unbound_device_name(
+                Lang::Ja,
+                Some("Mozilla/5.0 (X11; Linux x86_64) Chrome/126.0")
+            ),
             "Chrome on Linux"
         );
     }

@@ -359,7 +359,8 @@ pub(super) async fn unlock(
                 answer: &form.code,
             }
         };
-        crate::security::recovery::unlock(&app, &contact, proof, new_password, &ctx.ip.to_string()).await?;
+        crate::security::recovery::unlock(&app, &contact, proof, new_password, &ctx.ip.to_string())
+            .await?;
         Ok::<_, AccountError>(contact)
     }
     .await;
@@ -414,4 +415,3 @@ pub(super) async fn unlock(
         }
     }
 }
-
