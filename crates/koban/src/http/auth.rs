@@ -25,6 +25,25 @@ pub fn presented_token(parts: &axum::http::HeaderMap) -> Option<(String, bool)> 
     super::cookie(parts, sessions::COOKIE).map(|t| (t.to_string(), true))
 }
 
+/// The client's address: the peer, or behind a trusted proxy the client the
+/// proxy names in `X-Forwarded-For`, as the sign-in risk rules count it.
+pub fn client_ip(app: &App, request: &axum::extract::Request) -> Option<std::net::IpAddr> {
+    let peer = request
+        .extensions()
+        .get::<ConnectInfo<SocketAddr>>()?
+        .0
+        .ip();
+    let forwarded = request
+        .headers()
+        .get("x-forwarded-for")
+        .and_then(|v| v.to_str().ok());
+    Some(koban_policy::device::client_ip(
+        peer,
+        forwarded,
+        &app.security.trusted_proxies,
+    ))
+}
+
 /// A signed-in caller.
 pub struct Authenticated(pub Current);
 

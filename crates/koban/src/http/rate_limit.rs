@@ -5,12 +5,11 @@
 
 use super::problem::Problem;
 use crate::app::App;
-use axum::extract::{ConnectInfo, Request, State};
+use axum::extract::{Request, State};
 use axum::middleware::Next;
 use axum::response::{IntoResponse, Response};
 use koban_policy::throttle::{gcra, Rate};
 use std::collections::HashMap;
-use std::net::SocketAddr;
 use std::sync::{Arc, Mutex};
 
 /// Two GCRA tables, keyed by IP and by account identifier.
@@ -61,18 +60,9 @@ impl RateLimiter {
 
 /// Middleware: 429 with Retry-After past the per-IP rate.
 pub async fn per_ip(State(app): State<Arc<App>>, request: Request, next: Next) -> Response {
-    let peer = request
-        .extensions()
-        .get::<ConnectInfo<SocketAddr>>()
-        .map(|c| c.0.ip());
-    if let Some(peer) = peer {
-        // Behind a trusted proxy every client arrives from the proxy's address:
-        // count the client the proxy names, as the sign-in risk rules do.
-        let forwarded = request
-            .headers()
-            .get("x-forwarded-for")
-            .and_then(|v| v.to_str().ok());
-        let ip = koban_policy::device::client_ip(peer, forwarded, &app.security.trusted_proxies);
+    // Behind a trusted proxy every client arrives from the proxy's address:
+    // count the client the proxy names.
+    if let Some(ip) = super::auth::client_ip(&app, &request) {
         if let Err(wait) = app.limiter.check_ip(&ip.to_string()) {
             return Problem::rate_limited(wait).into_response();
         }

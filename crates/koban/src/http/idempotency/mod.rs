@@ -14,11 +14,11 @@ use super::problem::Problem;
 use crate::app::App;
 use crate::store::now_ms;
 use axum::body::{to_bytes, Body};
-use axum::extract::{ConnectInfo, Request, State};
+use axum::extract::{Request, State};
 use axum::http::{header, HeaderMap, HeaderValue, Method, StatusCode};
 use axum::middleware::Next;
 use axum::response::{IntoResponse, Response};
-use std::net::{IpAddr, Ipv4Addr, SocketAddr};
+use std::net::{IpAddr, Ipv4Addr};
 use std::sync::Arc;
 
 pub use store::prune;
@@ -97,13 +97,8 @@ fn scope(app: &App, request: &Request) -> String {
     let who = match super::auth::presented_token(headers) {
         Some((token, _)) => format!("session\0{token}"),
         None => {
-            let peer = request
-                .extensions()
-                .get::<ConnectInfo<SocketAddr>>()
-                .map_or(IpAddr::V4(Ipv4Addr::LOCALHOST), |c| c.0.ip());
-            let forwarded = headers.get("x-forwarded-for").and_then(|v| v.to_str().ok());
             let ip =
-                koban_policy::device::client_ip(peer, forwarded, &app.security.trusted_proxies);
+                super::auth::client_ip(app, request).unwrap_or(IpAddr::V4(Ipv4Addr::LOCALHOST));
             let device = headers
                 .get(crate::security::client::DEVICE_HEADER)
                 .and_then(|v| v.to_str().ok())

@@ -45,10 +45,11 @@ pub(super) async fn devices_page(
         return sign_in_first(&viewer.here);
     };
     let notice = notice(viewer.lang, query.notice.as_deref());
-    match devices_context(&app, &viewer, current, notice).await {
-        Ok(page) => render::page(&viewer, StatusCode::OK, "security_devices.html", page),
-        Err(e) => failed(&viewer, e),
-    }
+    show(
+        &viewer,
+        "security_devices.html",
+        devices_context(&app, &viewer, current, notice).await,
+    )
 }
 
 /// `POST /account/security/devices/{id}/rename`.

@@ -85,10 +85,11 @@ pub(super) async fn two_factor_page(
         return sign_in_first(&viewer.here);
     };
     let notice = notice(viewer.lang, query.notice.as_deref());
-    match two_factor_context(&app, &viewer, current, notice).await {
-        Ok(page) => render::page(&viewer, StatusCode::OK, "two_factor.html", page),
-        Err(e) => failed(&viewer, e),
-    }
+    show(
+        &viewer,
+        "two_factor.html",
+        two_factor_context(&app, &viewer, current, notice).await,
+    )
 }
 
 /// Shows the 2FA page again after `error` on one of its forms.

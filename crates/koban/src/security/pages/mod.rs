@@ -137,6 +137,31 @@ fn sign_in_first(back: &str) -> Response {
     see_other(&url_with("/signin", &[("next", back)]))
 }
 
+/// A page from its context, or the error page for what stopped it.
+fn show(viewer: &Viewer, template: &str, page: Result<minijinja::Value, AccountError>) -> Response {
+    match page {
+        Ok(page) => render::page(viewer, StatusCode::OK, template, page),
+        Err(e) => failed(viewer, e),
+    }
+}
+
+/// The kinds of code a form takes (a passkey is a button of its own) and
+/// the one to show chosen: `asked` if the account has it, else the first.
+fn code_methods(factors: totp::Factors, asked: &str) -> (Vec<&'static str>, String) {
+    let methods: Vec<&'static str> = factors
+        .methods()
+        .into_iter()
+        .filter(|m| *m != "passkey")
+        .collect();
+    let chosen = methods
+        .iter()
+        .find(|m| **m == asked)
+        .or(methods.first())
+        .map(|m| m.to_string())
+        .unwrap_or_default();
+    (methods, chosen)
+}
+
 /// The error page for a refusal that has no form to go back to.
 fn failed(viewer: &Viewer, error: AccountError) -> Response {
     match explain(viewer, error, &[]) {

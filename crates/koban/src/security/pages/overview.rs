@@ -102,8 +102,9 @@ pub(super) async fn overview(
         return sign_in_first(&viewer.here);
     };
     let notice = notice(viewer.lang, query.notice.as_deref());
-    match overview_context(&app, &viewer, current, notice).await {
-        Ok(page) => render::page(&viewer, StatusCode::OK, "security.html", page),
-        Err(e) => failed(&viewer, e),
-    }
+    show(
+        &viewer,
+        "security.html",
+        overview_context(&app, &viewer, current, notice).await,
+    )
 }

@@ -106,17 +106,7 @@ pub(super) async fn second_factor_context(
     next: &str,
 ) -> Result<minijinja::Value, AccountError> {
     let factors = totp::factors(app, challenge.account.id).await?;
-    // A passkey is offered as its own button; the form takes the codes.
-    let methods: Vec<&str> = factors
-        .methods()
-        .into_iter()
-        .filter(|m| *m != "passkey")
-        .collect();
-    let method = methods
-        .iter()
-        .find(|m| **m == method)
-        .unwrap_or(&methods[0])
-        .to_string();
+    let (methods, method) = code_methods(factors, method);
     let device_limit_ahead = signin::device_limit_ahead(app, challenge).await?.is_some();
     Ok(context! {
         device_limit_ahead => device_limit_ahead,
@@ -141,10 +131,11 @@ pub(super) async fn second_factor_page(
         Ok(c) => c,
         Err(response) => return response,
     };
-    match second_factor_context(&app, &challenge, "", &query.next).await {
-        Ok(page) => render::page(&viewer, StatusCode::OK, "second_factor.html", page),
-        Err(e) => failed(&viewer, e),
-    }
+    show(
+        &viewer,
+        "second_factor.html",
+        second_factor_context(&app, &challenge, "", &query.next).await,
+    )
 }
 
 /// `POST /signin/second-factor`: the code finishes the sign-in.
@@ -232,10 +223,11 @@ pub(super) async fn device_limit_page(
         Ok(c) => c,
         Err(response) => return response,
     };
-    match device_limit_context(&app, &viewer, &challenge, &query.next).await {
-        Ok(page) => render::page(&viewer, StatusCode::OK, "device_limit.html", page),
-        Err(e) => failed(&viewer, e),
-    }
+    show(
+        &viewer,
+        "device_limit.html",
+        device_limit_context(&app, &viewer, &challenge, &query.next).await,
+    )
 }
 
 /// `POST /signin/devices`: removes the chosen device and finishes the sign-in.

@@ -27,16 +27,7 @@ pub(super) async fn step_up_context(
     notice: Option<String>,
 ) -> Result<minijinja::Value, AccountError> {
     let factors = totp::factors(app, current.account.id).await?;
-    let methods: Vec<&str> = factors
-        .methods()
-        .into_iter()
-        .filter(|m| *m != "passkey")
-        .collect();
-    let method = methods
-        .iter()
-        .find(|m| **m == method)
-        .unwrap_or(&methods[0])
-        .to_string();
+    let (methods, method) = code_methods(factors, method);
     Ok(context! {
         section => "step-up",
         on => factors.on(),
@@ -60,10 +51,11 @@ pub(super) async fn step_up_page(
         return sign_in_first(&viewer.here);
     };
     let notice = notice(viewer.lang, query.notice.as_deref());
-    match step_up_context(&app, current, &query.next, "", notice).await {
-        Ok(page) => render::page(&viewer, StatusCode::OK, "step_up.html", page),
-        Err(e) => failed(&viewer, e),
-    }
+    show(
+        &viewer,
+        "step_up.html",
+        step_up_context(&app, current, &query.next, "", notice).await,
+    )
 }
 
 pub(super) async fn step_up_refused(
