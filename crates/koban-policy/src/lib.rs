@@ -3,6 +3,7 @@
 //! act on what comes back, so every rule can be read and tested on its own.
 
 pub mod contact;
+pub mod desk;
 pub mod device;
 pub mod password;
 pub mod risk;
