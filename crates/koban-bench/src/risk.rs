@@ -236,9 +236,7 @@ pub(super) async fn run(config: Config, options: RiskBench) -> Result<(), String
     if options.accounts < 1 || options.iterations == 0 {
         return Err("--accounts and --iterations must be at least 1".into());
     }
-    let app = koban::app::App::start(config)
-        .await
-        .map_err(|e| e.to_string())?;
+    let app = koban::app::start(config).await.map_err(|e| e.to_string())?;
     let store = &app.store;
     let backend = match store.backend() {
         Backend::Sqlite => "sqlite",
@@ -320,7 +318,7 @@ pub(super) async fn run(config: Config, options: RiskBench) -> Result<(), String
     println!("measured_accounts={}", measured.len());
     println!("history_rows_of_first_measured_account={per_account}");
 
-    let cfg = &app.security.risk;
+    let cfg = &koban::security::state(&app).settings.risk;
     let mut full = Vec::with_capacity(options.iterations);
     let mut reads = Vec::with_capacity(options.iterations);
     let mut pure = Vec::with_capacity(options.iterations);

@@ -14,9 +14,7 @@ use std::time::{Duration, Instant, SystemTime, UNIX_EPOCH};
 /// second run against the same database is harmless.
 pub(super) async fn create_users(config: Config, options: CreateUsers) -> Result<(), String> {
     let started = Instant::now();
-    let app = koban::app::App::start(config)
-        .await
-        .map_err(|e| e.to_string())?;
+    let app = koban::app::start(config).await.map_err(|e| e.to_string())?;
     let workers = std::thread::available_parallelism()
         .map(|n| n.get())
         .unwrap_or(2)

@@ -148,3 +148,7 @@ mod tests {
         assert_eq!(check_single_script("ひらがなカタカナ漢字abc"), Ok(()));
     }
 }
+
+/// What a six-digit verification code may look like when typed, as a regular expression for API
+/// documents: six digits, ASCII or full-width, with spaces between.
+pub const CODE_PATTERN: &str = r"^[ \u3000]*([0-9\uFF10-\uFF19][ \u3000]*){6}$";

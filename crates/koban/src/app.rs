@@ -1,14 +1,13 @@
-//! Wiring: configuration → state → router → workers.
+//! Wiring: configuration → state → router → workers. The only module that
+//! knows every domain: it composes them through their [`Domain`] contract.
 
-use crate::accounts::password_hash::PasswordHasher;
 use crate::config::Config;
 use crate::crypto::ServerKey;
-use crate::delivery::Senders;
-use crate::http::metrics::Metrics;
-use crate::http::rate_limit::RateLimiter;
+use crate::domain::Domain;
 use crate::http::{csrf, idempotency, metrics, problem, rate_limit};
-use crate::store::Store;
-use crate::{accounts, delivery, ops, security};
+use crate::ops;
+use crate::state::{Parts, Wiring};
+use crate::store::{Migration, Store, FOUNDATION};
 use axum::extract::DefaultBodyLimit;
 use axum::http::{HeaderName, Request};
 use axum::response::IntoResponse;
@@ -17,38 +16,37 @@ use axum::{middleware, Json, Router};
 use std::net::SocketAddr;
 use std::sync::Arc;
 use std::time::Duration;
-use tokio::sync::{watch, Notify};
+use tokio::sync::watch;
 use tower_http::request_id::{
     MakeRequestId, PropagateRequestIdLayer, RequestId, SetRequestIdLayer,
 };
 use tower_http::trace::TraceLayer;
 use utoipa::OpenApi;
 use utoipa_axum::router::OpenApiRouter;
-use utoipa_axum::routes;
 
-/// Everything a request handler or job can reach.
-pub struct App {
-    pub config: Config,
-    pub store: Store,
-    pub key: ServerKey,
-    pub hasher: PasswordHasher,
-    pub metrics: Metrics,
-    pub limiter: RateLimiter,
-    pub senders: Senders,
-    /// Poked when this process enqueues a job, so the worker starts at once.
-    pub jobs_wakeup: Notify,
-    /// Names this process in job leases.
-    pub node_id: String,
-    /// Risk thresholds, trusted proxies and the geo database.
-    pub security: crate::security::Settings,
-    /// Refusals the database decided, remembered for a few seconds.
-    pub refusals: crate::security::refusals::RefusalCache,
-    /// The login history's group-commit writer.
-    pub attempt_log: crate::security::history::AttemptLog,
-    /// Sends the sign-ins' reads, together while the hashers have a queue.
-    pub sign_in_reads: crate::security::gather::Gatherer,
-    /// The WebAuthn relying party passkeys are registered with.
-    pub passkeys: crate::security::passkeys::RelyingParty,
+pub use crate::state::App;
+
+/// Every domain, lowest first: each may use the ones before it.
+pub fn domains() -> Vec<Domain> {
+    vec![
+        crate::delivery::domain(),
+        crate::accounts::domain(),
+        crate::security::domain(),
+    ]
+}
+
+/// Every migration: the foundation, the shared layers' and each domain's.
+pub fn migrations() -> Vec<Migration> {
+    let mut all: Vec<Migration> = FOUNDATION.to_vec();
+    all.push(idempotency::MIGRATION);
+    all.extend(domains().iter().flat_map(|d| d.migrations.iter().copied()));
+    all.sort_by_key(|m| m.version);
+    all
+}
+
+/// Brings the schema of `store` up to date; returns how many migrations ran.
+pub async fn migrate(store: &Store) -> Result<usize, crate::store::StoreError> {
+    store.migrate(&migrations()).await
 }
 
 /// Why Koban could not start.
@@ -67,89 +65,66 @@ pub enum StartError {
     },
 }
 
-impl App {
-    /// Connects to the database, applies migrations and loads the server key.
-    pub async fn start(config: Config) -> Result<Arc<App>, StartError> {
-        // Settings are checked before anything is created on disk, so a typo
-        // in the configuration leaves no half-made database behind.
-        let prepared = Prepared::from_config(&config)?;
-        let key = ServerKey::load_or_create(std::path::Path::new(&config.data_dir))?;
-        let store = Store::connect(&config.database_url, config.database_max_connections).await?;
-        store.migrate().await?;
-        Ok(prepared.into_app(config, store, key))
-    }
-
-    /// Builds the state from parts already opened (tests use this with their own database).
-    pub fn assemble(config: Config, store: Store, key: ServerKey) -> Result<Arc<App>, StartError> {
-        Ok(Prepared::from_config(&config)?.into_app(config, store, key))
-    }
+/// Connects to the database, applies migrations and loads the server key.
+pub async fn start(config: Config) -> Result<Arc<App>, StartError> {
+    // Settings are checked before anything is created on disk, so a typo
+    // in the configuration leaves no half-made database behind.
+    check(&config)?;
+    let key = ServerKey::load_or_create(std::path::Path::new(&config.data_dir))?;
+    let store = Store::connect(&config.database_url, config.database_max_connections).await?;
+    migrate(&store).await?;
+    assemble(config, store, key)
 }
 
-/// What is built from the configuration alone, before any I/O.
-struct Prepared {
-    hasher: PasswordHasher,
-    senders: Senders,
-    security: crate::security::Settings,
-    passkeys: crate::security::passkeys::RelyingParty,
+/// Builds the state from parts already opened (tests use this with their own database).
+pub fn assemble(config: Config, store: Store, key: ServerKey) -> Result<Arc<App>, StartError> {
+    check(&config)?;
+    crate::http::set_body_limit(config.max_body_bytes);
+    let domains = domains();
+    let sessions = match domains
+        .iter()
+        .filter_map(|d| d.sessions)
+        .collect::<Vec<_>>()[..]
+    {
+        [source] => source(),
+        _ => {
+            return Err(StartError::Config(
+                "exactly one domain must own sessions".into(),
+            ))
+        }
+    };
+    let mut wiring = Wiring {
+        parts: Parts::default(),
+        jobs: vec![idempotency::PRUNE_JOB],
+        sessions,
+        migrations: migrations(),
+        gauges: vec![],
+    };
+    for domain in domains {
+        (domain.build)(&config, &store, &mut wiring.parts)
+            .map_err(|e| StartError::Config(e.to_string()))?;
+        wiring.jobs.extend_from_slice(domain.jobs);
+        wiring.gauges.extend(domain.gauges);
+    }
+    let app = App::new(config, store, key, wiring).map_err(StartError::Config)?;
+    Ok(Arc::new(app))
 }
 
-impl Prepared {
-    fn from_config(config: &Config) -> Result<Prepared, StartError> {
-        let hasher = PasswordHasher::new(
-            config.argon2_memory_kib,
-            config.argon2_iterations,
-            config.argon2_parallelism,
-        )
-        .map_err(|e| StartError::Config(format!("argon2 parameters: {e}")))?;
-        let senders = Senders::from_config(config).map_err(StartError::Config)?;
-        let security =
-            crate::security::Settings::from_config(config).map_err(StartError::Config)?;
-        let passkeys = crate::security::passkeys::RelyingParty::from_config(config)
-            .map_err(StartError::Config)?;
-        Ok(Prepared {
-            hasher,
-            senders,
-            security,
-            passkeys,
-        })
+/// Every domain's check of the configuration, before any I/O.
+fn check(config: &Config) -> Result<(), StartError> {
+    crate::state::cidr_list("trusted_proxies", &config.trusted_proxies)
+        .map_err(StartError::Config)?;
+    for domain in domains() {
+        (domain.check)(config).map_err(StartError::Config)?;
     }
-
-    fn into_app(self, config: Config, store: Store, key: ServerKey) -> Arc<App> {
-        crate::http::set_body_limit(config.max_body_bytes);
-        Arc::new(App {
-            limiter: RateLimiter::new(
-                config.rate_limit_ip_per_minute,
-                config.rate_limit_account_per_minute,
-            ),
-            node_id: format!("{}-{}", std::process::id(), crate::crypto::random_token(6)),
-            refusals: crate::security::refusals::RefusalCache::new(
-                config.risk_refusal_cache_seconds.saturating_mul(1000),
-            ),
-            attempt_log: crate::security::history::AttemptLog::new(store.clone()),
-            sign_in_reads: crate::security::gather::Gatherer::new(
-                store.clone(),
-                self.hasher.clone(),
-            ),
-            config,
-            store,
-            key,
-            hasher: self.hasher,
-            metrics: Metrics::default(),
-            senders: self.senders,
-            jobs_wakeup: Notify::new(),
-            security: self.security,
-            passkeys: self.passkeys,
-        })
-    }
+    Ok(())
 }
 
 #[derive(OpenApi)]
-#[openapi(
-    info(title = "Koban API", description = "Support desk and account-security center. Errors are RFC 9457 problem documents; lists use cursor pagination; creating POSTs accept Idempotency-Key."),
-    tags((name = "accounts", description = "Sign-up, verification, sign-in, sessions, passwords"),
-         (name = "delivery", description = "Outbound messages and their delivery status"),
-         (name = "security", description = "Sign-in steps, devices, login history, two-factor authentication, step-up"))
-)]
+#[openapi(info(
+    title = "Koban API",
+    description = "Support desk and account-security center. Errors are RFC 9457 problem documents; lists use cursor pagination; creating POSTs accept Idempotency-Key."
+))]
 struct ApiDoc;
 
 /// The API routes with their complete OpenAPI document: what the handlers
@@ -161,61 +136,27 @@ pub fn api() -> (Router<Arc<App>>, utoipa::openapi::OpenApi) {
     (routes, document)
 }
 
-/// The API routes with the handlers' own part of the document. Routes are
-/// only ever added here through `routes!`, which registers the path in the
-/// document too.
+/// The API routes with the handlers' own part of the document: each
+/// domain's, registered through `routes!` so the document lists them.
 fn routes() -> OpenApiRouter<Arc<App>> {
-    OpenApiRouter::with_openapi(ApiDoc::openapi())
-        .routes(routes!(accounts::api::register))
-        .routes(routes!(accounts::api::send_code))
-        .routes(routes!(accounts::api::confirm))
-        .routes(routes!(
-            accounts::api::sign_in,
-            accounts::api::sign_out_everywhere
-        ))
-        .routes(routes!(accounts::api::sign_out))
-        .routes(routes!(accounts::api::me))
-        .routes(routes!(accounts::api::change_password))
-        .routes(routes!(accounts::api::reset_password))
-        .routes(routes!(delivery::api::outbox))
-        .routes(routes!(delivery::api::log))
-        .routes(routes!(delivery::api::sms_status))
-        .routes(routes!(security::api::second_factor))
-        .routes(routes!(security::api::device_limit))
-        .routes(routes!(security::api::list_devices))
-        .routes(routes!(
-            security::api::rename_device,
-            security::api::remove_device
-        ))
-        .routes(routes!(security::api::sign_out_others))
-        .routes(routes!(security::api::login_history))
-        .routes(routes!(security::api::security_events))
-        .routes(routes!(security::api::totp_begin))
-        .routes(routes!(security::api::totp_confirm))
-        .routes(routes!(security::api::totp_disable))
-        .routes(routes!(security::api::recovery_codes))
-        .routes(routes!(security::api::step_up))
-        .routes(routes!(security::api::step_up_code))
-        .routes(routes!(
-            security::api::list_passkeys,
-            security::api::add_passkey
-        ))
-        .routes(routes!(security::api::passkey_registration_options))
-        .routes(routes!(
-            security::api::rename_passkey,
-            security::api::remove_passkey
-        ))
-        .routes(routes!(security::api::passkey_sign_in_options))
-        .routes(routes!(security::api::passkey_second_factor))
-        .routes(routes!(security::api::passkey_step_up_options))
-        .routes(routes!(security::api::passkey_step_up))
-        .routes(routes!(security::api::unlock_code))
-        .routes(routes!(security::api::unlock_confirm))
-        .routes(routes!(security::api::unlock_passkey_options))
-        .routes(routes!(security::api::support_action))
-        .routes(routes!(security::api::reminders))
-        .routes(routes!(security::api::contact_change))
-        .routes(routes!(security::api::contact_change_confirm))
+    let mut document = ApiDoc::openapi();
+    let mut tags: Vec<utoipa::openapi::tag::Tag> = domains()
+        .iter()
+        .flat_map(|d| d.tags.iter())
+        .map(|(name, description)| {
+            utoipa::openapi::tag::TagBuilder::new()
+                .name(*name)
+                .description(Some(*description))
+                .build()
+        })
+        .collect();
+    tags.sort_by(|a, b| a.name.cmp(&b.name));
+    document.tags = Some(tags);
+    domains()
+        .into_iter()
+        .fold(OpenApiRouter::with_openapi(document), |routes, domain| {
+            routes.merge((domain.api)())
+        })
 }
 
 #[derive(Clone)]
@@ -241,7 +182,7 @@ pub fn router(app: Arc<App>) -> Router {
         .route("/healthz", get(ops::healthz))
         .route("/readyz", get(ops::readyz))
         .route("/metrics", get(ops::metrics))
-        .merge(crate::web::pages::router())
+        .merge(pages())
         .fallback(|| async { problem::Problem::not_found().into_response() })
         .layer(middleware::from_fn_with_state(app.clone(), csrf::protect))
         .layer(middleware::from_fn_with_state(app.clone(), idempotency::layer))
@@ -268,6 +209,15 @@ pub fn router(app: Arc<App>) -> Router {
         .with_state(app)
 }
 
+/// The shell's pages and every domain's.
+fn pages() -> Router<Arc<App>> {
+    domains()
+        .into_iter()
+        .fold(crate::web::pages::router(), |pages, domain| {
+            pages.merge((domain.pages)())
+        })
+}
+
 /// Runs the server and the job worker until SIGTERM or Ctrl-C, then drains.
 pub async fn serve(config: Config) -> Result<(), StartError> {
     let addr = config.listen.clone();
@@ -277,7 +227,7 @@ pub async fn serve(config: Config) -> Result<(), StartError> {
             addr: addr.clone(),
             source,
         })?;
-    let app = App::start(config).await?;
+    let app = start(config).await?;
     run(app, listener, shutdown_signal()).await;
     Ok(())
 }
@@ -306,9 +256,8 @@ pub async fn run(
     }
     let _ = stop_tx.send(true);
     let _ = worker.await;
-    // Refusals answered from memory may still be on their way to the history.
-    if let Err(error) = app.attempt_log.flush().await {
-        tracing::error!(%error, "login history not fully written");
+    for drain in domains().iter().filter_map(|d| d.drain) {
+        drain(&app).await;
     }
     app.store.close().await;
     tracing::info!("stopped");

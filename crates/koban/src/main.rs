@@ -147,7 +147,9 @@ async fn run(cli: Cli) -> Result<(), String> {
             let store = koban::store::Store::connect(&config.database_url, 2)
                 .await
                 .map_err(|e| e.to_string())?;
-            let applied = store.migrate().await.map_err(|e| e.to_string())?;
+            let applied = koban::app::migrate(&store)
+                .await
+                .map_err(|e| e.to_string())?;
             println!("applied {applied} migration(s); schema is current");
             Ok(())
         }
@@ -171,9 +173,7 @@ async fn run(cli: Cli) -> Result<(), String> {
             };
             let contact = koban_policy::contact::parse_identifier(&identifier, None)
                 .map_err(|p| format!("--identifier: {p}"))?;
-            let app = koban::app::App::start(config)
-                .await
-                .map_err(|e| e.to_string())?;
+            let app = koban::app::start(config).await.map_err(|e| e.to_string())?;
             let id = koban::accounts::service::create_verified(&app, &contact, &password, &role)
                 .await
                 .map_err(|e| match e {

@@ -1,6 +1,6 @@
 //! Operations endpoints: liveness, readiness, metrics, the API document.
 
-use crate::app::App;
+use crate::state::App;
 use axum::extract::State;
 use axum::http::{header, StatusCode};
 use axum::response::{IntoResponse, Response};
@@ -15,7 +15,7 @@ pub async fn healthz() -> &'static str {
 /// Readiness: the database answers and its schema is current. One read per
 /// probe; the cause of a failure goes to the log, not to whoever probes.
 pub async fn readyz(State(app): State<Arc<App>>) -> Response {
-    let (ready, detail) = match app.store.pending_in_ledger().await {
+    let (ready, detail) = match app.store.pending_in_ledger(app.migrations()).await {
         Ok(0) => (true, "ok".to_string()),
         Ok(n) => (false, format!("{n} migrations pending")),
         Err(error) => {

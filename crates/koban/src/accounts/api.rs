@@ -4,10 +4,11 @@ use super::codes::Purpose;
 use super::service::{self, Registered, Registration};
 use super::sessions;
 use super::Account;
-use crate::app::App;
-use crate::http::auth::{Authenticated, ClientInfo};
+use crate::accounts::sessions::Authenticated;
+use crate::http::auth::ClientInfo;
 use crate::http::json::ApiJson;
 use crate::http::problem::Problem;
+use crate::state::App;
 use axum::extract::State;
 use axum::http::StatusCode;
 use axum::Json;
@@ -82,72 +83,6 @@ pub async fn send_code(
     )
     .await?;
     Ok(StatusCode::ACCEPTED)
-}
-
-/// A code to confirm a contact.
-#[derive(Debug, serde::Deserialize, utoipa::ToSchema)]
-#[serde(deny_unknown_fields)]
-pub struct Confirmation {
-    #[schema(schema_with = crate::http::openapi::schemas::identifier)]
-    pub identifier: String,
-    #[schema(schema_with = crate::http::openapi::schemas::region)]
-    pub region: Option<String>,
-    /// The 6-digit code.
-    #[schema(schema_with = crate::http::openapi::schemas::code)]
-    pub code: String,
-}
-
-/// Confirms the phone or email with its code, activates the account and signs in.
-#[utoipa::path(post, path = "/api/v1/verifications", tag = "accounts",
-    params(crate::security::client::ClientHeaders), request_body = Confirmation,
-    responses((status = 201, body = crate::security::api::SignInAnswer), (status = 422, description = "wrong, used or expired code")))]
-pub async fn confirm(
-    State(app): State<Arc<App>>,
-    ctx: crate::security::client::ClientContext,
-    ApiJson(input): ApiJson<Confirmation>,
-) -> Result<axum::response::Response, Problem> {
-    let identifier = service::parse_login_identifier(&input.identifier, input.region.as_deref())?;
-    app.limiter
-        .check_account(identifier.as_str())
-        .map_err(Problem::rate_limited)?;
-    let account = service::verify_contact_code(&app, &identifier, &input.code).await?;
-    // Proving the contact signs the person in on this device, as a sign-in would.
-    let spec = crate::security::signin::spec(&ctx);
-    let outcome =
-        crate::security::signin::finish(&app, &account, &spec, &ctx, 0, &[], None).await?;
-    Ok(crate::security::api::answer(&app, outcome, &ctx))
-}
-
-/// Sign-in credentials.
-#[derive(Debug, serde::Deserialize, utoipa::ToSchema)]
-#[serde(deny_unknown_fields)]
-pub struct Credentials {
-    /// Phone number or email address.
-    #[schema(schema_with = crate::http::openapi::schemas::identifier)]
-    pub identifier: String,
-    #[schema(schema_with = crate::http::openapi::schemas::region)]
-    pub region: Option<String>,
-    #[schema(schema_with = crate::http::openapi::schemas::password)]
-    pub password: String,
-}
-
-/// Signs in; the token goes in `Authorization: Bearer …`. A second factor
-/// may be owed (202 with a challenge), or a device may have to be removed
-/// first (409 listing the bound devices).
-#[utoipa::path(post, path = "/api/v1/sessions", tag = "accounts", request_body = Credentials,
-    params(crate::security::client::ClientHeaders),
-    responses((status = 201, body = crate::security::api::SignInAnswer), (status = 202, body = crate::security::api::SignInAnswer, description = "second factor required"),
-              (status = 401, description = "wrong account or password, or sign-in locked"),
-              (status = 403, description = "contact not verified yet"), (status = 409, description = "device limit reached"), (status = 429)))]
-pub async fn sign_in(
-    State(app): State<Arc<App>>,
-    ctx: crate::security::client::ClientContext,
-    ApiJson(input): ApiJson<Credentials>,
-) -> Result<axum::response::Response, Problem> {
-    let identifier = service::parse_login_identifier(&input.identifier, input.region.as_deref())?;
-    let outcome =
-        crate::security::signin::sign_in(&app, &identifier, &input.password, &ctx).await?;
-    Ok(crate::security::api::answer(&app, outcome, &ctx))
 }
 
 /// Signs out this session.

@@ -3,8 +3,8 @@
 //! applies whether or not an account exists (so it reveals nothing).
 
 use super::AccountError;
-use crate::app::App;
 use crate::delivery::{self, Channel, Outgoing};
+use crate::state::App;
 use crate::store::now_ms;
 use crate::web::i18n::{t, Lang};
 use koban_policy::contact::Contact;
@@ -322,9 +322,7 @@ pub async fn use_up(
     Ok(())
 }
 
-/// What [`normalize_code`] accepts, as a regular expression for API
-/// documents: six digits, ASCII or full-width, with spaces between.
-pub const CODE_PATTERN: &str = r"^[ \u3000]*([0-9\uFF10-\uFF19][ \u3000]*){6}$";
+pub use koban_policy::text::CODE_PATTERN;
 
 /// Is this a plausible code (6 ASCII digits after NFKC)? Anything else is a
 /// field error, and does not count as a try.

@@ -6,14 +6,12 @@
 use super::codes::Purpose;
 use super::service::{self, Client, Registration};
 use super::{sessions, AccountError};
-use crate::app::App;
+use crate::accounts::sessions::Viewing;
 use crate::http::auth::ClientInfo;
-use crate::security::client::ClientContext;
-use crate::security::pages as security_pages;
-use crate::security::signin;
+use crate::state::App;
 use crate::store::now_ms;
 use crate::web::i18n::{t, Lang};
-use crate::web::{render, safe_next, see_other, url_with, PageForm, Viewer};
+use crate::web::{self, render, see_other, url_with, PageForm, Viewer};
 use axum::extract::{Query, State};
 use axum::http::{header, HeaderValue, StatusCode};
 use axum::response::Response;
@@ -28,15 +26,12 @@ use std::sync::Arc;
 pub fn router() -> Router<Arc<App>> {
     Router::new()
         .route("/signup", get(signup_page).post(signup))
-        .route("/verify", get(verify_page).post(verify))
         .route("/verify/resend", post(resend))
-        .route("/signin", get(signin_page).post(signin))
         .route("/forgot", get(forgot_page).post(forgot))
         .route("/reset", get(reset_page).post(reset))
-        .route("/account", get(account_page))
-        .route("/account/password", post(change_password))
         .route("/signout", post(sign_out))
         .route("/signout/everywhere", post(sign_out_everywhere))
+        .route("/lang", post(switch_language))
 }
 
 /// Saves the language an account chose in the switcher.
@@ -51,7 +46,7 @@ pub async fn set_locale(app: &App, account_id: i64, lang: Lang) -> Result<(), Ac
 
 /// Regions offered for a phone number typed without its country code,
 /// each in its own language (like the language switch).
-const REGIONS: &[(&str, &str)] = &[
+pub(crate) const REGIONS: &[(&str, &str)] = &[
     ("JP", "日本 +81"),
     ("TW", "臺灣 +886"),
     ("TH", "ประเทศไทย +66"),
@@ -69,7 +64,7 @@ const REGIONS: &[(&str, &str)] = &[
 
 /// The `?notice=` codes a redirect may carry, and their messages. Only
 /// these are shown, so a link cannot put arbitrary text on a page.
-fn notice(lang: Lang, code: Option<&str>) -> Option<String> {
+pub(crate) fn notice(lang: Lang, code: Option<&str>) -> Option<String> {
     let id = match code? {
         "resent" => "verify-resent",
         "verified-email" => "verified-email",
@@ -95,13 +90,13 @@ pub(crate) struct Feedback {
     /// A message for the whole form.
     pub(crate) alert: Option<String>,
     /// The account exists already: offer sign-in and reset.
-    exists: bool,
+    pub(crate) exists: bool,
     /// The account waits for its code: offer the code page.
-    unverified: bool,
+    pub(crate) unverified: bool,
     #[serde(skip)]
     pub(crate) status: u16,
     #[serde(skip)]
-    retry_after: Option<u64>,
+    pub(crate) retry_after: Option<u64>,
 }
 
 /// Puts `error` into words for a form showing `fields`; errors about other
@@ -186,7 +181,7 @@ pub(crate) fn refused(
 }
 
 /// The service's view of this browser, in the page's language.
-fn client(info: ClientInfo, viewer: &Viewer) -> Client {
+pub(crate) fn client(info: ClientInfo, viewer: &Viewer) -> Client {
     Client {
         lang: Some(viewer.lang),
         ..info.0
@@ -198,13 +193,13 @@ pub(crate) fn non_empty(s: &str) -> Option<&str> {
     (!s.is_empty()).then_some(s)
 }
 
-fn signed_out(app: &App, notice: &str) -> Response {
+pub(crate) fn signed_out(app: &App, notice: &str) -> Response {
     let mut response = see_other(&url_with("/signin", &[("notice", notice)]));
     crate::web::set_cookie(&mut response, crate::web::clear_session_cookie(app));
     response
 }
 
-fn check_rate(app: &App, contact: &Contact) -> Result<(), AccountError> {
+pub(crate) fn check_rate(app: &App, contact: &Contact) -> Result<(), AccountError> {
     app.limiter
         .check_account(contact.as_str())
         .map_err(AccountError::RateLimited)
@@ -243,7 +238,7 @@ fn signup_context(form: &SignupForm) -> minijinja::Value {
 
 /// `GET /signup?with=phone|email`.
 async fn signup_page(viewer: Viewer, Query(form): Query<SignupForm>) -> Response {
-    if viewer.current.is_some() {
+    if viewer.who.is_some() {
         return see_other("/account");
     }
     render::page(
@@ -295,28 +290,28 @@ async fn signup(
 // ---- Enter the code ------------------------------------------------------
 
 #[derive(Debug, Default, serde::Deserialize)]
-struct VerifyQuery {
+pub(crate) struct VerifyQuery {
     #[serde(default)]
-    identifier: String,
+    pub(crate) identifier: String,
     /// When the last code was sent (ms since the epoch), so the page can
     /// count down to when another may be.
     #[serde(default)]
-    sent: Option<i64>,
-    notice: Option<String>,
+    pub(crate) sent: Option<i64>,
+    pub(crate) notice: Option<String>,
 }
 
 #[derive(Debug, Default, serde::Deserialize)]
-struct VerifyForm {
+pub(crate) struct VerifyForm {
     #[serde(default)]
-    identifier: String,
+    pub(crate) identifier: String,
     #[serde(default)]
-    code: String,
+    pub(crate) code: String,
 }
 
 /// When another code may be asked for, after one sent at `sent`: within
 /// the resend gap, or never earlier than now for a time from the address
 /// that is in the past or implausibly far ahead.
-fn resend_at(sent: Option<i64>, now: i64) -> Option<i64> {
+pub(crate) fn resend_at(sent: Option<i64>, now: i64) -> Option<i64> {
     let gap = koban_policy::throttle::RESEND_GAP_MS;
     sent.filter(|s| *s <= now && now - s < gap).map(|s| s + gap)
 }
@@ -324,7 +319,7 @@ fn resend_at(sent: Option<i64>, now: i64) -> Option<i64> {
 /// What the code page shows about where the code went. A pending account
 /// has exactly the one contact it signed up with, so there is no other
 /// contact to offer here.
-fn verify_context(
+pub(crate) fn verify_context(
     identifier: &str,
     code: &str,
     resend_at: Option<i64>,
@@ -337,59 +332,6 @@ fn verify_context(
         destination => contact.as_ref().map(Contact::masked),
         resend_at => resend_at,
         notice => notice,
-    }
-}
-
-/// `GET /verify?identifier=…`.
-async fn verify_page(viewer: Viewer, Query(query): Query<VerifyQuery>) -> Response {
-    let notice = notice(viewer.lang, query.notice.as_deref());
-    render::page(
-        &viewer,
-        StatusCode::OK,
-        "verify.html",
-        verify_context(
-            &query.identifier,
-            "",
-            resend_at(query.sent, now_ms()),
-            notice,
-        ),
-    )
-}
-
-/// `POST /verify`: checks the code, activates the account and signs in.
-async fn verify(
-    State(app): State<Arc<App>>,
-    viewer: Viewer,
-    mut ctx: ClientContext,
-    PageForm(form): PageForm<VerifyForm>,
-) -> Response {
-    ctx.lang = viewer.lang;
-    let result = async {
-        let contact = service::parse_login_identifier(&form.identifier, None)?;
-        check_rate(&app, &contact)?;
-        let account = service::verify_contact_code(&app, &contact, &form.code).await?;
-        // Proving the contact signs in like any sign-in, on this browser's
-        // device (or stops at the device limit), as the API does.
-        let outcome =
-            signin::finish(&app, &account, &signin::spec(&ctx), &ctx, 0, &[], None).await?;
-        Ok::<_, AccountError>((outcome, contact.kind()))
-    }
-    .await;
-    match result {
-        // The account page then says what was just confirmed.
-        Ok((outcome, kind)) => {
-            let next = format!("/account?notice=verified-{kind}");
-            security_pages::after_sign_in(&app, outcome, &ctx, &next)
-        }
-        Err(error) => match explain(&viewer, error, &["identifier", "code"]) {
-            Ok(feedback) => refused(
-                &viewer,
-                "verify.html",
-                feedback,
-                verify_context(&form.identifier, &form.code, None, None),
-            ),
-            Err(response) => response,
-        },
     }
 }
 
@@ -431,86 +373,6 @@ async fn resend(
                         verify_context(&form.identifier, "", wait, None),
                     )
                 }
-                Err(response) => response,
-            }
-        }
-    }
-}
-
-// ---- Sign in -------------------------------------------------------------
-
-#[derive(Debug, Default, serde::Deserialize, serde::Serialize)]
-struct SigninForm {
-    #[serde(default)]
-    identifier: String,
-    #[serde(default)]
-    region: String,
-    #[serde(default, skip_serializing)]
-    password: String,
-    #[serde(default)]
-    next: String,
-    #[serde(default, skip_serializing)]
-    notice: Option<String>,
-}
-
-fn signin_context(form: &SigninForm, notice: Option<String>) -> minijinja::Value {
-    context! {
-        values => form,
-        regions => REGIONS,
-        notice => notice,
-        verify_url => service::parse_login_identifier(&form.identifier, non_empty(&form.region))
-            .ok()
-            .map(|c| url_with("/verify", &[("identifier", c.as_str())])),
-    }
-}
-
-/// `GET /signin`.
-async fn signin_page(viewer: Viewer, Query(form): Query<SigninForm>) -> Response {
-    if viewer.current.is_some() {
-        return see_other(safe_next(Some(&form.next), "/account"));
-    }
-    let notice = notice(viewer.lang, form.notice.as_deref());
-    render::page(
-        &viewer,
-        StatusCode::OK,
-        "signin.html",
-        signin_context(&form, notice),
-    )
-}
-
-/// `POST /signin`.
-async fn signin(
-    State(app): State<Arc<App>>,
-    viewer: Viewer,
-    mut ctx: ClientContext,
-    PageForm(form): PageForm<SigninForm>,
-) -> Response {
-    ctx.lang = viewer.lang;
-    let next = safe_next(Some(&form.next), "/account");
-    let mut identifier = form.identifier.clone();
-    let result = async {
-        let contact = service::parse_login_identifier(&form.identifier, non_empty(&form.region))?;
-        identifier = contact.as_str().to_string();
-        signin::sign_in(&app, &contact, &form.password, &ctx).await
-    }
-    .await;
-    match result {
-        Ok(outcome) => security_pages::after_sign_in(&app, outcome, &ctx, next),
-        Err(AccountError::Locked {
-            retry_after_ms,
-            lock,
-            reference,
-        }) => security_pages::locked_redirect(&identifier, retry_after_ms, lock, reference),
-        Err(error) => {
-            // Before the try that would lock, the way that does not lock.
-            let last_try = matches!(error, AccountError::BadCredentialsLastTry);
-            match explain(&viewer, error, &["identifier", "password"]) {
-                Ok(feedback) => refused(
-                    &viewer,
-                    "signin.html",
-                    feedback,
-                    context! { last_try => last_try, ..signin_context(&form, None) },
-                ),
                 Err(response) => response,
             }
         }
@@ -637,131 +499,11 @@ async fn reset(
     }
 }
 
-// ---- Account home ----------------------------------------------------------
-
-#[derive(Debug, Default, serde::Deserialize)]
-struct AccountQuery {
-    notice: Option<String>,
-}
-
-/// A security reminder as the account page shows it.
-#[derive(Debug, serde::Serialize)]
-struct ReminderView {
-    kind: String,
-    text: String,
-    detail: String,
-    /// Where to act on it.
-    href: &'static str,
-    action: String,
-}
-
-async fn account_context(app: &App, viewer: &Viewer, notice: Option<String>) -> minijinja::Value {
-    let Some(current) = &viewer.current else {
-        return context! {};
-    };
-    let reminders = match crate::security::reminders::current(app, &current.account).await {
-        Ok(list) => list,
-        Err(error) => {
-            // The page is still useful without them.
-            tracing::warn!(%error, "security reminders unavailable");
-            vec![]
-        }
-    };
-    let reminders: Vec<ReminderView> = reminders
-        .into_iter()
-        .map(|r| {
-            let (href, action) = match r.kind.as_str() {
-                "enable_two_factor" => ("/account/security/2fa", "reminder-action-2fa"),
-                "review_stale_device" => ("/account/security/devices", "reminder-action-devices"),
-                _ => ("#password-form", "reminder-action-password"),
-            };
-            ReminderView {
-                text: t(viewer.lang, &format!("reminder-{}-subject", r.kind), &[]),
-                kind: r.kind,
-                detail: r.detail,
-                href,
-                action: t(viewer.lang, action, &[]),
-            }
-        })
-        .collect();
-    let account = &current.account;
-    let since = jiff::Timestamp::from_millisecond(account.created_at)
-        .map(|t| t.strftime("%Y-%m-%d").to_string())
-        .unwrap_or_default();
-    context! {
-        account => context! {
-            identifier => account.display_identifier(),
-            phone => account.phone.as_deref().map(koban_policy::contact::display_phone),
-            phone_verified => account.phone_verified,
-            email => account.email,
-            email_verified => account.email_verified,
-            role => account.role,
-            since => since,
-        },
-        reminders => reminders,
-        notice => notice,
-    }
-}
-
-/// `GET /account`.
-async fn account_page(
-    State(app): State<Arc<App>>,
-    viewer: Viewer,
-    Query(query): Query<AccountQuery>,
-) -> Response {
-    if viewer.current.is_none() {
-        return see_other(&url_with("/signin", &[("next", "/account")]));
-    }
-    let notice = notice(viewer.lang, query.notice.as_deref());
-    render::page(
-        &viewer,
-        StatusCode::OK,
-        "account.html",
-        account_context(&app, &viewer, notice).await,
-    )
-}
-
-#[derive(Debug, Default, serde::Deserialize)]
-struct PasswordForm {
-    #[serde(default)]
-    current_password: String,
-    #[serde(default)]
-    new_password: String,
-}
-
-/// `POST /account/password`: every other session ends.
-async fn change_password(
-    State(app): State<Arc<App>>,
-    mut viewer: Viewer,
-    PageForm(form): PageForm<PasswordForm>,
-) -> Response {
-    let Some(current) = &viewer.current else {
-        return see_other(&url_with("/signin", &[("next", "/account")]));
-    };
-    let result =
-        service::change_password(&app, current, &form.current_password, &form.new_password).await;
-    match result {
-        Ok(()) => see_other("/account?notice=password-changed"),
-        Err(error) => {
-            viewer.here = "/account".into();
-            match explain(&viewer, error, &["current_password", "new_password"]) {
-                Ok(feedback) => refused(
-                    &viewer,
-                    "account.html",
-                    feedback,
-                    account_context(&app, &viewer, None).await,
-                ),
-                Err(response) => response,
-            }
-        }
-    }
-}
-
 // ---- Sign out --------------------------------------------------------------
 
 /// `POST /signout`: ends this session.
 async fn sign_out(State(app): State<Arc<App>>, viewer: Viewer) -> Response {
-    if let Some(current) = &viewer.current {
+    if let Some(current) = viewer.current() {
         if let Err(error) = sessions::revoke(&app, current.session_id).await {
             return internal(&viewer, &error);
         }
@@ -771,10 +513,44 @@ async fn sign_out(State(app): State<Arc<App>>, viewer: Viewer) -> Response {
 
 /// `POST /signout/everywhere`: ends every session of the account.
 async fn sign_out_everywhere(State(app): State<Arc<App>>, viewer: Viewer) -> Response {
-    if let Some(current) = &viewer.current {
+    if let Some(current) = viewer.current() {
         if let Err(error) = sessions::revoke_all(&app, current.account.id, None).await {
             return internal(&viewer, &error);
         }
     }
     signed_out(&app, "signed-out-everywhere")
+}
+
+/// The language switch form.
+#[derive(serde::Deserialize)]
+struct LangForm {
+    #[serde(default)]
+    lang: String,
+    next: Option<String>,
+}
+
+/// `POST /lang`, the language switch in every page's footer: remembers the language in a cookie and, for someone signed
+/// in, as their own setting (which outranks the cookie), then goes back.
+async fn switch_language(
+    State(app): State<Arc<App>>,
+    viewer: Viewer,
+    PageForm(form): PageForm<LangForm>,
+) -> Response {
+    let back = web::safe_next(form.next.as_deref(), "/").to_string();
+    let Some(lang) = Lang::parse(&form.lang) else {
+        return web::see_other(&back);
+    };
+    if let Some(current) = viewer.current() {
+        if let Err(error) = set_locale(&app, current.account.id, lang).await {
+            tracing::error!(%error, "saving the language setting failed");
+            return render::error(
+                &viewer,
+                StatusCode::INTERNAL_SERVER_ERROR,
+                "problem-internal",
+            );
+        }
+    }
+    let mut response = web::see_other(&back);
+    web::set_cookie(&mut response, web::lang_cookie(&app, lang));
+    response
 }

@@ -3,25 +3,13 @@
 use super::codes::{self, Purpose};
 use super::sessions;
 use super::{store, Account, AccountError};
-use crate::app::App;
 use crate::http::problem::FieldError;
+use crate::state::App;
 use crate::web::i18n::Lang;
 use koban_policy::contact::{parse_email, parse_identifier, parse_phone, Contact};
 use koban_policy::password::{check_new_password, normalize};
 
-/// Who is asking: for the session record and the per-account limits.
-#[derive(Debug, Clone, Default)]
-pub struct Client {
-    pub ip: Option<String>,
-    pub user_agent: Option<String>,
-    pub lang: Option<Lang>,
-}
-
-impl Client {
-    fn lang(&self) -> Lang {
-        self.lang.unwrap_or(Lang::En)
-    }
-}
+pub use crate::http::auth::Client;
 
 /// Registration input: a phone number or an email address, and a password.
 #[derive(Debug, Clone, serde::Deserialize, utoipa::ToSchema)]
@@ -127,8 +115,7 @@ pub async fn register(
     if store::exists(app.store.read(), &contact).await? {
         return Err(AccountError::Duplicate(contact.kind()));
     }
-    let hash = app
-        .hasher
+    let hash = crate::accounts::hasher(app)
         .hash(normalize(&input.password))
         .await
         .map_err(AccountError::Internal)?;
@@ -328,7 +315,9 @@ pub async fn change_password(
     let (_, stored) = store::find_with_hash(app.store.read(), &identifier)
         .await?
         .ok_or(AccountError::Unauthorized)?;
-    let (ok, _) = app.hasher.verify(normalize(old), Some(stored)).await;
+    let (ok, _) = crate::accounts::hasher(app)
+        .verify(normalize(old), Some(stored))
+        .await;
     if !ok {
         return Err(AccountError::field("current_password", "wrong_password"));
     }
@@ -340,8 +329,7 @@ pub async fn change_password(
     .flatten()
     .collect();
     check_new_password(new, &ids).map_err(|p| AccountError::field("new_password", p.code()))?;
-    let hash = app
-        .hasher
+    let hash = crate::accounts::hasher(app)
         .hash(normalize(new))
         .await
         .map_err(AccountError::Internal)?;
@@ -382,8 +370,7 @@ pub async fn reset_password(
         .collect();
     check_new_password(new, &ids).map_err(|p| AccountError::field("new_password", p.code()))?;
     let used = codes::check(app, account.id, Purpose::PasswordReset, None, &code).await?;
-    let hash = app
-        .hasher
+    let hash = crate::accounts::hasher(app)
         .hash(normalize(new))
         .await
         .map_err(AccountError::Internal)?;
@@ -413,8 +400,7 @@ pub async fn create_verified(
     if store::exists(app.store.read(), identifier).await? {
         return Err(AccountError::Duplicate(identifier.kind()));
     }
-    let hash = app
-        .hasher
+    let hash = crate::accounts::hasher(app)
         .hash(normalize(password))
         .await
         .map_err(AccountError::Internal)?;

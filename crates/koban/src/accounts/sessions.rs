@@ -2,12 +2,12 @@
 //! an absolute expiry.
 
 use super::{Account, AccountError};
-use crate::app::App;
+use crate::state::App;
 use crate::store::now_ms;
 use sqlx::Row;
 
 /// Cookie that carries the session token in browsers.
-pub const COOKIE: &str = "koban_session";
+pub const COOKIE: &str = crate::http::auth::SESSION_COOKIE;
 const TOKEN_PREFIX: &str = "kbs_";
 /// Sessions in use are touched at most this often, to spare the writer.
 const TOUCH_EVERY_MS: i64 = 60_000;
@@ -201,4 +201,75 @@ pub async fn count_others(app: &App, account_id: i64, keep: i64) -> Result<i64, 
     .fetch_one(app.store.read())
     .await?;
     Ok(row.try_get("n")?)
+}
+
+impl crate::http::auth::Signed for Current {
+    fn account_id(&self) -> i64 {
+        self.account.id
+    }
+
+    fn has_role(&self, role: &str) -> bool {
+        self.account.has_role(role)
+    }
+
+    fn locale(&self) -> Option<&str> {
+        self.account.locale.as_deref()
+    }
+
+    fn display_identifier(&self) -> &str {
+        self.account.display_identifier()
+    }
+
+    fn as_any(&self) -> &dyn std::any::Any {
+        self
+    }
+}
+
+/// Accounts' answer to "whose token is this?", registered with the shared layers.
+pub struct Sessions;
+
+impl crate::http::auth::SessionSource for Sessions {
+    fn authenticate<'a>(
+        &'a self,
+        app: &'a App,
+        token: &'a str,
+    ) -> crate::http::auth::SessionFuture<'a> {
+        Box::pin(async move {
+            let current = authenticate(app, token).await?;
+            Ok(std::sync::Arc::new(current) as crate::http::auth::Principal)
+        })
+    }
+}
+
+/// The account behind a principal the shared layers hand over. Accounts
+/// registers the only session source, so every principal is a [`Current`].
+pub fn current_of(who: &crate::http::auth::Principal) -> Option<&Current> {
+    who.as_any().downcast_ref()
+}
+
+/// A signed-in caller, with their account.
+pub struct Authenticated(pub Current);
+
+impl axum::extract::FromRequestParts<std::sync::Arc<App>> for Authenticated {
+    type Rejection = crate::http::problem::Problem;
+
+    async fn from_request_parts(
+        parts: &mut axum::http::request::Parts,
+        app: &std::sync::Arc<App>,
+    ) -> Result<Self, Self::Rejection> {
+        let (token, _) = crate::http::auth::presented_token(&parts.headers)
+            .ok_or_else(crate::http::problem::Problem::unauthorized)?;
+        Ok(Authenticated(authenticate(app, &token).await?))
+    }
+}
+
+/// The signed-in account of someone viewing a page.
+pub trait Viewing {
+    fn current(&self) -> Option<&Current>;
+}
+
+impl Viewing for crate::web::Viewer {
+    fn current(&self) -> Option<&Current> {
+        self.who.as_ref().and_then(current_of)
+    }
 }

@@ -1,11 +1,11 @@
 //! Delivery records over HTTP: the development outbox for administrators,
 //! the delivery log support reads, and the SMS provider's status callback.
 
-use crate::app::App;
 use crate::http::auth::{Staff, ADMIN, AGENT};
 use crate::http::json::ApiQuery;
 use crate::http::pagination::{page, Page, PageQuery};
 use crate::http::problem::Problem;
+use crate::state::App;
 use crate::store::now_ms;
 use axum::body::Bytes;
 use axum::extract::State;
@@ -177,7 +177,7 @@ pub async fn sms_status(
     let signature = headers
         .get(super::sms::SIGNATURE_HEADER)
         .and_then(|v| v.to_str().ok());
-    if !app.senders.sms.verify_callback(&body, signature) {
+    if !super::senders(&app).sms.verify_callback(&body, signature) {
         return Err(Problem::new(
             StatusCode::UNAUTHORIZED,
             "bad-signature",

@@ -5,11 +5,14 @@
 //! it arrived) are different states.
 
 pub mod api;
+mod pages;
 mod sms;
 mod smtp;
 
-use crate::app::App;
 use crate::crypto::ServerKey;
+use crate::domain::Domain;
+use crate::jobs::Job;
+use crate::state::{App, JobFuture, JobKind};
 use crate::store::{now_ms, StoreError};
 use sqlx::{Any, Row, Transaction};
 use std::sync::Arc;
@@ -78,7 +81,7 @@ pub async fn queue(
     let id: i64 = row.try_get("id")?;
     crate::jobs::enqueue(
         &mut **tx,
-        crate::jobs::worker::DELIVER,
+        DELIVER,
         &serde_json::json!({ "delivery_id": id }),
         Some(&format!("delivery:{id}")),
         now,
@@ -141,14 +144,12 @@ pub async fn process(app: &Arc<App>, id: i64, last_try: bool) -> Result<(), Stri
     let sent: Result<Option<String>, String> = match (provider.as_str(), body) {
         (_, None) => Err("message body cannot be opened with this server key".into()),
         ("outbox", Some(_)) => Ok(None),
-        ("smtp", Some(body)) => app
-            .senders
+        ("smtp", Some(body)) => senders(app)
             .mail
             .send(&destination, &subject, &body, &reference)
             .await
             .map(|_| None),
-        ("sms-http", Some(body)) => app
-            .senders
+        ("sms-http", Some(body)) => senders(app)
             .sms
             .send(&destination, &body, &reference)
             .await
@@ -196,6 +197,50 @@ pub async fn process(app: &Arc<App>, id: i64, last_try: bool) -> Result<(), Stri
             Err(error)
         }
     }
+}
+
+/// Job kind: deliver one row of `deliveries`.
+pub const DELIVER: &str = "deliver";
+
+/// Delivery as the application composes it.
+pub fn domain() -> Domain {
+    Domain {
+        check: |config| Senders::from_config(config).map(drop),
+        build: |config, _, parts| {
+            parts.insert(Senders::from_config(config)?);
+            Ok(())
+        },
+        api: || {
+            utoipa_axum::router::OpenApiRouter::new()
+                .routes(utoipa_axum::routes!(api::outbox))
+                .routes(utoipa_axum::routes!(api::log))
+                .routes(utoipa_axum::routes!(api::sms_status))
+        },
+        pages: pages::router,
+        jobs: &[JobKind {
+            kind: DELIVER,
+            every_ms: None,
+            run: run_delivery,
+        }],
+        tags: &[("delivery", "Outbound messages and their delivery status")],
+        ..Domain::named("delivery")
+    }
+}
+
+fn run_delivery<'a>(app: &'a Arc<App>, job: &'a Job) -> JobFuture<'a> {
+    Box::pin(async move {
+        let id = job
+            .payload
+            .get("delivery_id")
+            .and_then(|v| v.as_i64())
+            .ok_or("payload lacks delivery_id")?;
+        process(app, id, job.attempts >= job.max_attempts).await
+    })
+}
+
+/// The senders the application was built with.
+pub fn senders(app: &App) -> &Senders {
+    app.part::<Senders>()
 }
 
 /// The live senders, built once from the configuration.

@@ -1,17 +1,57 @@
 //! Who is calling: the session from a Bearer token (API) or the session
-//! cookie (browser), and the client's address and language.
+//! cookie (browser), the client's address, device and language. Which
+//! account a token belongs to is the business of the domain that registers
+//! the [`SessionSource`] (accounts); this layer only carries the answer.
 
 use super::problem::Problem;
-use crate::accounts::service::Client;
-use crate::accounts::sessions::{self, Current};
-use crate::app::App;
+use crate::state::App;
+use crate::web::i18n::Lang;
 use axum::extract::{ConnectInfo, FromRequestParts};
 use axum::http::header;
 use axum::http::request::Parts;
+use std::any::Any;
+use std::future::Future;
 use std::net::SocketAddr;
+use std::pin::Pin;
 use std::sync::Arc;
 
-/// The session token presented, and how.
+/// Cookie holding a browser's session token.
+pub const SESSION_COOKIE: &str = "koban_session";
+/// Browser cookie holding the device key.
+pub const DEVICE_COOKIE: &str = "koban_device";
+/// Header an app uses for its own stable device id.
+pub const DEVICE_HEADER: &str = "x-koban-device";
+/// Header an app uses to name the device ("Mei's iPhone").
+pub const DEVICE_NAME_HEADER: &str = "x-koban-device-name";
+/// Header an app uses for its version.
+pub const CLIENT_VERSION_HEADER: &str = "x-koban-client-version";
+
+/// A signed-in caller as the shared layers see them: enough for the page
+/// header, the language and role checks. The domain that made it can get
+/// its own type back through [`Signed::as_any`].
+pub trait Signed: Any + Send + Sync {
+    fn account_id(&self) -> i64;
+    fn has_role(&self, role: &str) -> bool;
+    /// The account's own language setting, which outranks the browser's.
+    fn locale(&self) -> Option<&str>;
+    /// How the page header names the account.
+    fn display_identifier(&self) -> &str;
+    fn as_any(&self) -> &dyn Any;
+}
+
+/// A signed-in caller.
+pub type Principal = Arc<dyn Signed>;
+
+/// What [`SessionSource::authenticate`] returns.
+pub type SessionFuture<'a> = Pin<Box<dyn Future<Output = Result<Principal, Problem>> + Send + 'a>>;
+
+/// Resolves session tokens; registered by the domain that owns sessions.
+pub trait SessionSource: Send + Sync {
+    /// The live session for `token` (touching its idle expiry), or 401.
+    fn authenticate<'a>(&'a self, app: &'a App, token: &'a str) -> SessionFuture<'a>;
+}
+
+/// The session token presented, and whether it came in the cookie.
 pub fn presented_token(parts: &axum::http::HeaderMap) -> Option<(String, bool)> {
     if let Some(auth) = parts
         .get(header::AUTHORIZATION)
@@ -22,7 +62,7 @@ pub fn presented_token(parts: &axum::http::HeaderMap) -> Option<(String, bool)> 
             .or_else(|| auth.strip_prefix("bearer "))?;
         return Some((token.trim().to_string(), false));
     }
-    super::cookie(parts, sessions::COOKIE).map(|t| (t.to_string(), true))
+    super::cookie(parts, SESSION_COOKIE).map(|t| (t.to_string(), true))
 }
 
 /// The client's address: the peer, or behind a trusted proxy the client the
@@ -40,27 +80,24 @@ pub fn client_ip(app: &App, request: &axum::extract::Request) -> Option<std::net
     Some(koban_policy::device::client_ip(
         peer,
         forwarded,
-        &app.security.trusted_proxies,
+        &app.trusted_proxies,
     ))
 }
 
-/// A signed-in caller.
-pub struct Authenticated(pub Current);
+/// A signed-in caller, whoever they are.
+pub struct SignedIn(pub Principal);
 
-impl FromRequestParts<Arc<App>> for Authenticated {
+impl FromRequestParts<Arc<App>> for SignedIn {
     type Rejection = Problem;
 
     async fn from_request_parts(parts: &mut Parts, app: &Arc<App>) -> Result<Self, Problem> {
         let (token, _) = presented_token(&parts.headers).ok_or_else(Problem::unauthorized)?;
-        sessions::authenticate(app, &token)
-            .await
-            .map(Authenticated)
-            .map_err(Problem::from)
+        app.sessions().authenticate(app, &token).await.map(SignedIn)
     }
 }
 
-/// A signed-in caller with at least the role named by `R`.
-pub struct Staff<const RANK: u8>(pub Current);
+/// A signed-in caller with at least the role ranked `RANK`.
+pub struct Staff<const RANK: u8>(pub Principal);
 
 /// Ranks for [`Staff`]: agent, supervisor, admin.
 pub const AGENT: u8 = 1;
@@ -70,17 +107,32 @@ impl<const RANK: u8> FromRequestParts<Arc<App>> for Staff<RANK> {
     type Rejection = Problem;
 
     async fn from_request_parts(parts: &mut Parts, app: &Arc<App>) -> Result<Self, Problem> {
-        let Authenticated(current) = Authenticated::from_request_parts(parts, app).await?;
+        let SignedIn(who) = SignedIn::from_request_parts(parts, app).await?;
         let role = match RANK {
             AGENT => "agent",
             2 => "supervisor",
             _ => "admin",
         };
-        if current.account.has_role(role) {
-            Ok(Staff(current))
+        if who.has_role(role) {
+            Ok(Staff(who))
         } else {
             Err(Problem::forbidden())
         }
+    }
+}
+
+/// Who is asking: for the session record and the per-account limits.
+#[derive(Debug, Clone, Default)]
+pub struct Client {
+    pub ip: Option<String>,
+    pub user_agent: Option<String>,
+    pub lang: Option<Lang>,
+}
+
+impl Client {
+    /// The language messages to this client are written in.
+    pub fn lang(&self) -> Lang {
+        self.lang.unwrap_or(Lang::En)
     }
 }
 

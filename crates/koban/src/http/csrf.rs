@@ -7,7 +7,7 @@
 //! which Koban does not grant), so they pass.
 
 use super::problem::Problem;
-use crate::app::App;
+use crate::state::App;
 use axum::body::{to_bytes, Body};
 use axum::extract::{Request, State};
 use axum::http::{header, HeaderValue, Method, StatusCode};
@@ -50,7 +50,7 @@ pub async fn protect(State(app): State<Arc<App>>, request: Request, next: Next) 
         .and_then(|v| v.to_str().ok())
         .unwrap_or("")
         .to_string();
-    let has_session = super::cookie(headers, crate::accounts::sessions::COOKIE).is_some();
+    let has_session = super::cookie(headers, crate::http::auth::SESSION_COOKIE).is_some();
     if !is_form(&content_type) && !has_session {
         return next.run(request).await;
     }

@@ -1,7 +1,7 @@
 //! Prometheus metrics: requests by route and status, latency histograms,
 //! pool usage and job queue depth, in the text exposition format.
 
-use crate::app::App;
+use crate::state::App;
 use axum::extract::{MatchedPath, Request, State};
 use axum::middleware::Next;
 use axum::response::Response;
@@ -103,16 +103,9 @@ impl Metrics {
             "koban_db_lane_overflows_total {}",
             app.store.lane_overflows()
         );
-        let (statements, sign_ins) = app.sign_in_reads.counts();
-        out.push_str("# HELP koban_sign_in_reads_total Statements that read sign-ins' facts before hashing, and the sign-ins they read: several share one while the hashing threads have a queue.\n# TYPE koban_sign_in_reads_total counter\n");
-        let _ = writeln!(
-            out,
-            "koban_sign_in_reads_total{{of=\"statements\"}} {statements}"
-        );
-        let _ = writeln!(
-            out,
-            "koban_sign_in_reads_total{{of=\"sign_ins\"}} {sign_ins}"
-        );
+        for gauges in app.gauges() {
+            gauges(app, &mut out);
+        }
         out.push_str(
             "# HELP koban_jobs Jobs in the durable queue by status.\n# TYPE koban_jobs gauge\n",
         );

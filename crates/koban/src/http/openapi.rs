@@ -160,7 +160,7 @@ impl Modify for Conventions {
         components.security_schemes.insert(
             SIGNED_IN[1].to_string(),
             SecurityScheme::ApiKey(ApiKey::Cookie(ApiKeyValue::with_description(
-                crate::accounts::sessions::COOKIE,
+                crate::http::auth::SESSION_COOKIE,
                 "The browser's session cookie. Unsafe methods also need `X-CSRF-Token` equal to the `koban_csrf` cookie.",
             ))),
         );
@@ -231,7 +231,7 @@ fn complete(path: &str, method: &str, operation: &mut Operation) {
     }
     // The device headers' rules come from the functions that check them.
     for parameter in operation.parameters.iter_mut().flatten() {
-        use crate::security::client::{CLIENT_VERSION_HEADER, DEVICE_HEADER, DEVICE_NAME_HEADER};
+        use crate::http::auth::{CLIENT_VERSION_HEADER, DEVICE_HEADER, DEVICE_NAME_HEADER};
         use koban_policy::device::{
             CLIENT_VERSION_PATTERN, DEVICE_ID_PATTERN, DEVICE_NAME_HEADER_PATTERN,
         };
@@ -390,7 +390,7 @@ pub mod schemas {
     /// A 6-digit code sent by email or SMS.
     pub fn code() -> Object {
         string("The 6-digit code (full-width digits and spaces are accepted too).")
-            .pattern(Some(crate::accounts::codes::CODE_PATTERN))
+            .pattern(Some(text::CODE_PATTERN))
             .build()
     }
 
@@ -412,24 +412,11 @@ pub mod schemas {
     }
 
     /// One line of visible text, at most `max` characters.
-    fn line(description: &str, max: usize) -> Object {
+    pub fn line(description: &str, max: usize) -> Object {
         string(description)
             .max_length(Some(max))
             .pattern(Some(text::NAME_PATTERN))
             .build()
-    }
-
-    /// How support verified the owner's identity.
-    pub fn verification_reference() -> Object {
-        line(
-            "How the owner's identity was verified (ticket and method).",
-            crate::security::recovery::MAX_REFERENCE_CHARS,
-        )
-    }
-
-    /// Why support acted.
-    pub fn reason() -> Object {
-        line("Why.", crate::security::recovery::MAX_REASON_CHARS)
     }
 
     /// A language tag.

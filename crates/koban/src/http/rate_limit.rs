@@ -4,7 +4,7 @@
 //! failed sign-ins, live in the database.
 
 use super::problem::Problem;
-use crate::app::App;
+use crate::state::App;
 use axum::extract::{Request, State};
 use axum::middleware::Next;
 use axum::response::{IntoResponse, Response};

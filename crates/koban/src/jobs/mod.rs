@@ -6,6 +6,10 @@
 
 pub mod worker;
 
+/// An hour and a day, in milliseconds: the periods of periodic jobs.
+pub const HOUR_MS: i64 = 3_600_000;
+pub const DAY_MS: i64 = 24 * HOUR_MS;
+
 use crate::store::{now_ms, Store, StoreError};
 use sqlx::{Any, Executor, Row};
 

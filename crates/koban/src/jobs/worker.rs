@@ -1,37 +1,17 @@
-//! The loop that runs due jobs, and the table of job kinds.
+//! The loop that runs due jobs with the handlers the domains registered.
 
 use super::{claim, complete, retry_or_fail, Job};
-use crate::app::App;
+use crate::state::App;
 use std::sync::Arc;
 use std::time::Duration;
 use tokio::sync::watch;
 
-/// Job kind: deliver one row of `deliveries`.
-pub const DELIVER: &str = "deliver";
-/// Job kind: send the security reminders due this period.
-pub const SECURITY_REMINDERS: &str = "security_reminders";
-/// Job kind: delete login history past its retention.
-pub const PRUNE_LOGIN_HISTORY: &str = "prune_login_history";
-
-/// Job kind: delete what has expired within the hour: idempotent answers
-/// past their day, send allowances past their window.
-pub const PRUNE_EXPIRED: &str = "prune_expired";
-
-const HOUR_MS: i64 = 3_600_000;
-const DAY_MS: i64 = 24 * HOUR_MS;
-
-/// Periodic jobs with their period, each enqueued once a period whichever
-/// node gets there first (the idempotency key carries the period's number).
-const PERIODIC: [(&str, i64); 3] = [
-    (SECURITY_REMINDERS, DAY_MS),
-    (PRUNE_LOGIN_HISTORY, DAY_MS),
-    (PRUNE_EXPIRED, HOUR_MS),
-];
-
-/// Enqueues this period's periodic jobs if no node has yet.
+/// Enqueues this period's periodic jobs if no node has yet: each once a
+/// period whichever node gets there first (the idempotency key carries the
+/// period's number).
 pub async fn schedule_periodic(app: &App) {
     let now = crate::store::now_ms();
-    for (kind, period_ms) in PERIODIC {
+    for (kind, period_ms) in app.periodic_jobs() {
         let key = format!("{kind}:{}:{}", period_ms, now.div_euclid(period_ms));
         if let Err(error) = super::enqueue(
             app.store.write(),
@@ -47,57 +27,11 @@ pub async fn schedule_periodic(app: &App) {
     }
 }
 
+/// Runs `job` with the handler its domain registered.
 async fn dispatch(app: &Arc<App>, job: &Job) -> Result<(), String> {
-    match job.kind.as_str() {
-        DELIVER => {
-            let id = job
-                .payload
-                .get("delivery_id")
-                .and_then(|v| v.as_i64())
-                .ok_or("payload lacks delivery_id")?;
-            crate::delivery::process(app, id, job.attempts >= job.max_attempts).await
-        }
-        crate::accounts::service::SEND_CODE_JOB => {
-            crate::accounts::service::send_requested_code(app, &job.payload)
-                .await
-                .map_err(|e| e.to_string())
-        }
-        crate::security::recovery::SEND_UNLOCK_CODE_JOB => {
-            crate::security::recovery::issue_unlock_code(app, &job.payload)
-                .await
-                .map_err(|e| e.to_string())
-        }
-        SECURITY_REMINDERS => crate::security::reminders::send_due(app)
-            .await
-            .map(|_| ())
-            .map_err(|e| e.to_string()),
-        PRUNE_LOGIN_HISTORY => {
-            let keep_ms = app.config.login_history_days.max(1) * DAY_MS;
-            let now = crate::store::now_ms();
-            let window_ms = app.security.risk.ip_failure_window_ms;
-            async {
-                crate::security::history::prune(&app.store, now - keep_ms).await?;
-                crate::security::guards::prune_idle_addresses(&app.store, now, window_ms).await
-            }
-            .await
-            .map(|_| ())
-            .map_err(|e| e.to_string())
-        }
-        PRUNE_EXPIRED => {
-            let now = crate::store::now_ms();
-            async {
-                crate::http::idempotency::prune(
-                    &app.store,
-                    now - crate::http::idempotency::KEEP_MS,
-                )
-                .await?;
-                crate::accounts::codes::prune_allowances(&app.store, now).await
-            }
-            .await
-            .map(|_| ())
-            .map_err(|e| e.to_string())
-        }
-        other => Err(format!("unknown job kind {other}")),
+    match app.job(&job.kind) {
+        Some(handler) => (handler.run)(app, job).await,
+        None => Err(format!("unknown job kind {}", job.kind)),
     }
 }
 

@@ -7,12 +7,12 @@ use super::history::{self, AttemptView, EventView};
 use super::passkeys::{self, Added, PasskeyOptions, PasskeyView};
 use super::signin::{self, Outcome};
 use super::totp::{self, Enrollment};
+use crate::accounts::sessions::Authenticated;
 use crate::accounts::{sessions::NewSession, Account, AccountError};
-use crate::app::App;
-use crate::http::auth::Authenticated;
 use crate::http::json::{ApiJson, ApiPath, ApiQuery};
 use crate::http::pagination::{Page, PageQuery};
 use crate::http::problem::Problem;
+use crate::state::App;
 use axum::extract::State;
 use axum::http::StatusCode;
 use axum::response::{IntoResponse, Response};
@@ -563,10 +563,10 @@ pub struct SupportActionRequest {
     /// For `remove_device`.
     pub device_id: Option<i64>,
     /// How the owner's identity was verified (ticket and method), required.
-    #[schema(schema_with = crate::http::openapi::schemas::verification_reference)]
+    #[schema(schema_with = super::recovery::verification_reference_schema)]
     pub verification_reference: String,
     /// Why, required.
-    #[schema(schema_with = crate::http::openapi::schemas::reason)]
+    #[schema(schema_with = super::recovery::reason_schema)]
     pub reason: String,
 }
 
@@ -602,9 +602,10 @@ pub async fn support_action(
         }
         (SupportActionKind::EndSessions, _) => SupportAction::EndSessions,
     };
+    let agent = crate::accounts::sessions::current_of(&agent).ok_or_else(Problem::unauthorized)?;
     super::recovery::perform(
         &app,
-        &agent,
+        agent,
         id,
         action,
         &input.verification_reference,

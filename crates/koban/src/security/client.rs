@@ -4,8 +4,8 @@
 
 use super::geo::Place;
 use crate::accounts::service::Client;
-use crate::app::App;
 use crate::http::problem::Problem;
+use crate::state::App;
 use crate::web::i18n::Lang;
 use axum::extract::{ConnectInfo, FromRequestParts};
 use axum::http::request::Parts;
@@ -14,14 +14,9 @@ use koban_policy::device::{client_ip, describe_user_agent, valid_device_id, MAX_
 use std::net::{IpAddr, Ipv4Addr, SocketAddr};
 use std::sync::Arc;
 
-/// Browser cookie holding the device key.
-pub const DEVICE_COOKIE: &str = "koban_device";
-/// Header an app uses for its own stable device id.
-pub const DEVICE_HEADER: &str = "x-koban-device";
-/// Header an app uses to name the device ("Mei's iPhone").
-pub const DEVICE_NAME_HEADER: &str = "x-koban-device-name";
-/// Header an app uses for its version.
-pub const CLIENT_VERSION_HEADER: &str = "x-koban-client-version";
+pub use crate::http::auth::{
+    CLIENT_VERSION_HEADER, DEVICE_COOKIE, DEVICE_HEADER, DEVICE_NAME_HEADER,
+};
 
 /// The headers an app may send about itself, as the API document lists them
 /// on every operation that reads them (their rules are set in
@@ -83,7 +78,7 @@ impl ClientContext {
     ) -> Result<ClientContext, Problem> {
         let peer = peer.unwrap_or(IpAddr::V4(Ipv4Addr::LOCALHOST));
         let forwarded = headers.get("x-forwarded-for").and_then(|v| v.to_str().ok());
-        let ip = client_ip(peer, forwarded, &app.security.trusted_proxies);
+        let ip = client_ip(peer, forwarded, &app.trusted_proxies);
         let user_agent = headers.get(header::USER_AGENT).map(|v| {
             String::from_utf8_lossy(v.as_bytes())
                 .chars()
@@ -129,7 +124,7 @@ impl ClientContext {
             None => None,
         };
         Ok(ClientContext {
-            place: app.security.geo.locate(ip),
+            place: crate::security::state(app).settings.geo.locate(ip),
             ip,
             user_agent,
             device_key,

@@ -7,7 +7,7 @@ use super::totp::require_step_up;
 use crate::accounts::codes::{self, Purpose};
 use crate::accounts::sessions::Current;
 use crate::accounts::{store as accounts_store, Account, AccountError};
-use crate::app::App;
+use crate::state::App;
 use crate::store::now_ms;
 use crate::web::i18n::{t, Lang};
 use koban_policy::contact::Contact;

@@ -273,12 +273,13 @@ pub struct EventView {
 /// An account's attempts, newest first, including refusals still on their
 /// way to the database.
 pub async fn attempts(
-    app: &crate::app::App,
+    app: &crate::state::App,
     account_id: i64,
     query: &PageQuery,
 ) -> Result<Page<AttemptView>, Problem> {
     let (before, limit) = query.bounds()?;
-    app.attempt_log
+    crate::security::state(app)
+        .attempt_log
         .flush()
         .await
         .map_err(|e| Problem::internal(&e))?;

@@ -16,26 +16,20 @@ pub mod passkeys;
 pub mod recovery;
 pub mod refusals;
 pub mod reminders;
+pub mod sign_in_api;
 pub mod signin;
 pub mod totp;
 
 use crate::config::Config;
-use koban_policy::risk::{Cidr, ClientVersion, RiskConfig};
+use koban_policy::risk::{ClientVersion, RiskConfig};
 
 /// Security settings parsed once from the configuration.
 pub struct Settings {
     pub risk: RiskConfig,
-    pub trusted_proxies: Vec<Cidr>,
     pub geo: geo::Geo,
 }
 
-fn cidr_list(key: &str, text: &str) -> Result<Vec<Cidr>, String> {
-    text.split(',')
-        .map(str::trim)
-        .filter(|s| !s.is_empty())
-        .map(|s| s.parse::<Cidr>().map_err(|e| format!("{key}: `{s}`: {e}")))
-        .collect()
-}
+use crate::state::cidr_list;
 
 impl Settings {
     /// Reads the risk thresholds, proxy list and geo database; a bad value is named.
@@ -70,8 +64,28 @@ impl Settings {
         };
         Ok(Settings {
             risk,
-            trusted_proxies: cidr_list("trusted_proxies", &config.trusted_proxies)?,
             geo: geo::Geo::open(&config.geoip_database)?,
         })
     }
 }
+
+/// The security center's state, built once at start.
+pub struct State {
+    pub settings: Settings,
+    /// Refusals the database decided, remembered for a few seconds.
+    pub refusals: refusals::RefusalCache,
+    /// The login history's group-commit writer.
+    pub attempt_log: history::AttemptLog,
+    /// Sends the sign-ins' reads, together while the hashers have a queue.
+    pub sign_in_reads: gather::Gatherer,
+    /// The WebAuthn relying party passkeys are registered with.
+    pub passkeys: passkeys::RelyingParty,
+}
+
+/// The security center's state in `app`.
+pub fn state(app: &crate::state::App) -> &State {
+    app.part::<State>()
+}
+
+mod domain;
+pub use domain::{domain, PRUNE_LOGIN_HISTORY, SECURITY_REMINDERS};

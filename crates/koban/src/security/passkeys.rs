@@ -12,8 +12,8 @@ use super::history;
 use super::totp;
 use crate::accounts::sessions::Current;
 use crate::accounts::AccountError;
-use crate::app::App;
 use crate::config::Config;
+use crate::state::App;
 use crate::store::now_ms;
 use base64::Engine;
 use sqlx::Row;
@@ -385,7 +385,7 @@ pub async fn begin_registration(
         .map(|s| s.passkey.cred_id().clone())
         .collect();
     let identifier = current.account.display_identifier();
-    let (options, state) = app
+    let (options, state) = crate::security::state(app)
         .passkeys
         .webauthn
         .start_passkey_registration(
@@ -444,7 +444,7 @@ pub async fn finish_registration(
     if known.is_some() {
         return Err(AccountError::field("credential", "taken"));
     }
-    let passkey = app
+    let passkey = crate::security::state(app)
         .passkeys
         .webauthn
         .finish_passkey_registration(&credential, &state)
@@ -578,7 +578,7 @@ pub async fn begin_authentication(
     if passkeys.is_empty() {
         return Err(AccountError::field("method", "no_passkey"));
     }
-    let (options, state) = app
+    let (options, state) = crate::security::state(app)
         .passkeys
         .webauthn
         .start_passkey_authentication(&passkeys)
@@ -615,7 +615,7 @@ pub async fn begin_unlock(
             .collect(),
         None => Vec::new(),
     };
-    let (mut options, state) = app
+    let (mut options, state) = crate::security::state(app)
         .passkeys
         .webauthn
         .start_passkey_authentication(&passkeys)
@@ -672,7 +672,7 @@ async fn check(
     credential: &PublicKeyCredential,
     state: &PasskeyAuthentication,
 ) -> Result<Result<(), &'static str>, AccountError> {
-    let result = match app
+    let result = match crate::security::state(app)
         .passkeys
         .webauthn
         .finish_passkey_authentication(credential, state)

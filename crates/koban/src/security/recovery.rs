@@ -9,7 +9,7 @@ use super::signin::verified_contacts;
 use crate::accounts::codes::{self, Purpose};
 use crate::accounts::sessions::{self, Current};
 use crate::accounts::{store as accounts_store, AccountError};
-use crate::app::App;
+use crate::state::App;
 use crate::store::now_ms;
 use crate::web::i18n::Lang;
 use koban_policy::contact::parse_identifier;
@@ -212,7 +212,7 @@ pub async fn unlock(
     }
     let hash = match new_password {
         Some(password) => Some(
-            app.hasher
+            crate::accounts::hasher(app)
                 .hash(normalize(password))
                 .await
                 .map_err(AccountError::Internal)?,
@@ -243,7 +243,7 @@ pub async fn unlock(
     )
     .await?;
     change.commit().await?;
-    app.refusals.forget_all();
+    crate::security::state(app).refusals.forget_all();
     Ok(())
 }
 
@@ -272,6 +272,19 @@ impl SupportAction {
 pub const MAX_REFERENCE_CHARS: usize = 200;
 /// The longest reason support may record, in characters.
 pub const MAX_REASON_CHARS: usize = 500;
+
+/// The API document's rules for the verification reference.
+pub fn verification_reference_schema() -> utoipa::openapi::schema::Object {
+    crate::http::openapi::schemas::line(
+        "How the owner's identity was verified (ticket and method).",
+        MAX_REFERENCE_CHARS,
+    )
+}
+
+/// The API document's rules for the reason.
+pub fn reason_schema() -> utoipa::openapi::schema::Object {
+    crate::http::openapi::schemas::line("Why.", MAX_REASON_CHARS)
+}
 
 fn bounded(field: &str, value: &str, max: usize) -> Result<String, AccountError> {
     let value = value.trim();
@@ -364,7 +377,7 @@ pub async fn perform(
     .await?;
     change.commit().await?;
     if action == SupportAction::Unlock {
-        app.refusals.forget_all();
+        crate::security::state(app).refusals.forget_all();
     }
     Ok(())
 }

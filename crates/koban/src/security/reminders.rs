@@ -4,7 +4,7 @@
 
 use super::signin::notify;
 use crate::accounts::{store as accounts_store, Account, AccountError};
-use crate::app::App;
+use crate::state::App;
 use crate::store::now_ms;
 use crate::web::i18n::{t, Lang};
 use sqlx::Row;

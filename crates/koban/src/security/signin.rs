@@ -12,8 +12,8 @@ use super::refusals::Hit;
 use crate::accounts::codes::{self, Purpose};
 use crate::accounts::sessions::{self, NewSession};
 use crate::accounts::{store as accounts_store, Account, AccountError, Lock, LockReference};
-use crate::app::App;
 use crate::delivery::{self, Channel, Outgoing};
+use crate::state::App;
 use crate::store::{now_ms, Backend, StoreError};
 use crate::web::i18n::{t, Lang};
 use koban_policy::contact::Contact;
@@ -180,7 +180,7 @@ async fn refuse(
     reference: Option<i64>,
     now: i64,
 ) -> AccountError {
-    let recorded = app
+    let recorded = crate::security::state(app)
         .attempt_log
         .record(refused_attempt(ctx, account_id, refusal))
         .await;
@@ -200,8 +200,13 @@ async fn refuse_and_remember(
     hit: Hit,
     now: i64,
 ) -> AccountError {
-    app.refusals
-        .remember(identifier.as_str(), presented_device, ctx.ip, hit, now);
+    crate::security::state(app).refusals.remember(
+        identifier.as_str(),
+        presented_device,
+        ctx.ip,
+        hit,
+        now,
+    );
     refuse(app, ctx, hit.account_id, hit.refusal, hit.reference, now).await
 }
 
@@ -236,7 +241,7 @@ pub async fn sign_in(
     app.limiter
         .check_account(identifier.as_str())
         .map_err(AccountError::RateLimited)?;
-    let cfg = &app.security.risk;
+    let cfg = &crate::security::state(app).settings.risk;
     let now = now_ms();
     let device_hash = ctx.device_key_hash();
     // A device the client presented may be one the account knows, with a
@@ -247,17 +252,21 @@ pub async fn sign_in(
     if let Err(refusal) = risk::pre_check(Default::default(), ctx.ip, 0, now, cfg) {
         return Err(refuse(app, ctx, None, refusal, None, now).await);
     }
-    let remembered = app
-        .refusals
-        .check(identifier.as_str(), presented_device, ctx.ip, now);
+    let remembered = crate::security::state(app).refusals.check(
+        identifier.as_str(),
+        presented_device,
+        ctx.ip,
+        now,
+    );
     if let Some(hit) = remembered {
         // Answered without waiting for the history row: the flood's
         // cheapest answer must not queue behind the database.
-        app.attempt_log
+        crate::security::state(app)
+            .attempt_log
             .record_later(refused_attempt(ctx, hit.account_id, hit.refusal));
         return Err(refusal_error(hit.refusal, hit.reference, now));
     }
-    let mut before = app
+    let mut before = crate::security::state(app)
         .sign_in_reads
         .read(facts::Probe {
             identifier: identifier.clone(),
@@ -312,7 +321,9 @@ pub async fn sign_in(
         None => (None, None),
     };
     let normalized = normalize(password);
-    let (ok, rehash) = app.hasher.verify(normalized.clone(), stored).await;
+    let (ok, rehash) = crate::accounts::hasher(app)
+        .verify(normalized.clone(), stored)
+        .await;
     let Some(account) = account.filter(|_| ok) else {
         return Err(password_failed(app, reservation, &guard_key, account_id, ctx).await);
     };
@@ -349,7 +360,13 @@ async fn check_refused(
         Ok(guard) => guard,
         Err(e) => return e.into(),
     };
-    if let Err(refusal) = risk::pre_check(guard.lock(), ctx.ip, 0, now, &app.security.risk) {
+    if let Err(refusal) = risk::pre_check(
+        guard.lock(),
+        ctx.ip,
+        0,
+        now,
+        &crate::security::state(app).settings.risk,
+    ) {
         let hit = Hit {
             refusal,
             account_id,
@@ -361,7 +378,7 @@ async fn check_refused(
         reasons: vec!["checks_in_flight".to_string()],
         ..attempt(ctx, account_id, "busy", "deny")
     };
-    match app.attempt_log.record(busy).await {
+    match crate::security::state(app).attempt_log.record(busy).await {
         Ok(()) => AccountError::RateLimited(1000),
         Err(e) => e.into(),
     }
@@ -381,16 +398,18 @@ async fn correct_password(
     now: i64,
     held: &mut Option<guards::CheckReservation>,
 ) -> Result<Outcome, AccountError> {
-    let cfg = &app.security.risk;
+    let cfg = &crate::security::state(app).settings.risk;
     match account.status.as_str() {
         "pending" => {
-            app.attempt_log
+            crate::security::state(app)
+                .attempt_log
                 .record(attempt(ctx, Some(account.id), "unverified", "deny"))
                 .await?;
             return Err(AccountError::VerificationRequired);
         }
         "disabled" => {
-            app.attempt_log
+            crate::security::state(app)
+                .attempt_log
                 .record(attempt(ctx, Some(account.id), "disabled", "deny"))
                 .await?;
             return Err(AccountError::Disabled);
@@ -398,7 +417,7 @@ async fn correct_password(
         _ => {}
     }
     if rehash {
-        if let Ok(hash) = app.hasher.hash(normalized).await {
+        if let Ok(hash) = crate::accounts::hasher(app).hash(normalized).await {
             accounts_store::set_password_hash(app.store.write(), account.id, &hash, false).await?;
         }
     }
@@ -421,7 +440,8 @@ async fn correct_password(
         .collect();
     match assessment.decision {
         Decision::TemporaryLock { until_ms } => {
-            app.attempt_log
+            crate::security::state(app)
+                .attempt_log
                 .record(scored("locked", "temporary_lock"))
                 .await?;
             return Err(AccountError::Locked {
@@ -433,7 +453,8 @@ async fn correct_password(
         Decision::LockUntilVerifiedSupport => {
             let decision = risk::LockDecision::LockUntilVerifiedSupport;
             let applied = guards::lock(&app.store, guard_key, decision, "risk", now).await?;
-            app.attempt_log
+            crate::security::state(app)
+                .attempt_log
                 .record(scored("locked", "support_lock"))
                 .await?;
             if applied.newly {
@@ -476,7 +497,8 @@ async fn correct_password(
         if !two_factor {
             send_sign_in_code(app, &account, challenge_id, ctx.lang).await?;
         }
-        app.attempt_log
+        crate::security::state(app)
+            .attempt_log
             .record(scored(
                 "second_factor_required",
                 if two_factor { "allow" } else { "step_up" },
@@ -519,7 +541,7 @@ async fn password_failed(
     ctx: &ClientContext,
 ) -> AccountError {
     let result: Result<bool, AccountError> = async {
-        let cfg = &app.security.risk;
+        let cfg = &crate::security::state(app).settings.risk;
         let now = now_ms();
         // Each count releases what the check had reserved there.
         let (failures, decision, applied) =
@@ -544,7 +566,8 @@ async fn password_failed(
                 ("wrong_password", "support_lock")
             }
         };
-        app.attempt_log
+        crate::security::state(app)
+            .attempt_log
             .record(attempt(ctx, account_id, outcome, verdict))
             .await?;
         if let (true, Some(id)) = (applied.newly, account_id) {
@@ -914,7 +937,8 @@ pub async fn finish(
                     bound.into_iter().filter(|d| d.holds_place).collect();
                 let (challenge, _) =
                     create_challenge(app, account.id, "device_limit", ctx, score, reasons).await?;
-                app.attempt_log
+                crate::security::state(app)
+                    .attempt_log
                     .record(Attempt {
                         risk_score: score,
                         reasons: reasons.to_vec(),
@@ -935,7 +959,8 @@ pub async fn finish(
                 ctx.user_agent.as_deref(),
             )
             .await?;
-            app.attempt_log
+            crate::security::state(app)
+                .attempt_log
                 .record(Attempt {
                     device_id: Some(id),
                     ..success
@@ -1215,7 +1240,8 @@ async fn conclude_second_factor(
 ) -> Result<Outcome, AccountError> {
     let account = &challenge.account;
     if let Some((outcome, error)) = refused {
-        app.attempt_log
+        crate::security::state(app)
+            .attempt_log
             .record(attempt(ctx, Some(account.id), outcome, "deny"))
             .await?;
         return Err(error);

@@ -7,7 +7,7 @@ use super::history;
 use crate::accounts::codes::{self, Purpose};
 use crate::accounts::sessions::Current;
 use crate::accounts::AccountError;
-use crate::app::App;
+use crate::state::App;
 use crate::store::{now_ms, StoreError};
 use hmac::{Hmac, Mac};
 use rand::Rng;

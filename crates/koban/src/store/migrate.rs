@@ -4,65 +4,46 @@
 use super::{now_ms, Store, StoreError};
 use sqlx::Row;
 
-/// (version, name, SQL template with dialect placeholders).
-pub const MIGRATIONS: &[(i64, &str, &str)] = &[
-    (
-        1,
-        "foundation",
-        include_str!("../../migrations/0001_foundation.sql"),
-    ),
-    (
-        2,
-        "security",
-        include_str!("../../migrations/0002_security.sql"),
-    ),
-    (
-        3,
-        "passkeys",
-        include_str!("../../migrations/0003_passkeys.sql"),
-    ),
-    (
-        4,
-        "sign_in_history_index",
-        include_str!("../../migrations/0004_sign_in_history_index.sql"),
-    ),
-    (
-        5,
-        "check_reservations",
-        include_str!("../../migrations/0005_check_reservations.sql"),
-    ),
-    (
-        6,
-        "lock_references",
-        include_str!("../../migrations/0006_lock_references.sql"),
-    ),
-    (
-        7,
-        "idempotent_answers",
-        include_str!("../../migrations/0007_idempotent_answers.sql"),
-    ),
-    (
-        8,
-        "send_throttle_expiry",
-        include_str!("../../migrations/0008_send_throttle_expiry.sql"),
-    ),
-];
+/// One schema change: its number in the sequence all domains share, a
+/// name, and its SQL template with dialect placeholders.
+#[derive(Debug, Clone, Copy)]
+pub struct Migration {
+    pub version: i64,
+    pub name: &'static str,
+    pub sql: &'static str,
+}
+
+/// The schema from before domains carried their own migrations: accounts,
+/// sessions, codes, deliveries, jobs and the audit log in one file.
+pub const FOUNDATION: &[Migration] = &[Migration {
+    version: 1,
+    name: "foundation",
+    sql: include_str!("../../migrations/0001_foundation.sql"),
+}];
 
 const LEDGER: &str = "CREATE TABLE IF NOT EXISTS schema_migrations (
     version BIGINT PRIMARY KEY, name TEXT NOT NULL, applied_at BIGINT NOT NULL)";
 
 impl Store {
-    /// Applies every migration not yet applied; returns how many ran.
-    pub async fn migrate(&self) -> Result<usize, StoreError> {
-        self.apply_migrations()
+    /// Applies every migration of `known` not yet applied, in version
+    /// order; returns how many ran.
+    pub async fn migrate(&self, known: &[Migration]) -> Result<usize, StoreError> {
+        self.apply_migrations(known)
             .await
             .map_err(|e| e.doing("bringing the database schema up to date"))
     }
 
-    async fn apply_migrations(&self) -> Result<usize, StoreError> {
+    async fn apply_migrations(&self, known: &[Migration]) -> Result<usize, StoreError> {
         sqlx::query(LEDGER).execute(self.write()).await?;
+        let mut sorted = known.to_vec();
+        sorted.sort_by_key(|m| m.version);
         let mut applied = 0;
-        for (version, name, template) in MIGRATIONS {
+        for Migration {
+            version,
+            name,
+            sql: template,
+        } in sorted
+        {
             let mut tx = self.write().begin().await?;
             if let Some(lock) = self.backend().migration_lock() {
                 sqlx::query(lock).execute(&mut *tx).await?;
@@ -83,7 +64,7 @@ impl Store {
                 "INSERT INTO schema_migrations (version, name, applied_at) VALUES ($1, $2, $3)",
             )
             .bind(version)
-            .bind(*name)
+            .bind(name)
             .bind(now_ms())
             .execute(&mut *tx)
             .await?;
@@ -94,23 +75,35 @@ impl Store {
         Ok(applied)
     }
 
-    /// How many known migrations are not applied yet (0 when current).
-    pub async fn pending_migrations(&self) -> Result<usize, StoreError> {
+    /// How many of `known` are not applied yet (0 when current).
+    pub async fn pending_migrations(&self, known: &[Migration]) -> Result<usize, StoreError> {
         sqlx::query(LEDGER).execute(self.write()).await?;
-        self.pending_in_ledger().await
+        self.pending_in_ledger(known).await
     }
 
     /// Like [`Store::pending_migrations`] but only reads, for probes that run
     /// every few seconds: it fails if the ledger does not exist yet.
-    pub async fn pending_in_ledger(&self) -> Result<usize, StoreError> {
-        let row = sqlx::query("SELECT COALESCE(MAX(version), 0) AS v FROM schema_migrations")
-            .fetch_one(self.read())
+    pub async fn pending_in_ledger(&self, known: &[Migration]) -> Result<usize, StoreError> {
+        let rows = sqlx::query("SELECT version FROM schema_migrations")
+            .fetch_all(self.read())
             .await?;
-        let found: i64 = row.try_get("v")?;
-        let known = MIGRATIONS.last().map(|m| m.0).unwrap_or(0);
-        if found > known {
+        let mut applied = std::collections::HashSet::new();
+        for row in rows {
+            applied.insert(row.try_get::<i64, _>("version")?);
+        }
+        // A version this binary does not know was applied by a newer one.
+        if let Some(found) = applied
+            .iter()
+            .copied()
+            .filter(|v| !known.iter().any(|m| m.version == *v))
+            .max()
+        {
+            let known = known.iter().map(|m| m.version).max().unwrap_or(0);
             return Err(StoreError::SchemaTooNew { found, known });
         }
-        Ok(MIGRATIONS.iter().filter(|m| m.0 > found).count())
+        Ok(known
+            .iter()
+            .filter(|m| !applied.contains(&m.version))
+            .count())
     }
 }

@@ -7,7 +7,7 @@ mod lane;
 mod migrate;
 
 pub use dialect::Backend;
-pub use migrate::MIGRATIONS;
+pub use migrate::{Migration, FOUNDATION};
 
 use lane::Lane;
 use sqlx::any::{AnyPoolOptions, AnyRow};

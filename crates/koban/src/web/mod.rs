@@ -7,8 +7,8 @@ pub mod i18n;
 pub mod pages;
 pub mod render;
 
-use crate::accounts::sessions::{self, Current};
-use crate::app::App;
+use crate::http::auth::{Principal, SESSION_COOKIE};
+use crate::state::App;
 use axum::extract::{FromRequest, FromRequestParts, Request};
 use axum::http::request::Parts;
 use axum::http::{header, HeaderMap, HeaderValue, StatusCode};
@@ -37,9 +37,8 @@ pub fn lang_from_headers(headers: &HeaderMap) -> Lang {
 
 /// The language a page is shown in: the signed-in account's own setting,
 /// then the cookie, then Accept-Language.
-pub fn page_lang(headers: &HeaderMap, current: Option<&Current>) -> Lang {
-    current
-        .and_then(|c| c.account.locale.as_deref())
+pub fn page_lang(headers: &HeaderMap, who: Option<&Principal>) -> Lang {
+    who.and_then(|w| w.locale())
         .and_then(Lang::parse)
         .unwrap_or_else(|| lang_from_headers(headers))
 }
@@ -49,7 +48,9 @@ pub struct Viewer {
     pub lang: Lang,
     /// The double-submit token every form echoes in `csrf_token`.
     pub csrf: String,
-    pub current: Option<Current>,
+    /// The signed-in account, if any (`accounts::sessions::Viewing` gives
+    /// the domain's own view of it).
+    pub who: Option<Principal>,
     /// Path and query of this request, so the language switch can come back here.
     pub here: String,
     /// Whether cookies must be `Secure` (Koban is reached over https).
@@ -119,8 +120,8 @@ impl FromRequestParts<Arc<App>> for Viewer {
 
     async fn from_request_parts(parts: &mut Parts, app: &Arc<App>) -> Result<Self, Infallible> {
         // Pages only honour the cookie: a bearer token is for API clients.
-        let current = match crate::http::cookie(&parts.headers, sessions::COOKIE) {
-            Some(token) => sessions::authenticate(app, token).await.ok(),
+        let who = match crate::http::cookie(&parts.headers, SESSION_COOKIE) {
+            Some(token) => app.sessions().authenticate(app, token).await.ok(),
             None => None,
         };
         let here = parts
@@ -129,11 +130,11 @@ impl FromRequestParts<Arc<App>> for Viewer {
             .map(|p| p.as_str().to_string())
             .unwrap_or_else(|| "/".into());
         Ok(Viewer {
-            lang: page_lang(&parts.headers, current.as_ref()),
+            lang: page_lang(&parts.headers, who.as_ref()),
             csrf: crate::http::cookie(&parts.headers, crate::http::csrf::COOKIE)
                 .unwrap_or_default()
                 .to_string(),
-            current,
+            who,
             here,
             secure: is_secure(app),
             outbox_mode: app.config.delivery_mode != "live",
@@ -174,7 +175,7 @@ pub fn set_cookie(response: &mut Response, cookie: String) {
 /// absolute expiry (the server enforces the idle expiry).
 pub fn session_cookie(app: &App, token: &str) -> String {
     cookie_value(
-        sessions::COOKIE,
+        SESSION_COOKIE,
         token,
         app.config.session_absolute_hours * 3600,
         is_secure(app),
@@ -183,7 +184,7 @@ pub fn session_cookie(app: &App, token: &str) -> String {
 
 /// Removes the session cookie.
 pub fn clear_session_cookie(app: &App) -> String {
-    cookie_value(sessions::COOKIE, "", 0, is_secure(app))
+    cookie_value(SESSION_COOKIE, "", 0, is_secure(app))
 }
 
 /// Cookie holding a half-finished sign-in's challenge (second factor or
@@ -215,7 +216,7 @@ pub fn clear_challenge_cookie(app: &App) -> String {
 /// most browsers keep a cookie).
 pub fn device_cookie(app: &App, key: &str) -> String {
     cookie_value(
-        crate::security::client::DEVICE_COOKIE,
+        crate::http::auth::DEVICE_COOKIE,
         key,
         34_560_000,
         is_secure(app),

@@ -153,9 +153,9 @@ impl<'a> Base<'a> {
 
     fn of(viewer: &'a Viewer) -> Base<'a> {
         Base {
-            user: viewer.current.as_ref().map(|c| Badge {
-                identifier: c.account.display_identifier().to_string(),
-                admin: c.account.has_role("admin"),
+            user: viewer.who.as_ref().map(|who| Badge {
+                identifier: who.display_identifier().to_string(),
+                admin: who.has_role("admin"),
             }),
             outbox_mode: viewer.outbox_mode,
             ..Base::new(viewer.lang, &viewer.csrf, &viewer.here)

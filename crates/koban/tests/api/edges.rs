@@ -210,18 +210,17 @@ async fn a_second_process_waits_for_the_sqlite_file_and_says_what_it_waited_for(
     let dir = tempfile::tempdir().expect("dir");
     let url = format!("sqlite://{}", dir.path().join("koban.db").display());
     let first = Store::connect(&url, 2).await.expect("connect");
-    first.migrate().await.expect("migrate");
+    koban::app::migrate(&first).await.expect("migrate");
     // A server starting holds the file for a moment: the command waits.
     let held = hold_write_lock(&url, Duration::from_millis(1500)).await;
     let second = Store::connect(&url, 2).await.expect("connect");
-    second
-        .migrate()
+    koban::app::migrate(&second)
         .await
         .expect("waits for the lock, then finds nothing to do");
     held.await.expect("holder");
     // Held past the busy timeout: a clear error names what it was doing.
     let held = hold_write_lock(&url, Duration::from_secs(8)).await;
-    let error = second.migrate().await.expect_err("gives up");
+    let error = koban::app::migrate(&second).await.expect_err("gives up");
     assert!(matches!(error, StoreError::Locked { .. }), "{error:?}");
     let text = error.to_string();
     assert!(
@@ -231,7 +230,7 @@ async fn a_second_process_waits_for_the_sqlite_file_and_says_what_it_waited_for(
     assert!(text.contains("another Koban process"), "{text}");
     held.await.expect("holder");
     eventually("the file is free again", || async {
-        second.migrate().await.ok()
+        koban::app::migrate(&second).await.ok()
     })
     .await;
 }

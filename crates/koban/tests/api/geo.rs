@@ -346,7 +346,7 @@ async fn located_and_unlocated_attempts_share_a_connection(db: crate::support::D
     let store = koban::store::Store::connect(&url, 1)
         .await
         .expect("connect");
-    store.migrate().await.expect("migrate");
+    koban::app::migrate(&store).await.expect("migrate");
     let attempt = |ip: &str, location: Option<(f64, f64)>| Attempt {
         ip: ip.to_string(),
         latitude: location.map(|l| l.0),

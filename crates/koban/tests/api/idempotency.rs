@@ -164,16 +164,18 @@ async fn old_answers_are_pruned_by_a_job_and_never_replayed(t: TestApp) {
     let (status, _, _) = post_with_key(&t, code_request("c@example.com"), "fresh").await;
     assert_eq!(status, StatusCode::ACCEPTED);
     assert_eq!(t.count("idempotent_answers").await, 3);
-    // A send allowance whose window has passed goes with them; the others stay.
+    // A send allowance whose window has passed goes in the same hour, by
+    // accounts' own job; the others stay.
     t.exec("UPDATE send_throttle SET expires_at = 1 WHERE destination = 'password_reset:a@example.com'")
         .await;
     assert_eq!(t.count("send_throttle").await, 3);
-    t.run_job_now(koban::jobs::worker::PRUNE_EXPIRED).await;
+    t.run_job_now(koban::http::idempotency::PRUNE_EXPIRED).await;
     crate::support::eventually("the aged answers are pruned", || async {
         let left = scalar(&t, "SELECT COUNT(*) FROM idempotent_answers").await;
         (left == 1).then_some(())
     })
     .await;
+    t.run_job_now(koban::accounts::PRUNE_SEND_ALLOWANCES).await;
     crate::support::eventually("the passed allowance is pruned", || async {
         let left = scalar(&t, "SELECT COUNT(*) FROM send_throttle").await;
         (left == 2).then_some(())

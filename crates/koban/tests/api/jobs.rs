@@ -138,7 +138,7 @@ async fn a_delivery_processed_twice_is_sent_once(db: Db) {
         .expect("second run is a no-op");
     enqueue(
         t.app.store.write(),
-        koban::jobs::worker::DELIVER,
+        koban::delivery::DELIVER,
         &json!({ "delivery_id": id }),
         Some("deliver-again"),
         0,

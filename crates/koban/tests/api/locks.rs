@@ -94,7 +94,7 @@ async fn a_support_lock_names_support_and_its_reference(t: TestApp) {
     );
     // The temporary lock runs out; one more wrong password locks for support.
     t.exec("UPDATE sign_in_guards SET locked_until = 1").await;
-    t.app.refusals.forget_all();
+    koban::security::state(&t.app).refusals.forget_all();
     let (status, _) = sign_in(&t, "stuck@example.com", WRONG).await;
     assert_eq!(status, StatusCode::UNAUTHORIZED);
     let (status, problem) = sign_in(&t, "stuck@example.com", PASSWORD).await;

@@ -249,7 +249,10 @@ async fn refusals_are_remembered_until_an_unlock_here(t: TestApp) {
     lock_by_guessing(&t, "memo@example.com").await;
     let refused = "SELECT COUNT(*) FROM login_attempts WHERE outcome = 'locked'";
     assert_eq!(scalar(&t, refused).await, 1);
-    assert!(!t.app.refusals.is_empty(), "the refusal is remembered");
+    assert!(
+        !koban::security::state(&t.app).refusals.is_empty(),
+        "the refusal is remembered"
+    );
 
     t.exec("DELETE FROM sign_in_guards").await;
     let (status, body) = t
@@ -284,7 +287,7 @@ async fn refusals_are_remembered_until_an_unlock_here(t: TestApp) {
     )
     .await;
     assert_eq!(status, StatusCode::NO_CONTENT, "{body}");
-    assert!(t.app.refusals.is_empty());
+    assert!(koban::security::state(&t.app).refusals.is_empty());
     let (status, body) = t
         .post(
             "/api/v1/sessions",
@@ -304,7 +307,7 @@ both!(
 async fn without_memory_the_database_decides_every_attempt(t: TestApp) {
     t.signed_up("nomemo@example.com", PASSWORD).await;
     lock_by_guessing(&t, "nomemo@example.com").await;
-    assert!(t.app.refusals.is_empty());
+    assert!(koban::security::state(&t.app).refusals.is_empty());
     t.exec("DELETE FROM sign_in_guards").await;
     let (status, body) = t
         .post(
@@ -395,8 +398,7 @@ async fn old_login_history_is_pruned(t: TestApp) {
         1
     );
     // Run the pruning job now, as tomorrow's schedule would.
-    t.run_job_now(koban::jobs::worker::PRUNE_LOGIN_HISTORY)
-        .await;
+    t.run_job_now(koban::security::PRUNE_LOGIN_HISTORY).await;
     for _ in 0..100 {
         if scalar(
             &t,

@@ -79,7 +79,7 @@ async fn wrong_passwords_lock_with_back_off_and_the_owner_is_told_once(t: TestAp
     t.exec("UPDATE sign_in_guards SET locked_until = 1").await;
     // The node remembers the refusal until the lock's end; faking that end in
     // the database must end the memory too.
-    t.app.refusals.forget_all();
+    koban::security::state(&t.app).refusals.forget_all();
     let (status, _) = sign_in(&t, "lock@example.com", "wrong guess 123").await;
     assert_eq!(status, StatusCode::UNAUTHORIZED);
     let (_, retry, _) = retry_after(&t, "lock@example.com", PASSWORD).await;
@@ -828,16 +828,22 @@ async fn attempts_written_together_land_one_row_each(t: TestApp) {
     // Half are waited for, half handed over (as refusals from memory are);
     // a flush then waits for those too.
     for i in (1..1_500).step_by(2) {
-        t.app.attempt_log.record_later(attempt(i));
+        koban::security::state(&t.app)
+            .attempt_log
+            .record_later(attempt(i));
     }
-    let written = futures_util::future::join_all(
-        (0..1_500)
-            .step_by(2)
-            .map(|i| t.app.attempt_log.record(attempt(i))),
-    )
+    let written = futures_util::future::join_all((0..1_500).step_by(2).map(|i| {
+        koban::security::state(&t.app)
+            .attempt_log
+            .record(attempt(i))
+    }))
     .await;
     assert!(written.iter().all(Result::is_ok));
-    t.app.attempt_log.flush().await.expect("flush");
+    koban::security::state(&t.app)
+        .attempt_log
+        .flush()
+        .await
+        .expect("flush");
     let rows = sqlx::query(
         "SELECT account_id, ip, country, latitude, longitude, user_agent, risk_score, reasons FROM login_attempts ORDER BY risk_score",
     )
@@ -975,7 +981,8 @@ async fn sign_ins_arriving_together_share_reads_and_keep_their_answers(t: TestAp
     for account in &accounts {
         t.signed_up(account, PASSWORD).await;
     }
-    let (statements_before, sign_ins_before) = t.app.sign_in_reads.counts();
+    let (statements_before, sign_ins_before) =
+        koban::security::state(&t.app).sign_in_reads.counts();
     let attempts: Vec<(String, &str, StatusCode)> = (0..24)
         .map(|i| match i % 3 {
             0 => (accounts[i % 4].clone(), PASSWORD, StatusCode::CREATED),
@@ -999,7 +1006,7 @@ async fn sign_ins_arriving_together_share_reads_and_keep_their_answers(t: TestAp
     for ((identifier, password, expected), (status, body)) in attempts.iter().zip(&answers) {
         assert_eq!(status, expected, "{identifier} / {password}: {body}");
     }
-    let (statements, sign_ins) = t.app.sign_in_reads.counts();
+    let (statements, sign_ins) = koban::security::state(&t.app).sign_in_reads.counts();
     let (statements, sign_ins) = (statements - statements_before, sign_ins - sign_ins_before);
     assert_eq!(sign_ins, 24, "every sign-in read once");
     assert!(
@@ -1121,7 +1128,11 @@ async fn the_past_a_sign_in_weighs_is_its_newest_successes(t: TestApp) {
         (0..2 * PAST_SIGN_INS_WEIGHED).map(|_| attempt("203.0.113.9", "wrong_password", "US")),
     );
     for a in history {
-        t.app.attempt_log.record(a).await.expect("recorded");
+        koban::security::state(&t.app)
+            .attempt_log
+            .record(a)
+            .await
+            .expect("recorded");
     }
     let identifier = koban_policy::contact::parse_identifier("ines@example.com", None).unwrap();
     let probe = facts::Probe {

@@ -144,9 +144,9 @@ impl TestApp {
         let store = Store::connect(&config.database_url, 8)
             .await
             .expect("connect");
-        store.migrate().await.expect("migrate");
+        koban::app::migrate(&store).await.expect("migrate");
         let key = ServerKey::load_or_create(dir.path()).expect("server key");
-        let app = App::assemble(config, store, key).expect("assemble");
+        let app = koban::app::assemble(config, store, key).expect("assemble");
         let listener = tokio::net::TcpListener::bind("127.0.0.1:0")
             .await
             .expect("bind");
@@ -232,7 +232,7 @@ impl TestApp {
     /// from memory reach the login history just after their response, and
     /// codes asked for are issued by a job.
     pub async fn settle(&self) {
-        self.app
+        koban::security::state(&self.app)
             .attempt_log
             .flush()
             .await
@@ -519,7 +519,7 @@ pub async fn fresh_store(db: Db) -> Option<(Store, tempfile::TempDir)> {
         Db::Postgres => fresh_postgres_database(&postgres_url()?).await,
     };
     let store = Store::connect(&url, 8).await.expect("connect");
-    store.migrate().await.expect("migrate");
+    koban::app::migrate(&store).await.expect("migrate");
     Some((store, dir))
 }
 

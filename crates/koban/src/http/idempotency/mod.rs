@@ -11,7 +11,7 @@
 mod store;
 
 use super::problem::Problem;
-use crate::app::App;
+use crate::state::App;
 use crate::store::now_ms;
 use axum::body::{to_bytes, Body};
 use axum::extract::{Request, State};
@@ -66,6 +66,30 @@ pub fn route_of(path: &str) -> Option<&'static str> {
 
 /// How long an answer is replayed.
 pub const KEEP_MS: i64 = 24 * 3_600_000;
+
+/// Job kind: delete the answers older than [`KEEP_MS`], hourly.
+pub const PRUNE_EXPIRED: &str = "prune_expired";
+
+/// The hourly pruning, registered by `app.rs` with the domains' jobs.
+pub const PRUNE_JOB: crate::state::JobKind = crate::state::JobKind {
+    kind: PRUNE_EXPIRED,
+    every_ms: Some(crate::jobs::HOUR_MS),
+    run: |app, _| {
+        Box::pin(async move {
+            prune(&app.store, crate::store::now_ms() - KEEP_MS)
+                .await
+                .map(drop)
+                .map_err(|e| e.to_string())
+        })
+    },
+};
+
+/// The table the answers are kept in.
+pub const MIGRATION: crate::store::Migration = crate::store::Migration {
+    version: 7,
+    name: "idempotent_answers",
+    sql: include_str!("../../../migrations/0007_idempotent_answers.sql"),
+};
 /// The largest answer kept for a replay; a larger one is not remembered.
 const MAX_STORED_ANSWER: usize = 1024 * 1024;
 
@@ -100,9 +124,9 @@ fn scope(app: &App, request: &Request) -> String {
             let ip =
                 super::auth::client_ip(app, request).unwrap_or(IpAddr::V4(Ipv4Addr::LOCALHOST));
             let device = headers
-                .get(crate::security::client::DEVICE_HEADER)
+                .get(super::auth::DEVICE_HEADER)
                 .and_then(|v| v.to_str().ok())
-                .or_else(|| super::cookie(headers, crate::security::client::DEVICE_COOKIE))
+                .or_else(|| super::cookie(headers, super::auth::DEVICE_COOKIE))
                 .unwrap_or("");
             format!("client\0{ip}\0{device}")
         }

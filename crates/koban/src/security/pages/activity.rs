@@ -4,6 +4,7 @@
 //! `self-service (passkey)`, `removed by owner`) a sentence.
 
 use super::*;
+use crate::accounts::sessions::Viewing;
 use crate::security::history::{AttemptView, EventView};
 use koban_policy::risk::risk_level;
 
@@ -142,7 +143,7 @@ pub(super) async fn history_page(
     viewer: Viewer,
     Query(query): Query<CursorQuery>,
 ) -> Response {
-    let Some(current) = &viewer.current else {
+    let Some(current) = viewer.current() else {
         return sign_in_first(&viewer.here);
     };
     let query = PageQuery {
@@ -184,7 +185,7 @@ pub(super) async fn timeline_page(
     viewer: Viewer,
     Query(query): Query<CursorQuery>,
 ) -> Response {
-    let Some(current) = &viewer.current else {
+    let Some(current) = viewer.current() else {
         return sign_in_first(&viewer.here);
     };
     let query = PageQuery {
@@ -294,7 +295,7 @@ pub(super) async fn secure_page(viewer: Viewer) -> Response {
         &viewer,
         StatusCode::OK,
         "secure.html",
-        context! { signed_in => viewer.current.is_some() },
+        context! { signed_in => viewer.who.is_some() },
     )
 }
 

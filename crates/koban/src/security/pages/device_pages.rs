@@ -1,6 +1,7 @@
 //! The devices bound to the account: list, rename, remove, sign out the others.
 
 use super::*;
+use crate::accounts::sessions::Viewing;
 
 const DEVICES_PATH: &str = "/account/security/devices";
 
@@ -41,7 +42,7 @@ pub(super) async fn devices_page(
     viewer: Viewer,
     Query(query): Query<NoticeQuery>,
 ) -> Response {
-    let Some(current) = &viewer.current else {
+    let Some(current) = viewer.current() else {
         return sign_in_first(&viewer.here);
     };
     let notice = notice(viewer.lang, query.notice.as_deref());
@@ -60,7 +61,7 @@ pub(super) async fn rename_device(
     Path(id): Path<String>,
     PageForm(form): PageForm<RenameForm>,
 ) -> Response {
-    let Some(current) = viewer.current.clone() else {
+    let Some(current) = viewer.current().cloned() else {
         return sign_in_first(DEVICES_PATH);
     };
     let Ok(id) = id.parse::<i64>() else {
@@ -130,7 +131,7 @@ pub(super) async fn remove_device_page(
     viewer: Viewer,
     Path(id): Path<String>,
 ) -> Response {
-    let Some(current) = &viewer.current else {
+    let Some(current) = viewer.current() else {
         return sign_in_first(&viewer.here);
     };
     match removable(&app, current, &id).await {
@@ -162,7 +163,7 @@ pub(super) async fn remove_device(
     ctx: ClientContext,
     Path(id): Path<String>,
 ) -> Response {
-    let Some(current) = &viewer.current else {
+    let Some(current) = viewer.current() else {
         return sign_in_first(DEVICES_PATH);
     };
     let device = match removable(&app, current, &id).await {
@@ -195,7 +196,7 @@ pub(super) async fn remove_device(
 
 /// `POST /account/security/sign-out-others`: every other session ends.
 pub(super) async fn sign_out_others(State(app): State<Arc<App>>, viewer: Viewer) -> Response {
-    let Some(current) = &viewer.current else {
+    let Some(current) = viewer.current() else {
         return sign_in_first(DEVICES_PATH);
     };
     match sessions::revoke_all(&app, current.account.id, Some(current.session_id)).await {

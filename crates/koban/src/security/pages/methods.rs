@@ -1,6 +1,7 @@
 //! Sign-in methods: two-factor authentication, passkeys and recovery codes.
 
 use super::*;
+use crate::accounts::sessions::Viewing;
 
 /// The base32 secret in groups of four, easier to type.
 pub(super) fn grouped(secret: &str) -> String {
@@ -81,7 +82,7 @@ pub(super) async fn two_factor_page(
     viewer: Viewer,
     Query(query): Query<NoticeQuery>,
 ) -> Response {
-    let Some(current) = &viewer.current else {
+    let Some(current) = viewer.current() else {
         return sign_in_first(&viewer.here);
     };
     let notice = notice(viewer.lang, query.notice.as_deref());
@@ -98,7 +99,7 @@ pub(super) async fn two_factor_refused(
     viewer: &mut Viewer,
     error: AccountError,
 ) -> Response {
-    let Some(current) = viewer.current.clone() else {
+    let Some(current) = viewer.current().cloned() else {
         return sign_in_first("/account/security/2fa");
     };
     viewer.here = "/account/security/2fa".into();
@@ -114,7 +115,7 @@ pub(super) async fn two_factor_refused(
 
 /// `POST /account/security/2fa/begin`: a new secret, pending until confirmed.
 pub(super) async fn totp_begin(State(app): State<Arc<App>>, mut viewer: Viewer) -> Response {
-    let Some(current) = viewer.current.clone() else {
+    let Some(current) = viewer.current().cloned() else {
         return sign_in_first("/account/security/2fa");
     };
     match totp::begin(&app, &current).await {
@@ -129,7 +130,7 @@ pub(super) async fn totp_confirm(
     mut viewer: Viewer,
     PageForm(form): PageForm<CodeForm>,
 ) -> Response {
-    let Some(current) = viewer.current.clone() else {
+    let Some(current) = viewer.current().cloned() else {
         return sign_in_first("/account/security/2fa");
     };
     match totp::confirm(&app, &current, &form.code).await {
@@ -162,7 +163,7 @@ pub(super) fn confirm_page(viewer: &Viewer, what: &str, action: &str) -> Respons
 /// Checks the common ground of the step-up-guarded 2FA actions: signed in,
 /// 2FA on, a fresh step-up. Err is the response to give instead.
 pub(super) async fn guarded(app: &App, viewer: &Viewer, back: &str) -> Result<Current, Response> {
-    let Some(current) = viewer.current.clone() else {
+    let Some(current) = viewer.current().cloned() else {
         return Err(sign_in_first(back));
     };
     match totp::factors(app, current.account.id).await {
@@ -326,7 +327,7 @@ pub(super) async fn rename_passkey(
     Path(id): Path<String>,
     PageForm(form): PageForm<RenameForm>,
 ) -> Response {
-    let Some(current) = viewer.current.clone() else {
+    let Some(current) = viewer.current().cloned() else {
         return sign_in_first(METHODS_PATH);
     };
     let Ok(id) = id.parse::<i64>() else {

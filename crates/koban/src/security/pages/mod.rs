@@ -1,5 +1,6 @@
-//! The security center's pages: the sign-in steps after the password (a
-//! second factor, the device limit), the lock page with self-service
+//! The security center's pages: signing in (the password form, the code
+//! that confirms a new account) and the steps after the password (a
+//! second factor, the device limit), the account home, the lock page with self-service
 //! unlock, and under `/account/security` the center itself, organised by
 //! what people look for: an overview, their devices, their sign-in methods
 //! (password, two-factor authentication, passkeys, recovery codes), and
@@ -14,10 +15,11 @@ use super::passkeys::{self, PasskeyOptions};
 use super::signin::{self, Challenge, Outcome};
 use super::totp;
 use crate::accounts::pages::{explain, internal, refused};
+use crate::accounts::sessions::Viewing;
 use crate::accounts::sessions::{self, Current};
 use crate::accounts::{service, AccountError, Lock, LockReference};
-use crate::app::App;
 use crate::http::pagination::PageQuery;
+use crate::state::App;
 use crate::store::now_ms;
 use crate::web::i18n::{has_message, t, Lang};
 use crate::web::{
@@ -35,9 +37,11 @@ use std::sync::Arc;
 
 mod activity;
 mod device_pages;
+mod home;
 mod locked;
 mod methods;
 mod overview;
+mod sign_in;
 mod sign_in_steps;
 mod step_up;
 
@@ -54,6 +58,10 @@ use step_up::*;
 /// Routes for the security pages.
 pub fn router() -> Router<Arc<App>> {
     Router::new()
+        .route("/signin", get(sign_in::signin_page).post(sign_in::signin))
+        .route("/verify", get(sign_in::verify_page).post(sign_in::verify))
+        .route("/account", get(home::account_page))
+        .route("/account/password", post(home::change_password))
         .route(
             "/signin/second-factor",
             get(second_factor_page).post(second_factor),
@@ -338,8 +346,7 @@ fn recovery_codes_shown(viewer: &Viewer, codes: Vec<String>, first: bool) -> Res
 fn codes_file(viewer: &Viewer, codes: &[String]) -> String {
     let lang = viewer.lang;
     let account = viewer
-        .current
-        .as_ref()
+        .current()
         .map(|c| c.account.display_identifier().to_string())
         .unwrap_or_default();
     let made = viewer.when(now_ms()).text;
@@ -379,7 +386,7 @@ fn percent_encoded(text: &str) -> String {
 // it would buy nothing.
 #[allow(clippy::result_large_err)]
 fn stepped_up(viewer: &Viewer, back: &str) -> Result<Current, Response> {
-    let Some(current) = viewer.current.clone() else {
+    let Some(current) = viewer.current().cloned() else {
         return Err(sign_in_first(back));
     };
     if totp::require_step_up(&current).is_err() {

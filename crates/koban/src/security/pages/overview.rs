@@ -3,6 +3,7 @@
 //! each with the one link that acts on it.
 
 use super::*;
+use crate::accounts::sessions::Viewing;
 use koban_policy::risk::{risk_level, RiskLevel};
 
 /// Risky sign-ins are looked for this far back.
@@ -98,7 +99,7 @@ pub(super) async fn overview(
     viewer: Viewer,
     Query(query): Query<NoticeQuery>,
 ) -> Response {
-    let Some(current) = &viewer.current else {
+    let Some(current) = viewer.current() else {
         return sign_in_first(&viewer.here);
     };
     let notice = notice(viewer.lang, query.notice.as_deref());

@@ -1,6 +1,7 @@
 //! Step-up: a fresh second factor before a sensitive change.
 
 use super::*;
+use crate::accounts::sessions::Viewing;
 
 /// Where a passed step-up goes: a page of the security center only.
 pub(super) fn step_up_next(next: &str) -> &str {
@@ -47,7 +48,7 @@ pub(super) async fn step_up_page(
     viewer: Viewer,
     Query(query): Query<StepUpQuery>,
 ) -> Response {
-    let Some(current) = &viewer.current else {
+    let Some(current) = viewer.current() else {
         return sign_in_first(&viewer.here);
     };
     let notice = notice(viewer.lang, query.notice.as_deref());
@@ -85,7 +86,7 @@ pub(super) async fn step_up(
     mut viewer: Viewer,
     PageForm(form): PageForm<CodeForm>,
 ) -> Response {
-    let Some(current) = viewer.current.clone() else {
+    let Some(current) = viewer.current().cloned() else {
         return sign_in_first("/account/security");
     };
     let result = if form.method == "passkey" {
@@ -108,7 +109,7 @@ pub(super) async fn step_up_code(
     mut viewer: Viewer,
     PageForm(form): PageForm<CodeForm>,
 ) -> Response {
-    let Some(current) = viewer.current.clone() else {
+    let Some(current) = viewer.current().cloned() else {
         return sign_in_first("/account/security");
     };
     match totp::send_step_up_code(&app, &current).await {
