@@ -140,8 +140,7 @@ impl fmt::Display for Interval {
 
 /// A day's hours: open around the clock, or a list of intervals (none is
 /// closed). Stored as `"24h"` or `["09:00-12:00", "13:00-18:00"]`.
-#[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize)]
-#[serde(try_from = "RawHours", into = "RawHours")]
+#[derive(Debug, Clone, PartialEq, Eq)]
 pub enum Hours {
     /// Open from 00:00 to 24:00, said outright rather than as 00:00-23:59.
     Open24h,
@@ -173,6 +172,15 @@ impl Hours {
         Ok(Hours::Intervals(ivs))
     }
 
+    fn check_count(&self) -> Result<(), CalendarError> {
+        match self {
+            Hours::Intervals(ivs) if ivs.len() > MAX_INTERVALS_PER_DAY => {
+                Err(CalendarError::TooManyIntervals)
+            }
+            _ => Ok(()),
+        }
+    }
+
     /// The intervals as (start, length) in minutes from this day's midnight.
     fn spans(&self) -> Vec<(u32, u32)> {
         match self {
@@ -197,30 +205,47 @@ impl Hours {
     }
 }
 
-#[derive(Serialize, Deserialize)]
-#[serde(untagged)]
-enum RawHours {
-    Word(String),
-    List(Vec<String>),
-}
-
-impl TryFrom<RawHours> for Hours {
-    type Error = CalendarError;
-    fn try_from(raw: RawHours) -> Result<Hours, CalendarError> {
-        match raw {
-            RawHours::Word(w) if w == "24h" => Ok(Hours::Open24h),
-            RawHours::Word(w) => Err(CalendarError::BadInterval(w)),
-            RawHours::List(list) => Hours::parse(&list),
+impl Serialize for Hours {
+    fn serialize<S: serde::Serializer>(&self, serializer: S) -> Result<S::Ok, S::Error> {
+        match self {
+            Hours::Open24h => serializer.serialize_str("24h"),
+            Hours::Intervals(ivs) => serializer.collect_seq(ivs.iter().map(|iv| iv.to_string())),
         }
     }
 }
 
-impl From<Hours> for RawHours {
-    fn from(h: Hours) -> RawHours {
-        match h {
-            Hours::Open24h => RawHours::Word("24h".to_owned()),
-            Hours::Intervals(ivs) => RawHours::List(ivs.iter().map(|iv| iv.to_string()).collect()),
+impl<'de> Deserialize<'de> for Hours {
+    fn deserialize<D: serde::Deserializer<'de>>(deserializer: D) -> Result<Hours, D::Error> {
+        deserializer.deserialize_any(HoursVisitor)
+    }
+}
+
+struct HoursVisitor;
+
+impl<'de> serde::de::Visitor<'de> for HoursVisitor {
+    type Value = Hours;
+
+    fn expecting(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
+        f.write_str("\"24h\" or a list of \"HH:MM-HH:MM\"")
+    }
+
+    fn visit_str<E: serde::de::Error>(self, s: &str) -> Result<Hours, E> {
+        match s {
+            "24h" => Ok(Hours::Open24h),
+            _ => Err(E::custom(CalendarError::BadInterval(s.to_owned()))),
         }
+    }
+
+    fn visit_seq<A: serde::de::SeqAccess<'de>>(self, mut seq: A) -> Result<Hours, A::Error> {
+        let mut list = Vec::new();
+        while let Some(s) = seq.next_element::<String>()? {
+            // Stop reading at the limit rather than after a huge list.
+            if list.len() == MAX_INTERVALS_PER_DAY {
+                return Err(serde::de::Error::custom(CalendarError::TooManyIntervals));
+            }
+            list.push(s);
+        }
+        Hours::parse(&list).map_err(serde::de::Error::custom)
     }
 }
 
@@ -239,7 +264,7 @@ pub struct CalendarSpec {
 }
 
 /// A checked calendar, ready to answer questions about time.
-#[derive(Debug, Clone, Serialize, Deserialize)]
+#[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize)]
 #[serde(try_from = "CalendarSpec", into = "CalendarSpec")]
 pub struct Calendar {
     spec: CalendarSpec,
@@ -278,6 +303,7 @@ impl Calendar {
                 .iter()
                 .position(|w| w == name)
                 .ok_or_else(|| CalendarError::UnknownWeekday(name.clone()))?;
+            hours.check_count()?;
             week[i] = hours.clone();
         }
         check_week(&week)?;
@@ -288,6 +314,7 @@ impl Calendar {
             if spec.holidays.contains(date) {
                 return Err(CalendarError::HolidayAndOverride(*date));
             }
+            hours.check_count()?;
             check_overlaps(&hours.labelled(0, &date.to_string()), None)?;
         }
         let last_special = spec

@@ -65,11 +65,11 @@ pub enum SlaError {
 /// Targets in business minutes; a missing one means no clock.
 #[derive(Debug, Clone, Copy, Default, PartialEq, Eq, Serialize, Deserialize)]
 pub struct Targets {
-    #[serde(default)]
+    #[serde(default, skip_serializing_if = "Option::is_none")]
     pub first_response: Option<u32>,
-    #[serde(default)]
+    #[serde(default, skip_serializing_if = "Option::is_none")]
     pub next_response: Option<u32>,
-    #[serde(default)]
+    #[serde(default, skip_serializing_if = "Option::is_none")]
     pub resolution: Option<u32>,
 }
 
@@ -88,11 +88,11 @@ impl Targets {
 /// matches anything).
 #[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize)]
 pub struct Policy {
-    #[serde(default)]
+    #[serde(default, skip_serializing_if = "Option::is_none")]
     pub priority: Option<Priority>,
-    #[serde(default)]
+    #[serde(default, skip_serializing_if = "Option::is_none")]
     pub tier: Option<Tier>,
-    #[serde(default)]
+    #[serde(default, skip_serializing_if = "Option::is_none")]
     pub channel: Option<Channel>,
     pub targets: Targets,
 }
@@ -202,7 +202,7 @@ pub enum ClockState {
 }
 
 /// One clock.
-#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+#[derive(Debug, Clone, Copy, PartialEq, Eq, Serialize)]
 pub struct Clock {
     pub metric: Metric,
     pub target: SignedDuration,
@@ -218,7 +218,7 @@ pub struct Clock {
 
 /// A ticket's clocks; `None` where the policy sets no target or the
 /// metric does not apply yet.
-#[derive(Debug, Clone, Copy, Default, PartialEq, Eq)]
+#[derive(Debug, Clone, Copy, Default, PartialEq, Eq, Serialize)]
 pub struct Clocks {
     pub first_response: Option<Clock>,
     pub next_response: Option<Clock>,
