@@ -54,8 +54,8 @@ pub enum CalendarError {
     TooManyDates,
 }
 
-/// One opening, in minutes after local midnight. `end` is 1..=1440 (24:00)
-/// and may be before `start`, which means the next day.
+/// One opening, in minutes after local midnight. `end` is 0..=1440 (24:00);
+/// below `start` it is on the next day (`22:00-06:00`).
 #[derive(Debug, Clone, Copy, PartialEq, Eq, PartialOrd, Ord)]
 pub struct Interval {
     start: u16,
@@ -529,8 +529,10 @@ fn check_overlaps(ranges: &[(u32, u32, String)], circle: Option<u32>) -> Result<
 }
 
 /// Walks open periods date by date. Ends after `last`, when dates run out,
-/// or when the special dates are behind and a whole week had no open time:
-/// the week repeats, so the desk would never open again.
+/// or when the special dates are behind and three weeks had no open time:
+/// the week repeats, so the desk would never open again. (Three, not one:
+/// a day's only interval can fall into a skipped DST hour, and a desk open
+/// one day a week then has a closed run of thirteen days.)
 struct Periods<'a> {
     cal: &'a Calendar,
     date: Option<Date>,
@@ -548,7 +550,7 @@ impl Iterator for Periods<'_> {
                 return Some(p);
             }
             let date = self.date.filter(|d| *d <= self.last)?;
-            if self.closed_days > 7 && self.cal.last_special.is_none_or(|s| date > s) {
+            if self.closed_days > 21 && self.cal.last_special.is_none_or(|s| date > s) {
                 return None;
             }
             let periods = self.cal.periods_on(date)?;

@@ -267,6 +267,9 @@ pub fn clocks(
     if history.statuses.windows(2).any(|w| w[0].0 > w[1].0) {
         return Err(SlaError::StatusesOutOfOrder);
     }
+    // A node whose clock is behind the one that created the ticket must not
+    // see negative elapsed time.
+    let now = now.max(history.created_at);
     let timeline = timeline(history, now);
     let cycles = reply_cycles(history, &timeline, now);
     // A reply clock with no wait does not exist yet; the resolution clock

@@ -252,6 +252,20 @@ fn dst_days_count_real_time() {
 }
 
 #[test]
+fn a_weekly_interval_lost_to_dst_is_not_the_end() {
+    // The only interval falls into the skipped hour on 2026-03-08: two
+    // weeks pass without open time, and the desk still opens after.
+    let ny = "America/New_York";
+    let c = cal(ny, &[("sun", &["02:00-02:30"])]);
+    let after = at(ny, "2026-03-01 03:00");
+    assert_eq!(c.next_open(after), Some(at(ny, "2026-03-15 02:00")));
+    assert_eq!(
+        c.add(after, SignedDuration::from_mins(30)),
+        Some(at(ny, "2026-03-15 02:30"))
+    );
+}
+
+#[test]
 fn a_calendar_without_hours_gives_up() {
     let c = cal("Asia/Tokyo", &[]);
     let t = at("Asia/Tokyo", "2026-03-06 12:00");

@@ -349,6 +349,17 @@ fn next_wake_is_the_nearest_warning_or_deadline() {
 }
 
 #[test]
+fn a_clock_behind_the_ticket_sees_no_time_pass() {
+    let ticket = Ticket::new(utc("10:00"));
+    let early = ticket.clocks(&always_open(), &targets(60, 30, 240), utc("09:59"));
+    let r = early.resolution.unwrap();
+    assert_eq!(
+        (r.state, r.elapsed, r.due_at),
+        (Running, SignedDuration::ZERO, Some(utc("14:00")))
+    );
+}
+
+#[test]
 fn refuses_bad_input() {
     let c = always_open();
     let t = targets(60, 30, 240);
