@@ -445,10 +445,26 @@ pub fn calendars() -> impl Strategy<Value = Calendar> {
         })
 }
 
-/// An instant in 2026, to the second.
+/// An instant in 2026, to the second; half of them within four days of a
+/// DST change in New York or Berlin, where the mistakes would be.
 pub fn instants() -> impl Strategy<Value = Timestamp> {
     let start = at("UTC", "2026-01-01 00:00").as_second();
-    (start..start + 365 * 86400).prop_map(|s| Timestamp::from_second(s).unwrap())
+    let changes = [
+        "2026-03-08T07:00:00Z",
+        "2026-11-01T06:00:00Z",
+        "2026-03-29T01:00:00Z",
+        "2026-10-25T01:00:00Z",
+    ]
+    .map(|s| s.parse::<Timestamp>().unwrap().as_second());
+    prop_oneof![
+        start..start + 365 * 86400,
+        (
+            prop::sample::select(changes.to_vec()),
+            -4 * 86400i64..4 * 86400
+        )
+            .prop_map(|(c, d)| c + d),
+    ]
+    .prop_map(|s| Timestamp::from_second(s).unwrap())
 }
 
 /// Up to two hundred business hours, to the second.
@@ -488,6 +504,13 @@ proptest! {
             let before = t - SignedDuration::from_nanos(1);
             prop_assert!(c.is_open(t) || c.is_open(before), "{t}");
         }
+    }
+
+    #[test]
+    fn open_time_adds_up(c in calendars(), a in instants(), d in durations(), e in durations()) {
+        let (b, c2) = (a + d, a + d + e);
+        prop_assert_eq!(c.between(a, b) + c.between(b, c2), c.between(a, c2));
+        prop_assert!(c.between(a, b) <= d);
     }
 
     #[test]
