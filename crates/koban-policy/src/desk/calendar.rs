@@ -144,6 +144,7 @@ impl fmt::Display for Interval {
 pub enum Hours {
     /// Open from 00:00 to 24:00, said outright rather than as 00:00-23:59.
     Open24h,
+    /// These intervals, which may cross midnight; none means closed.
     Intervals(Vec<Interval>),
 }
 
@@ -254,11 +255,15 @@ impl<'de> serde::de::Visitor<'de> for HoursVisitor {
 #[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize)]
 #[serde(deny_unknown_fields)]
 pub struct CalendarSpec {
+    /// IANA name, such as `Asia/Tokyo`.
     pub zone: String,
+    /// `mon`…`sun` to that weekday's hours.
     #[serde(default)]
     pub week: BTreeMap<String, Hours>,
+    /// Local dates closed all day.
     #[serde(default)]
     pub holidays: BTreeSet<Date>,
+    /// Local dates whose hours replace the weekday's.
     #[serde(default)]
     pub overrides: BTreeMap<Date, Hours>,
 }

@@ -65,10 +65,13 @@ pub enum SlaError {
 /// Targets in business minutes; a missing one means no clock.
 #[derive(Debug, Clone, Copy, Default, PartialEq, Eq, Serialize, Deserialize)]
 pub struct Targets {
+    /// From the requester's first message to the desk's first reply.
     #[serde(default, skip_serializing_if = "Option::is_none")]
     pub first_response: Option<u32>,
+    /// From a later unanswered message to the desk's next reply.
     #[serde(default, skip_serializing_if = "Option::is_none")]
     pub next_response: Option<u32>,
+    /// From creation to solved, less the time paused.
     #[serde(default, skip_serializing_if = "Option::is_none")]
     pub resolution: Option<u32>,
 }
@@ -88,12 +91,16 @@ impl Targets {
 /// matches anything).
 #[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize)]
 pub struct Policy {
+    /// Applies only to this priority, if set.
     #[serde(default, skip_serializing_if = "Option::is_none")]
     pub priority: Option<Priority>,
+    /// Applies only to this tier, if set.
     #[serde(default, skip_serializing_if = "Option::is_none")]
     pub tier: Option<Tier>,
+    /// Applies only to tickets from this channel, if set.
     #[serde(default, skip_serializing_if = "Option::is_none")]
     pub channel: Option<Channel>,
+    /// What the matching tickets are promised.
     pub targets: Targets,
 }
 
@@ -182,6 +189,7 @@ impl Default for Settings {
 /// What happened on a ticket, as the store has it.
 #[derive(Debug, Clone, Copy)]
 pub struct History<'a> {
+    /// When the ticket was opened; the resolution clock starts here.
     pub created_at: Timestamp,
     /// Status changes in time order; the ticket is `new` before the first.
     pub statuses: &'a [(Timestamp, Status)],
@@ -195,16 +203,22 @@ pub struct History<'a> {
 #[derive(Debug, Clone, Copy, PartialEq, Eq, Serialize, Deserialize)]
 #[serde(rename_all = "snake_case")]
 pub enum ClockState {
+    /// Counting, deadline ahead.
     Running,
+    /// Not counting (resolution only); resumes with its elapsed time.
     Paused,
+    /// Stopped on or before its deadline.
     Met,
+    /// Its deadline passed while it counted; stays so.
     Breached,
 }
 
 /// One clock.
 #[derive(Debug, Clone, Copy, PartialEq, Eq, Serialize)]
 pub struct Clock {
+    /// What it measures.
     pub metric: Metric,
+    /// The business time allowed.
     pub target: SignedDuration,
     /// Business time counted so far.
     pub elapsed: SignedDuration,
@@ -213,6 +227,7 @@ pub struct Clock {
     /// When the target is reached if it keeps running, or when it was
     /// breached; `None` while paused, once met, or if the calendar never opens.
     pub due_at: Option<Timestamp>,
+    /// Where it stands at `now`.
     pub state: ClockState,
 }
 
@@ -220,8 +235,11 @@ pub struct Clock {
 /// metric does not apply yet.
 #[derive(Debug, Clone, Copy, Default, PartialEq, Eq, Serialize)]
 pub struct Clocks {
+    /// The first wait for the desk.
     pub first_response: Option<Clock>,
+    /// The latest later wait, running or finished.
     pub next_response: Option<Clock>,
+    /// The whole ticket.
     pub resolution: Option<Clock>,
 }
 

@@ -12,6 +12,7 @@ use serde::{Deserialize, Serialize};
 pub struct UnknownName {
     /// Which label was being read ("status", "priority", "channel").
     pub kind: &'static str,
+    /// What was given instead.
     pub found: String,
 }
 
