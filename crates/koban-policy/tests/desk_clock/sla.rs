@@ -432,6 +432,13 @@ proptest! {
                 prop_assert!(w <= d, "{:?}", clock);
             }
             prop_assert!(clock.elapsed >= SignedDuration::ZERO);
+            // Breached exactly when more than the target was used, or the
+            // target was used up and the clock ran on past the deadline.
+            if clock.state == Breached {
+                prop_assert!(clock.elapsed >= clock.target, "{:?}", clock);
+            } else {
+                prop_assert!(clock.elapsed <= clock.target, "{:?}", clock);
+            }
             match clock.state {
                 Running => prop_assert!(clock.due_at.is_none_or(|d| d >= now), "{:?}", clock),
                 Breached => prop_assert!(clock.due_at.is_some_and(|d| d < now), "{:?}", clock),
