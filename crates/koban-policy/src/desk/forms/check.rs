@@ -183,13 +183,9 @@ fn is_given_or_invalid(f: &FieldRef, given: &[FieldRef], invalid: &[(FieldRef, P
 }
 
 fn score(required_ok: usize, required: usize, optional_ok: usize, optional: usize) -> u8 {
-    let part = |ok: usize, all: usize, weight: usize| {
-        if all == 0 {
-            weight
-        } else {
-            weight * ok / all
-        }
-    };
+    // A part with no fields is fully satisfied.
+    let part =
+        |ok: usize, all: usize, weight: usize| (weight * ok).checked_div(all).unwrap_or(weight);
     let points = if optional == 0 {
         part(required_ok, required, 100)
     } else {
