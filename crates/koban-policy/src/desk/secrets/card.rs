@@ -45,10 +45,19 @@ pub(super) fn find_cards(text: &str, out: &mut Vec<Secret>) {
     for chain in chains(text) {
         let mut i = 0;
         while i < chain.len() {
-            let found = (i..chain.len()).rev().find(|&k| {
-                let digits: String = chain[i..=k].iter().map(|r| r.digits.as_str()).collect();
-                CARD_DIGITS.contains(&digits.len()) && luhn_valid(&digits)
-            });
+            // Groups are added only while the digits fit a card, so a long
+            // chain costs linear time, not quadratic.
+            let mut digits = String::new();
+            let mut found = None;
+            for (k, group) in chain.iter().enumerate().skip(i) {
+                digits.push_str(&group.digits);
+                if digits.len() > *CARD_DIGITS.end() {
+                    break;
+                }
+                if CARD_DIGITS.contains(&digits.len()) && luhn_valid(&digits) {
+                    found = Some(k);
+                }
+            }
             match found {
                 Some(k) => {
                     out.push(Secret {

@@ -1,5 +1,5 @@
 //! Secrets requesters paste into tickets — passwords, one-time codes, card
-//! numbers — found and masked before agents, notifications or the search
+//! numbers, recovery codes, authenticator secrets — found and masked before agents, notifications or the search
 //! index see them.
 //!
 //! People in trouble write "my password is hunter2" or forward the SMS
@@ -19,6 +19,7 @@ mod card;
 mod chars;
 mod code;
 mod password;
+mod totp;
 
 #[cfg(test)]
 mod tests;
@@ -40,6 +41,11 @@ pub enum SecretKind {
     CardNumber,
     /// 6–8 digits near a word for "code"; masked to [`MASK`].
     VerificationCode,
+    /// A Koban recovery code (`xxxxx-xxxxx`); masked to [`MASK`].
+    RecoveryCode,
+    /// An authenticator secret (base32 after "secret"/"key", or an
+    /// `otpauth://` URI's `secret=`); masked to [`MASK`].
+    TotpSecret,
     /// The value after a password label; masked to [`MASK`].
     Password,
 }
@@ -103,6 +109,7 @@ fn detect(text: &str) -> Vec<Secret> {
     password::find_passwords(text, &lower, &mut candidates);
     card::find_cards(text, &mut candidates);
     code::find_codes(text, &lower, &mut candidates);
+    totp::find_second_factor(text, &lower, &mut candidates);
     merge(candidates)
 }
 
@@ -139,7 +146,7 @@ fn apply(text: &str, secrets: &[Secret]) -> (String, Vec<Edit>) {
         out.push_str(text.get(copied..s.range.start).unwrap_or(""));
         let replacement = match s.kind {
             SecretKind::CardNumber => card::card_mask(text, s.range.clone()),
-            SecretKind::VerificationCode | SecretKind::Password => MASK.to_string(),
+            _ => MASK.to_string(),
         };
         let start = out.len();
         out.push_str(&replacement);

@@ -96,6 +96,10 @@ const QUOTES: [(char, char); 6] = [
 /// password's but the start of a sentence.
 const MAX_QUOTED_CHARS: usize = 64;
 
+/// The most characters masked as one value. Longer runs are not passwords
+/// people type, and the bound keeps a pasted blob of `pw=pw=pw=…` linear.
+const MAX_VALUE_CHARS: usize = 256;
+
 /// Passwords in `text`, found through `lower` (its ASCII-lower-cased copy,
 /// which has the same byte offsets).
 pub(super) fn find_passwords(text: &str, lower: &str, out: &mut Vec<Secret>) {
@@ -223,6 +227,7 @@ fn value(text: &str, pos: usize, worded: bool) -> Option<std::ops::Range<usize>>
     let ascii = first.is_ascii();
     let len: usize = rest
         .chars()
+        .take(MAX_VALUE_CHARS)
         .take_while(|c| {
             !c.is_whitespace() && !c.is_control() && !STOPS.contains(*c) && (!ascii || c.is_ascii())
         })

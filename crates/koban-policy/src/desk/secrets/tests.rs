@@ -113,6 +113,50 @@ fn masks_keep_labels_and_a_cards_last_four() {
 }
 
 #[test]
+fn second_factor_material() {
+    use SecretKind::{RecoveryCode as R, TotpSecret as T};
+    let cases: &[(&str, &[(SecretKind, &str)])] = &[
+        (
+            "my codes: k7d2m-x9pqa n3b8c-tt5zz",
+            &[(R, "k7d2m-x9pqa"), (R, "n3b8c-tt5zz")],
+        ),
+        ("恢复码 abcde-fghjk", &[(R, "abcde-fghjk")]),
+        ("a well-known issue", &[]),
+        (
+            "setup key: JBSW Y3DP EHPK 3PXP",
+            &[(T, "JBSW Y3DP EHPK 3PXP")],
+        ),
+        ("シークレット：JBSWY3DPEHPK3PXP", &[(T, "JBSWY3DPEHPK3PXP")]),
+        (
+            "otpauth://totp/Koban:mei?secret=JBSWY3DPEHPK3PXP&issuer=Koban",
+            &[(T, "JBSWY3DPEHPK3PXP")],
+        ),
+        ("the key is understanding documentation", &[]),
+    ];
+    for (text, want) in cases {
+        assert_eq!(values(text), want.to_vec(), "{text}");
+    }
+}
+
+#[test]
+fn large_adversarial_text_is_handled_in_linear_time() {
+    let blobs = [
+        "1 ".repeat(50_000),
+        "pw=".repeat(30_000),
+        "code 123456 ".repeat(8_000),
+        "JBSW ".repeat(20_000),
+        "ab2cd-".repeat(20_000),
+        "9".repeat(100_000),
+    ];
+    for blob in blobs {
+        let started = std::time::Instant::now();
+        let (masked, _) = mask(&blob);
+        assert_eq!(mask(&masked).0, masked);
+        assert!(started.elapsed().as_secs() < 5, "{}", &blob[..12]);
+    }
+}
+
+#[test]
 fn luhn() {
     assert!(luhn_valid("4111111111111111"));
     assert!(luhn_valid("378282246310005"));
@@ -186,6 +230,14 @@ fn secretish() -> impl Strategy<Value = String> {
         "is",
         "error ",
         "12345678",
+        "k7d2m",
+        "abcde",
+        "recovery",
+        "JBSW",
+        "Y3DP",
+        "key",
+        "otpauth://x?secret=",
+        "&",
         "0",
         "\u{3000}",
     ]);
