@@ -146,7 +146,7 @@ pub fn validate_spec(spec: &FormSpec) -> Result<(), Vec<SpecIssue>> {
 }
 
 /// Mirrors [`CUSTOM_ID_PATTERN`].
-fn is_custom_id(id: &str) -> bool {
+pub(super) fn is_custom_id(id: &str) -> bool {
     let bytes = id.as_bytes();
     (1..=32).contains(&bytes.len())
         && bytes[0].is_ascii_lowercase()

@@ -387,3 +387,14 @@ proptest! {
         }
     }
 }
+
+proptest! {
+    /// The pattern admins' API documents publish says what `validate_spec`
+    /// accepts as a custom id.
+    #[test]
+    fn custom_ids_match_their_pattern(s in any::<String>(), generated in "[a-z][a-z0-9_]{0,31}") {
+        let pattern = regex::Regex::new(CUSTOM_ID_PATTERN).expect("a valid pattern");
+        prop_assert_eq!(spec::is_custom_id(&s), pattern.is_match(&s));
+        prop_assert!(spec::is_custom_id(&generated));
+    }
+}
