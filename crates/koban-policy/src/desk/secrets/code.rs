@@ -73,9 +73,12 @@ pub(super) fn find_codes(text: &str, lower: &str, out: &mut Vec<Secret>) {
         }
         let from = back_chars(lower, run.start, BEFORE_CHARS);
         let to = forward_chars(lower, run.end, AFTER_CHARS);
-        let near = [(from, run.start), (run.end, to)]
-            .into_iter()
-            .any(|(a, b)| has_keyword(lower, a, b));
+        // The nearest word before the digits is their label: after "error
+        // code" they are an error code, whatever "QR code" follows.
+        let near = match last_keyword(lower, from, run.start) {
+            Some(secret) => secret,
+            None => keywords(lower, run.end, to).any(|secret| secret),
+        };
         if near {
             out.push(Secret {
                 kind: SecretKind::VerificationCode,
@@ -102,23 +105,33 @@ fn glued(text: &str, start: usize, end: usize) -> bool {
         || digit_beyond(next, next.map(|c| end + c.len_utf8()))
 }
 
-/// Whether `lower[from..to]` holds a keyword standing as a word.
-fn has_keyword(lower: &str, from: usize, to: usize) -> bool {
-    let Some(window) = lower.get(from..to) else {
-        return false;
-    };
-    KEYWORDS.iter().any(|k| {
-        window.match_indices(k).any(|(i, _)| {
-            let (start, end) = (from + i, from + i + k.len());
-            if k.is_ascii() {
-                let glue =
-                    |c: Option<char>| c.is_some_and(|c| c.is_ascii_alphanumeric() || c == '_');
-                if glue(before(lower, start)) || glue(at(lower, end)) {
-                    return false;
-                }
-            }
-            let head = lower.get(..start).unwrap_or("");
-            !NOT_SECRET_BEFORE.iter().any(|w| head.ends_with(w))
+/// The keywords standing as words in `lower[from..to]`, in order of
+/// position, each true unless a word before it makes it a non-secret code.
+fn keywords(lower: &str, from: usize, to: usize) -> impl Iterator<Item = bool> + '_ {
+    let window = lower.get(from..to).unwrap_or("");
+    let mut hits: Vec<(usize, bool)> = KEYWORDS
+        .iter()
+        .flat_map(|k| {
+            window
+                .match_indices(k)
+                .map(move |(i, _)| (from + i, from + i + k.len()))
         })
-    })
+        .filter(|&(start, end)| {
+            let glue = |c: Option<char>| c.is_some_and(|c| c.is_ascii_alphanumeric() || c == '_');
+            let ascii = lower.get(start..end).is_some_and(str::is_ascii);
+            !ascii || (!glue(before(lower, start)) && !glue(at(lower, end)))
+        })
+        .map(|(start, _)| {
+            let head = lower.get(..start).unwrap_or("");
+            (start, !NOT_SECRET_BEFORE.iter().any(|w| head.ends_with(w)))
+        })
+        .collect();
+    hits.sort_unstable();
+    hits.into_iter().map(|(_, secret)| secret)
+}
+
+/// Whether the last keyword in the window marks a secret; `None` if there
+/// is no keyword.
+fn last_keyword(lower: &str, from: usize, to: usize) -> Option<bool> {
+    keywords(lower, from, to).last()
 }

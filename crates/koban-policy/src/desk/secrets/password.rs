@@ -4,7 +4,8 @@
 //! A label alone is not enough: "I reset my password yesterday" holds no
 //! secret. A separator (a colon, `=`, or a word for "is") must follow, so
 //! what comes after is the value. Only a CJK or Thai label may be followed
-//! directly by an ASCII value (`密码abc123`), as people write it in chat.
+//! directly by an ASCII or quoted value (`密码abc123`, `密碼「abc」`), as
+//! people write it in chat.
 
 use super::chars::{is_colon, MASK_CHAR};
 use super::{Secret, SecretKind};
@@ -133,10 +134,9 @@ fn value_after_label(
 ) -> Option<std::ops::Range<usize>> {
     let rest = text.get(pos..)?;
     let direct = cjk_label
-        && rest
-            .chars()
-            .next()
-            .is_some_and(|c| c.is_ascii_alphanumeric());
+        && rest.chars().next().is_some_and(|c| {
+            c.is_ascii_alphanumeric() || QUOTES.iter().any(|(open, _)| *open == c)
+        });
     if !direct {
         pos += skip_spaces(text, pos, 0)?;
         let here = text.get(pos..).unwrap_or("");

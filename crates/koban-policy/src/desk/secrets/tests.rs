@@ -32,6 +32,7 @@ fn passwords_in_five_languages() {
         // zh-TW
         ("密碼：Qwe!2024，謝謝", &[(P, "Qwe!2024")]),
         ("我的密碼是 pa55word", &[(P, "pa55word")]),
+        ("密碼「tw-pass99」，謝謝", &[(P, "tw-pass99")]),
         // ja
         ("パスワード: xxx", &[(P, "xxx")]),
         ("パスワードは「neko2024」です", &[(P, "neko2024")]),
@@ -55,6 +56,8 @@ fn codes_in_five_languages() {
         ("G-482913 is your code", &[(C, "482913")]),
         ("Order 482913 has not arrived", &[]),
         ("error code 500123 on sign-in", &[]),
+        ("error code 500123; see the QR code", &[]),
+        ("code 111111, error code 222222", &[(C, "111111")]),
         ("code 12345 is too short", &[]),
         ("验证码482913，5分钟内有效", &[(C, "482913")]),
         ("【LINE】驗證碼：４８２９１３", &[(C, "４８２９１３")]),
