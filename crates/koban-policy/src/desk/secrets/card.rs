@@ -123,6 +123,11 @@ fn chains(text: &str) -> Vec<Vec<DigitRun>> {
             chain.remove(0);
         }
     }
-    chains.retain(|c| !c.is_empty());
+    // A number after `+` is a phone number in international form, which can
+    // reach 13 digits and pass Luhn by chance; no card is written so.
+    chains.retain(|c| {
+        c.first()
+            .is_some_and(|r| !matches!(before(text, r.start), Some('+' | '＋')))
+    });
     chains
 }
