@@ -146,7 +146,20 @@ impl PhraseSet {
             }
         }
         join_pieces(&mut pieces, hits);
+        // Urgency is a separate question from the category: an urgency phrase
+        // must not hide a category phrase inside it, nor the reverse. Guards
+        // take part in both contests.
+        let is_urgent = |h: &Hit| matches!(self.phrases[h.phrase].target, Target::Urgent(_));
+        let is_guard = |h: &Hit| self.phrases[h.phrase].target == Target::Guard;
+        let mut urgency: Vec<Hit> = hits
+            .iter()
+            .copied()
+            .filter(|h| is_urgent(h) || is_guard(h))
+            .collect();
+        hits.retain(|h| !is_urgent(h));
         drop_contained(hits);
+        drop_contained(&mut urgency);
+        hits.extend(urgency.into_iter().filter(is_urgent));
         hits.sort_unstable_by_key(|h| (h.phrase, h.start));
     }
 }
