@@ -134,6 +134,12 @@ impl Model {
 /// The built-in training examples, for tests and tools.
 pub const BUILTIN_EXAMPLES: &str = include_str!("../../../data/triage/eval_tuning.tsv");
 
+/// Line numbers of the built-in phrase list that did not read: empty unless
+/// the data file has a typo (a test keeps it so); for a startup self-check.
+pub fn rejected_phrase_lines() -> &'static [usize] {
+    &phrases::builtin().rejected
+}
+
 /// Phrase evidence of one ticket.
 struct Rules {
     score: [f64; N],
