@@ -156,6 +156,8 @@ fn triage_accuracy_on_held_out_and_tuning_parts() {
         println!("{m}");
     }
 
+    throughput(&model, &held_out, &tuning);
+
     assert!(
         ratio(h.right, h.total) >= 0.9,
         "held-out accuracy below 0.9"
@@ -163,5 +165,32 @@ fn triage_accuracy_on_held_out_and_tuning_parts() {
     assert!(
         ratio(h.urgent_right, h.total) >= 0.85,
         "held-out urgency accuracy below 0.85"
+    );
+}
+
+/// Tickets per second over the whole set; meaningful in a release build
+/// (`cargo test --release ...`), indicative only in a debug one.
+fn throughput(model: &Model, a: &[Example], b: &[Example]) {
+    let all: Vec<&Example> = a.iter().chain(b).collect();
+    let bytes: usize = all.iter().map(|e| e.subject.len() + e.body.len()).sum();
+    let rounds = 20;
+    let start = std::time::Instant::now();
+    let mut urgent = 0;
+    for _ in 0..rounds {
+        for e in &all {
+            urgent += triage(model, &e.subject, &e.body).urgent as usize;
+        }
+    }
+    let secs = start.elapsed().as_secs_f64().max(1e-9);
+    let n = (rounds * all.len()) as f64;
+    println!(
+        "\nthroughput ({} build): {:.0} tickets/s, {:.1} MB/s of text ({urgent} urgent verdicts)",
+        if cfg!(debug_assertions) {
+            "debug"
+        } else {
+            "release"
+        },
+        n / secs,
+        (rounds * bytes) as f64 / secs / 1e6,
     );
 }
