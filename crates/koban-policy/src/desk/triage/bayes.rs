@@ -28,10 +28,13 @@ pub struct Model {
 /// Why a saved model could not be read back.
 #[derive(Debug, Clone, PartialEq, Eq, thiserror::Error)]
 pub enum ModelError {
+    /// The text does not start with the format's header line.
     #[error("not a triage model (first line must be {HEADER:?})")]
     Header,
+    /// A category this build does not know (line, name).
     #[error("line {0}: unknown category {1:?}")]
     UnknownCategory(usize, String),
+    /// A line that does not read (its number).
     #[error("line {0}: malformed")]
     Malformed(usize),
 }

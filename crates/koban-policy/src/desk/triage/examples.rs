@@ -14,8 +14,11 @@ pub struct Example {
     pub lang: String,
     /// One of [`CATEGORIES`].
     pub category: &'static str,
+    /// The urgency a person gave it.
     pub urgent: bool,
+    /// May be empty (chat messages have none).
     pub subject: String,
+    /// Line breaks and tabs restored from their escapes.
     pub body: String,
 }
 
@@ -23,7 +26,9 @@ pub struct Example {
 #[derive(Debug, Clone, PartialEq, Eq, thiserror::Error)]
 #[error("line {line}: {reason}")]
 pub struct ExampleError {
+    /// 1-based line number in the file.
     pub line: usize,
+    /// What is wrong with it.
     pub reason: &'static str,
 }
 

@@ -101,9 +101,11 @@ pub enum DecidedBy {
 pub struct Triage {
     /// One of [`CATEGORIES`].
     pub category: &'static str,
+    /// Needs a person now: takeover, fraud, a business unable to serve, a threat.
     pub urgent: bool,
     /// The combined model's probability of `category`, in `0..=1`.
     pub confidence: f64,
+    /// The layer that decided, with its reason.
     pub decided_by: DecidedBy,
     /// Other problems the ticket seems to raise, most serious first.
     pub secondary: Vec<&'static str>,
@@ -119,8 +121,9 @@ impl Model {
         BUILTIN
             .get_or_init(|| {
                 let mut model = Model::empty();
-                // The file is ours and a test reads it strictly; a bad line here
-                // would only make the model smaller, never stop the desk.
+                // The file is ours and a test reads it strictly; were it broken,
+                // the learned layer would start empty and the rules still work.
+                // Triage must never stop the desk.
                 let examples = parse_examples(BUILTIN_EXAMPLES).unwrap_or_default();
                 for e in examples {
                     let _ = model.learn(&e.subject, &e.body, e.category);
