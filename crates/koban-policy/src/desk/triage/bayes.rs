@@ -92,7 +92,7 @@ impl Model {
     /// The log likelihood of each category for already-distinct `tokens`.
     pub(super) fn posterior(&self, tokens: &[&str]) -> Posterior {
         let docs: u64 = self.docs.iter().sum();
-        let v = self.vocab.len() as f64;
+        let denominators = self.log_denominators();
         let mut log = [0.0; N];
         for (c, l) in log.iter_mut().enumerate() {
             *l = ((self.docs[c] as f64 + 1.0) / (docs as f64 + N as f64)).ln();
@@ -104,30 +104,32 @@ impl Model {
             };
             known += 1;
             for (c, l) in log.iter_mut().enumerate() {
-                *l += self.token_log(counts[c], c, v);
+                *l += token_log(counts[c], denominators[c]);
             }
         }
         Posterior { log, known }
     }
 
-    /// log P(token | category) with Laplace smoothing.
-    fn token_log(&self, count: u64, c: usize, vocab: f64) -> f64 {
-        ((count as f64 + 1.0) / (self.totals[c] as f64 + vocab)).ln()
+    /// ln(tokens in category + vocabulary size): the smoothed denominator,
+    /// computed once per ticket rather than once per token.
+    fn log_denominators(&self) -> [f64; N] {
+        let v = self.vocab.len() as f64;
+        self.totals.map(|t| (t as f64 + v).ln())
     }
 
     /// The tokens of a ticket that pull hardest toward `c` compared with the
     /// average of the other categories, strongest first: what an agent is
     /// shown as the reason for a learned decision.
     pub(super) fn evidence(&self, tokens: &[&str], c: usize, limit: usize) -> Vec<String> {
-        let v = self.vocab.len() as f64;
+        let denominators = self.log_denominators();
         let mut scored: Vec<(f64, &str)> = tokens
             .iter()
             .filter_map(|t| {
                 let counts = self.vocab.get(*t)?;
-                let own = self.token_log(counts[c], c, v);
+                let own = token_log(counts[c], denominators[c]);
                 let others = (0..N)
                     .filter(|&o| o != c)
-                    .map(|o| self.token_log(counts[o], o, v))
+                    .map(|o| token_log(counts[o], denominators[o]))
                     .sum::<f64>()
                     / (N - 1) as f64;
                 let lift = own - others;
@@ -201,6 +203,16 @@ impl Model {
             model.vocab.insert(token.to_string(), counts);
         }
         Ok(model)
+    }
+}
+
+/// log P(token | category) with Laplace smoothing: ln(count + 1) minus the
+/// category's log denominator. Most counts are zero, and their log is free.
+fn token_log(count: u64, log_denominator: f64) -> f64 {
+    if count == 0 {
+        -log_denominator
+    } else {
+        (count as f64 + 1.0).ln() - log_denominator
     }
 }
 

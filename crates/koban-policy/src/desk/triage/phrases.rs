@@ -365,7 +365,16 @@ mod tests {
     }
 
     #[test]
-    fn builtin_list_reads_cleanly() {
-        assert_eq!(builtin().rejected, Vec::<usize>::new());
+    fn builtin_list_reads_cleanly_without_duplicates() {
+        let set = builtin();
+        assert_eq!(set.rejected, Vec::<usize>::new());
+        // Two spellings that normalise alike would count twice.
+        let mut seen = std::collections::HashMap::new();
+        for p in &set.phrases {
+            let key = (format!("{:?}", p.target), norm::normalize(&p.text));
+            if let Some(first) = seen.insert(key, &p.text) {
+                panic!("{first:?} and {:?} are the same phrase", p.text);
+            }
+        }
     }
 }
