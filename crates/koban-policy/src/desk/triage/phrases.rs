@@ -3,9 +3,11 @@
 //! Phrases come from `data/triage/phrases.tsv` (category, phrase, weight) and
 //! are normalised like tickets, then compiled once into an Aho-Corasick
 //! automaton over bytes, so a ticket is scanned in one pass whatever the
-//! number of phrases. A match inside a longer match is dropped: that lets a
-//! guard phrase (category `-`, such as "not hacked") silence the shorter
-//! phrase it contains, and keeps "群发失败" from also counting as "失败".
+//! number of phrases. A match inside a longer match of the same kind is
+//! dropped (category phrases compete with each other, urgency phrases with
+//! each other, guards with both): that lets a guard phrase (target `-`, such
+//! as "not hacked") silence the shorter phrase it contains, and keeps
+//! "盗用我的照片" (privacy) from also counting as "盗用" (takeover).
 //!
 //! Chinese and Japanese put the same words in many orders (验证码收不到,
 //! 收不到验证码, 验证码一直都没收到), so a phrase may hold one `*`: its two
