@@ -29,7 +29,7 @@ use phrases::Target;
 pub const ACCOUNT_STOLEN: &str = "account_stolen";
 /// An official account's broadcast did not reach its followers.
 pub const BROADCAST_FAILURE: &str = "broadcast_failure";
-/// Locked, erroring or looping at sign-in, old device needed.
+/// Locked, suspended, erroring or looping at sign-in, old device needed.
 pub const CANNOT_SIGN_IN: &str = "cannot_sign_in";
 /// Device list, unknown devices, binding a new phone, 2FA.
 pub const DEVICE_SECURITY: &str = "device_security";
@@ -78,6 +78,14 @@ const URGENT_AT: f64 = 2.0;
 const MAX_SECONDARY: usize = 3;
 /// A category the model gives at least this share is worth a mention.
 const SECONDARY_SHARE: f64 = 0.25;
+/// Below this, a learned guess is no better than a person's first read:
+/// the ticket goes to `other` rather than to a category that may be wrong
+/// in a costly way (a vague "急急急" must not land in account_stolen and
+/// become urgent).
+const LEARNED_FLOOR: f64 = 0.25;
+/// A learned account_stolen is urgent only when the model is this sure;
+/// a phrase match always is.
+const URGENT_LEARNED_STOLEN: f64 = 0.5;
 
 /// The position of `name` in [`CATEGORIES`] (its seriousness rank).
 pub fn category_index(name: &str) -> Option<usize> {
@@ -224,7 +232,7 @@ pub fn triage(model: &Model, subject: &str, body: &str) -> Triage {
                 phrase: phrase.unwrap_or_default(),
             },
         )
-    } else if posterior.known == 0 && !any_rule {
+    } else if (posterior.known == 0 && !any_rule) || probs[argmax(&probs)] < LEARNED_FLOOR {
         (N - 1, DecidedBy::Fallback)
     } else {
         let c = argmax(&probs);
@@ -233,8 +241,10 @@ pub fn triage(model: &Model, subject: &str, body: &str) -> Triage {
     };
     let confidence = match decided_by {
         DecidedBy::Fallback => 0.0,
-        _ => probs[chosen].clamp(0.0, 1.0),
-    };
+        DecidedBy::Rule { .. } => probs[chosen].max(rule_confidence(&rules.score, &strong, chosen)),
+        DecidedBy::Learned { .. } => probs[chosen],
+    }
+    .clamp(0.0, 1.0);
 
     let mut secondary: Vec<usize> = strong.iter().copied().filter(|&c| c != chosen).collect();
     secondary.extend(
@@ -243,7 +253,9 @@ pub fn triage(model: &Model, subject: &str, body: &str) -> Triage {
     secondary.sort_unstable();
     secondary.truncate(MAX_SECONDARY);
 
-    let (urgent, urgent_because) = urgency(&rules, chosen);
+    let sure_stolen =
+        matches!(decided_by, DecidedBy::Rule { .. }) || confidence >= URGENT_LEARNED_STOLEN;
+    let (urgent, urgent_because) = urgency(&rules, chosen, sure_stolen);
     Triage {
         category: CATEGORIES[chosen],
         urgent,
@@ -254,10 +266,20 @@ pub fn triage(model: &Model, subject: &str, body: &str) -> Triage {
     }
 }
 
-/// A takeover is always urgent; otherwise urgency phrases that apply to any
-/// ticket and those scoped to the chosen category add up.
-fn urgency(rules: &Rules, chosen: usize) -> (bool, Option<String>) {
-    if CATEGORIES[chosen] == ACCOUNT_STOLEN {
+/// How sure the rules alone are of `chosen`: its phrase weight against all
+/// strongly matched categories plus half a strong match of doubt, so one
+/// strong phrase gives 2/3, more agreeing phrases approach 1, and a ticket
+/// that strongly matches two problems is about a coin toss between them.
+fn rule_confidence(score: &[f64; N], strong: &[usize], chosen: usize) -> f64 {
+    let all: f64 = strong.iter().map(|&c| score[c]).sum();
+    score[chosen] / (all + STRONG / 2.0)
+}
+
+/// A takeover the triage is sure of is always urgent; otherwise urgency
+/// phrases that apply to any ticket and those scoped to the chosen category
+/// add up.
+fn urgency(rules: &Rules, chosen: usize, sure_stolen: bool) -> (bool, Option<String>) {
+    if CATEGORIES[chosen] == ACCOUNT_STOLEN && sure_stolen {
         return (true, Some(ACCOUNT_STOLEN.to_string()));
     }
     if rules.urgent_any + rules.urgent_in[chosen] < URGENT_AT {

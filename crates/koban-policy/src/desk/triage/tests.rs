@@ -62,6 +62,31 @@ fn a_broadcast_failing_today_is_urgent_but_not_last_month() {
 }
 
 #[test]
+fn a_vague_cry_for_help_is_neither_a_takeover_nor_urgent() {
+    for body in ["急急急！！！", "help", "助けて"] {
+        let t = triage(&model(), "", body);
+        assert!(!t.urgent, "{body}: {t:?}");
+        assert_ne!(t.category, ACCOUNT_STOLEN, "{body}");
+    }
+}
+
+#[test]
+fn rule_confidence_falls_when_two_problems_compete() {
+    let one = triage(&model(), "", "忘记密码了");
+    let two = triage(&model(), "", "忘记密码了，账号也被锁定了");
+    assert_eq!(
+        one.decided_by,
+        DecidedBy::Rule {
+            phrase: "忘记密码".into()
+        }
+    );
+    assert_eq!(two.category, CANNOT_SIGN_IN);
+    assert_eq!(two.secondary, [FORGOT_PASSWORD]);
+    assert!(one.confidence >= 0.6, "{one:?}");
+    assert!(two.confidence < one.confidence, "{two:?}");
+}
+
+#[test]
 fn nothing_recognisable_falls_back_to_other() {
     let t = triage(&model(), "", "!!! ??? 12345");
     assert_eq!(t.category, OTHER);
