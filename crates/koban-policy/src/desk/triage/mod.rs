@@ -7,7 +7,9 @@
 //! and fix, so when it is sure (a category reaches [`STRONG`]) it wins. Below
 //! that, a naive Bayes model over character bigrams and words decides, with
 //! weaker phrase matches added to its evidence; the model learns from agents'
-//! corrections ([`Model::learn`]). Every answer says what decided it.
+//! corrections ([`Model::learn`]). A guess the model is unsure of, or a text
+//! with nothing recognisable, goes to `other` for a person to read. Every
+//! answer says what decided it.
 //!
 //! When one ticket describes several problems, the most serious strongly
 //! matched category wins: [`CATEGORIES`] is listed in that order.
@@ -25,7 +27,7 @@ pub use examples::{parse_examples, Example, ExampleError};
 
 use phrases::Target;
 
-/// The account is in someone else's hands (always urgent).
+/// The account is in someone else's hands (urgent whenever triage is sure).
 pub const ACCOUNT_STOLEN: &str = "account_stolen";
 /// An official account's broadcast did not reach its followers.
 pub const BROADCAST_FAILURE: &str = "broadcast_failure";
