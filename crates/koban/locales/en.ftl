@@ -476,3 +476,17 @@ timeline-contact-email = Email address
 timeline-contact-phone = Phone number
 timeline-support-reference = Identity verification: { $reference }
 device-limit-ahead = Your account already has { $max } devices holding a place, the most it can have. After this step you will choose one to sign out before this device is added.
+
+## Support desk
+problem-reference-invalid = That reference number is not right: check the digits and try again.
+problem-ticket-closed = This request is closed. Please open a new one; it will link back to this one.
+reason-reference_check_digit = The digits do not form a valid reference number.
+reason-not_a_date_time = Enter a date and time.
+reason-in_the_future = This time is in the future.
+reason-not_a_version = Enter the version as numbers with dots, such as 14.2.1.
+reason-not_a_contact = Enter an email address or a phone number.
+reason-not_an_option = Choose one of the options.
+reason-not_a_number = Enter a number.
+reason-not_a_date = Enter a date (YYYY-MM-DD).
+reason-not_an_attachment = Attach the file again.
+reason-duplicate = This was given twice.

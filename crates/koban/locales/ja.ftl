@@ -476,3 +476,17 @@ timeline-contact-email = メールアドレス
 timeline-contact-phone = 電話番号
 timeline-support-reference = 本人確認：{ $reference }
 device-limit-ahead = このアカウントでは、すでに上限の { $max } 台の端末が枠を使っています。この手順のあと、この端末を追加する前にログアウトさせる端末を 1 台選んでいただきます。
+
+## Support desk
+problem-reference-invalid = 受付番号が正しくありません。数字をご確認のうえ、もう一度お試しください。
+problem-ticket-closed = このお問い合わせは終了しています。新しくお問い合わせください。こちらへのリンクが付きます。
+reason-reference_check_digit = 有効な受付番号ではありません。
+reason-not_a_date_time = 日付と時刻を入力してください。
+reason-in_the_future = 未来の日時になっています。
+reason-not_a_version = バージョンは 14.2.1 のように数字とドットで入力してください。
+reason-not_a_contact = メールアドレスか電話番号を入力してください。
+reason-not_an_option = 選択肢から選んでください。
+reason-not_a_number = 数字を入力してください。
+reason-not_a_date = 日付を入力してください（年-月-日）。
+reason-not_an_attachment = ファイルをもう一度添付してください。
+reason-duplicate = 同じ項目が二度入力されています。

@@ -476,3 +476,17 @@ timeline-contact-email = ที่อยู่อีเมล
 timeline-contact-phone = หมายเลขโทรศัพท์
 timeline-support-reference = การยืนยันตัวตน: { $reference }
 device-limit-ahead = บัญชีของคุณมีอุปกรณ์ใช้สิทธิ์ครบ { $max } เครื่องแล้ว หลังขั้นตอนนี้ คุณจะต้องเลือกอุปกรณ์ 1 เครื่องให้ออกจากระบบก่อนจึงจะเพิ่มอุปกรณ์นี้ได้
+
+## Support desk
+problem-reference-invalid = หมายเลขอ้างอิงไม่ถูกต้อง โปรดตรวจสอบตัวเลขแล้วลองอีกครั้ง
+problem-ticket-closed = คำขอนี้ปิดแล้ว โปรดส่งคำขอใหม่ ซึ่งจะเชื่อมโยงกลับมาที่คำขอนี้
+reason-reference_check_digit = ตัวเลขนี้ไม่ใช่หมายเลขอ้างอิงที่ถูกต้อง
+reason-not_a_date_time = โปรดระบุวันที่และเวลา
+reason-in_the_future = เวลานี้ยังมาไม่ถึง
+reason-not_a_version = โปรดระบุเวอร์ชันเป็นตัวเลขคั่นด้วยจุด เช่น 14.2.1
+reason-not_a_contact = โปรดระบุอีเมลหรือหมายเลขโทรศัพท์
+reason-not_an_option = โปรดเลือกหนึ่งในตัวเลือก
+reason-not_a_number = โปรดระบุตัวเลข
+reason-not_a_date = โปรดระบุวันที่ (ปปปป-ดด-วว)
+reason-not_an_attachment = โปรดแนบไฟล์อีกครั้ง
+reason-duplicate = ข้อมูลนี้ถูกส่งมาสองครั้ง

@@ -476,3 +476,17 @@ timeline-contact-email = 邮箱地址
 timeline-contact-phone = 手机号码
 timeline-support-reference = 身份核实：{ $reference }
 device-limit-ahead = 您的账号已有 { $max } 台设备占用名额，已达上限。完成此步骤后，您需要先选择一台设备退出登录，才能添加这台设备。
+
+## Support desk
+problem-reference-invalid = 受理编号不正确，请核对数字后重试。
+problem-ticket-closed = 此工单已关闭。请提交新的工单，新工单会关联到这一张。
+reason-reference_check_digit = 这串数字不是有效的受理编号。
+reason-not_a_date_time = 请填写日期和时间。
+reason-in_the_future = 这个时间还没到。
+reason-not_a_version = 请按“数字.数字”的格式填写版本号，例如 14.2.1。
+reason-not_a_contact = 请填写邮箱地址或手机号码。
+reason-not_an_option = 请从选项中选择一项。
+reason-not_a_number = 请填写数字。
+reason-not_a_date = 请填写日期（年-月-日）。
+reason-not_an_attachment = 请重新添加附件。
+reason-duplicate = 这一项填写了两次。

@@ -476,3 +476,17 @@ timeline-contact-email = 電子郵件地址
 timeline-contact-phone = 手機號碼
 timeline-support-reference = 身分核對：{ $reference }
 device-limit-ahead = 你的帳號已有 { $max } 台裝置佔用名額，已達上限。完成這個步驟後，你需要先選擇一台裝置登出，才能加入這台裝置。
+
+## Support desk
+problem-reference-invalid = 案件編號不正確，請核對數字後再試一次。
+problem-ticket-closed = 此案件已結案。請提交新的案件，新案件會連結到這一件。
+reason-reference_check_digit = 這串數字不是有效的案件編號。
+reason-not_a_date_time = 請填寫日期和時間。
+reason-in_the_future = 這個時間還沒到。
+reason-not_a_version = 請以「數字.數字」的格式填寫版本號，例如 14.2.1。
+reason-not_a_contact = 請填寫電子郵件地址或手機號碼。
+reason-not_an_option = 請從選項中選擇一項。
+reason-not_a_number = 請填寫數字。
+reason-not_a_date = 請填寫日期（年-月-日）。
+reason-not_an_attachment = 請重新附加檔案。
+reason-duplicate = 這一項填寫了兩次。

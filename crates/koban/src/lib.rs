@@ -10,6 +10,7 @@ pub mod app;
 pub mod config;
 pub mod crypto;
 pub mod delivery;
+pub mod desk;
 pub mod domain;
 pub mod jobs;
 pub mod ops;

@@ -54,6 +54,19 @@ enum Command {
         #[command(subcommand)]
         command: AdminCommand,
     },
+    /// Support desk tools.
+    Desk {
+        #[command(subcommand)]
+        command: DeskCommand,
+    },
+}
+
+#[derive(Subcommand)]
+enum DeskCommand {
+    /// Reads JSON lines with `subject` and `body` on standard input and
+    /// writes, for each, a JSON line with `category`, `urgent` and
+    /// `confidence` (or `line` and `error` for a line it cannot read).
+    Triage,
 }
 
 #[derive(Subcommand)]
@@ -131,6 +144,23 @@ async fn run(cli: Cli) -> Result<(), String> {
         print!("{}", Config::render_docs());
         return Ok(());
     }
+    // Triage needs no configuration and no database: it is a filter.
+    if let Command::Desk {
+        command: DeskCommand::Triage,
+    } = cli.command
+    {
+        let model = koban_policy::desk::triage::Model::builtin();
+        let failed = koban::desk::triage::filter(
+            &model,
+            std::io::stdin().lock(),
+            std::io::BufWriter::new(std::io::stdout().lock()),
+        )
+        .map_err(|e| format!("desk triage: {e}"))?;
+        return match failed {
+            0 => Ok(()),
+            n => Err(format!("desk triage: {n} line(s) could not be read")),
+        };
+    }
     let config = Config::load(cli.config.as_deref(), std::env::vars(), &overrides(&cli)?)
         .map_err(|e| e.to_string())?;
     match cli.command {
@@ -185,5 +215,7 @@ async fn run(cli: Cli) -> Result<(), String> {
             println!("created {role} account {id} for {}", contact.as_str());
             Ok(())
         }
+        // Answered before the configuration is read, above.
+        Command::Desk { .. } => Ok(()),
     }
 }

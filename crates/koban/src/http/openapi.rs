@@ -197,6 +197,8 @@ fn fallback_description(status: &str) -> &'static str {
 
 /// Adds to one operation every answer the shared layers can give it.
 fn complete(path: &str, method: &str, operation: &mut Operation) {
+    // A list holding an empty requirement next to schemes means a session
+    // is optional: a caller may come signed out, but a bad token is still 401.
     let signed_in = operation
         .security
         .as_ref()

@@ -12,6 +12,7 @@ mod browser;
 mod chromium;
 mod conventions;
 mod delivery;
+mod desk;
 mod edges;
 mod fuzz;
 mod geo;

@@ -41,6 +41,8 @@ pub const ROUTES: &[&str] = &[
     "/api/v1/unlock",
     "/api/v1/support/accounts/{id}/actions",
     "/api/v1/deliveries/sms-status",
+    "/api/v1/desk/tickets",
+    "/api/v1/desk/tickets/{reference}/messages",
 ];
 
 /// The template of [`ROUTES`] that `path` falls under, if any: a `{name}`

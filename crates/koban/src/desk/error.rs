@@ -1,0 +1,84 @@
+//! Everything a desk operation can refuse or fail with, and its problem document.
+
+use crate::http::problem::{FieldError, Problem};
+use crate::store::StoreError;
+use axum::http::StatusCode;
+
+/// The desk's one error type.
+#[derive(Debug, thiserror::Error)]
+pub enum DeskError {
+    /// Fields refused, each with its reason.
+    #[error("invalid fields")]
+    Invalid(Vec<FieldError>),
+    /// A reference number that cannot be anyone's: wrong length, letters,
+    /// or a check digit that does not match (a typo, caught before lookup).
+    #[error("malformed reference number")]
+    BadReference,
+    /// No such ticket, or not one the caller may see: the same answer, so
+    /// nobody learns which numbers exist.
+    #[error("ticket not found")]
+    NotFound,
+    /// Signed in as someone the action is not for.
+    #[error("forbidden")]
+    Forbidden,
+    /// The ticket is closed: a reply opens a follow-up instead.
+    #[error("ticket closed")]
+    Closed,
+    #[error("too many requests; retry in {0} ms")]
+    RateLimited(i64),
+    #[error(transparent)]
+    Store(#[from] StoreError),
+    #[error("{0}")]
+    Internal(String),
+}
+
+impl From<sqlx::Error> for DeskError {
+    fn from(error: sqlx::Error) -> DeskError {
+        DeskError::Store(StoreError::Sqlx(error))
+    }
+}
+
+impl DeskError {
+    /// One refused field.
+    pub fn field(field: &str, code: &'static str) -> DeskError {
+        DeskError::Invalid(vec![FieldError {
+            field: field.to_string(),
+            code,
+        }])
+    }
+}
+
+impl From<DeskError> for Problem {
+    fn from(error: DeskError) -> Problem {
+        match error {
+            DeskError::Invalid(errors) => Problem::validation(errors),
+            DeskError::BadReference => Problem {
+                errors: vec![FieldError {
+                    field: "reference".into(),
+                    code: "reference_check_digit",
+                }],
+                ..Problem::new(
+                    StatusCode::UNPROCESSABLE_ENTITY,
+                    "reference-invalid",
+                    "problem-reference-invalid",
+                )
+            },
+            DeskError::NotFound => Problem::not_found(),
+            DeskError::Forbidden => Problem::forbidden(),
+            DeskError::Closed => Problem::new(
+                StatusCode::CONFLICT,
+                "ticket-closed",
+                "problem-ticket-closed",
+            ),
+            DeskError::RateLimited(ms) => Problem::rate_limited(ms),
+            DeskError::Store(error) => Problem::internal(&error),
+            DeskError::Internal(message) => Problem::internal(&message),
+        }
+    }
+}
+
+impl axum::response::IntoResponse for DeskError {
+    fn into_response(self) -> axum::response::Response {
+        Problem::from(self).into_response()
+    }
+}

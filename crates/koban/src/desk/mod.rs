@@ -1,0 +1,59 @@
+//! The support desk: tickets with phone-friendly reference numbers, their
+//! conversation and events, category forms with a completeness check, and
+//! triage. Its rules live in `koban_policy::desk`.
+
+pub mod api;
+mod error;
+pub mod service;
+pub mod store;
+pub mod triage;
+
+pub use error::DeskError;
+
+use crate::domain::Domain;
+use crate::state::App;
+use crate::store::Migration;
+use koban_policy::desk::triage::Model;
+
+/// The desk's state.
+pub struct State {
+    /// The triage model: the built-in one for now; agents' corrections
+    /// will teach it.
+    pub model: Model,
+}
+
+/// The triage model the desk classifies with.
+pub fn model(app: &App) -> &Model {
+    &app.part::<State>().model
+}
+
+/// The desk as the application composes it.
+pub fn domain() -> Domain {
+    Domain {
+        build: |_, _, parts| {
+            parts.insert(State {
+                model: Model::builtin(),
+            });
+            Ok(())
+        },
+        api: || {
+            use utoipa_axum::routes;
+            utoipa_axum::router::OpenApiRouter::new()
+                .routes(routes!(api::open_ticket))
+                .routes(routes!(api::my_tickets))
+                .routes(routes!(api::ticket))
+                .routes(routes!(api::add_message))
+                .routes(routes!(api::triage))
+        },
+        migrations: &[Migration {
+            version: 9,
+            name: "desk",
+            sql: include_str!("../../migrations/0009_desk.sql"),
+        }],
+        tags: &[(
+            "desk",
+            "Tickets, their conversation, category forms and triage",
+        )],
+        ..Domain::named("desk")
+    }
+}

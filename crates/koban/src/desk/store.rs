@@ -1,0 +1,387 @@
+//! The desk's SQL: contacts, tickets, messages and events.
+
+use crate::store::StoreError;
+use sqlx::any::AnyRow;
+use sqlx::{Any, Executor, Row, Transaction};
+
+/// A ticket as stored.
+#[derive(Debug, Clone)]
+pub struct TicketRow {
+    pub id: i64,
+    pub reference: String,
+    pub subject: String,
+    pub status: String,
+    pub priority: String,
+    pub category: String,
+    pub urgent: bool,
+    pub channel: String,
+    pub requester_account_id: Option<i64>,
+    pub requester_contact_id: Option<i64>,
+    pub team: Option<String>,
+    pub assignee_id: Option<i64>,
+    pub language: String,
+    pub region: Option<String>,
+    pub time_zone: Option<String>,
+    pub tier: String,
+    pub fields: String,
+    pub completeness: i64,
+    pub triage: String,
+    pub follow_up_of: Option<i64>,
+    pub created_at: i64,
+    pub updated_at: i64,
+    pub solved_at: Option<i64>,
+    pub closed_at: Option<i64>,
+}
+
+const TICKET_COLUMNS: &str =
+    "id, reference, subject, status, priority, category, urgent, channel, \
+    requester_account_id, requester_contact_id, team, assignee_id, language, region, time_zone, \
+    tier, fields, completeness, triage, follow_up_of, created_at, updated_at, solved_at, closed_at";
+
+impl TicketRow {
+    fn from_row(row: &AnyRow) -> Result<TicketRow, sqlx::Error> {
+        Ok(TicketRow {
+            id: row.try_get("id")?,
+            reference: row.try_get("reference")?,
+            subject: row.try_get("subject")?,
+            status: row.try_get("status")?,
+            priority: row.try_get("priority")?,
+            category: row.try_get("category")?,
+            urgent: row.try_get::<i64, _>("urgent")? != 0,
+            channel: row.try_get("channel")?,
+            requester_account_id: row.try_get("requester_account_id")?,
+            requester_contact_id: row.try_get("requester_contact_id")?,
+            team: row.try_get("team")?,
+            assignee_id: row.try_get("assignee_id")?,
+            language: row.try_get("language")?,
+            region: row.try_get("region")?,
+            time_zone: row.try_get("time_zone")?,
+            tier: row.try_get("tier")?,
+            fields: row.try_get("fields")?,
+            completeness: row.try_get("completeness")?,
+            triage: row.try_get("triage")?,
+            follow_up_of: row.try_get("follow_up_of")?,
+            created_at: row.try_get("created_at")?,
+            updated_at: row.try_get("updated_at")?,
+            solved_at: row.try_get("solved_at")?,
+            closed_at: row.try_get("closed_at")?,
+        })
+    }
+}
+
+/// A ticket not yet stored.
+pub struct NewTicket<'a> {
+    pub reference: &'a str,
+    pub subject: &'a str,
+    pub status: &'a str,
+    pub priority: &'a str,
+    pub category: &'a str,
+    pub urgent: bool,
+    pub channel: &'a str,
+    pub requester_account_id: Option<i64>,
+    pub requester_contact_id: Option<i64>,
+    pub language: &'a str,
+    pub region: Option<&'a str>,
+    pub time_zone: Option<&'a str>,
+    pub fields: &'a str,
+    pub completeness: i64,
+    pub triage: &'a str,
+    pub follow_up_of: Option<i64>,
+    pub now: i64,
+}
+
+/// Inserts a ticket; `None` when its reference number is taken (the caller
+/// draws another).
+pub async fn insert_ticket(
+    tx: &mut Transaction<'_, Any>,
+    t: &NewTicket<'_>,
+) -> Result<Option<i64>, StoreError> {
+    let row = sqlx::query(
+        "INSERT INTO desk_tickets (reference, subject, status, priority, category, urgent, channel,
+            requester_account_id, requester_contact_id, language, region, time_zone, fields,
+            completeness, triage, follow_up_of, created_at, updated_at)
+         VALUES ($1, $2, $3, $4, $5, $6, $7, $8, $9, $10, $11, $12, $13, $14, $15, $16, $17, $17)
+         ON CONFLICT (reference) DO NOTHING
+         RETURNING id",
+    )
+    .bind(t.reference)
+    .bind(t.subject)
+    .bind(t.status)
+    .bind(t.priority)
+    .bind(t.category)
+    .bind(i64::from(t.urgent))
+    .bind(t.channel)
+    .bind(t.requester_account_id)
+    .bind(t.requester_contact_id)
+    .bind(t.language)
+    .bind(t.region)
+    .bind(t.time_zone)
+    .bind(t.fields)
+    .bind(t.completeness)
+    .bind(t.triage)
+    .bind(t.follow_up_of)
+    .bind(t.now)
+    .fetch_optional(&mut **tx)
+    .await?;
+    Ok(match row {
+        Some(row) => Some(row.try_get("id")?),
+        None => None,
+    })
+}
+
+/// The contact with this email or phone, made if new; its id.
+pub async fn contact_id(
+    tx: &mut Transaction<'_, Any>,
+    email: Option<&str>,
+    phone: Option<&str>,
+    name: Option<&str>,
+    now: i64,
+) -> Result<i64, StoreError> {
+    let (column, value) = match (email, phone) {
+        (Some(email), _) => ("email", email),
+        (None, Some(phone)) => ("phone", phone),
+        (None, None) => return Err(StoreError::Sqlx(sqlx::Error::RowNotFound)),
+    };
+    let sql = format!(
+        "INSERT INTO desk_contacts ({column}, name, created_at) VALUES ($1, $2, $3)
+         ON CONFLICT ({column}) DO UPDATE SET name = COALESCE(desk_contacts.name, excluded.name)
+         RETURNING id"
+    );
+    let row = sqlx::query(&sql)
+        .bind(value)
+        .bind(name)
+        .bind(now)
+        .fetch_one(&mut **tx)
+        .await?;
+    Ok(row.try_get("id")?)
+}
+
+/// A message not yet stored.
+pub struct NewMessage<'a> {
+    pub ticket_id: i64,
+    pub author_account_id: Option<i64>,
+    pub author_kind: &'a str,
+    pub public: bool,
+    pub body: &'a str,
+    pub original_sealed: Option<Vec<u8>>,
+    pub now: i64,
+}
+
+/// Adds a message to a ticket's conversation; its id.
+pub async fn insert_message(
+    tx: &mut Transaction<'_, Any>,
+    m: NewMessage<'_>,
+) -> Result<i64, StoreError> {
+    let row = sqlx::query(
+        "INSERT INTO desk_messages (ticket_id, author_account_id, author_kind, public, body,
+            original_sealed, created_at)
+         VALUES ($1, $2, $3, $4, $5, $6, $7) RETURNING id",
+    )
+    .bind(m.ticket_id)
+    .bind(m.author_account_id)
+    .bind(m.author_kind)
+    .bind(i64::from(m.public))
+    .bind(m.body)
+    .bind(m.original_sealed)
+    .bind(m.now)
+    .fetch_one(&mut **tx)
+    .await?;
+    Ok(row.try_get("id")?)
+}
+
+/// Records a change to a ticket: who, what, when.
+pub async fn insert_event(
+    tx: &mut Transaction<'_, Any>,
+    ticket_id: i64,
+    actor: Option<i64>,
+    kind: &str,
+    detail: &serde_json::Value,
+    now: i64,
+) -> Result<(), StoreError> {
+    sqlx::query(
+        "INSERT INTO desk_events (ticket_id, actor_account_id, kind, detail, at)
+         VALUES ($1, $2, $3, $4, $5)",
+    )
+    .bind(ticket_id)
+    .bind(actor)
+    .bind(kind)
+    .bind(detail.to_string())
+    .bind(now)
+    .execute(&mut **tx)
+    .await?;
+    Ok(())
+}
+
+/// Moves a ticket to `status`, stamping when it was solved or closed.
+pub async fn set_status(
+    tx: &mut Transaction<'_, Any>,
+    ticket_id: i64,
+    status: &str,
+    now: i64,
+) -> Result<(), StoreError> {
+    sqlx::query(
+        "UPDATE desk_tickets SET status = $2, updated_at = $3,
+            solved_at = CASE WHEN $2 = 'solved' THEN $3 WHEN $2 = 'closed' THEN solved_at ELSE NULL END,
+            closed_at = CASE WHEN $2 = 'closed' THEN $3 ELSE NULL END
+         WHERE id = $1",
+    )
+    .bind(ticket_id)
+    .bind(status)
+    .bind(now)
+    .execute(&mut **tx)
+    .await?;
+    Ok(())
+}
+
+/// Marks a ticket as changed now (a message arrived).
+pub async fn touch(
+    tx: &mut Transaction<'_, Any>,
+    ticket_id: i64,
+    now: i64,
+) -> Result<(), StoreError> {
+    sqlx::query("UPDATE desk_tickets SET updated_at = $2 WHERE id = $1")
+        .bind(ticket_id)
+        .bind(now)
+        .execute(&mut **tx)
+        .await?;
+    Ok(())
+}
+
+/// The ticket with this reference number.
+pub async fn ticket_by_reference<'e, E>(
+    executor: E,
+    reference: &str,
+) -> Result<Option<TicketRow>, StoreError>
+where
+    E: Executor<'e, Database = Any>,
+{
+    let sql = format!("SELECT {TICKET_COLUMNS} FROM desk_tickets WHERE reference = $1");
+    let row = sqlx::query(&sql)
+        .bind(reference)
+        .fetch_optional(executor)
+        .await?;
+    Ok(row.as_ref().map(TicketRow::from_row).transpose()?)
+}
+
+/// A requester's tickets, newest first, before the cursor id.
+pub async fn tickets_of_account<'e, E>(
+    executor: E,
+    account_id: i64,
+    before: i64,
+    limit: i64,
+) -> Result<Vec<TicketRow>, StoreError>
+where
+    E: Executor<'e, Database = Any>,
+{
+    let sql = format!(
+        "SELECT {TICKET_COLUMNS} FROM desk_tickets
+         WHERE (requester_account_id = $1
+                OR requester_contact_id IN (SELECT id FROM desk_contacts WHERE account_id = $1))
+           AND id < $2
+         ORDER BY id DESC LIMIT $3"
+    );
+    let rows = sqlx::query(&sql)
+        .bind(account_id)
+        .bind(before)
+        .bind(limit)
+        .fetch_all(executor)
+        .await?;
+    Ok(rows
+        .iter()
+        .map(TicketRow::from_row)
+        .collect::<Result<_, _>>()?)
+}
+
+/// Whether the contact is linked to this account (proved with a code).
+pub async fn contact_belongs_to<'e, E>(
+    executor: E,
+    contact_id: i64,
+    account_id: i64,
+) -> Result<bool, StoreError>
+where
+    E: Executor<'e, Database = Any>,
+{
+    let row = sqlx::query("SELECT 1 AS one FROM desk_contacts WHERE id = $1 AND account_id = $2")
+        .bind(contact_id)
+        .bind(account_id)
+        .fetch_optional(executor)
+        .await?;
+    Ok(row.is_some())
+}
+
+/// A message as stored.
+#[derive(Debug, Clone)]
+pub struct MessageRow {
+    pub id: i64,
+    pub author_account_id: Option<i64>,
+    pub author_kind: String,
+    pub public: bool,
+    pub body: String,
+    pub created_at: i64,
+}
+
+/// A ticket's messages, oldest first; internal notes only when `internal`.
+pub async fn messages<'e, E>(
+    executor: E,
+    ticket_id: i64,
+    internal: bool,
+) -> Result<Vec<MessageRow>, StoreError>
+where
+    E: Executor<'e, Database = Any>,
+{
+    let rows = sqlx::query(
+        "SELECT id, author_account_id, author_kind, public, body, created_at
+         FROM desk_messages WHERE ticket_id = $1 AND (public = 1 OR $2 = 1)
+         ORDER BY id",
+    )
+    .bind(ticket_id)
+    .bind(i64::from(internal))
+    .fetch_all(executor)
+    .await?;
+    rows.iter()
+        .map(|row| {
+            Ok(MessageRow {
+                id: row.try_get("id")?,
+                author_account_id: row.try_get("author_account_id")?,
+                author_kind: row.try_get("author_kind")?,
+                public: row.try_get::<i64, _>("public")? != 0,
+                body: row.try_get("body")?,
+                created_at: row.try_get("created_at")?,
+            })
+        })
+        .collect::<Result<_, sqlx::Error>>()
+        .map_err(StoreError::from)
+}
+
+/// An event as stored.
+#[derive(Debug, Clone)]
+pub struct EventRow {
+    pub actor_account_id: Option<i64>,
+    pub kind: String,
+    pub detail: String,
+    pub at: i64,
+}
+
+/// A ticket's events, oldest first.
+pub async fn events<'e, E>(executor: E, ticket_id: i64) -> Result<Vec<EventRow>, StoreError>
+where
+    E: Executor<'e, Database = Any>,
+{
+    let rows = sqlx::query(
+        "SELECT actor_account_id, kind, detail, at FROM desk_events WHERE ticket_id = $1 ORDER BY id",
+    )
+    .bind(ticket_id)
+    .fetch_all(executor)
+    .await?;
+    rows.iter()
+        .map(|row| {
+            Ok(EventRow {
+                actor_account_id: row.try_get("actor_account_id")?,
+                kind: row.try_get("kind")?,
+                detail: row.try_get("detail")?,
+                at: row.try_get("at")?,
+            })
+        })
+        .collect::<Result<_, sqlx::Error>>()
+        .map_err(StoreError::from)
+}
