@@ -490,3 +490,7 @@ reason-not_a_number = 数字を入力してください。
 reason-not_a_date = 日付を入力してください（年-月-日）。
 reason-not_an_attachment = ファイルをもう一度添付してください。
 reason-duplicate = 同じ項目が二度入力されています。
+code-subject-support_verification = Koban サポートの本人確認コード
+code-body-support_verification = Koban サポートが、お問い合わせに関してこのアカウントのご本人であることを確認しています。確認コードは { $code } です（10 分間有効）。ご自身でお問い合わせいただいた件でのみ、Koban サポートにお伝えください。お問い合わせに心当たりがない場合は、誰にも伝えず、パスワードを変更してください。
+problem-owner-verification-required = 先にこのチケットでアカウントの本人確認を行ってください。本人確認の有効期間は 30 分です。
+problem-no-account-to-verify = このチケットの問い合わせ者には、確認済みの連絡先を持つアカウントがありません。

@@ -41,6 +41,12 @@ CREATE TABLE desk_tickets (
     completeness BIGINT NOT NULL DEFAULT 0,
     -- What triage decided and why, as JSON.
     triage TEXT NOT NULL DEFAULT '{}',
+    -- The account whose security context the ticket carries, once known
+    -- (the requester's own, or proved by a verification), and the snapshot
+    -- taken with the requester's consent, sealed with the server key.
+    security_account_id BIGINT REFERENCES accounts(id),
+    security_consent BIGINT NOT NULL DEFAULT 0,
+    security_snapshot_sealed {blob},
     merged_into BIGINT REFERENCES desk_tickets(id),
     follow_up_of BIGINT REFERENCES desk_tickets(id),
     created_at BIGINT NOT NULL,
@@ -82,3 +88,21 @@ CREATE TABLE desk_events (
     at BIGINT NOT NULL
 );
 CREATE INDEX desk_events_by_ticket ON desk_events(ticket_id, id);
+
+-- An identity verification an agent started on a ticket: passed only when
+-- the check itself passed (a code sent by the server to the account's
+-- verified contact, read back). Account actions need a passed one, on the
+-- same ticket, for the same account, not older than 30 minutes.
+CREATE TABLE desk_verifications (
+    id {id},
+    ticket_id BIGINT NOT NULL REFERENCES desk_tickets(id),
+    account_id BIGINT NOT NULL REFERENCES accounts(id),
+    agent_id BIGINT NOT NULL REFERENCES accounts(id),
+    method TEXT NOT NULL,
+    destination TEXT NOT NULL,
+    status TEXT NOT NULL,
+    created_at BIGINT NOT NULL,
+    passed_at BIGINT,
+    CHECK (status IN ('pending', 'passed', 'failed'))
+);
+CREATE INDEX desk_verifications_by_ticket ON desk_verifications(ticket_id, id);

@@ -25,6 +25,8 @@ pub enum Purpose {
     StepUp,
     /// Proof of a new phone number or email address replacing the old one.
     ChangeContact,
+    /// The owner proving who they are to a support agent, on one ticket.
+    SupportVerification,
 }
 
 impl Purpose {
@@ -37,6 +39,7 @@ impl Purpose {
             Purpose::Unlock => "unlock",
             Purpose::StepUp => "step_up",
             Purpose::ChangeContact => "change_contact",
+            Purpose::SupportVerification => "support_verification",
         }
     }
 }
@@ -202,7 +205,14 @@ pub async fn issue(
         channel,
         destination: contact.as_str().to_string(),
         subject: t(lang, &format!("code-subject-{}", purpose.as_str()), &[]),
-        body: t(lang, "code-body", &[("code", code)]),
+        // Every other code says nobody will ever ask for it; this one is
+        // read back to support, so it says when that is right.
+        body: match purpose {
+            Purpose::SupportVerification => {
+                t(lang, "code-body-support_verification", &[("code", code)])
+            }
+            _ => t(lang, "code-body", &[("code", code)]),
+        },
     };
     delivery::queue(tx, &app.key, app.config.delivery_mode == "live", message).await?;
     Ok(())

@@ -44,6 +44,10 @@ pub struct NewTicketRequest {
     /// IANA time zone, e.g. `Asia/Tokyo`.
     #[schema(max_length = 64)]
     pub time_zone: Option<String>,
+    /// Signed in: attach the account's security context (lock, recent
+    /// sign-ins, devices, second factors) so support need not ask.
+    #[serde(default)]
+    pub share_security_context: bool,
 }
 
 /// Opens a ticket; the answer carries its reference number.
@@ -97,6 +101,7 @@ pub async fn open_ticket(
         region: input.region,
         time_zone,
         channel: "web",
+        share_security_context: input.share_security_context,
     };
     let opened = service::open(&app, requester, opening).await?;
     Ok((StatusCode::CREATED, Json(opened)))

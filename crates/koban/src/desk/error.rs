@@ -26,6 +26,16 @@ pub enum DeskError {
     Closed,
     #[error("too many requests; retry in {0} ms")]
     RateLimited(i64),
+    /// The ticket's requester has no account with a verified contact.
+    #[error("no account to verify")]
+    NoAccount,
+    /// An account action without a passed verification of that account on
+    /// this ticket in the last 30 minutes.
+    #[error("verification required")]
+    VerificationRequired,
+    /// Refused by the account layer (a wrong code, a throttle, …).
+    #[error(transparent)]
+    Account(#[from] crate::accounts::AccountError),
     #[error(transparent)]
     Store(#[from] StoreError),
     #[error("{0}")]
@@ -71,6 +81,17 @@ impl From<DeskError> for Problem {
                 "problem-ticket-closed",
             ),
             DeskError::RateLimited(ms) => Problem::rate_limited(ms),
+            DeskError::NoAccount => Problem::new(
+                StatusCode::UNPROCESSABLE_ENTITY,
+                "no-account-to-verify",
+                "problem-no-account-to-verify",
+            ),
+            DeskError::VerificationRequired => Problem::new(
+                StatusCode::FORBIDDEN,
+                "verification-required",
+                "problem-owner-verification-required",
+            ),
+            DeskError::Account(error) => Problem::from(error),
             DeskError::Store(error) => Problem::internal(&error),
             DeskError::Internal(message) => Problem::internal(&message),
         }

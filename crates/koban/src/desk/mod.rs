@@ -3,10 +3,13 @@
 //! triage. Its rules live in `koban_policy::desk`.
 
 pub mod api;
+pub mod context;
 mod error;
 pub mod service;
 pub mod store;
+pub mod support_api;
 pub mod triage;
+pub mod verification;
 
 pub use error::DeskError;
 
@@ -44,6 +47,10 @@ pub fn domain() -> Domain {
                 .routes(routes!(api::ticket))
                 .routes(routes!(api::add_message))
                 .routes(routes!(api::triage))
+                .routes(routes!(support_api::security_context))
+                .routes(routes!(support_api::start_verification))
+                .routes(routes!(support_api::check_verification))
+                .routes(routes!(support_api::account_action))
         },
         migrations: &[Migration {
             version: 9,

@@ -46,6 +46,8 @@ pub struct Opening {
     pub region: Option<String>,
     pub time_zone: Option<String>,
     pub channel: &'static str,
+    /// The requester agreed to attach their account's security context.
+    pub share_security_context: bool,
 }
 
 /// A ticket just opened.
@@ -123,6 +125,19 @@ pub async fn open(
     });
     let fields = serde_json::Value::Object(fields).to_string();
     let triage_text = triage_record.to_string();
+    // Only with consent, and only for the signed-in requester's own account.
+    let snapshot = match (&requester, opening.share_security_context) {
+        (Requester::Account(current), true) => {
+            let context = super::context::read(app, current.account.id).await?;
+            let plain =
+                serde_json::to_vec(&context).map_err(|e| DeskError::Internal(e.to_string()))?;
+            Some((
+                current.account.id,
+                app.key.seal(super::context::SNAPSHOT_PURPOSE, &plain),
+            ))
+        }
+        _ => None,
+    };
     let mut tx = app.store.write().begin().await?;
     let (account_id, contact_id) = match (&requester, &contact) {
         (Requester::Account(current), _) => (Some(current.account.id), None),
@@ -171,6 +186,9 @@ pub async fn open(
             "no free reference number after 8 draws".into(),
         ));
     };
+    if let Some((account, sealed)) = &snapshot {
+        store::set_snapshot(&mut tx, ticket_id, *account, sealed).await?;
+    }
     store::insert_message(
         &mut tx,
         NewMessage {

@@ -396,3 +396,217 @@ async fn script_in_a_ticket_is_kept_as_text(t: TestApp) {
     assert_eq!(status, StatusCode::UNPROCESSABLE_ENTITY);
 }
 both!(script_in_a_ticket_is_kept_as_text);
+
+fn totp_now(secret_base32: &str) -> String {
+    let secret = koban::security::totp::base32_decode(secret_base32).expect("base32");
+    koban::security::totp::code_at(
+        &secret,
+        koban::security::totp::step_of(koban::store::now_ms()),
+    )
+}
+
+/// The source's first case: locked out on a new device, the user opens a
+/// ticket signed out; it arrives triaged with the lock in its security
+/// context; the agent verifies the owner through a code to the verified
+/// contact and unlocks from the ticket; the user signs in and turns on 2FA.
+async fn locked_out_user_is_verified_and_unlocked_from_the_ticket(t: TestApp) {
+    let owner = "kenji@example.jp";
+    t.signed_up(owner, PASSWORD).await;
+    for _ in 0..5 {
+        t.post(
+            "/api/v1/sessions",
+            json!({ "identifier": owner, "password": "wrong guess 123" }),
+        )
+        .await;
+    }
+    let (status, locked) = t
+        .post(
+            "/api/v1/sessions",
+            json!({ "identifier": owner, "password": PASSWORD }),
+        )
+        .await;
+    assert_eq!(status, StatusCode::UNAUTHORIZED, "{locked}");
+
+    let (status, opened) = t
+        .post(
+            "/api/v1/desk/tickets",
+            json!({ "subject": "新しい端末でログインできない",
+                    "body": "機種変更した新しいスマホでログインしようとしたら、アカウントがロックされました。",
+                    "email": owner }),
+        )
+        .await;
+    assert_eq!(status, StatusCode::CREATED, "{opened}");
+    assert!(
+        ["cannot_sign_in", "account_stolen"].contains(&opened["category"].as_str().unwrap_or("")),
+        "{opened}"
+    );
+    let reference = digits(&opened["reference"]);
+    let base = format!("/api/v1/desk/tickets/{reference}");
+    let agent = t.staff("support@example.com", "agent").await;
+
+    // The lock is in the context before anything is proved, marked as not proved.
+    let (status, context) = t
+        .get(Some(&agent), &format!("{base}/security-context"))
+        .await;
+    assert_eq!(status, StatusCode::OK, "{context}");
+    assert_eq!(context["account_proved"], false);
+    assert!(context["live"]["lock"].is_object(), "{context}");
+    assert!(!context["live"]["attempts"]
+        .as_array()
+        .expect("attempts")
+        .is_empty());
+    // The requester may not read it, nor act.
+    let actions = format!("{base}/account-actions");
+    let unlock = json!({ "action": "unlock", "reason": "owner locked out after changing phones" });
+    // Nothing proved yet: refused, and the account stays locked.
+    let (status, problem) = t.post_as(&agent, &actions, unlock.clone()).await;
+    assert_eq!(status, StatusCode::FORBIDDEN, "{problem}");
+    assert_eq!(problem["type"], "/problems/verification-required");
+
+    let (status, started) = t
+        .post_as(&agent, &format!("{base}/verifications"), json!({}))
+        .await;
+    assert_eq!(status, StatusCode::CREATED, "{started}");
+    assert!(
+        started["destination"].as_str().unwrap_or("").contains('*'),
+        "{started}"
+    );
+    let id = started["id"].as_i64().expect("id");
+    let check = format!("{base}/verifications/{id}/check");
+    let code = t.latest_code(owner).await;
+    let wrong = if code == "000000" { "111111" } else { "000000" };
+    let (status, problem) = t.post_as(&agent, &check, json!({ "code": wrong })).await;
+    assert_eq!(status, StatusCode::UNPROCESSABLE_ENTITY, "{problem}");
+    let (status, problem) = t.post_as(&agent, &actions, unlock.clone()).await;
+    assert_eq!(
+        status,
+        StatusCode::FORBIDDEN,
+        "a wrong code proves nothing: {problem}"
+    );
+    let (status, body) = t.post_as(&agent, &check, json!({ "code": code })).await;
+    assert_eq!(status, StatusCode::NO_CONTENT, "{body}");
+
+    // A verification on another ticket does not count here.
+    let (_, other) = t
+        .post(
+            "/api/v1/desk/tickets",
+            json!({ "subject": "another", "body": "locked", "email": owner }),
+        )
+        .await;
+    let other_actions = format!(
+        "/api/v1/desk/tickets/{}/account-actions",
+        digits(&other["reference"])
+    );
+    let (status, _) = t.post_as(&agent, &other_actions, unlock.clone()).await;
+    assert_eq!(status, StatusCode::FORBIDDEN);
+
+    let (status, body) = t.post_as(&agent, &actions, unlock.clone()).await;
+    assert_eq!(status, StatusCode::NO_CONTENT, "{body}");
+    let (_, ticket) = t.get(Some(&agent), &base).await;
+    let kinds: Vec<&str> = ticket["events"]
+        .as_array()
+        .expect("events")
+        .iter()
+        .filter_map(|e| e["kind"].as_str())
+        .collect();
+    for kind in [
+        "created",
+        "verification_started",
+        "verification_passed",
+        "account_action",
+    ] {
+        assert!(kinds.contains(&kind), "{kinds:?}");
+    }
+    assert_eq!(
+        t.count("audit_log WHERE action = 'account.unlock'").await,
+        1
+    );
+    let (_, context) = t
+        .get(Some(&agent), &format!("{base}/security-context"))
+        .await;
+    assert_eq!(context["account_proved"], true);
+    assert!(context["live"]["lock"].is_null(), "{context}");
+
+    // The owner signs in and turns on 2FA; the contact is now theirs, so
+    // the ticket is in their list.
+    let (status, session) = t
+        .post(
+            "/api/v1/sessions",
+            json!({ "identifier": owner, "password": PASSWORD }),
+        )
+        .await;
+    assert_eq!(status, StatusCode::CREATED, "{session}");
+    let token = session["session"]["token"]
+        .as_str()
+        .expect("token")
+        .to_string();
+    let (status, enrollment) = t.post_as(&token, "/api/v1/me/2fa/totp", json!({})).await;
+    assert_eq!(status, StatusCode::CREATED, "{enrollment}");
+    let secret = enrollment["secret"].as_str().expect("secret").to_string();
+    let (status, body) = t
+        .post_as(
+            &token,
+            "/api/v1/me/2fa/totp/confirm",
+            json!({ "code": totp_now(&secret) }),
+        )
+        .await;
+    assert!(status.is_success(), "{body}");
+    let (_, mine) = t.get(Some(&token), "/api/v1/me/tickets").await;
+    assert_eq!(mine["items"].as_array().map(Vec::len), Some(2), "{mine}");
+
+    // A verification older than 30 minutes no longer counts.
+    t.exec("UPDATE desk_verifications SET passed_at = passed_at - 1860000")
+        .await;
+    let (status, _) = t.post_as(&agent, &actions, unlock).await;
+    assert_eq!(status, StatusCode::FORBIDDEN);
+    // The requester sees neither the context nor the actions.
+    let (status, _) = t
+        .get(Some(&token), &format!("{base}/security-context"))
+        .await;
+    assert_eq!(status, StatusCode::FORBIDDEN);
+}
+both!(locked_out_user_is_verified_and_unlocked_from_the_ticket);
+
+async fn a_consented_snapshot_travels_with_the_ticket(t: TestApp) {
+    let token = t.signed_up("share@example.com", PASSWORD).await;
+    let agent = t.staff("reader@example.com", "agent").await;
+    let (status, opened) = t
+        .post_as(
+            &token,
+            "/api/v1/desk/tickets",
+            json!({ "subject": "unknown device", "body": "I see a device I do not know in my list", "share_security_context": true }),
+        )
+        .await;
+    assert_eq!(status, StatusCode::CREATED, "{opened}");
+    let (_, context) = t
+        .get(
+            Some(&agent),
+            &format!(
+                "/api/v1/desk/tickets/{}/security-context",
+                digits(&opened["reference"])
+            ),
+        )
+        .await;
+    assert_eq!(context["account_proved"], true);
+    assert!(context["snapshot"]["devices"].is_array(), "{context}");
+    assert_eq!(context["snapshot"]["two_factor"], false);
+    // Without consent there is no snapshot.
+    let (_, plain) = t
+        .post_as(
+            &token,
+            "/api/v1/desk/tickets",
+            json!({ "subject": "x", "body": "question about groups" }),
+        )
+        .await;
+    let (_, context) = t
+        .get(
+            Some(&agent),
+            &format!(
+                "/api/v1/desk/tickets/{}/security-context",
+                digits(&plain["reference"])
+            ),
+        )
+        .await;
+    assert!(context["snapshot"].is_null(), "{context}");
+}
+both!(a_consented_snapshot_travels_with_the_ticket);
