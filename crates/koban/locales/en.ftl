@@ -494,3 +494,4 @@ code-subject-support_verification = Your Koban support verification code
 code-body-support_verification = A Koban support agent is confirming that you are the owner of this account for your support request. Your code is { $code }; it expires in 10 minutes. Give it only to Koban support, in the request you opened. If you did not contact support, do not share it and change your password.
 problem-owner-verification-required = Verify the owner of this account on this ticket first; a verification counts for 30 minutes.
 problem-no-account-to-verify = No account with a verified contact belongs to this ticket’s requester.
+problem-ticket-changed = Someone else changed this ticket a moment ago. Nothing was changed; look at it again.

@@ -494,3 +494,4 @@ code-subject-support_verification = Koban サポートの本人確認コード
 code-body-support_verification = Koban サポートが、お問い合わせに関してこのアカウントのご本人であることを確認しています。確認コードは { $code } です（10 分間有効）。ご自身でお問い合わせいただいた件でのみ、Koban サポートにお伝えください。お問い合わせに心当たりがない場合は、誰にも伝えず、パスワードを変更してください。
 problem-owner-verification-required = 先にこのチケットでアカウントの本人確認を行ってください。本人確認の有効期間は 30 分です。
 problem-no-account-to-verify = このチケットの問い合わせ者には、確認済みの連絡先を持つアカウントがありません。
+problem-ticket-changed = このチケットはたった今ほかの担当者が変更しました。変更は保存されていません。もう一度ご確認ください。

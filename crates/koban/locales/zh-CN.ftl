@@ -494,3 +494,4 @@ code-subject-support_verification = Koban 客服身份验证码
 code-body-support_verification = Koban 客服正在为你提交的工单确认你是此账号的本人。你的验证码是 { $code }，10 分钟内有效。请只在你提交的工单中告知 Koban 客服。如果你没有联系过客服，请不要告诉任何人，并修改密码。
 problem-owner-verification-required = 请先在此工单中验证账号本人身份；验证在 30 分钟内有效。
 problem-no-account-to-verify = 此工单的提交人没有已验证联系方式的账号。
+problem-ticket-changed = 其他人刚刚修改了此工单，你的修改未生效。请重新查看。

@@ -494,3 +494,4 @@ code-subject-support_verification = Koban 客服身分驗證碼
 code-body-support_verification = Koban 客服正在為您提交的案件確認您是此帳號的本人。您的驗證碼是 { $code }，10 分鐘內有效。請只在您提交的案件中告知 Koban 客服。如果您沒有聯絡過客服，請不要告訴任何人，並變更密碼。
 problem-owner-verification-required = 請先在此案件中驗證帳號本人身分；驗證在 30 分鐘內有效。
 problem-no-account-to-verify = 此案件的提交人沒有已驗證聯絡方式的帳號。
+problem-ticket-changed = 其他人剛剛修改了此案件，您的變更未生效。請重新查看。

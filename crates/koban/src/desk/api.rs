@@ -136,6 +136,13 @@ pub struct TicketSummary {
     id: i64,
 }
 
+impl TicketSummary {
+    /// The row id, for the page cursor.
+    pub fn id(&self) -> i64 {
+        self.id
+    }
+}
+
 impl From<&TicketRow> for TicketSummary {
     fn from(t: &TicketRow) -> TicketSummary {
         TicketSummary {

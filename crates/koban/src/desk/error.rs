@@ -24,6 +24,10 @@ pub enum DeskError {
     /// The ticket is closed: a reply opens a follow-up instead.
     #[error("ticket closed")]
     Closed,
+    /// Another agent changed the ticket first (took it, relabelled it):
+    /// nothing was changed; look again.
+    #[error("changed by someone else")]
+    Taken,
     #[error("too many requests; retry in {0} ms")]
     RateLimited(i64),
     /// The ticket's requester has no account with a verified contact.
@@ -81,6 +85,11 @@ impl From<DeskError> for Problem {
                 "problem-ticket-closed",
             ),
             DeskError::RateLimited(ms) => Problem::rate_limited(ms),
+            DeskError::Taken => Problem::new(
+                StatusCode::CONFLICT,
+                "ticket-changed",
+                "problem-ticket-changed",
+            ),
             DeskError::NoAccount => Problem::new(
                 StatusCode::UNPROCESSABLE_ENTITY,
                 "no-account-to-verify",

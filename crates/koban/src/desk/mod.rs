@@ -3,6 +3,8 @@
 //! triage. Its rules live in `koban_policy::desk`.
 
 pub mod api;
+pub mod console;
+pub mod console_api;
 pub mod context;
 mod error;
 pub mod service;
@@ -42,9 +44,9 @@ pub fn domain() -> Domain {
         api: || {
             use utoipa_axum::routes;
             utoipa_axum::router::OpenApiRouter::new()
-                .routes(routes!(api::open_ticket))
+                .routes(routes!(api::open_ticket, console_api::queue))
                 .routes(routes!(api::my_tickets))
-                .routes(routes!(api::ticket))
+                .routes(routes!(api::ticket, console_api::change))
                 .routes(routes!(api::add_message))
                 .routes(routes!(api::triage))
                 .routes(routes!(support_api::security_context))

@@ -578,3 +578,129 @@ pub async fn set_snapshot(
     .await?;
     Ok(())
 }
+
+/// Which tickets a queue view shows.
+#[derive(Debug, Clone, Default)]
+pub struct QueueFilter {
+    /// Only tickets assigned to this agent.
+    pub assignee: Option<i64>,
+    /// Only tickets nobody is assigned to.
+    pub unassigned: bool,
+    pub status: Option<String>,
+    pub category: Option<String>,
+    pub priority: Option<String>,
+    /// Leave out solved and closed tickets.
+    pub open_only: bool,
+}
+
+/// Tickets for the console, newest first, before the cursor id.
+pub async fn queue<'e, E>(
+    executor: E,
+    filter: &QueueFilter,
+    before: i64,
+    limit: i64,
+) -> Result<Vec<TicketRow>, StoreError>
+where
+    E: Executor<'e, Database = Any>,
+{
+    // Each condition is off when its parameter is the neutral value, so one
+    // statement serves every view and the planner still uses the indexes.
+    let sql = format!(
+        "SELECT {TICKET_COLUMNS} FROM desk_tickets
+         WHERE id < $1
+           AND ($2 = -1 OR assignee_id = $2)
+           AND ($3 = 0 OR assignee_id IS NULL)
+           AND ($4 = '' OR status = $4)
+           AND ($5 = '' OR category = $5)
+           AND ($6 = '' OR priority = $6)
+           AND ($7 = 0 OR status NOT IN ('solved', 'closed'))
+         ORDER BY id DESC LIMIT $8"
+    );
+    let rows = sqlx::query(&sql)
+        .bind(before)
+        .bind(filter.assignee.unwrap_or(-1))
+        .bind(i64::from(filter.unassigned))
+        .bind(filter.status.clone().unwrap_or_default())
+        .bind(filter.category.clone().unwrap_or_default())
+        .bind(filter.priority.clone().unwrap_or_default())
+        .bind(i64::from(filter.open_only))
+        .bind(limit)
+        .fetch_all(executor)
+        .await?;
+    Ok(rows
+        .iter()
+        .map(TicketRow::from_row)
+        .collect::<Result<_, _>>()?)
+}
+
+/// Assigns the ticket to `agent` if it still has the assignee the caller
+/// saw (`expected`); false when someone else changed it first.
+pub async fn assign(
+    tx: &mut Transaction<'_, Any>,
+    ticket_id: i64,
+    expected: Option<i64>,
+    agent: Option<i64>,
+    now: i64,
+) -> Result<bool, StoreError> {
+    let done = sqlx::query(
+        "UPDATE desk_tickets SET assignee_id = $3, updated_at = $4
+         WHERE id = $1 AND COALESCE(assignee_id, -1) = $2",
+    )
+    .bind(ticket_id)
+    .bind(expected.unwrap_or(-1))
+    .bind(agent)
+    .bind(now)
+    .execute(&mut **tx)
+    .await?;
+    Ok(done.rows_affected() == 1)
+}
+
+/// Sets one of the ticket's labels (`priority` or `category`) if it still
+/// has the value the caller saw; false when it changed meanwhile.
+pub async fn relabel(
+    tx: &mut Transaction<'_, Any>,
+    ticket_id: i64,
+    column: Label,
+    from: &str,
+    to: &str,
+    now: i64,
+) -> Result<bool, StoreError> {
+    let column = match column {
+        Label::Priority => "priority",
+        Label::Category => "category",
+        Label::Status => "status",
+    };
+    let sql = format!(
+        "UPDATE desk_tickets SET {column} = $3, updated_at = $4 WHERE id = $1 AND {column} = $2"
+    );
+    let done = sqlx::query(&sql)
+        .bind(ticket_id)
+        .bind(from)
+        .bind(to)
+        .bind(now)
+        .execute(&mut **tx)
+        .await?;
+    Ok(done.rows_affected() == 1)
+}
+
+/// A label [`relabel`] may set.
+#[derive(Debug, Clone, Copy)]
+pub enum Label {
+    Priority,
+    Category,
+    Status,
+}
+
+/// Whether `account_id` is staff (may be assigned tickets).
+pub async fn is_agent<'e, E>(executor: E, account_id: i64) -> Result<bool, StoreError>
+where
+    E: Executor<'e, Database = Any>,
+{
+    let row = sqlx::query(
+        "SELECT 1 AS one FROM accounts WHERE id = $1 AND status = 'active' AND role IN ('agent', 'supervisor', 'admin')",
+    )
+    .bind(account_id)
+    .fetch_optional(executor)
+    .await?;
+    Ok(row.is_some())
+}

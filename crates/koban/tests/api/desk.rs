@@ -610,3 +610,126 @@ async fn a_consented_snapshot_travels_with_the_ticket(t: TestApp) {
     assert!(context["snapshot"].is_null(), "{context}");
 }
 both!(a_consented_snapshot_travels_with_the_ticket);
+
+async fn patch(t: &TestApp, token: &str, path: &str, body: Value) -> (StatusCode, Value) {
+    t.send(t.http.patch(t.url(path)).bearer_auth(token).json(&body))
+        .await
+}
+
+async fn agents_work_the_queue_and_never_both_take_a_ticket(t: TestApp) {
+    let user = t.signed_up("asker@example.com", PASSWORD).await;
+    let stranger = t.signed_up("stranger@example.com", PASSWORD).await;
+    let ann = t.staff("ann@example.com", "agent").await;
+    let bob = t.staff("bob@example.com", "agent").await;
+    let (_, first) = t
+        .post_as(
+            &user,
+            "/api/v1/desk/tickets",
+            json!({ "subject": "忘记密码", "body": "我忘记密码了，怎么重置？" }),
+        )
+        .await;
+    let (_, second) = t
+        .post_as(
+            &user,
+            "/api/v1/desk/tickets",
+            json!({ "subject": "群发失败", "body": "企业账号群发消息失败了" }),
+        )
+        .await;
+    let path = format!("/api/v1/desk/tickets/{}", digits(&first["reference"]));
+
+    // Views: everything open, then nobody's.
+    let (status, open) = t.get(Some(&ann), "/api/v1/desk/tickets").await;
+    assert_eq!(status, StatusCode::OK, "{open}");
+    assert_eq!(open["items"].as_array().map(Vec::len), Some(2));
+    // Two agents claim at once: exactly one gets it; nothing is half-done.
+    let (a, b) = tokio::join!(
+        patch(&t, &ann, &path, json!({ "claim": true })),
+        patch(&t, &bob, &path, json!({ "claim": true }))
+    );
+    let mut statuses = [a.0, b.0];
+    statuses.sort();
+    assert_eq!(
+        statuses,
+        [StatusCode::NO_CONTENT, StatusCode::CONFLICT],
+        "{a:?} {b:?}"
+    );
+    let (_, unassigned) = t
+        .get(Some(&bob), "/api/v1/desk/tickets?view=unassigned")
+        .await;
+    assert_eq!(unassigned["items"].as_array().map(Vec::len), Some(1));
+    assert_eq!(unassigned["items"][0]["reference"], second["reference"]);
+    let winner = if a.0 == StatusCode::NO_CONTENT {
+        &ann
+    } else {
+        &bob
+    };
+    let (_, mine) = t.get(Some(winner), "/api/v1/desk/tickets?view=mine").await;
+    assert_eq!(mine["items"][0]["reference"], first["reference"]);
+    assert_eq!(t.count("desk_events WHERE kind = 'assigned'").await, 1);
+
+    // A correction of the category is recorded as one.
+    let (status, body) = patch(
+        &t,
+        winner,
+        &path,
+        json!({ "category": "other", "priority": "high", "status": "pending" }),
+    )
+    .await;
+    assert_eq!(status, StatusCode::NO_CONTENT, "{body}");
+    let (_, ticket) = t.get(Some(winner), &path).await;
+    assert_eq!(ticket["category"], "other");
+    assert_eq!(ticket["priority"], "high");
+    assert_eq!(ticket["status"], "pending");
+    assert_eq!(t.count("desk_events WHERE kind = 'category'").await, 1);
+
+    // Refused, with nothing changed: back to new, closing unsolved, unknown
+    // labels, an assignee who is not staff, two ways of assigning at once.
+    for bad in [
+        json!({ "status": "new" }),
+        json!({ "status": "closed" }),
+        json!({ "status": "sleeping" }),
+        json!({ "priority": "asap" }),
+        json!({ "category": "lost_cat" }),
+        json!({ "assignee_id": 1 }),
+        json!({ "claim": true, "unassign": true }),
+        json!({ "status": "open", "priority": "whenever" }),
+    ] {
+        let (status, problem) = patch(&t, winner, &path, bad.clone()).await;
+        assert_eq!(status, StatusCode::UNPROCESSABLE_ENTITY, "{bad}: {problem}");
+    }
+    let (_, unchanged) = t.get(Some(winner), &path).await;
+    assert_eq!(unchanged["status"], "pending");
+    assert_eq!(unchanged["priority"], "high");
+
+    // Who may do what: the requester reads but cannot change; a stranger
+    // and a signed-out visitor learn nothing; an ordinary user has no queue.
+    let (status, _) = patch(&t, &user, &path, json!({ "priority": "urgent" })).await;
+    assert_eq!(status, StatusCode::FORBIDDEN);
+    let (status, _) = patch(&t, &stranger, &path, json!({ "priority": "urgent" })).await;
+    assert_eq!(status, StatusCode::NOT_FOUND);
+    let (status, _) = t
+        .send(
+            t.http
+                .patch(t.url(&path))
+                .json(&json!({ "priority": "urgent" })),
+        )
+        .await;
+    assert_eq!(status, StatusCode::UNAUTHORIZED);
+    let (status, _) = t.get(Some(&user), "/api/v1/desk/tickets").await;
+    assert_eq!(status, StatusCode::FORBIDDEN);
+    let (status, _) = t.get(None, "/api/v1/desk/tickets").await;
+    assert_eq!(status, StatusCode::UNAUTHORIZED);
+    let (status, _) = t
+        .get(Some(&ann), "/api/v1/desk/tickets?view=everything")
+        .await;
+    assert_eq!(status, StatusCode::UNPROCESSABLE_ENTITY);
+    let (status, _) = t
+        .get(Some(&stranger), &format!("{path}/security-context"))
+        .await;
+    assert_eq!(status, StatusCode::NOT_FOUND);
+    let (status, _) = t
+        .post_as(&user, &format!("{path}/verifications"), json!({}))
+        .await;
+    assert_eq!(status, StatusCode::FORBIDDEN);
+}
+both!(agents_work_the_queue_and_never_both_take_a_ticket);

@@ -43,6 +43,7 @@ pub const ROUTES: &[&str] = &[
     "/api/v1/deliveries/sms-status",
     "/api/v1/desk/tickets",
     "/api/v1/desk/tickets/{reference}/messages",
+    "/api/v1/desk/tickets/{reference}/verifications",
 ];
 
 /// The template of [`ROUTES`] that `path` falls under, if any: a `{name}`
