@@ -101,6 +101,12 @@ pub fn assemble(config: Config, store: Store, key: ServerKey) -> Result<Arc<App>
         migrations: migrations(),
         gauges: vec![],
     };
+    crate::web::render::register(
+        domains
+            .iter()
+            .flat_map(|d| d.templates.iter().copied())
+            .collect(),
+    );
     for domain in domains {
         (domain.build)(&config, &store, &mut wiring.parts)
             .map_err(|e| StartError::Config(e.to_string()))?;
@@ -281,4 +287,44 @@ async fn shutdown_signal() {
     let terminate = std::future::pending::<()>();
     tokio::select! { _ = ctrl_c => {}, _ = terminate => {} }
     tracing::info!("shutting down");
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn migration_versions_are_unique() {
+        let all = migrations();
+        let mut versions: Vec<i64> = all.iter().map(|m| m.version).collect();
+        versions.dedup();
+        assert_eq!(versions.len(), all.len(), "two migrations share a number");
+    }
+
+    #[test]
+    fn every_domain_template_renders_in_every_language() {
+        let templates: Vec<_> = domains()
+            .iter()
+            .flat_map(|d| d.templates.iter().copied())
+            .collect();
+        let mut names: Vec<&str> = templates.iter().map(|(n, _)| *n).collect();
+        names.sort_unstable();
+        names.dedup();
+        assert_eq!(
+            names.len(),
+            templates.len(),
+            "two domains bring the same template"
+        );
+        crate::web::render::register(templates.clone());
+        for lang in crate::web::i18n::Lang::ALL {
+            for (name, _) in &templates {
+                let html = crate::web::render::render_empty(name, lang)
+                    .unwrap_or_else(|e| panic!("{name} in {lang:?}: {e:#}"));
+                assert!(
+                    html.contains(&format!("<html lang=\"{}\"", lang.tag())),
+                    "{name}"
+                );
+            }
+        }
+    }
 }

@@ -42,6 +42,8 @@ pub struct Domain {
     pub tags: &'static [(&'static str, &'static str)],
     /// The domain that owns sessions says whose a token is; exactly one does.
     pub sessions: Option<fn() -> Box<dyn SessionSource>>,
+    /// The templates its pages render (`name`, source), compiled in.
+    pub templates: &'static [crate::web::render::Template],
     /// Finishes what the domain writes behind the answers, at shutdown.
     pub drain: Option<for<'a> fn(&'a App) -> Drain<'a>>,
 }
@@ -66,6 +68,7 @@ impl Domain {
             gauges: None,
             tags: &[],
             sessions: None,
+            templates: &[],
             drain: None,
         }
     }

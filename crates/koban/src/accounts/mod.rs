@@ -64,6 +64,7 @@ pub fn domain() -> Domain {
             "Sign-up, verification, sign-in, sessions, passwords",
         )],
         sessions: Some(|| Box::new(sessions::Sessions)),
+        templates: TEMPLATES,
         ..Domain::named("accounts")
     }
 }
@@ -98,3 +99,11 @@ fn run_prune_allowances<'a>(app: &'a Arc<App>, _: &'a Job) -> JobFuture<'a> {
             .map_err(|e| e.to_string())
     })
 }
+
+/// The templates of this domain's pages.
+const TEMPLATES: &[crate::web::render::Template] = &[
+    ("signup.html", include_str!("../../templates/signup.html")),
+    ("verify.html", include_str!("../../templates/verify.html")),
+    ("forgot.html", include_str!("../../templates/forgot.html")),
+    ("reset.html", include_str!("../../templates/reset.html")),
+];

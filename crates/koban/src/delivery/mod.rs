@@ -223,6 +223,7 @@ pub fn domain() -> Domain {
             run: run_delivery,
         }],
         tags: &[("delivery", "Outbound messages and their delivery status")],
+        templates: TEMPLATES,
         ..Domain::named("delivery")
     }
 }
@@ -284,3 +285,7 @@ pub fn open_body(key: &ServerKey, sealed: Option<Vec<u8>>) -> Option<String> {
         .and_then(|s| key.open(SEAL_PURPOSE, &s))
         .and_then(|b| String::from_utf8(b).ok())
 }
+
+/// The templates of this domain's pages.
+const TEMPLATES: &[crate::web::render::Template] =
+    &[("outbox.html", include_str!("../../templates/outbox.html"))];

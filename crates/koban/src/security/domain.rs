@@ -92,6 +92,7 @@ pub fn domain() -> Domain {
                 }
             })
         }),
+        templates: TEMPLATES,
         ..Domain::named("security")
     }
 }
@@ -176,3 +177,49 @@ fn run_prune_history<'a>(app: &'a Arc<App>, _: &'a Job) -> JobFuture<'a> {
         .map_err(|e| e.to_string())
     })
 }
+
+/// The templates of this domain's pages.
+const TEMPLATES: &[crate::web::render::Template] = &[
+    ("signin.html", include_str!("../../templates/signin.html")),
+    ("account.html", include_str!("../../templates/account.html")),
+    (
+        "second_factor.html",
+        include_str!("../../templates/second_factor.html"),
+    ),
+    (
+        "device_limit.html",
+        include_str!("../../templates/device_limit.html"),
+    ),
+    ("locked.html", include_str!("../../templates/locked.html")),
+    (
+        "security.html",
+        include_str!("../../templates/security.html"),
+    ),
+    (
+        "security_devices.html",
+        include_str!("../../templates/security_devices.html"),
+    ),
+    (
+        "login_history.html",
+        include_str!("../../templates/login_history.html"),
+    ),
+    (
+        "timeline.html",
+        include_str!("../../templates/timeline.html"),
+    ),
+    ("secure.html", include_str!("../../templates/secure.html")),
+    (
+        "two_factor.html",
+        include_str!("../../templates/two_factor.html"),
+    ),
+    (
+        "recovery_codes.html",
+        include_str!("../../templates/recovery_codes.html"),
+    ),
+    ("confirm.html", include_str!("../../templates/confirm.html")),
+    ("step_up.html", include_str!("../../templates/step_up.html")),
+    (
+        "passkey_add.html",
+        include_str!("../../templates/passkey_add.html"),
+    ),
+];

@@ -10,60 +10,26 @@ use minijinja::value::{merge_maps, Kwargs};
 use minijinja::{Environment, Error, State, UndefinedBehavior, Value};
 use std::sync::OnceLock;
 
-/// Every template, by name. Adding a page means adding it here.
+/// The shell's own templates; each domain brings its pages' templates
+/// through its [`crate::domain::Domain`], registered at start.
 const TEMPLATES: &[(&str, &str)] = &[
     ("base.html", include_str!("../../templates/base.html")),
     ("macros.html", include_str!("../../templates/macros.html")),
     ("landing.html", include_str!("../../templates/landing.html")),
-    ("signup.html", include_str!("../../templates/signup.html")),
-    ("verify.html", include_str!("../../templates/verify.html")),
-    ("signin.html", include_str!("../../templates/signin.html")),
-    ("forgot.html", include_str!("../../templates/forgot.html")),
-    ("reset.html", include_str!("../../templates/reset.html")),
-    ("account.html", include_str!("../../templates/account.html")),
-    ("outbox.html", include_str!("../../templates/outbox.html")),
-    (
-        "second_factor.html",
-        include_str!("../../templates/second_factor.html"),
-    ),
-    (
-        "device_limit.html",
-        include_str!("../../templates/device_limit.html"),
-    ),
-    ("locked.html", include_str!("../../templates/locked.html")),
-    (
-        "security.html",
-        include_str!("../../templates/security.html"),
-    ),
-    (
-        "security_devices.html",
-        include_str!("../../templates/security_devices.html"),
-    ),
-    (
-        "login_history.html",
-        include_str!("../../templates/login_history.html"),
-    ),
-    (
-        "timeline.html",
-        include_str!("../../templates/timeline.html"),
-    ),
-    ("secure.html", include_str!("../../templates/secure.html")),
-    (
-        "two_factor.html",
-        include_str!("../../templates/two_factor.html"),
-    ),
-    (
-        "recovery_codes.html",
-        include_str!("../../templates/recovery_codes.html"),
-    ),
-    ("confirm.html", include_str!("../../templates/confirm.html")),
-    ("step_up.html", include_str!("../../templates/step_up.html")),
-    (
-        "passkey_add.html",
-        include_str!("../../templates/passkey_add.html"),
-    ),
     ("error.html", include_str!("../../templates/error.html")),
 ];
+
+/// A template: its name and its source.
+pub type Template = (&'static str, &'static str);
+
+static REGISTERED: OnceLock<Vec<Template>> = OnceLock::new();
+
+/// Adds the domains' templates. Called once, when the application is
+/// composed, before any page renders; later calls (tests compose many
+/// applications from the same domains) change nothing.
+pub fn register(templates: Vec<Template>) {
+    let _ = REGISTERED.set(templates);
+}
 
 /// `t(id, **args)` inside templates: the language comes from the `lang`
 /// variable every page context carries, so one environment serves all.
@@ -84,7 +50,8 @@ fn environment() -> &'static Environment<'static> {
     static ENV: OnceLock<Environment<'static>> = OnceLock::new();
     ENV.get_or_init(|| {
         let mut env = Environment::new();
-        for (name, source) in TEMPLATES {
+        let registered = REGISTERED.get().map(Vec::as_slice).unwrap_or_default();
+        for (name, source) in TEMPLATES.iter().chain(registered) {
             // The templates are part of the binary; a broken one is a build defect
             // that the unit tests below catch before it ships.
             env.add_template(name, source)
@@ -257,6 +224,12 @@ pub fn plain_error_text(lang: Lang, status: StatusCode, message: String) -> Resp
 struct ErrorPage {
     status: u16,
     message: String,
+}
+
+/// Renders template `name` with an empty page in `lang`, for the test that
+/// every registered template renders in every language.
+pub fn render_empty(name: &str, lang: Lang) -> Result<String, Error> {
+    render_with(name, Base::new(lang, "tok", "/"), Value::from(()))
 }
 
 #[cfg(test)]
