@@ -130,7 +130,42 @@ pub(crate) fn explain(
         }
         _ => {}
     }
-    let problem = crate::http::problem::Problem::from(error);
+    fill(
+        &mut feedback,
+        crate::http::problem::Problem::from(error),
+        lang,
+        fields,
+    );
+    Ok(feedback)
+}
+
+/// Puts a problem document another domain answered with into words for a
+/// form showing `fields`, as [`explain`] does for accounts' own errors.
+// The Err side is the page to show instead, as in `explain`.
+#[allow(clippy::result_large_err)]
+pub(crate) fn explain_problem(
+    viewer: &Viewer,
+    problem: crate::http::problem::Problem,
+    fields: &[&str],
+) -> Result<Feedback, Response> {
+    if problem.status == StatusCode::UNAUTHORIZED {
+        return Err(see_other(&url_with("/signin", &[("next", &viewer.here)])));
+    }
+    if problem.status.is_server_error() {
+        return Err(render::error(viewer, problem.status, problem.message));
+    }
+    let mut feedback = Feedback::default();
+    fill(&mut feedback, problem, viewer.lang, fields);
+    Ok(feedback)
+}
+
+/// The status, the words and the per-field reasons of `problem`.
+fn fill(
+    feedback: &mut Feedback,
+    problem: crate::http::problem::Problem,
+    lang: Lang,
+    fields: &[&str],
+) {
     let document = problem.to_json(lang, "");
     feedback.status = problem.status.as_u16();
     feedback.retry_after = problem.retry_after_seconds;
@@ -145,7 +180,6 @@ pub(crate) fn explain(
         }
     }
     feedback.alert = Some(alert);
-    Ok(feedback)
 }
 
 pub(crate) fn internal(viewer: &Viewer, cause: &dyn std::fmt::Display) -> Response {

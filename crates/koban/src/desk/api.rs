@@ -160,7 +160,7 @@ impl From<&TicketRow> for TicketSummary {
 }
 
 /// A stored reference number as people read it.
-fn formatted(stored: &str) -> String {
+pub(crate) fn formatted(stored: &str) -> String {
     koban_policy::desk::reference::parse(stored)
         .map(koban_policy::desk::reference::format)
         .unwrap_or_else(|_| stored.to_string())

@@ -7,6 +7,7 @@ pub mod console;
 pub mod console_api;
 pub mod context;
 mod error;
+mod pages;
 pub mod service;
 pub mod store;
 pub mod support_api;
@@ -59,6 +60,25 @@ pub fn domain() -> Domain {
             name: "desk",
             sql: include_str!("../../migrations/0009_desk.sql"),
         }],
+        pages: pages::router,
+        templates: &[
+            (
+                "support_form.html",
+                include_str!("../../templates/support_form.html"),
+            ),
+            (
+                "support_sent.html",
+                include_str!("../../templates/support_sent.html"),
+            ),
+            (
+                "support_tickets.html",
+                include_str!("../../templates/support_tickets.html"),
+            ),
+            (
+                "support_ticket.html",
+                include_str!("../../templates/support_ticket.html"),
+            ),
+        ],
         tags: &[(
             "desk",
             "Tickets, their conversation, category forms and triage",

@@ -13,6 +13,7 @@ mod chromium;
 mod conventions;
 mod delivery;
 mod desk;
+mod desk_pages;
 mod edges;
 mod fuzz;
 mod geo;

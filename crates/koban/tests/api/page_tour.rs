@@ -26,6 +26,7 @@ fn signed_out_pages(identifier: &str, until: i64) -> Vec<(String, &'static str)>
         ("/signup".into(), "signup"),
         (format!("/verify?identifier={id}"), "verify"),
         ("/forgot".into(), "forgot"),
+        ("/support".into(), "support"),
         (format!("/reset?identifier={id}"), "reset"),
         (
             format!("/locked?identifier={id}&kind=temporary&until={until}"),
@@ -102,7 +103,12 @@ async fn tour(lang: &str) {
         b.goto("/signin").await;
         b.sign_in(email, PASSWORD).await;
         b.on_page("account").await;
-        for (path, name) in [("/account", "account"), ("/account/secure", "secure")] {
+        for (path, name) in [
+            ("/account", "account"),
+            ("/account/secure", "secure"),
+            ("/support", "support-signed-in"),
+            ("/support/tickets", "support-tickets"),
+        ] {
             b.goto(path).await;
             fits(&b, name, window).await;
             b.shot(&format!("{window}-{name}")).await;
