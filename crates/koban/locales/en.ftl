@@ -540,3 +540,10 @@ status-solved = Solved
 status-closed = Closed
 support-reference = Reference number
 support-status = Status
+desk-received-subject = We received your request { $reference }
+desk-received-body = We received your request. Your reference number is { $reference }: keep it, and quote it whenever you contact us about this. You can follow it here: { $link }
+desk-replied-subject = Koban support replied to your request { $reference }
+desk-replied-body =
+    { $reply }
+
+    To answer, open your request: { $link }

@@ -540,3 +540,10 @@ status-solved = 解決済み
 status-closed = 終了
 support-reference = 受付番号
 support-status = 状況
+desk-received-subject = お問い合わせを受け付けました（{ $reference }）
+desk-received-body = お問い合わせを受け付けました。受付番号は { $reference } です。今後のお問い合わせの際にお伝えください。対応状況はこちらでご確認いただけます：{ $link }
+desk-replied-subject = Koban サポートからの返信（{ $reference }）
+desk-replied-body =
+    { $reply }
+
+    ご返信は、お問い合わせのページからどうぞ：{ $link }

@@ -540,3 +540,10 @@ status-solved = แก้ไขแล้ว
 status-closed = ปิดแล้ว
 support-reference = หมายเลขอ้างอิง
 support-status = สถานะ
+desk-received-subject = เราได้รับคำขอของคุณแล้ว { $reference }
+desk-received-body = เราได้รับคำขอของคุณแล้ว หมายเลขอ้างอิงของคุณคือ { $reference } โปรดเก็บไว้และแจ้งทุกครั้งที่ติดต่อเราเรื่องนี้ ติดตามความคืบหน้าได้ที่ { $link }
+desk-replied-subject = ฝ่ายบริการลูกค้า Koban ตอบกลับคำขอ { $reference } ของคุณแล้ว
+desk-replied-body =
+    { $reply }
+
+    หากต้องการตอบกลับ โปรดเปิดคำขอของคุณ: { $link }

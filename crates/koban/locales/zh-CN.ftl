@@ -540,3 +540,10 @@ status-solved = 已解决
 status-closed = 已关闭
 support-reference = 受理编号
 support-status = 状态
+desk-received-subject = 我们已收到你的请求 { $reference }
+desk-received-body = 我们已收到你的请求。你的受理编号是 { $reference }，请妥善保存，再次联系我们时请提供。你可以在这里查看进度：{ $link }
+desk-replied-subject = Koban 客服回复了你的请求 { $reference }
+desk-replied-body =
+    { $reply }
+
+    如需回复，请打开你的请求：{ $link }

@@ -540,3 +540,10 @@ status-solved = 已解決
 status-closed = 已結案
 support-reference = 案件編號
 support-status = 狀態
+desk-received-subject = 我們已收到您的請求 { $reference }
+desk-received-body = 我們已收到您的請求。您的案件編號是 { $reference }，請妥善保存，再次聯絡我們時請提供。您可以在這裡查看進度：{ $link }
+desk-replied-subject = Koban 客服回覆了您的請求 { $reference }
+desk-replied-body =
+    { $reply }
+
+    如需回覆，請開啟您的請求：{ $link }

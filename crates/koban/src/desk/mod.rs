@@ -7,6 +7,7 @@ pub mod console;
 pub mod console_api;
 pub mod context;
 mod error;
+mod notify;
 mod pages;
 pub mod service;
 pub mod store;

@@ -211,6 +211,10 @@ pub async fn open(
         now,
     )
     .await?;
+    let stored = store::ticket_by_reference(&mut *tx, &number.to_string())
+        .await?
+        .ok_or_else(|| DeskError::Internal("the new ticket is not readable".into()))?;
+    super::notify::received(app, &mut tx, &stored).await?;
     tx.commit().await?;
     Ok(Opened {
         reference: reference::format(number),
@@ -439,6 +443,9 @@ pub async fn add_message(
         },
     )
     .await?;
+    if public && standing == Standing::Agent {
+        super::notify::replied(app, &mut tx, ticket, &shown).await?;
+    }
     let kind = if public { "replied" } else { "noted" };
     store::insert_event(
         &mut tx,

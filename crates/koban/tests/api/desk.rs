@@ -42,6 +42,9 @@ async fn a_signed_out_user_opens_a_ticket_and_keeps_its_number(t: TestApp) {
     assert_eq!(t.count("desk_messages").await, 1);
     assert_eq!(t.count("desk_events").await, 1);
     assert_eq!(t.count("desk_contacts").await, 1);
+    // The number reaches the requester, so it is not lost with the page.
+    let ack = t.latest_message("aiko@example.jp").await;
+    assert!(ack.contains(reference), "{ack}");
     // A second ticket from the same address reuses the contact.
     let (status, second) = t
         .post(
@@ -295,6 +298,10 @@ async fn the_conversation_moves_the_status_as_the_rules_say(t: TestApp) {
         .await;
     assert_eq!(status, StatusCode::CREATED);
     assert_eq!(added["status"], "open");
+    // The reply reaches the requester, with the way back to the ticket.
+    let mail = t.latest_message("talk@example.com").await;
+    assert!(mail.contains("We have locked the account."), "{mail}");
+    assert!(mail.contains("/support/tickets/"), "{mail}");
     // The requester sees the reply, not the note; staff see both and the events.
     let ticket_path = format!("/api/v1/desk/tickets/{}", digits(&opened["reference"]));
     let (_, seen) = t.get(Some(&owner), &ticket_path).await;

@@ -1,0 +1,122 @@
+//! What the requester is told, through the delivery queue, in the
+//! ticket's language: that the request arrived (with its reference number,
+//! the one thing they must keep) and that support replied (with a link).
+//! Each message is queued in the transaction that causes it, so it goes
+//! out exactly when the change commits.
+
+use super::store::{self, TicketRow};
+use crate::delivery::{self, Channel, Outgoing};
+use crate::state::App;
+use crate::store::StoreError;
+use crate::web::i18n::{t, Lang};
+use sqlx::{Any, Transaction};
+
+/// Where the requester is answered: their account's verified email (else
+/// phone), or the contact they gave.
+async fn destination(
+    tx: &mut Transaction<'_, Any>,
+    ticket: &TicketRow,
+) -> Result<Option<(Channel, String)>, StoreError> {
+    if let Some(account_id) = ticket.requester_account_id {
+        let account = crate::accounts::store::find_by_id(&mut **tx, account_id).await?;
+        return Ok(account.and_then(|a| {
+            match (a.email_verified, a.email, a.phone_verified, a.phone) {
+                (true, Some(email), _, _) => Some((Channel::Email, email)),
+                (_, _, true, Some(phone)) => Some((Channel::Sms, phone)),
+                _ => None,
+            }
+        }));
+    }
+    let Some(contact) = ticket.requester_contact_id else {
+        return Ok(None);
+    };
+    Ok(match store::contact(&mut **tx, contact).await? {
+        Some((Some(email), _)) => Some((Channel::Email, email)),
+        Some((None, Some(phone))) => Some((Channel::Sms, phone)),
+        _ => None,
+    })
+}
+
+fn link(app: &App, ticket: &TicketRow) -> String {
+    format!(
+        "{}/support/tickets/{}",
+        app.config.public_base(),
+        super::api::formatted(&ticket.reference)
+    )
+}
+
+/// Queues the acknowledgement of a new ticket.
+pub async fn received(
+    app: &App,
+    tx: &mut Transaction<'_, Any>,
+    ticket: &TicketRow,
+) -> Result<(), StoreError> {
+    let lang = Lang::parse(&ticket.language).unwrap_or(Lang::En);
+    let reference = super::api::formatted(&ticket.reference);
+    let body = t(
+        lang,
+        "desk-received-body",
+        &[
+            ("reference", reference.clone()),
+            ("link", link(app, ticket)),
+        ],
+    );
+    send(
+        app,
+        tx,
+        ticket,
+        "desk_received",
+        t(lang, "desk-received-subject", &[("reference", reference)]),
+        body,
+    )
+    .await
+}
+
+/// Queues the news of an agent's public reply, with the reply itself.
+pub async fn replied(
+    app: &App,
+    tx: &mut Transaction<'_, Any>,
+    ticket: &TicketRow,
+    reply: &str,
+) -> Result<(), StoreError> {
+    let lang = Lang::parse(&ticket.language).unwrap_or(Lang::En);
+    let reference = super::api::formatted(&ticket.reference);
+    let body = t(
+        lang,
+        "desk-replied-body",
+        &[("reply", reply.to_string()), ("link", link(app, ticket))],
+    );
+    send(
+        app,
+        tx,
+        ticket,
+        "desk_replied",
+        t(lang, "desk-replied-subject", &[("reference", reference)]),
+        body,
+    )
+    .await
+}
+
+async fn send(
+    app: &App,
+    tx: &mut Transaction<'_, Any>,
+    ticket: &TicketRow,
+    purpose: &str,
+    subject: String,
+    body: String,
+) -> Result<(), StoreError> {
+    let Some((channel, destination)) = destination(tx, ticket).await? else {
+        return Ok(());
+    };
+    let message = Outgoing {
+        account_id: ticket.requester_account_id,
+        purpose: purpose.to_string(),
+        channel,
+        destination,
+        subject,
+        body,
+    };
+    delivery::queue(tx, &app.key, app.config.delivery_mode == "live", message).await?;
+    app.jobs_wakeup.notify_one();
+    Ok(())
+}
