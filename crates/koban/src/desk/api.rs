@@ -336,6 +336,7 @@ pub async fn triage(
     if input.body.len() > super::triage::MAX_BODY_BYTES {
         return Err(Problem::field("body", "too_long"));
     }
-    let answer = super::triage::classify(super::model(&app), &input.subject, &input.body);
+    let model = super::current_model(&app, false).await;
+    let answer = super::triage::classify(&model, &input.subject, &input.body);
     Ok(Json(answer.into()))
 }

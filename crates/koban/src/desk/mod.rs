@@ -21,25 +21,68 @@ use crate::domain::Domain;
 use crate::state::App;
 use crate::store::Migration;
 use koban_policy::desk::triage::Model;
+use std::sync::{Arc, RwLock};
 
 /// The desk's state.
 pub struct State {
-    /// The triage model: the built-in one for now; agents' corrections
-    /// will teach it.
-    pub model: Model,
+    /// The triage model: the built-in one taught the agents' corrections,
+    /// and when it was last taught.
+    model: RwLock<(Arc<Model>, i64)>,
 }
 
+/// How often a node reads the agents' corrections again: every node
+/// learns from every other's within this time.
+const RELEARN_MS: i64 = 10 * 60_000;
+/// The most corrections a model learns from (the newest win nothing: a
+/// later correction of the same ticket replaces its category).
+const MAX_CORRECTIONS: i64 = 50_000;
+
 /// The triage model the desk classifies with.
-pub fn model(app: &App) -> &Model {
-    &app.part::<State>().model
+pub fn model(app: &App) -> Arc<Model> {
+    match app.part::<State>().model.read() {
+        Ok(guard) => guard.0.clone(),
+        Err(poisoned) => poisoned.into_inner().0.clone(),
+    }
+}
+
+/// The triage model, taught the agents' corrections when the last lesson
+/// is older than [`RELEARN_MS`] (or `force` says so). A failed read keeps
+/// the model it had.
+pub async fn current_model(app: &App, force: bool) -> Arc<Model> {
+    let now = crate::store::now_ms();
+    let stale = {
+        let state = app.part::<State>();
+        let guard = state.model.read().unwrap_or_else(|p| p.into_inner());
+        force || now - guard.1 > RELEARN_MS
+    };
+    if stale {
+        match store::corrections(app.store.read(), MAX_CORRECTIONS).await {
+            Ok(corrections) => {
+                let mut model = Model::builtin();
+                for (subject, body, category) in corrections {
+                    // A category this version does not know is skipped.
+                    let _ = model.learn(&subject, &body, &category);
+                }
+                let mut guard = app
+                    .part::<State>()
+                    .model
+                    .write()
+                    .unwrap_or_else(|p| p.into_inner());
+                *guard = (Arc::new(model), now);
+            }
+            Err(error) => tracing::warn!(%error, "triage keeps its model: corrections unreadable"),
+        }
+    }
+    model(app)
 }
 
 /// The desk as the application composes it.
 pub fn domain() -> Domain {
     Domain {
         build: |_, _, parts| {
+            // Taught the corrections on first use (time 0 is stale).
             parts.insert(State {
-                model: Model::builtin(),
+                model: RwLock::new((Arc::new(Model::builtin()), 0)),
             });
             Ok(())
         },

@@ -86,7 +86,8 @@ pub async fn open(
             Some(Category::parse(name).map_err(|_| DeskError::field("category", "invalid_value"))?)
         }
     };
-    let triaged = super::triage::classify(super::model(app), &opening.subject, &opening.body);
+    let model = super::current_model(app, false).await;
+    let triaged = super::triage::classify(&model, &opening.subject, &opening.body);
     let category = match chosen {
         Some(c) => c,
         None => Category::parse(triaged.category).unwrap_or(Category::Other),

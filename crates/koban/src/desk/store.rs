@@ -704,3 +704,34 @@ where
     .await?;
     Ok(row.is_some())
 }
+
+/// Agents' category corrections, oldest first: the ticket's subject, its
+/// first message and the category the agent chose, for triage to learn.
+pub async fn corrections<'e, E>(
+    executor: E,
+    limit: i64,
+) -> Result<Vec<(String, String, String)>, StoreError>
+where
+    E: Executor<'e, Database = Any>,
+{
+    let rows = sqlx::query(
+        "SELECT t.subject, t.category,
+                (SELECT m.body FROM desk_messages m WHERE m.ticket_id = t.id ORDER BY m.id LIMIT 1) AS body
+         FROM desk_tickets t
+         WHERE t.id IN (SELECT e.ticket_id FROM desk_events e WHERE e.kind = 'category')
+         ORDER BY t.id LIMIT $1",
+    )
+    .bind(limit)
+    .fetch_all(executor)
+    .await?;
+    rows.iter()
+        .map(|r| {
+            Ok((
+                r.try_get("subject")?,
+                r.try_get::<Option<String>, _>("body")?.unwrap_or_default(),
+                r.try_get("category")?,
+            ))
+        })
+        .collect::<Result<_, sqlx::Error>>()
+        .map_err(StoreError::from)
+}

@@ -740,3 +740,29 @@ async fn agents_work_the_queue_and_never_both_take_a_ticket(t: TestApp) {
     assert_eq!(status, StatusCode::FORBIDDEN);
 }
 both!(agents_work_the_queue_and_never_both_take_a_ticket);
+
+async fn triage_learns_from_agents_corrections(t: TestApp) {
+    let user = t.signed_up("teach@example.com", PASSWORD).await;
+    let agent = t.staff("teacher@example.com", "agent").await;
+    let words =
+        json!({ "subject": "zorblax wibble", "body": "frobnicate the zorblax wibble quux" });
+    let (_, before) = t
+        .post_as(&agent, "/api/v1/desk/triage", words.clone())
+        .await;
+    assert_eq!(before["category"], "other", "{before}");
+    for _ in 0..3 {
+        let (status, opened) = t
+            .post_as(&user, "/api/v1/desk/tickets", words.clone())
+            .await;
+        assert_eq!(status, StatusCode::CREATED, "{opened}");
+        let path = format!("/api/v1/desk/tickets/{}", digits(&opened["reference"]));
+        let (status, body) = patch(&t, &agent, &path, json!({ "category": "privacy" })).await;
+        assert_eq!(status, StatusCode::NO_CONTENT, "{body}");
+    }
+    // Every node relearns within minutes; this one is told to now.
+    koban::desk::current_model(&t.app, true).await;
+    let (_, after) = t.post_as(&agent, "/api/v1/desk/triage", words).await;
+    assert_eq!(after["category"], "privacy", "{after}");
+    assert_eq!(after["decided_by"], "learned", "{after}");
+}
+both!(triage_learns_from_agents_corrections);
