@@ -117,6 +117,10 @@ pub fn check_single_script(token: &str) -> Result<(), TextProblem> {
     Ok(())
 }
 
+/// What a six-digit verification code may look like when typed, as a regular expression for API
+/// documents: six digits, ASCII or full-width, with spaces between.
+pub const CODE_PATTERN: &str = r"^[ \u3000]*([0-9\uFF10-\uFF19][ \u3000]*){6}$";
+
 #[cfg(test)]
 mod tests {
     use super::*;
@@ -148,7 +152,3 @@ mod tests {
         assert_eq!(check_single_script("ひらがなカタカナ漢字abc"), Ok(()));
     }
 }
-
-/// What a six-digit verification code may look like when typed, as a regular expression for API
-/// documents: six digits, ASCII or full-width, with spaces between.
-pub const CODE_PATTERN: &str = r"^[ \u3000]*([0-9\uFF10-\uFF19][ \u3000]*){6}$";
