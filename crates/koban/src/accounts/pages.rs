@@ -36,11 +36,7 @@ pub fn router() -> Router<Arc<App>> {
 
 /// Saves the language an account chose in the switcher.
 pub async fn set_locale(app: &App, account_id: i64, lang: Lang) -> Result<(), AccountError> {
-    sqlx::query("UPDATE accounts SET locale = $1 WHERE id = $2")
-        .bind(lang.tag())
-        .bind(account_id)
-        .execute(app.store.write())
-        .await?;
+    super::store::set_locale(app.store.write(), account_id, lang.tag()).await?;
     Ok(())
 }
 
