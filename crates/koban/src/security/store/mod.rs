@@ -1,0 +1,5 @@
+//! SQL for the security center, one file per concern. Services decide;
+//! these functions run the statements they ask for, on the pool, lane or
+//! transaction the service chose.
+
+pub mod history;
