@@ -2,4 +2,5 @@
 //! these functions run the statements they ask for, on the pool, lane or
 //! transaction the service chose.
 
+pub mod devices;
 pub mod history;
