@@ -3,4 +3,5 @@
 //! transaction the service chose.
 
 pub mod devices;
+pub mod guards;
 pub mod history;
