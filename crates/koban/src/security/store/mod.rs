@@ -3,5 +3,6 @@
 //! transaction the service chose.
 
 pub mod devices;
+pub mod facts;
 pub mod guards;
 pub mod history;
