@@ -6,3 +6,4 @@ pub mod devices;
 pub mod facts;
 pub mod guards;
 pub mod history;
+pub mod recovery;
