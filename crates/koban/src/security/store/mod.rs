@@ -7,3 +7,4 @@ pub mod facts;
 pub mod guards;
 pub mod history;
 pub mod recovery;
+pub mod reminders;
