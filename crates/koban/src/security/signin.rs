@@ -9,17 +9,17 @@ use super::facts;
 use super::guards;
 use super::history::{self, Attempt};
 use super::refusals::Hit;
+use super::store::signin as store;
 use crate::accounts::codes::{self, Purpose};
 use crate::accounts::sessions::{self, NewSession};
 use crate::accounts::{store as accounts_store, Account, AccountError, Lock, LockReference};
 use crate::delivery::{self, Channel, Outgoing};
 use crate::state::App;
-use crate::store::{now_ms, Backend, StoreError};
+use crate::store::now_ms;
 use crate::web::i18n::{t, Lang};
 use koban_policy::contact::Contact;
 use koban_policy::password::normalize;
 use koban_policy::risk::{self, Decision, GeoPoint, LastSignIn, SignInContext};
-use sqlx::Row;
 
 /// How long a half-finished sign-in (second factor, device limit) stays open.
 const CHALLENGE_TTL_MS: i64 = 10 * 60 * 1000;
@@ -767,27 +767,21 @@ async fn create_challenge(
 ) -> Result<(String, i64), AccountError> {
     let token = format!("{CHALLENGE_PREFIX}{}", crate::crypto::random_token(32));
     let now = now_ms();
-    let row = sqlx::query(
-        "INSERT INTO sign_in_challenges (token_hash, account_id, kind, device_key_hash, device_name, platform, client_version, ip, country, user_agent, risk_score, reasons, created_at, expires_at)
-         VALUES ($1, $2, $3, $4, $5, $6, $7, $8, $9, $10, $11, $12, $13, $14) RETURNING id",
+    let id = store::insert_challenge(
+        &app.store,
+        &store::NewChallenge {
+            token_hash: crate::crypto::sha256_hex(token.as_bytes()),
+            account_id,
+            kind,
+            ctx,
+            score,
+            reasons: reasons.join(","),
+            created_at: now,
+            expires_at: now + CHALLENGE_TTL_MS,
+        },
     )
-    .bind(crate::crypto::sha256_hex(token.as_bytes()))
-    .bind(account_id)
-    .bind(kind)
-    .bind(ctx.device_key_hash())
-    .bind(&ctx.device_name)
-    .bind(&ctx.platform)
-    .bind(&ctx.client_version)
-    .bind(ctx.ip.to_string())
-    .bind(&ctx.place.country)
-    .bind(&ctx.user_agent)
-    .bind(score)
-    .bind(reasons.join(","))
-    .bind(now)
-    .bind(now + CHALLENGE_TTL_MS)
-    .fetch_one(app.store.write())
     .await?;
-    Ok((token, row.try_get("id")?))
+    Ok((token, id))
 }
 
 /// An open challenge, read back.
@@ -805,50 +799,29 @@ pub async fn open_challenge(app: &App, token: &str, kind: &str) -> Result<Challe
     if !token.starts_with(CHALLENGE_PREFIX) || token.len() > 128 {
         return Err(invalid());
     }
-    let row = sqlx::query(
-        "SELECT id, account_id, device_key_hash, device_name, platform, client_version, ip, country, risk_score, reasons
-         FROM sign_in_challenges WHERE token_hash = $1 AND kind = $2 AND used_at IS NULL AND expires_at > $3",
+    let found = store::open_challenge(
+        &app.store,
+        &crate::crypto::sha256_hex(token.as_bytes()),
+        kind,
+        now_ms(),
     )
-    .bind(crate::crypto::sha256_hex(token.as_bytes()))
-    .bind(kind)
-    .bind(now_ms())
-    .fetch_optional(app.store.write())
     .await?
     .ok_or_else(invalid)?;
-    let account_id: i64 = row.try_get("account_id")?;
-    let account = accounts_store::find_by_id(app.store.read(), account_id)
+    let account = accounts_store::find_by_id(app.store.read(), found.account_id)
         .await?
         .ok_or_else(invalid)?;
-    let reasons: String = row.try_get("reasons")?;
     Ok(Challenge {
-        id: row.try_get("id")?,
+        id: found.id,
         account,
-        spec: DeviceSpec {
-            key_hash: row.try_get("device_key_hash")?,
-            name: row.try_get("device_name")?,
-            platform: row.try_get("platform")?,
-            client_version: row.try_get("client_version")?,
-            ip: row.try_get("ip")?,
-            country: row.try_get("country")?,
-        },
-        score: row.try_get("risk_score")?,
-        reasons: reasons
-            .split(',')
-            .filter(|s| !s.is_empty())
-            .map(str::to_string)
-            .collect(),
+        spec: found.spec,
+        score: found.score,
+        reasons: found.reasons,
     })
 }
 
 /// Uses a challenge up; false when another request already did.
 pub async fn use_challenge(app: &App, id: i64) -> Result<bool, AccountError> {
-    let done =
-        sqlx::query("UPDATE sign_in_challenges SET used_at = $1 WHERE id = $2 AND used_at IS NULL")
-            .bind(now_ms())
-            .bind(id)
-            .execute(app.store.write())
-            .await?;
-    Ok(done.rows_affected() == 1)
+    Ok(store::use_challenge(&app.store, id, now_ms()).await?)
 }
 
 /// A bound device the sign-in already found, with what it read of the
@@ -1028,63 +1001,25 @@ async fn conclude_on_known_device(
     success: &Attempt,
     reservation: Option<guards::CheckReservation>,
 ) -> Result<NewSession, AccountError> {
-    let backend = app.store.backend();
-    let touch = devices::touch_sql(1);
-    let record = history::insert_sql(backend, 6);
-    let store_session = sessions::insert_sql(7);
-    let release_guard = guards::release_guard_sql(15);
-    let release_ip = guards::release_ip_sql(16);
     // Unreserved parts bind NULL, which matches no row.
     let (reserved_guard, reserved_ip) = reservation
         .map(guards::CheckReservation::take_for_statement)
         .unwrap_or_default();
-    let lazy = backend
-        .lazy_commit_clause()
-        .filter(|_| !app.config.database_sign_in_waits_for_flush);
-    let sql = match (backend, lazy) {
-        // Reading `lazy_commit` in RETURNING is what runs the clause.
-        (Backend::Postgres, Some(lazy)) => format!(
-            "WITH {lazy}, touched AS ({touch}), recorded AS ({record}), released_guard AS ({release_guard}), released_ip AS ({release_ip}) {store_session}, (SELECT mode FROM lazy_commit) AS commit_mode"
-        ),
-        (Backend::Postgres, None) => {
-            format!("WITH touched AS ({touch}), recorded AS ({record}), released_guard AS ({release_guard}), released_ip AS ({release_ip}) {store_session}")
-        }
-        (Backend::Sqlite, _) => {
-            format!("{touch}; {record}; {store_session}; {release_guard}; {release_ip}")
-        }
-    };
     let draft = sessions::Draft::new(app, ctx.user_agent.as_deref());
-    let recorded = serde_json::Value::Array(vec![history::attempt_json(draft.created_at, success)]);
-    let rows = app
-        .store
-        .run_on_lane(async |conn| {
-            sqlx::query(&sql)
-                .bind(draft.created_at)
-                .bind(&spec.ip)
-                .bind(&spec.country)
-                .bind(&spec.client_version)
-                .bind(device_id)
-                .bind(recorded.to_string())
-                .bind(account_id)
-                .bind(&draft.token_hash)
-                .bind(draft.created_at)
-                .bind(draft.idle_expires_at)
-                .bind(draft.absolute_expires_at)
-                .bind(&spec.ip)
-                .bind(&draft.user_agent)
-                .bind(device_id)
-                .bind(&reserved_guard)
-                .bind(&reserved_ip)
-                // All rows, not one: sqlx's Any driver stops a fetch_one at the
-                // first statement's result, which on SQLite is the touch's.
-                .fetch_all(conn)
-                .await
-        })
-        .await?;
-    let session_id = match rows.first() {
-        Some(row) => row.try_get("id")?,
-        None => return Err(StoreError::Unavailable("no session id returned".into()).into()),
-    };
+    let session_id = store::conclude_on_known_device(
+        &app.store,
+        !app.config.database_sign_in_waits_for_flush,
+        &store::KnownDeviceSignIn {
+            account_id,
+            device_id,
+            spec,
+            draft: &draft,
+            success,
+            reserved_guard,
+            reserved_ip,
+        },
+    )
+    .await?;
     Ok(draft.stored(session_id))
 }
 

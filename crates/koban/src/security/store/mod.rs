@@ -8,3 +8,4 @@ pub mod guards;
 pub mod history;
 pub mod recovery;
 pub mod reminders;
+pub mod signin;
