@@ -4,6 +4,7 @@
 //! change).
 
 use super::history;
+use super::store::totp as store;
 use crate::accounts::codes::{self, Purpose};
 use crate::accounts::sessions::Current;
 use crate::accounts::AccountError;
@@ -12,7 +13,6 @@ use crate::store::{now_ms, StoreError};
 use hmac::{Hmac, Mac};
 use rand::Rng;
 use sha1::Sha1;
-use sqlx::Row;
 
 const SEAL_PURPOSE: &str = "totp-secret";
 const RECOVERY_PURPOSE: &str = "recovery-code";
@@ -113,11 +113,12 @@ pub async fn begin(app: &App, current: &Current) -> Result<Enrollment, AccountEr
     }
     let mut secret = [0u8; 20];
     rand::rngs::OsRng.fill(&mut secret);
-    sqlx::query("UPDATE accounts SET totp_secret_sealed = $1, totp_last_step = NULL WHERE id = $2")
-        .bind(app.key.seal(SEAL_PURPOSE, &secret))
-        .bind(current.account.id)
-        .execute(app.store.write())
-        .await?;
+    store::set_secret(
+        &app.store,
+        current.account.id,
+        app.key.seal(SEAL_PURPOSE, &secret),
+    )
+    .await?;
     enrollment(&secret, current.account.display_identifier())
 }
 
@@ -156,24 +157,14 @@ async fn secret_and_step(
     app: &App,
     account_id: i64,
 ) -> Result<Option<(Vec<u8>, Option<i64>, bool)>, AccountError> {
-    let row = sqlx::query(
-        "SELECT totp_secret_sealed, totp_last_step, totp_enabled_at FROM accounts WHERE id = $1",
-    )
-    .bind(account_id)
-    .fetch_one(app.store.write())
-    .await?;
-    let sealed: Option<Vec<u8>> = row.try_get("totp_secret_sealed")?;
+    let (sealed, last_step, enabled) = store::secret_and_step(&app.store, account_id).await?;
     let Some(sealed) = sealed else {
         return Ok(None);
     };
     let secret = app.key.open(SEAL_PURPOSE, &sealed).ok_or_else(|| {
         AccountError::Internal("TOTP secret does not open with this server key".into())
     })?;
-    Ok(Some((
-        secret,
-        row.try_get("totp_last_step")?,
-        row.try_get::<Option<i64>, _>("totp_enabled_at")?.is_some(),
-    )))
+    Ok(Some((secret, last_step, enabled)))
 }
 
 /// The second factors an account has. Either one turns 2FA on: sign-in
@@ -217,26 +208,12 @@ impl Factors {
 
 /// The account's second factors.
 pub async fn factors(app: &App, account_id: i64) -> Result<Factors, AccountError> {
-    let row = sqlx::query(
-        "SELECT a.totp_enabled_at, (SELECT COUNT(*) FROM passkeys p WHERE p.account_id = a.id) AS passkeys
-         FROM accounts a WHERE a.id = $1",
-    )
-    .bind(account_id)
-    .fetch_one(app.store.read())
-    .await?;
-    Ok(Factors {
-        totp: row.try_get::<Option<i64>, _>("totp_enabled_at")?.is_some(),
-        passkey: row.try_get::<i64, _>("passkeys")? > 0,
-    })
+    Ok(store::factors(app.store.read(), account_id).await?)
 }
 
 /// Whether the account has TOTP turned on.
 pub async fn is_enabled(app: &App, account_id: i64) -> Result<bool, AccountError> {
-    let row = sqlx::query("SELECT totp_enabled_at FROM accounts WHERE id = $1")
-        .bind(account_id)
-        .fetch_one(app.store.read())
-        .await?;
-    Ok(row.try_get::<Option<i64>, _>("totp_enabled_at")?.is_some())
+    Ok(store::is_enabled(&app.store, account_id).await?)
 }
 
 /// Checks `code` against the secret within ±1 step, refusing a step already
@@ -262,15 +239,9 @@ async fn check(
         if last_step.is_some_and(|last| step <= last) {
             return Ok(Checked::JustUsed);
         }
-        let claimed = sqlx::query(
-            "UPDATE accounts SET totp_last_step = $1 WHERE id = $2 AND (totp_last_step IS NULL OR totp_last_step < $1)",
-        )
-        .bind(step)
-        .bind(account_id)
-        .execute(app.store.write())
-        .await?;
+        let claimed = store::claim_step(&app.store, account_id, step).await?;
         // Lost to a parallel request with the same code: used just now.
-        return Ok(if claimed.rows_affected() == 1 {
+        return Ok(if claimed {
             Checked::Right
         } else {
             Checked::JustUsed
@@ -339,36 +310,23 @@ pub async fn write_recovery_codes(
 ) -> Result<Vec<String>, AccountError> {
     let codes: Vec<String> = (0..RECOVERY_CODES).map(|_| new_recovery_code()).collect();
     let now = now_ms();
-    sqlx::query("DELETE FROM recovery_codes WHERE account_id = $1")
-        .bind(account_id)
-        .execute(&mut **tx)
-        .await?;
-    for code in &codes {
-        sqlx::query(
-            "INSERT INTO recovery_codes (account_id, code_hash, created_at) VALUES ($1, $2, $3)",
-        )
-        .bind(account_id)
-        .bind(app.key.keyed_hash(
-            RECOVERY_PURPOSE,
-            format!("{account_id}:{}", normalize_recovery(code)).as_bytes(),
-        ))
-        .bind(now)
-        .execute(&mut **tx)
-        .await?;
-    }
+    let hashes = codes
+        .iter()
+        .map(|code| {
+            app.key.keyed_hash(
+                RECOVERY_PURPOSE,
+                format!("{account_id}:{}", normalize_recovery(code)).as_bytes(),
+            )
+        })
+        .collect();
+    store::replace_recovery_codes(tx, account_id, hashes, now).await?;
     history::event(&mut **tx, account_id, "recovery_codes_regenerated", "", ip).await?;
     Ok(codes)
 }
 
 /// How many of the account's recovery codes are still unused.
 pub async fn recovery_codes_left(app: &App, account_id: i64) -> Result<i64, AccountError> {
-    let row = sqlx::query(
-        "SELECT COUNT(*) AS n FROM recovery_codes WHERE account_id = $1 AND used_at IS NULL",
-    )
-    .bind(account_id)
-    .fetch_one(app.store.read())
-    .await?;
-    Ok(row.try_get("n")?)
+    Ok(store::recovery_codes_left(&app.store, account_id).await?)
 }
 
 /// Uses a recovery code up; false when it is wrong or was used.
@@ -385,13 +343,7 @@ pub async fn use_recovery_code(
         RECOVERY_PURPOSE,
         format!("{account_id}:{normalized}").as_bytes(),
     );
-    let used = sqlx::query("UPDATE recovery_codes SET used_at = $1 WHERE account_id = $2 AND code_hash = $3 AND used_at IS NULL")
-        .bind(now_ms())
-        .bind(account_id)
-        .bind(hash)
-        .execute(app.store.write())
-        .await?;
-    Ok(used.rows_affected() == 1)
+    Ok(store::use_recovery_code(&app.store, account_id, hash, now_ms()).await?)
 }
 
 /// Confirms enrolment with a first code; turns TOTP on and returns the recovery codes.
@@ -406,12 +358,7 @@ pub async fn confirm(
     check(app, current.account.id, code, false)
         .await?
         .accepted()?;
-    let enabled = sqlx::query("UPDATE accounts SET totp_enabled_at = $1 WHERE id = $2 AND totp_secret_sealed IS NOT NULL AND totp_enabled_at IS NULL")
-        .bind(now_ms())
-        .bind(current.account.id)
-        .execute(app.store.write())
-        .await?;
-    if enabled.rows_affected() != 1 {
+    if !store::enable(&app.store, current.account.id, now_ms()).await? {
         return Err(AccountError::CodeInvalid);
     }
     history::event(
@@ -447,29 +394,14 @@ pub async fn disable_in(
     ip: Option<&str>,
     why: &str,
 ) -> Result<(), StoreError> {
-    sqlx::query("UPDATE accounts SET totp_secret_sealed = NULL, totp_enabled_at = NULL, totp_last_step = NULL WHERE id = $1")
-        .bind(account_id)
-        .execute(&mut **tx)
-        .await?;
-    sqlx::query("DELETE FROM recovery_codes WHERE account_id = $1")
-        .bind(account_id)
-        .execute(&mut **tx)
-        .await?;
-    sqlx::query("DELETE FROM passkeys WHERE account_id = $1")
-        .bind(account_id)
-        .execute(&mut **tx)
-        .await?;
+    store::remove_second_factors(tx, account_id).await?;
     history::event(&mut **tx, account_id, "two_factor_disabled", why, ip).await?;
     Ok(())
 }
 
 /// Records that the session just passed a second factor.
 pub async fn mark_stepped_up(app: &App, session_id: i64) -> Result<(), AccountError> {
-    sqlx::query("UPDATE sessions SET stepped_up_at = $1 WHERE id = $2")
-        .bind(now_ms())
-        .bind(session_id)
-        .execute(app.store.write())
-        .await?;
+    store::mark_stepped_up(&app.store, session_id, now_ms()).await?;
     Ok(())
 }
 

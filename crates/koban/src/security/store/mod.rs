@@ -9,3 +9,4 @@ pub mod history;
 pub mod recovery;
 pub mod reminders;
 pub mod signin;
+pub mod totp;
