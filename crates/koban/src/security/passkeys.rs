@@ -9,6 +9,8 @@
 //! passkey counts on the second-factor counter like a wrong TOTP code.
 
 use super::history;
+use super::store::passkeys as store;
+use super::store::totp as totp_store;
 use super::totp;
 use crate::accounts::sessions::Current;
 use crate::accounts::AccountError;
@@ -16,7 +18,6 @@ use crate::config::Config;
 use crate::state::App;
 use crate::store::now_ms;
 use base64::Engine;
-use sqlx::Row;
 use webauthn_rs::prelude::{
     Passkey, PasskeyAuthentication, PasskeyRegistration, PublicKeyCredential,
     RegisterPublicKeyCredential, Url, Uuid, Webauthn, WebauthnBuilder, WebauthnError,
@@ -249,14 +250,11 @@ struct Stored {
 }
 
 async fn stored(app: &App, account_id: i64) -> Result<Vec<Stored>, AccountError> {
-    let rows = sqlx::query("SELECT credential FROM passkeys WHERE account_id = $1 ORDER BY id")
-        .bind(account_id)
-        .fetch_all(app.store.write())
-        .await?;
-    rows.iter()
-        .map(|row| {
-            let text: String = row.try_get("credential")?;
-            let passkey = serde_json::from_str(&text)
+    store::credentials(&app.store, account_id)
+        .await?
+        .iter()
+        .map(|text| {
+            let passkey = serde_json::from_str(text)
                 .map_err(|e| AccountError::Internal(format!("stored passkey: {e}")))?;
             Ok(Stored { passkey })
         })
@@ -265,22 +263,7 @@ async fn stored(app: &App, account_id: i64) -> Result<Vec<Stored>, AccountError>
 
 /// The account's passkeys, oldest first.
 pub async fn list(app: &App, account_id: i64) -> Result<Vec<PasskeyView>, AccountError> {
-    let rows = sqlx::query(
-        "SELECT id, name, created_at, last_used_at FROM passkeys WHERE account_id = $1 ORDER BY id",
-    )
-    .bind(account_id)
-    .fetch_all(app.store.read())
-    .await?;
-    rows.iter()
-        .map(|row| {
-            Ok(PasskeyView {
-                id: row.try_get("id")?,
-                name: row.try_get("name")?,
-                created_at: row.try_get("created_at")?,
-                last_used_at: row.try_get("last_used_at")?,
-            })
-        })
-        .collect()
+    Ok(store::list(&app.store, account_id).await?)
 }
 
 /// Starts a ceremony: stores `state` and returns its token.
@@ -296,22 +279,19 @@ async fn open_ceremony(
     let now = now_ms();
     // Finished or abandoned ceremonies are of no use after they expire;
     // clearing them here keeps the table small without a job of its own.
-    sqlx::query("DELETE FROM webauthn_ceremonies WHERE expires_at < $1")
-        .bind(now - CEREMONY_TTL_MS)
-        .execute(app.store.write())
-        .await?;
-    sqlx::query(
-        "INSERT INTO webauthn_ceremonies (token_hash, account_id, purpose, binding, state, created_at, expires_at)
-         VALUES ($1, $2, $3, $4, $5, $6, $7)",
+    store::open_ceremony(
+        &app.store,
+        now - CEREMONY_TTL_MS,
+        store::NewCeremony {
+            token_hash: crate::crypto::sha256_hex(token.as_bytes()),
+            account_id,
+            purpose: purpose.as_str(),
+            binding,
+            state,
+            created_at: now,
+            expires_at: now + CEREMONY_TTL_MS,
+        },
     )
-    .bind(crate::crypto::sha256_hex(token.as_bytes()))
-    .bind(account_id)
-    .bind(purpose.as_str())
-    .bind(binding)
-    .bind(state)
-    .bind(now)
-    .bind(now + CEREMONY_TTL_MS)
-    .execute(app.store.write())
     .await?;
     Ok(token)
 }
@@ -330,38 +310,23 @@ async fn claim_ceremony(
     if !token.starts_with(CEREMONY_PREFIX) || token.len() > 128 {
         return Err(invalid());
     }
-    let row = sqlx::query(
-        "SELECT id, account_id, purpose, binding, state, expires_at, used_at FROM webauthn_ceremonies WHERE token_hash = $1",
-    )
-    .bind(crate::crypto::sha256_hex(token.as_bytes()))
-    .fetch_optional(app.store.write())
-    .await?
-    .ok_or_else(invalid)?;
-    let owner: i64 = row.try_get("account_id")?;
-    let stored_purpose: String = row.try_get("purpose")?;
-    let stored_binding: i64 = row.try_get("binding")?;
-    if owner != account_id || stored_purpose != purpose.as_str() || stored_binding != binding {
+    let row = store::ceremony(&app.store, &crate::crypto::sha256_hex(token.as_bytes()))
+        .await?
+        .ok_or_else(invalid)?;
+    if row.account_id != account_id || row.purpose != purpose.as_str() || row.binding != binding {
         return Err(invalid());
     }
-    if row.try_get::<Option<i64>, _>("used_at")?.is_some() {
+    if row.used_at.is_some() {
         return Err(AccountError::field("ceremony", "ceremony_used"));
     }
     let now = now_ms();
-    if row.try_get::<i64, _>("expires_at")? <= now {
+    if row.expires_at <= now {
         return Err(AccountError::field("ceremony", "ceremony_expired"));
     }
-    let id: i64 = row.try_get("id")?;
-    let claimed = sqlx::query(
-        "UPDATE webauthn_ceremonies SET used_at = $1 WHERE id = $2 AND used_at IS NULL",
-    )
-    .bind(now)
-    .bind(id)
-    .execute(app.store.write())
-    .await?;
-    if claimed.rows_affected() != 1 {
+    if !store::use_ceremony(&app.store, row.id, now).await? {
         return Err(AccountError::field("ceremony", "ceremony_used"));
     }
-    row.try_get("state").map_err(AccountError::from)
+    Ok(row.state)
 }
 
 fn state_of<T: serde::de::DeserializeOwned>(text: &str) -> Result<T, AccountError> {
@@ -437,11 +402,7 @@ pub async fn finish_registration(
     )?;
     // Asked before webauthn-rs, which refuses an excluded credential with
     // the error it uses for a changed algorithm (0.6.2).
-    let known = sqlx::query("SELECT 1 AS one FROM passkeys WHERE credential_id = $1")
-        .bind(b64url(&credential.raw_id))
-        .fetch_optional(app.store.read())
-        .await?;
-    if known.is_some() {
+    if store::credential_known(&app.store, &b64url(&credential.raw_id)).await? {
         return Err(AccountError::field("credential", "taken"));
     }
     let passkey = crate::security::state(app)
@@ -456,21 +417,18 @@ pub async fn finish_registration(
     let mut tx = app.store.write().begin().await?;
     // The credential id is unique across accounts: webauthn-rs leaves it to
     // the caller to refuse one already registered anywhere.
-    let inserted = sqlx::query(
-        "INSERT INTO passkeys (account_id, credential_id, credential, sign_count, name, created_at)
-         VALUES ($1, $2, $3, 0, $4, $5) ON CONFLICT (credential_id) DO NOTHING RETURNING id",
+    let inserted = store::insert(
+        &mut tx,
+        account_id,
+        b64url(passkey.cred_id()),
+        serialized,
+        name,
+        now,
     )
-    .bind(account_id)
-    .bind(b64url(passkey.cred_id()))
-    .bind(serialized)
-    .bind(name)
-    .bind(now)
-    .fetch_optional(&mut *tx)
     .await?;
-    let Some(row) = inserted else {
+    let Some(id) = inserted else {
         return Err(AccountError::field("credential", "taken"));
     };
-    let id: i64 = row.try_get("id")?;
     history::event(&mut *tx, account_id, "passkey_added", name, ip).await?;
     let recovery_codes = if first {
         history::event(&mut *tx, account_id, "two_factor_enabled", "passkey", ip).await?;
@@ -501,13 +459,7 @@ pub async fn rename(
     let name =
         super::devices::check_name(name).map_err(|code| AccountError::field("name", code))?;
     let mut tx = app.store.write().begin().await?;
-    let done = sqlx::query("UPDATE passkeys SET name = $1 WHERE id = $2 AND account_id = $3")
-        .bind(name)
-        .bind(id)
-        .bind(account_id)
-        .execute(&mut *tx)
-        .await?;
-    if done.rows_affected() != 1 {
+    if !store::rename(&mut tx, account_id, id, name).await? {
         return Ok(false);
     }
     history::event(&mut *tx, account_id, "passkey_renamed", name, ip).await?;
@@ -526,29 +478,12 @@ pub async fn remove(
     totp::require_step_up(current)?;
     let account_id = current.account.id;
     let mut tx = app.store.write().begin().await?;
-    let removed =
-        sqlx::query("DELETE FROM passkeys WHERE id = $1 AND account_id = $2 RETURNING name")
-            .bind(id)
-            .bind(account_id)
-            .fetch_optional(&mut *tx)
-            .await?
-            .ok_or(AccountError::NotFound)?;
-    let name: String = removed.try_get("name")?;
+    let name = store::delete(&mut tx, account_id, id)
+        .await?
+        .ok_or(AccountError::NotFound)?;
     history::event(&mut *tx, account_id, "passkey_removed", &name, ip).await?;
-    let left = sqlx::query(
-        "SELECT a.totp_enabled_at, (SELECT COUNT(*) FROM passkeys p WHERE p.account_id = a.id) AS passkeys
-         FROM accounts a WHERE a.id = $1",
-    )
-    .bind(account_id)
-    .fetch_one(&mut *tx)
-    .await?;
-    let totp_on = left.try_get::<Option<i64>, _>("totp_enabled_at")?.is_some();
-    let passkeys: i64 = left.try_get("passkeys")?;
-    if !totp_on && passkeys == 0 {
-        sqlx::query("DELETE FROM recovery_codes WHERE account_id = $1")
-            .bind(account_id)
-            .execute(&mut *tx)
-            .await?;
+    if !totp_store::factors(&mut *tx, account_id).await?.on() {
+        totp_store::delete_recovery_codes(&mut tx, account_id).await?;
         history::event(
             &mut *tx,
             account_id,
@@ -688,20 +623,11 @@ async fn check(
     };
     // The state lists the passkeys as they were when the ceremony began; the
     // one used must still be on the account now (it may have been removed).
-    let row = sqlx::query(
-        "SELECT id, credential, sign_count FROM passkeys WHERE account_id = $1 AND credential_id = $2",
-    )
-    .bind(account_id)
-    .bind(b64url(result.cred_id()))
-    .fetch_optional(app.store.write())
-    .await?;
-    let Some(row) = row else {
+    let found = store::for_check(&app.store, account_id, &b64url(result.cred_id())).await?;
+    let Some((id, text, stored_count)) = found else {
         return Ok(Err("passkey_unknown"));
     };
-    let id: i64 = row.try_get("id")?;
-    let stored_count: i64 = row.try_get("sign_count")?;
     let presented = i64::from(result.counter());
-    let text: String = row.try_get("credential")?;
     let mut passkey: Passkey = state_of(&text)?;
     passkey.update_credential(&result);
     let serialized =
@@ -709,18 +635,7 @@ async fn check(
     // Compare-and-set on the counter: of two answers racing with the same
     // count (a replay, or a clone), only one moves it.
     let claimed = counter_advances(stored_count, presented)
-        && sqlx::query(
-            "UPDATE passkeys SET credential = $1, sign_count = $2, last_used_at = $3
-             WHERE id = $4 AND (sign_count < $2 OR ($2 = 0 AND sign_count = 0))",
-        )
-        .bind(serialized)
-        .bind(presented)
-        .bind(now_ms())
-        .bind(id)
-        .execute(app.store.write())
-        .await?
-        .rows_affected()
-            == 1;
+        && store::advance_counter(&app.store, id, serialized, presented, now_ms()).await?;
     if !claimed {
         suspect_clone(app, account_id, &b64url(result.cred_id())).await?;
         return Ok(Err("passkey_counter"));
@@ -735,14 +650,7 @@ async fn suspect_clone(
     account_id: i64,
     credential_id: &str,
 ) -> Result<(), AccountError> {
-    let name: Option<String> =
-        sqlx::query("SELECT name FROM passkeys WHERE account_id = $1 AND credential_id = $2")
-            .bind(account_id)
-            .bind(credential_id)
-            .fetch_optional(app.store.read())
-            .await?
-            .map(|row| row.try_get("name"))
-            .transpose()?;
+    let name = store::name_of(&app.store, account_id, credential_id).await?;
     history::event(
         app.store.write(),
         account_id,

@@ -6,6 +6,7 @@ pub mod devices;
 pub mod facts;
 pub mod guards;
 pub mod history;
+pub mod passkeys;
 pub mod recovery;
 pub mod reminders;
 pub mod signin;
