@@ -151,7 +151,7 @@ pub(super) async fn check(
 
 /// A counter that went backwards may be a cloned authenticator: the owner
 /// sees it on their timeline, naming the passkey, so they can remove it.
-pub(super) async fn suspect_clone(
+async fn suspect_clone(
     app: &App,
     account_id: i64,
     credential_id: &str,

@@ -83,7 +83,7 @@ pub async fn second_factor_passkey(
 
 /// Ends a second-factor step: a refusal is recorded and returned; a pass
 /// uses the challenge up (once) and signs in.
-pub(super) async fn conclude_second_factor(
+async fn conclude_second_factor(
     app: &App,
     challenge: &Challenge,
     ctx: &ClientContext,

@@ -76,7 +76,7 @@ pub struct Enrollment {
     pub qr_svg: String,
 }
 
-pub(super) fn uri_escape(s: &str) -> String {
+fn uri_escape(s: &str) -> String {
     s.bytes()
         .map(|b| match b {
             b'A'..=b'Z' | b'a'..=b'z' | b'0'..=b'9' | b'-' | b'.' | b'_' | b'~' => {

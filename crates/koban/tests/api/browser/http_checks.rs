@@ -3,7 +3,7 @@
 
 use super::*;
 
-pub(super) async fn form_post_without_csrf_token_is_refused_and_changes_nothing(t: TestApp) {
+async fn form_post_without_csrf_token_is_refused_and_changes_nothing(t: TestApp) {
     let http = no_redirects();
     let token = csrf_token(&t, &http).await;
     let form = [
@@ -68,7 +68,7 @@ pub(super) async fn form_post_without_csrf_token_is_refused_and_changes_nothing(
 
 both!(form_post_without_csrf_token_is_refused_and_changes_nothing);
 
-pub(super) async fn outbox_page_is_for_administrators_only(t: TestApp) {
+async fn outbox_page_is_for_administrators_only(t: TestApp) {
     let http = no_redirects();
     let user = t.signed_up("user@example.com", PASSWORD).await;
     let admin = t.staff(ADMIN, "admin").await;
@@ -109,7 +109,7 @@ pub(super) async fn outbox_page_is_for_administrators_only(t: TestApp) {
 
 both!(outbox_page_is_for_administrators_only);
 
-pub(super) async fn language_switch_never_leaves_the_site(t: TestApp) {
+async fn language_switch_never_leaves_the_site(t: TestApp) {
     let http = no_redirects();
     let token = csrf_token(&t, &http).await;
     for (next, expected) in [
@@ -159,7 +159,7 @@ pub(super) async fn language_switch_never_leaves_the_site(t: TestApp) {
 
 both!(language_switch_never_leaves_the_site);
 
-pub(super) async fn the_accounts_own_language_comes_first(t: TestApp) {
+async fn the_accounts_own_language_comes_first(t: TestApp) {
     let http = no_redirects();
     let (status, body) = t
         .post(
@@ -207,7 +207,7 @@ pub(super) async fn the_accounts_own_language_comes_first(t: TestApp) {
 
 both!(the_accounts_own_language_comes_first);
 
-pub(super) async fn submitted_markup_is_escaped_and_passwords_are_not_echoed(t: TestApp) {
+async fn submitted_markup_is_escaped_and_passwords_are_not_echoed(t: TestApp) {
     let http = no_redirects();
     let token = csrf_token(&t, &http).await;
     let hostile = "\"><script>alert(1)</script>@x.example";
@@ -259,7 +259,7 @@ pub(super) async fn submitted_markup_is_escaped_and_passwords_are_not_echoed(t: 
 
 both!(submitted_markup_is_escaped_and_passwords_are_not_echoed);
 
-pub(super) async fn session_cookie_is_http_only_and_lax(t: TestApp) {
+async fn session_cookie_is_http_only_and_lax(t: TestApp) {
     let http = no_redirects();
     t.signed_up("kai@example.com", PASSWORD).await;
     let token = csrf_token(&t, &http).await;
@@ -315,7 +315,7 @@ pub(super) async fn session_cookie_is_http_only_and_lax(t: TestApp) {
 both!(session_cookie_is_http_only_and_lax);
 
 #[tokio::test(flavor = "multi_thread", worker_threads = 2)]
-pub(super) async fn session_cookie_is_secure_when_served_over_https() {
+async fn session_cookie_is_secure_when_served_over_https() {
     let t = TestApp::start(Db::Sqlite, |c| {
         c.public_url = "https://koban.example".into();
     })
@@ -342,7 +342,7 @@ pub(super) async fn session_cookie_is_secure_when_served_over_https() {
 }
 
 #[tokio::test(flavor = "multi_thread", worker_threads = 2)]
-pub(super) async fn assets_are_embedded_and_cached_for_long() {
+async fn assets_are_embedded_and_cached_for_long() {
     let t = TestApp::start(Db::Sqlite, |_| {}).await;
     let http = no_redirects();
     let page = http

@@ -5,7 +5,7 @@ use super::*;
 
 /// The security center in Chinese, down to the lock page's support path.
 #[tokio::test(flavor = "multi_thread", worker_threads = 2)]
-pub(super) async fn browser_security_center_in_chinese() {
+async fn browser_security_center_in_chinese() {
     let t = TestApp::start(Db::Sqlite, |_| {}).await;
     let Some(mut b) = Browser::start("security_center_in_chinese", "zh-CN", &t.base).await else {
         return;
@@ -54,7 +54,7 @@ pub(super) async fn browser_security_center_in_chinese() {
 /// platform authenticator that verifies the user at once, so passkeys can
 /// be made and used in headless Chromium.
 #[derive(Debug)]
-pub(super) struct AddVirtualAuthenticator;
+struct AddVirtualAuthenticator;
 
 impl fantoccini::wd::WebDriverCompatibleCommand for AddVirtualAuthenticator {
     fn endpoint(
@@ -81,7 +81,7 @@ impl fantoccini::wd::WebDriverCompatibleCommand for AddVirtualAuthenticator {
 }
 
 #[tokio::test(flavor = "multi_thread", worker_threads = 2)]
-pub(super) async fn browser_passkey_added_in_the_security_center_and_used_to_sign_in() {
+async fn browser_passkey_added_in_the_security_center_and_used_to_sign_in() {
     // WebAuthn wants a secure context and a domain: http://localhost is both,
     // 127.0.0.1 is not a valid relying-party id.
     let t = TestApp::start(Db::Sqlite, |c| {

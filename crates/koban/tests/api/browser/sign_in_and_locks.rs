@@ -6,7 +6,7 @@ use super::*;
 /// and computes the codes), signs out, signs in with the password and then
 /// the code, and finds the sign-in in the history.
 #[tokio::test(flavor = "multi_thread", worker_threads = 2)]
-pub(super) async fn browser_totp_enrolment_and_two_step_sign_in() {
+async fn browser_totp_enrolment_and_two_step_sign_in() {
     let t = TestApp::start(Db::Sqlite, |_| {}).await;
     let Some(mut b) = Browser::start("totp_enrolment_and_two_step_sign_in", "en-US", &t.base).await
     else {
@@ -148,7 +148,7 @@ pub(super) async fn browser_totp_enrolment_and_two_step_sign_in() {
     b.close().await;
 }
 
-pub(super) async fn api_sign_in_from(t: &TestApp, device: &str, identifier: &str) -> (String, i64) {
+async fn api_sign_in_from(t: &TestApp, device: &str, identifier: &str) -> (String, i64) {
     let (status, body) = t
         .send(
             t.http
@@ -172,7 +172,7 @@ pub(super) async fn api_sign_in_from(t: &TestApp, device: &str, identifier: &str
 /// third; it is shown the bound devices, removes one, and is signed in;
 /// the removed device's session is dead at once.
 #[tokio::test(flavor = "multi_thread", worker_threads = 2)]
-pub(super) async fn browser_device_limit_conflict() {
+async fn browser_device_limit_conflict() {
     let t = TestApp::start(Db::Sqlite, |c| {
         c.max_devices = 2;
         // Three devices in a day would be churn, which asks for a code first.
@@ -231,7 +231,7 @@ pub(super) async fn browser_device_limit_conflict() {
 /// new-password field, and support. Unlocking with the emailed code needs
 /// the new password, and then that password signs in.
 #[tokio::test(flavor = "multi_thread", worker_threads = 2)]
-pub(super) async fn browser_lock_page_and_self_service_unlock() {
+async fn browser_lock_page_and_self_service_unlock() {
     let t = TestApp::start(Db::Sqlite, |c| {
         c.support_url = "mailto:help@example.com".into();
     })
@@ -341,7 +341,7 @@ pub(super) async fn browser_lock_page_and_self_service_unlock() {
 /// the account's own ways, best first: here its authenticator app (no
 /// passkey, which it does not have), in Japanese, and unlocks with it.
 #[tokio::test(flavor = "multi_thread", worker_threads = 2)]
-pub(super) async fn browser_lock_page_on_a_known_device_in_japanese() {
+async fn browser_lock_page_on_a_known_device_in_japanese() {
     let t = TestApp::start(Db::Sqlite, |_| {}).await;
     let Some(mut b) =
         Browser::start("lock_page_on_a_known_device_in_japanese", "ja", &t.base).await

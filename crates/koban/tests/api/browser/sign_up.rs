@@ -3,7 +3,7 @@
 use super::*;
 
 #[tokio::test(flavor = "multi_thread", worker_threads = 2)]
-pub(super) async fn browser_sign_up_with_email_in_english() {
+async fn browser_sign_up_with_email_in_english() {
     let t = TestApp::start(Db::Sqlite, |_| {}).await;
     let Some(mut b) = Browser::start("sign_up_with_email_in_english", "en-US", &t.base).await
     else {
@@ -164,7 +164,7 @@ pub(super) async fn browser_sign_up_with_email_in_english() {
 }
 
 #[tokio::test(flavor = "multi_thread", worker_threads = 2)]
-pub(super) async fn browser_sign_up_with_phone_in_chinese() {
+async fn browser_sign_up_with_phone_in_chinese() {
     let t = TestApp::start(Db::Sqlite, |_| {}).await;
     let Some(mut b) = Browser::start("sign_up_with_phone_in_chinese", "zh-CN", &t.base).await
     else {

@@ -2,7 +2,7 @@
 
 use super::*;
 
-pub(super) async fn passkey_pages_sign_in_step_up_and_remove(t: TestApp) {
+async fn passkey_pages_sign_in_step_up_and_remove(t: TestApp) {
     let email = "pages@example.com";
     let (_, mut authenticator) = with_passkey(&t, email).await;
     let mut p = Pages::new(&t).await;
@@ -124,7 +124,7 @@ both!(passkey_pages_sign_in_step_up_and_remove, super::configure);
 
 /// Support's "reset 2FA" (for an owner who lost their second factors) takes
 /// the passkeys too, not only TOTP.
-pub(super) async fn support_reset_removes_passkeys(t: TestApp) {
+async fn support_reset_removes_passkeys(t: TestApp) {
     let email = "lost@example.com";
     with_passkey(&t, email).await;
     let agent = t.staff("agent@example.com", "agent").await;

@@ -3,7 +3,7 @@
 
 use super::*;
 
-pub(super) async fn bad_passkey_answers_are_refused_and_change_nothing(t: TestApp) {
+async fn bad_passkey_answers_are_refused_and_change_nothing(t: TestApp) {
     let (token, mut mine) = with_passkey(&t, "a@example.com").await;
     let (_, mut theirs) = with_passkey(&t, "b@example.com").await;
     let (status, pending) = sign_in(&t, "a@example.com").await;
@@ -224,7 +224,7 @@ both!(
     super::configure
 );
 
-pub(super) async fn wrong_passkeys_lock_the_second_factor(t: TestApp) {
+async fn wrong_passkeys_lock_the_second_factor(t: TestApp) {
     let (_, mut mine) = with_passkey(&t, "a@example.com").await;
     let (_, pending) = sign_in(&t, "a@example.com").await;
     let challenge = pending["challenge"].clone();

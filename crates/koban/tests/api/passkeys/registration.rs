@@ -3,7 +3,7 @@
 
 use super::*;
 
-pub(super) async fn passkey_registers_signs_in_steps_up_and_goes(t: TestApp) {
+async fn passkey_registers_signs_in_steps_up_and_goes(t: TestApp) {
     let email = "pk@example.com";
     let token = t.signed_up(email, PASSWORD).await;
     // Adding a passkey needs a fresh step-up, like any change to how the account is protected.
@@ -146,7 +146,7 @@ both!(
     super::configure
 );
 
-pub(super) async fn bad_registrations_are_refused_and_change_nothing(t: TestApp) {
+async fn bad_registrations_are_refused_and_change_nothing(t: TestApp) {
     let (token, mine) = with_passkey(&t, "a@example.com").await;
     let (other_token, _) = with_passkey(&t, "b@example.com").await;
     let before = snapshot(&t).await;

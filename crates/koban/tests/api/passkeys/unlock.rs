@@ -24,7 +24,7 @@ pub(super) async fn is_locked(t: &TestApp, identifier: &str) -> bool {
     body["type"] == "/problems/sign-in-locked"
 }
 
-pub(super) async fn unlock_options(t: &TestApp, identifier: &str) -> Value {
+async fn unlock_options(t: &TestApp, identifier: &str) -> Value {
     let (status, options) = t
         .post(
             "/api/v1/unlock/passkey/options",
@@ -35,7 +35,7 @@ pub(super) async fn unlock_options(t: &TestApp, identifier: &str) -> Value {
     options
 }
 
-pub(super) async fn unlock_with(
+async fn unlock_with(
     t: &TestApp,
     identifier: &str,
     ceremony: &Value,
@@ -56,7 +56,7 @@ pub(super) async fn unlock_with(
 
 /// The shape of a JSON document: strings become their length, so two
 /// answers with different random challenges but the same members compare equal.
-pub(super) fn skeleton(value: &Value) -> Value {
+fn skeleton(value: &Value) -> Value {
     match value {
         Value::String(s) => json!(s.len()),
         Value::Array(items) => Value::Array(items.iter().map(skeleton).collect()),
@@ -73,7 +73,7 @@ pub(super) fn skeleton(value: &Value) -> Value {
 /// An owner locked out by wrong passwords proves themselves with a passkey
 /// and a new password; every bad answer before that is refused naming its
 /// field and leaves the account locked and the passkeys as they were.
-pub(super) async fn passkey_unlocks_a_locked_account(t: TestApp) {
+async fn passkey_unlocks_a_locked_account(t: TestApp) {
     let email = "a@example.com";
     let (old_session, mut mine) = with_passkey(&t, email).await;
     let (_, mut theirs) = with_passkey(&t, "b@example.com").await;
@@ -278,7 +278,7 @@ both!(passkey_unlocks_a_locked_account, super::configure);
 /// Asking for unlock options reveals nothing: an unknown, an unlocked, a
 /// passkey-less and a locked account with a passkey get answers of one
 /// shape naming no credential, and a decoy can never be finished.
-pub(super) async fn unlock_passkey_options_reveal_nothing(t: TestApp) {
+async fn unlock_passkey_options_reveal_nothing(t: TestApp) {
     let (_, mut open) = with_passkey(&t, "open@example.com").await;
     with_passkey(&t, "locked@example.com").await;
     lock_by_guessing(&t, "locked@example.com").await;
@@ -341,7 +341,7 @@ both!(unlock_passkey_options_reveal_nothing, super::configure);
 
 /// Wrong passkeys at unlock count on the second-factor counter: once it
 /// locks, even the right passkey waits, and the account stays locked.
-pub(super) async fn wrong_passkeys_at_unlock_lock_the_second_factor(t: TestApp) {
+async fn wrong_passkeys_at_unlock_lock_the_second_factor(t: TestApp) {
     let email = "a@example.com";
     let (_, mut mine) = with_passkey(&t, email).await;
     lock_by_guessing(&t, email).await;
@@ -372,7 +372,7 @@ both!(
 
 /// The lock page offers a passkey: its script's options request, a refusal
 /// shown on the page (still locked), then the unlock and back to sign in.
-pub(super) async fn lock_page_unlocks_with_a_passkey(t: TestApp) {
+async fn lock_page_unlocks_with_a_passkey(t: TestApp) {
     let email = "pages@example.com";
     let (_, mut authenticator) = with_passkey(&t, email).await;
     lock_by_guessing(&t, email).await;

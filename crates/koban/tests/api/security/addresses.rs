@@ -5,7 +5,7 @@ use super::*;
 
 /// Credential stuffing from one address is refused before hashing once it
 /// passes the per-IP limit.
-pub(super) async fn per_ip_failures_throttle_without_hashing(t: TestApp) {
+async fn per_ip_failures_throttle_without_hashing(t: TestApp) {
     for n in 0..4 {
         let (status, _) = sign_in(&t, &format!("victim{n}@example.com"), "123456789a").await;
         assert_eq!(status, StatusCode::UNAUTHORIZED);
@@ -29,7 +29,7 @@ both!(
 );
 
 /// An allow-listed address is never throttled by the per-IP rule.
-pub(super) async fn allow_listed_ip_is_never_throttled(t: TestApp) {
+async fn allow_listed_ip_is_never_throttled(t: TestApp) {
     for n in 0..8 {
         let (_, body) = sign_in(&t, &format!("victim{n}@example.com"), "123456789a").await;
         assert_eq!(body["type"], "/problems/bad-credentials", "{body}");
@@ -45,7 +45,7 @@ both!(
 );
 
 /// A block-listed address is refused outright.
-pub(super) async fn block_listed_ip_is_refused(t: TestApp) {
+async fn block_listed_ip_is_refused(t: TestApp) {
     let (status, body) = sign_in(&t, "anyone@example.com", PASSWORD).await;
     assert_eq!(status, StatusCode::UNAUTHORIZED);
     assert_eq!(body["type"], "/problems/sign-in-locked");
@@ -65,7 +65,7 @@ both!(
 );
 
 /// X-Forwarded-For from anyone but a configured proxy is ignored.
-pub(super) async fn spoofed_forwarding_headers_are_ignored(t: TestApp) {
+async fn spoofed_forwarding_headers_are_ignored(t: TestApp) {
     let token = t.signed_up("fwd@example.com", PASSWORD).await;
     let request = t
         .http
@@ -80,7 +80,7 @@ pub(super) async fn spoofed_forwarding_headers_are_ignored(t: TestApp) {
 both!(spoofed_forwarding_headers_are_ignored);
 
 /// From a trusted proxy, the right-most untrusted forwarded address counts.
-pub(super) async fn trusted_proxy_forwarding_is_believed(t: TestApp) {
+async fn trusted_proxy_forwarding_is_believed(t: TestApp) {
     let token = t.signed_up("fwd@example.com", PASSWORD).await;
     let request = t
         .http

@@ -5,7 +5,7 @@ use super::*;
 
 /// Devices are listed with the current one marked, renamed, removed (their
 /// sessions end), and each new one is announced to the owner.
-pub(super) async fn devices_are_listed_renamed_and_removed(t: TestApp) {
+async fn devices_are_listed_renamed_and_removed(t: TestApp) {
     t.signed_up("dev@example.com", PASSWORD).await;
     let (status, phone) =
         sign_in_from(&t, "phone-device-0000000001", "dev@example.com", PASSWORD).await;
@@ -110,7 +110,7 @@ both!(
 
 /// At the device limit a new sign-in is told which devices are bound and
 /// must remove one first: the seed's multi-device conflict.
-pub(super) async fn device_limit_conflict_is_resolved_by_removing_one(t: TestApp) {
+async fn device_limit_conflict_is_resolved_by_removing_one(t: TestApp) {
     t.signed_up("limit@example.com", PASSWORD).await;
     let (_, first) = sign_in_from(
         &t,
@@ -196,7 +196,7 @@ both!(
 );
 
 /// Malformed device ids are refused; a huge User-Agent is cut, not refused.
-pub(super) async fn malformed_device_headers_are_refused_and_huge_user_agents_cut(t: TestApp) {
+async fn malformed_device_headers_are_refused_and_huge_user_agents_cut(t: TestApp) {
     t.signed_up("hdr@example.com", PASSWORD).await;
     for bad in [
         "short",

@@ -6,7 +6,7 @@ use super::*;
 /// Five wrong passwords lock; while locked even the right password is
 /// refused without hashing, in the shape of a wrong password; the owner is
 /// told once per lock.
-pub(super) async fn wrong_passwords_lock_with_back_off_and_the_owner_is_told_once(t: TestApp) {
+async fn wrong_passwords_lock_with_back_off_and_the_owner_is_told_once(t: TestApp) {
     t.signed_up("lock@example.com", PASSWORD).await;
     for _ in 0..5 {
         let (status, body) = sign_in(&t, "lock@example.com", "wrong guess 123").await;
@@ -63,7 +63,7 @@ both!(wrong_passwords_lock_with_back_off_and_the_owner_is_told_once);
 
 /// An identifier nobody registered locks exactly like a real one, so the
 /// lock cannot be used to find out who has an account.
-pub(super) async fn unknown_identifiers_lock_alike(t: TestApp) {
+async fn unknown_identifiers_lock_alike(t: TestApp) {
     t.signed_up("real@example.com", PASSWORD).await;
     let mut answers = vec![];
     for who in ["real@example.com", "ghost@example.com"] {
@@ -81,7 +81,7 @@ pub(super) async fn unknown_identifiers_lock_alike(t: TestApp) {
 both!(unknown_identifiers_lock_alike);
 
 /// Parallel wrong passwords never lose a count.
-pub(super) async fn racing_failures_are_counted_exactly(t: TestApp) {
+async fn racing_failures_are_counted_exactly(t: TestApp) {
     t.signed_up("race@example.com", PASSWORD).await;
     let mut tasks = vec![];
     for _ in 0..16 {
@@ -120,7 +120,7 @@ both!(
 
 /// Someone guessing from elsewhere locks the account for unknown clients,
 /// but not for its owner on a device the account already knows.
-pub(super) async fn guessing_from_elsewhere_does_not_lock_the_owners_device(t: TestApp) {
+async fn guessing_from_elsewhere_does_not_lock_the_owners_device(t: TestApp) {
     let owner = t.signed_up("target@example.com", PASSWORD).await;
     for n in 0..6 {
         let device = format!("attacker-device-{n:08}");

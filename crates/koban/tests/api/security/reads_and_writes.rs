@@ -5,7 +5,7 @@ use super::*;
 
 /// Attempts recorded together are written together, and each lands whole:
 /// with and without a location, with odd text, in one batch or several.
-pub(super) async fn attempts_written_together_land_one_row_each(t: TestApp) {
+async fn attempts_written_together_land_one_row_each(t: TestApp) {
     use koban::security::history::Attempt;
     let attempt = |i: usize| Attempt {
         account_id: i.is_multiple_of(3).then_some(i as i64),
@@ -67,7 +67,7 @@ both!(attempts_written_together_land_one_row_each);
 /// The guard keys a sign-in's single read builds in SQL are the keys the
 /// rest of the code builds in Rust: a mismatch would read no guard at all,
 /// so no lock would ever hold.
-pub(super) async fn guard_keys_built_in_sql_match_rust(db: crate::support::Db) {
+async fn guard_keys_built_in_sql_match_rust(db: crate::support::Db) {
     use koban::security::guards;
     let Some((store, _dir)) = crate::support::fresh_store(db).await else {
         return;
@@ -104,7 +104,7 @@ both_db!(guard_keys_built_in_sql_match_rust);
 /// would have read alone: a bound device, an unknown name, a phone number
 /// with a failure on its guard and its address, the same account without
 /// its device. A probe's facts must never be another probe's.
-pub(super) async fn one_read_for_many_sign_ins_gives_each_its_own_facts(t: TestApp) {
+async fn one_read_for_many_sign_ins_gives_each_its_own_facts(t: TestApp) {
     use koban::security::facts::{self, Probe};
     use koban_policy::contact::Contact;
     t.signed_up("ann@example.com", PASSWORD).await;
@@ -172,7 +172,7 @@ both!(one_read_for_many_sign_ins_gives_each_its_own_facts);
 /// Sign-ins arriving together while the hashing threads are busy share
 /// reads, and every one of them still gets its own answer: the right
 /// password signs in, a wrong one is refused, an unknown name is refused.
-pub(super) async fn sign_ins_arriving_together_share_reads_and_keep_their_answers(t: TestApp) {
+async fn sign_ins_arriving_together_share_reads_and_keep_their_answers(t: TestApp) {
     // Right passwords for the first four, wrong ones (four each, short of a
     // lock) for the last two, so no right password meets a failure.
     let accounts: Vec<String> = (0..6).map(|i| format!("crowd{i}@example.com")).collect();
@@ -218,7 +218,7 @@ both!(sign_ins_arriving_together_share_reads_and_keep_their_answers);
 /// A sign-in from a bound device writes three things in one round trip:
 /// the device is touched (time, address, client version), the success is in
 /// the history with the device, and the session is bound to the device.
-pub(super) async fn a_known_device_sign_in_touches_records_and_binds(t: TestApp) {
+async fn a_known_device_sign_in_touches_records_and_binds(t: TestApp) {
     t.signed_up("kim@example.com", PASSWORD).await;
     let device = "kims-tablet-000000000001";
     let sign_in_with = |version: &str| {
@@ -281,7 +281,7 @@ both!(a_known_device_sign_in_touches_records_and_binds);
 
 /// The same writes when the operator has sign-ins wait for the WAL flush
 /// (on PostgreSQL another statement; SQLite has no such choice).
-pub(super) async fn a_known_device_sign_in_that_waits_for_the_flush_writes_the_same(t: TestApp) {
+async fn a_known_device_sign_in_that_waits_for_the_flush_writes_the_same(t: TestApp) {
     a_known_device_sign_in_touches_records_and_binds(t).await;
 }
 
@@ -293,7 +293,7 @@ both!(
 /// What a sign-in learns of the account's past is its newest successful
 /// sign-ins, however many failures came after them: failures neither count
 /// as places the account knows nor push a success out of the window.
-pub(super) async fn the_past_a_sign_in_weighs_is_its_newest_successes(t: TestApp) {
+async fn the_past_a_sign_in_weighs_is_its_newest_successes(t: TestApp) {
     use koban::security::facts::{self, PAST_SIGN_INS_WEIGHED};
     use koban::security::history::Attempt;
     t.signed_up("ines@example.com", PASSWORD).await;

@@ -5,7 +5,7 @@ use super::*;
 
 /// Enrol TOTP, sign in with it, refuse a replayed code, use a recovery code
 /// once, and lock the second factor on its own counter.
-pub(super) async fn totp_two_factor_sign_in(t: TestApp) {
+async fn totp_two_factor_sign_in(t: TestApp) {
     let token = t.signed_up("totp@example.com", PASSWORD).await;
     let (status, enrollment) = t.post_as(&token, "/api/v1/me/2fa/totp", json!({})).await;
     assert_eq!(status, StatusCode::CREATED, "{enrollment}");
@@ -102,7 +102,7 @@ pub(super) async fn totp_two_factor_sign_in(t: TestApp) {
 both!(totp_two_factor_sign_in);
 
 /// Disabling 2FA and new recovery codes need a fresh second factor.
-pub(super) async fn step_up_guards_sensitive_changes(t: TestApp) {
+async fn step_up_guards_sensitive_changes(t: TestApp) {
     let token = t.signed_up("step@example.com", PASSWORD).await;
     let (_, enrollment) = t.post_as(&token, "/api/v1/me/2fa/totp", json!({})).await;
     let secret = enrollment["secret"].as_str().expect("secret").to_string();
@@ -162,7 +162,7 @@ both!(step_up_guards_sensitive_changes);
 
 /// Device churn raises the score past the step-up threshold: an account
 /// without 2FA is asked for a code sent to its verified contact.
-pub(super) async fn risky_sign_in_steps_up_with_a_code(t: TestApp) {
+async fn risky_sign_in_steps_up_with_a_code(t: TestApp) {
     t.signed_up("churn@example.com", PASSWORD).await;
     sign_in_from(
         &t,
@@ -218,7 +218,7 @@ both!(
 
 /// Changing the email needs a fresh second factor, a code to the new
 /// address, and tells the old address.
-pub(super) async fn contact_change_needs_step_up_and_the_new_contacts_code(t: TestApp) {
+async fn contact_change_needs_step_up_and_the_new_contacts_code(t: TestApp) {
     let token = t.signed_up("old@example.com", PASSWORD).await;
     t.signed_up("taken@example.com", PASSWORD).await;
     let (status, body) = t

@@ -15,7 +15,7 @@ pub struct SmsReceived {
 }
 
 #[derive(Default)]
-pub(super) struct SmsState {
+struct SmsState {
     messages: Vec<SmsReceived>,
     /// Requests refused for a missing or wrong signature.
     bad_signatures: usize,

@@ -89,7 +89,7 @@ impl SmtpMessage {
 }
 
 #[derive(Default)]
-pub(super) struct SmtpState {
+struct SmtpState {
     messages: Vec<SmtpMessage>,
     /// Answer to RCPT TO instead of 250, e.g. `451 4.3.0 try again later`.
     reject_rcpt: Option<String>,
@@ -176,7 +176,7 @@ impl Drop for SmtpServer {
     }
 }
 
-pub(super) async fn smtp_line<R: tokio::io::AsyncBufRead + Unpin>(
+async fn smtp_line<R: tokio::io::AsyncBufRead + Unpin>(
     reader: &mut R,
 ) -> std::io::Result<Option<String>> {
     use tokio::io::AsyncBufReadExt;
@@ -190,7 +190,7 @@ pub(super) async fn smtp_line<R: tokio::io::AsyncBufRead + Unpin>(
     Ok(Some(String::from_utf8_lossy(&raw).into_owned()))
 }
 
-pub(super) fn smtp_address(argument: &str) -> String {
+fn smtp_address(argument: &str) -> String {
     let argument = argument.trim();
     match (argument.find('<'), argument.find('>')) {
         (Some(open), Some(close)) if open < close => argument[open + 1..close].to_string(),
@@ -198,7 +198,7 @@ pub(super) fn smtp_address(argument: &str) -> String {
     }
 }
 
-pub(super) async fn smtp_session(
+async fn smtp_session(
     stream: tokio::net::TcpStream,
     state: Arc<std::sync::Mutex<SmtpState>>,
 ) -> std::io::Result<()> {
