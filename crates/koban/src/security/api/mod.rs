@@ -1,5 +1,6 @@
 //! The security center's JSON API: sign-in steps, devices, history, 2FA,
-//! step-up and unlock.
+//! step-up and unlock. The sign-in steps are here; the rest is in the files
+//! beside this one, a topic each, and re-exported so routes name `api::x`.
 
 use super::client::ClientContext;
 use super::devices::{self, Device};

@@ -2,6 +2,9 @@
 //! hashing, count failures atomically, lock with back-off, score correct
 //! passwords, ask for a second factor when 2FA is on or the risk is high,
 //! enforce the device limit, and record every attempt.
+//!
+//! The attempt itself (refusals before hashing, the reservation of a check)
+//! is here; its later steps are in the files beside this one.
 
 use super::client::ClientContext;
 use super::devices::{self, Device, DeviceSpec};
