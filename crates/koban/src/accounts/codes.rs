@@ -2,6 +2,7 @@
 //! 5 wrong tries, single use, and a send throttle per destination that
 //! applies whether or not an account exists (so it reveals nothing).
 
+use super::store::codes as store;
 use super::AccountError;
 use crate::delivery::{self, Channel, Outgoing};
 use crate::state::App;
@@ -10,7 +11,7 @@ use crate::web::i18n::{t, Lang};
 use koban_policy::contact::Contact;
 use koban_policy::throttle::{CODE_MAX_ATTEMPTS, CODE_TTL_MS};
 use rand::Rng;
-use sqlx::{Any, Row, Transaction};
+use sqlx::{Any, Transaction};
 
 /// What a code is for.
 #[derive(Debug, Clone, Copy, PartialEq, Eq)]
@@ -81,51 +82,16 @@ pub async fn take_allowance(
 ) -> Result<(), AccountError> {
     for _ in 0..5 {
         let now = now_ms();
-        let row =
-            sqlx::query("SELECT sent_times, version FROM send_throttle WHERE destination = $1")
-                .bind(destination)
-                .fetch_optional(app.store.write())
-                .await?;
-        let (times, version) = match &row {
-            Some(r) => {
-                let text: String = r.try_get("sent_times")?;
-                let times: Vec<i64> = text.split(',').filter_map(|t| t.parse().ok()).collect();
-                (times, Some(r.try_get::<i64, _>("version")?))
-            }
+        let (times, version) = match store::allowance(&app.store, destination).await? {
+            Some((times, version)) => (times, Some(version)),
             None => (vec![], None),
         };
         let next = allowance
             .decide(&times, now)
             .map_err(AccountError::RateLimited)?;
-        let text = next
-            .iter()
-            .map(i64::to_string)
-            .collect::<Vec<_>>()
-            .join(",");
         let expires_at = now + allowance.window_ms.max(allowance.gap_ms);
-        let changed = match version {
-            None => sqlx::query(
-                "INSERT INTO send_throttle (destination, sent_times, version, expires_at) VALUES ($1, $2, 1, $3)
-                 ON CONFLICT (destination) DO NOTHING",
-            )
-            .bind(destination)
-            .bind(&text)
-            .bind(expires_at)
-            .execute(app.store.write())
-            .await?
-            .rows_affected(),
-            Some(v) => sqlx::query(
-                "UPDATE send_throttle SET sent_times = $1, version = version + 1, expires_at = $4
-                 WHERE destination = $2 AND version = $3",
-            )
-            .bind(&text)
-            .bind(destination)
-            .bind(v)
-            .bind(expires_at)
-            .execute(app.store.write())
-            .await?
-            .rows_affected(),
-        };
+        let changed =
+            store::save_allowance(&app.store, destination, &next, version, expires_at).await?;
         if changed == 1 {
             return Ok(());
         }
@@ -133,17 +99,7 @@ pub async fn take_allowance(
     Err(AccountError::RateLimited(1000))
 }
 
-/// Deletes the send allowances whose window has passed (the hourly job).
-pub async fn prune_allowances(
-    store: &crate::store::Store,
-    now: i64,
-) -> Result<u64, crate::store::StoreError> {
-    let deleted = sqlx::query("DELETE FROM send_throttle WHERE expires_at < $1")
-        .bind(now)
-        .execute(store.write())
-        .await?;
-    Ok(deleted.rows_affected())
-}
+pub use super::store::codes::prune_allowances;
 
 /// What a code completes besides its purpose: one sign-in challenge, one
 /// session's step-up. A code bound to one is refused on any other, so a
@@ -175,30 +131,20 @@ pub async fn issue(
 ) -> Result<(), AccountError> {
     let now = now_ms();
     let code = format!("{:06}", rand::rngs::OsRng.gen_range(0..1_000_000u32));
-    sqlx::query(
-        "UPDATE verification_codes SET superseded_at = $1
-         WHERE account_id = $2 AND purpose = $3 AND consumed_at IS NULL AND superseded_at IS NULL",
-    )
-    .bind(now)
-    .bind(account_id)
-    .bind(purpose.as_str())
-    .execute(&mut **tx)
-    .await?;
     let channel = channel_of(contact);
-    sqlx::query(
-        "INSERT INTO verification_codes (account_id, purpose, channel, destination, code_hash, created_at, expires_at, bound_to)
-         VALUES ($1, $2, $3, $4, $5, $6, $7, $8)",
-    )
-    .bind(account_id)
-    .bind(purpose.as_str())
-    .bind(channel.as_str())
-    .bind(contact.as_str())
-    .bind(app.key.keyed_hash(HASH_PURPOSE, format!("{account_id}:{code}").as_bytes()))
-    .bind(now)
-    .bind(now + CODE_TTL_MS)
-    .bind(bound_to)
-    .execute(&mut **tx)
-    .await?;
+    let new_code = store::NewCode {
+        account_id,
+        purpose: purpose.as_str(),
+        channel: channel.as_str(),
+        destination: contact.as_str(),
+        code_hash: app
+            .key
+            .keyed_hash(HASH_PURPOSE, format!("{account_id}:{code}").as_bytes()),
+        bound_to,
+        created_at: now,
+        expires_at: now + CODE_TTL_MS,
+    };
+    store::replace(tx, new_code).await?;
     let message = Outgoing {
         account_id: Some(account_id),
         purpose: purpose.as_str().to_string(),
@@ -235,16 +181,7 @@ pub async fn rebind(
     purpose: Purpose,
     bound_to: Binding<'_>,
 ) -> Result<(), AccountError> {
-    sqlx::query(
-        "UPDATE verification_codes SET bound_to = $1
-         WHERE account_id = $2 AND purpose = $3 AND consumed_at IS NULL AND superseded_at IS NULL AND expires_at > $4",
-    )
-    .bind(bound_to)
-    .bind(account_id)
-    .bind(purpose.as_str())
-    .bind(now_ms())
-    .execute(app.store.write())
-    .await?;
+    store::rebind(&app.store, account_id, purpose.as_str(), bound_to, now_ms()).await?;
     Ok(())
 }
 
@@ -279,34 +216,26 @@ pub async fn check(
     let now = now_ms();
     // The try is counted even when the change it serves fails later: the
     // count is what stops guessing.
-    let row = sqlx::query(
-        "UPDATE verification_codes SET attempts = attempts + 1
-         WHERE id = (SELECT id FROM verification_codes
-                     WHERE account_id = $1 AND purpose = $2 AND consumed_at IS NULL AND superseded_at IS NULL
-                     ORDER BY id DESC LIMIT 1)
-           AND attempts < $3 AND expires_at > $4
-         RETURNING id, code_hash, channel, destination, bound_to",
+    let row = store::count_try(
+        &app.store,
+        account_id,
+        purpose.as_str(),
+        CODE_MAX_ATTEMPTS,
+        now,
     )
-    .bind(account_id)
-    .bind(purpose.as_str())
-    .bind(CODE_MAX_ATTEMPTS)
-    .bind(now)
-    .fetch_optional(app.store.write())
     .await?
     .ok_or(AccountError::CodeInvalid)?;
-    let bound: Option<String> = row.try_get("bound_to")?;
-    let stored: String = row.try_get("code_hash")?;
     let offered = app
         .key
         .keyed_hash(HASH_PURPOSE, format!("{account_id}:{code}").as_bytes());
-    let matches = crate::crypto::constant_time_eq(stored.as_bytes(), offered.as_bytes());
-    if !matches || bound.as_deref() != bound_to {
+    let matches = crate::crypto::constant_time_eq(row.code_hash.as_bytes(), offered.as_bytes());
+    if !matches || row.bound_to.as_deref() != bound_to {
         return Err(AccountError::CodeInvalid);
     }
     Ok(ConsumedCode {
-        id: row.try_get("id")?,
-        channel: row.try_get("channel")?,
-        destination: row.try_get("destination")?,
+        id: row.id,
+        channel: row.channel,
+        destination: row.destination,
     })
 }
 
@@ -317,15 +246,7 @@ pub async fn use_up(
     code: &ConsumedCode,
 ) -> Result<(), AccountError> {
     let now = now_ms();
-    let used = sqlx::query(
-        "UPDATE verification_codes SET consumed_at = $1
-         WHERE id = $2 AND consumed_at IS NULL AND superseded_at IS NULL AND expires_at > $1",
-    )
-    .bind(now)
-    .bind(code.id)
-    .execute(&mut **tx)
-    .await?
-    .rows_affected();
+    let used = store::use_up(tx, code.id, now).await?;
     if used != 1 {
         return Err(AccountError::CodeInvalid);
     }

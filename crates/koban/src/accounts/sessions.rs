@@ -1,10 +1,10 @@
 //! Sessions: random opaque tokens, stored only as SHA-256, with an idle and
 //! an absolute expiry.
 
+use super::store::sessions as store;
 use super::{Account, AccountError};
 use crate::state::App;
 use crate::store::now_ms;
-use sqlx::Row;
 
 /// Cookie that carries the session token in browsers.
 pub const COOKIE: &str = crate::http::auth::SESSION_COOKIE;
@@ -72,17 +72,7 @@ impl Draft {
     }
 }
 
-/// The INSERT of a session, its values `$first` to `$first + 7` in the
-/// order [`Draft`] binds them: account, token hash, created, idle expiry,
-/// absolute expiry, ip, user agent, device.
-pub fn insert_sql(first: usize) -> String {
-    let p = |i: usize| format!("${}", first + i);
-    format!(
-        "INSERT INTO sessions (account_id, token_hash, created_at, last_seen_at, idle_expires_at, absolute_expires_at, ip, user_agent, device_id)
-         VALUES ({}, {}, {}, {}, {}, {}, {}, {}, {}) RETURNING id",
-        p(0), p(1), p(2), p(2), p(3), p(4), p(5), p(6), p(7)
-    )
-}
+pub use super::store::sessions::insert_sql;
 
 /// Starts a session for `account_id`, bound to the device it signed in from.
 pub async fn create(
@@ -93,18 +83,8 @@ pub async fn create(
     user_agent: Option<&str>,
 ) -> Result<NewSession, AccountError> {
     let draft = Draft::new(app, user_agent);
-    let row = sqlx::query(&insert_sql(1))
-        .bind(account_id)
-        .bind(&draft.token_hash)
-        .bind(draft.created_at)
-        .bind(draft.idle_expires_at)
-        .bind(draft.absolute_expires_at)
-        .bind(ip)
-        .bind(&draft.user_agent)
-        .bind(device_id)
-        .fetch_one(app.store.write())
-        .await?;
-    Ok(draft.stored(row.try_get("id")?))
+    let id = store::insert(&app.store, account_id, &draft, ip, device_id).await?;
+    Ok(draft.stored(id))
 }
 
 /// The live session for `token`, touching its idle expiry.
@@ -113,55 +93,28 @@ pub async fn authenticate(app: &App, token: &str) -> Result<Current, AccountErro
         return Err(AccountError::Unauthorized);
     }
     let now = now_ms();
-    let sql = format!(
-        "SELECT s.id AS session_id, s.last_seen_at, s.absolute_expires_at, s.device_id, s.stepped_up_at, {}
-         FROM sessions s JOIN accounts a ON a.id = s.account_id
-         WHERE s.token_hash = $1 AND s.revoked_at IS NULL AND s.idle_expires_at > $2 AND s.absolute_expires_at > $2",
-        super::store::columns_of("a")
-    );
     let token_hash = crate::crypto::sha256_hex(token.as_bytes());
-    let row = app
-        .store
-        .read_on_lane(async |conn| {
-            sqlx::query(&sql)
-                .bind(&token_hash)
-                .bind(now)
-                .fetch_optional(conn)
-                .await
-        })
+    let live = store::find_live(&app.store, &token_hash, now)
         .await?
         .ok_or(AccountError::Unauthorized)?;
-    let account = Account::from_row(&row)?;
-    if account.status == "disabled" {
+    if live.account.status == "disabled" {
         return Err(AccountError::Unauthorized);
     }
-    let session_id: i64 = row.try_get("session_id")?;
-    let last_seen: i64 = row.try_get("last_seen_at")?;
-    if now - last_seen > TOUCH_EVERY_MS {
-        let absolute: i64 = row.try_get("absolute_expires_at")?;
-        let idle = (now + app.config.session_idle_minutes * 60_000).min(absolute);
-        sqlx::query("UPDATE sessions SET last_seen_at = $1, idle_expires_at = $2 WHERE id = $3")
-            .bind(now)
-            .bind(idle)
-            .bind(session_id)
-            .execute(app.store.write())
-            .await?;
+    if now - live.last_seen_at > TOUCH_EVERY_MS {
+        let idle = (now + app.config.session_idle_minutes * 60_000).min(live.absolute_expires_at);
+        store::touch(&app.store, live.session_id, now, idle).await?;
     }
     Ok(Current {
-        session_id,
-        account,
-        device_id: row.try_get("device_id")?,
-        stepped_up_at: row.try_get("stepped_up_at")?,
+        session_id: live.session_id,
+        account: live.account,
+        device_id: live.device_id,
+        stepped_up_at: live.stepped_up_at,
     })
 }
 
 /// Ends one session.
 pub async fn revoke(app: &App, session_id: i64) -> Result<(), AccountError> {
-    sqlx::query("UPDATE sessions SET revoked_at = $1 WHERE id = $2 AND revoked_at IS NULL")
-        .bind(now_ms())
-        .bind(session_id)
-        .execute(app.store.write())
-        .await?;
+    store::revoke(&app.store, session_id, now_ms()).await?;
     Ok(())
 }
 
@@ -180,27 +133,13 @@ pub async fn revoke_all_in<'e, E: sqlx::Executor<'e, Database = sqlx::Any>>(
     account_id: i64,
     keep: Option<i64>,
 ) -> Result<u64, sqlx::Error> {
-    let done = sqlx::query("UPDATE sessions SET revoked_at = $1 WHERE account_id = $2 AND revoked_at IS NULL AND id <> $3")
-        .bind(now_ms())
-        .bind(account_id)
-        .bind(keep.unwrap_or(-1))
-        .execute(executor)
-        .await?;
-    Ok(done.rows_affected())
+    store::revoke_all(executor, account_id, keep, now_ms()).await
 }
 
 /// How many live sessions the account has besides `keep`: the security
 /// center offers "sign out all other devices" only when there are some.
 pub async fn count_others(app: &App, account_id: i64, keep: i64) -> Result<i64, AccountError> {
-    let row = sqlx::query(
-        "SELECT COUNT(*) AS n FROM sessions WHERE account_id = $1 AND id <> $2 AND revoked_at IS NULL AND idle_expires_at > $3 AND absolute_expires_at > $3",
-    )
-    .bind(account_id)
-    .bind(keep)
-    .bind(now_ms())
-    .fetch_one(app.store.read())
-    .await?;
-    Ok(row.try_get("n")?)
+    Ok(store::count_others(&app.store, account_id, keep, now_ms()).await?)
 }
 
 impl crate::http::auth::Signed for Current {

@@ -11,8 +11,6 @@ use axum::body::Bytes;
 use axum::extract::State;
 use axum::http::{HeaderMap, StatusCode};
 use axum::Json;
-use sqlx::any::AnyRow;
-use sqlx::Row;
 use std::sync::Arc;
 
 /// One delivery attempt as support sees it.
@@ -39,44 +37,11 @@ pub struct DeliveryView {
     pub body: Option<String>,
 }
 
-const COLUMNS: &str = "id, account_id, purpose, channel, destination, subject, status, provider, error, attempts, created_at, updated_at, delivered_at, body_sealed";
-
-fn view(row: &AnyRow, key: Option<&crate::crypto::ServerKey>) -> Result<DeliveryView, sqlx::Error> {
-    Ok(DeliveryView {
-        id: row.try_get("id")?,
-        account_id: row.try_get("account_id")?,
-        purpose: row.try_get("purpose")?,
-        channel: row.try_get("channel")?,
-        destination: row.try_get("destination")?,
-        subject: row.try_get("subject")?,
-        status: row.try_get("status")?,
-        provider: row.try_get("provider")?,
-        error: row.try_get("error")?,
-        attempts: row.try_get("attempts")?,
-        created_at: row.try_get("created_at")?,
-        updated_at: row.try_get("updated_at")?,
-        delivered_at: row.try_get("delivered_at")?,
-        body: match key {
-            Some(k) => super::open_body(k, row.try_get("body_sealed")?),
-            None => None,
-        },
-    })
-}
-
 /// Reads outbox messages, newest first (for the API and the page).
 pub async fn outbox_page(app: &App, query: &PageQuery) -> Result<Page<DeliveryView>, Problem> {
     let (before, limit) = query.bounds()?;
-    let sql = format!("SELECT {COLUMNS} FROM deliveries WHERE provider = 'outbox' AND id < $1 ORDER BY id DESC LIMIT $2");
-    let rows = sqlx::query(&sql)
-        .bind(before)
-        .bind(limit + 1)
-        .fetch_all(app.store.read())
+    let items = super::store::outbox(&app.store, &app.key, before, limit + 1)
         .await
-        .map_err(|e| Problem::internal(&e))?;
-    let items = rows
-        .iter()
-        .map(|r| view(r, Some(&app.key)))
-        .collect::<Result<Vec<_>, _>>()
         .map_err(|e| Problem::internal(&e))?;
     Ok(page(items, limit, |d| d.id))
 }
@@ -128,24 +93,15 @@ pub async fn log(
         ),
         None => None,
     };
-    let sql = format!(
-        "SELECT {COLUMNS} FROM deliveries WHERE id < $1
-           AND ($2 = -1 OR account_id = $2) AND ($3 = '' OR destination = $3)
-         ORDER BY id DESC LIMIT $4"
-    );
-    let rows = sqlx::query(&sql)
-        .bind(before)
-        .bind(filter.account_id.unwrap_or(-1))
-        .bind(destination.unwrap_or_default())
-        .bind(limit + 1)
-        .fetch_all(app.store.read())
-        .await
-        .map_err(|e| Problem::internal(&e))?;
-    let items = rows
-        .iter()
-        .map(|r| view(r, None))
-        .collect::<Result<Vec<_>, _>>()
-        .map_err(|e| Problem::internal(&e))?;
+    let items = super::store::log(
+        &app.store,
+        before,
+        filter.account_id.unwrap_or(-1),
+        destination.unwrap_or_default(),
+        limit + 1,
+    )
+    .await
+    .map_err(|e| Problem::internal(&e))?;
     Ok(Json(page(items, limit, |d| d.id)))
 }
 
@@ -201,34 +157,17 @@ pub async fn sms_status(
         .strip_prefix("koban-delivery-")
         .and_then(|n| n.parse::<i64>().ok())
         .unwrap_or(-1);
-    let found = sqlx::query(
-        "SELECT id FROM deliveries WHERE channel = 'sms' AND provider = 'sms-http'
-           AND (provider_message_id = $1 OR id = $2)
-         ORDER BY id DESC LIMIT 1",
-    )
-    .bind(&report.id)
-    .bind(by_reference)
-    .fetch_optional(app.store.read())
-    .await
-    .map_err(|e| Problem::internal(&e))?;
-    let Some(row) = found else {
+    let found = super::store::find_sms(&app.store, &report.id, by_reference)
+        .await
+        .map_err(|e| Problem::internal(&e))?;
+    let Some(id) = found else {
         return Err(Problem::not_found());
     };
-    let id: i64 = row.try_get("id").map_err(|e| Problem::internal(&e))?;
     // Only a message on its way changes; a repeated or late report about one
     // already delivered or failed is acknowledged and changes nothing, so a
     // provider retrying its callback does no harm.
-    sqlx::query(
-        "UPDATE deliveries SET status = $1, delivered_at = $2, error = COALESCE($3, error), updated_at = $4
-         WHERE id = $5 AND status IN ('sent', 'sending')",
-    )
-    .bind(status)
-    .bind(delivered_at)
-    .bind(error)
-    .bind(now_ms())
-    .bind(id)
-    .execute(app.store.write())
-    .await
-    .map_err(|e| Problem::internal(&e))?;
+    super::store::record_report(&app.store, id, status, delivered_at, error, now_ms())
+        .await
+        .map_err(|e| Problem::internal(&e))?;
     Ok(StatusCode::NO_CONTENT)
 }

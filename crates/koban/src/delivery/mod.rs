@@ -8,13 +8,14 @@ pub mod api;
 mod pages;
 mod sms;
 mod smtp;
+mod store;
 
 use crate::crypto::ServerKey;
 use crate::domain::Domain;
 use crate::jobs::Job;
 use crate::state::{App, JobFuture, JobKind};
 use crate::store::{now_ms, StoreError};
-use sqlx::{Any, Row, Transaction};
+use sqlx::{Any, Transaction};
 use std::sync::Arc;
 
 pub use sms::SmsSender;
@@ -64,21 +65,8 @@ pub async fn queue(
         (true, Channel::Email) => "smtp",
         (true, Channel::Sms) => "sms-http",
     };
-    let row = sqlx::query(
-        "INSERT INTO deliveries (account_id, purpose, channel, destination, subject, body_sealed, status, provider, created_at, updated_at)
-         VALUES ($1, $2, $3, $4, $5, $6, 'queued', $7, $8, $8) RETURNING id",
-    )
-    .bind(message.account_id)
-    .bind(&message.purpose)
-    .bind(message.channel.as_str())
-    .bind(&message.destination)
-    .bind(&message.subject)
-    .bind(key.seal(SEAL_PURPOSE, message.body.as_bytes()))
-    .bind(provider)
-    .bind(now)
-    .fetch_one(&mut **tx)
-    .await?;
-    let id: i64 = row.try_get("id")?;
+    let sealed = key.seal(SEAL_PURPOSE, message.body.as_bytes());
+    let id = store::insert(tx, &message, sealed, provider, now).await?;
     crate::jobs::enqueue(
         &mut **tx,
         DELIVER,
@@ -102,26 +90,17 @@ pub async fn process(app: &Arc<App>, id: i64, last_try: bool) -> Result<(), Stri
     // once it is older than a job lease: by then that job's lease has run out
     // too, so its worker is gone rather than slow.
     let stale_before = now - app.config.job_lease_seconds.max(1) * 1000;
-    let taken = sqlx::query(
-        "UPDATE deliveries SET status = 'sending', attempts = attempts + 1, updated_at = $1
-         WHERE id = $2 AND (status = 'queued' OR (status = 'sending' AND updated_at < $3))
-         RETURNING destination, subject, body_sealed, provider",
-    )
-    .bind(now)
-    .bind(id)
-    .bind(stale_before)
-    .fetch_optional(store.write())
-    .await
-    .map_err(|e| e.to_string())?;
-    let Some(row) = taken else {
-        let status: Option<String> = sqlx::query("SELECT status FROM deliveries WHERE id = $1")
-            .bind(id)
-            .fetch_optional(store.write())
-            .await
-            .map_err(|e| e.to_string())?
-            .map(|r| r.try_get("status"))
-            .transpose()
-            .map_err(|e| e.to_string())?;
+    let taken = store::take(store, id, now, stale_before)
+        .await
+        .map_err(|e| e.to_string())?;
+    let Some(store::Taken {
+        provider,
+        destination,
+        subject,
+        body_sealed: sealed,
+    }) = taken
+    else {
+        let status = store::status(store, id).await.map_err(|e| e.to_string())?;
         return match status.as_deref() {
             None => Err(format!("delivery {id} does not exist")),
             // Another worker holds it right now; try again after it is done
@@ -130,10 +109,6 @@ pub async fn process(app: &Arc<App>, id: i64, last_try: bool) -> Result<(), Stri
             Some(_) => Ok(()),
         };
     };
-    let provider: String = row.try_get("provider").map_err(|e| e.to_string())?;
-    let destination: String = row.try_get("destination").map_err(|e| e.to_string())?;
-    let subject: String = row.try_get("subject").map_err(|e| e.to_string())?;
-    let sealed: Option<Vec<u8>> = row.try_get("body_sealed").map_err(|e| e.to_string())?;
     let body = sealed
         .and_then(|s| app.key.open(SEAL_PURPOSE, &s))
         .and_then(|b| String::from_utf8(b).ok());
@@ -164,36 +139,17 @@ pub async fn process(app: &Arc<App>, id: i64, last_try: bool) -> Result<(), Stri
             // A status callback can overtake this update (the provider may
             // report "delivered" before we record "sent"): its status stands.
             let keep_body = provider == "outbox";
-            sqlx::query(
-                "UPDATE deliveries SET
-                        status = CASE WHEN status = 'sending' THEN 'sent' ELSE status END,
-                        error = CASE WHEN status = 'sending' THEN NULL ELSE error END,
-                        provider_message_id = COALESCE($1, provider_message_id), updated_at = $2,
-                        body_sealed = CASE WHEN $3 = 1 THEN body_sealed ELSE NULL END
-                 WHERE id = $4",
-            )
-            .bind(provider_id.unwrap_or(reference))
-            .bind(now)
-            .bind(keep_body as i64)
-            .bind(id)
-            .execute(store.write())
-            .await
-            .map_err(|e| e.to_string())?;
+            store::mark_sent(store, id, provider_id.unwrap_or(reference), keep_body, now)
+                .await
+                .map_err(|e| e.to_string())?;
             Ok(())
         }
         Err(error) => {
             let error: String = error.chars().take(1000).collect();
-            sqlx::query(
-                "UPDATE deliveries SET status = $1, error = $2, updated_at = $3
-                 WHERE id = $4 AND status = 'sending'",
-            )
-            .bind(if last_try { "failed" } else { "queued" })
-            .bind(&error)
-            .bind(now)
-            .bind(id)
-            .execute(store.write())
-            .await
-            .map_err(|e| e.to_string())?;
+            let status = if last_try { "failed" } else { "queued" };
+            store::mark_unsent(store, id, status, &error, now)
+                .await
+                .map_err(|e| e.to_string())?;
             Err(error)
         }
     }

@@ -10,94 +10,11 @@ pub mod worker;
 pub const HOUR_MS: i64 = 3_600_000;
 pub const DAY_MS: i64 = 24 * HOUR_MS;
 
+mod store;
+
 use crate::store::{now_ms, Store, StoreError};
-use sqlx::{Any, Executor, Row};
 
-/// A claimed job.
-#[derive(Debug, Clone)]
-pub struct Job {
-    pub id: i64,
-    pub kind: String,
-    pub payload: serde_json::Value,
-    pub attempts: i64,
-    pub max_attempts: i64,
-}
-
-/// Adds a job. With an idempotency key, adding the same key twice adds it once.
-pub async fn enqueue<'e, E>(
-    executor: E,
-    kind: &str,
-    payload: &serde_json::Value,
-    idempotency_key: Option<&str>,
-    run_at_ms: i64,
-) -> Result<(), StoreError>
-where
-    E: Executor<'e, Database = Any>,
-{
-    sqlx::query(
-        "INSERT INTO jobs (kind, payload, idempotency_key, status, run_at, created_at)
-         VALUES ($1, $2, $3, 'pending', $4, $5)
-         ON CONFLICT (idempotency_key) DO NOTHING",
-    )
-    .bind(kind)
-    .bind(payload.to_string())
-    .bind(idempotency_key)
-    .bind(run_at_ms)
-    .bind(now_ms())
-    .execute(executor)
-    .await?;
-    Ok(())
-}
-
-/// Claims up to `limit` due jobs for `worker`, including ones whose lease ran out.
-pub async fn claim(
-    store: &Store,
-    worker: &str,
-    limit: i64,
-    lease_ms: i64,
-) -> Result<Vec<Job>, StoreError> {
-    let now = now_ms();
-    let sql = format!(
-        "UPDATE jobs SET status = 'running', locked_by = $1, locked_until = $2, attempts = attempts + 1
-         WHERE id IN (
-             SELECT id FROM jobs
-             WHERE (status = 'pending' AND run_at <= $3) OR (status = 'running' AND locked_until < $3)
-             ORDER BY run_at, id LIMIT $4{})
-         RETURNING id, kind, payload, attempts, max_attempts",
-        store.backend().skip_locked()
-    );
-    let rows = sqlx::query(&sql)
-        .bind(worker)
-        .bind(now + lease_ms)
-        .bind(now)
-        .bind(limit)
-        .fetch_all(store.write())
-        .await?;
-    rows.iter()
-        .map(|row| {
-            let payload: String = row.try_get("payload")?;
-            Ok(Job {
-                id: row.try_get("id")?,
-                kind: row.try_get("kind")?,
-                payload: serde_json::from_str(&payload).unwrap_or(serde_json::Value::Null),
-                attempts: row.try_get("attempts")?,
-                max_attempts: row.try_get("max_attempts")?,
-            })
-        })
-        .collect::<Result<Vec<_>, sqlx::Error>>()
-        .map_err(StoreError::from)
-}
-
-/// Marks a job done, if `worker` still holds it.
-pub async fn complete(store: &Store, job: &Job, worker: &str) -> Result<(), StoreError> {
-    sqlx::query("UPDATE jobs SET status = 'done', finished_at = $1, locked_until = NULL WHERE id = $2 AND locked_by = $3")
-        .bind(now_ms())
-        .bind(job.id)
-        .bind(worker)
-        .execute(store.write())
-        .await?;
-    Ok(())
-}
+pub use store::{claim, complete, enqueue, queue_depth, Job};
 
 /// Schedules another try with back-off, or gives up after `max_attempts`.
 pub async fn retry_or_fail(
@@ -109,29 +26,14 @@ pub async fn retry_or_fail(
     let now = now_ms();
     let give_up = job.attempts >= job.max_attempts;
     let error: String = error.chars().take(1000).collect();
-    sqlx::query(
-        "UPDATE jobs SET status = $1, run_at = $2, last_error = $3, locked_until = NULL,
-                finished_at = $4
-         WHERE id = $5 AND locked_by = $6",
+    store::reschedule(
+        store,
+        job,
+        worker,
+        if give_up { "failed" } else { "pending" },
+        now + koban_policy::throttle::job_backoff_ms(job.attempts),
+        error,
+        give_up.then_some(now),
     )
-    .bind(if give_up { "failed" } else { "pending" })
-    .bind(now + koban_policy::throttle::job_backoff_ms(job.attempts))
-    .bind(error)
-    .bind(if give_up { Some(now) } else { None })
-    .bind(job.id)
-    .bind(worker)
-    .execute(store.write())
-    .await?;
-    Ok(())
-}
-
-/// Jobs waiting or running, for /metrics.
-pub async fn queue_depth(store: &Store) -> Result<Vec<(String, i64)>, StoreError> {
-    let rows = sqlx::query("SELECT status, COUNT(*) AS n FROM jobs WHERE status IN ('pending', 'running') GROUP BY status")
-        .fetch_all(store.read())
-        .await?;
-    rows.iter()
-        .map(|r| Ok((r.try_get("status")?, r.try_get("n")?)))
-        .collect::<Result<_, sqlx::Error>>()
-        .map_err(StoreError::from)
+    .await
 }

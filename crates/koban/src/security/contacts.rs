@@ -86,13 +86,14 @@ pub async fn confirm_change(
     // to the contacts verified before: all of it, or none.
     let mut change = app.store.change().await?;
     codes::use_up(&mut change.tx, &used).await?;
-    let sql = format!("UPDATE accounts SET {column} = $1, {verified} = $2 WHERE id = $3");
-    let updated = sqlx::query(&sql)
-        .bind(&used.destination)
-        .bind(now_ms())
-        .bind(current.account.id)
-        .execute(&mut *change.tx)
-        .await;
+    let updated = accounts_store::set_contact(
+        &mut change.tx,
+        current.account.id,
+        (column, verified),
+        &used.destination,
+        now_ms(),
+    )
+    .await;
     if let Err(e) = updated {
         return Err(accounts_store::duplicate_field(&e)
             .map(AccountError::Duplicate)

@@ -18,6 +18,7 @@ pub mod refusals;
 pub mod reminders;
 pub mod sign_in_api;
 pub mod signin;
+pub mod store;
 pub mod totp;
 
 use crate::config::Config;

@@ -358,15 +358,15 @@ pub async fn perform(
         "reason": reason,
         "device_id": match action { SupportAction::RemoveDevice(id) => Some(id), _ => None },
     });
-    sqlx::query("INSERT INTO audit_log (at, actor_account_id, action, subject_account_id, detail, ip) VALUES ($1, $2, $3, $4, $5, $6)")
-        .bind(now_ms())
-        .bind(agent.account.id)
-        .bind(action.name())
-        .bind(account.id)
-        .bind(detail.to_string())
-        .bind(ip)
-        .execute(&mut *change.tx)
-        .await?;
+    super::store::recovery::audit(
+        &mut change.tx,
+        agent.account.id,
+        action.name(),
+        account.id,
+        &detail.to_string(),
+        ip,
+    )
+    .await?;
     history::event(
         &mut *change.tx,
         account.id,

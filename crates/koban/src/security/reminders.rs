@@ -7,7 +7,6 @@ use crate::accounts::{store as accounts_store, Account, AccountError};
 use crate::state::App;
 use crate::store::now_ms;
 use crate::web::i18n::{t, Lang};
-use sqlx::Row;
 
 /// A reminder is sent again at most once in this period.
 pub const PERIOD_MS: i64 = 30 * 24 * 3_600_000;
@@ -33,15 +32,13 @@ pub async fn current(app: &App, account: &Account) -> Result<Vec<Reminder>, Acco
         });
     }
     if app.config.device_stale_days > 0 {
-        let rows = sqlx::query("SELECT name FROM devices WHERE account_id = $1 AND removed_at IS NULL AND last_seen_at < $2 ORDER BY id")
-            .bind(account.id)
-            .bind(now - app.config.device_stale_days * DAY_MS)
-            .fetch_all(app.store.read())
-            .await?;
-        for r in rows {
+        let stale_before = now - app.config.device_stale_days * DAY_MS;
+        for name in
+            super::store::reminders::stale_devices(&app.store, account.id, stale_before).await?
+        {
             out.push(Reminder {
                 kind: "review_stale_device".into(),
-                detail: r.try_get("name")?,
+                detail: name,
             });
         }
     }
@@ -64,35 +61,20 @@ pub async fn send_due(app: &App) -> Result<usize, AccountError> {
     let mut sent = 0;
     let mut after = 0i64;
     loop {
-        let sql = format!(
-            "SELECT {} FROM accounts WHERE status = 'active' AND id > $1 ORDER BY id LIMIT 200",
-            accounts_store::COLUMNS
-        );
-        let rows = sqlx::query(&sql)
-            .bind(after)
-            .fetch_all(app.store.read())
-            .await?;
-        if rows.is_empty() {
+        let accounts = accounts_store::active_after(app.store.read(), after, 200).await?;
+        if accounts.is_empty() {
             return Ok(sent);
         }
-        for row in &rows {
-            let account = Account::from_row(row)?;
+        for account in &accounts {
             after = account.id;
-            let reminders = current(app, &account).await?;
+            let reminders = current(app, account).await?;
             let mut kinds: Vec<&str> = reminders.iter().map(|r| r.kind.as_str()).collect();
             kinds.dedup();
             for kind in kinds {
-                let claimed = sqlx::query(
-                    "INSERT INTO security_reminders (account_id, kind, period_start, sent_at) VALUES ($1, $2, $3, $4)
-                     ON CONFLICT (account_id, kind, period_start) DO NOTHING",
-                )
-                .bind(account.id)
-                .bind(kind)
-                .bind(period_start)
-                .bind(now_ms())
-                .execute(app.store.write())
-                .await?;
-                if claimed.rows_affected() != 1 {
+                let claimed =
+                    super::store::reminders::claim(&app.store, account.id, kind, period_start)
+                        .await?;
+                if !claimed {
                     continue;
                 }
                 let lang = account
@@ -102,7 +84,7 @@ pub async fn send_due(app: &App) -> Result<usize, AccountError> {
                     .unwrap_or(Lang::En);
                 let subject = t(lang, &format!("reminder-{kind}-subject"), &[]);
                 let body = t(lang, &format!("reminder-{kind}-body"), &[]);
-                notify(app, &account, "security_reminder", subject, body).await?;
+                notify(app, account, "security_reminder", subject, body).await?;
                 sent += 1;
             }
         }

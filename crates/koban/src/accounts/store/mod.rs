@@ -1,4 +1,7 @@
-//! SQL for accounts.
+//! SQL for accounts: the accounts table here, codes and sessions beside it.
+
+pub mod codes;
+pub mod sessions;
 
 use crate::store::now_ms;
 use serde::Serialize;
@@ -126,6 +129,19 @@ pub async fn exists<'e, E: Executor<'e, Database = Any>>(
         .is_some())
 }
 
+/// Up to `limit` active accounts with ids above `after`, in id order.
+pub async fn active_after<'e, E: Executor<'e, Database = Any>>(
+    executor: E,
+    after: i64,
+    limit: i64,
+) -> Result<Vec<Account>, sqlx::Error> {
+    let sql = format!(
+        "SELECT {COLUMNS} FROM accounts WHERE status = 'active' AND id > $1 ORDER BY id LIMIT {limit}"
+    );
+    let rows = sqlx::query(&sql).bind(after).fetch_all(executor).await?;
+    rows.iter().map(Account::from_row).collect()
+}
+
 /// Inserts a new account; returns its id.
 pub async fn insert<'e, E: Executor<'e, Database = Any>>(
     executor: E,
@@ -201,6 +217,40 @@ pub async fn mark_verified<'e, E: Executor<'e, Database = Any>>(
         .bind(now_ms())
         .bind(account_id)
         .execute(executor)
+        .await?;
+    Ok(())
+}
+
+/// Saves the language an account chose.
+pub async fn set_locale<'e, E: Executor<'e, Database = Any>>(
+    executor: E,
+    account_id: i64,
+    tag: &str,
+) -> Result<(), sqlx::Error> {
+    sqlx::query("UPDATE accounts SET locale = $1 WHERE id = $2")
+        .bind(tag)
+        .bind(account_id)
+        .execute(executor)
+        .await?;
+    Ok(())
+}
+
+/// Sets a verified contact: `columns` are the contact's column and its
+/// verification time's (`phone`, `phone_verified_at` or the email pair).
+pub async fn set_contact(
+    tx: &mut sqlx::Transaction<'_, Any>,
+    account_id: i64,
+    columns: (&str, &str),
+    value: &str,
+    verified_at: i64,
+) -> Result<(), sqlx::Error> {
+    let (column, verified) = columns;
+    let sql = format!("UPDATE accounts SET {column} = $1, {verified} = $2 WHERE id = $3");
+    sqlx::query(&sql)
+        .bind(value)
+        .bind(verified_at)
+        .bind(account_id)
+        .execute(&mut **tx)
         .await?;
     Ok(())
 }

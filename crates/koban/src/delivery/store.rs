@@ -1,0 +1,235 @@
+//! SQL for deliveries.
+
+use super::api::DeliveryView;
+use super::Outgoing;
+use crate::store::Store;
+use sqlx::any::AnyRow;
+use sqlx::{Any, Row, Transaction};
+
+/// A new delivery row, queued, with its body already sealed; returns its id.
+pub async fn insert(
+    tx: &mut Transaction<'_, Any>,
+    message: &Outgoing,
+    body_sealed: Vec<u8>,
+    provider: &str,
+    now: i64,
+) -> Result<i64, sqlx::Error> {
+    let row = sqlx::query(
+        "INSERT INTO deliveries (account_id, purpose, channel, destination, subject, body_sealed, status, provider, created_at, updated_at)
+         VALUES ($1, $2, $3, $4, $5, $6, 'queued', $7, $8, $8) RETURNING id",
+    )
+    .bind(message.account_id)
+    .bind(&message.purpose)
+    .bind(message.channel.as_str())
+    .bind(&message.destination)
+    .bind(&message.subject)
+    .bind(body_sealed)
+    .bind(provider)
+    .bind(now)
+    .fetch_one(&mut **tx)
+    .await?;
+    row.try_get("id")
+}
+
+/// A delivery taken for sending.
+pub struct Taken {
+    pub provider: String,
+    pub destination: String,
+    pub subject: String,
+    pub body_sealed: Option<Vec<u8>>,
+}
+
+/// Takes delivery `id` for sending when it is queued, or left "sending"
+/// since before `stale_before`; `None` when someone else has it or it is done.
+pub async fn take(
+    store: &Store,
+    id: i64,
+    now: i64,
+    stale_before: i64,
+) -> Result<Option<Taken>, sqlx::Error> {
+    let taken = sqlx::query(
+        "UPDATE deliveries SET status = 'sending', attempts = attempts + 1, updated_at = $1
+         WHERE id = $2 AND (status = 'queued' OR (status = 'sending' AND updated_at < $3))
+         RETURNING destination, subject, body_sealed, provider",
+    )
+    .bind(now)
+    .bind(id)
+    .bind(stale_before)
+    .fetch_optional(store.write())
+    .await?;
+    taken
+        .map(|row| {
+            Ok(Taken {
+                provider: row.try_get("provider")?,
+                destination: row.try_get("destination")?,
+                subject: row.try_get("subject")?,
+                body_sealed: row.try_get("body_sealed")?,
+            })
+        })
+        .transpose()
+}
+
+/// The status of delivery `id`, if it exists.
+pub async fn status(store: &Store, id: i64) -> Result<Option<String>, sqlx::Error> {
+    sqlx::query("SELECT status FROM deliveries WHERE id = $1")
+        .bind(id)
+        .fetch_optional(store.write())
+        .await?
+        .map(|r| r.try_get("status"))
+        .transpose()
+}
+
+/// Records a delivery as sent (unless a status callback overtook it),
+/// dropping its body unless `keep_body`.
+pub async fn mark_sent(
+    store: &Store,
+    id: i64,
+    provider_message_id: String,
+    keep_body: bool,
+    now: i64,
+) -> Result<(), sqlx::Error> {
+    sqlx::query(
+        "UPDATE deliveries SET
+                status = CASE WHEN status = 'sending' THEN 'sent' ELSE status END,
+                error = CASE WHEN status = 'sending' THEN NULL ELSE error END,
+                provider_message_id = COALESCE($1, provider_message_id), updated_at = $2,
+                body_sealed = CASE WHEN $3 = 1 THEN body_sealed ELSE NULL END
+         WHERE id = $4",
+    )
+    .bind(provider_message_id)
+    .bind(now)
+    .bind(keep_body as i64)
+    .bind(id)
+    .execute(store.write())
+    .await?;
+    Ok(())
+}
+
+/// Records a failed send of a delivery still being sent: `status` queued
+/// again, or failed.
+pub async fn mark_unsent(
+    store: &Store,
+    id: i64,
+    status: &str,
+    error: &str,
+    now: i64,
+) -> Result<(), sqlx::Error> {
+    sqlx::query(
+        "UPDATE deliveries SET status = $1, error = $2, updated_at = $3
+         WHERE id = $4 AND status = 'sending'",
+    )
+    .bind(status)
+    .bind(error)
+    .bind(now)
+    .bind(id)
+    .execute(store.write())
+    .await?;
+    Ok(())
+}
+
+const COLUMNS: &str = "id, account_id, purpose, channel, destination, subject, status, provider, error, attempts, created_at, updated_at, delivered_at, body_sealed";
+
+fn view(row: &AnyRow, key: Option<&crate::crypto::ServerKey>) -> Result<DeliveryView, sqlx::Error> {
+    Ok(DeliveryView {
+        id: row.try_get("id")?,
+        account_id: row.try_get("account_id")?,
+        purpose: row.try_get("purpose")?,
+        channel: row.try_get("channel")?,
+        destination: row.try_get("destination")?,
+        subject: row.try_get("subject")?,
+        status: row.try_get("status")?,
+        provider: row.try_get("provider")?,
+        error: row.try_get("error")?,
+        attempts: row.try_get("attempts")?,
+        created_at: row.try_get("created_at")?,
+        updated_at: row.try_get("updated_at")?,
+        delivered_at: row.try_get("delivered_at")?,
+        body: match key {
+            Some(k) => super::open_body(k, row.try_get("body_sealed")?),
+            None => None,
+        },
+    })
+}
+
+/// Outbox messages before id `before`, newest first, with their bodies
+/// opened with `key`: at most `limit` rows.
+pub async fn outbox(
+    store: &Store,
+    key: &crate::crypto::ServerKey,
+    before: i64,
+    limit: i64,
+) -> Result<Vec<DeliveryView>, sqlx::Error> {
+    let sql = format!("SELECT {COLUMNS} FROM deliveries WHERE provider = 'outbox' AND id < $1 ORDER BY id DESC LIMIT $2");
+    let rows = sqlx::query(&sql)
+        .bind(before)
+        .bind(limit)
+        .fetch_all(store.read())
+        .await?;
+    rows.iter().map(|r| view(r, Some(key))).collect()
+}
+
+/// Deliveries before id `before`, newest first, for an account (-1: any)
+/// and a destination ('': any): at most `limit` rows, without bodies.
+pub async fn log(
+    store: &Store,
+    before: i64,
+    account_id: i64,
+    destination: String,
+    limit: i64,
+) -> Result<Vec<DeliveryView>, sqlx::Error> {
+    let sql = format!(
+        "SELECT {COLUMNS} FROM deliveries WHERE id < $1
+           AND ($2 = -1 OR account_id = $2) AND ($3 = '' OR destination = $3)
+         ORDER BY id DESC LIMIT $4"
+    );
+    let rows = sqlx::query(&sql)
+        .bind(before)
+        .bind(account_id)
+        .bind(destination)
+        .bind(limit)
+        .fetch_all(store.read())
+        .await?;
+    rows.iter().map(|r| view(r, None)).collect()
+}
+
+/// The SMS delivery the provider names by its own id or by our reference
+/// (`by_reference`, the delivery id, -1 when none): the newest.
+pub async fn find_sms(
+    store: &Store,
+    provider_message_id: &str,
+    by_reference: i64,
+) -> Result<Option<i64>, sqlx::Error> {
+    let found = sqlx::query(
+        "SELECT id FROM deliveries WHERE channel = 'sms' AND provider = 'sms-http'
+           AND (provider_message_id = $1 OR id = $2)
+         ORDER BY id DESC LIMIT 1",
+    )
+    .bind(provider_message_id)
+    .bind(by_reference)
+    .fetch_optional(store.read())
+    .await?;
+    found.map(|row| row.try_get("id")).transpose()
+}
+
+/// Records what the provider reported of a message still on its way.
+pub async fn record_report(
+    store: &Store,
+    id: i64,
+    status: &str,
+    delivered_at: Option<i64>,
+    error: Option<String>,
+    now: i64,
+) -> Result<(), sqlx::Error> {
+    sqlx::query(
+        "UPDATE deliveries SET status = $1, delivered_at = $2, error = COALESCE($3, error), updated_at = $4
+         WHERE id = $5 AND status IN ('sent', 'sending')",
+    )
+    .bind(status)
+    .bind(delivered_at)
+    .bind(error)
+    .bind(now)
+    .bind(id)
+    .execute(store.write())
+    .await?;
+    Ok(())
+}
