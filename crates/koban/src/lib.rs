@@ -7,6 +7,7 @@
 pub mod http;
 pub mod accounts;
 pub mod app;
+pub mod blobs;
 pub mod config;
 pub mod crypto;
 pub mod delivery;

@@ -2,6 +2,7 @@
 //! category forms and their completeness, triage, routing and assignment,
 //! business-hours clocks and SLA, and the secrets requesters paste.
 
+pub mod attachment;
 pub mod calendar;
 pub mod forms;
 pub mod reference;
