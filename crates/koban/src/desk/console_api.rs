@@ -29,6 +29,7 @@ choices! {
 #[serde(deny_unknown_fields)]
 pub struct QueueQuery {
     /// `mine`, `unassigned`, `open` (default) or `all`.
+    #[param(inline)]
     pub view: Option<ViewName>,
     /// Only this status.
     pub status: Option<String>,
