@@ -9,6 +9,7 @@
 //! sign-in cannot be faster than the hash it must check, so `logins/s ÷ raw
 //! verifications/s` says how much the rest of the server costs.
 
+mod crates;
 mod login;
 mod risk;
 mod setup;
@@ -47,6 +48,80 @@ pub enum BenchCommand {
     /// `risk::assess`) on the configured database, after filling its login
     /// history with synthetic rows, beside a trivial indexed point lookup.
     Risk(RiskBench),
+    /// The hand-written rate limiter beside `governor`: the limits and
+    /// Retry-After it answers, checks/s on one and two threads, memory per key.
+    Limiter(LimiterBench),
+    /// Memory per key of one limiter, in a process of its own (run by `limiter`).
+    #[command(hide = true)]
+    LimiterMemory(LimiterMemory),
+    /// The hand-written CIDR blocks beside `ipnet`: what each parses, and
+    /// allow/block-list lookups/s as the risk path makes them.
+    Cidr(CidrBench),
+    /// The hand-written Prometheus text beside `metrics` and its Prometheus
+    /// exporter: cost per request recorded, time per render, the names written.
+    Metrics(MetricsBench),
+    /// The configuration layers through `figment` beside `Config::load`: what
+    /// each answers to the inputs the tests use.
+    ConfigLayers,
+}
+
+/// Options of `koban-bench limiter`.
+#[derive(Debug, Args)]
+pub struct LimiterBench {
+    /// Distinct client addresses checked, picked at random.
+    #[arg(long, default_value_t = 10_000)]
+    pub keys: usize,
+    /// Checks per thread in each measurement.
+    #[arg(long, default_value_t = 2_000_000)]
+    pub checks: usize,
+    /// Requests per minute per key.
+    #[arg(long, default_value_t = 600)]
+    pub per_minute: i64,
+    /// Rounds, each side in turn; the median ratio is printed.
+    #[arg(long, default_value_t = 5)]
+    pub rounds: usize,
+    /// Keys tracked for the memory figure.
+    #[arg(long, default_value_t = 1_000_000)]
+    pub memory_keys: usize,
+}
+
+/// Options of `koban-bench limiter-memory`.
+#[derive(Debug, Args)]
+pub struct LimiterMemory {
+    /// `ours` or `governor`.
+    #[arg(long)]
+    pub side: String,
+    /// Keys tracked.
+    #[arg(long, default_value_t = 1_000_000)]
+    pub keys: usize,
+}
+
+/// Options of `koban-bench cidr`.
+#[derive(Debug, Args)]
+pub struct CidrBench {
+    /// Addresses looked up in each round.
+    #[arg(long, default_value_t = 2_000_000)]
+    pub probes: usize,
+    /// Rounds, each side in turn; the median ratio is printed.
+    #[arg(long, default_value_t = 5)]
+    pub rounds: usize,
+}
+
+/// Options of `koban-bench metrics`.
+#[derive(Debug, Args)]
+pub struct MetricsBench {
+    /// Requests recorded per thread in each measurement.
+    #[arg(long, default_value_t = 1_000_000)]
+    pub requests: usize,
+    /// Renders timed in each round.
+    #[arg(long, default_value_t = 50)]
+    pub renders: usize,
+    /// Requests recorded before each render.
+    #[arg(long, default_value_t = 10_000)]
+    pub requests_between_renders: usize,
+    /// Rounds, each side in turn; the median ratio is printed.
+    #[arg(long, default_value_t = 5)]
+    pub rounds: usize,
 }
 
 /// Options of `koban bench stuffing`.
@@ -208,6 +283,11 @@ pub async fn run(command: BenchCommand, config: Config) -> Result<(), String> {
         BenchCommand::FreePort => setup::free_port(),
         BenchCommand::Stuffing(options) => stuffing::run(&config, options).await,
         BenchCommand::Risk(options) => risk::run(config, options).await,
+        BenchCommand::Limiter(options) => crates::limiter(&options),
+        BenchCommand::LimiterMemory(options) => crates::limiter_memory(&options),
+        BenchCommand::Cidr(options) => crates::cidr(&options),
+        BenchCommand::Metrics(options) => crates::metrics(&options),
+        BenchCommand::ConfigLayers => crates::config_layers(),
     }
 }
 

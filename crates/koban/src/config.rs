@@ -3,6 +3,13 @@
 //! Every key is listed once, with its meaning, in [`KEYS`]; `koban config`
 //! prints the effective values and docs/configuration.md is generated from
 //! the same table (a test keeps them equal).
+//!
+//! Hand-written rather than `figment`: given the same layers (defaults,
+//! `Toml::file`, `Env::prefixed("KOBAN_")`) figment names a key in capitals
+//! (`SMTP_PORT`, which the tests' `smtp_port` does not match), lists every
+//! key for an unknown one, drops "not true or false", and refuses
+//! `KOBAN_SMTP_PASSWORD=123456` or `KOBAN_SMS_SENDER_ID=true` (it reads them
+//! as a number and a boolean). `koban-bench config-layers`, 2026-12-04.
 
 use serde::{Deserialize, Serialize};
 use serde_json::{Map, Value};

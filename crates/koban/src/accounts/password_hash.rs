@@ -10,6 +10,14 @@
 //! core never idles between two hashes waiting for an async task to hand the
 //! next one over (as it did on Tokio's blocking pool behind a semaphore).
 //!
+//! Kept instead of Tokio's blocking pool (behind a semaphore of one permit
+//! per core) for a measured figure: logins/s ÷ raw Argon2id verifications/s
+//! rose from 0.82–0.84 to 0.95–0.98 on SQLite and from 0.79–0.88 to
+//! 0.92–0.97 on PostgreSQL, the builds before and at `17d5c17` in turn
+//! (`koban-bench login --clients 8 --duration-seconds 20 --raw-seconds 3
+//! --accounts 100` against `koban serve` with the rate limits raised, run 5
+//! in docs/benchmarks-history.md).
+//!
 //! Each thread keeps one Argon2 working memory ([`Workspace`]) instead of
 //! allocating and zeroing 19 MiB per hash, and asks the kernel to back it with
 //! huge pages: Argon2 reads its memory at random, and with 4 KiB pages nearly

@@ -1,5 +1,12 @@
 //! Prometheus metrics: requests by route and status, latency histograms,
 //! pool usage and job queue depth, in the text exposition format.
+//!
+//! Hand-written rather than `metrics` with `metrics-exporter-prometheus`: the
+//! exporter writes the same names and labels, but recorded 0.42× the
+//! requests/s on one thread and 0.36× on two, and took 6.3× as long per
+//! render (it folds histogram samples in at each scrape); the domains'
+//! gauges write text here, and `method_label` would still be ours. Measured
+//! by `koban-bench metrics`, 2026-12-04, in docs/benchmarks-history.md.
 
 use crate::state::App;
 use axum::extract::{MatchedPath, Request, State};
@@ -29,7 +36,8 @@ pub struct Metrics {
 }
 
 impl Metrics {
-    fn observe(&self, route: &str, method: &str, status: u16, seconds: f64) {
+    /// Counts one answered request (public for `koban-bench metrics`).
+    pub fn observe(&self, route: &str, method: &str, status: u16, seconds: f64) {
         let mut requests = self.requests.lock().unwrap_or_else(|p| p.into_inner());
         *requests
             .entry((route.to_string(), method.to_string(), status))
@@ -48,9 +56,8 @@ impl Metrics {
         h.sum += seconds;
     }
 
-    /// The exposition text, with the gauges read now.
-    pub async fn render(&self, app: &App) -> String {
-        let mut out = String::new();
+    /// The request counters and latency histograms as exposition text.
+    pub fn render_requests(&self, out: &mut String) {
         out.push_str("# HELP koban_http_requests_total HTTP requests by route template, method and status.\n");
         out.push_str("# TYPE koban_http_requests_total counter\n");
         for ((route, method, status), n) in self
@@ -93,6 +100,12 @@ impl Metrics {
                 h.count
             );
         }
+    }
+
+    /// The exposition text, with the gauges read now.
+    pub async fn render(&self, app: &App) -> String {
+        let mut out = String::new();
+        self.render_requests(&mut out);
         let (open, idle) = app.store.pool_usage();
         out.push_str("# HELP koban_db_connections Database connections open and idle.\n# TYPE koban_db_connections gauge\n");
         let _ = writeln!(out, "koban_db_connections{{state=\"open\"}} {open}");

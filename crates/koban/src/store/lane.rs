@@ -9,6 +9,14 @@
 //! statements, and on two cores every round trip wakes the database and an
 //! async worker in the middle of somebody's Argon2 hash (docs/benchmarks-history.md).
 //!
+//! Kept beside sqlx's own pool, which it only fronts, for a measured figure:
+//! with the lane a sign-in on PostgreSQL took 0.84–1.02 ms of database CPU
+//! against 1.09–1.20 ms on the pool alone, and logins/s ÷ raw Argon2id
+//! verifications/s was 0.912–0.919 against 0.879–0.900 (3 + 3 runs in turn,
+//! 32 clients; `BENCH_A=<release build of 1daa20e> BENCH_B=<release build
+//! of c1b5160> bash scripts/bench-compare`, run 7 in
+//! docs/benchmarks-history.md).
+//!
 //! The lane keeps the guarantee another way: a connection goes back only
 //! when its statement finished, with a result that leaves the connection
 //! sound. A statement dropped half way, or ended by an I/O or protocol
