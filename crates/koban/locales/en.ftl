@@ -547,3 +547,11 @@ desk-replied-body =
     { $reply }
 
     To answer, open your request: { $link }
+reason-attachment_empty = The file is empty.
+reason-attachment_too_large = The file is too large (10 MB at most).
+reason-attachment_type_refused = This kind of file cannot be attached: send screenshots (PNG, JPEG, GIF, WebP), PDF or text logs. Archives and programs are refused.
+reason-attachment_type_mismatch = The file’s name does not match what is inside it.
+reason-attachment_too_many = Too many files: attach at most 10.
+reason-attachment_image_too_large = The picture is too large in pixels.
+reason-attachment_image_invalid = The picture cannot be read; it may be damaged.
+reason-attachment_image_failed = The picture could not be processed. Try another file.

@@ -547,3 +547,11 @@ desk-replied-body =
     { $reply }
 
     ご返信は、お問い合わせのページからどうぞ：{ $link }
+reason-attachment_empty = ファイルが空です。
+reason-attachment_too_large = ファイルが大きすぎます（最大 10 MB）。
+reason-attachment_type_refused = この種類のファイルは添付できません。スクリーンショット（PNG、JPEG、GIF、WebP）、PDF、テキストのログを送ってください。圧縮ファイルやプログラムは受け付けません。
+reason-attachment_type_mismatch = ファイル名と中身の種類が一致しません。
+reason-attachment_too_many = ファイルが多すぎます。添付できるのは 10 個までです。
+reason-attachment_image_too_large = 画像のサイズ（ピクセル数）が大きすぎます。
+reason-attachment_image_invalid = 画像を読み込めません。ファイルが壊れている可能性があります。
+reason-attachment_image_failed = 画像を処理できませんでした。別のファイルでお試しください。

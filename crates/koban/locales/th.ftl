@@ -547,3 +547,11 @@ desk-replied-body =
     { $reply }
 
     หากต้องการตอบกลับ โปรดเปิดคำขอของคุณ: { $link }
+reason-attachment_empty = ไฟล์ว่างเปล่า
+reason-attachment_too_large = ไฟล์ใหญ่เกินไป (สูงสุด 10 MB)
+reason-attachment_type_refused = ไม่สามารถแนบไฟล์ประเภทนี้ได้ โปรดส่งภาพหน้าจอ (PNG, JPEG, GIF, WebP), PDF หรือไฟล์บันทึกแบบข้อความ ไม่รับไฟล์บีบอัดและโปรแกรม
+reason-attachment_type_mismatch = ชื่อไฟล์ไม่ตรงกับเนื้อหาภายในไฟล์
+reason-attachment_too_many = ไฟล์มากเกินไป แนบได้สูงสุด 10 ไฟล์
+reason-attachment_image_too_large = รูปภาพมีขนาดพิกเซลใหญ่เกินไป
+reason-attachment_image_invalid = ไม่สามารถอ่านรูปภาพได้ ไฟล์อาจเสียหาย
+reason-attachment_image_failed = ไม่สามารถประมวลผลรูปภาพได้ โปรดลองไฟล์อื่น

@@ -547,3 +547,11 @@ desk-replied-body =
     { $reply }
 
     如需回复，请打开你的请求：{ $link }
+reason-attachment_empty = 文件是空的。
+reason-attachment_too_large = 文件太大（最大 10 MB）。
+reason-attachment_type_refused = 不支持此类文件。请上传截图（PNG、JPEG、GIF、WebP）、PDF 或文本日志；不接受压缩包和程序。
+reason-attachment_type_mismatch = 文件名与文件内容不符。
+reason-attachment_too_many = 文件太多，最多可附加 10 个。
+reason-attachment_image_too_large = 图片尺寸过大。
+reason-attachment_image_invalid = 无法读取图片，文件可能已损坏。
+reason-attachment_image_failed = 无法处理该图片，请换一个文件。

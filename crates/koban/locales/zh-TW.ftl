@@ -547,3 +547,11 @@ desk-replied-body =
     { $reply }
 
     如需回覆，請開啟您的請求：{ $link }
+reason-attachment_empty = 檔案是空的。
+reason-attachment_too_large = 檔案太大（最大 10 MB）。
+reason-attachment_type_refused = 不支援此類檔案。請上傳截圖（PNG、JPEG、GIF、WebP）、PDF 或文字記錄檔；不接受壓縮檔和程式。
+reason-attachment_type_mismatch = 檔名與檔案內容不符。
+reason-attachment_too_many = 檔案太多，最多可附加 10 個。
+reason-attachment_image_too_large = 圖片尺寸過大。
+reason-attachment_image_invalid = 無法讀取圖片，檔案可能已損毀。
+reason-attachment_image_failed = 無法處理該圖片，請換一個檔案。

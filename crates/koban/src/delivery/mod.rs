@@ -195,6 +195,16 @@ fn run_delivery<'a>(app: &'a Arc<App>, job: &'a Job) -> JobFuture<'a> {
     })
 }
 
+/// The account's newest deliveries (codes, notices), newest first, without
+/// bodies: what support reads when someone says the code never came.
+pub async fn recent_for_account(
+    app: &App,
+    account_id: i64,
+    limit: i64,
+) -> Result<Vec<api::DeliveryView>, StoreError> {
+    Ok(store::log(&app.store, i64::MAX, account_id, String::new(), limit).await?)
+}
+
 /// The senders the application was built with.
 pub fn senders(app: &App) -> &Senders {
     app.part::<Senders>()

@@ -297,28 +297,23 @@ fn yes() -> bool {
     true
 }
 
-/// The ticket's status after a message.
-#[derive(Debug, serde::Serialize, utoipa::ToSchema)]
-pub struct MessageAdded {
-    pub status: String,
-}
-
-/// Adds to the conversation. A requester's reply reopens a solved ticket;
-/// a closed ticket answers 409 (open a new one).
+/// Adds to the conversation. A requester's reply reopens a solved ticket,
+/// and on a closed one opens a follow-up ticket (named in `follow_up`);
+/// an agent's message on a closed ticket answers 409.
 #[utoipa::path(post, path = "/api/v1/desk/tickets/{reference}/messages", tag = "desk", security(("bearer" = []), ("session_cookie" = [])),
     params(("reference" = String, Path, description = "Reference number, with or without separators")),
     request_body = NewMessageRequest,
-    responses((status = 201, body = MessageAdded), (status = 401), (status = 404), (status = 409), (status = 422)))]
+    responses((status = 201, body = service::Added), (status = 401), (status = 404), (status = 409), (status = 422)))]
 pub async fn add_message(
     State(app): State<Arc<App>>,
     Authenticated(current): Authenticated,
     ApiPath(reference): ApiPath<String>,
     ApiJson(input): ApiJson<NewMessageRequest>,
-) -> Result<(StatusCode, Json<MessageAdded>), Problem> {
+) -> Result<(StatusCode, Json<service::Added>), Problem> {
     let (ticket, standing) = service::visible(&app, &current, &reference).await?;
-    let status =
+    let added =
         service::add_message(&app, &current, &ticket, standing, &input.body, input.public).await?;
-    Ok((StatusCode::CREATED, Json(MessageAdded { status })))
+    Ok((StatusCode::CREATED, Json(added)))
 }
 
 /// Classifies one ticket's text, as the desk does when a ticket arrives.

@@ -17,6 +17,8 @@ pub const SNAPSHOT_PURPOSE: &str = "desk-security-snapshot";
 
 /// How many recent attempts and events the context shows.
 pub const RECENT: i64 = 20;
+/// How many recent deliveries it shows.
+pub const RECENT_DELIVERIES: i64 = 10;
 
 /// A lock in force on the account.
 #[derive(Debug, Clone, serde::Serialize, serde::Deserialize, utoipa::ToSchema)]
@@ -45,6 +47,11 @@ pub struct SecurityContext {
     pub attempts: Vec<serde_json::Value>,
     #[schema(value_type = Vec<Object>)]
     pub events: Vec<serde_json::Value>,
+    /// The newest messages sent to the account (codes among them), with
+    /// their status: what answers "the code never came".
+    #[schema(value_type = Vec<Object>)]
+    #[serde(default)]
+    pub deliveries: Vec<serde_json::Value>,
 }
 
 /// Reads the account's security context now.
@@ -75,6 +82,8 @@ pub async fn read(app: &App, account_id: i64) -> Result<SecurityContext, DeskErr
         .await
         .map_err(problem)?
         .items;
+    let deliveries =
+        crate::delivery::recent_for_account(app, account_id, RECENT_DELIVERIES).await?;
     let json = |v: serde_json::Result<serde_json::Value>| v.unwrap_or_default();
     Ok(SecurityContext {
         account_id,
@@ -93,6 +102,10 @@ pub async fn read(app: &App, account_id: i64) -> Result<SecurityContext, DeskErr
         events: events
             .iter()
             .map(|e| json(serde_json::to_value(e)))
+            .collect(),
+        deliveries: deliveries
+            .iter()
+            .map(|d| json(serde_json::to_value(d)))
             .collect(),
     })
 }

@@ -270,8 +270,13 @@ async fn reply(
     let body = form.get("body").cloned().unwrap_or_default();
     let result = async {
         let (ticket, standing) = service::visible(&app, &current, &reference).await?;
-        service::add_message(&app, &current, &ticket, standing, &body, true).await?;
-        Ok::<_, super::DeskError>(super::api::formatted(&ticket.reference))
+        let added = service::add_message(&app, &current, &ticket, standing, &body, true).await?;
+        // On a closed request the reply opened a follow-up: go there.
+        Ok::<_, super::DeskError>(
+            added
+                .follow_up
+                .unwrap_or_else(|| super::api::formatted(&ticket.reference)),
+        )
     }
     .await;
     match result {

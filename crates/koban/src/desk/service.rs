@@ -381,9 +381,20 @@ pub async fn visible(
     Err(DeskError::NotFound)
 }
 
+/// What adding a message did.
+#[derive(Debug, Clone, serde::Serialize, utoipa::ToSchema)]
+pub struct Added {
+    /// The ticket's status after the message.
+    pub status: String,
+    /// When the ticket was closed: the follow-up ticket the message opened,
+    /// which links back to it.
+    #[serde(skip_serializing_if = "Option::is_none")]
+    pub follow_up: Option<String>,
+}
+
 /// Adds a reply (or, from an agent, an internal note) and moves the status
-/// as the rules say. A requester's reply to a closed ticket is refused: the
-/// caller opens a follow-up.
+/// as the rules say. A requester's reply to a closed ticket opens a
+/// follow-up ticket that links back; an agent cannot write on a closed one.
 pub async fn add_message(
     app: &App,
     current: &Current,
@@ -391,7 +402,7 @@ pub async fn add_message(
     standing: Standing,
     body: &str,
     public: bool,
-) -> Result<String, DeskError> {
+) -> Result<Added, DeskError> {
     let now = now_ms();
     if body.trim().is_empty() {
         return Err(DeskError::field("body", "required"));
@@ -416,7 +427,14 @@ pub async fn add_message(
         match status::decide(current_status, event) {
             Decision::Move(next) => Some(next),
             Decision::Stay => None,
-            Decision::FollowUp | Decision::Refused(_) => return Err(DeskError::Closed),
+            Decision::FollowUp => {
+                let reference = follow_up(app, current, ticket, body).await?;
+                return Ok(Added {
+                    status: Status::New.as_str().to_string(),
+                    follow_up: Some(reference),
+                });
+            }
+            Decision::Refused(_) => return Err(DeskError::Closed),
         }
     } else if current_status == Status::Closed {
         return Err(DeskError::Closed);
@@ -477,5 +495,88 @@ pub async fn add_message(
         }
     };
     tx.commit().await?;
-    Ok(status)
+    Ok(Added {
+        status,
+        follow_up: None,
+    })
+}
+
+/// Opens the follow-up of a closed ticket with the requester's new message:
+/// same requester, category and language, linked both ways by events.
+async fn follow_up(
+    app: &App,
+    current: &Current,
+    closed: &TicketRow,
+    body: &str,
+) -> Result<String, DeskError> {
+    let now = now_ms();
+    let (shown, original) = masked(body);
+    let sealed = original.map(|o| {
+        app.key.seal(
+            SEAL_PURPOSE,
+            serde_json::json!({ "body": o }).to_string().as_bytes(),
+        )
+    });
+    let mut tx = app.store.write().begin().await?;
+    let mut opened = None;
+    for _ in 0..8 {
+        let number = Reference::from_random(rand::thread_rng().gen());
+        let text = number.to_string();
+        let ticket = NewTicket {
+            reference: &text,
+            subject: &closed.subject,
+            status: Status::New.as_str(),
+            priority: "normal",
+            category: &closed.category,
+            urgent: false,
+            channel: &closed.channel,
+            requester_account_id: closed.requester_account_id,
+            requester_contact_id: closed.requester_contact_id,
+            language: &closed.language,
+            region: closed.region.as_deref(),
+            time_zone: closed.time_zone.as_deref(),
+            fields: &closed.fields,
+            completeness: closed.completeness,
+            triage: &closed.triage,
+            follow_up_of: Some(closed.id),
+            now,
+        };
+        if let Some(id) = store::insert_ticket(&mut tx, &ticket).await? {
+            opened = Some((id, number));
+            break;
+        }
+    }
+    let Some((id, number)) = opened else {
+        return Err(DeskError::Internal(
+            "no free reference number after 8 draws".into(),
+        ));
+    };
+    let actor = Some(current.account.id);
+    store::insert_message(
+        &mut tx,
+        NewMessage {
+            ticket_id: id,
+            author_account_id: actor,
+            author_kind: "requester",
+            public: true,
+            body: &shown,
+            original_sealed: sealed,
+            now,
+        },
+    )
+    .await?;
+    let reference = reference::format(number);
+    let detail = serde_json::json!({ "follow_up_of": super::api::formatted(&closed.reference) });
+    store::insert_event(&mut tx, id, actor, "created", &detail, now).await?;
+    store::insert_event(
+        &mut tx,
+        closed.id,
+        actor,
+        "followed_up",
+        &serde_json::json!({ "by": reference }),
+        now,
+    )
+    .await?;
+    tx.commit().await?;
+    Ok(reference)
 }

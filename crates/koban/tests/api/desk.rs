@@ -322,12 +322,31 @@ async fn the_conversation_moves_the_status_as_the_rules_say(t: TestApp) {
         .post_as(&owner, &path, json!({ "body": "still cannot sign in" }))
         .await;
     assert_eq!(added["status"], "open");
-    // Closed: a reply is refused with 409 and nothing is written.
+    // Closed: the requester's reply opens a follow-up that links back; an
+    // agent cannot write on the closed ticket.
     t.exec("UPDATE desk_tickets SET status = 'closed'").await;
     let before = t.count("desk_messages").await;
-    let (status, problem) = t.post_as(&owner, &path, json!({ "body": "hello?" })).await;
+    let (status, problem) = t
+        .post_as(&agent, &path, json!({ "body": "one more thing" }))
+        .await;
     assert_eq!(status, StatusCode::CONFLICT, "{problem}");
     assert_eq!(t.count("desk_messages").await, before);
+    let (status, added) = t.post_as(&owner, &path, json!({ "body": "hello?" })).await;
+    assert_eq!(status, StatusCode::CREATED, "{added}");
+    let follow_up = added["follow_up"].as_str().expect("follow-up").to_string();
+    assert_ne!(digits(&json!(follow_up)), digits(&opened["reference"]));
+    let (_, linked) = t
+        .get(
+            Some(&agent),
+            &format!("/api/v1/desk/tickets/{}", digits(&json!(follow_up))),
+        )
+        .await;
+    assert_eq!(linked["status"], "new");
+    assert_eq!(linked["category"], "account_stolen");
+    assert_eq!(
+        linked["events"][0]["detail"]["follow_up_of"],
+        opened["reference"]
+    );
     // A requester cannot slip in an internal note; an empty body is refused.
     t.exec("UPDATE desk_tickets SET status = 'open'").await;
     let (status, _) = t.post_as(&owner, &path, json!({ "body": "  " })).await;
@@ -462,6 +481,14 @@ async fn locked_out_user_is_verified_and_unlocked_from_the_ticket(t: TestApp) {
         .as_array()
         .expect("attempts")
         .is_empty());
+    // The lock notice is among the deliveries: what answers "did a mail come?".
+    let purposes: Vec<&str> = context["live"]["deliveries"]
+        .as_array()
+        .expect("deliveries")
+        .iter()
+        .filter_map(|d| d["purpose"].as_str())
+        .collect();
+    assert!(purposes.contains(&"verify_contact"), "{purposes:?}");
     // The requester may not read it, nor act.
     let actions = format!("{base}/account-actions");
     let unlock = json!({ "action": "unlock", "reason": "owner locked out after changing phones" });
