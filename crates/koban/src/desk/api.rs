@@ -303,13 +303,13 @@ fn yes() -> bool {
 #[utoipa::path(post, path = "/api/v1/desk/tickets/{reference}/messages", tag = "desk", security(("bearer" = []), ("session_cookie" = [])),
     params(("reference" = String, Path, description = "Reference number, with or without separators")),
     request_body = NewMessageRequest,
-    responses((status = 201, body = service::Added), (status = 401), (status = 404), (status = 409), (status = 422)))]
+    responses((status = 201, body = service::MessageAdded), (status = 401), (status = 404), (status = 409), (status = 422)))]
 pub async fn add_message(
     State(app): State<Arc<App>>,
     Authenticated(current): Authenticated,
     ApiPath(reference): ApiPath<String>,
     ApiJson(input): ApiJson<NewMessageRequest>,
-) -> Result<(StatusCode, Json<service::Added>), Problem> {
+) -> Result<(StatusCode, Json<service::MessageAdded>), Problem> {
     let (ticket, standing) = service::visible(&app, &current, &reference).await?;
     let added =
         service::add_message(&app, &current, &ticket, standing, &input.body, input.public).await?;

@@ -383,7 +383,7 @@ pub async fn visible(
 
 /// What adding a message did.
 #[derive(Debug, Clone, serde::Serialize, utoipa::ToSchema)]
-pub struct Added {
+pub struct MessageAdded {
     /// The ticket's status after the message.
     pub status: String,
     /// When the ticket was closed: the follow-up ticket the message opened,
@@ -402,7 +402,7 @@ pub async fn add_message(
     standing: Standing,
     body: &str,
     public: bool,
-) -> Result<Added, DeskError> {
+) -> Result<MessageAdded, DeskError> {
     let now = now_ms();
     if body.trim().is_empty() {
         return Err(DeskError::field("body", "required"));
@@ -429,7 +429,7 @@ pub async fn add_message(
             Decision::Stay => None,
             Decision::FollowUp => {
                 let reference = follow_up(app, current, ticket, body).await?;
-                return Ok(Added {
+                return Ok(MessageAdded {
                     status: Status::New.as_str().to_string(),
                     follow_up: Some(reference),
                 });
@@ -495,7 +495,7 @@ pub async fn add_message(
         }
     };
     tx.commit().await?;
-    Ok(Added {
+    Ok(MessageAdded {
         status,
         follow_up: None,
     })
