@@ -111,12 +111,7 @@ pub async fn open(
     if let Some(original) = body_original {
         originals.insert("body".into(), original.into());
     }
-    let sealed = (!originals.is_empty()).then(|| {
-        app.key.seal(
-            SEAL_PURPOSE,
-            serde_json::Value::Object(originals).to_string().as_bytes(),
-        )
-    });
+    let sealed = seal_originals(app, originals);
     let triage_record = serde_json::json!({
         "category": triaged.category,
         "urgent": triaged.urgent,
@@ -153,13 +148,10 @@ pub async fn open(
         }
         _ => return Err(DeskError::field("email", "one_of_phone_email")),
     };
-    // A random number is taken about never; when it is, draw again.
-    let mut opened = None;
-    for _ in 0..8 {
-        let number = Reference::from_random(rand::thread_rng().gen());
-        let text = number.to_string();
-        let ticket = NewTicket {
-            reference: &text,
+    let (ticket_id, number) = insert_with_fresh_reference(
+        &mut tx,
+        NewTicket {
+            reference: "",
             subject: &subject,
             status: Status::New.as_str(),
             priority,
@@ -176,17 +168,9 @@ pub async fn open(
             triage: &triage_text,
             follow_up_of: None,
             now,
-        };
-        if let Some(id) = store::insert_ticket(&mut tx, &ticket).await? {
-            opened = Some((id, number));
-            break;
-        }
-    }
-    let Some((ticket_id, number)) = opened else {
-        return Err(DeskError::Internal(
-            "no free reference number after 8 draws".into(),
-        ));
-    };
+        },
+    )
+    .await?;
     if let Some((account, sealed)) = &snapshot {
         store::set_snapshot(&mut tx, ticket_id, *account, sealed).await?;
     }
@@ -224,6 +208,50 @@ pub async fn open(
         status: Status::New.as_str().to_string(),
         completeness: i64::from(completeness),
     })
+}
+
+/// Stores `ticket` under a random reference number. A number is taken
+/// about never; when it is, another is drawn.
+async fn insert_with_fresh_reference(
+    tx: &mut sqlx::Transaction<'_, sqlx::Any>,
+    ticket: NewTicket<'_>,
+) -> Result<(i64, Reference), DeskError> {
+    for _ in 0..8 {
+        let number = Reference::from_random(rand::thread_rng().gen());
+        let text = number.to_string();
+        let drawn = NewTicket {
+            reference: &text,
+            ..ticket
+        };
+        if let Some(id) = store::insert_ticket(tx, &drawn).await? {
+            return Ok((id, number));
+        }
+    }
+    Err(DeskError::Internal(
+        "no free reference number after 8 draws".into(),
+    ))
+}
+
+/// Seals the original texts that masking changed, keyed by where they were.
+fn seal_originals(
+    app: &App,
+    originals: serde_json::Map<String, serde_json::Value>,
+) -> Option<Vec<u8>> {
+    (!originals.is_empty()).then(|| {
+        app.key.seal(
+            SEAL_PURPOSE,
+            serde_json::Value::Object(originals).to_string().as_bytes(),
+        )
+    })
+}
+
+/// A message body's original, sealed, when masking changed it.
+fn sealed_body(app: &App, original: Option<String>) -> Option<Vec<u8>> {
+    let mut originals = serde_json::Map::new();
+    if let Some(original) = original {
+        originals.insert("body".into(), original.into());
+    }
+    seal_originals(app, originals)
 }
 
 /// The signed-out requester's contact, checked: (email, phone).
@@ -442,12 +470,7 @@ pub async fn add_message(
         None
     };
     let (shown, original) = masked(body);
-    let sealed = original.map(|o| {
-        app.key.seal(
-            SEAL_PURPOSE,
-            serde_json::json!({ "body": o }).to_string().as_bytes(),
-        )
-    });
+    let sealed = sealed_body(app, original);
     let mut tx = app.store.write().begin().await?;
     store::insert_message(
         &mut tx,
@@ -511,19 +534,12 @@ async fn follow_up(
 ) -> Result<String, DeskError> {
     let now = now_ms();
     let (shown, original) = masked(body);
-    let sealed = original.map(|o| {
-        app.key.seal(
-            SEAL_PURPOSE,
-            serde_json::json!({ "body": o }).to_string().as_bytes(),
-        )
-    });
+    let sealed = sealed_body(app, original);
     let mut tx = app.store.write().begin().await?;
-    let mut opened = None;
-    for _ in 0..8 {
-        let number = Reference::from_random(rand::thread_rng().gen());
-        let text = number.to_string();
-        let ticket = NewTicket {
-            reference: &text,
+    let (id, number) = insert_with_fresh_reference(
+        &mut tx,
+        NewTicket {
+            reference: "",
             subject: &closed.subject,
             status: Status::New.as_str(),
             priority: "normal",
@@ -540,17 +556,9 @@ async fn follow_up(
             triage: &closed.triage,
             follow_up_of: Some(closed.id),
             now,
-        };
-        if let Some(id) = store::insert_ticket(&mut tx, &ticket).await? {
-            opened = Some((id, number));
-            break;
-        }
-    }
-    let Some((id, number)) = opened else {
-        return Err(DeskError::Internal(
-            "no free reference number after 8 draws".into(),
-        ));
-    };
+        },
+    )
+    .await?;
     let actor = Some(current.account.id);
     store::insert_message(
         &mut tx,

@@ -70,6 +70,7 @@ impl TicketRow {
 }
 
 /// A ticket not yet stored.
+#[derive(Clone, Copy)]
 pub struct NewTicket<'a> {
     pub reference: &'a str,
     pub subject: &'a str,
