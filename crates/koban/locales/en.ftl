@@ -555,3 +555,18 @@ reason-attachment_too_many = Too many files: attach at most 10.
 reason-attachment_image_too_large = The picture is too large in pixels.
 reason-attachment_image_invalid = The picture cannot be read; it may be damaged.
 reason-attachment_image_failed = The picture could not be processed. Try another file.
+
+## Identity verification by second factor or documented answers
+problem-no-second-factor = This account has no authenticator app and no recovery codes left, so its owner cannot answer with a second factor. Use a code to a verified contact or documented answers.
+problem-requester-unreachable = This ticket has no email address or phone number to send the link to.
+problem-own-approval = Another supervisor must decide on answers you recorded yourself.
+problem-verification-decided = This verification has already been decided.
+desk-verify-link-subject = Confirm it is you for request { $reference }
+desk-verify-link-body = To let support act on your account, open this link within 30 minutes and enter a code from your authenticator app or one of your recovery codes: { $link } If you did not ask support for help, ignore this message.
+support-verify-title = Confirm it is you
+support-verify-lead = Support asked you to prove that the account is yours. Enter the 6-digit code from your authenticator app, or one of your recovery codes.
+support-verify-answer = Code
+support-verify-submit = Confirm
+support-verify-done-title = Thank you, you are verified
+support-verify-done-lead = Support can now help with your account. You can close this page.
+support-verify-gone = This link has expired or was already used. Ask support for a new one.

@@ -555,3 +555,18 @@ reason-attachment_too_many = ファイルが多すぎます。添付できるの
 reason-attachment_image_too_large = 画像のサイズ（ピクセル数）が大きすぎます。
 reason-attachment_image_invalid = 画像を読み込めません。ファイルが壊れている可能性があります。
 reason-attachment_image_failed = 画像を処理できませんでした。別のファイルでお試しください。
+
+## 2段階認証または申告内容による本人確認
+problem-no-second-factor = このアカウントには認証アプリも残りのリカバリーコードもないため、2段階認証で本人確認できません。確認済みの連絡先へのコードか、申告内容による確認を使ってください。
+problem-requester-unreachable = このチケットにはリンクを送るメールアドレスも電話番号もありません。
+problem-own-approval = ご自身が記録した申告内容は、別のスーパーバイザーが判断する必要があります。
+problem-verification-decided = この本人確認はすでに判断済みです。
+desk-verify-link-subject = お問い合わせ { $reference } のご本人確認
+desk-verify-link-body = サポートがお客様のアカウントを操作できるよう、30分以内にこのリンクを開き、認証アプリのコードまたはリカバリーコードを入力してください：{ $link } サポートに問い合わせていない場合は、このメッセージを無視してください。
+support-verify-title = ご本人確認
+support-verify-lead = サポートから、このアカウントがお客様のものであることの確認を求められています。認証アプリの6桁のコード、またはリカバリーコードを入力してください。
+support-verify-answer = コード
+support-verify-submit = 確認する
+support-verify-done-title = ご本人確認が完了しました
+support-verify-done-lead = サポートがアカウントの対応を進められるようになりました。このページは閉じてかまいません。
+support-verify-gone = このリンクは期限切れか、すでに使用されています。サポートに新しいリンクを依頼してください。

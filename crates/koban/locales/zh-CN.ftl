@@ -555,3 +555,18 @@ reason-attachment_too_many = 文件太多，最多可附加 10 个。
 reason-attachment_image_too_large = 图片尺寸过大。
 reason-attachment_image_invalid = 无法读取图片，文件可能已损坏。
 reason-attachment_image_failed = 无法处理该图片，请换一个文件。
+
+## 通过两步验证或书面答复核实身份
+problem-no-second-factor = 该账号没有身份验证器应用，也没有剩余的恢复码，账号所有者无法用两步验证来核实。请改用发送到已验证联系方式的验证码，或书面答复核实。
+problem-requester-unreachable = 此工单没有可发送链接的邮箱地址或手机号。
+problem-own-approval = 你自己记录的答复需要由另一位主管来审核。
+problem-verification-decided = 这次身份核实已经有了结论。
+desk-verify-link-subject = 请为工单 { $reference } 确认是你本人
+desk-verify-link-body = 为了让客服处理你的账号，请在 30 分钟内打开此链接，输入身份验证器应用中的验证码或一个恢复码：{ $link } 如果你没有联系过客服，请忽略这条消息。
+support-verify-title = 确认是你本人
+support-verify-lead = 客服请你证明这个账号属于你。请输入身份验证器应用中的 6 位验证码，或一个恢复码。
+support-verify-answer = 验证码
+support-verify-submit = 确认
+support-verify-done-title = 谢谢，身份已核实
+support-verify-done-lead = 客服现在可以处理你的账号了。你可以关闭此页面。
+support-verify-gone = 此链接已过期或已被使用。请向客服索取新的链接。

@@ -555,3 +555,18 @@ reason-attachment_too_many = 檔案太多，最多可附加 10 個。
 reason-attachment_image_too_large = 圖片尺寸過大。
 reason-attachment_image_invalid = 無法讀取圖片，檔案可能已損毀。
 reason-attachment_image_failed = 無法處理該圖片，請換一個檔案。
+
+## 透過兩步驟驗證或書面回答核對身分
+problem-no-second-factor = 這個帳號沒有驗證器應用程式，也沒有剩餘的復原碼，帳號擁有者無法用兩步驟驗證核對身分。請改用傳送到已驗證聯絡方式的驗證碼，或書面回答核對。
+problem-requester-unreachable = 此案件沒有可以寄送連結的電子郵件地址或電話號碼。
+problem-own-approval = 您自己記錄的回答必須由另一位主管審核。
+problem-verification-decided = 這次身分核對已經有結果了。
+desk-verify-link-subject = 請為案件 { $reference } 確認是您本人
+desk-verify-link-body = 為了讓客服處理您的帳號，請在 30 分鐘內開啟這個連結，輸入驗證器應用程式中的驗證碼或一組復原碼：{ $link } 如果您沒有聯絡客服，請忽略這則訊息。
+support-verify-title = 確認是您本人
+support-verify-lead = 客服請您證明這個帳號屬於您。請輸入驗證器應用程式中的 6 位數驗證碼，或一組復原碼。
+support-verify-answer = 驗證碼
+support-verify-submit = 確認
+support-verify-done-title = 謝謝，身分已核對完成
+support-verify-done-lead = 客服現在可以處理您的帳號了。您可以關閉這個頁面。
+support-verify-gone = 這個連結已過期或已被使用。請向客服索取新的連結。

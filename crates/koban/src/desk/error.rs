@@ -37,6 +37,19 @@ pub enum DeskError {
     /// this ticket in the last 30 minutes.
     #[error("verification required")]
     VerificationRequired,
+    /// A second-factor verification for an account with neither an
+    /// authenticator nor recovery codes.
+    #[error("no second factor to answer with")]
+    NoSecondFactor,
+    /// The ticket has no way to reach its requester (no contact on file).
+    #[error("requester unreachable")]
+    Unreachable,
+    /// A supervisor deciding on documented answers they recorded themselves.
+    #[error("own approval")]
+    OwnApproval,
+    /// The verification was already decided (passed, failed or rejected).
+    #[error("verification already decided")]
+    Decided,
     /// Refused by the account layer (a wrong code, a throttle, …).
     #[error(transparent)]
     Account(#[from] crate::accounts::AccountError),
@@ -99,6 +112,26 @@ impl From<DeskError> for Problem {
                 StatusCode::FORBIDDEN,
                 "verification-required",
                 "problem-owner-verification-required",
+            ),
+            DeskError::NoSecondFactor => Problem::new(
+                StatusCode::UNPROCESSABLE_ENTITY,
+                "no-second-factor",
+                "problem-no-second-factor",
+            ),
+            DeskError::Unreachable => Problem::new(
+                StatusCode::UNPROCESSABLE_ENTITY,
+                "requester-unreachable",
+                "problem-requester-unreachable",
+            ),
+            DeskError::OwnApproval => Problem::new(
+                StatusCode::FORBIDDEN,
+                "own-approval",
+                "problem-own-approval",
+            ),
+            DeskError::Decided => Problem::new(
+                StatusCode::CONFLICT,
+                "verification-decided",
+                "problem-verification-decided",
             ),
             DeskError::Account(error) => Problem::from(error),
             DeskError::Store(error) => Problem::internal(&error),

@@ -14,6 +14,8 @@ pub mod store;
 pub mod support_api;
 pub mod triage;
 pub mod verification;
+pub mod verification_api;
+mod verify_pages;
 
 pub use error::DeskError;
 
@@ -95,16 +97,29 @@ pub fn domain() -> Domain {
                 .routes(routes!(api::add_message))
                 .routes(routes!(api::triage))
                 .routes(routes!(support_api::security_context))
-                .routes(routes!(support_api::start_verification))
+                .routes(routes!(
+                    support_api::start_verification,
+                    verification_api::list
+                ))
+                .routes(routes!(verification_api::start_second_factor))
+                .routes(routes!(verification_api::start_documented))
+                .routes(routes!(verification_api::decide))
                 .routes(routes!(support_api::check_verification))
                 .routes(routes!(support_api::account_action))
         },
-        migrations: &[Migration {
-            version: 9,
-            name: "desk",
-            sql: include_str!("../../migrations/0009_desk.sql"),
-        }],
-        pages: pages::router,
+        migrations: &[
+            Migration {
+                version: 9,
+                name: "desk",
+                sql: include_str!("../../migrations/0009_desk.sql"),
+            },
+            Migration {
+                version: 14,
+                name: "desk_verification_methods",
+                sql: include_str!("../../migrations/0014_desk_verification_methods.sql"),
+            },
+        ],
+        pages: || pages::router().merge(verify_pages::router()),
         templates: &[
             (
                 "support_form.html",
@@ -121,6 +136,10 @@ pub fn domain() -> Domain {
             (
                 "support_ticket.html",
                 include_str!("../../templates/support_ticket.html"),
+            ),
+            (
+                "support_verify.html",
+                include_str!("../../templates/support_verify.html"),
             ),
         ],
         tags: &[(

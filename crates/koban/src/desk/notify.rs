@@ -97,6 +97,40 @@ pub async fn replied(
     .await
 }
 
+/// Queues a link on which the requester proves the account with its own
+/// second factor; where it went, masked, or `None` when the ticket has no
+/// way to reach them.
+pub async fn verification_link(
+    app: &App,
+    tx: &mut Transaction<'_, Any>,
+    ticket: &TicketRow,
+    link: &str,
+) -> Result<Option<String>, StoreError> {
+    let Some((_, destination)) = destination(tx, ticket).await? else {
+        return Ok(None);
+    };
+    let lang = Lang::parse(&ticket.language).unwrap_or(Lang::En);
+    let reference = super::api::formatted(&ticket.reference);
+    send(
+        app,
+        tx,
+        ticket,
+        "desk_verification_link",
+        t(
+            lang,
+            "desk-verify-link-subject",
+            &[("reference", reference)],
+        ),
+        t(lang, "desk-verify-link-body", &[("link", link.to_string())]),
+    )
+    .await?;
+    Ok(Some(
+        koban_policy::contact::parse_identifier(&destination, None)
+            .map(|c| c.masked())
+            .unwrap_or_else(|_| "***".to_string()),
+    ))
+}
+
 async fn send(
     app: &App,
     tx: &mut Transaction<'_, Any>,

@@ -313,6 +313,37 @@ pub async fn perform(
     reason: &str,
     ip: &str,
 ) -> Result<(), AccountError> {
+    let mut change = app.store.change().await?;
+    perform_in(
+        app,
+        &mut change,
+        agent,
+        account_id,
+        &action,
+        verification_reference,
+        reason,
+        ip,
+    )
+    .await?;
+    change.commit().await?;
+    after_commit(app, &action);
+    Ok(())
+}
+
+/// [`perform`] inside the caller's change, so the caller's own record of
+/// the action (a ticket event) commits or rolls back with it. The caller
+/// commits, then calls [`after_commit`].
+#[allow(clippy::too_many_arguments)]
+pub async fn perform_in(
+    app: &App,
+    change: &mut crate::store::Change,
+    agent: &Current,
+    account_id: i64,
+    action: &SupportAction,
+    verification_reference: &str,
+    reason: &str,
+    ip: &str,
+) -> Result<(), AccountError> {
     if !agent.account.has_role("agent") {
         return Err(AccountError::Forbidden);
     }
@@ -328,8 +359,7 @@ pub async fn perform(
     // The action and its audit record commit together: an action nobody
     // can trace, or a record of one that never happened, are both worse
     // than a refusal.
-    let mut change = app.store.change().await?;
-    match &action {
+    match action {
         SupportAction::Unlock => guards::clear_account(&mut *change.tx, account.id).await?,
         SupportAction::ResetTwoFactor => {
             super::totp::disable_in(&mut change.tx, account.id, Some(ip), "reset by support")
@@ -375,9 +405,13 @@ pub async fn perform(
         Some(ip),
     )
     .await?;
-    change.commit().await?;
-    if action == SupportAction::Unlock {
+    Ok(())
+}
+
+/// What follows a committed support action outside the database: an
+/// unlocked account must not meet the refusals cached before it.
+pub fn after_commit(app: &App, action: &SupportAction) {
+    if *action == SupportAction::Unlock {
         crate::security::state(app).refusals.forget_all();
     }
-    Ok(())
 }

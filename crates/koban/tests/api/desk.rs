@@ -9,7 +9,7 @@ use serde_json::{json, Value};
 const PASSWORD: &str = "correct horse battery";
 
 /// The reference number without separators.
-fn digits(reference: &Value) -> String {
+pub(crate) fn digits(reference: &Value) -> String {
     reference
         .as_str()
         .expect("reference")
@@ -423,7 +423,7 @@ async fn script_in_a_ticket_is_kept_as_text(t: TestApp) {
 }
 both!(script_in_a_ticket_is_kept_as_text);
 
-fn totp_now(secret_base32: &str) -> String {
+pub(crate) fn totp_now(secret_base32: &str) -> String {
     let secret = koban::security::totp::base32_decode(secret_base32).expect("base32");
     koban::security::totp::code_at(
         &secret,

@@ -1,5 +1,8 @@
 //! The desk's SQL: contacts, tickets, messages and events.
 
+mod verifications;
+pub use verifications::*;
+
 use crate::store::StoreError;
 use sqlx::any::AnyRow;
 use sqlx::{Any, Executor, Row, Transaction};
@@ -264,6 +267,16 @@ where
     Ok(row.as_ref().map(TicketRow::from_row).transpose()?)
 }
 
+/// The ticket with id `id`.
+pub async fn ticket_by_id<'e, E>(executor: E, id: i64) -> Result<Option<TicketRow>, StoreError>
+where
+    E: Executor<'e, Database = Any>,
+{
+    let sql = format!("SELECT {TICKET_COLUMNS} FROM desk_tickets WHERE id = $1");
+    let row = sqlx::query(&sql).bind(id).fetch_optional(executor).await?;
+    Ok(row.as_ref().map(TicketRow::from_row).transpose()?)
+}
+
 /// A requester's tickets, newest first, before the cursor id.
 pub async fn tickets_of_account<'e, E>(
     executor: E,
@@ -385,114 +398,6 @@ where
         })
         .collect::<Result<_, sqlx::Error>>()
         .map_err(StoreError::from)
-}
-
-/// Starts a verification; its id.
-pub async fn insert_verification(
-    tx: &mut Transaction<'_, Any>,
-    ticket_id: i64,
-    account_id: i64,
-    agent_id: i64,
-    destination: &str,
-    now: i64,
-) -> Result<i64, StoreError> {
-    let row = sqlx::query(
-        "INSERT INTO desk_verifications (ticket_id, account_id, agent_id, method, destination, status, created_at)
-         VALUES ($1, $2, $3, 'code', $4, 'pending', $5) RETURNING id",
-    )
-    .bind(ticket_id)
-    .bind(account_id)
-    .bind(agent_id)
-    .bind(destination)
-    .bind(now)
-    .fetch_one(&mut **tx)
-    .await?;
-    Ok(row.try_get("id")?)
-}
-
-/// A verification as stored.
-#[derive(Debug, Clone)]
-pub struct VerificationRow {
-    pub id: i64,
-    pub ticket_id: i64,
-    pub account_id: i64,
-    pub destination: String,
-    pub status: String,
-    pub passed_at: Option<i64>,
-}
-
-fn verification_from(row: &AnyRow) -> Result<VerificationRow, sqlx::Error> {
-    Ok(VerificationRow {
-        id: row.try_get("id")?,
-        ticket_id: row.try_get("ticket_id")?,
-        account_id: row.try_get("account_id")?,
-        destination: row.try_get("destination")?,
-        status: row.try_get("status")?,
-        passed_at: row.try_get("passed_at")?,
-    })
-}
-
-const VERIFICATION_COLUMNS: &str = "id, ticket_id, account_id, destination, status, passed_at";
-
-/// The verification `id` of ticket `ticket_id`.
-pub async fn verification<'e, E>(
-    executor: E,
-    ticket_id: i64,
-    id: i64,
-) -> Result<Option<VerificationRow>, StoreError>
-where
-    E: Executor<'e, Database = Any>,
-{
-    let sql = format!(
-        "SELECT {VERIFICATION_COLUMNS} FROM desk_verifications WHERE id = $1 AND ticket_id = $2"
-    );
-    let row = sqlx::query(&sql)
-        .bind(id)
-        .bind(ticket_id)
-        .fetch_optional(executor)
-        .await?;
-    Ok(row.as_ref().map(verification_from).transpose()?)
-}
-
-/// The newest verification of `account_id` on ticket `ticket_id` that
-/// passed at or after `since`.
-pub async fn passed_verification<'e, E>(
-    executor: E,
-    ticket_id: i64,
-    account_id: i64,
-    since: i64,
-) -> Result<Option<VerificationRow>, StoreError>
-where
-    E: Executor<'e, Database = Any>,
-{
-    let sql = format!(
-        "SELECT {VERIFICATION_COLUMNS} FROM desk_verifications
-         WHERE ticket_id = $1 AND account_id = $2 AND status = 'passed' AND passed_at >= $3
-         ORDER BY passed_at DESC LIMIT 1"
-    );
-    let row = sqlx::query(&sql)
-        .bind(ticket_id)
-        .bind(account_id)
-        .bind(since)
-        .fetch_optional(executor)
-        .await?;
-    Ok(row.as_ref().map(verification_from).transpose()?)
-}
-
-/// Marks a verification passed (only from pending; false if it was not).
-pub async fn pass_verification(
-    tx: &mut Transaction<'_, Any>,
-    id: i64,
-    now: i64,
-) -> Result<bool, StoreError> {
-    let done = sqlx::query(
-        "UPDATE desk_verifications SET status = 'passed', passed_at = $2 WHERE id = $1 AND status = 'pending'",
-    )
-    .bind(id)
-    .bind(now)
-    .execute(&mut **tx)
-    .await?;
-    Ok(done.rows_affected() == 1)
 }
 
 /// Records whose security context the ticket carries.
