@@ -13,6 +13,7 @@ pub mod service;
 pub mod store;
 pub mod support_api;
 pub mod triage;
+pub mod triage_phrases_api;
 pub mod verification;
 pub mod verification_api;
 mod verify_pages;
@@ -22,7 +23,7 @@ pub use error::DeskError;
 use crate::domain::Domain;
 use crate::state::App;
 use crate::store::Migration;
-use koban_policy::desk::triage::Model;
+use koban_policy::desk::triage::{phrase_line_reads, Model};
 use std::sync::{Arc, RwLock};
 
 /// The desk's state.
@@ -34,7 +35,7 @@ pub struct State {
 
 /// How often a node reads the agents' corrections again: every node
 /// learns from every other's within this time.
-const RELEARN_MS: i64 = 10 * 60_000;
+pub const RELEARN_MS: i64 = 10 * 60_000;
 /// The most corrections a model learns from (the newest win nothing: a
 /// later correction of the same ticket replaces its category).
 const MAX_CORRECTIONS: i64 = 50_000;
@@ -58,13 +59,26 @@ pub async fn current_model(app: &App, force: bool) -> Arc<Model> {
         force || now - guard.1 > RELEARN_MS
     };
     if stale {
-        match store::corrections(app.store.read(), MAX_CORRECTIONS).await {
-            Ok(corrections) => {
+        let read = async {
+            let corrections = store::corrections(app.store.read(), MAX_CORRECTIONS).await?;
+            let phrases = store::phrases(app.store.read(), true).await?;
+            Ok::<_, crate::store::StoreError>((corrections, phrases))
+        };
+        match read.await {
+            Ok((corrections, phrases)) => {
                 let mut model = Model::builtin();
                 for (subject, body, category) in corrections {
                     // A category this version does not know is skipped.
                     let _ = model.learn(&subject, &body, &category);
                 }
+                // Checked when added; one this version reads differently is
+                // skipped rather than costing the others.
+                let lines: Vec<String> = phrases
+                    .iter()
+                    .filter(|p| phrase_line_reads(&p.target, &p.phrase, p.weight))
+                    .map(|p| format!("{}\t{}\t{}", p.target, p.phrase, p.weight))
+                    .collect();
+                let model = model.clone().with_phrases(lines).unwrap_or(model);
                 let mut guard = app
                     .part::<State>()
                     .model
@@ -72,7 +86,9 @@ pub async fn current_model(app: &App, force: bool) -> Arc<Model> {
                     .unwrap_or_else(|p| p.into_inner());
                 *guard = (Arc::new(model), now);
             }
-            Err(error) => tracing::warn!(%error, "triage keeps its model: corrections unreadable"),
+            Err(error) => {
+                tracing::warn!(%error, "triage keeps its model: corrections or phrases unreadable")
+            }
         }
     }
     model(app)
@@ -96,6 +112,8 @@ pub fn domain() -> Domain {
                 .routes(routes!(api::ticket, console_api::change))
                 .routes(routes!(api::add_message))
                 .routes(routes!(api::triage))
+                .routes(routes!(triage_phrases_api::list, triage_phrases_api::add))
+                .routes(routes!(triage_phrases_api::remove))
                 .routes(routes!(support_api::security_context))
                 .routes(routes!(
                     support_api::start_verification,
@@ -117,6 +135,11 @@ pub fn domain() -> Domain {
                 version: 14,
                 name: "desk_verification_methods",
                 sql: include_str!("../../migrations/0014_desk_verification_methods.sql"),
+            },
+            Migration {
+                version: 15,
+                name: "desk_triage_phrases",
+                sql: include_str!("../../migrations/0015_desk_triage_phrases.sql"),
             },
         ],
         pages: || pages::router().merge(verify_pages::router()),

@@ -101,6 +101,7 @@ pub struct Staff<const RANK: u8>(pub Principal);
 
 /// Ranks for [`Staff`]: agent, supervisor, admin.
 pub const AGENT: u8 = 1;
+pub const SUPERVISOR: u8 = 2;
 pub const ADMIN: u8 = 3;
 
 impl<const RANK: u8> FromRequestParts<Arc<App>> for Staff<RANK> {
@@ -110,7 +111,7 @@ impl<const RANK: u8> FromRequestParts<Arc<App>> for Staff<RANK> {
         let SignedIn(who) = SignedIn::from_request_parts(parts, app).await?;
         let role = match RANK {
             AGENT => "agent",
-            2 => "supervisor",
+            SUPERVISOR => "supervisor",
             _ => "admin",
         };
         if who.has_role(role) {

@@ -15,6 +15,7 @@ mod conventions;
 mod delivery;
 mod desk;
 mod desk_pages;
+mod desk_triage_phrases;
 mod desk_verification;
 mod edges;
 mod fuzz;

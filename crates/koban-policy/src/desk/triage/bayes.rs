@@ -23,6 +23,9 @@ pub struct Model {
     totals: [u64; N],
     /// Tickets per category that contained the token.
     vocab: HashMap<String, [u64; N]>,
+    /// The rule layer's phrases: the built-in list, plus any a support
+    /// lead added ([`Model::with_phrases`]). Not part of [`Model::to_text`].
+    pub(super) rules: super::phrases::Rules,
 }
 
 /// Why a saved model could not be read back.

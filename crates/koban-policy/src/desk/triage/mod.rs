@@ -24,6 +24,7 @@ use std::sync::OnceLock;
 
 pub use bayes::{Model, ModelError, UnknownCategory};
 pub use examples::{parse_examples, Example, ExampleError};
+pub use phrases::phrase_line_reads;
 
 use phrases::Target;
 
@@ -144,6 +145,16 @@ impl Model {
     }
 }
 
+impl Model {
+    /// This model with `lines` (`target<TAB>phrase<TAB>weight`, as in
+    /// `data/triage/phrases.tsv`) added to the rule layer's built-in list;
+    /// the 1-based numbers of the lines that do not read, if any.
+    pub fn with_phrases(mut self, lines: Vec<String>) -> Result<Model, Vec<usize>> {
+        self.rules = phrases::Rules::with(lines)?;
+        Ok(self)
+    }
+}
+
 /// The built-in training examples, for tests and tools.
 pub const BUILTIN_EXAMPLES: &str = include_str!("../../../data/triage/eval_tuning.tsv");
 
@@ -163,8 +174,7 @@ struct Rules {
     urgent_best: [Option<(f64, usize)>; N + 1],
 }
 
-fn score_rules(text: &str) -> Rules {
-    let set = phrases::builtin();
+fn score_rules(set: &phrases::PhraseSet, text: &str) -> Rules {
     let mut hits = Vec::new();
     set.find(text, &mut hits);
     let mut r = Rules {
@@ -214,7 +224,8 @@ fn score_rules(text: &str) -> Rules {
 /// comes back as `other`, decided by [`DecidedBy::Fallback`].
 pub fn triage(model: &Model, subject: &str, body: &str) -> Triage {
     let text = bayes::ticket_text(subject, body);
-    let rules = score_rules(&text);
+    let set = model.rules.set();
+    let rules = score_rules(set, &text);
     let tokens = bayes::distinct_tokens(&text);
     let posterior = model.posterior(&tokens);
 
@@ -227,7 +238,7 @@ pub fn triage(model: &Model, subject: &str, body: &str) -> Triage {
     let any_rule = rules.score.iter().any(|&s| s > 0.0);
 
     let (chosen, decided_by) = if let Some(&c) = strong.first() {
-        let phrase = rules.best[c].map(|p| phrases::builtin().phrases[p].text.clone());
+        let phrase = rules.best[c].map(|p| set.phrases[p].text.clone());
         (
             c,
             DecidedBy::Rule {
@@ -257,7 +268,7 @@ pub fn triage(model: &Model, subject: &str, body: &str) -> Triage {
 
     let sure_stolen =
         matches!(decided_by, DecidedBy::Rule { .. }) || confidence >= URGENT_LEARNED_STOLEN;
-    let (urgent, urgent_because) = urgency(&rules, chosen, sure_stolen);
+    let (urgent, urgent_because) = urgency(set, &rules, chosen, sure_stolen);
     Triage {
         category: CATEGORIES[chosen],
         urgent,
@@ -280,7 +291,12 @@ fn rule_confidence(score: &[f64; N], strong: &[usize], chosen: usize) -> f64 {
 /// A takeover the triage is sure of is always urgent; otherwise urgency
 /// phrases that apply to any ticket and those scoped to the chosen category
 /// add up.
-fn urgency(rules: &Rules, chosen: usize, sure_stolen: bool) -> (bool, Option<String>) {
+fn urgency(
+    set: &phrases::PhraseSet,
+    rules: &Rules,
+    chosen: usize,
+    sure_stolen: bool,
+) -> (bool, Option<String>) {
     if CATEGORIES[chosen] == ACCOUNT_STOLEN && sure_stolen {
         return (true, Some(ACCOUNT_STOLEN.to_string()));
     }
@@ -291,7 +307,7 @@ fn urgency(rules: &Rules, chosen: usize, sure_stolen: bool) -> (bool, Option<Str
         .into_iter()
         .flatten()
         .max_by(|a, b| a.0.total_cmp(&b.0));
-    let phrase = best.map(|(_, p)| phrases::builtin().phrases[p].text.clone());
+    let phrase = best.map(|(_, p)| set.phrases[p].text.clone());
     (true, phrase)
 }
 

@@ -13,9 +13,74 @@
 //! 收不到验证码, 验证码一直都没收到), so a phrase may hold one `*`: its two
 //! parts must appear in that order with at most [`GAP`] bytes between them.
 
-use std::sync::OnceLock;
+use std::sync::{Arc, OnceLock};
 
 use super::{category_index, norm};
+
+/// The phrase list a model triages with: the built-in one, or the built-in
+/// one with a support lead's additions compiled in.
+#[derive(Debug, Clone, Default)]
+pub struct Rules {
+    /// The added lines, as given (`target<TAB>phrase<TAB>weight`).
+    added: Vec<String>,
+    /// None: the built-in list alone.
+    set: Option<Arc<PhraseSet>>,
+}
+
+/// Two lists are the same when they add the same lines.
+impl PartialEq for Rules {
+    fn eq(&self, other: &Rules) -> bool {
+        self.added == other.added
+    }
+}
+
+impl Rules {
+    /// The built-in list plus `added` lines; the line numbers (1-based, in
+    /// `added`) that do not read, if any.
+    pub(super) fn with(added: Vec<String>) -> Result<Rules, Vec<usize>> {
+        let refused: Vec<usize> = added
+            .iter()
+            .enumerate()
+            .filter(|(_, line)| line.contains('\n') || parse_line(line).is_none())
+            .map(|(n, _)| n + 1)
+            .collect();
+        if !refused.is_empty() {
+            return Err(refused);
+        }
+        if added.is_empty() {
+            return Ok(Rules::default());
+        }
+        let mut text = BUILTIN_TEXT.to_string();
+        for line in &added {
+            text.push('\n');
+            text.push_str(line);
+        }
+        Ok(Rules {
+            set: Some(Arc::new(PhraseSet::parse(&text))),
+            added,
+        })
+    }
+
+    /// The compiled list.
+    pub(super) fn set(&self) -> &PhraseSet {
+        match &self.set {
+            Some(set) => set,
+            None => builtin(),
+        }
+    }
+}
+
+/// Whether one phrase line reads: a known target (a category, `urgent`,
+/// `urgent@category` or `-`), a phrase with at most one `*` whose parts
+/// are not empty once normalised, and a finite weight.
+pub fn phrase_line_reads(target: &str, phrase: &str, weight: f64) -> bool {
+    let line = format!("{target}\t{phrase}\t{weight}");
+    !phrase.contains(['\t', '\n', '\r'])
+        && !target.contains(['\t', '\n', '\r'])
+        && parse_line(&line).is_some()
+}
+
+const BUILTIN_TEXT: &str = include_str!("../../../data/triage/phrases.tsv");
 
 /// What a phrase votes for.
 #[derive(Debug, Clone, Copy, PartialEq, Eq)]
@@ -81,7 +146,7 @@ static BUILTIN: OnceLock<PhraseSet> = OnceLock::new();
 
 /// The phrase list compiled into the binary.
 pub(super) fn builtin() -> &'static PhraseSet {
-    BUILTIN.get_or_init(|| PhraseSet::parse(include_str!("../../../data/triage/phrases.tsv")))
+    BUILTIN.get_or_init(|| PhraseSet::parse(BUILTIN_TEXT))
 }
 
 impl PhraseSet {

@@ -147,3 +147,48 @@ fn the_builtin_examples_read_cleanly() {
     assert!(examples.len() >= 300);
     assert_eq!(model().documents(), examples.len() as u64);
 }
+
+#[test]
+fn a_leads_phrase_decides_like_a_built_in_one() {
+    let subject = "Zorblax widget is broken";
+    let before = triage(&Model::builtin(), subject, "");
+    assert_ne!(before.category, BROADCAST_FAILURE);
+    let model = Model::builtin()
+        .with_phrases(vec!["broadcast_failure\tzorblax\t3".to_string()])
+        .expect("the line reads");
+    let after = triage(&model, subject, "");
+    assert_eq!(after.category, BROADCAST_FAILURE);
+    assert_eq!(
+        after.decided_by,
+        DecidedBy::Rule {
+            phrase: "zorblax".into()
+        }
+    );
+    // The built-in phrases still work beside it.
+    let stolen = triage(&model, "我的帳號被盜了", "有人登入我的帳號還改了密碼");
+    assert_eq!(stolen.category, ACCOUNT_STOLEN);
+}
+
+#[test]
+fn phrase_lines_that_do_not_read_are_named() {
+    let lines = vec![
+        "privacy\tdelete my data\t2".to_string(),
+        "no_such_category\tfoo\t1".to_string(),
+        "privacy\t*\t1".to_string(),
+        "privacy\tfoo\tNaN".to_string(),
+        "urgent@nowhere\tfoo\t1".to_string(),
+    ];
+    assert_eq!(
+        Model::builtin().with_phrases(lines).map(|_| ()),
+        Err(vec![2, 3, 4, 5])
+    );
+    assert!(phrase_line_reads("urgent@account_stolen", "被盗*转账", 2.0));
+    assert!(!phrase_line_reads("privacy", "a\tb", 1.0));
+    assert!(!phrase_line_reads("privacy", "", 1.0));
+    assert_eq!(
+        Model::builtin()
+            .with_phrases(vec![])
+            .expect("nothing added"),
+        Model::builtin()
+    );
+}

@@ -1,6 +1,8 @@
 //! The desk's SQL: contacts, tickets, messages and events.
 
+mod triage_phrases;
 mod verifications;
+pub use triage_phrases::*;
 pub use verifications::*;
 
 use crate::store::StoreError;
