@@ -357,3 +357,33 @@ async fn rejected_answers_allow_nothing(t: TestApp) {
     );
 }
 both!(rejected_answers_allow_nothing);
+
+/// A request sent signed out from an address the account verified with a
+/// code is the account's: it is in their list and they may reply. One from
+/// an address that only resembles it is not.
+async fn requests_from_a_verified_address_are_the_accounts(t: TestApp) {
+    let owner = "ayumi@example.jp";
+    let token = t.signed_up(owner, PASSWORD).await;
+    let mine = ticket_from(&t, "Ayumi@Example.JP").await;
+    let other = ticket_from(&t, "ayumi@example.co.jp").await;
+    let (status, list) = t.get(Some(&token), "/api/v1/me/tickets").await;
+    assert_eq!(status, StatusCode::OK, "{list}");
+    let references: Vec<String> = list["items"]
+        .as_array()
+        .expect("items")
+        .iter()
+        .map(|i| format!("/api/v1/desk/tickets/{}", digits(&i["reference"])))
+        .collect();
+    assert_eq!(references, vec![mine.clone()], "{list}");
+    let (status, body) = t
+        .post_as(
+            &token,
+            &format!("{mine}/messages"),
+            json!({ "body": "補足です。" }),
+        )
+        .await;
+    assert!(status.is_success(), "{body}");
+    let (status, _) = t.get(Some(&token), &other).await;
+    assert_eq!(status, StatusCode::NOT_FOUND);
+}
+both!(requests_from_a_verified_address_are_the_accounts);

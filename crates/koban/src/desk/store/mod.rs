@@ -291,8 +291,7 @@ where
 {
     let sql = format!(
         "SELECT {TICKET_COLUMNS} FROM desk_tickets
-         WHERE (requester_account_id = $1
-                OR requester_contact_id IN (SELECT id FROM desk_contacts WHERE account_id = $1))
+         WHERE (requester_account_id = $1 OR requester_contact_id IN ({CONTACTS_OF_ACCOUNT}))
            AND id < $2
          ORDER BY id DESC LIMIT $3"
     );
@@ -308,7 +307,16 @@ where
         .collect::<Result<_, _>>()?)
 }
 
-/// Whether the contact is linked to this account (proved with a code).
+/// The contacts (by id) that are account `$1`'s: linked to it by a desk
+/// verification, or equal to a contact the account itself verified with a
+/// code. Both are proof the same person holds the address; a contact that
+/// merely looks like the account's unverified one is not.
+const CONTACTS_OF_ACCOUNT: &str = "SELECT c.id FROM desk_contacts c, accounts a
+     WHERE a.id = $1 AND (c.account_id = a.id
+        OR (a.email_verified_at IS NOT NULL AND c.email = a.email)
+        OR (a.phone_verified_at IS NOT NULL AND c.phone = a.phone))";
+
+/// Whether the contact is this account's (see [`CONTACTS_OF_ACCOUNT`]).
 pub async fn contact_belongs_to<'e, E>(
     executor: E,
     contact_id: i64,
@@ -317,9 +325,12 @@ pub async fn contact_belongs_to<'e, E>(
 where
     E: Executor<'e, Database = Any>,
 {
-    let row = sqlx::query("SELECT 1 AS one FROM desk_contacts WHERE id = $1 AND account_id = $2")
-        .bind(contact_id)
+    let sql = format!(
+        "SELECT 1 AS one FROM desk_contacts WHERE id = $2 AND id IN ({CONTACTS_OF_ACCOUNT})"
+    );
+    let row = sqlx::query(&sql)
         .bind(account_id)
+        .bind(contact_id)
         .fetch_optional(executor)
         .await?;
     Ok(row.is_some())
