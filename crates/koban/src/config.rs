@@ -150,7 +150,7 @@ pub const KEYS: &[(&str, &str)] = &[
     ("database_url", "`sqlite://PATH` (created if missing, WAL mode) or `postgres://USER@HOST/DB`."),
     ("data_dir", "Folder for the server key, attachments and the search index."),
     ("public_url", "The URL people reach Koban at, used in links in mail. Empty: `http://` + `listen`."),
-    ("support_url", "Where people reach support when they cannot help themselves (an `https://` page or a `mailto:` address), linked from the lock page with the lock's reference. Empty: the page tells them to contact support without a link."),
+    ("support_url", "Where people reach support when they cannot help themselves (an `https://` page or a `mailto:` address), linked from the lock page with the lock's reference. Empty: Koban's own support form (`/support`), opened on the sign-in category with the lock's reference."),
     ("webauthn_rp_id", "Passkeys' relying-party id: the domain passkeys are bound to, `webauthn_origin`'s host or a parent of it. Changing it later orphans every registered passkey. Empty: the origin's host."),
     ("webauthn_origin", "The origin browsers use passkeys from, such as `https://koban.example.com`. Empty: the origin of `public_url`, with `localhost` in place of an IP address (browsers refuse passkeys on IP addresses). On `localhost` any port is accepted."),
     ("log_format", "`text` for people, `json` for log collectors."),

@@ -57,15 +57,31 @@ fn form_context(viewer: &Viewer, values: &Posted) -> minijinja::Value {
     }
 }
 
-/// `GET /support?category=…`.
+/// `GET /support?category=…&reference=LK-…`: the lock page links here with
+/// the lock's reference, which the form keeps as the error text shown.
 async fn form_page(viewer: Viewer, Query(query): Query<Posted>) -> Response {
-    let values: Posted = query.into_iter().filter(|(k, _)| k == "category").collect();
+    let mut values: Posted = query
+        .iter()
+        .filter(|(k, _)| *k == "category")
+        .map(|(k, v)| (k.clone(), v.clone()))
+        .collect();
+    if let Some(lock) = query.get("reference").filter(|r| is_lock_reference(r)) {
+        values.insert(Field::ErrorText.as_str().to_string(), lock.clone());
+    }
     render::page(
         &viewer,
         StatusCode::OK,
         "support_form.html",
         form_context(&viewer, &values),
     )
+}
+
+/// `LK-` and digits with dashes, as the lock page shows them.
+fn is_lock_reference(text: &str) -> bool {
+    text.len() <= 40
+        && text
+            .strip_prefix("LK-")
+            .is_some_and(|r| !r.is_empty() && r.bytes().all(|b| b.is_ascii_digit() || b == b'-'))
 }
 
 /// `POST /support`: opens the ticket, then shows its reference number.

@@ -154,6 +154,17 @@ async fn a_support_lock_names_support_and_its_reference(t: TestApp) {
     .await;
     assert!(html.contains(&reference), "the page quotes the reference");
     assert!(!html.contains("id=\"unlock-code-form\""), "no code offered");
+    // With no support address configured, the way out is Koban's own form,
+    // opened on the sign-in category with the reference filled in.
+    let form = format!("support?category=cannot_sign_in&amp;reference={reference}");
+    assert!(html.contains(&form), "{html}");
+    let html = page(
+        &t,
+        &format!("/support?category=cannot_sign_in&reference={reference}"),
+    )
+    .await;
+    assert!(html.contains("value=\"cannot_sign_in\" selected"), "{html}");
+    assert!(html.contains(&format!("value=\"{reference}\"")), "{html}");
     // Something else in the reference's place is not echoed.
     let html = page(
         &t,
@@ -163,6 +174,15 @@ async fn a_support_lock_names_support_and_its_reference(t: TestApp) {
     assert!(
         !html.contains("lock-reference"),
         "only a reference is shown"
+    );
+    let html = page(
+        &t,
+        "/support?category=cannot_sign_in&reference=%3Cb%3Ehi%3C%2Fb%3E",
+    )
+    .await;
+    assert!(
+        !html.contains("hi</b>") && !html.contains("&lt;b&gt;hi"),
+        "only a reference is kept"
     );
     // A repeat answered from memory quotes the same reference.
     let (_, again) = sign_in(&t, "stuck@example.com", PASSWORD).await;

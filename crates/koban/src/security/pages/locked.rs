@@ -195,13 +195,22 @@ pub(super) fn locked_context(
         .find(|m| *m == form.method)
         .or(entry_methods.first().copied())
         .unwrap_or("code");
-    let support_url = Some(app.config.support_url.as_str())
-        .filter(|u| !u.is_empty())
-        .map(|u| match (reference, u.starts_with("mailto:")) {
+    // Without a support address of its own, the operator's desk is Koban's:
+    // its form opens on the sign-in category with the lock's reference.
+    let support_url = match app.config.support_url.as_str() {
+        "" => Some(url_with(
+            "/support",
+            &[
+                ("category", "cannot_sign_in"),
+                ("reference", reference.unwrap_or_default()),
+            ],
+        )),
+        u => Some(match (reference, u.starts_with("mailto:")) {
             (Some(r), true) => format!("{u}?subject={r}"),
             (Some(r), false) => url_with(u, &[("reference", r)]),
             (None, _) => u.to_string(),
-        });
+        }),
+    };
     context! {
         identifier => form.identifier,
         destination => service::parse_login_identifier(&form.identifier, None).ok().map(|c| c.masked()),
