@@ -76,6 +76,21 @@ async fn form_page(viewer: Viewer, Query(query): Query<Posted>) -> Response {
     )
 }
 
+/// The browser's date-time picker sends a wall-clock time without a zone
+/// (`2026-12-04T10:30`): read it in the viewer's time zone and pass the
+/// instant on. Anything else goes on as typed, for the form's check to judge.
+fn instant_of_local(value: &str, tz: Option<&jiff::tz::TimeZone>) -> String {
+    let utc = jiff::tz::TimeZone::UTC;
+    match value.parse::<jiff::civil::DateTime>() {
+        // `YYYY-MM-DDTHH:MM[:SS]` and nothing more: no offset, no zone.
+        Ok(local) if value.len() <= 19 => local
+            .to_zoned(tz.unwrap_or(&utc).clone())
+            .map(|zoned| zoned.timestamp().to_string())
+            .unwrap_or_else(|_| value.to_string()),
+        _ => value.to_string(),
+    }
+}
+
 /// `LK-` and digits with dashes, as the lock page shows them.
 fn is_lock_reference(text: &str) -> bool {
     text.len() <= 40
@@ -98,6 +113,10 @@ async fn submit(
     let fields: BTreeMap<String, String> = DETAILS
         .iter()
         .filter_map(|f| take(f.as_str()).map(|v| (f.as_str().to_string(), v)))
+        .map(|(name, value)| match name == Field::HappenedAt.as_str() {
+            true => (name, instant_of_local(&value, viewer.tz.as_ref())),
+            false => (name, value),
+        })
         .collect();
     let opening = Opening {
         category: take("category"),
@@ -146,12 +165,22 @@ async fn submit(
                 .chain(DETAILS.iter().map(|f| f.as_str()))
                 .collect();
             match explain_problem(&viewer, problem, &names) {
-                Ok(feedback) => crate::accounts::pages::refused(
-                    &viewer,
-                    "support_form.html",
-                    feedback,
-                    form_context(&viewer, &form),
-                ),
+                Ok(feedback) => {
+                    // A refused detail must be seen: its section opens.
+                    let details_open = DETAILS
+                        .iter()
+                        .any(|f| feedback.errors.contains_key(f.as_str()));
+                    let page = form_context(&viewer, &form);
+                    crate::accounts::pages::refused(
+                        &viewer,
+                        "support_form.html",
+                        feedback,
+                        match details_open {
+                            true => context! { details_open => true, ..page },
+                            false => page,
+                        },
+                    )
+                }
                 Err(response) => response,
             }
         }
@@ -312,6 +341,36 @@ async fn reply(
                 },
                 Err(_) => render::error(&viewer, status, "problem-not-found"),
             }
+        }
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn a_picked_wall_clock_time_is_read_in_the_viewers_zone() {
+        let tokyo = jiff::tz::TimeZone::get("Asia/Tokyo").expect("zone");
+        assert_eq!(
+            instant_of_local("2026-12-04T09:30", Some(&tokyo)),
+            "2026-12-04T00:30:00Z"
+        );
+        assert_eq!(
+            instant_of_local("2026-12-04T09:30", None),
+            "2026-12-04T09:30:00Z"
+        );
+        // An instant, or anything else, goes on as typed.
+        for typed in [
+            "2026-12-04T09:30:00+09:00",
+            "yesterday",
+            "2026-12-04T09:30:00Z",
+        ] {
+            assert_eq!(instant_of_local(typed, Some(&tokyo)), typed);
+        }
+        assert!(is_lock_reference("LK-1234-5678"));
+        for not in ["LK-", "lk-1234", "LK-12a4", "<b>"] {
+            assert!(!is_lock_reference(not), "{not}");
         }
     }
 }
