@@ -4,6 +4,7 @@
 
 pub mod attachment;
 pub mod calendar;
+pub mod canned;
 pub mod forms;
 pub mod reference;
 pub mod routing;

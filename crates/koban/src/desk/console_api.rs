@@ -63,20 +63,14 @@ pub async fn queue(
         ViewName::Open => View::Open,
         ViewName::All => View::All,
     };
-    let mut filter = console::filter(view, agent.account_id());
-    let label = |name: &str, value: Option<String>, ok: fn(&str) -> bool| match value {
-        Some(v) if !ok(&v) => Err(Problem::field(name, "invalid_value")),
-        other => Ok(other),
+    let ask = super::console_ops::QueueAsk {
+        status: q.status,
+        category: q.category,
+        priority: q.priority,
+        assignee: None,
     };
-    use koban_policy::desk::{forms::Category, status};
-    filter.status = label("status", q.status, |v| status::Status::parse(v).is_ok())?;
-    filter.category = label("category", q.category, |v| Category::parse(v).is_ok())?;
-    filter.priority = label("priority", q.priority, |v| {
-        status::Priority::parse(v).is_ok()
-    })?;
-    let rows = super::store::queue(app.store.read(), &filter, before, limit + 1)
-        .await
-        .map_err(|e| Problem::internal(&e))?;
+    let filter = super::console_ops::queue_filter(view, agent.account_id(), ask)?;
+    let rows = super::console_ops::queue(&app, &filter, before, limit).await?;
     let items: Vec<TicketSummary> = rows.iter().map(TicketSummary::from).collect();
     Ok(Json(page(items, limit, |t| t.id())))
 }

@@ -5,8 +5,12 @@
 pub mod api;
 pub mod console;
 pub mod console_api;
+pub mod console_ops;
+mod console_pages;
 pub mod context;
 mod error;
+pub mod library;
+pub mod library_api;
 mod notify;
 mod pages;
 pub mod service;
@@ -124,12 +128,32 @@ pub fn domain() -> Domain {
                 .routes(routes!(verification_api::decide))
                 .routes(routes!(support_api::check_verification))
                 .routes(routes!(support_api::account_action))
+                .routes(routes!(
+                    library_api::list_canned,
+                    library_api::create_canned
+                ))
+                .routes(routes!(
+                    library_api::update_canned,
+                    library_api::delete_canned
+                ))
+                .routes(routes!(library_api::list_macros, library_api::create_macro))
+                .routes(routes!(
+                    library_api::update_macro,
+                    library_api::delete_macro
+                ))
+                .routes(routes!(library_api::fill_canned))
+                .routes(routes!(library_api::apply_macro))
         },
         migrations: &[
             Migration {
                 version: 9,
                 name: "desk",
                 sql: include_str!("../../migrations/0009_desk.sql"),
+            },
+            Migration {
+                version: 12,
+                name: "desk_console",
+                sql: include_str!("../../migrations/0012_desk_console.sql"),
             },
             Migration {
                 version: 14,
@@ -142,7 +166,11 @@ pub fn domain() -> Domain {
                 sql: include_str!("../../migrations/0015_desk_triage_phrases.sql"),
             },
         ],
-        pages: || pages::router().merge(verify_pages::router()),
+        pages: || {
+            pages::router()
+                .merge(verify_pages::router())
+                .merge(console_pages::router())
+        },
         templates: &[
             (
                 "support_form.html",
@@ -163,6 +191,22 @@ pub fn domain() -> Domain {
             (
                 "support_verify.html",
                 include_str!("../../templates/support_verify.html"),
+            ),
+            (
+                "desk_queue.html",
+                include_str!("../../templates/desk_queue.html"),
+            ),
+            (
+                "desk_ticket.html",
+                include_str!("../../templates/desk_ticket.html"),
+            ),
+            (
+                "desk_library.html",
+                include_str!("../../templates/desk_library.html"),
+            ),
+            (
+                "desk_macros.html",
+                include_str!("../../templates/desk_macros.html"),
             ),
         ],
         tags: &[(

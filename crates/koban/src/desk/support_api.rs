@@ -54,26 +54,33 @@ pub async fn security_context(
     ApiPath(reference): ApiPath<String>,
 ) -> Result<Json<ContextAnswer>, Problem> {
     let ticket = for_agent(&app, &current, &reference).await?;
-    let (account, sealed) = super::store::security_of(app.store.read(), ticket.id)
-        .await
-        .map_err(|e| Problem::internal(&e))?;
+    Ok(Json(context_answer(&app, &ticket).await?))
+}
+
+/// The security context of the account behind `ticket`, live and as
+/// shared (the API and the console page show the same).
+pub async fn context_answer(
+    app: &App,
+    ticket: &super::store::TicketRow,
+) -> Result<ContextAnswer, DeskError> {
+    let (account, sealed) = super::store::security_of(app.store.read(), ticket.id).await?;
     let proved = account.or(ticket.requester_account_id);
     let account = match proved {
         Some(id) => Some(id),
-        None => verification::candidate(&app, &ticket).await?,
+        None => verification::candidate(app, ticket).await?,
     };
     let live = match account {
-        Some(id) => Some(super::context::read(&app, id).await?),
+        Some(id) => Some(super::context::read(app, id).await?),
         None => None,
     };
     let snapshot = sealed
         .and_then(|s| app.key.open(super::context::SNAPSHOT_PURPOSE, &s))
         .and_then(|plain| serde_json::from_slice(&plain).ok());
-    Ok(Json(ContextAnswer {
+    Ok(ContextAnswer {
         live,
         account_proved: proved.is_some(),
         snapshot,
-    }))
+    })
 }
 
 /// Starts an identity verification: a code to the account's verified contact.

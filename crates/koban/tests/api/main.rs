@@ -14,6 +14,7 @@ mod chromium;
 mod conventions;
 mod delivery;
 mod desk;
+mod desk_console_pages;
 mod desk_pages;
 mod desk_triage_phrases;
 mod desk_verification;

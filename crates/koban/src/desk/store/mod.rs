@@ -654,3 +654,5 @@ where
         .collect::<Result<_, sqlx::Error>>()
         .map_err(StoreError::from)
 }
+pub mod console;
+pub mod library;
