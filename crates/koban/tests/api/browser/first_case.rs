@@ -96,45 +96,64 @@ async fn browser_first_case_locked_out_user_gets_back_in_through_support() {
     user.close().await;
 }
 
-/// The agent's side, in the console.
+/// The agent's side, in the console, in a browser of their own.
 async fn agent_verifies_and_unlocks(t: &TestApp, owner: &str, reference: &str) {
-    let digits: String = reference.chars().filter(char::is_ascii_digit).collect();
-    let base = format!("/api/v1/desk/tickets/{digits}");
-    let agent = t.staff("support@example.com", "agent").await;
-    let (status, ticket) = t.get(Some(&agent), &base).await;
-    assert_eq!(status, StatusCode::OK, "{ticket}");
+    let agent_email = "support@example.com";
+    t.staff(agent_email, "agent").await;
+    let Some(mut agent) = Browser::start("first_case_agent", "zh-TW", &t.base).await else {
+        return;
+    };
+    agent.goto("/signin?next=/desk").await;
+    agent.on_page("signin").await;
+    agent.sign_in(agent_email, "staff password 1").await;
+    agent.on_page("desk-queue").await;
+    let row = format!("tr.queue-row[data-reference=\"{reference}\"]");
+    let subject = agent.text(&format!("{row} .subject")).await;
+    assert!(subject.contains("ログインできません"), "{subject}");
+    agent.shot("queue").await;
+    agent.click(&format!("{row} a.ticket-link")).await;
+    agent.on_page("desk-ticket").await;
+    // Triaged, and the lock is in the account's context before anything is proved.
+    let category = agent
+        .script("return document.querySelector('#category').value")
+        .await;
     assert!(
-        ["cannot_sign_in", "account_stolen"].contains(&ticket["category"].as_str().unwrap_or("")),
-        "{ticket}"
+        category == "cannot_sign_in" || category == "account_stolen",
+        "{category}"
     );
-    let (_, context) = t
-        .get(Some(&agent), &format!("{base}/security-context"))
-        .await;
-    assert!(context["live"]["lock"].is_object(), "{context}");
-    let (status, started) = t
-        .post_as(
-            &agent,
-            &format!("{base}/verifications"),
-            serde_json::json!({}),
-        )
-        .await;
-    assert_eq!(status, StatusCode::CREATED, "{started}");
-    let id = started["id"].as_i64().expect("id");
+    agent.find("#account-unproved").await;
+    agent.find("#lock-state").await;
+    agent.find("#actions-need-verification").await;
+    agent.shot("ticket").await;
+
+    // A code to the account's verified contact, read back by the user on the phone.
+    agent.click("#verify-start").await;
+    agent.on_page("desk-ticket").await;
+    agent.find("#verify-check-form").await;
     let code = t.latest_code(owner).await;
-    let (status, body) = t
-        .post_as(
-            &agent,
-            &format!("{base}/verifications/{id}/check"),
-            serde_json::json!({ "code": code }),
-        )
+    agent.fill("#code", &code).await;
+    agent.click("#verify-check").await;
+    agent.on_page("desk-ticket").await;
+    agent.find("#verified").await;
+    agent.click("#action-unlock").await;
+    agent
+        .fill("#reason", "本人確認済み：機種変更後にロックされた")
         .await;
-    assert_eq!(status, StatusCode::NO_CONTENT, "{body}");
-    let (status, body) = t
-        .post_as(
-            &agent,
-            &format!("{base}/account-actions"),
-            serde_json::json!({ "action": "unlock", "reason": "owner verified by a code" }),
-        )
+    agent.shot("verified").await;
+    agent.click("#action-submit").await;
+    agent.on_page("desk-ticket").await;
+    agent.shot("unlocked").await;
+    assert_eq!(
+        t.count("audit_log WHERE action = 'account.unlock'").await,
+        1
+    );
+    let events = t
+        .count(&format!(
+            "desk_events WHERE kind = 'account_action' AND ticket_id = \
+             (SELECT id FROM desk_tickets WHERE reference = '{}')",
+            reference.replace('-', "")
+        ))
         .await;
-    assert_eq!(status, StatusCode::NO_CONTENT, "{body}");
+    assert_eq!(events, 1, "the ticket shows the action");
+    agent.close().await;
 }
