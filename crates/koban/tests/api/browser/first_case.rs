@@ -103,9 +103,12 @@ async fn agent_verifies_and_unlocks(t: &TestApp, owner: &str, reference: &str) {
     let Some(mut agent) = Browser::start("first_case_agent", "zh-TW", &t.base).await else {
         return;
     };
-    agent.goto("/signin?next=/desk").await;
+    agent.goto("/signin").await;
     agent.on_page("signin").await;
     agent.sign_in(agent_email, "staff password 1").await;
+    agent.on_page("account").await;
+    // The console is in the header for agents.
+    agent.click("#nav-desk").await;
     agent.on_page("desk-queue").await;
     let row = format!("tr.queue-row[data-reference=\"{reference}\"]");
     let subject = agent.text(&format!("{row} .subject")).await;
