@@ -702,3 +702,17 @@ console-macro-new = New macro
 console-tag = Tag
 reason-library_name_taken = This name is already used.
 reason-unknown_variable = Unknown placeholder: use only the ones listed.
+
+## Triage phrases
+phrases-title = Triage phrases
+phrases-lead = Phrases here steer triage beside the built-in list. A category phrase of weight 3 or more decides the category on its own; urgency phrases add up, and 2 makes a ticket urgent. A guard (-) silences the shorter phrases it contains.
+phrases-target = Votes for
+phrases-phrase = Phrase
+phrases-phrase-hint = Up to 100 characters. One * lets a few characters stand between two parts, as in 验证码*收不到.
+phrases-weight = Weight
+phrases-weight-hint = From 0.1 to 10.
+phrases-added = Added
+phrases-add = Add phrase
+phrases-remove = Remove
+phrases-removed = Removed
+phrases-empty = No phrases added yet: triage uses the built-in list alone.

@@ -702,3 +702,17 @@ console-macro-new = 新しいマクロ
 console-tag = タグ
 reason-library_name_taken = この名前はすでに使われています。
 reason-unknown_variable = 不明な差し込み項目です。一覧にあるものだけを使ってください。
+
+## 振り分けフレーズ
+phrases-title = 振り分けフレーズ
+phrases-lead = ここに追加したフレーズは、組み込みのリストとあわせて振り分けに使われます。重み3以上のカテゴリのフレーズは、それだけでカテゴリを決めます。緊急度のフレーズは合算され、2以上でチケットが緊急になります。ガード（-）は、それを含む短いフレーズを無効にします。
+phrases-target = 対象
+phrases-phrase = フレーズ
+phrases-phrase-hint = 100文字まで。* を1つ入れると、2つの部分の間に数文字を挟めます（例：验证码*收不到）。
+phrases-weight = 重み
+phrases-weight-hint = 0.1から10まで。
+phrases-added = 追加日時
+phrases-add = フレーズを追加
+phrases-remove = 削除
+phrases-removed = 削除済み
+phrases-empty = 追加されたフレーズはまだありません。振り分けは組み込みのリストだけを使っています。

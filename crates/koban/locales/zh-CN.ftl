@@ -702,3 +702,17 @@ console-macro-new = 新建宏
 console-tag = 标签
 reason-library_name_taken = 这个名称已被使用。
 reason-unknown_variable = 未知的占位符：只能使用列出的占位符。
+
+## 分类短语
+phrases-title = 分类短语
+phrases-lead = 这里添加的短语会和内置列表一起用于自动分类。权重 3 及以上的类别短语可以单独决定类别；紧急短语的权重会累加，达到 2 时工单标为紧急。守卫（-）会让它所包含的较短短语失效。
+phrases-target = 指向
+phrases-phrase = 短语
+phrases-phrase-hint = 最多 100 个字符。用一个 * 可以让两部分之间隔几个字，例如“验证码*收不到”。
+phrases-weight = 权重
+phrases-weight-hint = 0.1 到 10。
+phrases-added = 添加时间
+phrases-add = 添加短语
+phrases-remove = 删除
+phrases-removed = 已删除
+phrases-empty = 还没有添加短语，自动分类只使用内置列表。

@@ -702,3 +702,17 @@ console-macro-new = 新增巨集
 console-tag = 標籤
 reason-library_name_taken = 這個名稱已經有人使用。
 reason-unknown_variable = 不明的預留位置：只能使用列出的項目。
+
+## 分類詞組
+phrases-title = 分類詞組
+phrases-lead = 在這裡新增的詞組會和內建清單一起用於自動分類。權重 3 以上的類別詞組可以單獨決定類別；緊急詞組的權重會累加，達到 2 時案件會標為緊急。防護詞組（-）會讓它所包含的較短詞組失效。
+phrases-target = 指向
+phrases-phrase = 詞組
+phrases-phrase-hint = 最多 100 個字元。用一個 * 可以讓兩個部分之間隔幾個字，例如「驗證碼*收不到」。
+phrases-weight = 權重
+phrases-weight-hint = 0.1 到 10。
+phrases-added = 新增時間
+phrases-add = 新增詞組
+phrases-remove = 移除
+phrases-removed = 已移除
+phrases-empty = 還沒有新增詞組，自動分類只使用內建清單。

@@ -13,10 +13,12 @@ pub mod library;
 pub mod library_api;
 mod notify;
 mod pages;
+mod phrases_pages;
 pub mod service;
 pub mod store;
 pub mod support_api;
 pub mod triage;
+pub mod triage_phrases;
 pub mod triage_phrases_api;
 pub mod verification;
 pub mod verification_api;
@@ -170,6 +172,7 @@ pub fn domain() -> Domain {
             pages::router()
                 .merge(verify_pages::router())
                 .merge(console_pages::router())
+                .merge(phrases_pages::router())
         },
         templates: &[
             (
@@ -207,6 +210,10 @@ pub fn domain() -> Domain {
             (
                 "desk_macros.html",
                 include_str!("../../templates/desk_macros.html"),
+            ),
+            (
+                "desk_triage_phrases.html",
+                include_str!("../../templates/desk_triage_phrases.html"),
             ),
         ],
         tags: &[(

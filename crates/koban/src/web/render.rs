@@ -78,6 +78,7 @@ struct Badge {
     admin: bool,
     /// Agents and above get the console in the header.
     agent: bool,
+    supervisor: bool,
 }
 
 /// What the layout needs on every page.
@@ -126,6 +127,7 @@ impl<'a> Base<'a> {
                 identifier: who.display_identifier().to_string(),
                 admin: who.has_role("admin"),
                 agent: who.has_role("agent"),
+                supervisor: who.has_role("supervisor"),
             }),
             outbox_mode: viewer.outbox_mode,
             ..Base::new(viewer.lang, &viewer.csrf, &viewer.here)

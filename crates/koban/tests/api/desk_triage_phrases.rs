@@ -149,3 +149,88 @@ async fn phrases_that_do_not_read_change_nothing(t: TestApp) {
     assert_eq!(t.count("desk_triage_phrases").await, 1);
 }
 both!(phrases_that_do_not_read_change_nothing);
+
+async fn the_phrases_page_is_for_supervisors_and_admins_edit_it(t: TestApp) {
+    use crate::security_pages::{location, Pages};
+    t.staff("admin@example.com", "admin").await;
+    t.staff("lead@example.com", "supervisor").await;
+    t.staff("agent@example.com", "agent").await;
+    t.signed_up("user@example.com", "plum blossom 2026").await;
+    let page = "/desk/triage-phrases";
+
+    let mut visitor = Pages::new(&t).await;
+    let response = visitor.get(page).await;
+    assert_eq!(response.status(), StatusCode::SEE_OTHER);
+    assert!(location(&response).starts_with("/signin"));
+    for (who, password, status) in [
+        (
+            "user@example.com",
+            "plum blossom 2026",
+            StatusCode::NOT_FOUND,
+        ),
+        (
+            "agent@example.com",
+            "staff password 1",
+            StatusCode::FORBIDDEN,
+        ),
+    ] {
+        let mut p = Pages::new(&t).await;
+        p.sign_in(who, password).await;
+        assert_eq!(p.get(page).await.status(), status, "{who}");
+    }
+
+    let mut admin = Pages::new(&t).await;
+    admin.sign_in("admin@example.com", "staff password 1").await;
+    let html = admin.get(page).await.text().await.expect("html");
+    assert!(html.contains("id=\"phrases-empty\""), "{html}");
+    // Refused beside its field, nothing stored.
+    let response = admin
+        .post(
+            page,
+            &[
+                ("target", "privacy"),
+                ("phrase", "刪除帳號資料"),
+                ("weight", "lots"),
+            ],
+        )
+        .await;
+    assert_eq!(response.status(), StatusCode::UNPROCESSABLE_ENTITY);
+    let html = response.text().await.expect("html");
+    assert!(html.contains("id=\"weight-error\""), "{html}");
+    assert!(html.contains("刪除帳號資料"), "what was typed stays");
+    let payload = "<script>alert(1)</script>";
+    let response = admin
+        .post(
+            page,
+            &[("target", "privacy"), ("phrase", payload), ("weight", "3")],
+        )
+        .await;
+    assert_eq!(response.status(), StatusCode::SEE_OTHER);
+    assert_eq!(t.count("desk_triage_phrases").await, 1);
+
+    let mut lead = Pages::new(&t).await;
+    lead.sign_in("lead@example.com", "staff password 1").await;
+    let html = lead.get(page).await.text().await.expect("html");
+    assert!(!html.contains(payload), "escaped: {html}");
+    assert!(html.contains("&lt;script&gt;"), "{html}");
+    assert!(!html.contains("id=\"phrase-new\""), "supervisors only read");
+    let response = lead
+        .post(
+            page,
+            &[("target", "privacy"), ("phrase", "x"), ("weight", "3")],
+        )
+        .await;
+    assert_eq!(response.status(), StatusCode::FORBIDDEN);
+
+    let id = crate::support::scalar(&t, "SELECT MAX(id) FROM desk_triage_phrases").await;
+    let response = admin.post(&format!("{page}/{id}/remove"), &[]).await;
+    assert_eq!(response.status(), StatusCode::SEE_OTHER);
+    let html = admin.get(page).await.text().await.expect("html");
+    assert!(html.contains("class=\"phrase removed\""), "{html}");
+    assert_eq!(
+        t.count("desk_triage_phrases WHERE removed_by IS NOT NULL")
+            .await,
+        1
+    );
+}
+both!(the_phrases_page_is_for_supervisors_and_admins_edit_it);
