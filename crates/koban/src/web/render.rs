@@ -76,6 +76,8 @@ struct LangChoice {
 struct Badge {
     identifier: String,
     admin: bool,
+    /// Staff who work tickets: the header links to the console.
+    agent: bool,
 }
 
 /// What the layout needs on every page.
@@ -123,6 +125,7 @@ impl<'a> Base<'a> {
             user: viewer.who.as_ref().map(|who| Badge {
                 identifier: who.display_identifier().to_string(),
                 admin: who.has_role("admin"),
+                agent: who.has_role("agent"),
             }),
             outbox_mode: viewer.outbox_mode,
             ..Base::new(viewer.lang, &viewer.csrf, &viewer.here)
