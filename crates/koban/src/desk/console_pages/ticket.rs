@@ -352,10 +352,16 @@ async fn answer(
         Ok(done) => return see_other(&url_with(&path_of(ticket), &[("done", done)])),
         Err(error) => error,
     };
-    let feedback = match explain_problem(viewer, Problem::from(error), fields) {
+    let mut feedback = match explain_problem(viewer, Problem::from(error), fields) {
         Ok(feedback) => feedback,
         Err(response) => return response,
     };
+    // A wrong code read back is said next to the code, where the agent looks.
+    if fields == ["code"] && feedback.status == 422 && feedback.errors.is_empty() {
+        if let Some(alert) = feedback.alert.take() {
+            feedback.errors.insert("code".into(), vec![alert]);
+        }
+    }
     // Drawn from the ticket as it is now, so the agent sees what changed.
     let now = match service::visible(app, agent, &ticket.reference).await {
         Ok((now, _)) => now,
