@@ -51,6 +51,16 @@ fn event_name(kind: &str) -> &str {
         .unwrap_or("other")
 }
 
+/// Form fields with a label of their own (`field-<name>`).
+const LABELLED_FIELDS: &[&str] = &[
+    "device_os",
+    "client_version",
+    "happened_at",
+    "error_text",
+    "contact_used",
+    "steps",
+];
+
 fn text_at(viewer: &Viewer, ms: i64) -> (String, String) {
     let when = viewer.when(ms);
     (when.iso, when.text)
@@ -172,15 +182,19 @@ pub(super) async fn ticket_context(
     let triage: Json = serde_json::from_str(&ticket.triage).unwrap_or_default();
     let fields: std::collections::BTreeMap<String, Json> =
         serde_json::from_str(&ticket.fields).unwrap_or_default();
-    let fields: Vec<(String, String)> = fields
+    // The form's own fields are named as the requester saw them; others
+    // (an admin's custom fields) by their identifier.
+    let fields: Vec<minijinja::Value> = fields
         .into_iter()
-        .map(|(k, v)| {
-            (
-                k,
-                v.as_str()
-                    .map(str::to_string)
-                    .unwrap_or_else(|| v.to_string()),
-            )
+        .map(|(name, value)| {
+            let label = LABELLED_FIELDS
+                .contains(&name.as_str())
+                .then(|| format!("field-{name}"));
+            let value = value
+                .as_str()
+                .map(str::to_string)
+                .unwrap_or_else(|| value.to_string());
+            context! { name => name, label => label, value => value }
         })
         .collect();
     Ok(context! {

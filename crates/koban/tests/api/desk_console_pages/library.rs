@@ -166,6 +166,30 @@ async fn canned_responses_and_macros(t: TestApp) {
             .await,
         1
     );
+    // Through the API: on another ticket, and a macro that does not exist.
+    let other = open(
+        &t,
+        "en",
+        json!({ "subject": "other", "body": "x", "email": "o@example.com" }),
+    )
+    .await;
+    let apply = format!("/api/v1/desk/tickets/{other}/macros/{macro_id}");
+    let (status, body) = t.post_as(&agent_token, &apply, json!({})).await;
+    assert_eq!(status, StatusCode::NO_CONTENT, "{body}");
+    assert_eq!(t.count("desk_tickets WHERE status = 'solved'").await, 2);
+    let (status, _) = t
+        .post_as(
+            &agent_token,
+            &format!("/api/v1/desk/tickets/{other}/macros/999999"),
+            json!({}),
+        )
+        .await;
+    assert_eq!(status, StatusCode::UNPROCESSABLE_ENTITY);
+    let user = t.signed_up("plain@example.com", PASSWORD).await;
+    let (status, _) = t.post_as(&user, &apply, json!({})).await;
+    assert_eq!(status, StatusCode::NOT_FOUND, "not their ticket");
+    let (status, _) = t.get(Some(&user), canned).await;
+    assert_eq!(status, StatusCode::FORBIDDEN);
     // Deleting is recorded too.
     let (status, _) = t
         .send(
