@@ -201,6 +201,27 @@ async fn agents_work_the_queue_and_a_ticket(t: TestApp) {
     let html = text(agent.get(&location_of(&path, "replied")).await).await;
     assert!(html.contains("We are on it."));
     assert!(html.contains("data-status=\"pending\""), "{html}");
+    // A status the ticket cannot take refuses the reply too: nothing is sent.
+    let seen = seen_of(&html);
+    let response = post_with(
+        &mut agent,
+        &format!("{path}/reply"),
+        &[
+            ("body", "closing now"),
+            ("visibility", "public"),
+            ("status_after", "closed"),
+        ],
+        &seen,
+    )
+    .await;
+    assert_eq!(response.status(), StatusCode::UNPROCESSABLE_ENTITY);
+    let page = text(response).await;
+    assert!(page.contains("id=\"status_after-error\""), "{page}");
+    assert!(
+        page.contains("closing now</textarea>"),
+        "the text typed is kept"
+    );
+    assert_eq!(t.count("desk_messages WHERE body = 'closing now'").await, 0);
     // An internal note looks different and stays off the requester's side.
     let seen = seen_of(&html);
     let response = post_with(
