@@ -688,3 +688,4 @@ console-macro-new = New macro
 console-tag = Tag
 reason-library_name_taken = This name is already used.
 reason-unknown_variable = Unknown placeholder: use only the ones listed.
+console-bulk-taken = another agent has it: left with them.

@@ -688,3 +688,4 @@ console-macro-new = 新しいマクロ
 console-tag = タグ
 reason-library_name_taken = この名前はすでに使われています。
 reason-unknown_variable = 不明な差し込み項目です。一覧にあるものだけを使ってください。
+console-bulk-taken = 他の担当者が対応中のため、そのままにしました。

@@ -688,3 +688,4 @@ console-macro-new = มาโครใหม่
 console-tag = แท็ก
 reason-library_name_taken = ชื่อนี้ถูกใช้แล้ว
 reason-unknown_variable = ไม่รู้จักตัวแทนนี้: ใช้ได้เฉพาะที่อยู่ในรายการ
+console-bulk-taken = มีเจ้าหน้าที่คนอื่นรับไปแล้ว จึงไม่ได้เปลี่ยนแปลง

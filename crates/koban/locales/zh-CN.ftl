@@ -688,3 +688,4 @@ console-macro-new = 新建宏
 console-tag = 标签
 reason-library_name_taken = 这个名称已被使用。
 reason-unknown_variable = 未知的占位符：只能使用列出的占位符。
+console-bulk-taken = 已由其他客服处理，未作改动。

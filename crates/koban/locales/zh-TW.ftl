@@ -688,3 +688,4 @@ console-macro-new = 新增巨集
 console-tag = 標籤
 reason-library_name_taken = 這個名稱已經有人使用。
 reason-unknown_variable = 不明的預留位置：只能使用列出的項目。
+console-bulk-taken = 已由其他客服負責，未做變更。

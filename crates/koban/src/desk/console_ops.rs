@@ -199,7 +199,8 @@ impl Bulk {
 pub struct BulkOutcome {
     pub reference: String,
     /// `done`, `changed` (someone changed it after the agent looked: left
-    /// alone), `refused` (not allowed from its state) or `not_found`.
+    /// alone), `taken` (another agent has it), `refused` (not allowed from
+    /// its state) or `not_found`.
     pub outcome: &'static str,
 }
 
@@ -223,6 +224,12 @@ pub async fn bulk(
             Err(DeskError::NotFound | DeskError::BadReference) => "not_found",
             Err(other) => return Err(other),
             Ok((ticket, _)) if ticket.updated_at != *seen_at => "changed",
+            Ok((ticket, _))
+                if matches!(action, Bulk::AssignToMe)
+                    && ticket.assignee_id.is_some_and(|a| a != agent.account.id) =>
+            {
+                "taken"
+            }
             Ok((ticket, _)) => match apply(app, agent, &ticket, action).await {
                 Ok(()) => "done",
                 Err(DeskError::Taken) => "changed",

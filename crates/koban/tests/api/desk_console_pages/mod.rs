@@ -394,6 +394,25 @@ async fn agents_work_the_queue_and_a_ticket(t: TestApp) {
     );
     let html = text(agent.get("/desk?view=mine").await).await;
     assert!(html.contains(&first) && !html.contains(&second));
+    // The other agent, seeing the first ticket as it is now, cannot take it over.
+    let queue = text(other.get("/desk?view=all").await).await;
+    let digits: String = first.chars().filter(char::is_ascii_digit).collect();
+    let marker = format!("value=\"{digits}:");
+    let start = queue.find(&marker).expect("row") + "value=\"".len();
+    let current = queue[start..start + queue[start..].find('"').expect("quote")].to_string();
+    let response = other
+        .post(
+            "/desk/bulk",
+            &[("ticket", &current), ("action", "assign_to_me")],
+        )
+        .await;
+    let html = text(response).await;
+    assert!(
+        html.contains(&format!(
+            "data-reference=\"{first}\" data-outcome=\"taken\""
+        )),
+        "{html}"
+    );
     // A bulk action with a bad value changes nothing.
     let queue = text(agent.get("/desk?view=all").await).await;
     let _ = queue;
