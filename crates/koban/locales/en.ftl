@@ -716,3 +716,4 @@ phrases-add = Add phrase
 phrases-remove = Remove
 phrases-removed = Removed
 phrases-empty = No phrases added yet: triage uses the built-in list alone.
+console-bulk-taken = another agent has it: left with them.

@@ -716,3 +716,4 @@ phrases-add = フレーズを追加
 phrases-remove = 削除
 phrases-removed = 削除済み
 phrases-empty = 追加されたフレーズはまだありません。振り分けは組み込みのリストだけを使っています。
+console-bulk-taken = 他の担当者が対応中のため、そのままにしました。

@@ -716,3 +716,4 @@ phrases-add = เพิ่มวลี
 phrases-remove = ลบ
 phrases-removed = ลบแล้ว
 phrases-empty = ยังไม่มีวลีที่เพิ่มไว้ การคัดแยกใช้เพียงรายการในตัว
+console-bulk-taken = มีเจ้าหน้าที่คนอื่นรับไปแล้ว จึงไม่ได้เปลี่ยนแปลง

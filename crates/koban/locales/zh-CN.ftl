@@ -716,3 +716,4 @@ phrases-add = 添加短语
 phrases-remove = 删除
 phrases-removed = 已删除
 phrases-empty = 还没有添加短语，自动分类只使用内置列表。
+console-bulk-taken = 已由其他客服处理，未作改动。

@@ -716,3 +716,4 @@ phrases-add = 新增詞組
 phrases-remove = 移除
 phrases-removed = 已移除
 phrases-empty = 還沒有新增詞組，自動分類只使用內建清單。
+console-bulk-taken = 已由其他客服負責，未做變更。

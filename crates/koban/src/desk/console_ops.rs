@@ -13,7 +13,7 @@ use crate::state::App;
 use crate::store::now_ms;
 use koban_policy::desk::canned;
 use koban_policy::desk::forms::Category;
-use koban_policy::desk::status::{Priority, Status};
+use koban_policy::desk::status::{self, Decision, Event, Priority, Status};
 
 /// How long a page view counts as "has the ticket open".
 pub const PRESENCE_MS: i64 = 2 * 60_000;
@@ -139,6 +139,23 @@ pub async fn reply_and_set(
     if !unchanged(seen, &current) {
         return Err(DeskError::Taken);
     }
+    // The status is checked before anything is sent, so a refused status
+    // never leaves a reply behind that the agent would send again.
+    if let (Some(to), Some((_, public))) = (changes.status.as_deref(), body) {
+        let now = Status::parse(&current.status).map_err(|e| DeskError::Internal(e.to_string()))?;
+        let after_reply = match status::decide(now, Event::AgentReplies) {
+            Decision::Move(next) if public => next,
+            _ => now,
+        };
+        let to =
+            Status::parse(to).map_err(|_| DeskError::field("status_after", "invalid_value"))?;
+        if matches!(
+            status::decide(after_reply, Event::AgentSets(to)),
+            Decision::Refused(_) | Decision::FollowUp
+        ) {
+            return Err(DeskError::field("status_after", "invalid_value"));
+        }
+    }
     let mut ticket = current;
     if let Some((text, public)) = body {
         service::add_message(app, agent, &ticket, Standing::Agent, text, public).await?;
@@ -182,7 +199,8 @@ impl Bulk {
 pub struct BulkOutcome {
     pub reference: String,
     /// `done`, `changed` (someone changed it after the agent looked: left
-    /// alone), `refused` (not allowed from its state) or `not_found`.
+    /// alone), `taken` (another agent has it), `refused` (not allowed from
+    /// its state) or `not_found`.
     pub outcome: &'static str,
 }
 
@@ -206,6 +224,12 @@ pub async fn bulk(
             Err(DeskError::NotFound | DeskError::BadReference) => "not_found",
             Err(other) => return Err(other),
             Ok((ticket, _)) if ticket.updated_at != *seen_at => "changed",
+            Ok((ticket, _))
+                if matches!(action, Bulk::AssignToMe)
+                    && ticket.assignee_id.is_some_and(|a| a != agent.account.id) =>
+            {
+                "taken"
+            }
             Ok((ticket, _)) => match apply(app, agent, &ticket, action).await {
                 Ok(()) => "done",
                 Err(DeskError::Taken) => "changed",

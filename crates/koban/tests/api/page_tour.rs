@@ -116,7 +116,71 @@ async fn tour(lang: &str) {
         b.click("#nav-sign-out").await;
         b.on_page("signin").await;
     }
+    desk_tour(&t, &mut b, lang, email).await;
     b.close().await;
+}
+
+/// The agent console's pages, with a ticket, a canned response and a macro
+/// to show, at both widths.
+async fn desk_tour(t: &TestApp, b: &mut Browser, lang: &str, requester: &str) {
+    let admin = t.staff("desk-admin@example.com", "admin").await;
+    let agent = "desk-agent@example.com";
+    t.staff(agent, "agent").await;
+    let (status, opened) = t
+        .post(
+            "/api/v1/desk/tickets",
+            json!({ "subject": "Login locked", "body": "locked after a new phone", "email": requester }),
+        )
+        .await;
+    assert_eq!(status, reqwest::StatusCode::CREATED, "{opened}");
+    let reference = opened["reference"].as_str().expect("reference").to_string();
+    let (status, _) = t
+        .post_as(
+            &admin,
+            "/api/v1/desk/canned-responses",
+            json!({ "name": "hello", "bodies": { lang: "{{requester.name}} {{ticket.reference}}" } }),
+        )
+        .await;
+    assert_eq!(status, reqwest::StatusCode::CREATED);
+    let (status, _) = t
+        .post_as(
+            &admin,
+            "/api/v1/desk/macros",
+            json!({ "name": "solve", "status": "solved", "tag": "done" }),
+        )
+        .await;
+    assert_eq!(status, reqwest::StatusCode::CREATED);
+    for (width, height, window) in WINDOWS {
+        b.client()
+            .set_window_size(width, height)
+            .await
+            .expect("window size");
+        b.goto("/signin").await;
+        b.sign_in(agent, "staff password 1").await;
+        b.on_page("account").await;
+        for (path, name) in [
+            ("/desk".to_string(), "desk-queue"),
+            (format!("/desk/tickets/{reference}"), "desk-ticket"),
+            ("/desk/canned".to_string(), "desk-canned"),
+            ("/desk/macros".to_string(), "desk-macros"),
+        ] {
+            b.goto(&path).await;
+            b.on_page(name).await;
+            fits(b, name, window).await;
+            if lang != "en" {
+                let text = b.body_text().await;
+                for word in ENGLISH_ONLY {
+                    assert!(
+                        !text.contains(word),
+                        "{name} in {lang} says {word:?}: {text}"
+                    );
+                }
+            }
+            b.shot(&format!("{window}-{name}")).await;
+        }
+        b.click("#nav-sign-out").await;
+        b.on_page("signin").await;
+    }
 }
 
 #[tokio::test(flavor = "multi_thread", worker_threads = 2)]

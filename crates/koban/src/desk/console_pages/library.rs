@@ -96,17 +96,16 @@ async fn macros_page(State(app): State<Arc<App>>, viewer: Viewer) -> Response {
 
 /// Back to the list after a change, or the list again with the refusal
 /// and what was typed (`values`, with `editing` naming the form).
-#[allow(clippy::too_many_arguments)]
 async fn after(
     app: &App,
     viewer: &Viewer,
     admin: &Current,
-    template: &str,
-    back: &str,
+    kind: Kind,
     result: Result<(), DeskError>,
     values: Posted,
     editing: String,
 ) -> Response {
+    let (template, back) = listed(kind);
     let error = match result {
         Ok(()) => return see_other(back),
         Err(error) => error,
@@ -153,30 +152,39 @@ fn id_of(raw: &str) -> Result<i64, DeskError> {
     raw.parse().map_err(|_| DeskError::NotFound)
 }
 
+/// Where a kind of library item is listed: its template and its page.
+fn listed(kind: Kind) -> (&'static str, &'static str) {
+    match kind {
+        Kind::Canned => ("desk_library.html", "/desk/canned"),
+        Kind::Macro => ("desk_macros.html", "/desk/macros"),
+    }
+}
+
+/// Adds (`id` None) or replaces an item from its form, then back to the list.
+async fn save(app: &App, viewer: &Viewer, kind: Kind, id: Option<&str>, form: Posted) -> Response {
+    let admin = match admin_of(viewer) {
+        Ok(admin) => admin,
+        Err(response) => return response,
+    };
+    let result = match id.map(id_of).transpose() {
+        Ok(id) => match kind {
+            Kind::Canned => library::save_canned(app, &admin, id, &canned_input(&form)).await,
+            Kind::Macro => library::save_macro(app, &admin, id, &macro_input(&form)).await,
+        }
+        .map(|_| ()),
+        Err(error) => Err(error),
+    };
+    let editing = id.unwrap_or("new").to_string();
+    after(app, viewer, &admin, kind, result, form, editing).await
+}
+
 /// `POST /desk/canned`.
 async fn create_canned(
     State(app): State<Arc<App>>,
     viewer: Viewer,
     PageForm(form): PageForm<Posted>,
 ) -> Response {
-    let admin = match admin_of(&viewer) {
-        Ok(admin) => admin,
-        Err(response) => return response,
-    };
-    let result = library::save_canned(&app, &admin, None, &canned_input(&form))
-        .await
-        .map(|_| ());
-    after(
-        &app,
-        &viewer,
-        &admin,
-        "desk_library.html",
-        "/desk/canned",
-        result,
-        form,
-        "new".into(),
-    )
-    .await
+    save(&app, &viewer, Kind::Canned, None, form).await
 }
 
 /// `POST /desk/canned/{id}`.
@@ -186,27 +194,7 @@ async fn update_canned(
     Path(id): Path<String>,
     PageForm(form): PageForm<Posted>,
 ) -> Response {
-    let admin = match admin_of(&viewer) {
-        Ok(admin) => admin,
-        Err(response) => return response,
-    };
-    let result = match id_of(&id) {
-        Ok(id) => library::save_canned(&app, &admin, Some(id), &canned_input(&form))
-            .await
-            .map(|_| ()),
-        Err(error) => Err(error),
-    };
-    after(
-        &app,
-        &viewer,
-        &admin,
-        "desk_library.html",
-        "/desk/canned",
-        result,
-        form,
-        id,
-    )
-    .await
+    save(&app, &viewer, Kind::Canned, Some(&id), form).await
 }
 
 /// `POST /desk/canned/{id}/delete`.
@@ -216,7 +204,7 @@ async fn delete_canned(
     Path(id): Path<String>,
     PageForm(_form): PageForm<Posted>,
 ) -> Response {
-    delete(&app, &viewer, Kind::Canned, &id, "/desk/canned").await
+    delete(&app, &viewer, Kind::Canned, &id).await
 }
 
 /// `POST /desk/macros`.
@@ -225,24 +213,7 @@ async fn create_macro(
     viewer: Viewer,
     PageForm(form): PageForm<Posted>,
 ) -> Response {
-    let admin = match admin_of(&viewer) {
-        Ok(admin) => admin,
-        Err(response) => return response,
-    };
-    let result = library::save_macro(&app, &admin, None, &macro_input(&form))
-        .await
-        .map(|_| ());
-    after(
-        &app,
-        &viewer,
-        &admin,
-        "desk_macros.html",
-        "/desk/macros",
-        result,
-        form,
-        "new".into(),
-    )
-    .await
+    save(&app, &viewer, Kind::Macro, None, form).await
 }
 
 /// `POST /desk/macros/{id}`.
@@ -252,27 +223,7 @@ async fn update_macro(
     Path(id): Path<String>,
     PageForm(form): PageForm<Posted>,
 ) -> Response {
-    let admin = match admin_of(&viewer) {
-        Ok(admin) => admin,
-        Err(response) => return response,
-    };
-    let result = match id_of(&id) {
-        Ok(id) => library::save_macro(&app, &admin, Some(id), &macro_input(&form))
-            .await
-            .map(|_| ()),
-        Err(error) => Err(error),
-    };
-    after(
-        &app,
-        &viewer,
-        &admin,
-        "desk_macros.html",
-        "/desk/macros",
-        result,
-        form,
-        id,
-    )
-    .await
+    save(&app, &viewer, Kind::Macro, Some(&id), form).await
 }
 
 /// `POST /desk/macros/{id}/delete`.
@@ -282,10 +233,10 @@ async fn delete_macro(
     Path(id): Path<String>,
     PageForm(_form): PageForm<Posted>,
 ) -> Response {
-    delete(&app, &viewer, Kind::Macro, &id, "/desk/macros").await
+    delete(&app, &viewer, Kind::Macro, &id).await
 }
 
-async fn delete(app: &App, viewer: &Viewer, kind: Kind, id: &str, back: &str) -> Response {
+async fn delete(app: &App, viewer: &Viewer, kind: Kind, id: &str) -> Response {
     let admin = match admin_of(viewer) {
         Ok(admin) => admin,
         Err(response) => return response,
@@ -295,7 +246,7 @@ async fn delete(app: &App, viewer: &Viewer, kind: Kind, id: &str, back: &str) ->
         Err(error) => Err(error),
     };
     match result {
-        Ok(()) => see_other(back),
+        Ok(()) => see_other(listed(kind).1),
         Err(error) => problem_page(viewer, error),
     }
 }

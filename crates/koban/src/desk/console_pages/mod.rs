@@ -7,6 +7,7 @@
 
 mod library;
 mod ticket;
+mod ticket_view;
 
 use super::console::View;
 use super::console_ops::{self, Bulk, BulkOutcome, QueueAsk};

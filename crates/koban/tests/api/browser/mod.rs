@@ -10,6 +10,7 @@ use reqwest::header::{COOKIE, LOCATION, SET_COOKIE};
 use reqwest::StatusCode;
 use std::time::Duration;
 
+mod desk_console;
 mod first_case;
 mod http_checks;
 mod security_center;

@@ -10,6 +10,10 @@ use reqwest::header::COOKIE;
 use reqwest::StatusCode;
 use serde_json::{json, Value};
 
+mod library;
+mod verify;
+mod xss;
+
 const STAFF_PASSWORD: &str = "staff password 1";
 const PASSWORD: &str = "plum blossom 2026";
 
@@ -197,6 +201,27 @@ async fn agents_work_the_queue_and_a_ticket(t: TestApp) {
     let html = text(agent.get(&location_of(&path, "replied")).await).await;
     assert!(html.contains("We are on it."));
     assert!(html.contains("data-status=\"pending\""), "{html}");
+    // A status the ticket cannot take refuses the reply too: nothing is sent.
+    let seen = seen_of(&html);
+    let response = post_with(
+        &mut agent,
+        &format!("{path}/reply"),
+        &[
+            ("body", "closing now"),
+            ("visibility", "public"),
+            ("status_after", "closed"),
+        ],
+        &seen,
+    )
+    .await;
+    assert_eq!(response.status(), StatusCode::UNPROCESSABLE_ENTITY);
+    let page = text(response).await;
+    assert!(page.contains("id=\"status_after-error\""), "{page}");
+    assert!(
+        page.contains("closing now</textarea>"),
+        "the text typed is kept"
+    );
+    assert_eq!(t.count("desk_messages WHERE body = 'closing now'").await, 0);
     // An internal note looks different and stays off the requester's side.
     let seen = seen_of(&html);
     let response = post_with(
@@ -369,6 +394,25 @@ async fn agents_work_the_queue_and_a_ticket(t: TestApp) {
     );
     let html = text(agent.get("/desk?view=mine").await).await;
     assert!(html.contains(&first) && !html.contains(&second));
+    // The other agent, seeing the first ticket as it is now, cannot take it over.
+    let queue = text(other.get("/desk?view=all").await).await;
+    let digits: String = first.chars().filter(char::is_ascii_digit).collect();
+    let marker = format!("value=\"{digits}:");
+    let start = queue.find(&marker).expect("row") + "value=\"".len();
+    let current = queue[start..start + queue[start..].find('"').expect("quote")].to_string();
+    let response = other
+        .post(
+            "/desk/bulk",
+            &[("ticket", &current), ("action", "assign_to_me")],
+        )
+        .await;
+    let html = text(response).await;
+    assert!(
+        html.contains(&format!(
+            "data-reference=\"{first}\" data-outcome=\"taken\""
+        )),
+        "{html}"
+    );
     // A bulk action with a bad value changes nothing.
     let queue = text(agent.get("/desk?view=all").await).await;
     let _ = queue;
@@ -389,353 +433,3 @@ both!(agents_work_the_queue_and_a_ticket);
 fn location_of(path: &str, done: &str) -> String {
     format!("{path}?done={done}")
 }
-
-async fn canned_responses_and_macros(t: TestApp) {
-    let (mut admin, admin_token) = staff_pages(&t, "lead@example.com", "admin").await;
-    let (mut agent, agent_token) = staff_pages(&t, "helper@example.com", "agent").await;
-    let canned = "/api/v1/desk/canned-responses";
-    let good = json!({ "name": "received", "bodies": {
-        "en": "Hello {{requester.name}}, we have {{ticket.reference}}. {{agent.name}}",
-        "ja": "{{requester.name}} 様、{{ticket.reference}} を承りました。" } });
-    let (status, _) = t.post_as(&agent_token, canned, good.clone()).await;
-    assert_eq!(status, StatusCode::FORBIDDEN, "agents read, admins write");
-    let (status, created) = t.post_as(&admin_token, canned, good.clone()).await;
-    assert_eq!(status, StatusCode::CREATED, "{created}");
-    let id = created["id"].as_i64().expect("id");
-    for (bad, field) in [
-        (
-            json!({ "name": "x", "bodies": { "en": "{{7*7}}" } }),
-            "bodies.en",
-        ),
-        (
-            json!({ "name": "x", "bodies": { "en": "{{ requester.password }}" } }),
-            "bodies.en",
-        ),
-        (json!({ "name": "x", "bodies": { "en": "   " } }), "bodies"),
-        (json!({ "name": "x", "bodies": {} }), "bodies"),
-        (
-            json!({ "name": "x", "bodies": { "xx": "hello" } }),
-            "bodies.xx",
-        ),
-        (json!({ "name": "  ", "bodies": { "en": "hello" } }), "name"),
-        (
-            json!({ "name": "received", "bodies": { "en": "again" } }),
-            "name",
-        ),
-    ] {
-        let (status, problem) = t.post_as(&admin_token, canned, bad.clone()).await;
-        assert_eq!(status, StatusCode::UNPROCESSABLE_ENTITY, "{bad}: {problem}");
-        assert_eq!(problem["errors"][0]["field"], field, "{bad}: {problem}");
-    }
-    let (status, list) = t.get(Some(&agent_token), canned).await;
-    assert_eq!(status, StatusCode::OK);
-    assert_eq!(list["items"].as_array().map(Vec::len), Some(1));
-    let macros = "/api/v1/desk/macros";
-    for bad in [
-        json!({ "name": "m", "status": "closed" }),
-        json!({ "name": "m", "status": "new" }),
-        json!({ "name": "m", "status": "bogus" }),
-        json!({ "name": "m", "priority": "extreme" }),
-        json!({ "name": "m" }),
-        json!({ "name": "m", "tag": "two words" }),
-    ] {
-        let (status, problem) = t.post_as(&admin_token, macros, bad.clone()).await;
-        assert_eq!(status, StatusCode::UNPROCESSABLE_ENTITY, "{bad}: {problem}");
-    }
-    let (status, _) = t
-        .post_as(
-            &agent_token,
-            macros,
-            json!({ "name": "solve", "status": "solved" }),
-        )
-        .await;
-    assert_eq!(status, StatusCode::FORBIDDEN);
-    assert_eq!(t.count("desk_macros").await, 0);
-
-    // The admin page adds one in another language; a bad one is shown again.
-    let response = admin
-        .post(
-            "/desk/macros",
-            &[
-                ("name", "solve and thank"),
-                ("status", "solved"),
-                ("tag", "thanked"),
-                ("visibility", "public"),
-                ("body_en", "Glad it works, {{requester.name}}."),
-            ],
-        )
-        .await;
-    assert_eq!(
-        response.status(),
-        StatusCode::SEE_OTHER,
-        "{}",
-        text(response).await
-    );
-    let response = admin
-        .post(
-            "/desk/canned",
-            &[("name", "bad one"), ("body_en", "{{7*7}}")],
-        )
-        .await;
-    assert_eq!(response.status(), StatusCode::UNPROCESSABLE_ENTITY);
-    let html = text(response).await;
-    assert!(html.contains("id=\"new-body-en-error\""), "{html}");
-    assert!(html.contains("value=\"bad one\""), "what was typed stays");
-    // Every change is recorded with who made it.
-    assert_eq!(
-        t.count("desk_library_changes WHERE action = 'created'")
-            .await,
-        2
-    );
-    let (status, _) = t
-        .send(
-            t.http
-                .put(t.url(&format!("{canned}/{id}")))
-                .bearer_auth(&agent_token)
-                .json(&good),
-        )
-        .await;
-    assert_eq!(status, StatusCode::FORBIDDEN);
-
-    // An agent uses them on a Japanese ticket from 鈴木.
-    let reference = open(&t, "ja", json!({ "subject": "ログインできない", "body": "ロックされた", "email": "suzuki@example.com", "name": "鈴木" })).await;
-    let path = format!("/desk/tickets/{reference}");
-    let html = text(agent.get(&format!("{path}?canned={id}")).await).await;
-    assert!(
-        html.contains(&format!("鈴木 様、{reference} を承りました。</textarea>")),
-        "{html}"
-    );
-    let (status, filled) = t
-        .get(
-            Some(&agent_token),
-            &format!("/api/v1/desk/tickets/{reference}/canned-responses/{id}"),
-        )
-        .await;
-    assert_eq!(status, StatusCode::OK);
-    assert!(
-        filled["body"].as_str().unwrap_or("").starts_with("鈴木 様"),
-        "{filled}"
-    );
-    let macro_id = scalar(&t, "SELECT id FROM desk_macros").await.to_string();
-    let seen = seen_of(&html);
-    let response = post_with(
-        &mut agent,
-        &format!("{path}/macro"),
-        &[("macro", &macro_id)],
-        &seen,
-    )
-    .await;
-    assert_eq!(
-        response.status(),
-        StatusCode::SEE_OTHER,
-        "{}",
-        text(response).await
-    );
-    assert_eq!(t.count("desk_tickets WHERE status = 'solved'").await, 1);
-    assert_eq!(t.count("desk_ticket_tags WHERE tag = 'thanked'").await, 1);
-    // No Japanese body: the English one, filled.
-    assert_eq!(
-        t.count("desk_messages WHERE body = 'Glad it works, 鈴木.'")
-            .await,
-        1
-    );
-    // Applying it again on the page drawn before is a stale form: nothing more.
-    let response = post_with(
-        &mut agent,
-        &format!("{path}/macro"),
-        &[("macro", &macro_id)],
-        &seen,
-    )
-    .await;
-    assert_eq!(response.status(), StatusCode::CONFLICT);
-    assert_eq!(
-        t.count("desk_messages WHERE body = 'Glad it works, 鈴木.'")
-            .await,
-        1
-    );
-    // Deleting is recorded too.
-    let (status, _) = t
-        .send(
-            t.http
-                .delete(t.url(&format!("{canned}/{id}")))
-                .bearer_auth(&admin_token),
-        )
-        .await;
-    assert_eq!(status, StatusCode::NO_CONTENT);
-    assert_eq!(
-        t.count("desk_library_changes WHERE action = 'deleted'")
-            .await,
-        1
-    );
-    let (status, _) = t
-        .send(
-            t.http
-                .delete(t.url(&format!("{canned}/{id}")))
-                .bearer_auth(&admin_token),
-        )
-        .await;
-    assert_eq!(status, StatusCode::NOT_FOUND);
-}
-both!(canned_responses_and_macros);
-
-/// Markup and template syntax a requester, an admin or an agent might type.
-pub(crate) const PAYLOADS: &[&str] = &[
-    "<script>alert(1)</script>",
-    "\"><img src=x onerror=alert(1)>",
-    "<svg onload=alert(1)>",
-    "javascript:alert(1)",
-    "<a href=\"javascript:alert(1)\">x</a>",
-    "'><iframe src=javascript:alert(1)>",
-    "{{7*7}}",
-    "{% raw %}{{ config }}",
-];
-
-/// A payload's markup must never reach a page as markup.
-pub(crate) fn assert_inert(page: &str, html: &str) {
-    for needle in [
-        "<script>alert",
-        "<img src=x",
-        "<svg onload",
-        "<iframe",
-        "href=\"javascript:",
-        "<a href=\"javascript",
-        "onerror=alert(1)>",
-    ] {
-        assert!(!html.contains(needle), "{page} has live {needle:?}");
-    }
-}
-
-async fn xss_payloads_render_as_text(t: TestApp) {
-    let owner = "owner@example.com";
-    let token = t.signed_up(owner, PASSWORD).await;
-    let (mut admin, admin_token) = staff_pages(&t, "xss-admin@example.com", "admin").await;
-    let mut references = vec![];
-    for payload in PAYLOADS {
-        let (status, opened) = t
-            .post_as(
-                &token,
-                "/api/v1/desk/tickets",
-                json!({ "subject": payload, "body": format!("body {payload}"), "category": "cannot_sign_in",
-                        "fields": { "error_text": payload, "steps": payload, "device_os": payload,
-                                    "contact_used": owner, "happened_at": "2026-12-01T10:00:00+09:00" } }),
-            )
-            .await;
-        assert_eq!(status, StatusCode::CREATED, "{payload}: {opened}");
-        references.push(opened["reference"].as_str().expect("reference").to_string());
-    }
-    // A contact's name, signed out.
-    let contact_ticket = open(&t, "en", json!({ "subject": "name", "body": "x", "email": "named@example.com", "name": PAYLOADS[1] })).await;
-    // The library: names and bodies with markup; template syntax is refused.
-    for (i, payload) in PAYLOADS.iter().enumerate() {
-        let body = format!("{payload} for {{{{requester.name}}}}");
-        let (status, answer) = t
-            .post_as(
-                &admin_token,
-                "/api/v1/desk/canned-responses",
-                json!({ "name": format!("{payload} {i}"), "bodies": { "en": body } }),
-            )
-            .await;
-        if payload.contains("{{") {
-            assert_eq!(
-                status,
-                StatusCode::UNPROCESSABLE_ENTITY,
-                "{payload}: {answer}"
-            );
-        } else {
-            assert_eq!(status, StatusCode::CREATED, "{payload}: {answer}");
-        }
-        let (status, answer) = t
-            .post_as(
-                &admin_token,
-                "/api/v1/desk/macros",
-                json!({ "name": format!("{payload} m{i}"), "priority": "high" }),
-            )
-            .await;
-        assert_eq!(status, StatusCode::CREATED, "{payload}: {answer}");
-    }
-    // Tags with markup (one word each) and an agent's note and reply.
-    let first = format!("/desk/tickets/{}", references[0]);
-    let html = text(admin.get(&first).await).await;
-    let seen = seen_of(&html);
-    let response = post_with(
-        &mut admin,
-        &format!("{first}/fields"),
-        &[
-            ("tags", "<script>alert(1)</script>,<svg/onload=alert(1)>"),
-            ("seen_tags", ""),
-        ],
-        &seen,
-    )
-    .await;
-    assert_eq!(
-        response.status(),
-        StatusCode::SEE_OTHER,
-        "{}",
-        text(response).await
-    );
-    let seen = seen_of(&text(admin.get(&first).await).await);
-    let canned_id = scalar(&t, "SELECT MIN(id) FROM desk_canned_responses").await;
-    let response = post_with(
-        &mut admin,
-        &format!("{first}/reply"),
-        &[("body", PAYLOADS[2]), ("visibility", "internal")],
-        &seen,
-    )
-    .await;
-    assert_eq!(response.status(), StatusCode::SEE_OTHER);
-    let seen = seen_of(&text(admin.get(&first).await).await);
-    let response = post_with(
-        &mut admin,
-        &format!("{first}/reply"),
-        &[("body", PAYLOADS[4]), ("visibility", "public")],
-        &seen,
-    )
-    .await;
-    assert_eq!(response.status(), StatusCode::SEE_OTHER);
-
-    // Every console page, and the requester's.
-    let mut pages: Vec<String> = vec![
-        "/desk".into(),
-        "/desk?view=all".into(),
-        "/desk?view=unassigned".into(),
-        "/desk/canned".into(),
-        "/desk/macros".into(),
-        format!("/desk/tickets/{contact_ticket}"),
-        format!("{first}?canned={canned_id}"),
-    ];
-    pages.extend(references.iter().map(|r| format!("/desk/tickets/{r}")));
-    for page in &pages {
-        let response = admin.get(page).await;
-        assert_eq!(response.status(), StatusCode::OK, "{page}");
-        assert_inert(page, &text(response).await);
-    }
-    let html = text(admin.get(&first).await).await;
-    assert!(
-        html.contains("&lt;script&gt;alert(1)&lt;&#x2f;script&gt;"),
-        "escaped, and shown"
-    );
-    assert!(
-        html.contains("&lt;svg&#x2f;onload=alert(1)&gt;")
-            || html.contains("&lt;svg/onload=alert(1)&gt;"),
-        "{html}"
-    );
-    let html = text(admin.get(&format!("/desk/tickets/{}", references[6])).await).await;
-    assert!(html.contains("{{7*7}}"), "template syntax stays as typed");
-    let mut requester = Pages::new(&t).await;
-    requester.sign_in(owner, PASSWORD).await;
-    let mut requester_pages = vec!["/support/tickets".to_string()];
-    requester_pages.extend(references.iter().map(|r| format!("/support/tickets/{r}")));
-    for page in &requester_pages {
-        let response = requester.get(page).await;
-        assert_eq!(response.status(), StatusCode::OK, "{page}");
-        assert_inert(page, &text(response).await);
-    }
-    // The internal note (an <svg> payload) stays off the requester's page.
-    let html = text(requester.get(&requester_pages[1]).await).await;
-    assert!(!html.contains("&lt;svg onload"), "{html}");
-    assert!(
-        html.contains("&lt;a href="),
-        "the public reply is there, as text"
-    );
-}
-both!(xss_payloads_render_as_text);
