@@ -1,6 +1,7 @@
 //! The desk's JSON API: opening a ticket (signed in or not), a requester's
 //! tickets, one ticket with its conversation, replies and notes, and triage.
 
+use super::lookup_api::Reader;
 use super::service::{self, Opening, Requester, Standing};
 use super::store::{self, TicketRow};
 use super::triage::{TriageAnswer, TriageInput};
@@ -226,16 +227,17 @@ pub struct TicketView {
     pub events: Option<Vec<TicketEventView>>,
 }
 
-/// A ticket, for its requester or for staff; anyone else gets 404.
+/// A ticket, for its requester or for staff; anyone else gets 404. Signed
+/// out, a lookup grant (`Bearer dg_…`) opens its own ticket.
 #[utoipa::path(get, path = "/api/v1/desk/tickets/{reference}", tag = "desk", security(("bearer" = []), ("session_cookie" = [])),
     params(("reference" = String, Path, description = "Reference number, with or without separators")),
     responses((status = 200, body = TicketView), (status = 401), (status = 404), (status = 422)))]
 pub async fn ticket(
     State(app): State<Arc<App>>,
-    Authenticated(current): Authenticated,
+    reader: Reader,
     ApiPath(reference): ApiPath<String>,
 ) -> Result<Json<TicketView>, Problem> {
-    let (ticket, standing) = service::visible(&app, &current, &reference).await?;
+    let (ticket, standing) = reader.ticket(&app, &reference).await?;
     view(&app, &ticket, standing).await.map(Json)
 }
 
@@ -306,13 +308,20 @@ fn yes() -> bool {
     responses((status = 201, body = service::MessageAdded), (status = 401), (status = 404), (status = 409), (status = 422)))]
 pub async fn add_message(
     State(app): State<Arc<App>>,
-    Authenticated(current): Authenticated,
+    reader: Reader,
     ApiPath(reference): ApiPath<String>,
     ApiJson(input): ApiJson<NewMessageRequest>,
 ) -> Result<(StatusCode, Json<service::MessageAdded>), Problem> {
-    let (ticket, standing) = service::visible(&app, &current, &reference).await?;
-    let added =
-        service::add_message(&app, &current, &ticket, standing, &input.body, input.public).await?;
+    let (ticket, standing) = reader.ticket(&app, &reference).await?;
+    let added = service::add_message_as(
+        &app,
+        reader.author(),
+        &ticket,
+        standing,
+        &input.body,
+        input.public,
+    )
+    .await?;
     Ok((StatusCode::CREATED, Json(added)))
 }
 

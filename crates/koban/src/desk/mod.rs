@@ -7,8 +7,13 @@ pub mod console;
 pub mod console_api;
 pub mod context;
 mod error;
+pub mod lookup;
+pub mod lookup_api;
+pub mod lookup_pages;
 mod notify;
 mod pages;
+pub mod roles;
+pub mod roles_api;
 pub mod service;
 pub mod store;
 pub mod support_api;
@@ -18,7 +23,7 @@ pub mod verification;
 pub use error::DeskError;
 
 use crate::domain::Domain;
-use crate::state::App;
+use crate::state::{App, JobFuture, JobKind};
 use crate::store::Migration;
 use koban_policy::desk::triage::Model;
 use std::sync::{Arc, RwLock};
@@ -98,13 +103,24 @@ pub fn domain() -> Domain {
                 .routes(routes!(support_api::start_verification))
                 .routes(routes!(support_api::check_verification))
                 .routes(routes!(support_api::account_action))
+                .routes(routes!(lookup_api::request_lookup))
+                .routes(routes!(lookup_api::check_lookup))
+                .routes(routes!(roles_api::agents))
+                .routes(routes!(roles_api::set_role))
         },
-        migrations: &[Migration {
-            version: 9,
-            name: "desk",
-            sql: include_str!("../../migrations/0009_desk.sql"),
-        }],
-        pages: pages::router,
+        migrations: &[
+            Migration {
+                version: 9,
+                name: "desk",
+                sql: include_str!("../../migrations/0009_desk.sql"),
+            },
+            Migration {
+                version: 13,
+                name: "desk_lookup",
+                sql: include_str!("../../migrations/0013_desk_lookup.sql"),
+            },
+        ],
+        pages: || pages::router().merge(lookup_pages::router()),
         templates: &[
             (
                 "support_form.html",
@@ -127,6 +143,35 @@ pub fn domain() -> Domain {
             "desk",
             "Tickets, their conversation, category forms and triage",
         )],
+        jobs: &[
+            JobKind {
+                kind: lookup::LOOKUP_JOB,
+                every_ms: None,
+                run: run_lookup_code,
+            },
+            JobKind {
+                kind: lookup::PRUNE_JOB,
+                every_ms: Some(crate::jobs::HOUR_MS),
+                run: run_lookup_prune,
+            },
+        ],
         ..Domain::named("desk")
     }
+}
+
+fn run_lookup_code<'a>(app: &'a Arc<App>, job: &'a crate::jobs::Job) -> JobFuture<'a> {
+    Box::pin(async move {
+        lookup::send_code(app, &job.payload)
+            .await
+            .map_err(|e| e.to_string())
+    })
+}
+
+fn run_lookup_prune<'a>(app: &'a Arc<App>, _: &'a crate::jobs::Job) -> JobFuture<'a> {
+    Box::pin(async move {
+        store::lookup::prune(app.store.write(), crate::store::now_ms())
+            .await
+            .map(drop)
+            .map_err(|e| e.to_string())
+    })
 }

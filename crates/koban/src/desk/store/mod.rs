@@ -736,3 +736,5 @@ where
         .collect::<Result<_, sqlx::Error>>()
         .map_err(StoreError::from)
 }
+pub mod lookup;
+pub mod roles;
