@@ -14,6 +14,7 @@ mod chromium;
 mod conventions;
 mod delivery;
 mod desk;
+mod desk_lookup;
 mod desk_pages;
 mod edges;
 mod fuzz;
