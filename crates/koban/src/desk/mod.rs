@@ -14,6 +14,7 @@ mod notify;
 mod pages;
 pub mod roles;
 pub mod roles_api;
+mod roles_pages;
 pub mod service;
 pub mod store;
 pub mod support_api;
@@ -120,7 +121,11 @@ pub fn domain() -> Domain {
                 sql: include_str!("../../migrations/0013_desk_lookup.sql"),
             },
         ],
-        pages: || pages::router().merge(lookup_pages::router()),
+        pages: || {
+            pages::router()
+                .merge(lookup_pages::router())
+                .merge(roles_pages::router())
+        },
         templates: &[
             (
                 "support_form.html",
@@ -137,6 +142,14 @@ pub fn domain() -> Domain {
             (
                 "support_ticket.html",
                 include_str!("../../templates/support_ticket.html"),
+            ),
+            (
+                "support_lookup.html",
+                include_str!("../../templates/support_lookup.html"),
+            ),
+            (
+                "desk_admin_agents.html",
+                include_str!("../../templates/desk_admin_agents.html"),
             ),
         ],
         tags: &[(

@@ -15,6 +15,7 @@ mod conventions;
 mod delivery;
 mod desk;
 mod desk_lookup;
+mod desk_lookup_pages;
 mod desk_matrix;
 mod desk_pages;
 mod edges;
