@@ -50,6 +50,9 @@ pub enum Access {
     StaffOnTicket(Role),
     /// Staff of at least this role; every other signed-in caller gets 403.
     Staff(Role),
+    /// The ticket's requester only (escalating is theirs to ask): others
+    /// who may not see the ticket get 404, staff 403.
+    RequesterOnly,
 }
 
 /// What a caller does at the desk.
@@ -72,20 +75,41 @@ pub enum Action {
     ActOnAccount,
     ReadRoles,
     ChangeRole,
+    /// Uploading a file before opening a ticket: the form works signed out.
+    Upload,
+    ReadAttachments,
+    RequestDocument,
+    MergeOrSplit,
+    Escalate,
+    ReadRouting,
+    AdministerRouting,
+    ReadLibrary,
+    UseLibrary,
+    AdministerLibrary,
 }
 
 impl Action {
     /// The least a caller needs for the action.
     pub const fn access(self) -> Access {
         match self {
-            Action::OpenTicket | Action::RequestLookup | Action::CheckLookup => Access::Public,
-            Action::ReadTicket | Action::AddMessage => Access::Requester,
-            Action::Triage | Action::ReadQueue => Access::Staff(Role::Agent),
+            Action::OpenTicket | Action::RequestLookup | Action::CheckLookup | Action::Upload => {
+                Access::Public
+            }
+            Action::ReadTicket | Action::AddMessage | Action::ReadAttachments => Access::Requester,
+            Action::Escalate => Access::RequesterOnly,
+            Action::Triage | Action::ReadQueue | Action::ReadLibrary => Access::Staff(Role::Agent),
             Action::ChangeTicket
             | Action::ReadSecurityContext
             | Action::VerifyIdentity
-            | Action::ActOnAccount => Access::StaffOnTicket(Role::Agent),
-            Action::ReadRoles | Action::ChangeRole => Access::Staff(Role::Admin),
+            | Action::ActOnAccount
+            | Action::RequestDocument
+            | Action::MergeOrSplit
+            | Action::UseLibrary => Access::StaffOnTicket(Role::Agent),
+            Action::ReadRouting => Access::Staff(Role::Supervisor),
+            Action::ReadRoles
+            | Action::ChangeRole
+            | Action::AdministerRouting
+            | Action::AdministerLibrary => Access::Staff(Role::Admin),
         }
     }
 
@@ -94,7 +118,7 @@ impl Action {
     pub const fn rank(self) -> u8 {
         match self.access() {
             Access::Staff(role) | Access::StaffOnTicket(role) => role.rank(),
-            Access::Public | Access::Requester => 0,
+            Access::Public | Access::Requester | Access::RequesterOnly => 0,
         }
     }
 }
