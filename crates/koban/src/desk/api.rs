@@ -6,7 +6,7 @@ use super::service::{self, Opening, Requester, Standing};
 use super::store::{self, TicketRow};
 use super::triage::{TriageAnswer, TriageInput};
 use crate::accounts::sessions::{self, Authenticated, Current};
-use crate::http::auth::{presented_token, Staff, AGENT};
+use crate::http::auth::{presented_token, Staff};
 use crate::http::json::{ApiJson, ApiPath, ApiQuery};
 use crate::http::pagination::{page, Page, PageQuery};
 use crate::http::problem::Problem;
@@ -14,6 +14,7 @@ use crate::state::App;
 use axum::extract::State;
 use axum::http::{HeaderMap, StatusCode};
 use axum::Json;
+use koban_policy::desk::permissions::Action;
 use std::collections::BTreeMap;
 use std::sync::Arc;
 
@@ -299,7 +300,8 @@ fn yes() -> bool {
     true
 }
 
-/// Adds to the conversation. A requester's reply reopens a solved ticket,
+/// Adds to the conversation (signed out, with a lookup grant as the bearer
+/// token, as the requester). A requester's reply reopens a solved ticket,
 /// and on a closed one opens a follow-up ticket (named in `follow_up`);
 /// an agent's message on a closed ticket answers 409.
 #[utoipa::path(post, path = "/api/v1/desk/tickets/{reference}/messages", tag = "desk", security(("bearer" = []), ("session_cookie" = [])),
@@ -331,7 +333,7 @@ pub async fn add_message(
     responses((status = 200, body = TriageAnswer), (status = 401), (status = 403), (status = 422)))]
 pub async fn triage(
     State(app): State<Arc<App>>,
-    _agent: Staff<AGENT>,
+    _agent: Staff<{ Action::Triage.rank() }>,
     ApiJson(input): ApiJson<TriageInput>,
 ) -> Result<Json<TriageAnswer>, Problem> {
     if input.subject.len() > super::triage::MAX_SUBJECT_BYTES {

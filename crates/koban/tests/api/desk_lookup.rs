@@ -435,3 +435,29 @@ async fn two_admins_demoting_each_other_at_once_leave_one(t: TestApp) {
     assert_eq!(t.count("desk_role_changes").await, 1);
 }
 both!(two_admins_demoting_each_other_at_once_leave_one);
+
+async fn one_address_asking_about_many_numbers_is_slowed(t: TestApp) {
+    // Three a minute per address here (the limiter counts lookups per
+    // client address and per number); numbers that are nobody's count too.
+    let mut answers = vec![];
+    for seed in 0..5_u64 {
+        let reference = koban_policy::desk::reference::format(
+            koban_policy::desk::reference::Reference::from_random(seed * 7_919 + 11),
+        );
+        let (status, _) = t
+            .post("/api/v1/desk/lookups", json!({ "reference": reference }))
+            .await;
+        answers.push(status);
+    }
+    assert_eq!(&answers[..3], &[StatusCode::ACCEPTED; 3], "{answers:?}");
+    assert!(
+        answers[3..]
+            .iter()
+            .all(|s| *s == StatusCode::TOO_MANY_REQUESTS),
+        "{answers:?}"
+    );
+}
+both!(
+    one_address_asking_about_many_numbers_is_slowed,
+    |c: &mut koban::config::Config| c.rate_limit_account_per_minute = 3
+);
