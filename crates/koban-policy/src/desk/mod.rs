@@ -6,6 +6,7 @@ pub mod attachment;
 pub mod calendar;
 pub mod canned;
 pub mod forms;
+pub mod permissions;
 pub mod reference;
 pub mod routing;
 pub mod secrets;

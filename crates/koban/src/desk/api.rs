@@ -1,11 +1,12 @@
 //! The desk's JSON API: opening a ticket (signed in or not), a requester's
 //! tickets, one ticket with its conversation, replies and notes, and triage.
 
+use super::lookup_api::Reader;
 use super::service::{self, Opening, Requester, Standing};
 use super::store::{self, TicketRow};
 use super::triage::{TriageAnswer, TriageInput};
 use crate::accounts::sessions::{self, Authenticated, Current};
-use crate::http::auth::{presented_token, Staff, AGENT};
+use crate::http::auth::{presented_token, Staff};
 use crate::http::json::{ApiJson, ApiPath, ApiQuery};
 use crate::http::pagination::{page, Page, PageQuery};
 use crate::http::problem::Problem;
@@ -13,6 +14,7 @@ use crate::state::App;
 use axum::extract::State;
 use axum::http::{HeaderMap, StatusCode};
 use axum::Json;
+use koban_policy::desk::permissions::Action;
 use std::collections::BTreeMap;
 use std::sync::Arc;
 
@@ -226,16 +228,17 @@ pub struct TicketView {
     pub events: Option<Vec<TicketEventView>>,
 }
 
-/// A ticket, for its requester or for staff; anyone else gets 404.
+/// A ticket, for its requester or for staff; anyone else gets 404. Signed
+/// out, a lookup grant (`Bearer dg_…`) opens its own ticket.
 #[utoipa::path(get, path = "/api/v1/desk/tickets/{reference}", tag = "desk", security(("bearer" = []), ("session_cookie" = [])),
     params(("reference" = String, Path, description = "Reference number, with or without separators")),
     responses((status = 200, body = TicketView), (status = 401), (status = 404), (status = 422)))]
 pub async fn ticket(
     State(app): State<Arc<App>>,
-    Authenticated(current): Authenticated,
+    reader: Reader,
     ApiPath(reference): ApiPath<String>,
 ) -> Result<Json<TicketView>, Problem> {
-    let (ticket, standing) = service::visible(&app, &current, &reference).await?;
+    let (ticket, standing) = reader.ticket(&app, &reference).await?;
     view(&app, &ticket, standing).await.map(Json)
 }
 
@@ -297,7 +300,8 @@ fn yes() -> bool {
     true
 }
 
-/// Adds to the conversation. A requester's reply reopens a solved ticket,
+/// Adds to the conversation (signed out, with a lookup grant as the bearer
+/// token, as the requester). A requester's reply reopens a solved ticket,
 /// and on a closed one opens a follow-up ticket (named in `follow_up`);
 /// an agent's message on a closed ticket answers 409.
 #[utoipa::path(post, path = "/api/v1/desk/tickets/{reference}/messages", tag = "desk", security(("bearer" = []), ("session_cookie" = [])),
@@ -306,13 +310,20 @@ fn yes() -> bool {
     responses((status = 201, body = service::MessageAdded), (status = 401), (status = 404), (status = 409), (status = 422)))]
 pub async fn add_message(
     State(app): State<Arc<App>>,
-    Authenticated(current): Authenticated,
+    reader: Reader,
     ApiPath(reference): ApiPath<String>,
     ApiJson(input): ApiJson<NewMessageRequest>,
 ) -> Result<(StatusCode, Json<service::MessageAdded>), Problem> {
-    let (ticket, standing) = service::visible(&app, &current, &reference).await?;
-    let added =
-        service::add_message(&app, &current, &ticket, standing, &input.body, input.public).await?;
+    let (ticket, standing) = reader.ticket(&app, &reference).await?;
+    let added = service::add_message_as(
+        &app,
+        reader.author(),
+        &ticket,
+        standing,
+        &input.body,
+        input.public,
+    )
+    .await?;
     Ok((StatusCode::CREATED, Json(added)))
 }
 
@@ -322,7 +333,7 @@ pub async fn add_message(
     responses((status = 200, body = TriageAnswer), (status = 401), (status = 403), (status = 422)))]
 pub async fn triage(
     State(app): State<Arc<App>>,
-    _agent: Staff<AGENT>,
+    _agent: Staff<{ Action::Triage.rank() }>,
     ApiJson(input): ApiJson<TriageInput>,
 ) -> Result<Json<TriageAnswer>, Problem> {
     if input.subject.len() > super::triage::MAX_SUBJECT_BYTES {

@@ -57,6 +57,16 @@ pub enum DeskError {
     Store(#[from] StoreError),
     #[error("{0}")]
     Internal(String),
+    /// A lookup code that does not open the ticket, or a number that is
+    /// nobody's: one answer, so nobody learns which.
+    #[error("lookup code invalid")]
+    LookupCodeInvalid,
+    /// A role above the caller's own, or someone who outranks them.
+    #[error("role above own rank")]
+    RoleAboveOwn,
+    /// The change would leave the desk without an admin.
+    #[error("last admin")]
+    LastAdmin,
 }
 
 impl From<sqlx::Error> for DeskError {
@@ -136,6 +146,25 @@ impl From<DeskError> for Problem {
             DeskError::Account(error) => Problem::from(error),
             DeskError::Store(error) => Problem::internal(&error),
             DeskError::Internal(message) => Problem::internal(&message),
+            DeskError::LookupCodeInvalid => Problem {
+                errors: vec![FieldError {
+                    field: "code".into(),
+                    code: "code_invalid",
+                }],
+                ..Problem::new(
+                    StatusCode::UNPROCESSABLE_ENTITY,
+                    "lookup-code-invalid",
+                    "problem-lookup-code-invalid",
+                )
+            },
+            DeskError::RoleAboveOwn => Problem::new(
+                StatusCode::FORBIDDEN,
+                "role-above-own",
+                "problem-role-above-own",
+            ),
+            DeskError::LastAdmin => {
+                Problem::new(StatusCode::CONFLICT, "last-admin", "problem-last-admin")
+            }
         }
     }
 }

@@ -11,9 +11,15 @@ pub mod context;
 mod error;
 pub mod library;
 pub mod library_api;
+pub mod lookup;
+pub mod lookup_api;
+pub mod lookup_pages;
 mod notify;
 mod pages;
 mod phrases_pages;
+pub mod roles;
+pub mod roles_api;
+mod roles_pages;
 pub mod service;
 pub mod store;
 pub mod support_api;
@@ -27,7 +33,7 @@ mod verify_pages;
 pub use error::DeskError;
 
 use crate::domain::Domain;
-use crate::state::App;
+use crate::state::{App, JobFuture, JobKind};
 use crate::store::Migration;
 use koban_policy::desk::triage::{phrase_line_reads, Model};
 use std::sync::{Arc, RwLock};
@@ -145,6 +151,10 @@ pub fn domain() -> Domain {
                 ))
                 .routes(routes!(library_api::fill_canned))
                 .routes(routes!(library_api::apply_macro))
+                .routes(routes!(lookup_api::request_lookup))
+                .routes(routes!(lookup_api::check_lookup))
+                .routes(routes!(roles_api::agents))
+                .routes(routes!(roles_api::set_role))
         },
         migrations: &[
             Migration {
@@ -156,6 +166,11 @@ pub fn domain() -> Domain {
                 version: 12,
                 name: "desk_console",
                 sql: include_str!("../../migrations/0012_desk_console.sql"),
+            },
+            Migration {
+                version: 13,
+                name: "desk_lookup",
+                sql: include_str!("../../migrations/0013_desk_lookup.sql"),
             },
             Migration {
                 version: 14,
@@ -173,6 +188,8 @@ pub fn domain() -> Domain {
                 .merge(verify_pages::router())
                 .merge(console_pages::router())
                 .merge(phrases_pages::router())
+                .merge(lookup_pages::router())
+                .merge(roles_pages::router())
         },
         templates: &[
             (
@@ -215,11 +232,48 @@ pub fn domain() -> Domain {
                 "desk_triage_phrases.html",
                 include_str!("../../templates/desk_triage_phrases.html"),
             ),
+            (
+                "support_lookup.html",
+                include_str!("../../templates/support_lookup.html"),
+            ),
+            (
+                "desk_admin_agents.html",
+                include_str!("../../templates/desk_admin_agents.html"),
+            ),
         ],
         tags: &[(
             "desk",
             "Tickets, their conversation, category forms and triage",
         )],
+        jobs: &[
+            JobKind {
+                kind: lookup::LOOKUP_JOB,
+                every_ms: None,
+                run: run_lookup_code,
+            },
+            JobKind {
+                kind: lookup::PRUNE_JOB,
+                every_ms: Some(crate::jobs::HOUR_MS),
+                run: run_lookup_prune,
+            },
+        ],
         ..Domain::named("desk")
     }
+}
+
+fn run_lookup_code<'a>(app: &'a Arc<App>, job: &'a crate::jobs::Job) -> JobFuture<'a> {
+    Box::pin(async move {
+        lookup::send_code(app, &job.payload)
+            .await
+            .map_err(|e| e.to_string())
+    })
+}
+
+fn run_lookup_prune<'a>(app: &'a Arc<App>, _: &'a crate::jobs::Job) -> JobFuture<'a> {
+    Box::pin(async move {
+        store::lookup::prune(app.store.write(), crate::store::now_ms())
+            .await
+            .map(drop)
+            .map_err(|e| e.to_string())
+    })
 }

@@ -13,7 +13,7 @@ use sqlx::{Any, Transaction};
 
 /// Where the requester is answered: their account's verified email (else
 /// phone), or the contact they gave.
-async fn destination(
+pub(super) async fn destination(
     tx: &mut Transaction<'_, Any>,
     ticket: &TicketRow,
 ) -> Result<Option<(Channel, String)>, StoreError> {

@@ -3,6 +3,7 @@
 //! conversation and a reply form. Handlers call [`super::service`], the
 //! same as the API, and show refusals next to the fields.
 
+use super::lookup_api::Reader;
 use super::service::{self, Opening, Requester, Standing};
 use super::store;
 use crate::accounts::pages::{explain_problem, internal};
@@ -12,7 +13,7 @@ use crate::http::problem::Problem;
 use crate::state::App;
 use crate::web::{render, see_other, url_with, PageForm, Viewer};
 use axum::extract::{Path, Query, State};
-use axum::http::StatusCode;
+use axum::http::{HeaderMap, StatusCode};
 use axum::response::Response;
 use axum::routing::{get, post};
 use axum::Router;
@@ -250,15 +251,26 @@ struct MessageRow {
     at_text: String,
 }
 
+/// Who reads the page (signed in, or holding a lookup grant), or where to go.
+async fn reader(app: &App, viewer: &Viewer, headers: &HeaderMap) -> Result<Reader, Response> {
+    match super::lookup_pages::page_reader(app, viewer, headers).await {
+        Ok(Some(reader)) => Ok(reader),
+        Ok(None) => Err(see_other(&url_with("/signin", &[("next", &viewer.here)]))),
+        Err(error) => {
+            let problem = Problem::from(error);
+            Err(render::error(viewer, problem.status, problem.message))
+        }
+    }
+}
+
 async fn request_context(
     app: &App,
     viewer: &Viewer,
+    headers: &HeaderMap,
     reference: &str,
 ) -> Result<minijinja::Value, Response> {
-    let Some(current) = viewer.current() else {
-        return Err(see_other(&url_with("/signin", &[("next", &viewer.here)])));
-    };
-    let (ticket, standing) = match service::visible(app, current, reference).await {
+    let reader = reader(app, viewer, headers).await?;
+    let (ticket, standing) = match reader.ticket(app, reference).await {
         Ok(found) => found,
         Err(error) => {
             let problem = Problem::from(error);
@@ -287,6 +299,7 @@ async fn request_context(
             status => ticket.status,
         },
         messages => messages,
+        signed_in => viewer.who.is_some(),
     })
 }
 
@@ -294,10 +307,22 @@ async fn request_context(
 async fn request_page(
     State(app): State<Arc<App>>,
     viewer: Viewer,
+    headers: HeaderMap,
     Path(reference): Path<String>,
+    Query(query): Query<Posted>,
 ) -> Response {
-    match request_context(&app, &viewer, &reference).await {
-        Ok(page) => render::page(&viewer, StatusCode::OK, "support_ticket.html", page),
+    // After a reply to a closed request: the follow-up it opened.
+    let follow_up = query
+        .get("follow_up")
+        .and_then(|r| koban_policy::desk::reference::parse(r).ok())
+        .map(koban_policy::desk::reference::format);
+    match request_context(&app, &viewer, &headers, &reference).await {
+        Ok(page) => render::page(
+            &viewer,
+            StatusCode::OK,
+            "support_ticket.html",
+            context! { follow_up => follow_up, ..page },
+        ),
         Err(response) => response,
     }
 }
@@ -306,31 +331,35 @@ async fn request_page(
 async fn reply(
     State(app): State<Arc<App>>,
     viewer: Viewer,
+    headers: HeaderMap,
     Path(reference): Path<String>,
     PageForm(form): PageForm<Posted>,
 ) -> Response {
-    let Some(current) = viewer.current().cloned() else {
-        return see_other(&url_with("/signin", &[("next", &viewer.here)]));
+    let reader = match reader(&app, &viewer, &headers).await {
+        Ok(reader) => reader,
+        Err(response) => return response,
     };
     let body = form.get("body").cloned().unwrap_or_default();
     let result = async {
-        let (ticket, standing) = service::visible(&app, &current, &reference).await?;
-        let added = service::add_message(&app, &current, &ticket, standing, &body, true).await?;
-        // On a closed request the reply opened a follow-up: go there.
-        Ok::<_, super::DeskError>(
-            added
-                .follow_up
-                .unwrap_or_else(|| super::api::formatted(&ticket.reference)),
-        )
+        let (ticket, standing) = reader.ticket(&app, &reference).await?;
+        let added =
+            service::add_message_as(&app, reader.author(), &ticket, standing, &body, true).await?;
+        Ok::<_, super::DeskError>((super::api::formatted(&ticket.reference), added.follow_up))
     }
     .await;
     match result {
-        Ok(formatted) => see_other(&format!("/support/tickets/{formatted}")),
+        Ok((formatted, None)) => see_other(&format!("/support/tickets/{formatted}")),
+        // On a closed request the reply opened a follow-up: say so here,
+        // where a signed-out reader's grant still opens the page.
+        Ok((formatted, Some(follow_up))) => see_other(&url_with(
+            &format!("/support/tickets/{formatted}"),
+            &[("follow_up", &follow_up)],
+        )),
         Err(error) => {
             let problem = Problem::from(error);
             let status = problem.status;
             match explain_problem(&viewer, problem, &["body"]) {
-                Ok(feedback) => match request_context(&app, &viewer, &reference).await {
+                Ok(feedback) => match request_context(&app, &viewer, &headers, &reference).await {
                     Ok(page) => crate::accounts::pages::refused(
                         &viewer,
                         "support_ticket.html",

@@ -431,6 +431,28 @@ pub async fn add_message(
     body: &str,
     public: bool,
 ) -> Result<MessageAdded, DeskError> {
+    add_message_as(
+        app,
+        Some(current.account.id),
+        ticket,
+        standing,
+        body,
+        public,
+    )
+    .await
+}
+
+/// [`add_message`] written as `author`: a signed-in caller's account, or
+/// for a signed-out requester holding a lookup grant, the requester's
+/// account if there is one.
+pub async fn add_message_as(
+    app: &App,
+    author: Option<i64>,
+    ticket: &TicketRow,
+    standing: Standing,
+    body: &str,
+    public: bool,
+) -> Result<MessageAdded, DeskError> {
     let now = now_ms();
     if body.trim().is_empty() {
         return Err(DeskError::field("body", "required"));
@@ -456,7 +478,7 @@ pub async fn add_message(
             Decision::Move(next) => Some(next),
             Decision::Stay => None,
             Decision::FollowUp => {
-                let reference = follow_up(app, current, ticket, body).await?;
+                let reference = follow_up(app, author, ticket, body).await?;
                 return Ok(MessageAdded {
                     status: Status::New.as_str().to_string(),
                     follow_up: Some(reference),
@@ -476,7 +498,7 @@ pub async fn add_message(
         &mut tx,
         NewMessage {
             ticket_id: ticket.id,
-            author_account_id: Some(current.account.id),
+            author_account_id: author,
             author_kind,
             public,
             body: &shown,
@@ -492,7 +514,7 @@ pub async fn add_message(
     store::insert_event(
         &mut tx,
         ticket.id,
-        Some(current.account.id),
+        author,
         kind,
         &serde_json::json!({}),
         now,
@@ -504,7 +526,7 @@ pub async fn add_message(
             store::insert_event(
                 &mut tx,
                 ticket.id,
-                Some(current.account.id),
+                author,
                 "status",
                 &serde_json::json!({ "from": ticket.status, "to": next.as_str() }),
                 now,
@@ -528,7 +550,7 @@ pub async fn add_message(
 /// same requester, category and language, linked both ways by events.
 async fn follow_up(
     app: &App,
-    current: &Current,
+    actor: Option<i64>,
     closed: &TicketRow,
     body: &str,
 ) -> Result<String, DeskError> {
@@ -559,7 +581,6 @@ async fn follow_up(
         },
     )
     .await?;
-    let actor = Some(current.account.id);
     store::insert_message(
         &mut tx,
         NewMessage {

@@ -656,3 +656,5 @@ where
 }
 pub mod console;
 pub mod library;
+pub mod lookup;
+pub mod roles;
