@@ -18,6 +18,7 @@ mod desk_lookup;
 mod desk_lookup_pages;
 mod desk_matrix;
 mod desk_pages;
+mod desk_roles;
 mod edges;
 mod fuzz;
 mod geo;
