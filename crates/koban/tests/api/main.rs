@@ -21,6 +21,7 @@ mod desk_matrix;
 mod desk_pages;
 mod desk_triage_phrases;
 mod desk_verification;
+mod desk_roles;
 mod edges;
 mod fuzz;
 mod geo;
