@@ -86,6 +86,10 @@ pub enum Action {
     ReadLibrary,
     UseLibrary,
     AdministerLibrary,
+    /// Approving or rejecting documented answers: four eyes, a supervisor.
+    DecideVerification,
+    ReadTriagePhrases,
+    AdministerTriage,
 }
 
 impl Action {
@@ -105,11 +109,13 @@ impl Action {
             | Action::RequestDocument
             | Action::MergeOrSplit
             | Action::UseLibrary => Access::StaffOnTicket(Role::Agent),
-            Action::ReadRouting => Access::Staff(Role::Supervisor),
+            Action::DecideVerification => Access::StaffOnTicket(Role::Supervisor),
+            Action::ReadRouting | Action::ReadTriagePhrases => Access::Staff(Role::Supervisor),
             Action::ReadRoles
             | Action::ChangeRole
             | Action::AdministerRouting
-            | Action::AdministerLibrary => Access::Staff(Role::Admin),
+            | Action::AdministerLibrary
+            | Action::AdministerTriage => Access::Staff(Role::Admin),
         }
     }
 
@@ -171,6 +177,75 @@ pub const OPERATIONS: &[(&str, &str, Action)] = &[
         "put",
         "/api/v1/desk/agents/{account_id}",
         Action::ChangeRole,
+    ),
+    (
+        "get",
+        "/api/v1/desk/tickets/{reference}/verifications",
+        Action::VerifyIdentity,
+    ),
+    (
+        "post",
+        "/api/v1/desk/tickets/{reference}/verifications/second-factor",
+        Action::VerifyIdentity,
+    ),
+    (
+        "post",
+        "/api/v1/desk/tickets/{reference}/verifications/documented",
+        Action::VerifyIdentity,
+    ),
+    (
+        "post",
+        "/api/v1/desk/tickets/{reference}/verifications/{id}/decision",
+        Action::DecideVerification,
+    ),
+    (
+        "get",
+        "/api/v1/desk/triage/phrases",
+        Action::ReadTriagePhrases,
+    ),
+    (
+        "post",
+        "/api/v1/desk/triage/phrases",
+        Action::AdministerTriage,
+    ),
+    (
+        "delete",
+        "/api/v1/desk/triage/phrases/{id}",
+        Action::AdministerTriage,
+    ),
+    ("get", "/api/v1/desk/canned-responses", Action::ReadLibrary),
+    (
+        "post",
+        "/api/v1/desk/canned-responses",
+        Action::AdministerLibrary,
+    ),
+    (
+        "put",
+        "/api/v1/desk/canned-responses/{id}",
+        Action::AdministerLibrary,
+    ),
+    (
+        "delete",
+        "/api/v1/desk/canned-responses/{id}",
+        Action::AdministerLibrary,
+    ),
+    ("get", "/api/v1/desk/macros", Action::ReadLibrary),
+    ("post", "/api/v1/desk/macros", Action::AdministerLibrary),
+    ("put", "/api/v1/desk/macros/{id}", Action::AdministerLibrary),
+    (
+        "delete",
+        "/api/v1/desk/macros/{id}",
+        Action::AdministerLibrary,
+    ),
+    (
+        "get",
+        "/api/v1/desk/tickets/{reference}/canned-responses/{id}",
+        Action::UseLibrary,
+    ),
+    (
+        "post",
+        "/api/v1/desk/tickets/{reference}/macros/{id}",
+        Action::UseLibrary,
     ),
 ];
 

@@ -77,6 +77,24 @@ fn sample_body(method: &str, path: &str, reference: &str) -> Value {
             json!({ "reference": reference, "code": "000000" })
         }
         ("put", "/api/v1/desk/agents/{account_id}") => json!({ "role": "user" }),
+        ("post", "/api/v1/desk/tickets/{reference}/verifications/documented") => {
+            json!({ "answers": "matrix walk: answers recorded" })
+        }
+        ("post", "/api/v1/desk/tickets/{reference}/verifications/{id}/decision") => {
+            json!({ "approve": false })
+        }
+        ("post", "/api/v1/desk/triage/phrases") => {
+            json!({ "target": "privacy", "phrase": "matrix walk", "weight": 1 })
+        }
+        (
+            "post" | "put",
+            "/api/v1/desk/canned-responses" | "/api/v1/desk/canned-responses/{id}",
+        ) => {
+            json!({ "name": "matrix", "bodies": { "en": "Hello {{requester.name}}" } })
+        }
+        ("post" | "put", "/api/v1/desk/macros" | "/api/v1/desk/macros/{id}") => {
+            json!({ "name": "matrix", "status": "pending" })
+        }
         _ => json!({}),
     }
 }
