@@ -555,3 +555,16 @@ reason-attachment_too_many = Too many files: attach at most 10.
 reason-attachment_image_too_large = The picture is too large in pixels.
 reason-attachment_image_invalid = The picture cannot be read; it may be damaged.
 reason-attachment_image_failed = The picture could not be processed. Try another file.
+
+support-expected-response = Expected reply by
+support-escalation = Escalation
+support-escalated = You escalated this request; it now has a higher priority.
+support-escalate-reason = Escalate: why is this more urgent?
+support-escalate-hint = You can escalate a request once. Its priority rises and a supervisor sees your reason.
+support-escalate-submit = Escalate
+problem-ticket-already-escalated = This request has already been escalated. You can escalate a request only once.
+problem-desk-admin-conflict = That name is already taken. Choose another one.
+reason-unknown_time_zone = Unknown time zone. Use a name such as Asia/Tokyo.
+reason-invalid_hours = These hours are not valid: use HH:MM-HH:MM without overlaps, or "24h".
+reason-out_of_range = This number is outside the allowed range.
+reason-unknown_team = There is no team with this name.

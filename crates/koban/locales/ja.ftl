@@ -555,3 +555,16 @@ reason-attachment_too_many = ファイルが多すぎます。添付できるの
 reason-attachment_image_too_large = 画像のサイズ（ピクセル数）が大きすぎます。
 reason-attachment_image_invalid = 画像を読み込めません。ファイルが壊れている可能性があります。
 reason-attachment_image_failed = 画像を処理できませんでした。別のファイルでお試しください。
+
+support-expected-response = 回答予定
+support-escalation = エスカレーション
+support-escalated = このお問い合わせはエスカレーション済みです。優先度が上がっています。
+support-escalate-reason = エスカレーション：急ぐ理由を教えてください
+support-escalate-hint = エスカレーションはお問い合わせごとに1回だけできます。優先度が上がり、責任者が理由を確認します。
+support-escalate-submit = エスカレーションする
+problem-ticket-already-escalated = このお問い合わせはすでにエスカレーション済みです。エスカレーションは1回だけです。
+problem-desk-admin-conflict = その名前はすでに使われています。別の名前を選んでください。
+reason-unknown_time_zone = 不明なタイムゾーンです。Asia/Tokyo のような名前を使ってください。
+reason-invalid_hours = 営業時間が正しくありません。重ならない HH:MM-HH:MM、または "24h" で指定してください。
+reason-out_of_range = 数値が許可された範囲外です。
+reason-unknown_team = その名前のチームはありません。

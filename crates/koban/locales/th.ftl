@@ -555,3 +555,16 @@ reason-attachment_too_many = ไฟล์มากเกินไป แนบ�
 reason-attachment_image_too_large = รูปภาพมีขนาดพิกเซลใหญ่เกินไป
 reason-attachment_image_invalid = ไม่สามารถอ่านรูปภาพได้ ไฟล์อาจเสียหาย
 reason-attachment_image_failed = ไม่สามารถประมวลผลรูปภาพได้ โปรดลองไฟล์อื่น
+
+support-expected-response = คาดว่าจะตอบกลับภายใน
+support-escalation = การยกระดับ
+support-escalated = คุณยกระดับคำขอนี้แล้ว ตอนนี้คำขอมีลำดับความสำคัญสูงขึ้น
+support-escalate-reason = ยกระดับ: ทำไมเรื่องนี้ถึงเร่งด่วนขึ้น
+support-escalate-hint = คุณยกระดับคำขอได้เพียงครั้งเดียว ลำดับความสำคัญจะสูงขึ้นและหัวหน้าทีมจะเห็นเหตุผลของคุณ
+support-escalate-submit = ยกระดับ
+problem-ticket-already-escalated = คำขอนี้ถูกยกระดับไปแล้ว คุณยกระดับคำขอได้เพียงครั้งเดียว
+problem-desk-admin-conflict = ชื่อนี้ถูกใช้แล้ว โปรดเลือกชื่ออื่น
+reason-unknown_time_zone = ไม่รู้จักเขตเวลานี้ โปรดใช้ชื่อเช่น Asia/Bangkok
+reason-invalid_hours = เวลาทำการไม่ถูกต้อง โปรดใช้รูปแบบ HH:MM-HH:MM ที่ไม่ทับซ้อนกัน หรือ "24h"
+reason-out_of_range = ตัวเลขนี้อยู่นอกช่วงที่อนุญาต
+reason-unknown_team = ไม่มีทีมชื่อนี้

@@ -555,3 +555,16 @@ reason-attachment_too_many = 文件太多，最多可附加 10 个。
 reason-attachment_image_too_large = 图片尺寸过大。
 reason-attachment_image_invalid = 无法读取图片，文件可能已损坏。
 reason-attachment_image_failed = 无法处理该图片，请换一个文件。
+
+support-expected-response = 预计回复时间
+support-escalation = 升级
+support-escalated = 你已升级此工单，它的优先级已提高。
+support-escalate-reason = 升级：为什么这件事更紧急？
+support-escalate-hint = 每个工单只能升级一次。升级后优先级会提高，主管会看到你的理由。
+support-escalate-submit = 升级
+problem-ticket-already-escalated = 此工单已经升级过了。每个工单只能升级一次。
+problem-desk-admin-conflict = 该名称已被使用，请换一个。
+reason-unknown_time_zone = 未知的时区。请使用 Asia/Shanghai 这样的名称。
+reason-invalid_hours = 营业时间无效：请使用互不重叠的 HH:MM-HH:MM，或 "24h"。
+reason-out_of_range = 该数值超出允许范围。
+reason-unknown_team = 没有这个名称的团队。

@@ -555,3 +555,16 @@ reason-attachment_too_many = 檔案太多，最多可附加 10 個。
 reason-attachment_image_too_large = 圖片尺寸過大。
 reason-attachment_image_invalid = 無法讀取圖片，檔案可能已損毀。
 reason-attachment_image_failed = 無法處理該圖片，請換一個檔案。
+
+support-expected-response = 預計回覆時間
+support-escalation = 升級處理
+support-escalated = 您已將此案件升級，優先順序已提高。
+support-escalate-reason = 升級處理：為什麼這件事更緊急？
+support-escalate-hint = 每個案件只能升級一次。升級後優先順序會提高，主管會看到您的理由。
+support-escalate-submit = 升級處理
+problem-ticket-already-escalated = 此案件已經升級過了。每個案件只能升級一次。
+problem-desk-admin-conflict = 此名稱已被使用，請換一個。
+reason-unknown_time_zone = 未知的時區。請使用 Asia/Taipei 這樣的名稱。
+reason-invalid_hours = 營業時間無效：請使用互不重疊的 HH:MM-HH:MM，或 "24h"。
+reason-out_of_range = 此數值超出允許範圍。
+reason-unknown_team = 沒有這個名稱的團隊。

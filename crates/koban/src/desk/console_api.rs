@@ -21,6 +21,7 @@ choices! {
         Unassigned = "unassigned",
         Open = "open",
         All = "all",
+        Breaching = "breaching",
     }
 }
 
@@ -28,7 +29,8 @@ choices! {
 #[derive(Debug, serde::Deserialize, utoipa::IntoParams)]
 #[serde(deny_unknown_fields)]
 pub struct QueueQuery {
-    /// `mine`, `unassigned`, `open` (default) or `all`.
+    /// `mine`, `unassigned`, `open` (default), `all`, or `breaching`
+    /// (running SLA clocks, nearest due first, one page).
     #[param(inline)]
     pub view: Option<ViewName>,
     /// Only this status.
@@ -42,6 +44,9 @@ pub struct QueueQuery {
     /// Items per page, 1 to 100 (default 20).
     #[param(minimum = 1, maximum = 100)]
     pub limit: Option<i64>,
+    /// Only this team's tickets (its slug).
+    #[param(max_length = 40)]
+    pub team: Option<String>,
 }
 
 /// A queue of tickets, newest first (agents).
@@ -57,7 +62,26 @@ pub async fn queue(
         limit: q.limit,
     }
     .bounds()?;
+    if let Some(team) = &q.team {
+        let known = super::store::routing::team(app.store.read(), team)
+            .await
+            .map_err(|e| Problem::internal(&e))?;
+        if known.is_none() {
+            return Err(Problem::field("team", "unknown_team"));
+        }
+    }
     let view = match q.view.unwrap_or(ViewName::Open) {
+        ViewName::Breaching => {
+            let rows =
+                super::store::sla::breaching_tickets(app.store.read(), q.team.as_deref(), limit)
+                    .await
+                    .map_err(|e| Problem::internal(&e))?;
+            let items = rows.iter().map(TicketSummary::from).collect();
+            return Ok(Json(Page {
+                items,
+                next_cursor: None,
+            }));
+        }
         ViewName::Mine => View::Mine,
         ViewName::Unassigned => View::Unassigned,
         ViewName::Open => View::Open,
@@ -71,6 +95,7 @@ pub async fn queue(
     use koban_policy::desk::{forms::Category, status};
     filter.status = label("status", q.status, |v| status::Status::parse(v).is_ok())?;
     filter.category = label("category", q.category, |v| Category::parse(v).is_ok())?;
+    filter.team = q.team;
     filter.priority = label("priority", q.priority, |v| {
         status::Priority::parse(v).is_ok()
     })?;
@@ -99,6 +124,9 @@ pub struct TicketChanges {
     /// Leave the ticket to nobody.
     #[serde(default)]
     pub unassign: bool,
+    /// Move the ticket to this team (its slug); an unknown one answers 422.
+    #[schema(max_length = 40)]
+    pub team: Option<String>,
 }
 
 /// Changes a ticket's status, priority, category or assignee (agents).
@@ -129,6 +157,7 @@ pub async fn change(
         priority: input.priority,
         category: input.category,
         assign,
+        team: input.team,
     };
     console::update(&app, &current, &ticket, changes).await?;
     Ok(StatusCode::NO_CONTENT)

@@ -44,6 +44,13 @@ pub enum DeskError {
     Store(#[from] StoreError),
     #[error("{0}")]
     Internal(String),
+    /// The requester already escalated this ticket (once is the rule).
+    #[error("already escalated")]
+    AlreadyEscalated,
+    /// A desk-admin change names something that exists already (a team
+    /// slug, a calendar name).
+    #[error("already exists")]
+    AdminConflict,
 }
 
 impl From<sqlx::Error> for DeskError {
@@ -103,6 +110,16 @@ impl From<DeskError> for Problem {
             DeskError::Account(error) => Problem::from(error),
             DeskError::Store(error) => Problem::internal(&error),
             DeskError::Internal(message) => Problem::internal(&message),
+            DeskError::AlreadyEscalated => Problem::new(
+                StatusCode::CONFLICT,
+                "ticket-already-escalated",
+                "problem-ticket-already-escalated",
+            ),
+            DeskError::AdminConflict => Problem::new(
+                StatusCode::CONFLICT,
+                "desk-admin-conflict",
+                "problem-desk-admin-conflict",
+            ),
         }
     }
 }

@@ -2,14 +2,19 @@
 //! conversation and events, category forms with a completeness check, and
 //! triage. Its rules live in `koban_policy::desk`.
 
+pub mod admin;
+pub mod admin_api;
 pub mod api;
 pub mod console;
 pub mod console_api;
 pub mod context;
 mod error;
+pub mod escalate;
 mod notify;
 mod pages;
+pub mod routing;
 pub mod service;
+pub mod sla;
 pub mod store;
 pub mod support_api;
 pub mod triage;
@@ -98,12 +103,27 @@ pub fn domain() -> Domain {
                 .routes(routes!(support_api::start_verification))
                 .routes(routes!(support_api::check_verification))
                 .routes(routes!(support_api::account_action))
+                .routes(routes!(escalate::escalate_ticket))
+                .routes(routes!(admin_api::teams, admin_api::create_team))
+                .routes(routes!(admin_api::update_team, admin_api::delete_team))
+                .routes(routes!(admin_api::save_member, admin_api::delete_member))
+                .routes(routes!(admin_api::calendars, admin_api::create_calendar))
+                .routes(routes!(admin_api::update_calendar))
+                .routes(routes!(admin_api::policies, admin_api::replace_policies))
         },
-        migrations: &[Migration {
-            version: 9,
-            name: "desk",
-            sql: include_str!("../../migrations/0009_desk.sql"),
-        }],
+        migrations: &[
+            Migration {
+                version: 9,
+                name: "desk",
+                sql: include_str!("../../migrations/0009_desk.sql"),
+            },
+            Migration {
+                version: 10,
+                name: "desk_routing",
+                sql: include_str!("../../migrations/0010_desk_routing.sql"),
+            },
+        ],
+        jobs: &[sla::JOB],
         pages: pages::router,
         templates: &[
             (

@@ -15,6 +15,8 @@ mod conventions;
 mod delivery;
 mod desk;
 mod desk_pages;
+mod desk_routing;
+mod desk_sla;
 mod edges;
 mod fuzz;
 mod geo;
