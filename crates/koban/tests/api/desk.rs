@@ -315,7 +315,7 @@ async fn the_conversation_moves_the_status_as_the_rules_say(t: TestApp) {
         .iter()
         .filter_map(|e| e["kind"].as_str())
         .collect();
-    assert_eq!(kinds, ["created", "noted", "replied", "status"]);
+    assert_eq!(kinds, ["created", "routed", "noted", "replied", "status"]);
     // Solved, then the requester writes again: it reopens.
     t.exec("UPDATE desk_tickets SET status = 'solved'").await;
     let (_, added) = t
