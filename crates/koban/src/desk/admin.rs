@@ -43,6 +43,10 @@ pub struct DeskTeamInput {
     pub enterprise_queue: bool,
 }
 
+/// A list field of a team: its name, its values, how many it may have,
+/// and what each value must be.
+type ListRule<'a> = (&'a str, &'a Vec<String>, usize, fn(&str) -> bool);
+
 fn bad(field: String, code: &'static str) -> FieldError {
     FieldError { field, code }
 }
@@ -62,7 +66,7 @@ pub fn check_team(team: &DeskTeamInput) -> Vec<FieldError> {
     if name.is_empty() || name.chars().count() > 100 {
         errors.push(bad("name".into(), "invalid_value"));
     }
-    let lists: [(&str, &Vec<String>, usize, fn(&str) -> bool); 4] = [
+    let lists: [ListRule<'_>; 4] = [
         ("languages", &team.languages, 20, |l| {
             (2..=16).contains(&l.len()) && l.bytes().all(|b| b.is_ascii_alphanumeric() || b == b'-')
         }),
