@@ -77,7 +77,11 @@ async fn calendar_of(
     tx: &mut Transaction<'_, Any>,
     ticket: &TicketRow,
 ) -> Result<Calendar, DeskError> {
-    match team_of(tx, ticket.team.as_deref()).await? {
+    team_calendar(team_of(tx, ticket.team.as_deref()).await?.as_ref())
+}
+
+fn team_calendar(team: Option<&super::store::routing::TeamRow>) -> Result<Calendar, DeskError> {
+    match team {
         Some(team) => calendar(&team.calendar_spec),
         None => calendar(
             r#"{"zone":"UTC","week":{"mon":"24h","tue":"24h","wed":"24h","thu":"24h","fri":"24h","sat":"24h","sun":"24h"}}"#,
@@ -354,10 +358,14 @@ pub struct DeskExpectedResponse {
 /// The ticket's timers, remaining time counted on its team's calendar.
 pub async fn timers(app: &App, ticket: &TicketRow) -> Result<Vec<DeskSlaTimer>, DeskError> {
     let now = instant(now_ms());
-    let mut tx = app.store.write().begin().await?;
-    let calendar = calendar_of(&mut tx, ticket).await?;
-    let rows = sstore::clocks(&mut *tx, ticket.id).await?;
-    tx.commit().await?;
+    // Read-only: a look at the timers never takes the write connection.
+    let teams = store::routing::teams(app.store.read()).await?;
+    let own = ticket
+        .team
+        .as_deref()
+        .and_then(|slug| teams.iter().find(|t| t.slug == slug));
+    let calendar = team_calendar(own.or_else(|| teams.iter().find(|t| t.is_default)))?;
+    let rows = sstore::clocks(app.store.read(), ticket.id).await?;
     Ok(rows
         .into_iter()
         .map(|c| DeskSlaTimer {

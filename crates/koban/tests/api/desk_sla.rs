@@ -186,7 +186,14 @@ async fn escalations_happen_once_however_many_workers_run(t: TestApp) {
     backdate(&t, id, koban::store::now_ms() - 481 * MINUTE).await;
     let app = t.app.clone();
     // A fresher ticket: the "breaching soon" view puts the late one first.
-    open(&t, "fresh@example.com", "en", "Question", "How do I change my phone number?").await;
+    open(
+        &t,
+        "fresh@example.com",
+        "en",
+        "Question",
+        "How do I change my phone number?",
+    )
+    .await;
     let agent = t.staff("ann@example.com", "agent").await;
     for stage in [Stage::Warning, Stage::Breach] {
         let (a, b) = tokio::join!(
@@ -196,11 +203,15 @@ async fn escalations_happen_once_however_many_workers_run(t: TestApp) {
         let (a, b) = (a.expect("first worker"), b.expect("second worker"));
         assert!(!(a && b), "both workers escalated at {stage:?}");
     }
-    let (status, queue) = t.get(Some(&agent), "/api/v1/desk/tickets?view=breaching").await;
+    let (status, queue) = t
+        .get(Some(&agent), "/api/v1/desk/tickets?view=breaching")
+        .await;
     assert_eq!(status, StatusCode::OK, "{queue}");
     assert_eq!(queue["items"].as_array().map(Vec::len), Some(2), "{queue}");
     assert_eq!(
-        queue["items"][0]["reference"].as_str().map(|r| r.replace('-', "")),
+        queue["items"][0]["reference"]
+            .as_str()
+            .map(|r| r.replace('-', "")),
         Some(reference.clone())
     );
     // The queued jobs (and the node's own worker) find nothing left to do.
@@ -311,7 +322,11 @@ async fn the_ticket_page_shows_the_expected_reply_and_escalates_once(t: TestApp)
     use crate::security_pages::{location, Pages};
     let token = t.signed_up("page@example.com", "plum blossom 2026").await;
     let (_, opened) = t
-        .post_as(&token, "/api/v1/desk/tickets", json!({ "subject": "群發失敗", "body": "群發訊息一直失敗" }))
+        .post_as(
+            &token,
+            "/api/v1/desk/tickets",
+            json!({ "subject": "群發失敗", "body": "群發訊息一直失敗" }),
+        )
         .await;
     let reference = opened["reference"].as_str().expect("reference").to_string();
     let mut p = Pages::new(&t).await;
@@ -320,17 +335,24 @@ async fn the_ticket_page_shows_the_expected_reply_and_escalates_once(t: TestApp)
     let html = p.get(&path).await.text().await.expect("html");
     assert!(html.contains("id=\"ticket-expected\""), "{html}");
     assert!(html.contains("id=\"escalate-form\""), "{html}");
-    let response = p.post(&format!("{path}/escalate"), &[("reason", "   ")]).await;
+    let response = p
+        .post(&format!("{path}/escalate"), &[("reason", "   ")])
+        .await;
     assert_eq!(response.status(), StatusCode::UNPROCESSABLE_ENTITY);
     let response = p
-        .post(&format!("{path}/escalate"), &[("reason", "<script>alert(1)</script> 很急")])
+        .post(
+            &format!("{path}/escalate"),
+            &[("reason", "<script>alert(1)</script> 很急")],
+        )
         .await;
     assert_eq!(response.status(), StatusCode::SEE_OTHER);
     assert_eq!(location(&response), path);
     let html = p.get(&path).await.text().await.expect("html");
     assert!(html.contains("id=\"ticket-escalated\""), "{html}");
     assert!(!html.contains("id=\"escalate-form\""), "once only: {html}");
-    let response = p.post(&format!("{path}/escalate"), &[("reason", "again")]).await;
+    let response = p
+        .post(&format!("{path}/escalate"), &[("reason", "again")])
+        .await;
     assert_eq!(response.status(), StatusCode::CONFLICT);
     assert_eq!(t.count("desk_events WHERE kind = 'escalated'").await, 1);
 }
