@@ -387,3 +387,57 @@ async fn only_desk_admins_change_the_administration(t: TestApp) {
     assert_eq!(status, StatusCode::NO_CONTENT);
 }
 both!(only_desk_admins_change_the_administration);
+
+async fn tickets_opened_at_once_never_overfill_an_agent(t: TestApp) {
+    let admin = t.staff("admin@example.com", "admin").await;
+    t.staff("solo@example.com", "agent").await;
+    let (status, made) = t
+        .post_as(
+            &admin,
+            TEAMS,
+            team("passwords", &["forgot_password"], &[], 1),
+        )
+        .await;
+    assert_eq!(status, StatusCode::CREATED, "{made}");
+    let solo = account_id(&t, "solo@example.com").await;
+    let (status, _) = put(
+        &t,
+        &admin,
+        &format!("{TEAMS}/passwords/members/{solo}"),
+        json!({ "cap": 1 }),
+    )
+    .await;
+    assert_eq!(status, StatusCode::NO_CONTENT);
+    let (a, b, c) = tokio::join!(
+        open(
+            &t,
+            "c1@example.com",
+            "zh-CN",
+            "忘记密码",
+            "我忘记密码了，怎么重置？"
+        ),
+        open(
+            &t,
+            "c2@example.com",
+            "zh-CN",
+            "忘记密码",
+            "我忘记密码了，怎么重置？"
+        ),
+        open(
+            &t,
+            "c3@example.com",
+            "zh-CN",
+            "忘记密码",
+            "我忘记密码了，怎么重置？"
+        )
+    );
+    let _ = (a, b, c);
+    // Loads are read under the team's lock: one ticket, never two.
+    assert_eq!(
+        t.count(&format!("desk_tickets WHERE assignee_id = {solo}"))
+            .await,
+        1
+    );
+    assert_eq!(t.count("desk_tickets WHERE team = 'passwords'").await, 3);
+}
+both!(tickets_opened_at_once_never_overfill_an_agent);
