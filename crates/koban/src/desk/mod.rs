@@ -15,6 +15,7 @@ mod pages;
 pub mod routing;
 pub mod service;
 pub mod sla;
+mod sla_notice;
 pub mod store;
 pub mod support_api;
 pub mod triage;

@@ -259,7 +259,11 @@ pub async fn check_clock(
                 raise_priority(&mut tx, &ticket, None, &why, now).await?;
             }
             "notify_supervisor" => {
-                let detail = serde_json::json!({ "metric": metric, "stage": stage.as_str() });
+                let breached = stage == Stage::Breach;
+                let sent =
+                    super::sla_notice::notify_supervisors(app, &mut tx, &ticket, metric, breached)
+                        .await?;
+                let detail = serde_json::json!({ "metric": metric, "stage": stage.as_str(), "recipients": sent });
                 store::insert_event(
                     &mut tx,
                     ticket_id,

@@ -172,6 +172,7 @@ async fn pending_pauses_the_resolution_clock_and_a_reply_meets_the_first(t: Test
 both!(pending_pauses_the_resolution_clock_and_a_reply_meets_the_first);
 
 async fn escalations_happen_once_however_many_workers_run(t: TestApp) {
+    t.staff("sue@example.com", "supervisor").await;
     let reference = open(
         &t,
         "late@example.com",
@@ -235,6 +236,11 @@ async fn escalations_happen_once_however_many_workers_run(t: TestApp) {
     // Warning: notify; breach: raise the priority and notify.
     assert_eq!(t.count(&events("supervisor_notified")).await, 2);
     assert_eq!(t.count(&events("priority")).await, 1);
+    // The supervisor heard of each once.
+    let notices = "deliveries WHERE destination = 'sue@example.com' AND purpose = 'desk_sla'";
+    assert_eq!(t.count(notices).await, 2);
+    let last = t.latest_message("sue@example.com").await;
+    assert!(last.contains("first reply"), "{last}");
     assert_eq!(
         scalar(
             &t,

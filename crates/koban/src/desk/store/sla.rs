@@ -301,3 +301,24 @@ where
         .map(super::TicketRow::from_row)
         .collect::<Result<_, _>>()?)
 }
+
+/// Supervisors and desk admins with a verified email, and their language:
+/// who hears of an SLA warning or breach (at most `limit`, oldest first).
+pub async fn supervisors(
+    tx: &mut Transaction<'_, Any>,
+    limit: i64,
+) -> Result<Vec<(i64, String, Option<String>)>, StoreError> {
+    let rows = sqlx::query(
+        "SELECT id, email, locale FROM accounts
+         WHERE role IN ('supervisor', 'admin') AND status = 'active'
+           AND email IS NOT NULL AND email_verified_at IS NOT NULL
+         ORDER BY id LIMIT $1",
+    )
+    .bind(limit)
+    .fetch_all(&mut **tx)
+    .await?;
+    rows.iter()
+        .map(|r| Ok((r.try_get("id")?, r.try_get("email")?, r.try_get("locale")?)))
+        .collect::<Result<_, sqlx::Error>>()
+        .map_err(StoreError::from)
+}
