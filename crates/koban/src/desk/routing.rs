@@ -100,8 +100,13 @@ pub async fn assign_in_team(
     why: &str,
     now: i64,
 ) -> Result<Option<i64>, DeskError> {
-    // Loads are read under the team's lock, in this transaction, so two
-    // tickets routed at once see each other's assignment.
+    // A team nobody is in (a fresh install's) takes no lock: tickets to it
+    // are created in parallel.
+    if rstore::members(&mut **tx, team_id).await?.is_empty() {
+        return Ok(None);
+    }
+    // Loads are read (again) under the team's lock, in this transaction, so
+    // two tickets routed at once see each other's assignment.
     rstore::lock_team(tx, team_id).await?;
     let members = rstore::members(&mut **tx, team_id).await?;
     let loads: Vec<AgentLoad> = members
