@@ -3,7 +3,8 @@
 //! every change is logged with who made it (`desk_admin_changes`).
 
 use super::error::DeskError;
-use super::store::routing::{self as rstore, PolicyRow, TeamFields};
+use super::store::routing::{self as rstore, TeamFields};
+use super::store::settings::{self, PolicyRow};
 use super::store::{self};
 use crate::http::problem::FieldError;
 use crate::state::App;
@@ -104,7 +105,7 @@ pub async fn save_team(
     if !errors.is_empty() {
         return Err(DeskError::Invalid(errors));
     }
-    let calendars = rstore::calendars(app.store.read()).await?;
+    let calendars = settings::calendars(app.store.read()).await?;
     if !calendars.iter().any(|c| c.id == team.calendar_id) {
         return Err(DeskError::field("calendar_id", "invalid_value"));
     }
@@ -140,7 +141,7 @@ pub async fn save_team(
     }
     let detail = serde_json::to_value(team).unwrap_or_default();
     let action = if create { "created" } else { "updated" };
-    rstore::record_change(&mut tx, actor, "team", &team.slug, action, &detail, now).await?;
+    settings::record_change(&mut tx, actor, "team", &team.slug, action, &detail, now).await?;
     tx.commit().await?;
     Ok(())
 }
@@ -154,7 +155,7 @@ pub async fn delete_team(app: &App, actor: i64, slug: &str) -> Result<(), DeskEr
         return Err(DeskError::NotFound);
     }
     let detail = serde_json::json!({});
-    rstore::record_change(&mut tx, actor, "team", slug, "deleted", &detail, now).await?;
+    settings::record_change(&mut tx, actor, "team", slug, "deleted", &detail, now).await?;
     tx.commit().await?;
     Ok(())
 }
@@ -196,7 +197,7 @@ pub async fn save_member(
     let mut tx = app.store.write().begin().await?;
     rstore::upsert_member(&mut tx, team.id, account_id, member.cap, member.available).await?;
     let detail = serde_json::json!({ "account_id": account_id, "cap": member.cap, "available": member.available });
-    rstore::record_change(&mut tx, actor, "team_member", slug, "saved", &detail, now).await?;
+    settings::record_change(&mut tx, actor, "team_member", slug, "saved", &detail, now).await?;
     tx.commit().await?;
     Ok(())
 }
@@ -218,7 +219,7 @@ pub async fn delete_member(
         return Err(DeskError::NotFound);
     }
     let detail = serde_json::json!({ "account_id": account_id });
-    rstore::record_change(&mut tx, actor, "team_member", slug, "deleted", &detail, now).await?;
+    settings::record_change(&mut tx, actor, "team_member", slug, "deleted", &detail, now).await?;
     tx.commit().await?;
     Ok(())
 }
@@ -253,7 +254,7 @@ pub async fn save_calendar(
     let now = now_ms();
     let mut tx = app.store.write().begin().await?;
     let id = match id {
-        None => match rstore::insert_calendar(&mut tx, name, &text, now).await? {
+        None => match settings::insert_calendar(&mut tx, name, &text, now).await? {
             Some(id) => id,
             None => {
                 tx.rollback().await?;
@@ -261,7 +262,7 @@ pub async fn save_calendar(
             }
         },
         Some(id) => {
-            if !rstore::update_calendar(&mut tx, id, &text, now).await? {
+            if !settings::update_calendar(&mut tx, id, &text, now).await? {
                 tx.rollback().await?;
                 return Err(DeskError::NotFound);
             }
@@ -269,7 +270,7 @@ pub async fn save_calendar(
         }
     };
     let detail = serde_json::json!({ "name": name, "spec": calendar.spec() });
-    rstore::record_change(
+    settings::record_change(
         &mut tx,
         actor,
         "calendar",
@@ -390,9 +391,9 @@ pub async fn save_policies(
     let rows: Vec<PolicyRow> = input.iter().map(PolicyRow::from).collect();
     let now = now_ms();
     let mut tx = app.store.write().begin().await?;
-    rstore::replace_policies(&mut tx, &rows, now).await?;
+    settings::replace_policies(&mut tx, &rows, now).await?;
     let detail = serde_json::to_value(input).unwrap_or_default();
-    rstore::record_change(
+    settings::record_change(
         &mut tx,
         actor,
         "sla_policies",

@@ -3,6 +3,7 @@
 
 use super::admin::{self, DeskMemberInput, DeskSlaPolicyInput, DeskTeamInput};
 use super::store::routing as rstore;
+use super::store::settings;
 use crate::http::auth::{Staff, ADMIN};
 use crate::http::json::{ApiJson, ApiPath};
 use crate::http::problem::Problem;
@@ -197,7 +198,7 @@ pub async fn calendars(
     State(app): State<Arc<App>>,
     _reader: Staff<SUPERVISOR>,
 ) -> Result<Json<Vec<DeskCalendarView>>, Problem> {
-    let rows = rstore::calendars(app.store.read())
+    let rows = settings::calendars(app.store.read())
         .await
         .map_err(|e| Problem::internal(&e))?;
     Ok(Json(
@@ -262,7 +263,7 @@ pub async fn policies(
     State(app): State<Arc<App>>,
     _reader: Staff<SUPERVISOR>,
 ) -> Result<Json<DeskSlaPolicies>, Problem> {
-    let rows = rstore::policies(app.store.read())
+    let rows = settings::policies(app.store.read())
         .await
         .map_err(|e| Problem::internal(&e))?;
     Ok(Json(DeskSlaPolicies {

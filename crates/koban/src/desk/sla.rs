@@ -8,7 +8,7 @@
 use super::error::DeskError;
 use super::routing::{calendar, instant, team_of};
 use super::store::sla::{self as sstore, ClockRow, Stage};
-use super::store::{self, routing::PolicyRow, Label, TicketRow};
+use super::store::{self, settings::PolicyRow, Label, TicketRow};
 use crate::jobs::Job;
 use crate::state::{App, JobFuture, JobKind};
 use crate::store::now_ms;
@@ -109,7 +109,7 @@ pub async fn refresh(
     let Some(ticket) = sstore::ticket_by_id(tx, ticket_id).await? else {
         return Ok(());
     };
-    let policies = store::routing::policies(&mut **tx).await?;
+    let policies = store::settings::policies(&mut **tx).await?;
     let policy = policy_for(&policies, &ticket);
     let targets = policy
         .as_ref()
@@ -238,7 +238,7 @@ pub async fn check_clock(
         tx.commit().await?;
         return Ok(false);
     };
-    let policies = store::routing::policies(&mut *tx).await?;
+    let policies = store::settings::policies(&mut *tx).await?;
     let actions = policy_for(&policies, &ticket)
         .map(|p| match stage {
             Stage::Warning => p.on_warning,

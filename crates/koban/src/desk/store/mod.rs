@@ -742,4 +742,5 @@ where
         .map_err(StoreError::from)
 }
 pub mod routing;
+pub mod settings;
 pub mod sla;
