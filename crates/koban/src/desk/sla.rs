@@ -144,6 +144,7 @@ pub async fn refresh(
     let clocks = sla::clocks(&calendar, &targets, &history, &settings, instant(now))
         .map_err(|e| DeskError::Internal(format!("sla: {e}")))?;
     let before = sstore::clocks(&mut **tx, ticket_id).await?;
+    let mut wake: Option<i64> = None;
     for (metric, clock) in [
         (Metric::FirstResponse, clocks.first_response),
         (Metric::NextResponse, clocks.next_response),
@@ -170,39 +171,48 @@ pub async fn refresh(
                 .iter()
                 .any(|b| b.metric == row.metric && b.state == "met");
         sstore::save_clock(tx, ticket_id, &row, new_wait, now).await?;
-        if clock.state == ClockState::Running {
-            for (stage, at) in [(Stage::Warning, row.warn_at), (Stage::Breach, row.due_at)] {
-                if let Some(at) = at {
-                    let key = format!(
-                        "{SLA_JOB}:{ticket_id}:{}:{}:{at}",
-                        row.metric,
-                        stage.as_str()
-                    );
-                    let payload = serde_json::json!({ "ticket_id": ticket_id, "metric": row.metric, "stage": stage.as_str() });
-                    crate::jobs::enqueue(&mut **tx, SLA_JOB, &payload, Some(&key), at).await?;
-                }
+        // The stages not yet acted on, of a clock that counts or has just
+        // run out: when this ticket must be looked at next.
+        if matches!(clock.state, ClockState::Running | ClockState::Breached) {
+            let prev = before.iter().find(|b| b.metric == row.metric);
+            let warned = !new_wait && prev.is_some_and(|p| p.warned_at.is_some());
+            let breached = !new_wait && prev.is_some_and(|p| p.breached_at.is_some());
+            let pending = [(!warned, row.warn_at), (!breached, row.due_at)];
+            for at in pending
+                .into_iter()
+                .filter_map(|(open, at)| at.filter(|_| open))
+            {
+                wake = Some(wake.map_or(at, |w: i64| w.min(at)));
             }
         }
+    }
+    // One job per ticket and instant: its key holds the instant, so every
+    // refresh that finds the same next wake adds nothing, and a node that
+    // dies before running it leaves it for another.
+    if let Some(at) = wake {
+        let key = format!("{SLA_JOB}:{ticket_id}:{at}");
+        let payload = serde_json::json!({ "ticket_id": ticket_id });
+        crate::jobs::enqueue(&mut **tx, SLA_JOB, &payload, Some(&key), at).await?;
     }
     Ok(())
 }
 
 fn run_job<'a>(app: &'a Arc<App>, job: &'a Job) -> JobFuture<'a> {
     Box::pin(async move {
-        let ticket_id = job.payload.get("ticket_id").and_then(|v| v.as_i64());
-        let metric = job.payload.get("metric").and_then(|v| v.as_str());
-        let stage = match job.payload.get("stage").and_then(|v| v.as_str()) {
-            Some("warning") => Some(Stage::Warning),
-            Some("breach") => Some(Stage::Breach),
-            _ => None,
-        };
-        let (Some(ticket_id), Some(metric), Some(stage)) = (ticket_id, metric, stage) else {
-            return Err("payload lacks ticket_id, metric or stage".to_string());
-        };
-        check_clock(app, ticket_id, metric, stage)
-            .await
-            .map(|_| ())
-            .map_err(|e| e.to_string())
+        let ticket_id = job
+            .payload
+            .get("ticket_id")
+            .and_then(|v| v.as_i64())
+            .ok_or("payload lacks ticket_id")?;
+        // Every clock and stage: whatever has come by now is acted on, once.
+        for metric in Metric::ALL {
+            for stage in [Stage::Warning, Stage::Breach] {
+                check_clock(app, ticket_id, metric.as_str(), stage)
+                    .await
+                    .map_err(|e| e.to_string())?;
+            }
+        }
+        Ok(())
     })
 }
 

@@ -129,6 +129,8 @@ async fn pending_pauses_the_resolution_clock_and_a_reply_meets_the_first(t: Test
             .expect("reference")
             .replace('-', "")
     );
+    // One job wakes the ticket: at its nearest warning.
+    assert_eq!(t.count("jobs WHERE kind = 'desk.sla'").await, 1);
     // The requester sees when to expect an answer.
     let (_, mine) = t.get(Some(&user), &path).await;
     assert_eq!(
@@ -363,3 +365,40 @@ async fn the_ticket_page_shows_the_expected_reply_and_escalates_once(t: TestApp)
     assert_eq!(t.count("desk_events WHERE kind = 'escalated'").await, 1);
 }
 both!(the_ticket_page_shows_the_expected_reply_and_escalates_once);
+
+async fn the_job_queue_escalates_by_itself(t: TestApp) {
+    let agent = t.staff("ann@example.com", "agent").await;
+    let reference = open(
+        &t,
+        "queue@example.com",
+        "en",
+        "Still waiting",
+        "Nobody answered me",
+    )
+    .await;
+    let id = ticket_id(&t, &reference).await;
+    backdate(&t, id, koban::store::now_ms() - 481 * MINUTE).await;
+    // Any change recomputes the clocks; an internal note answers nobody.
+    let (status, _) = t
+        .post_as(
+            &agent,
+            &format!("/api/v1/desk/tickets/{reference}/messages"),
+            json!({ "body": "Checking with the SMS vendor", "public": false }),
+        )
+        .await;
+    assert_eq!(status, StatusCode::CREATED);
+    t.app.jobs_wakeup.notify_one();
+    let breached = format!("desk_events WHERE ticket_id = {id} AND kind = 'sla_breached'");
+    eventually("the SLA job escalated", || async {
+        (t.count(&breached).await == 1).then_some(())
+    })
+    .await;
+    assert_eq!(
+        t.count(&format!(
+            "desk_events WHERE ticket_id = {id} AND kind = 'sla_warning'"
+        ))
+        .await,
+        1
+    );
+}
+both!(the_job_queue_escalates_by_itself);
