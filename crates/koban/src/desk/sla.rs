@@ -1,9 +1,10 @@
 //! SLA clocks on tickets: computed by `koban_policy::desk::sla` from what
 //! happened on the ticket, stored after every change, and driven by the
-//! durable job queue: one job per warning and per deadline, keyed by the
-//! instant, so a restart or a second node neither loses nor doubles one.
-//! The job re-reads the clock and sets its once-only flag with a
-//! conditional UPDATE; only the worker that set it escalates.
+//! durable job queue: one job per ticket at its nearest warning or
+//! deadline not yet acted on, keyed by ticket and instant, so a restart or a
+//! second node neither loses nor doubles one. The job re-reads the clocks
+//! and sets each stage's once-only flag with a conditional UPDATE; only the
+//! worker that set it escalates, and it schedules the next wake.
 
 use super::error::DeskError;
 use super::routing::{calendar, instant, team_of};
