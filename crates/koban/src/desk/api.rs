@@ -226,6 +226,17 @@ pub struct TicketView {
     /// Staff only.
     #[serde(skip_serializing_if = "Option::is_none")]
     pub events: Option<Vec<TicketEventView>>,
+    /// When the desk's next answer is due, if it owes one.
+    pub expected_response: Option<super::sla::DeskExpectedResponse>,
+    /// Staff only: the SLA clocks.
+    #[serde(skip_serializing_if = "Option::is_none")]
+    pub sla: Option<Vec<super::sla::DeskSlaTimer>>,
+    /// Staff only: the team (slug) the ticket is in.
+    #[serde(skip_serializing_if = "Option::is_none")]
+    pub team: Option<String>,
+    /// Staff only: the agent who has it.
+    #[serde(skip_serializing_if = "Option::is_none")]
+    pub assignee_id: Option<i64>,
 }
 
 /// A ticket, for its requester or for staff; anyone else gets 404. Signed
@@ -282,6 +293,14 @@ async fn view(app: &App, ticket: &TicketRow, standing: Standing) -> Result<Ticke
         messages,
         triage: staff.then(|| serde_json::from_str(&ticket.triage).unwrap_or_default()),
         events,
+        expected_response: super::sla::expected_response(app, ticket).await?,
+        sla: if staff {
+            Some(super::sla::timers(app, ticket).await?)
+        } else {
+            None
+        },
+        team: ticket.team.clone().filter(|_| staff),
+        assignee_id: ticket.assignee_id.filter(|_| staff),
     })
 }
 

@@ -52,6 +52,8 @@ pub struct Changes {
     pub priority: Option<String>,
     pub category: Option<String>,
     pub assign: Option<Assign>,
+    /// Move to this team (slug).
+    pub team: Option<String>,
 }
 
 /// Applies `changes` to the ticket as one transaction: all of them, or
@@ -114,8 +116,24 @@ pub async fn update(
         }
         Some(Assign::Nobody) => Some(None),
     };
+    if changes.team.is_some() && ticket.status == Status::Closed.as_str() {
+        return Err(DeskError::Closed);
+    }
+    let team = match changes.team.as_deref() {
+        None => None,
+        Some(slug) => match store::routing::team(app.store.read(), slug).await? {
+            Some(team) => Some(team.slug),
+            None => return Err(DeskError::field("team", "unknown_team")),
+        },
+    };
     let mut tx = app.store.write().begin().await?;
     let mut race = false;
+    if let Some(to) = team.filter(|to| Some(to) != ticket.team.as_ref()) {
+        race |=
+            !store::sla::move_team(&mut tx, ticket.id, ticket.team.as_deref(), &to, now).await?;
+        let detail = serde_json::json!({ "from": ticket.team, "to": to });
+        store::insert_event(&mut tx, ticket.id, actor, "team", &detail, now).await?;
+    }
     if let Some(to) = status_to {
         race |= !store::relabel(
             &mut tx,
@@ -170,6 +188,7 @@ pub async fn update(
         tx.rollback().await?;
         return Err(DeskError::Taken);
     }
+    super::sla::refresh(&mut tx, ticket.id, now).await?;
     tx.commit().await?;
     Ok(())
 }

@@ -21,6 +21,7 @@ choices! {
         Unassigned = "unassigned",
         Open = "open",
         All = "all",
+        Breaching = "breaching",
     }
 }
 
@@ -28,7 +29,8 @@ choices! {
 #[derive(Debug, serde::Deserialize, utoipa::IntoParams)]
 #[serde(deny_unknown_fields)]
 pub struct QueueQuery {
-    /// `mine`, `unassigned`, `open` (default) or `all`.
+    /// `mine`, `unassigned`, `open` (default), `all`, or `breaching`
+    /// (running SLA clocks, nearest due first, one page).
     #[param(inline)]
     pub view: Option<ViewName>,
     /// Only this status.
@@ -42,6 +44,9 @@ pub struct QueueQuery {
     /// Items per page, 1 to 100 (default 20).
     #[param(minimum = 1, maximum = 100)]
     pub limit: Option<i64>,
+    /// Only this team's tickets (its slug).
+    #[param(max_length = 40)]
+    pub team: Option<String>,
 }
 
 /// A queue of tickets, newest first (agents).
@@ -57,7 +62,26 @@ pub async fn queue(
         limit: q.limit,
     }
     .bounds()?;
+    if let Some(team) = &q.team {
+        let known = super::store::routing::team(app.store.read(), team)
+            .await
+            .map_err(|e| Problem::internal(&e))?;
+        if known.is_none() {
+            return Err(Problem::field("team", "unknown_team"));
+        }
+    }
     let view = match q.view.unwrap_or(ViewName::Open) {
+        ViewName::Breaching => {
+            let rows =
+                super::store::sla::breaching_tickets(app.store.read(), q.team.as_deref(), limit)
+                    .await
+                    .map_err(|e| Problem::internal(&e))?;
+            let items = rows.iter().map(TicketSummary::from).collect();
+            return Ok(Json(Page {
+                items,
+                next_cursor: None,
+            }));
+        }
         ViewName::Mine => View::Mine,
         ViewName::Unassigned => View::Unassigned,
         ViewName::Open => View::Open,
@@ -68,6 +92,7 @@ pub async fn queue(
         category: q.category,
         priority: q.priority,
         assignee: None,
+        team: q.team,
     };
     let filter = super::console_ops::queue_filter(view, agent.account_id(), ask)?;
     let rows = super::console_ops::queue(&app, &filter, before, limit).await?;
@@ -93,6 +118,9 @@ pub struct TicketChanges {
     /// Leave the ticket to nobody.
     #[serde(default)]
     pub unassign: bool,
+    /// Move the ticket to this team (its slug); an unknown one answers 422.
+    #[schema(max_length = 40)]
+    pub team: Option<String>,
 }
 
 /// Changes a ticket's status, priority, category or assignee (agents).
@@ -123,6 +151,7 @@ pub async fn change(
         priority: input.priority,
         category: input.category,
         assign,
+        team: input.team,
     };
     console::update(&app, &current, &ticket, changes).await?;
     Ok(StatusCode::NO_CONTENT)

@@ -28,6 +28,8 @@ pub struct QueueAsk {
     pub priority: Option<String>,
     /// Only this agent's tickets.
     pub assignee: Option<i64>,
+    /// Only this team's tickets (its slug, checked by the caller).
+    pub team: Option<String>,
 }
 
 /// The filter of `view` refined by `ask`; a value that is no status,
@@ -44,6 +46,7 @@ pub fn queue_filter(view: View, me: i64, ask: QueueAsk) -> Result<QueueFilter, D
     if let Some(agent) = ask.assignee {
         filter.assignee = Some(agent);
     }
+    filter.team = ask.team;
     Ok(filter)
 }
 

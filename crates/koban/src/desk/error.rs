@@ -67,6 +67,13 @@ pub enum DeskError {
     /// The change would leave the desk without an admin.
     #[error("last admin")]
     LastAdmin,
+    /// The requester already escalated this ticket (once is the rule).
+    #[error("already escalated")]
+    AlreadyEscalated,
+    /// A desk-admin change names something that exists already (a team
+    /// slug, a calendar name).
+    #[error("already exists")]
+    AdminConflict,
 }
 
 impl From<sqlx::Error> for DeskError {
@@ -165,6 +172,16 @@ impl From<DeskError> for Problem {
             DeskError::LastAdmin => {
                 Problem::new(StatusCode::CONFLICT, "last-admin", "problem-last-admin")
             }
+            DeskError::AlreadyEscalated => Problem::new(
+                StatusCode::CONFLICT,
+                "ticket-already-escalated",
+                "problem-ticket-already-escalated",
+            ),
+            DeskError::AdminConflict => Problem::new(
+                StatusCode::CONFLICT,
+                "desk-admin-conflict",
+                "problem-desk-admin-conflict",
+            ),
         }
     }
 }

@@ -419,6 +419,7 @@ pub async fn apply_macro(
         priority: row.priority.clone(),
         category: row.category.clone(),
         assign: None,
+        team: None,
     };
     let body = reply.as_deref().map(|text| (text, row.public));
     super::console_ops::reply_and_set(app, agent, seen, body, changes).await?;

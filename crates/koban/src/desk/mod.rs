@@ -2,6 +2,8 @@
 //! conversation and events, category forms with a completeness check, and
 //! triage. Its rules live in `koban_policy::desk`.
 
+pub mod admin;
+pub mod admin_api;
 pub mod api;
 pub mod console;
 pub mod console_api;
@@ -9,6 +11,7 @@ pub mod console_ops;
 mod console_pages;
 pub mod context;
 mod error;
+pub mod escalate;
 pub mod library;
 pub mod library_api;
 pub mod lookup;
@@ -20,7 +23,10 @@ mod phrases_pages;
 pub mod roles;
 pub mod roles_api;
 mod roles_pages;
+pub mod routing;
 pub mod service;
+pub mod sla;
+mod sla_notice;
 pub mod store;
 pub mod support_api;
 pub mod triage;
@@ -155,12 +161,24 @@ pub fn domain() -> Domain {
                 .routes(routes!(lookup_api::check_lookup))
                 .routes(routes!(roles_api::agents))
                 .routes(routes!(roles_api::set_role))
+                .routes(routes!(escalate::escalate_ticket))
+                .routes(routes!(admin_api::teams, admin_api::create_team))
+                .routes(routes!(admin_api::update_team, admin_api::delete_team))
+                .routes(routes!(admin_api::save_member, admin_api::delete_member))
+                .routes(routes!(admin_api::calendars, admin_api::create_calendar))
+                .routes(routes!(admin_api::update_calendar))
+                .routes(routes!(admin_api::policies, admin_api::replace_policies))
         },
         migrations: &[
             Migration {
                 version: 9,
                 name: "desk",
                 sql: include_str!("../../migrations/0009_desk.sql"),
+            },
+            Migration {
+                version: 10,
+                name: "desk_routing",
+                sql: include_str!("../../migrations/0010_desk_routing.sql"),
             },
             Migration {
                 version: 12,
@@ -246,6 +264,7 @@ pub fn domain() -> Domain {
             "Tickets, their conversation, category forms and triage",
         )],
         jobs: &[
+            sla::JOB,
             JobKind {
                 kind: lookup::LOOKUP_JOB,
                 every_ms: None,

@@ -29,6 +29,10 @@ pub fn router() -> Router<Arc<App>> {
         .route("/support/tickets", get(my_requests))
         .route("/support/tickets/{reference}", get(request_page))
         .route("/support/tickets/{reference}/reply", post(reply))
+        .route(
+            "/support/tickets/{reference}/escalate",
+            post(super::escalate::escalate_page),
+        )
 }
 
 /// The form's optional details, in the order shown.
@@ -263,7 +267,7 @@ async fn reader(app: &App, viewer: &Viewer, headers: &HeaderMap) -> Result<Reade
     }
 }
 
-async fn request_context(
+pub(super) async fn request_context(
     app: &App,
     viewer: &Viewer,
     headers: &HeaderMap,
@@ -292,14 +296,26 @@ async fn request_context(
             }
         })
         .collect();
+    let expected = super::sla::expected_response(app, &ticket)
+        .await
+        .map_err(|e| internal(viewer, &e))?
+        .map(|e| viewer.when(e.due_at));
+    let escalated = store::sla::escalated_at(app.store.read(), ticket.id)
+        .await
+        .map_err(|e| internal(viewer, &e))?
+        .is_some();
     Ok(context! {
         ticket => context! {
             reference => super::api::formatted(&ticket.reference),
             subject => ticket.subject,
             status => ticket.status,
+            priority => ticket.priority,
         },
         messages => messages,
         signed_in => viewer.who.is_some(),
+        expected => expected.map(|w| context! { at => w.iso, at_text => w.text }),
+        can_escalate => standing == Standing::Requester && !escalated && ticket.status != "closed",
+        escalated => escalated,
     })
 }
 

@@ -199,6 +199,8 @@ pub async fn open(
     let stored = store::ticket_by_reference(&mut *tx, &number.to_string())
         .await?
         .ok_or_else(|| DeskError::Internal("the new ticket is not readable".into()))?;
+    super::routing::route_new(&mut tx, &stored, now).await?;
+    super::sla::refresh(&mut tx, ticket_id, now).await?;
     super::notify::received(app, &mut tx, &stored).await?;
     tx.commit().await?;
     Ok(Opened {
@@ -539,6 +541,7 @@ pub async fn add_message_as(
             ticket.status.clone()
         }
     };
+    super::sla::refresh(&mut tx, ticket.id, now).await?;
     tx.commit().await?;
     Ok(MessageAdded {
         status,
@@ -606,6 +609,10 @@ async fn follow_up(
         now,
     )
     .await?;
+    if let Some(opened) = super::store::sla::ticket_by_id(&mut tx, id).await? {
+        super::routing::route_new(&mut tx, &opened, now).await?;
+        super::sla::refresh(&mut tx, id, now).await?;
+    }
     tx.commit().await?;
     Ok(reference)
 }

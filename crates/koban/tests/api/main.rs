@@ -20,6 +20,8 @@ mod desk_lookup_pages;
 mod desk_matrix;
 mod desk_pages;
 mod desk_roles;
+mod desk_routing;
+mod desk_sla;
 mod desk_triage_phrases;
 mod desk_verification;
 mod edges;

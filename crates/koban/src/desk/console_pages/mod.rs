@@ -136,6 +136,8 @@ async fn queue_context(
         category: given(query, "category"),
         priority: given(query, "priority"),
         assignee,
+        // The page has no team filter yet; an unknown slug finds nothing.
+        team: given(query, "team"),
     };
     let filter = console_ops::queue_filter(view, agent.account.id, ask)?;
     let (before, limit) = PageQuery {

@@ -231,6 +231,7 @@ async fn fields(
             priority: differs("priority", &seen.priority),
             category: differs("category", &seen.category),
             assign,
+            team: None,
         };
         console::update(&app, &agent, &seen, changes).await?;
         let add: Vec<String> = new_tags

@@ -38,13 +38,13 @@ pub struct TicketRow {
     pub closed_at: Option<i64>,
 }
 
-const TICKET_COLUMNS: &str =
+pub(super) const TICKET_COLUMNS: &str =
     "id, reference, subject, status, priority, category, urgent, channel, \
     requester_account_id, requester_contact_id, team, assignee_id, language, region, time_zone, \
     tier, fields, completeness, triage, follow_up_of, created_at, updated_at, solved_at, closed_at";
 
 impl TicketRow {
-    fn from_row(row: &AnyRow) -> Result<TicketRow, sqlx::Error> {
+    pub(super) fn from_row(row: &AnyRow) -> Result<TicketRow, sqlx::Error> {
         Ok(TicketRow {
             id: row.try_get("id")?,
             reference: row.try_get("reference")?,
@@ -510,6 +510,8 @@ pub struct QueueFilter {
     pub priority: Option<String>,
     /// Leave out solved and closed tickets.
     pub open_only: bool,
+    /// Only this team's (slug).
+    pub team: Option<String>,
 }
 
 /// Tickets for the console, newest first, before the cursor id.
@@ -533,6 +535,7 @@ where
            AND ($5 = '' OR category = $5)
            AND ($6 = '' OR priority = $6)
            AND ($7 = 0 OR status NOT IN ('solved', 'closed'))
+           AND ($9 = '' OR team = $9)
          ORDER BY id DESC LIMIT $8"
     );
     let rows = sqlx::query(&sql)
@@ -544,6 +547,8 @@ where
         .bind(filter.priority.clone().unwrap_or_default())
         .bind(i64::from(filter.open_only))
         .bind(limit)
+        .bind(filter.team.clone().unwrap_or_default())
+        .bind(filter.team.clone().unwrap_or_default())
         .fetch_all(executor)
         .await?;
     Ok(rows
@@ -658,3 +663,6 @@ pub mod console;
 pub mod library;
 pub mod lookup;
 pub mod roles;
+pub mod routing;
+pub mod settings;
+pub mod sla;
