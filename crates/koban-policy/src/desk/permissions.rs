@@ -247,8 +247,59 @@ pub const OPERATIONS: &[(&str, &str, Action)] = &[
         "/api/v1/desk/tickets/{reference}/macros/{id}",
         Action::UseLibrary,
     ),
+    (
+        "post",
+        "/api/v1/desk/tickets/{reference}/escalate",
+        Action::Escalate,
+    ),
+    ("get", "/api/v1/desk/admin/teams", Action::ReadRouting),
+    (
+        "post",
+        "/api/v1/desk/admin/teams",
+        Action::AdministerRouting,
+    ),
+    (
+        "put",
+        "/api/v1/desk/admin/teams/{slug}",
+        Action::AdministerRouting,
+    ),
+    (
+        "delete",
+        "/api/v1/desk/admin/teams/{slug}",
+        Action::AdministerRouting,
+    ),
+    (
+        "put",
+        "/api/v1/desk/admin/teams/{slug}/members/{account_id}",
+        Action::AdministerRouting,
+    ),
+    (
+        "delete",
+        "/api/v1/desk/admin/teams/{slug}/members/{account_id}",
+        Action::AdministerRouting,
+    ),
+    ("get", "/api/v1/desk/admin/calendars", Action::ReadRouting),
+    (
+        "post",
+        "/api/v1/desk/admin/calendars",
+        Action::AdministerRouting,
+    ),
+    (
+        "put",
+        "/api/v1/desk/admin/calendars/{id}",
+        Action::AdministerRouting,
+    ),
+    (
+        "get",
+        "/api/v1/desk/admin/sla-policies",
+        Action::ReadRouting,
+    ),
+    (
+        "put",
+        "/api/v1/desk/admin/sla-policies",
+        Action::AdministerRouting,
+    ),
 ];
-
 /// The access an operation needs; `None` for one that is not listed.
 pub fn operation(method: &str, path: &str) -> Option<Access> {
     OPERATIONS
