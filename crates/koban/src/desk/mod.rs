@@ -3,12 +3,16 @@
 //! triage. Its rules live in `koban_policy::desk`.
 
 pub mod api;
+pub mod attachments;
+pub mod attachments_api;
 pub mod console;
 pub mod console_api;
 pub mod context;
 mod error;
+pub mod merge;
 mod notify;
 mod pages;
+pub mod purge;
 pub mod service;
 pub mod store;
 pub mod support_api;
@@ -79,13 +83,16 @@ pub async fn current_model(app: &App, force: bool) -> Arc<Model> {
 /// The desk as the application composes it.
 pub fn domain() -> Domain {
     Domain {
-        build: |_, _, parts| {
+        check: |config| attachments::blob_store(config).map(|_| ()),
+        build: |config, _, parts| {
             // Taught the corrections on first use (time 0 is stale).
             parts.insert(State {
                 model: RwLock::new((Arc::new(Model::builtin()), 0)),
             });
+            parts.insert(attachments::Blobs(attachments::blob_store(config)?));
             Ok(())
         },
+        jobs: &[purge::JOB],
         api: || {
             use utoipa_axum::routes;
             utoipa_axum::router::OpenApiRouter::new()
@@ -98,12 +105,26 @@ pub fn domain() -> Domain {
                 .routes(routes!(support_api::start_verification))
                 .routes(routes!(support_api::check_verification))
                 .routes(routes!(support_api::account_action))
+                .routes(routes!(attachments_api::upload))
+                .routes(routes!(attachments_api::list))
+                .routes(routes!(attachments_api::download))
+                .routes(routes!(attachments_api::thumbnail))
+                .routes(routes!(attachments_api::request_document))
+                .routes(routes!(merge::merge))
+                .routes(routes!(merge::split))
         },
-        migrations: &[Migration {
-            version: 9,
-            name: "desk",
-            sql: include_str!("../../migrations/0009_desk.sql"),
-        }],
+        migrations: &[
+            Migration {
+                version: 9,
+                name: "desk",
+                sql: include_str!("../../migrations/0009_desk.sql"),
+            },
+            Migration {
+                version: 11,
+                name: "desk_attachments",
+                sql: include_str!("../../migrations/0011_desk_attachments.sql"),
+            },
+        ],
         pages: pages::router,
         templates: &[
             (

@@ -98,6 +98,7 @@ async fn submit(
         share_security_context: form
             .get("share_security_context")
             .is_some_and(|v| v == "yes"),
+        attachments: Vec::new(),
     };
     let current = viewer.current().cloned();
     let requester = match &current {

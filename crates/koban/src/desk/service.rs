@@ -48,6 +48,8 @@ pub struct Opening {
     pub channel: &'static str,
     /// The requester agreed to attach their account's security context.
     pub share_security_context: bool,
+    /// Upload tokens of the files that come with the first message.
+    pub attachments: Vec<String>,
 }
 
 /// A ticket just opened.
@@ -174,7 +176,7 @@ pub async fn open(
     if let Some((account, sealed)) = &snapshot {
         store::set_snapshot(&mut tx, ticket_id, *account, sealed).await?;
     }
-    store::insert_message(
+    let message_id = store::insert_message(
         &mut tx,
         NewMessage {
             ticket_id,
@@ -185,6 +187,16 @@ pub async fn open(
             original_sealed: sealed,
             now,
         },
+    )
+    .await?;
+    super::attachments::attach(
+        app,
+        &mut tx,
+        ticket_id,
+        Some(message_id),
+        account_id,
+        &opening.attachments,
+        now,
     )
     .await?;
     store::insert_event(
@@ -212,7 +224,7 @@ pub async fn open(
 
 /// Stores `ticket` under a random reference number. A number is taken
 /// about never; when it is, another is drawn.
-async fn insert_with_fresh_reference(
+pub(crate) async fn insert_with_fresh_reference(
     tx: &mut sqlx::Transaction<'_, sqlx::Any>,
     ticket: NewTicket<'_>,
 ) -> Result<(i64, Reference), DeskError> {
@@ -431,7 +443,23 @@ pub async fn add_message(
     body: &str,
     public: bool,
 ) -> Result<MessageAdded, DeskError> {
+    add_message_with(app, current, ticket, standing, body, public, &[]).await
+}
+
+/// [`add_message`] with the upload tokens of the files that come with it.
+pub async fn add_message_with(
+    app: &App,
+    current: &Current,
+    ticket: &TicketRow,
+    standing: Standing,
+    body: &str,
+    public: bool,
+    attachments: &[String],
+) -> Result<MessageAdded, DeskError> {
     let now = now_ms();
+    if ticket_merged(app, ticket).await? {
+        return Err(DeskError::Conflict("ticket-merged"));
+    }
     if body.trim().is_empty() {
         return Err(DeskError::field("body", "required"));
     }
@@ -472,7 +500,7 @@ pub async fn add_message(
     let (shown, original) = masked(body);
     let sealed = sealed_body(app, original);
     let mut tx = app.store.write().begin().await?;
-    store::insert_message(
+    let message_id = store::insert_message(
         &mut tx,
         NewMessage {
             ticket_id: ticket.id,
@@ -483,6 +511,16 @@ pub async fn add_message(
             original_sealed: sealed,
             now,
         },
+    )
+    .await?;
+    super::attachments::attach(
+        app,
+        &mut tx,
+        ticket.id,
+        Some(message_id),
+        Some(current.account.id),
+        attachments,
+        now,
     )
     .await?;
     if public && standing == Standing::Agent {
@@ -587,4 +625,13 @@ async fn follow_up(
     .await?;
     tx.commit().await?;
     Ok(reference)
+}
+
+/// Whether the ticket was merged into another: its conversation continues there.
+async fn ticket_merged(app: &App, ticket: &TicketRow) -> Result<bool, DeskError> {
+    Ok(
+        super::store::merge::merged_into(app.store.read(), ticket.id)
+            .await?
+            .is_some(),
+    )
 }

@@ -14,6 +14,8 @@ mod chromium;
 mod conventions;
 mod delivery;
 mod desk;
+mod desk_attachments;
+mod desk_merge;
 mod desk_pages;
 mod edges;
 mod fuzz;

@@ -1,5 +1,8 @@
 //! The desk's SQL: contacts, tickets, messages and events.
 
+pub mod attachments;
+pub mod merge;
+
 use crate::store::StoreError;
 use sqlx::any::AnyRow;
 use sqlx::{Any, Executor, Row, Transaction};
