@@ -441,3 +441,73 @@ fn walk(dir: &std::path::Path) -> Vec<std::path::PathBuf> {
     }
     out
 }
+
+/// The same flow with the blobs in an S3-compatible store (moto).
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn attachments_live_in_an_s3_store() {
+    let Some(binary) = crate::blobs::moto_binary() else {
+        return;
+    };
+    let moto = crate::blobs::Moto::start(&binary).await;
+    let url = format!(
+        "s3://koban-test:koban%2Fsecret@koban-desk/files?endpoint={}&region=us-east-1",
+        moto.endpoint
+    );
+    // The bucket, made with a request signed by the store's own credentials.
+    let store =
+        koban::blobs::BlobStore::from_url(&url, std::path::Path::new("/nonexistent")).unwrap();
+    let koban::blobs::BlobStore::S3(s3) = &store else {
+        panic!("not S3")
+    };
+    use object_store::signer::Signer;
+    let create = s3
+        .client()
+        .signed_url(
+            http::Method::PUT,
+            &object_store::path::Path::from(""),
+            std::time::Duration::from_secs(60),
+        )
+        .await
+        .unwrap();
+    let made = reqwest::Client::new()
+        .put(create.as_str())
+        .header("content-length", "0")
+        .send()
+        .await
+        .unwrap();
+    assert!(made.status().is_success(), "{made:?}");
+
+    let configured = url.clone();
+    let t = TestApp::start(
+        crate::support::Db::Sqlite,
+        move |c: &mut koban::config::Config| {
+            c.blob_store = configured;
+        },
+    )
+    .await;
+    let owner = t.signed_up("owner@example.com", PASSWORD).await;
+    let (status, up) = upload(&t, Some(&owner), "shot.png", png_with_exif(), "attachment").await;
+    assert_eq!(status, StatusCode::CREATED, "{up}");
+    let (_, opened) = t
+        .post_as(
+            &owner,
+            "/api/v1/desk/tickets",
+            json!({ "subject": "S3", "body": "stored remotely", "attachments": [up["token"]] }),
+        )
+        .await;
+    let reference = digits(&opened["reference"]);
+    let (_, ticket) = t
+        .get(Some(&owner), &format!("/api/v1/desk/tickets/{reference}"))
+        .await;
+    let url = ticket["attachments"][0]["url"]
+        .as_str()
+        .unwrap()
+        .to_string();
+    let answer = download(&t, &owner, &url).await;
+    assert_eq!(answer.status(), StatusCode::OK);
+    assert!(image::load_from_memory(&answer.bytes().await.unwrap()).is_ok());
+    assert!(
+        !t.dir.path().join("blobs").exists(),
+        "nothing written locally"
+    );
+}
