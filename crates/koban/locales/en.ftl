@@ -565,3 +565,4 @@ reason-split_all_messages = Leave at least one message on the original request.
 desk-merged-note = Request { $reference } was merged into this one.
 desk-merged-subject = Your request { $reference } continues in another one
 desk-merged-body = Your request { $reference } was merged into request { $into }, which covers the same problem. Please follow and answer it there: { $link }
+support-attachments = Files

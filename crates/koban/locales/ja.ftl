@@ -565,3 +565,4 @@ reason-split_all_messages = 元のお問い合わせにメッセージを少な�
 desk-merged-note = お問い合わせ { $reference } がこのお問い合わせに統合されました。
 desk-merged-subject = お問い合わせ { $reference } は別のお問い合わせで対応します
 desk-merged-body = お問い合わせ { $reference } は同じ内容のお問い合わせ { $into } に統合されました。今後はこちらでご確認・ご返信ください：{ $link }
+support-attachments = 添付ファイル

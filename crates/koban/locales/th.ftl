@@ -565,3 +565,4 @@ reason-split_all_messages = โปรดเหลือข้อความไ�
 desk-merged-note = คำขอ { $reference } ถูกรวมเข้ากับคำขอนี้แล้ว
 desk-merged-subject = คำขอ { $reference } ของคุณจะดำเนินการต่อในคำขออื่น
 desk-merged-body = คำขอ { $reference } ของคุณถูกรวมเข้ากับคำขอ { $into } ซึ่งเป็นปัญหาเดียวกัน โปรดติดตามและตอบกลับที่นี่: { $link }
+support-attachments = ไฟล์แนบ

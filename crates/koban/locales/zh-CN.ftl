@@ -565,3 +565,4 @@ reason-split_all_messages = 原工单中至少要保留一条消息。
 desk-merged-note = 工单 { $reference } 已合并到此工单。
 desk-merged-subject = 您的工单 { $reference } 已转到另一个工单处理
 desk-merged-body = 您的工单 { $reference } 与工单 { $into } 是同一个问题，已合并到该工单。请在这里查看进展并回复：{ $link }
+support-attachments = 附件

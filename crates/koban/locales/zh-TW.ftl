@@ -565,3 +565,4 @@ reason-split_all_messages = 原工單至少要保留一則訊息。
 desk-merged-note = 工單 { $reference } 已合併到此工單。
 desk-merged-subject = 您的工單 { $reference } 已轉到另一張工單處理
 desk-merged-body = 您的工單 { $reference } 與工單 { $into } 是同一個問題，已合併到該工單。請在這裡查看進度並回覆：{ $link }
+support-attachments = 附件

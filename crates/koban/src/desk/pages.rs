@@ -236,6 +236,9 @@ async fn request_context(
             }
         })
         .collect();
+    let attachments = super::attachments_api::listed(app, current, &ticket)
+        .await
+        .map_err(|p| render::error(viewer, p.status, p.message))?;
     Ok(context! {
         ticket => context! {
             reference => super::api::formatted(&ticket.reference),
@@ -243,6 +246,7 @@ async fn request_context(
             status => ticket.status,
         },
         messages => messages,
+        attachments => attachments,
     })
 }
 

@@ -170,6 +170,23 @@ async fn a_screenshot_and_a_log_travel_with_the_ticket(t: TestApp) {
         .await;
     assert_eq!(status, StatusCode::NOT_FOUND);
 
+    // The ticket page lists the files with their download links.
+    let page = t
+        .http
+        .get(t.url(&format!("/support/tickets/{reference}")))
+        .header("cookie", format!("koban_session={owner}"))
+        .send()
+        .await
+        .unwrap()
+        .text()
+        .await
+        .unwrap();
+    assert!(page.contains("id=\"attachments\""), "{page}");
+    // The engine escapes the link's slashes as it escapes all text.
+    let escaped = url.replace('/', "&#x2f;");
+    assert!(page.contains(&format!("href=\"{escaped}\"")), "{page}");
+    assert!(page.contains("app.log"));
+
     // A token is used once.
     let (status, problem) = t
         .post_as(
