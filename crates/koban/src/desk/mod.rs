@@ -9,6 +9,7 @@ pub mod console;
 pub mod console_api;
 pub mod context;
 mod error;
+pub mod forms_admin;
 pub mod merge;
 mod notify;
 mod pages;
@@ -112,6 +113,8 @@ pub fn domain() -> Domain {
                 .routes(routes!(attachments_api::request_document))
                 .routes(routes!(merge::merge))
                 .routes(routes!(merge::split))
+                .routes(routes!(forms_admin::list))
+                .routes(routes!(forms_admin::change))
         },
         migrations: &[
             Migration {

@@ -94,7 +94,8 @@ pub async fn open(
         Some(c) => c,
         None => Category::parse(triaged.category).unwrap_or(Category::Other),
     };
-    let completeness = check_form(category, &opening, chosen.is_some(), now)?;
+    let spec = super::forms_admin::form_for(app, category).await?;
+    let completeness = check_form(&spec, &opening, chosen.is_some(), now)?;
     let priority = if triaged.urgent { "urgent" } else { "normal" };
     let (subject, subject_original) = masked(&opening.subject);
     let (body, body_original) = masked(&opening.body);
@@ -301,7 +302,7 @@ fn contact_of(
 /// so saw its form), anything missing is refused; with one triage chose,
 /// only what is wrong or unknown is, and the score tells the agent what lacks.
 fn check_form(
-    category: Category,
+    spec: &forms::FormSpec,
     opening: &Opening,
     enforce_required: bool,
     now: i64,
@@ -313,14 +314,13 @@ fn check_form(
     if opening.body.chars().count() > MAX_BODY_CHARS {
         errors.push(field_error("body", "too_long"));
     }
-    let spec = forms::default_form(category);
     let mut submission = vec![
         ("subject".to_string(), opening.subject.clone()),
         ("body".to_string(), opening.body.clone()),
     ];
     submission.extend(opening.fields.iter().map(|(k, v)| (k.clone(), v.clone())));
     let now = jiff::Timestamp::from_millisecond(now).unwrap_or_default();
-    let result = forms::check(&spec, &submission, now);
+    let result = forms::check(spec, &submission, now);
     if enforce_required {
         errors.extend(
             result

@@ -15,6 +15,7 @@ mod conventions;
 mod delivery;
 mod desk;
 mod desk_attachments;
+mod desk_forms;
 mod desk_merge;
 mod desk_pages;
 mod edges;

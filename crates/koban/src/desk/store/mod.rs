@@ -1,6 +1,7 @@
 //! The desk's SQL: contacts, tickets, messages and events.
 
 pub mod attachments;
+pub mod forms;
 pub mod merge;
 
 use crate::store::StoreError;
