@@ -98,7 +98,7 @@ async fn submit(
         share_security_context: form
             .get("share_security_context")
             .is_some_and(|v| v == "yes"),
-        attachments: Vec::new(),
+        attachments: tokens(&form),
     };
     let current = viewer.current().cloned();
     let requester = match &current {
@@ -275,7 +275,16 @@ async fn reply(
     let body = form.get("body").cloned().unwrap_or_default();
     let result = async {
         let (ticket, standing) = service::visible(&app, &current, &reference).await?;
-        let added = service::add_message(&app, &current, &ticket, standing, &body, true).await?;
+        let added = service::add_message_with(
+            &app,
+            &current,
+            &ticket,
+            standing,
+            &body,
+            true,
+            &tokens(&form),
+        )
+        .await?;
         // On a closed request the reply opened a follow-up: go there.
         Ok::<_, super::DeskError>(
             added
@@ -303,4 +312,18 @@ async fn reply(
             }
         }
     }
+}
+
+/// The upload tokens the page's script put in the `attachments` field
+/// (comma-separated); without the script no file is sent.
+fn tokens(form: &Posted) -> Vec<String> {
+    form.get("attachments")
+        .map(|v| {
+            v.split(',')
+                .map(str::trim)
+                .filter(|t| !t.is_empty())
+                .map(str::to_string)
+                .collect()
+        })
+        .unwrap_or_default()
 }

@@ -528,3 +528,41 @@ async fn attachments_live_in_an_s3_store() {
         "nothing written locally"
     );
 }
+
+/// The support page's form carries the tokens its script uploaded.
+async fn the_support_form_sends_its_files(t: TestApp) {
+    let mut p = crate::security_pages::Pages::new(&t).await;
+    let html = p.get("/support").await.text().await.unwrap();
+    assert!(html.contains("data-upload"), "{html}");
+    let (status, up) = upload(&t, None, "shot.png", png_with_exif(), "attachment").await;
+    assert_eq!(status, StatusCode::CREATED, "{up}");
+    let token = up["token"].as_str().unwrap().to_string();
+    let response = p
+        .post(
+            "/support",
+            &[
+                ("subject", "Cannot sign in"),
+                ("body", "Screenshot attached"),
+                ("email", "visitor@example.com"),
+                ("attachments", &token),
+            ],
+        )
+        .await;
+    assert_eq!(response.status(), StatusCode::CREATED);
+    assert_eq!(t.count("desk_attachments").await, 1);
+    // A token that is not one refuses the form and stores nothing more.
+    let response = p
+        .post(
+            "/support",
+            &[
+                ("subject", "Again"),
+                ("body", "Another"),
+                ("email", "visitor@example.com"),
+                ("attachments", &token),
+            ],
+        )
+        .await;
+    assert_eq!(response.status(), StatusCode::UNPROCESSABLE_ENTITY);
+    assert_eq!(t.count("desk_tickets").await, 1);
+}
+both!(the_support_form_sends_its_files);
