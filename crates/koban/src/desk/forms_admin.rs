@@ -25,7 +25,7 @@ pub async fn form_for(app: &App, category: Category) -> Result<FormSpec, DeskErr
 
 /// Every category's current form.
 #[utoipa::path(get, path = "/api/v1/desk/forms", tag = "desk", security(()),
-    responses((status = 200, description = "Each category's form: `category`, `required` and `optional` standard fields, and `custom` fields (`id`, `kind` with its `type`, `required`, `max_len`)", body = Object)))]
+    responses((status = 200, description = "Each category's form: `category`, `required` and `optional` standard fields, and `custom` fields (`id`, `kind` with its `type`, `required`, `max_len`)", body = Vec<serde_json::Value>)))]
 pub async fn list(State(app): State<Arc<App>>) -> Result<Json<Vec<FormSpec>>, Problem> {
     let mut out = Vec::new();
     for category in Category::ALL {
