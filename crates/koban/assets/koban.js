@@ -137,4 +137,45 @@
       if (!d.contains(event.target)) d.removeAttribute("open");
     });
   });
+  // Files chosen on a support form are uploaded one by one first (the
+  // server checks each by its content), and their tokens sent with the form.
+  document.querySelectorAll("input[type=file][data-upload]").forEach(function (input) {
+    var form = input.form;
+    var hidden = form && form.querySelector("input[name=attachments]");
+    if (!hidden) return;
+    var done = false;
+    form.addEventListener("submit", function (event) {
+      if (done || !input.files.length) return;
+      event.preventDefault();
+      var csrf = form.querySelector("input[name=csrf_token]");
+      var tokens = [];
+      var files = Array.prototype.slice.call(input.files);
+      (function next() {
+        var file = files.shift();
+        if (!file) {
+          hidden.value = tokens.join(",");
+          done = true;
+          form.submit();
+          return;
+        }
+        fetch("/api/v1/desk/uploads?filename=" + encodeURIComponent(file.name), {
+          method: "POST",
+          credentials: "same-origin",
+          headers: { "Content-Type": "application/octet-stream", "X-CSRF-Token": csrf ? csrf.value : "" },
+          body: file
+        }).then(function (answer) {
+          return answer.json().then(function (body) {
+            if (!answer.ok) throw new Error(file.name + ": " + (body.detail || body.title || answer.status));
+            tokens.push(body.token);
+            next();
+          });
+        }).catch(function (error) {
+          var note = document.createElement("p");
+          note.className = "field-error";
+          note.textContent = error.message;
+          input.parentNode.appendChild(note);
+        });
+      })();
+    });
+  });
 })();

@@ -195,7 +195,11 @@ pub fn router(app: Arc<App>) -> Router {
         .layer(middleware::from_fn_with_state(app.clone(), idempotency::layer))
         .layer(middleware::from_fn_with_state(app.clone(), rate_limit::per_ip))
         .layer(DefaultBodyLimit::max(limit))
-        .layer(tower_http::limit::RequestBodyLimitLayer::new(limit))
+        // Raised for the desk's uploads, which read their body themselves
+        // within their own limit; every extractor keeps `limit` above.
+        .layer(tower_http::limit::RequestBodyLimitLayer::new(
+            limit.max(crate::desk::attachments::UPLOAD_BODY_BYTES + 1),
+        ))
         .layer(tower_http::timeout::TimeoutLayer::with_status_code(
             axum::http::StatusCode::REQUEST_TIMEOUT,
             Duration::from_secs(app.config.request_timeout_seconds),

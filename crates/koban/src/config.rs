@@ -77,6 +77,8 @@ pub struct Config {
     pub risk_refusal_cache_seconds: i64,
     pub second_factor_lock_after_failures: i64,
     pub second_factor_lock_minutes: i64,
+    pub blob_store: String,
+    pub desk_identity_document_days: i64,
 }
 
 impl Default for Config {
@@ -140,6 +142,8 @@ impl Default for Config {
             risk_refusal_cache_seconds: 2,
             second_factor_lock_after_failures: 5,
             second_factor_lock_minutes: 15,
+            blob_store: String::new(),
+            desk_identity_document_days: 14,
         }
     }
 }
@@ -204,6 +208,8 @@ pub const KEYS: &[(&str, &str)] = &[
     ("risk_refusal_cache_seconds", "How long a node answers repeated attempts on a locked account or throttled network from memory, without asking the database (0: off). A lock lifted on another node is seen here within this time."),
     ("second_factor_lock_after_failures", "Wrong second-factor codes that lock second-factor sign-in for a while; counted apart from passwords."),
     ("second_factor_lock_minutes", "How long second-factor sign-in stays locked after too many wrong codes."),
+    ("blob_store", "Where attachments' bytes are kept: empty for `data_dir`/blobs, `file:///absolute/path`, or `s3://bucket/prefix` (credentials and `endpoint`, `region` as described in `src/blobs/mod.rs`; masked by `koban config`)."),
+    ("desk_identity_document_days", "Identity documents uploaded to a ticket are deleted this many days after upload, and the deletion recorded on the ticket."),
 ];
 
 /// Why the configuration could not be loaded.
@@ -223,7 +229,8 @@ pub enum ConfigError {
 }
 
 fn is_secret(key: &str) -> bool {
-    key.ends_with("password") || key.ends_with("secret")
+    // The blob store's URL may carry an S3 key and secret.
+    key.ends_with("password") || key.ends_with("secret") || key == "blob_store"
 }
 
 impl Config {

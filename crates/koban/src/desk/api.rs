@@ -50,6 +50,10 @@ pub struct NewTicketRequest {
     /// sign-ins, devices, second factors) so support need not ask.
     #[serde(default)]
     pub share_security_context: bool,
+    /// Tokens from `POST /api/v1/desk/uploads` of the files that come with it.
+    #[serde(default)]
+    #[schema(max_items = 10)]
+    pub attachments: Vec<String>,
 }
 
 /// Opens a ticket; the answer carries its reference number.
@@ -104,6 +108,7 @@ pub async fn open_ticket(
         time_zone,
         channel: "web",
         share_security_context: input.share_security_context,
+        attachments: input.attachments,
     };
     let opened = service::open(&app, requester, opening).await?;
     Ok((StatusCode::CREATED, Json(opened)))
@@ -187,6 +192,8 @@ pub async fn my_tickets(
 /// One message of the conversation.
 #[derive(Debug, serde::Serialize, utoipa::ToSchema)]
 pub struct TicketMessageView {
+    /// Names the message in a split.
+    pub id: i64,
     /// `requester`, `agent` or `system`.
     pub author: String,
     /// False for an agents' internal note (shown to staff only).
@@ -237,6 +244,11 @@ pub struct TicketView {
     /// Staff only: the agent who has it.
     #[serde(skip_serializing_if = "Option::is_none")]
     pub assignee_id: Option<i64>,
+    /// The files the viewer may see.
+    pub attachments: Vec<super::attachments_api::DeskAttachmentView>,
+    /// When merged: the ticket the conversation continues in.
+    #[serde(skip_serializing_if = "Option::is_none")]
+    pub merged_into: Option<String>,
 }
 
 /// A ticket, for its requester or for staff; anyone else gets 404. Signed
@@ -250,7 +262,10 @@ pub async fn ticket(
     ApiPath(reference): ApiPath<String>,
 ) -> Result<Json<TicketView>, Problem> {
     let (ticket, standing) = reader.ticket(&app, &reference).await?;
-    view(&app, &ticket, standing).await.map(Json)
+    let mut shown = view(&app, &ticket, standing).await?;
+    shown.attachments = super::attachments_api::listed(&app, reader.current(), &ticket).await?;
+    shown.merged_into = super::merge::survivor_reference(&app, &ticket).await?;
+    Ok(Json(shown))
 }
 
 async fn view(app: &App, ticket: &TicketRow, standing: Standing) -> Result<TicketView, Problem> {
@@ -261,6 +276,7 @@ async fn view(app: &App, ticket: &TicketRow, standing: Standing) -> Result<Ticke
         .map_err(internal)?
         .into_iter()
         .map(|m| TicketMessageView {
+            id: m.id,
             author: m.author_kind,
             public: m.public,
             body: m.body,
@@ -301,6 +317,8 @@ async fn view(app: &App, ticket: &TicketRow, standing: Standing) -> Result<Ticke
         },
         team: ticket.team.clone().filter(|_| staff),
         assignee_id: ticket.assignee_id.filter(|_| staff),
+        attachments: Vec::new(),
+        merged_into: None,
     })
 }
 
@@ -313,6 +331,10 @@ pub struct NewMessageRequest {
     /// Agents: false for an internal note. Requesters' messages are always public.
     #[serde(default = "yes")]
     pub public: bool,
+    /// Tokens from `POST /api/v1/desk/uploads` of the files that come with it.
+    #[serde(default)]
+    #[schema(max_items = 10)]
+    pub attachments: Vec<String>,
 }
 
 fn yes() -> bool {
@@ -341,6 +363,7 @@ pub async fn add_message(
         standing,
         &input.body,
         input.public,
+        &input.attachments,
     )
     .await?;
     Ok((StatusCode::CREATED, Json(added)))

@@ -74,6 +74,14 @@ pub enum DeskError {
     /// slug, a calendar name).
     #[error("already exists")]
     AdminConflict,
+    /// An attachment over the size limit (in bytes): 413.
+    #[error("attachment too large")]
+    TooLarge(u64),
+    /// A change the ticket's state forbids (a merge into a closed ticket,
+    /// across requesters unconfirmed): 409 with this problem type, whose
+    /// title is `problem-<type>`.
+    #[error("conflict: {0}")]
+    Conflict(&'static str),
 }
 
 impl From<sqlx::Error> for DeskError {
@@ -182,6 +190,15 @@ impl From<DeskError> for Problem {
                 "desk-admin-conflict",
                 "problem-desk-admin-conflict",
             ),
+            DeskError::TooLarge(max) => Problem::new(
+                StatusCode::PAYLOAD_TOO_LARGE,
+                "body-too-large",
+                "problem-body-too-large",
+            )
+            .arg("limit", max.to_string()),
+            DeskError::Conflict(kind) => {
+                Problem::new(StatusCode::CONFLICT, kind, conflict_title(kind))
+            }
         }
     }
 }
@@ -189,5 +206,15 @@ impl From<DeskError> for Problem {
 impl axum::response::IntoResponse for DeskError {
     fn into_response(self) -> axum::response::Response {
         Problem::from(self).into_response()
+    }
+}
+
+/// The translated title of a [`DeskError::Conflict`].
+fn conflict_title(kind: &str) -> &'static str {
+    match kind {
+        "merge-target-closed" => "problem-merge-target-closed",
+        "merge-different-requester" => "problem-merge-different-requester",
+        "ticket-merged" => "problem-ticket-merged",
+        _ => "problem-ticket-changed",
     }
 }

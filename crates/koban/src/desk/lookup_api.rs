@@ -152,6 +152,14 @@ impl Reader {
         }
     }
 
+    /// The signed-in caller, if the reader is one (not a grant holder).
+    pub fn current(&self) -> Option<&Current> {
+        match self {
+            Reader::Session(current) => Some(current),
+            Reader::Grant(_) => None,
+        }
+    }
+
     /// The account a message is written as: the caller's, or for a grant
     /// the requester's account if they have one.
     pub fn author(&self) -> Option<i64> {

@@ -5,6 +5,8 @@
 pub mod admin;
 pub mod admin_api;
 pub mod api;
+pub mod attachments;
+pub mod attachments_api;
 pub mod console;
 pub mod console_api;
 pub mod console_ops;
@@ -12,14 +14,17 @@ mod console_pages;
 pub mod context;
 mod error;
 pub mod escalate;
+pub mod forms_admin;
 pub mod library;
 pub mod library_api;
 pub mod lookup;
 pub mod lookup_api;
 pub mod lookup_pages;
+pub mod merge;
 mod notify;
 mod pages;
 mod phrases_pages;
+pub mod purge;
 pub mod roles;
 pub mod roles_api;
 mod roles_pages;
@@ -115,11 +120,13 @@ pub async fn current_model(app: &App, force: bool) -> Arc<Model> {
 /// The desk as the application composes it.
 pub fn domain() -> Domain {
     Domain {
-        build: |_, _, parts| {
+        check: |config| attachments::blob_store(config).map(|_| ()),
+        build: |config, _, parts| {
             // Taught the corrections on first use (time 0 is stale).
             parts.insert(State {
                 model: RwLock::new((Arc::new(Model::builtin()), 0)),
             });
+            parts.insert(attachments::Blobs(attachments::blob_store(config)?));
             Ok(())
         },
         api: || {
@@ -168,6 +175,15 @@ pub fn domain() -> Domain {
                 .routes(routes!(admin_api::calendars, admin_api::create_calendar))
                 .routes(routes!(admin_api::update_calendar))
                 .routes(routes!(admin_api::policies, admin_api::replace_policies))
+                .routes(routes!(attachments_api::upload))
+                .routes(routes!(attachments_api::list))
+                .routes(routes!(attachments_api::download))
+                .routes(routes!(attachments_api::thumbnail))
+                .routes(routes!(attachments_api::request_document))
+                .routes(routes!(merge::merge))
+                .routes(routes!(merge::split))
+                .routes(routes!(forms_admin::list))
+                .routes(routes!(forms_admin::change))
         },
         migrations: &[
             Migration {
@@ -179,6 +195,11 @@ pub fn domain() -> Domain {
                 version: 10,
                 name: "desk_routing",
                 sql: include_str!("../../migrations/0010_desk_routing.sql"),
+            },
+            Migration {
+                version: 11,
+                name: "desk_attachments",
+                sql: include_str!("../../migrations/0011_desk_attachments.sql"),
             },
             Migration {
                 version: 12,
@@ -265,6 +286,7 @@ pub fn domain() -> Domain {
         )],
         jobs: &[
             sla::JOB,
+            purge::JOB,
             JobKind {
                 kind: lookup::LOOKUP_JOB,
                 every_ms: None,

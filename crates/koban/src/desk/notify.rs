@@ -154,3 +154,34 @@ async fn send(
     app.jobs_wakeup.notify_one();
     Ok(())
 }
+
+/// Queues the news that the requester's ticket was merged into another,
+/// where the conversation continues.
+pub async fn merged(
+    app: &App,
+    tx: &mut Transaction<'_, Any>,
+    ticket: &TicketRow,
+    into: &str,
+) -> Result<(), StoreError> {
+    let lang = Lang::parse(&ticket.language).unwrap_or(Lang::En);
+    let reference = super::api::formatted(&ticket.reference);
+    let link = format!("{}/support/tickets/{into}", app.config.public_base());
+    let body = t(
+        lang,
+        "desk-merged-body",
+        &[
+            ("reference", reference.clone()),
+            ("into", into.to_string()),
+            ("link", link),
+        ],
+    );
+    send(
+        app,
+        tx,
+        ticket,
+        "desk_merged",
+        t(lang, "desk-merged-subject", &[("reference", reference)]),
+        body,
+    )
+    .await
+}

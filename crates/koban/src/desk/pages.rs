@@ -138,6 +138,7 @@ async fn submit(
         share_security_context: form
             .get("share_security_context")
             .is_some_and(|v| v == "yes"),
+        attachments: tokens(&form),
     };
     let current = viewer.current().cloned();
     let requester = match &current {
@@ -304,6 +305,9 @@ pub(super) async fn request_context(
         .await
         .map_err(|e| internal(viewer, &e))?
         .is_some();
+    let attachments = super::attachments_api::listed(app, reader.current(), &ticket)
+        .await
+        .map_err(|p| render::error(viewer, p.status, p.message))?;
     Ok(context! {
         ticket => context! {
             reference => super::api::formatted(&ticket.reference),
@@ -316,6 +320,7 @@ pub(super) async fn request_context(
         expected => expected.map(|w| context! { at => w.iso, at_text => w.text }),
         can_escalate => standing == Standing::Requester && !escalated && ticket.status != "closed",
         escalated => escalated,
+        attachments => attachments,
     })
 }
 
@@ -358,8 +363,16 @@ async fn reply(
     let body = form.get("body").cloned().unwrap_or_default();
     let result = async {
         let (ticket, standing) = reader.ticket(&app, &reference).await?;
-        let added =
-            service::add_message_as(&app, reader.author(), &ticket, standing, &body, true).await?;
+        let added = service::add_message_as(
+            &app,
+            reader.author(),
+            &ticket,
+            standing,
+            &body,
+            true,
+            &tokens(&form),
+        )
+        .await?;
         Ok::<_, super::DeskError>((super::api::formatted(&ticket.reference), added.follow_up))
     }
     .await;
@@ -388,6 +401,20 @@ async fn reply(
             }
         }
     }
+}
+
+/// The upload tokens the page's script put in the `attachments` field
+/// (comma-separated); without the script no file is sent.
+fn tokens(form: &Posted) -> Vec<String> {
+    form.get("attachments")
+        .map(|v| {
+            v.split(',')
+                .map(str::trim)
+                .filter(|t| !t.is_empty())
+                .map(str::to_string)
+                .collect()
+        })
+        .unwrap_or_default()
 }
 
 #[cfg(test)]

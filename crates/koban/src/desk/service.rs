@@ -48,6 +48,8 @@ pub struct Opening {
     pub channel: &'static str,
     /// The requester agreed to attach their account's security context.
     pub share_security_context: bool,
+    /// Upload tokens of the files that come with the first message.
+    pub attachments: Vec<String>,
 }
 
 /// A ticket just opened.
@@ -92,7 +94,8 @@ pub async fn open(
         Some(c) => c,
         None => Category::parse(triaged.category).unwrap_or(Category::Other),
     };
-    let completeness = check_form(category, &opening, chosen.is_some(), now)?;
+    let spec = super::forms_admin::form_for(app, category).await?;
+    let completeness = check_form(&spec, &opening, chosen.is_some(), now)?;
     let priority = if triaged.urgent { "urgent" } else { "normal" };
     let (subject, subject_original) = masked(&opening.subject);
     let (body, body_original) = masked(&opening.body);
@@ -174,7 +177,7 @@ pub async fn open(
     if let Some((account, sealed)) = &snapshot {
         store::set_snapshot(&mut tx, ticket_id, *account, sealed).await?;
     }
-    store::insert_message(
+    let message_id = store::insert_message(
         &mut tx,
         NewMessage {
             ticket_id,
@@ -185,6 +188,16 @@ pub async fn open(
             original_sealed: sealed,
             now,
         },
+    )
+    .await?;
+    super::attachments::attach(
+        app,
+        &mut tx,
+        ticket_id,
+        Some(message_id),
+        account_id,
+        &opening.attachments,
+        now,
     )
     .await?;
     store::insert_event(
@@ -214,7 +227,7 @@ pub async fn open(
 
 /// Stores `ticket` under a random reference number. A number is taken
 /// about never; when it is, another is drawn.
-async fn insert_with_fresh_reference(
+pub(crate) async fn insert_with_fresh_reference(
     tx: &mut sqlx::Transaction<'_, sqlx::Any>,
     ticket: NewTicket<'_>,
 ) -> Result<(i64, Reference), DeskError> {
@@ -291,7 +304,7 @@ fn contact_of(
 /// so saw its form), anything missing is refused; with one triage chose,
 /// only what is wrong or unknown is, and the score tells the agent what lacks.
 fn check_form(
-    category: Category,
+    spec: &forms::FormSpec,
     opening: &Opening,
     enforce_required: bool,
     now: i64,
@@ -303,14 +316,13 @@ fn check_form(
     if opening.body.chars().count() > MAX_BODY_CHARS {
         errors.push(field_error("body", "too_long"));
     }
-    let spec = forms::default_form(category);
     let mut submission = vec![
         ("subject".to_string(), opening.subject.clone()),
         ("body".to_string(), opening.body.clone()),
     ];
     submission.extend(opening.fields.iter().map(|(k, v)| (k.clone(), v.clone())));
     let now = jiff::Timestamp::from_millisecond(now).unwrap_or_default();
-    let result = forms::check(&spec, &submission, now);
+    let result = forms::check(spec, &submission, now);
     if enforce_required {
         errors.extend(
             result
@@ -440,13 +452,37 @@ pub async fn add_message(
         standing,
         body,
         public,
+        &[],
     )
     .await
 }
 
-/// [`add_message`] written as `author`: a signed-in caller's account, or
+/// [`add_message`] with the upload tokens of the files that come with it.
+pub async fn add_message_with(
+    app: &App,
+    current: &Current,
+    ticket: &TicketRow,
+    standing: Standing,
+    body: &str,
+    public: bool,
+    attachments: &[String],
+) -> Result<MessageAdded, DeskError> {
+    add_message_as(
+        app,
+        Some(current.account.id),
+        ticket,
+        standing,
+        body,
+        public,
+        attachments,
+    )
+    .await
+}
+
+/// [`add_message`] written as `author` (a signed-in caller's account, or
 /// for a signed-out requester holding a lookup grant, the requester's
-/// account if there is one.
+/// account if there is one), with the upload tokens of its files.
+#[allow(clippy::too_many_arguments)]
 pub async fn add_message_as(
     app: &App,
     author: Option<i64>,
@@ -454,8 +490,12 @@ pub async fn add_message_as(
     standing: Standing,
     body: &str,
     public: bool,
+    attachments: &[String],
 ) -> Result<MessageAdded, DeskError> {
     let now = now_ms();
+    if ticket_merged(app, ticket).await? {
+        return Err(DeskError::Conflict("ticket-merged"));
+    }
     if body.trim().is_empty() {
         return Err(DeskError::field("body", "required"));
     }
@@ -496,7 +536,7 @@ pub async fn add_message_as(
     let (shown, original) = masked(body);
     let sealed = sealed_body(app, original);
     let mut tx = app.store.write().begin().await?;
-    store::insert_message(
+    let message_id = store::insert_message(
         &mut tx,
         NewMessage {
             ticket_id: ticket.id,
@@ -507,6 +547,16 @@ pub async fn add_message_as(
             original_sealed: sealed,
             now,
         },
+    )
+    .await?;
+    super::attachments::attach(
+        app,
+        &mut tx,
+        ticket.id,
+        Some(message_id),
+        author,
+        attachments,
+        now,
     )
     .await?;
     if public && standing == Standing::Agent {
@@ -615,4 +665,13 @@ async fn follow_up(
     }
     tx.commit().await?;
     Ok(reference)
+}
+
+/// Whether the ticket was merged into another: its conversation continues there.
+async fn ticket_merged(app: &App, ticket: &TicketRow) -> Result<bool, DeskError> {
+    Ok(
+        super::store::merge::merged_into(app.store.read(), ticket.id)
+            .await?
+            .is_some(),
+    )
 }

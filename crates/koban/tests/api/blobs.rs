@@ -167,7 +167,7 @@ fn blob_store_urls() {
 /// Where `scripts/test` installs it.
 const MOTO_SERVER: &str = "/var/tmp/koban-moto/bin/moto_server";
 
-fn moto_binary() -> Option<PathBuf> {
+pub(crate) fn moto_binary() -> Option<PathBuf> {
     let path = std::env::var_os("KOBAN_MOTO_SERVER")
         .map(PathBuf::from)
         .unwrap_or_else(|| PathBuf::from(MOTO_SERVER));
@@ -188,13 +188,13 @@ fn moto_binary() -> Option<PathBuf> {
 }
 
 /// A moto server on a free port, stopped (by its pid) when dropped.
-struct Moto {
+pub(crate) struct Moto {
     child: Child,
-    endpoint: String,
+    pub(crate) endpoint: String,
 }
 
 impl Moto {
-    async fn start(binary: &Path) -> Moto {
+    pub(crate) async fn start(binary: &Path) -> Moto {
         let port = std::net::TcpListener::bind("127.0.0.1:0")
             .unwrap()
             .local_addr()

@@ -4,6 +4,9 @@ mod triage_phrases;
 mod verifications;
 pub use triage_phrases::*;
 pub use verifications::*;
+pub mod attachments;
+pub mod forms;
+pub mod merge;
 
 use crate::store::StoreError;
 use sqlx::any::AnyRow;

@@ -1,0 +1,115 @@
+//! Category forms configured by desk admins, and tickets checked against them.
+
+use crate::support::TestApp;
+use reqwest::StatusCode;
+use serde_json::{json, Value};
+
+async fn put(t: &TestApp, token: &str, category: &str, body: Value) -> (StatusCode, Value) {
+    t.send(
+        t.http
+            .put(t.url(&format!("/api/v1/desk/forms/{category}")))
+            .bearer_auth(token)
+            .json(&body),
+    )
+    .await
+}
+
+async fn admins_shape_the_forms_and_tickets_follow(t: TestApp) {
+    let admin = t.staff("admin@example.com", "admin").await;
+    let agent = t.staff("agent@example.com", "agent").await;
+    let user = t
+        .signed_up("user@example.com", "correct horse battery")
+        .await;
+    let (status, forms) = t.get(None, "/api/v1/desk/forms").await;
+    assert_eq!(status, StatusCode::OK);
+    assert_eq!(forms.as_array().map(Vec::len), Some(10));
+    let good = json!({
+        "required": ["subject", "body"],
+        "optional": ["device_os"],
+        "custom": [
+            { "id": "order_number", "kind": { "type": "number" }, "required": true, "max_len": 20 },
+            { "id": "plan", "kind": { "type": "choice", "options": ["free", "pro"] }, "required": false, "max_len": 10 },
+        ],
+    });
+    // Not for agents or users; unknown categories do not exist.
+    for token in [&agent, &user] {
+        let (status, _) = put(&t, token, "other", good.clone()).await;
+        assert_eq!(status, StatusCode::FORBIDDEN);
+    }
+    let (status, _) = put(&t, &admin, "lost_cat", good.clone()).await;
+    assert_eq!(status, StatusCode::NOT_FOUND);
+    // Duplicate ids, a choice without options, a bad type, subject optional.
+    let (status, problem) = put(&t, &admin, "other", json!({
+        "required": ["body"],
+        "optional": ["subject"],
+        "custom": [
+            { "id": "x", "kind": { "type": "choice", "options": [] }, "required": false, "max_len": 10 },
+            { "id": "x", "kind": { "type": "date" }, "required": false, "max_len": 10 },
+        ],
+    })).await;
+    assert_eq!(status, StatusCode::UNPROCESSABLE_ENTITY, "{problem}");
+    let codes: Vec<&str> = problem["errors"]
+        .as_array()
+        .unwrap()
+        .iter()
+        .filter_map(|e| e["code"].as_str())
+        .collect();
+    assert!(codes.contains(&"duplicate_custom_id"), "{codes:?}");
+    assert!(codes.contains(&"choice_without_options"), "{codes:?}");
+    assert!(codes.contains(&"must_be_required"), "{codes:?}");
+    let (status, _) = put(&t, &admin, "other", json!({
+        "required": ["subject", "body"], "optional": [],
+        "custom": [{ "id": "y", "kind": { "type": "colour" }, "required": false, "max_len": 10 }],
+    })).await;
+    assert_eq!(status, StatusCode::UNPROCESSABLE_ENTITY);
+    assert_eq!(t.count("desk_forms").await, 0);
+
+    let (status, saved) = put(&t, &admin, "other", good.clone()).await;
+    assert_eq!(status, StatusCode::OK, "{saved}");
+    assert_eq!(t.count("desk_form_changes").await, 1);
+    // Tickets of the category now answer the custom fields.
+    let open = |fields: Value| {
+        let user = user.clone();
+        let t = &t;
+        async move {
+            t.post_as(
+                &user,
+                "/api/v1/desk/tickets",
+                json!({
+                    "category": "other", "subject": "Billing", "body": "Question about my bill",
+                    "fields": fields,
+                }),
+            )
+            .await
+        }
+    };
+    let (status, problem) = open(json!({})).await;
+    assert_eq!(status, StatusCode::UNPROCESSABLE_ENTITY, "{problem}");
+    assert_eq!(problem["errors"][0]["field"], "fields.order_number");
+    let (status, problem) = open(json!({ "order_number": "abc" })).await;
+    assert_eq!(status, StatusCode::UNPROCESSABLE_ENTITY, "{problem}");
+    assert_eq!(problem["errors"][0]["code"], "not_a_number");
+    let (status, problem) = open(json!({ "order_number": "12", "nickname": "x" })).await;
+    assert_eq!(status, StatusCode::UNPROCESSABLE_ENTITY, "{problem}");
+    assert_eq!(problem["errors"][0]["field"], "fields.nickname");
+    let (status, problem) = open(json!({ "order_number": "12", "plan": "gold" })).await;
+    assert_eq!(status, StatusCode::UNPROCESSABLE_ENTITY, "{problem}");
+    assert_eq!(t.count("desk_tickets").await, 0);
+    let (status, opened) =
+        open(json!({ "order_number": "12", "plan": "<script>alert(1)</script>" })).await;
+    assert_eq!(status, StatusCode::UNPROCESSABLE_ENTITY, "{opened}");
+    let (status, opened) = open(json!({ "order_number": "12", "plan": "pro" })).await;
+    assert_eq!(status, StatusCode::CREATED, "{opened}");
+    let reference: String = opened["reference"]
+        .as_str()
+        .unwrap()
+        .chars()
+        .filter(char::is_ascii_digit)
+        .collect();
+    let (_, seen) = t
+        .get(Some(&agent), &format!("/api/v1/desk/tickets/{reference}"))
+        .await;
+    assert_eq!(seen["fields"]["order_number"], "12");
+    assert_eq!(seen["fields"]["plan"], "pro");
+}
+both!(admins_shape_the_forms_and_tickets_follow);
