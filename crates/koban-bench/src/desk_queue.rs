@@ -170,8 +170,11 @@ async fn fill(app: &App, options: &DeskQueue, agents: &[i64]) -> Result<u64, Str
     let year_ms = 365 * 24 * 3_600_000i64;
     let step = year_ms / want as i64;
     let started = Instant::now();
-    for start in (have..want).step_by(BATCH) {
-        let end = (start + BATCH as u64).min(want);
+    // A reference the API drew at random may equal one of these; such a
+    // row is skipped, and the loop goes on until the count is reached.
+    let (mut added, mut start) = (0u64, have);
+    while have + added < want {
+        let end = start + (BATCH as u64).min(want - have - added);
         let mut tx = app.store.write().begin().await.map_err(err)?;
         let values: Vec<String> = (start..end)
             .map(|i| {
@@ -189,7 +192,7 @@ async fn fill(app: &App, options: &DeskQueue, agents: &[i64]) -> Result<u64, Str
             "INSERT INTO desk_tickets (reference, subject, status, priority, category, urgent,
                 requester_contact_id, team, assignee_id, solved_at, channel, language, fields,
                 completeness, triage, created_at, updated_at)
-             VALUES {}",
+             VALUES {} ON CONFLICT (reference) DO NOTHING",
             values.join(", ")
         );
         let mut query = sqlx::query(&sql);
@@ -213,8 +216,9 @@ async fn fill(app: &App, options: &DeskQueue, agents: &[i64]) -> Result<u64, Str
                 .bind(created)
                 .bind(created);
         }
-        query.execute(&mut *tx).await.map_err(err)?;
+        added += query.execute(&mut *tx).await.map_err(err)?.rows_affected();
         tx.commit().await.map_err(err)?;
+        start = end;
     }
     // Every ticket's first message and event, each in one statement.
     let mut tx = app.store.write().begin().await.map_err(err)?;
