@@ -71,7 +71,7 @@ fn shape(i: u64, agents: usize) -> Shape {
     };
     let category = Category::ALL[((h >> 16) % Category::ALL.len() as u64) as usize].as_str();
     let team = TEAMS[((h >> 24) % TEAMS.len() as u64) as usize];
-    let assignee = (status != "new" && (h >> 32) % 5 != 0 && agents > 0)
+    let assignee = (status != "new" && !(h >> 32).is_multiple_of(5) && agents > 0)
         .then(|| ((h >> 40) % agents as u64) as usize);
     Shape {
         status,
