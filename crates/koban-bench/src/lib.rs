@@ -10,6 +10,9 @@
 //! verifications/s` says how much the rest of the server costs.
 
 mod crates;
+mod desk_open;
+mod desk_queue;
+mod load;
 mod login;
 mod risk;
 mod setup;
@@ -63,6 +66,84 @@ pub enum BenchCommand {
     /// The configuration layers through `figment` beside `Config::load`: what
     /// each answers to the inputs the tests use.
     ConfigLayers,
+    /// Signed-out tickets through `POST /api/v1/desk/tickets` of a running
+    /// server in slices, with the same rows inserted straight into its
+    /// database before, between and after them; or, with `--target rt`, the
+    /// same tickets through Request Tracker's REST 2 API.
+    DeskOpen(DeskOpen),
+    /// Loads tickets straight into the configured database, then times the
+    /// console's queue views of a running server with an agent's token.
+    DeskQueue(DeskQueue),
+}
+
+/// Options of `koban-bench desk-open`.
+#[derive(Debug, Clone, Args)]
+pub struct DeskOpen {
+    /// Base URL of the running server.
+    #[arg(long)]
+    pub url: String,
+    /// `koban`, or `rt` for Request Tracker's REST 2 API.
+    #[arg(long, default_value = "koban")]
+    pub target: String,
+    /// Concurrent clients, each with one request in flight; the raw inserts
+    /// run as many tasks.
+    #[arg(long, default_value_t = 8)]
+    pub clients: usize,
+    /// Measured time in all, split evenly over the slices.
+    #[arg(long, default_value_t = 10)]
+    pub duration_seconds: u64,
+    /// Slices; raw inserts are measured before the first, between each two
+    /// and after the last.
+    #[arg(long, default_value_t = 2)]
+    pub rounds: usize,
+    /// Time under load before each slice's measuring starts.
+    #[arg(long, default_value_t = 1)]
+    pub warmup_seconds: u64,
+    /// Seconds of each raw measurement; 0 skips them (always skipped for rt).
+    #[arg(long, default_value_t = 3)]
+    pub raw_seconds: u64,
+    /// Process id of the server, for its CPU time.
+    #[arg(long)]
+    pub server_pid: Option<u32>,
+    /// Makes this run's requester addresses unique (default: random).
+    #[arg(long)]
+    pub tag: Option<String>,
+    /// rt: the queue tickets go to.
+    #[arg(long, default_value = "General")]
+    pub rt_queue: String,
+    /// rt: the Authorization header's value (e.g. `Basic cm9vdDpwYXNzd29yZA==`).
+    #[arg(long)]
+    pub authorization: Option<String>,
+}
+
+/// Options of `koban-bench desk-queue`.
+#[derive(Debug, Args)]
+pub struct DeskQueue {
+    /// Base URL of the running server.
+    #[arg(long)]
+    pub url: String,
+    /// Tickets in the database (loaded until there are that many).
+    #[arg(long, default_value_t = 200_000)]
+    pub tickets: usize,
+    /// Agents the tickets are assigned to (the first one asks).
+    #[arg(long, default_value_t = 30)]
+    pub agents: usize,
+    /// The agents' password.
+    #[arg(long, default_value = DEFAULT_PASSWORD)]
+    pub password: String,
+    /// Measured requests per view.
+    #[arg(long, default_value_t = 3000)]
+    pub requests: usize,
+    /// Requests per view before measuring.
+    #[arg(long, default_value_t = 100)]
+    pub warmup: usize,
+    /// The category of the open-tickets view (what a team's view filters on
+    /// until the desk has teams).
+    #[arg(long, default_value = "account_stolen")]
+    pub category: String,
+    /// Process id of the server, for its resident memory after the load.
+    #[arg(long)]
+    pub server_pid: Option<u32>,
 }
 
 /// Options of `koban-bench limiter`.
@@ -288,6 +369,8 @@ pub async fn run(command: BenchCommand, config: Config) -> Result<(), String> {
         BenchCommand::Cidr(options) => crates::cidr(&options),
         BenchCommand::Metrics(options) => crates::metrics(&options),
         BenchCommand::ConfigLayers => crates::config_layers(),
+        BenchCommand::DeskOpen(options) => desk_open::run(config, options).await,
+        BenchCommand::DeskQueue(options) => desk_queue::run(config, options).await,
     }
 }
 

@@ -95,6 +95,18 @@ impl Endpoint {
     }
 }
 
+impl Endpoint {
+    /// The bytes of a GET of `path` (with its query), with extra headers.
+    pub fn get(&self, path: &str, headers: &[(&str, &str)]) -> Vec<u8> {
+        let mut head = format!("GET {path} HTTP/1.1\r\nHost: {}\r\n", self.host);
+        for (name, value) in headers {
+            head.push_str(&format!("{name}: {value}\r\n"));
+        }
+        head.push_str("\r\n");
+        head.into_bytes()
+    }
+}
+
 /// One keep-alive connection and what it has read past the last answer.
 pub struct Connection {
     stream: TcpStream,
