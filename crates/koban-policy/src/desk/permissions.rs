@@ -90,15 +90,20 @@ pub enum Action {
     DecideVerification,
     ReadTriagePhrases,
     AdministerTriage,
+    /// What the category forms ask: the form is shown before sign-in.
+    ReadForms,
+    AdministerForms,
 }
 
 impl Action {
     /// The least a caller needs for the action.
     pub const fn access(self) -> Access {
         match self {
-            Action::OpenTicket | Action::RequestLookup | Action::CheckLookup | Action::Upload => {
-                Access::Public
-            }
+            Action::OpenTicket
+            | Action::RequestLookup
+            | Action::CheckLookup
+            | Action::Upload
+            | Action::ReadForms => Access::Public,
             Action::ReadTicket | Action::AddMessage | Action::ReadAttachments => Access::Requester,
             Action::Escalate => Access::RequesterOnly,
             Action::Triage | Action::ReadQueue | Action::ReadLibrary => Access::Staff(Role::Agent),
@@ -115,7 +120,8 @@ impl Action {
             | Action::ChangeRole
             | Action::AdministerRouting
             | Action::AdministerLibrary
-            | Action::AdministerTriage => Access::Staff(Role::Admin),
+            | Action::AdministerTriage
+            | Action::AdministerForms => Access::Staff(Role::Admin),
         }
     }
 
@@ -299,7 +305,45 @@ pub const OPERATIONS: &[(&str, &str, Action)] = &[
         "/api/v1/desk/admin/sla-policies",
         Action::AdministerRouting,
     ),
+    ("post", "/api/v1/desk/uploads", Action::Upload),
+    (
+        "get",
+        "/api/v1/desk/tickets/{reference}/attachments",
+        Action::ReadAttachments,
+    ),
+    (
+        "get",
+        "/api/v1/desk/tickets/{reference}/attachments/{id}",
+        Action::ReadAttachments,
+    ),
+    (
+        "get",
+        "/api/v1/desk/tickets/{reference}/attachments/{id}/thumbnail",
+        Action::ReadAttachments,
+    ),
+    (
+        "post",
+        "/api/v1/desk/tickets/{reference}/document-requests",
+        Action::RequestDocument,
+    ),
+    (
+        "post",
+        "/api/v1/desk/tickets/{reference}/merge",
+        Action::MergeOrSplit,
+    ),
+    (
+        "post",
+        "/api/v1/desk/tickets/{reference}/split",
+        Action::MergeOrSplit,
+    ),
+    ("get", "/api/v1/desk/forms", Action::ReadForms),
+    (
+        "put",
+        "/api/v1/desk/forms/{category}",
+        Action::AdministerForms,
+    ),
 ];
+
 /// The access an operation needs; `None` for one that is not listed.
 pub fn operation(method: &str, path: &str) -> Option<Access> {
     OPERATIONS

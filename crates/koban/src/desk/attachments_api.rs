@@ -282,10 +282,12 @@ pub async fn request_document(
     Authenticated(current): Authenticated,
     ApiPath(reference): ApiPath<String>,
 ) -> Result<StatusCode, Problem> {
-    if !current.account.has_role("agent") {
+    // Whoever may not see the ticket is told it does not exist; its
+    // requester may see it but not ask this.
+    let (ticket, standing) = service::visible(&app, &current, &reference).await?;
+    if standing != service::Standing::Agent {
         return Err(Problem::forbidden());
     }
-    let (ticket, _) = service::visible(&app, &current, &reference).await?;
     if ticket.status == "closed" {
         return Err(super::DeskError::Closed.into());
     }

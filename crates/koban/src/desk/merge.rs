@@ -38,12 +38,12 @@ pub struct DeskMerged {
     pub reference: String,
 }
 
-/// The agent behind a request, or 403.
-fn agent(current: &Current) -> Result<(), DeskError> {
-    if current.account.has_role("agent") {
-        Ok(())
-    } else {
-        Err(DeskError::Forbidden)
+/// The ticket for an agent: whoever may not see it is told it does not
+/// exist, its requester 403.
+async fn for_agent(app: &App, current: &Current, reference: &str) -> Result<TicketRow, DeskError> {
+    match service::visible(app, current, reference).await? {
+        (ticket, Standing::Agent) => Ok(ticket),
+        (_, Standing::Requester) => Err(DeskError::Forbidden),
     }
 }
 
@@ -60,8 +60,7 @@ pub async fn merge(
     ApiPath(reference): ApiPath<String>,
     ApiJson(input): ApiJson<DeskMergeRequest>,
 ) -> Result<Json<DeskMerged>, Problem> {
-    agent(&current)?;
-    let (source, _) = service::visible(&app, &current, &reference).await?;
+    let source = for_agent(&app, &current, &reference).await?;
     let target_reference = service::parse_reference(&input.into)
         .map_err(|_| DeskError::field("into", "reference_check_digit"))?;
     let target = store::ticket_by_reference(app.store.read(), &target_reference)
@@ -170,9 +169,7 @@ pub async fn split(
     ApiPath(reference): ApiPath<String>,
     ApiJson(input): ApiJson<DeskSplitRequest>,
 ) -> Result<(StatusCode, Json<DeskMerged>), Problem> {
-    agent(&current)?;
-    let (source, standing) = service::visible(&app, &current, &reference).await?;
-    debug_assert!(standing == Standing::Agent);
+    let source = for_agent(&app, &current, &reference).await?;
     if source.status == "closed" {
         return Err(DeskError::Closed.into());
     }

@@ -95,6 +95,11 @@ fn sample_body(method: &str, path: &str, reference: &str) -> Value {
         ("post" | "put", "/api/v1/desk/macros" | "/api/v1/desk/macros/{id}") => {
             json!({ "name": "matrix", "status": "pending" })
         }
+        ("put", "/api/v1/desk/forms/{category}") => {
+            json!({ "required": ["subject", "body"], "optional": [] })
+        }
+        ("post", "/api/v1/desk/tickets/{reference}/merge") => json!({ "into": reference }),
+        ("post", "/api/v1/desk/tickets/{reference}/split") => json!({ "message_ids": [1] }),
         _ => json!({}),
     }
 }
