@@ -388,7 +388,7 @@ fn jpeg(width: u32, height: u32) -> Vec<u8> {
     out
 }
 
-fn png(width: u32, height: u32) -> Vec<u8> {
+pub(crate) fn png(width: u32, height: u32) -> Vec<u8> {
     let mut out = Vec::new();
     image::DynamicImage::ImageRgb8(gradient(width, height))
         .write_with_encoder(image::codecs::png::PngEncoder::new(&mut out))

@@ -155,6 +155,11 @@ pub(super) async fn ticket_context(
         (None, Some(id)) => Some(library::use_canned(app, agent, ticket, id).await?),
         (None, None) => None,
     };
+    // The files of the ticket this agent may open (identity documents only
+    // for the agent who asked for them and supervisors).
+    let attachments = crate::desk::attachments_api::listed(app, Some(agent), ticket)
+        .await
+        .map_err(|problem| DeskError::Internal(format!("attachments: {}", problem.message)))?;
     let context = support_api::context_answer(app, ticket).await?;
     let live = context.live.as_ref().map(|live| {
         context! {
@@ -220,6 +225,7 @@ pub(super) async fn ticket_context(
         },
         answers => fields,
         lines => lines,
+        attachments => attachments,
         tags => tags.join(", "),
         tag_list => tags,
         others => others,

@@ -55,9 +55,23 @@ async fn browser_first_case_locked_out_user_gets_back_in_through_support() {
         "const f = document.querySelector('#happened_at'); f.value = '2026-12-04T09:30'; return f.value",
     )
     .await;
+    // A screenshot of the lock, from the phone's gallery.
+    let gallery = tempfile::tempdir().expect("temp dir");
+    let screenshot = gallery.path().join("lock-screen.png");
+    std::fs::write(&screenshot, crate::blobs::png(320, 640)).expect("screenshot");
+    user.find("#files")
+        .await
+        .send_keys(&screenshot.display().to_string())
+        .await
+        .expect("choose the screenshot");
     user.shot("support-form").await;
     user.click("#support-submit").await;
     user.on_page("support-sent").await;
+    assert_eq!(
+        t.count("desk_attachments").await,
+        1,
+        "the screenshot came with the request"
+    );
     let reference = user.text("#reference").await;
     assert_eq!(reference.len(), 13, "{reference}");
     user.shot("reference").await;
@@ -124,6 +138,10 @@ async fn agent_verifies_and_unlocks(t: &TestApp, owner: &str, reference: &str) {
         category == "cannot_sign_in" || category == "account_stolen",
         "{category}"
     );
+    // The user's screenshot is on the ticket, shown small.
+    let file = agent.text("#ticket-attachments .attachment").await;
+    assert!(file.contains("lock-screen.png"), "{file}");
+    agent.find("#ticket-attachments img.thumb").await;
     agent.find("#account-unproved").await;
     agent.find("#lock-state").await;
     agent.find("#actions-need-verification").await;
