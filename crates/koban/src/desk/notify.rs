@@ -19,22 +19,14 @@ pub(super) async fn destination(
 ) -> Result<Option<(Channel, String)>, StoreError> {
     if let Some(account_id) = ticket.requester_account_id {
         let account = crate::accounts::store::find_by_id(&mut **tx, account_id).await?;
-        return Ok(account.and_then(|a| {
-            match (a.email_verified, a.email, a.phone_verified, a.phone) {
-                (true, Some(email), _, _) => Some((Channel::Email, email)),
-                (_, _, true, Some(phone)) => Some((Channel::Sms, phone)),
-                _ => None,
-            }
-        }));
+        return Ok(account.as_ref().and_then(account_destination));
     }
     let Some(contact) = ticket.requester_contact_id else {
         return Ok(None);
     };
-    Ok(match store::contact(&mut **tx, contact).await? {
-        Some((Some(email), _)) => Some((Channel::Email, email)),
-        Some((None, Some(phone))) => Some((Channel::Sms, phone)),
-        _ => None,
-    })
+    Ok(store::contact(&mut **tx, contact)
+        .await?
+        .and_then(|(email, phone)| contact_destination(email.as_deref(), phone.as_deref())))
 }
 
 fn link(app: &App, ticket: &TicketRow) -> String {
@@ -46,10 +38,13 @@ fn link(app: &App, ticket: &TicketRow) -> String {
 }
 
 /// Queues the acknowledgement of a new ticket.
+/// `to` is where the requester is answered, which the opener already
+/// knows: no read for it inside the ticket's transaction.
 pub async fn received(
     app: &App,
     tx: &mut Transaction<'_, Any>,
     ticket: &TicketRow,
+    to: Option<(Channel, String)>,
 ) -> Result<(), StoreError> {
     let lang = Lang::parse(&ticket.language).unwrap_or(Lang::En);
     let reference = super::api::formatted(&ticket.reference);
@@ -61,15 +56,39 @@ pub async fn received(
             ("link", link(app, ticket)),
         ],
     );
-    send(
+    send_to(
         app,
         tx,
         ticket,
+        to,
         "desk_received",
         t(lang, "desk-received-subject", &[("reference", reference)]),
         body,
     )
     .await
+}
+
+/// Where an account is answered: its verified email, else its verified phone.
+pub fn account_destination(account: &crate::accounts::Account) -> Option<(Channel, String)> {
+    match (
+        account.email_verified,
+        &account.email,
+        account.phone_verified,
+        &account.phone,
+    ) {
+        (true, Some(email), _, _) => Some((Channel::Email, email.clone())),
+        (_, _, true, Some(phone)) => Some((Channel::Sms, phone.clone())),
+        _ => None,
+    }
+}
+
+/// Where a contact is answered: its email, else its phone.
+pub fn contact_destination(email: Option<&str>, phone: Option<&str>) -> Option<(Channel, String)> {
+    match (email, phone) {
+        (Some(email), _) => Some((Channel::Email, email.to_string())),
+        (None, Some(phone)) => Some((Channel::Sms, phone.to_string())),
+        _ => None,
+    }
 }
 
 /// Queues the news of an agent's public reply, with the reply itself.
@@ -139,7 +158,21 @@ async fn send(
     subject: String,
     body: String,
 ) -> Result<(), StoreError> {
-    let Some((channel, destination)) = destination(tx, ticket).await? else {
+    let to = destination(tx, ticket).await?;
+    send_to(app, tx, ticket, to, purpose, subject, body).await
+}
+
+#[allow(clippy::too_many_arguments)]
+async fn send_to(
+    app: &App,
+    tx: &mut Transaction<'_, Any>,
+    ticket: &TicketRow,
+    to: Option<(Channel, String)>,
+    purpose: &str,
+    subject: String,
+    body: String,
+) -> Result<(), StoreError> {
+    let Some((channel, destination)) = to else {
         return Ok(());
     };
     let message = Outgoing {

@@ -151,29 +151,26 @@ pub async fn open(
         }
         _ => return Err(DeskError::field("email", "one_of_phone_email")),
     };
-    let (ticket_id, number) = insert_with_fresh_reference(
-        &mut tx,
-        NewTicket {
-            reference: "",
-            subject: &subject,
-            status: Status::New.as_str(),
-            priority,
-            category: category.as_str(),
-            urgent: priority == "urgent",
-            channel: opening.channel,
-            requester_account_id: account_id,
-            requester_contact_id: contact_id,
-            language: &opening.language,
-            region: opening.region.as_deref(),
-            time_zone: opening.time_zone.as_deref(),
-            fields: &fields,
-            completeness: i64::from(completeness),
-            triage: &triage_text,
-            follow_up_of: None,
-            now,
-        },
-    )
-    .await?;
+    let new_ticket = NewTicket {
+        reference: "",
+        subject: &subject,
+        status: Status::New.as_str(),
+        priority,
+        category: category.as_str(),
+        urgent: priority == "urgent",
+        channel: opening.channel,
+        requester_account_id: account_id,
+        requester_contact_id: contact_id,
+        language: &opening.language,
+        region: opening.region.as_deref(),
+        time_zone: opening.time_zone.as_deref(),
+        fields: &fields,
+        completeness: i64::from(completeness),
+        triage: &triage_text,
+        follow_up_of: None,
+        now,
+    };
+    let (ticket_id, number) = insert_with_fresh_reference(&mut tx, new_ticket).await?;
     if let Some((account, sealed)) = &snapshot {
         store::set_snapshot(&mut tx, ticket_id, *account, sealed).await?;
     }
@@ -209,12 +206,17 @@ pub async fn open(
         now,
     )
     .await?;
-    let stored = store::ticket_by_reference(&mut *tx, &number.to_string())
-        .await?
-        .ok_or_else(|| DeskError::Internal("the new ticket is not readable".into()))?;
+    let stored = new_ticket.stored(ticket_id, &number.to_string());
     super::routing::route_new(&mut tx, &stored, now).await?;
     super::sla::refresh(&mut tx, ticket_id, now).await?;
-    super::notify::received(app, &mut tx, &stored).await?;
+    let answer_to = match (&requester, &contact) {
+        (Requester::Account(current), _) => super::notify::account_destination(&current.account),
+        (_, Some((email, phone))) => {
+            super::notify::contact_destination(email.as_deref(), phone.as_deref())
+        }
+        _ => None,
+    };
+    super::notify::received(app, &mut tx, &stored, answer_to).await?;
     tx.commit().await?;
     Ok(Opened {
         reference: reference::format(number),
