@@ -5,6 +5,7 @@
 //! services as the JSON API. Signed out: to sign-in; not an agent: 404,
 //! as for a page that does not exist.
 
+mod event_text;
 mod library;
 mod ticket;
 mod ticket_view;

@@ -20,8 +20,8 @@ struct Line {
     kind: String,
     author: Option<String>,
     body: String,
-    /// For events: what changed, as stored (shown as text).
-    detail: Option<String>,
+    /// For events: what happened, as a sentence in the reader's language.
+    text: Option<String>,
     event: Option<String>,
     at: String,
     at_text: String,
@@ -78,6 +78,11 @@ fn rows(viewer: &Viewer, items: &[Json], members: &[&str], time: &str) -> Vec<Js
             if let Some(ms) = item.get(time).and_then(Json::as_i64) {
                 row.insert("at_text".into(), Json::String(viewer.when(ms).text));
             }
+            // A delivery's purpose reads as words, not as its identifier.
+            if let Some(purpose) = item.get("purpose").and_then(Json::as_str) {
+                let words = super::event_text::purpose(viewer.lang, purpose);
+                row.insert("purpose".into(), Json::String(words));
+            }
             Json::Object(row)
         })
         .collect()
@@ -121,7 +126,7 @@ pub(super) async fn ticket_context(
             kind: kind.into(),
             author: name_of(m.author_account_id),
             body: m.body,
-            detail: None,
+            text: None,
             event: None,
             at,
             at_text,
@@ -134,11 +139,29 @@ pub(super) async fn ticket_context(
             continue;
         }
         let (at, at_text) = text_at(viewer, e.at);
+        let detail: serde_json::Value = serde_json::from_str(&e.detail).unwrap_or_default();
+        let said = super::event_text::describe(&e.kind, &detail, e.actor_account_id);
+        let args: Vec<(&str, String)> = said
+            .args
+            .into_iter()
+            .map(|(name, arg)| {
+                let value = match arg {
+                    super::event_text::Arg::Text(text) => text,
+                    super::event_text::Arg::Message(id) => {
+                        crate::web::i18n::t(viewer.lang, &id, &[])
+                    }
+                    super::event_text::Arg::Person(id) => {
+                        name_of(Some(id)).unwrap_or_else(|| format!("#{id}"))
+                    }
+                };
+                (name, value)
+            })
+            .collect();
         lines.push(Line {
             kind: "event".into(),
             author: name_of(e.actor_account_id),
             body: String::new(),
-            detail: Some(e.detail.clone()).filter(|d| d != "{}"),
+            text: Some(crate::web::i18n::t(viewer.lang, said.id, &args)),
             event: Some(event_name(&e.kind).to_string()),
             at,
             at_text,
