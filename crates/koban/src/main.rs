@@ -150,7 +150,7 @@ async fn run(cli: Cli) -> Result<(), String> {
     } = cli.command
     {
         let model = koban_policy::desk::triage::Model::builtin();
-        let failed = koban::desk::triage::filter(
+        let failed = koban::desk::tickets::triage::filter(
             &model,
             std::io::stdin().lock(),
             std::io::BufWriter::new(std::io::stdout().lock()),

@@ -3,43 +3,14 @@
 //! triage. Its rules live in `koban_policy::desk`.
 
 pub mod admin;
-pub mod admin_api;
-pub mod api;
 pub mod attachments;
-pub mod attachments_api;
 pub mod console;
-pub mod console_api;
-pub mod console_ops;
-mod console_pages;
-pub mod context;
 mod error;
-pub mod escalate;
-pub mod forms_admin;
-pub mod library;
-pub mod library_api;
 pub mod lookup;
-pub mod lookup_api;
-pub mod lookup_pages;
-pub mod merge;
-mod notify;
-mod pages;
-mod phrases_pages;
-pub mod purge;
-pub mod roles;
-pub mod roles_api;
-mod roles_pages;
 pub mod routing;
-pub mod service;
-pub mod sla;
-mod sla_notice;
 pub mod store;
-pub mod support_api;
-pub mod triage;
-pub mod triage_phrases;
-pub mod triage_phrases_api;
+pub mod tickets;
 pub mod verification;
-pub mod verification_api;
-mod verify_pages;
 
 pub use error::DeskError;
 
@@ -132,58 +103,76 @@ pub fn domain() -> Domain {
         api: || {
             use utoipa_axum::routes;
             utoipa_axum::router::OpenApiRouter::new()
-                .routes(routes!(api::open_ticket, console_api::queue))
-                .routes(routes!(api::my_tickets))
-                .routes(routes!(api::ticket, console_api::change))
-                .routes(routes!(api::add_message))
-                .routes(routes!(api::triage))
-                .routes(routes!(triage_phrases_api::list, triage_phrases_api::add))
-                .routes(routes!(triage_phrases_api::remove))
-                .routes(routes!(support_api::security_context))
+                .routes(routes!(tickets::api::open_ticket, console::api::queue))
+                .routes(routes!(tickets::api::my_tickets))
+                .routes(routes!(tickets::api::ticket, console::api::change))
+                .routes(routes!(tickets::api::add_message))
+                .routes(routes!(tickets::api::triage))
+                .routes(routes!(admin::phrases_api::list, admin::phrases_api::add))
+                .routes(routes!(admin::phrases_api::remove))
+                .routes(routes!(verification::account_api::security_context))
                 .routes(routes!(
-                    support_api::start_verification,
-                    verification_api::list
+                    verification::account_api::start_verification,
+                    verification::api::list
                 ))
-                .routes(routes!(verification_api::start_second_factor))
-                .routes(routes!(verification_api::start_documented))
-                .routes(routes!(verification_api::decide))
-                .routes(routes!(support_api::check_verification))
-                .routes(routes!(support_api::account_action))
+                .routes(routes!(verification::api::start_second_factor))
+                .routes(routes!(verification::api::start_documented))
+                .routes(routes!(verification::api::decide))
+                .routes(routes!(verification::account_api::check_verification))
+                .routes(routes!(verification::account_api::account_action))
                 .routes(routes!(
-                    library_api::list_canned,
-                    library_api::create_canned
+                    console::library_api::list_canned,
+                    console::library_api::create_canned
                 ))
                 .routes(routes!(
-                    library_api::update_canned,
-                    library_api::delete_canned
+                    console::library_api::update_canned,
+                    console::library_api::delete_canned
                 ))
-                .routes(routes!(library_api::list_macros, library_api::create_macro))
                 .routes(routes!(
-                    library_api::update_macro,
-                    library_api::delete_macro
+                    console::library_api::list_macros,
+                    console::library_api::create_macro
                 ))
-                .routes(routes!(library_api::fill_canned))
-                .routes(routes!(library_api::apply_macro))
-                .routes(routes!(lookup_api::request_lookup))
-                .routes(routes!(lookup_api::check_lookup))
-                .routes(routes!(roles_api::agents))
-                .routes(routes!(roles_api::set_role))
-                .routes(routes!(escalate::escalate_ticket))
-                .routes(routes!(admin_api::teams, admin_api::create_team))
-                .routes(routes!(admin_api::update_team, admin_api::delete_team))
-                .routes(routes!(admin_api::save_member, admin_api::delete_member))
-                .routes(routes!(admin_api::calendars, admin_api::create_calendar))
-                .routes(routes!(admin_api::update_calendar))
-                .routes(routes!(admin_api::policies, admin_api::replace_policies))
-                .routes(routes!(attachments_api::upload))
-                .routes(routes!(attachments_api::list))
-                .routes(routes!(attachments_api::download))
-                .routes(routes!(attachments_api::thumbnail))
-                .routes(routes!(attachments_api::request_document))
-                .routes(routes!(merge::merge))
-                .routes(routes!(merge::split))
-                .routes(routes!(forms_admin::list))
-                .routes(routes!(forms_admin::change))
+                .routes(routes!(
+                    console::library_api::update_macro,
+                    console::library_api::delete_macro
+                ))
+                .routes(routes!(console::library_api::fill_canned))
+                .routes(routes!(console::library_api::apply_macro))
+                .routes(routes!(lookup::api::request_lookup))
+                .routes(routes!(lookup::api::check_lookup))
+                .routes(routes!(admin::roles_api::agents))
+                .routes(routes!(admin::roles_api::set_role))
+                .routes(routes!(routing::escalate::escalate_ticket))
+                .routes(routes!(
+                    admin::routing_api::teams,
+                    admin::routing_api::create_team
+                ))
+                .routes(routes!(
+                    admin::routing_api::update_team,
+                    admin::routing_api::delete_team
+                ))
+                .routes(routes!(
+                    admin::routing_api::save_member,
+                    admin::routing_api::delete_member
+                ))
+                .routes(routes!(
+                    admin::routing_api::calendars,
+                    admin::routing_api::create_calendar
+                ))
+                .routes(routes!(admin::routing_api::update_calendar))
+                .routes(routes!(
+                    admin::routing_api::policies,
+                    admin::routing_api::replace_policies
+                ))
+                .routes(routes!(attachments::api::upload))
+                .routes(routes!(attachments::api::list))
+                .routes(routes!(attachments::api::download))
+                .routes(routes!(attachments::api::thumbnail))
+                .routes(routes!(attachments::api::request_document))
+                .routes(routes!(tickets::merge::merge))
+                .routes(routes!(tickets::merge::split))
+                .routes(routes!(admin::forms::list))
+                .routes(routes!(admin::forms::change))
         },
         migrations: &[
             Migration {
@@ -223,12 +212,12 @@ pub fn domain() -> Domain {
             },
         ],
         pages: || {
-            pages::router()
-                .merge(verify_pages::router())
-                .merge(console_pages::router())
-                .merge(phrases_pages::router())
-                .merge(lookup_pages::router())
-                .merge(roles_pages::router())
+            tickets::pages::router()
+                .merge(verification::pages::router())
+                .merge(console::pages::router())
+                .merge(admin::phrases_pages::router())
+                .merge(lookup::pages::router())
+                .merge(admin::roles_pages::router())
         },
         templates: &[
             (
@@ -285,8 +274,8 @@ pub fn domain() -> Domain {
             "Tickets, their conversation, category forms and triage",
         )],
         jobs: &[
-            sla::JOB,
-            purge::JOB,
+            routing::sla::JOB,
+            attachments::purge::JOB,
             JobKind {
                 kind: lookup::LOOKUP_JOB,
                 every_ms: None,

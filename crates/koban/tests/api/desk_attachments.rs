@@ -324,7 +324,9 @@ async fn bad_files_are_refused_and_change_nothing(t: TestApp) {
     assert_eq!(status, StatusCode::CREATED, "{opened}");
     // Expired uploads are purged with their blobs.
     t.exec("UPDATE desk_uploads SET expires_at = 0").await;
-    koban::desk::purge::purge(&t.app).await.unwrap();
+    koban::desk::attachments::purge::purge(&t.app)
+        .await
+        .unwrap();
     assert_eq!(t.count("desk_uploads").await, 0);
 }
 both!(bad_files_are_refused_and_change_nothing);
@@ -420,10 +422,14 @@ async fn identity_documents_are_for_the_verifying_agent_and_expire(t: TestApp) {
         "a document stored in the clear"
     );
     // After its days it goes, and the ticket says so.
-    koban::desk::purge::purge(&t.app).await.unwrap();
+    koban::desk::attachments::purge::purge(&t.app)
+        .await
+        .unwrap();
     assert_eq!(t.count("desk_attachments").await, 1, "not yet due");
     t.exec("UPDATE desk_attachments SET delete_after = 1").await;
-    koban::desk::purge::purge(&t.app).await.unwrap();
+    koban::desk::attachments::purge::purge(&t.app)
+        .await
+        .unwrap();
     assert_eq!(t.count("desk_attachments").await, 0);
     assert_eq!(
         download(&t, &verifier, &url).await.status(),

@@ -200,8 +200,8 @@ async fn escalations_happen_once_however_many_workers_run(t: TestApp) {
     let agent = t.staff("ann@example.com", "agent").await;
     for stage in [Stage::Warning, Stage::Breach] {
         let (a, b) = tokio::join!(
-            koban::desk::sla::check_clock(&app, id, "first_response", stage),
-            koban::desk::sla::check_clock(&app, id, "first_response", stage)
+            koban::desk::routing::sla::check_clock(&app, id, "first_response", stage),
+            koban::desk::routing::sla::check_clock(&app, id, "first_response", stage)
         );
         let (a, b) = (a.expect("first worker"), b.expect("second worker"));
         assert!(!(a && b), "both workers escalated at {stage:?}");
@@ -227,7 +227,7 @@ async fn escalations_happen_once_however_many_workers_run(t: TestApp) {
     })
     .await;
     for stage in [Stage::Warning, Stage::Breach] {
-        let again = koban::desk::sla::check_clock(&app, id, "first_response", stage)
+        let again = koban::desk::routing::sla::check_clock(&app, id, "first_response", stage)
             .await
             .expect("again");
         assert!(!again);

@@ -11,16 +11,19 @@
 //! sessions) then need a passed verification of that account, on that
 //! ticket, not older than [`VALID_MS`].
 
+pub mod account_api;
+pub mod api;
 pub mod code;
 pub mod documented;
+pub mod pages;
 pub mod second_factor;
 
 pub use code::{check, start, Started};
 
-use super::error::DeskError;
-use super::store::{self, TicketRow, VerificationRow};
 use crate::accounts::sessions::Current;
 use crate::accounts::{store as accounts_store, Account};
+use crate::desk::error::DeskError;
+use crate::desk::store::{self, TicketRow, VerificationRow};
 use crate::security::recovery::{self, SupportAction};
 use crate::state::App;
 use crate::store::{now_ms, StoreError};

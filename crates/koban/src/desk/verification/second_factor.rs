@@ -63,7 +63,7 @@ pub async fn start(app: &App, agent: &Current, ticket: &TicketRow) -> Result<Lin
         },
     )
     .await?;
-    let sent_to = crate::desk::notify::verification_link(app, &mut tx, ticket, &link)
+    let sent_to = crate::desk::tickets::notify::verification_link(app, &mut tx, ticket, &link)
         .await?
         .ok_or(DeskError::Unreachable)?;
     store::insert_event(

@@ -1,0 +1,11 @@
+//! Tickets themselves: opening one (triage, routing, the security context
+//! and the acknowledgement), the conversation, merge and split, and the
+//! requester's pages and API.
+
+pub mod api;
+pub mod context;
+pub mod merge;
+pub mod notify;
+pub mod pages;
+pub mod service;
+pub mod triage;
