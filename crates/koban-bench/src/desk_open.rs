@@ -120,6 +120,7 @@ async fn insert_one(app: &App, tag: &str, client: usize, seq: u64) -> Result<(),
             completeness: 40,
             triage: &triage,
             follow_up_of: None,
+            team: Some("general"),
             now,
         };
         ticket_id = desk_store::insert_ticket(&mut tx, &ticket)

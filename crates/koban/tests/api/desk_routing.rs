@@ -129,7 +129,7 @@ async fn tickets_are_routed_by_category_language_and_tier(t: TestApp) {
     )
     .await;
     let mut tx = t.app.store.write().begin().await.expect("tx");
-    let row = koban::desk::store::sla::ticket_by_id(&mut tx, id)
+    let row = koban::desk::store::ticket_by_id(&mut *tx, id)
         .await
         .expect("read")
         .expect("ticket");

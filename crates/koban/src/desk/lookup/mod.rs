@@ -216,7 +216,7 @@ pub async fn granted(app: &App, token: &str) -> Result<Option<TicketRow>, DeskEr
     }
     let hash = app.key.keyed_hash(GRANT_HASH_PURPOSE, token.as_bytes());
     match lookup_store::granted_ticket(app.store.read(), &hash, now_ms()).await? {
-        Some(id) => Ok(lookup_store::ticket_by_id(app.store.read(), id).await?),
+        Some(id) => Ok(crate::desk::store::ticket_by_id(app.store.read(), id).await?),
         None => Ok(None),
     }
 }

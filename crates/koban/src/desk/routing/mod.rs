@@ -1,7 +1,8 @@
-//! Routing a new ticket to a team and an agent: reads the teams, their
-//! business hours and their agents' loads in the ticket's transaction,
-//! asks `koban_policy::desk::routing`, and records each decision with its
-//! reason as a ticket event.
+//! Routing a new ticket to a team and an agent: reads the teams and their
+//! business hours (before the ticket's transaction when it is opened
+//! through the API), asks `koban_policy::desk::routing`, reads the agents'
+//! loads under the team's lock, and records each decision with its reason
+//! as a ticket event.
 
 pub mod escalate;
 pub mod sla;
@@ -9,12 +10,13 @@ pub mod sla_notice;
 
 use crate::desk::error::DeskError;
 use crate::desk::store::routing::{self as rstore, TeamRow};
+use crate::desk::store::settings::PolicyRow;
 use crate::desk::store::{self, TicketRow};
 use jiff::Timestamp;
 use koban_policy::desk::calendar::{Calendar, CalendarSpec};
 use koban_policy::desk::forms::Category;
-use koban_policy::desk::routing::{self, AgentLoad, Team, TicketFacts};
-use sqlx::{Any, Transaction};
+use koban_policy::desk::routing::{self, AgentLoad, RouteDecision, Team, TicketFacts};
+use sqlx::{Any, AnyConnection, Transaction};
 
 /// The slug tickets go to when no team is marked default (a fresh install
 /// seeds `general` as the default).
@@ -60,34 +62,97 @@ pub async fn team_of(
     Ok(own.or_else(|| teams.iter().find(|t| t.is_default)).cloned())
 }
 
-/// Routes a just-stored ticket: to a team (enterprise tier to the
-/// enterprise queue), then to the least-loaded available agent under their
-/// cap; both decisions recorded as events with their reasons.
+/// What routing and the SLA read for a new ticket: the teams, which of
+/// them have members, and the SLA policies. A ticket opened through the API
+/// reads them from a reader before its transaction, so the one writer does
+/// not wait on them; a change made in between applies from the next ticket,
+/// as if this one had come a moment earlier.
+pub struct Setup {
+    pub teams: Vec<TeamRow>,
+    staffed: Vec<i64>,
+    pub policies: Vec<PolicyRow>,
+}
+
+impl Setup {
+    /// Reads the setup through `conn` (a reader's, or a transaction's).
+    pub async fn read(conn: &mut AnyConnection) -> Result<Setup, DeskError> {
+        Ok(Setup {
+            teams: rstore::teams(&mut *conn).await?,
+            staffed: rstore::staffed_teams(&mut *conn).await?,
+            policies: crate::desk::store::settings::policies(&mut *conn).await?,
+        })
+    }
+
+    /// The team `ticket` goes to at `now` (enterprise tier to the
+    /// enterprise queue), and why.
+    pub fn route(&self, ticket: &TicketRow, now: i64) -> RouteDecision {
+        let candidates: Vec<Team> = self.teams.iter().map(|t| as_policy_team(t, now)).collect();
+        let default = self
+            .teams
+            .iter()
+            .find(|t| t.is_default)
+            .map_or(FALLBACK_TEAM, |t| t.slug.as_str());
+        let facts = TicketFacts {
+            category: Category::parse(&ticket.category).unwrap_or(Category::Other),
+            language: Some(ticket.language.clone()),
+            region: ticket.region.clone(),
+            skills: Vec::new(),
+            enterprise: ticket.tier == "enterprise",
+        };
+        routing::route(&facts, &candidates, default)
+    }
+
+    /// The team with `slug`, else the default one: whose calendar a
+    /// ticket's clocks count in.
+    pub fn team_or_default(&self, slug: Option<&str>) -> Option<&TeamRow> {
+        let own = slug.and_then(|s| self.teams.iter().find(|t| t.slug == s));
+        own.or_else(|| self.teams.iter().find(|t| t.is_default))
+    }
+
+    /// Hands a routed ticket to an agent of its team (see
+    /// [`assign_in_team`]); a team nobody was in when the setup was read
+    /// takes no lock, so tickets to it are created in parallel.
+    pub async fn assign(
+        &self,
+        tx: &mut Transaction<'_, Any>,
+        decision: &RouteDecision,
+        ticket_id: i64,
+        now: i64,
+    ) -> Result<Option<i64>, DeskError> {
+        match self.teams.iter().find(|t| t.slug == decision.team) {
+            Some(team) if self.staffed.contains(&team.id) => {
+                assign_in_team(tx, team.id, ticket_id, None, "routing", now).await
+            }
+            _ => Ok(None),
+        }
+    }
+}
+
+/// The `routed` event's detail.
+pub fn routed_detail(decision: &RouteDecision) -> serde_json::Value {
+    serde_json::json!({ "team": decision.team, "reason": decision.reason })
+}
+
+/// Routes a just-stored ticket (a follow-up, a split): to a team, then to
+/// the least-loaded available agent under their cap; both decisions
+/// recorded as events with their reasons.
 pub async fn route_new(
     tx: &mut Transaction<'_, Any>,
     ticket: &TicketRow,
     now: i64,
 ) -> Result<(), DeskError> {
-    let teams = rstore::teams(&mut **tx).await?;
-    let candidates: Vec<Team> = teams.iter().map(|t| as_policy_team(t, now)).collect();
-    let default = teams
-        .iter()
-        .find(|t| t.is_default)
-        .map_or(FALLBACK_TEAM, |t| t.slug.as_str());
-    let facts = TicketFacts {
-        category: Category::parse(&ticket.category).unwrap_or(Category::Other),
-        language: Some(ticket.language.clone()),
-        region: ticket.region.clone(),
-        skills: Vec::new(),
-        enterprise: ticket.tier == "enterprise",
-    };
-    let decision = routing::route(&facts, &candidates, default);
-    let detail = serde_json::json!({ "team": decision.team, "reason": decision.reason });
-    store::insert_event(tx, ticket.id, None, "routed", &detail, now).await?;
-    let assignee = match teams.iter().find(|t| t.slug == decision.team) {
-        Some(team) => assign_in_team(tx, team.id, ticket.id, None, "routing", now).await?,
-        None => None,
-    };
+    let setup = Setup::read(tx).await?;
+    let decision = setup.route(ticket, now);
+    store::insert_event(
+        tx,
+        ticket.id,
+        None,
+        "routed",
+        &routed_detail(&decision),
+        now,
+    )
+    .await?;
+    let assignee = setup.assign(tx, &decision, ticket.id, now).await?;
     crate::desk::store::sla::set_routing(tx, ticket.id, &decision.team, assignee, now).await?;
     Ok(())
 }
@@ -104,11 +169,6 @@ pub async fn assign_in_team(
     why: &str,
     now: i64,
 ) -> Result<Option<i64>, DeskError> {
-    // A team nobody is in (a fresh install's) takes no lock: tickets to it
-    // are created in parallel.
-    if rstore::members(&mut **tx, team_id).await?.is_empty() {
-        return Ok(None);
-    }
     // Loads are read (again) under the team's lock, in this transaction, so
     // two tickets routed at once see each other's assignment.
     rstore::lock_team(tx, team_id).await?;

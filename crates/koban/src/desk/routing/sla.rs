@@ -7,8 +7,9 @@
 //! worker that set it escalates, and it schedules the next wake.
 
 use crate::desk::error::DeskError;
-use crate::desk::routing::{calendar, instant, team_of};
-use crate::desk::store::sla::{self as sstore, ClockRow, Stage};
+use crate::desk::routing::{calendar, instant, team_of, Setup};
+use crate::desk::store::routing::TeamRow;
+use crate::desk::store::sla::{self as sstore, ClockRow, HistoryRows, Stage};
 use crate::desk::store::{self, settings::PolicyRow, Label, TicketRow};
 use crate::jobs::Job;
 use crate::state::{App, JobFuture, JobKind};
@@ -72,18 +73,7 @@ fn policy_for(rows: &[PolicyRow], ticket: &TicketRow) -> Option<PolicyRow> {
     usable.get(index).map(|r| (*r).clone())
 }
 
-/// The calendar a ticket's clocks count in (its team's); around the clock
-/// in UTC when no team has one.
-async fn calendar_of(
-    tx: &mut Transaction<'_, Any>,
-    ticket: &TicketRow,
-) -> Result<Calendar, DeskError> {
-    team_calendar(team_of(tx, ticket.team.as_deref()).await?.as_ref())
-}
-
-fn team_calendar(
-    team: Option<&crate::desk::store::routing::TeamRow>,
-) -> Result<Calendar, DeskError> {
+fn team_calendar(team: Option<&TeamRow>) -> Result<Calendar, DeskError> {
     match team {
         Some(team) => calendar(&team.calendar_spec),
         None => calendar(
@@ -109,11 +99,46 @@ pub async fn refresh(
     ticket_id: i64,
     now: i64,
 ) -> Result<(), DeskError> {
-    let Some(ticket) = sstore::ticket_by_id(tx, ticket_id).await? else {
+    let Some(ticket) = store::ticket_by_id(&mut **tx, ticket_id).await? else {
         return Ok(());
     };
     let policies = store::settings::policies(&mut **tx).await?;
-    let policy = policy_for(&policies, &ticket);
+    let team = team_of(tx, ticket.team.as_deref()).await?;
+    let rows = sstore::history(tx, ticket_id).await?;
+    let before = sstore::clocks(&mut **tx, ticket_id).await?;
+    settle(tx, &ticket, &policies, team.as_ref(), &rows, &before, now).await
+}
+
+/// Starts the clocks of a ticket opened in this transaction: nothing has
+/// happened on it but its first message, and it has no clock yet, so
+/// nothing is read back from the writer.
+pub async fn start(
+    tx: &mut Transaction<'_, Any>,
+    ticket: &TicketRow,
+    setup: &Setup,
+    now: i64,
+) -> Result<(), DeskError> {
+    let rows = HistoryRows {
+        requester_messages: vec![ticket.created_at],
+        ..HistoryRows::default()
+    };
+    let team = setup.team_or_default(ticket.team.as_deref());
+    settle(tx, ticket, &setup.policies, team, &rows, &[], now).await
+}
+
+/// Computes `ticket`'s clocks from what happened on it, stores them
+/// (`before`: as they were stored) and schedules the next look at them.
+async fn settle(
+    tx: &mut Transaction<'_, Any>,
+    ticket: &TicketRow,
+    policies: &[PolicyRow],
+    team: Option<&TeamRow>,
+    rows: &HistoryRows,
+    before: &[ClockRow],
+    now: i64,
+) -> Result<(), DeskError> {
+    let ticket_id = ticket.id;
+    let policy = policy_for(policies, ticket);
     let targets = policy
         .as_ref()
         .and_then(as_policy)
@@ -125,8 +150,7 @@ pub async fn refresh(
             .unwrap_or(75),
         ..Settings::default()
     };
-    let calendar = calendar_of(tx, &ticket).await?;
-    let rows = sstore::history(tx, ticket_id).await?;
+    let calendar = team_calendar(team)?;
     let statuses: Vec<_> = rows
         .statuses
         .iter()
@@ -146,7 +170,7 @@ pub async fn refresh(
     };
     let clocks = sla::clocks(&calendar, &targets, &history, &settings, instant(now))
         .map_err(|e| DeskError::Internal(format!("sla: {e}")))?;
-    let before = sstore::clocks(&mut **tx, ticket_id).await?;
+    let mut fresh = Vec::new();
     let mut wake: Option<i64> = None;
     for (metric, clock) in [
         (Metric::FirstResponse, clocks.first_response),
@@ -154,7 +178,9 @@ pub async fn refresh(
         (Metric::Resolution, clocks.resolution),
     ] {
         let Some(clock) = clock else {
-            sstore::drop_clock(tx, ticket_id, metric.as_str()).await?;
+            if before.iter().any(|b| b.metric == metric.as_str()) {
+                sstore::drop_clock(tx, ticket_id, metric.as_str()).await?;
+            }
             continue;
         };
         let row = ClockRow {
@@ -173,7 +199,10 @@ pub async fn refresh(
             && before
                 .iter()
                 .any(|b| b.metric == row.metric && b.state == "met");
-        sstore::save_clock(tx, ticket_id, &row, new_wait, now).await?;
+        // A ticket without clocks (a new one) gets them in one statement.
+        if !before.is_empty() {
+            sstore::save_clock(tx, ticket_id, &row, new_wait, now).await?;
+        }
         // The stages not yet acted on, of a clock that counts or has just
         // run out: when this ticket must be looked at next.
         if matches!(clock.state, ClockState::Running | ClockState::Breached) {
@@ -188,7 +217,11 @@ pub async fn refresh(
                 wake = Some(wake.map_or(at, |w: i64| w.min(at)));
             }
         }
+        if before.is_empty() {
+            fresh.push(row);
+        }
     }
+    sstore::insert_clocks(tx, ticket_id, &fresh, now).await?;
     // One job per ticket and instant: its key holds the instant, so every
     // refresh that finds the same next wake adds nothing, and a node that
     // dies before running it leaves it for another.
@@ -247,7 +280,7 @@ pub async fn check_clock(
         tx.commit().await?;
         return Ok(false);
     }
-    let Some(ticket) = sstore::ticket_by_id(&mut tx, ticket_id).await? else {
+    let Some(ticket) = store::ticket_by_id(&mut *tx, ticket_id).await? else {
         tx.commit().await?;
         return Ok(false);
     };
@@ -306,7 +339,7 @@ pub async fn raise_priority(
     why: &str,
     now: i64,
 ) -> Result<(), DeskError> {
-    let current = sstore::ticket_by_id(tx, ticket.id)
+    let current = store::ticket_by_id(&mut **tx, ticket.id)
         .await?
         .map_or(ticket.priority.clone(), |t| t.priority);
     let next = match Priority::parse(&current) {
@@ -335,7 +368,7 @@ async fn reassign(
     let Some(team) = team_of(tx, ticket.team.as_deref()).await? else {
         return Ok(());
     };
-    let current = sstore::ticket_by_id(tx, ticket.id)
+    let current = store::ticket_by_id(&mut **tx, ticket.id)
         .await?
         .and_then(|t| t.assignee_id);
     if let Some(to) =

@@ -1,6 +1,5 @@
 //! The SQL of signed-out lookups (codes and grants) and of desk roles.
 
-use super::{TicketRow, TICKET_COLUMNS};
 use crate::store::StoreError;
 use sqlx::{Any, Executor, Row, Transaction};
 
@@ -180,21 +179,4 @@ where
         .execute(executor)
         .await?;
     Ok(lookups.rows_affected() + grants.rows_affected())
-}
-
-/// The ticket with row id `id`.
-pub async fn ticket_by_id<'e, E>(executor: E, id: i64) -> Result<Option<TicketRow>, StoreError>
-where
-    E: Executor<'e, Database = Any>,
-{
-    let row = sqlx::query(&format!(
-        "SELECT {TICKET_COLUMNS} FROM desk_tickets WHERE id = $1"
-    ))
-    .bind(id)
-    .fetch_optional(executor)
-    .await?;
-    Ok(match row {
-        Some(row) => Some(TicketRow::from_row(&row)?),
-        None => None,
-    })
 }

@@ -96,6 +96,8 @@ pub struct NewTicket<'a> {
     pub completeness: i64,
     pub triage: &'a str,
     pub follow_up_of: Option<i64>,
+    /// The team it is routed to, when routing decided before it was stored.
+    pub team: Option<&'a str>,
     pub now: i64,
 }
 
@@ -115,7 +117,7 @@ impl NewTicket<'_> {
             channel: self.channel.to_string(),
             requester_account_id: self.requester_account_id,
             requester_contact_id: self.requester_contact_id,
-            team: None,
+            team: self.team.map(str::to_string),
             assignee_id: None,
             language: self.language.to_string(),
             region: self.region.map(str::to_string),
@@ -142,8 +144,8 @@ pub async fn insert_ticket(
     let row = sqlx::query(
         "INSERT INTO desk_tickets (reference, subject, status, priority, category, urgent, channel,
             requester_account_id, requester_contact_id, language, region, time_zone, fields,
-            completeness, triage, follow_up_of, created_at, updated_at)
-         VALUES ($1, $2, $3, $4, $5, $6, $7, $8, $9, $10, $11, $12, $13, $14, $15, $16, $17, $17)
+            completeness, triage, follow_up_of, team, created_at, updated_at)
+         VALUES ($1, $2, $3, $4, $5, $6, $7, $8, $9, $10, $11, $12, $13, $14, $15, $16, $18, $17, $17)
          ON CONFLICT (reference) DO NOTHING
          RETURNING id",
     )
@@ -164,6 +166,7 @@ pub async fn insert_ticket(
     .bind(t.triage)
     .bind(t.follow_up_of)
     .bind(t.now)
+    .bind(t.team)
     .fetch_optional(&mut **tx)
     .await?;
     Ok(match row {
@@ -252,6 +255,35 @@ pub async fn insert_event(
     .bind(now)
     .execute(&mut **tx)
     .await?;
+    Ok(())
+}
+
+/// Records several events of one ticket at one instant, in one statement
+/// and in the given order: (actor, kind, detail).
+pub async fn insert_events(
+    tx: &mut Transaction<'_, Any>,
+    ticket_id: i64,
+    events: &[(Option<i64>, &str, serde_json::Value)],
+    now: i64,
+) -> Result<(), StoreError> {
+    if events.is_empty() {
+        return Ok(());
+    }
+    let values: Vec<String> = (0..events.len())
+        .map(|i| {
+            let n = 3 + i * 3;
+            format!("($1, ${}, ${}, ${}, $2)", n, n + 1, n + 2)
+        })
+        .collect();
+    let sql = format!(
+        "INSERT INTO desk_events (ticket_id, actor_account_id, kind, detail, at) VALUES {}",
+        values.join(", ")
+    );
+    let mut query = sqlx::query(&sql).bind(ticket_id).bind(now);
+    for (actor, kind, detail) in events {
+        query = query.bind(*actor).bind(*kind).bind(detail.to_string());
+    }
+    query.execute(&mut **tx).await?;
     Ok(())
 }
 

@@ -84,6 +84,20 @@ where
     Ok(rows.iter().map(team_row).collect::<Result<_, _>>()?)
 }
 
+/// The ids of the teams that have at least one member.
+pub async fn staffed_teams<'e, E>(executor: E) -> Result<Vec<i64>, StoreError>
+where
+    E: Executor<'e, Database = Any>,
+{
+    let rows = sqlx::query("SELECT DISTINCT team_id FROM desk_team_members")
+        .fetch_all(executor)
+        .await?;
+    Ok(rows
+        .iter()
+        .map(|r| r.try_get("team_id"))
+        .collect::<Result<_, _>>()?)
+}
+
 /// The team with `slug`.
 pub async fn team<'e, E>(executor: E, slug: &str) -> Result<Option<TeamRow>, StoreError>
 where

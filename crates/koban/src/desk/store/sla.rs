@@ -128,6 +128,55 @@ pub async fn save_clock(
     Ok(())
 }
 
+/// Stores the clocks of a ticket that had none (a new one), in one
+/// statement; a clock stored meanwhile by another transaction is
+/// overwritten as [`save_clock`] would.
+pub async fn insert_clocks(
+    tx: &mut Transaction<'_, Any>,
+    ticket_id: i64,
+    clocks: &[ClockRow],
+    now: i64,
+) -> Result<(), StoreError> {
+    if clocks.is_empty() {
+        return Ok(());
+    }
+    let values: Vec<String> = (0..clocks.len())
+        .map(|i| {
+            let n = 3 + i * 6;
+            format!(
+                "($1, ${}, ${}, ${}, ${}, ${}, ${}, $2)",
+                n,
+                n + 1,
+                n + 2,
+                n + 3,
+                n + 4,
+                n + 5
+            )
+        })
+        .collect();
+    let sql = format!(
+        "INSERT INTO desk_sla_clocks (ticket_id, metric, state, target_minutes, elapsed_minutes,
+             warn_at, due_at, updated_at)
+         VALUES {}
+         ON CONFLICT (ticket_id, metric) DO UPDATE SET state = excluded.state,
+             target_minutes = excluded.target_minutes, elapsed_minutes = excluded.elapsed_minutes,
+             warn_at = excluded.warn_at, due_at = excluded.due_at, updated_at = excluded.updated_at",
+        values.join(", ")
+    );
+    let mut query = sqlx::query(&sql).bind(ticket_id).bind(now);
+    for clock in clocks {
+        query = query
+            .bind(&clock.metric)
+            .bind(&clock.state)
+            .bind(clock.target_minutes)
+            .bind(clock.elapsed_minutes)
+            .bind(clock.warn_at)
+            .bind(clock.due_at);
+    }
+    query.execute(&mut **tx).await?;
+    Ok(())
+}
+
 /// Removes a clock the policy no longer sets.
 pub async fn drop_clock(
     tx: &mut Transaction<'_, Any>,
@@ -253,19 +302,6 @@ where
         .fetch_one(executor)
         .await?;
     Ok(row.try_get("escalated_at")?)
-}
-
-/// The ticket with `id`, read in the caller's transaction.
-pub async fn ticket_by_id(
-    tx: &mut Transaction<'_, Any>,
-    id: i64,
-) -> Result<Option<super::TicketRow>, StoreError> {
-    let sql = format!(
-        "SELECT {} FROM desk_tickets WHERE id = $1",
-        super::TICKET_COLUMNS
-    );
-    let row = sqlx::query(&sql).bind(id).fetch_optional(&mut **tx).await?;
-    Ok(row.as_ref().map(super::TicketRow::from_row).transpose()?)
 }
 
 /// Not-done tickets with a running or breached clock, nearest due first

@@ -218,6 +218,7 @@ async fn split_off(
             completeness: source.completeness,
             triage: &source.triage,
             follow_up_of: None,
+            team: None,
             now,
         },
     )

@@ -138,6 +138,11 @@ pub async fn open(
         }
         _ => None,
     };
+    // Routing reads its setup from a reader, before the writer is taken.
+    let setup = {
+        let mut reader = app.store.read().acquire().await?;
+        crate::desk::routing::Setup::read(&mut reader).await?
+    };
     let mut tx = app.store.write().begin().await?;
     let (account_id, contact_id) = match (&requester, &contact) {
         (Requester::Account(current), _) => (Some(current.account.id), None),
@@ -169,7 +174,14 @@ pub async fn open(
         completeness: i64::from(completeness),
         triage: &triage_text,
         follow_up_of: None,
+        team: None,
         now,
+    };
+    // Routed before it is stored: the team goes in with the row.
+    let decision = setup.route(&new_ticket.stored(0, ""), now);
+    let new_ticket = NewTicket {
+        team: Some(&decision.team),
+        ..new_ticket
     };
     let (ticket_id, number) = insert_with_fresh_reference(&mut tx, new_ticket).await?;
     if let Some((account, sealed)) = &snapshot {
@@ -198,18 +210,28 @@ pub async fn open(
         now,
     )
     .await?;
-    store::insert_event(
+    let created = serde_json::json!({ "channel": opening.channel, "category": category.as_str(), "priority": priority });
+    let routed = crate::desk::routing::routed_detail(&decision);
+    store::insert_events(
         &mut tx,
         ticket_id,
-        account_id,
-        "created",
-        &serde_json::json!({ "channel": opening.channel, "category": category.as_str(), "priority": priority }),
+        &[(account_id, "created", created), (None, "routed", routed)],
         now,
     )
     .await?;
-    let stored = new_ticket.stored(ticket_id, &number.to_string());
-    crate::desk::routing::route_new(&mut tx, &stored, now).await?;
-    crate::desk::routing::sla::refresh(&mut tx, ticket_id, now).await?;
+    let mut stored = new_ticket.stored(ticket_id, &number.to_string());
+    stored.assignee_id = setup.assign(&mut tx, &decision, ticket_id, now).await?;
+    if let Some(assignee) = stored.assignee_id {
+        crate::desk::store::sla::set_routing(
+            &mut tx,
+            ticket_id,
+            &decision.team,
+            Some(assignee),
+            now,
+        )
+        .await?;
+    }
+    crate::desk::routing::sla::start(&mut tx, &stored, &setup, now).await?;
     let answer_to = match (&requester, &contact) {
         (Requester::Account(current), _) => {
             crate::desk::tickets::notify::account_destination(&current.account)
@@ -635,6 +657,7 @@ async fn follow_up(
             completeness: closed.completeness,
             triage: &closed.triage,
             follow_up_of: Some(closed.id),
+            team: None,
             now,
         },
     )
@@ -664,7 +687,7 @@ async fn follow_up(
         now,
     )
     .await?;
-    if let Some(opened) = crate::desk::store::sla::ticket_by_id(&mut tx, id).await? {
+    if let Some(opened) = store::ticket_by_id(&mut *tx, id).await? {
         crate::desk::routing::route_new(&mut tx, &opened, now).await?;
         crate::desk::routing::sla::refresh(&mut tx, id, now).await?;
     }
