@@ -70,7 +70,7 @@ pub async fn queue(
     crate::jobs::enqueue(
         &mut **tx,
         DELIVER,
-        &serde_json::json!({ "delivery_id": id }),
+        &serde_json::json!({ "delivery_id": id, "provider": provider }),
         Some(&format!("delivery:{id}")),
         now,
     )
@@ -191,6 +191,17 @@ fn run_delivery<'a>(app: &'a Arc<App>, job: &'a Job) -> JobFuture<'a> {
             .get("delivery_id")
             .and_then(|v| v.as_i64())
             .ok_or("payload lacks delivery_id")?;
+        // A message to the outbox is only recorded: one conditional update
+        // does what taking, "sending" and marking sent would do in three.
+        if job.payload.get("provider").and_then(|v| v.as_str()) == Some("outbox") {
+            let reference = format!("koban-delivery-{id}");
+            let recorded = store::record_in_outbox(app.store.write(), id, &reference, now_ms())
+                .await
+                .map_err(|e| e.to_string())?;
+            if recorded {
+                return Ok(());
+            }
+        }
         process(app, id, job.attempts >= job.max_attempts).await
     })
 }

@@ -79,6 +79,28 @@ pub async fn status(store: &Store, id: i64) -> Result<Option<String>, sqlx::Erro
         .transpose()
 }
 
+/// Records a queued outbox delivery as sent in one statement (its body
+/// stays, sealed, for administrators to read); false when it was not
+/// queued for the outbox (sent already, being sent, or another provider).
+pub async fn record_in_outbox(
+    writer: &sqlx::AnyPool,
+    id: i64,
+    reference: &str,
+    now: i64,
+) -> Result<bool, sqlx::Error> {
+    let done = sqlx::query(
+        "UPDATE deliveries SET status = 'sent', attempts = attempts + 1, error = NULL,
+                provider_message_id = $1, updated_at = $2
+         WHERE id = $3 AND provider = 'outbox' AND status = 'queued'",
+    )
+    .bind(reference)
+    .bind(now)
+    .bind(id)
+    .execute(writer)
+    .await?;
+    Ok(done.rows_affected() == 1)
+}
+
 /// Records a delivery as sent (unless a status callback overtook it),
 /// dropping its body unless `keep_body`.
 pub async fn mark_sent(

@@ -1,6 +1,6 @@
 //! The loop that runs due jobs with the handlers the domains registered.
 
-use super::{claim, complete, retry_or_fail, Job};
+use super::{claim, complete_many, retry_or_fail, Job};
 use crate::state::App;
 use std::sync::Arc;
 use std::time::Duration;
@@ -35,18 +35,17 @@ async fn dispatch(app: &Arc<App>, job: &Job) -> Result<(), String> {
     }
 }
 
-async fn run_job(app: &Arc<App>, job: &Job) {
-    let outcome = dispatch(app, job).await;
-    let recorded = match &outcome {
-        Ok(()) => complete(&app.store, job, &app.node_id).await,
-        Err(error) => {
-            tracing::warn!(job = job.id, kind = %job.kind, attempt = job.attempts, %error, "job failed");
-            retry_or_fail(&app.store, job, &app.node_id, error).await
-        }
+/// Runs `job`; true when it succeeded (its completion is recorded with its
+/// batch's), a failure is recorded at once.
+async fn run_job(app: &Arc<App>, job: &Job) -> bool {
+    let Err(error) = dispatch(app, job).await else {
+        return true;
     };
-    if let Err(error) = recorded {
+    tracing::warn!(job = job.id, kind = %job.kind, attempt = job.attempts, %error, "job failed");
+    if let Err(error) = retry_or_fail(&app.store, job, &app.node_id, &error).await {
         tracing::warn!(job = job.id, %error, "cannot record job outcome; its lease will expire and it will run again");
     }
+    false
 }
 
 /// Runs one claim-and-work round; returns how many jobs ran.
@@ -62,7 +61,15 @@ pub async fn run_once(app: &Arc<App>) -> usize {
     // The batch runs concurrently: every job in it shares one lease, so
     // running them one after another could let the last ones' lease run out
     // (and another node take them over) while slow sends ahead of them finish.
-    futures_util::future::join_all(jobs.iter().map(|job| run_job(app, job))).await;
+    let succeeded = futures_util::future::join_all(jobs.iter().map(|job| run_job(app, job))).await;
+    let done: Vec<i64> = jobs
+        .iter()
+        .zip(succeeded)
+        .filter_map(|(job, ok)| ok.then_some(job.id))
+        .collect();
+    if let Err(error) = complete_many(&app.store, &done, &app.node_id).await {
+        tracing::warn!(jobs = ?done, %error, "cannot record jobs as done; their lease will expire and they will run again");
+    }
     jobs.len()
 }
 
