@@ -318,7 +318,13 @@ pub(crate) async fn request_context(
         messages => messages,
         signed_in => viewer.who.is_some(),
         expected => expected.map(|w| context! { at => w.iso, at_text => w.text }),
-        can_escalate => standing == Standing::Requester && !escalated && ticket.status != "closed",
+        // Escalating takes the requester's account (the API's and the
+        // form's handler both ask for a session): a lookup grant's holder
+        // is not offered a form that would send them to sign in.
+        can_escalate => standing == Standing::Requester
+            && reader.current().is_some()
+            && !escalated
+            && ticket.status != "closed",
         escalated => escalated,
         attachments => attachments,
     })
