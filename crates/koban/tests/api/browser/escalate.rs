@@ -121,6 +121,9 @@ async fn browser_requester_escalates_their_request_once() {
     b.on_page("support-ticket").await;
     let error = b.text("#reason-error").await;
     assert!(thai(&error), "{error}");
+    // The refused field has the focus, so the page scrolls to it.
+    let focused = b.script("return document.activeElement.id").await;
+    assert_eq!(focused, "reason");
     b.find("#escalate-form").await;
     assert!(!b.has("#ticket-escalated").await);
     b.shot("reason-missing").await;
