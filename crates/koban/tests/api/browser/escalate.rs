@@ -4,39 +4,12 @@
 //! reason raises the priority, and the form is gone after; a second tab
 //! still showing the form is refused.
 
+use super::requester::send_request;
 use super::*;
-
-/// Chooses `value` in the `<select>` at `css`.
-pub(super) async fn select(b: &Browser, css: &str, value: &str) {
-    b.on_element(css, "select", |el| async move {
-        el.select_by_value(value).await
-    })
-    .await
-}
 
 /// Whether `text` is written in Thai (not a message key or English).
 fn thai(text: &str) -> bool {
     text.chars().any(|c| ('\u{0e01}'..='\u{0e5b}').contains(&c))
-}
-
-/// An account whose own language is Thai, as one signed up from a Thai
-/// phone (the account's setting outranks the browser's on every page).
-async fn signed_up_in_thai(t: &TestApp, email: &str) {
-    let (status, body) = t
-        .post(
-            "/api/v1/accounts",
-            serde_json::json!({ "email": email, "password": PASSWORD, "locale": "th" }),
-        )
-        .await;
-    assert_eq!(status, StatusCode::CREATED, "{body}");
-    let code = t.latest_code(email).await;
-    let (status, body) = t
-        .post(
-            "/api/v1/verifications",
-            serde_json::json!({ "identifier": email, "code": code }),
-        )
-        .await;
-    assert_eq!(status, StatusCode::CREATED, "{body}");
 }
 
 /// The ticket's priority, as stored.
@@ -57,7 +30,8 @@ async fn browser_requester_escalates_their_request_once() {
         return;
     };
     let owner = "somchai@example.co.th";
-    signed_up_in_thai(&t, owner).await;
+    // Signed up from a Thai phone: the account's own language is Thai.
+    t.signed_up_in(owner, PASSWORD, Some("th")).await;
     b.goto("/signin").await;
     b.on_page("signin").await;
     b.sign_in(owner, PASSWORD).await;
@@ -65,17 +39,9 @@ async fn browser_requester_escalates_their_request_once() {
     b.find("html[lang=\"th\"]").await;
 
     b.click("#nav-support").await;
-    b.on_page("support").await;
-    select(&b, "#category", "other").await;
-    b.fill("#subject", "เปลี่ยนชื่อที่แสดงในโปรไฟล์ไม่ได้").await;
-    b.fill("#body", "ลองเปลี่ยนชื่อในหน้าตั้งค่าแล้ว แต่กดบันทึกแล้วชื่อเดิมกลับมาทุกครั้ง")
-        .await;
-    b.shot("support-form").await;
-    b.click("#support-submit").await;
-    b.on_page("support-sent").await;
-    let reference = b.text("#reference").await;
-    assert_eq!(reference.len(), 13, "{reference}");
-    b.shot("sent").await;
+    let subject = "เปลี่ยนชื่อที่แสดงในโปรไฟล์ไม่ได้";
+    let body = "ลองเปลี่ยนชื่อในหน้าตั้งค่าแล้ว แต่กดบันทึกแล้วชื่อเดิมกลับมาทุกครั้ง";
+    let reference = send_request(&mut b, subject, body, None).await;
 
     // "My requests" lists it; its page says when an answer is due.
     b.goto("/support").await;
@@ -83,7 +49,7 @@ async fn browser_requester_escalates_their_request_once() {
     b.click("#my-requests").await;
     b.on_page("support-tickets").await;
     let link = format!("#tickets a.ticket-link[href=\"/support/tickets/{reference}\"]");
-    assert!(b.text(&link).await.contains("เปลี่ยนชื่อที่แสดงในโปรไฟล์ไม่ได้"));
+    assert!(b.text(&link).await.contains(subject));
     b.shot("my-requests").await;
     b.click(&link).await;
     b.on_page("support-ticket").await;

@@ -4,7 +4,7 @@
 //! the right one opens the request and a note is added. A number that is
 //! nobody's reads exactly the same on every step, and no mail goes out.
 
-use super::escalate::select;
+use super::requester::send_request;
 use super::*;
 use crate::support::{eventually, SmtpServer};
 
@@ -32,18 +32,10 @@ async fn browser_signed_out_requester_looks_up_their_request_with_a_code() {
     };
     let email = "mei@example.com.tw";
     b.goto("/support").await;
-    b.on_page("support").await;
     b.find("html[lang=\"zh-TW\"]").await;
-    select(&b, "#category", "other").await;
-    b.fill("#subject", "群發訊息一直失敗").await;
-    b.fill("#body", "從早上開始，群發給客戶的訊息都顯示失敗。")
-        .await;
-    b.fill("#email", email).await;
-    b.click("#support-submit").await;
-    b.on_page("support-sent").await;
-    let reference = b.text("#reference").await;
-    assert_eq!(reference.len(), 13, "{reference}");
-    b.shot("sent").await;
+    let subject = "群發訊息一直失敗";
+    let body = "從早上開始，群發給客戶的訊息都顯示失敗。";
+    let reference = send_request(&mut b, subject, body, Some(email)).await;
 
     // Later, from "Contact support": the lookup.
     b.click("#footer-support").await;
@@ -99,7 +91,7 @@ async fn browser_signed_out_requester_looks_up_their_request_with_a_code() {
     b.click("#lookup-check").await;
     b.on_page("support-ticket").await;
     assert_eq!(b.text("#ticket-reference").await, reference);
-    assert_eq!(b.text("#ticket-subject").await, "群發訊息一直失敗");
+    assert_eq!(b.text("#ticket-subject").await, subject);
     assert!(
         !b.has("#escalate-form").await,
         "escalating needs the account"

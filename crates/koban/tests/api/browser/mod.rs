@@ -15,6 +15,7 @@ mod escalate;
 mod first_case;
 mod http_checks;
 mod lookup;
+mod requester;
 mod security_center;
 mod sign_in_and_locks;
 mod sign_up;
