@@ -82,6 +82,18 @@ async fn a_signed_out_requester_opens_their_request_with_a_code(t: TestApp) {
     assert_eq!(location(&response), path);
     let html = text(p.get(&path).await).await;
     assert!(html.contains("ログインできない"), "{html}");
+    // Escalating takes the account: no form for a grant, and a post
+    // anyway goes to sign-in and back to the request, changing nothing.
+    assert!(!html.contains("id=\"escalate-form\""), "{html}");
+    let response = p
+        .post(&format!("{path}/escalate"), &[("reason", "急いでいます")])
+        .await;
+    assert_eq!(response.status(), StatusCode::SEE_OTHER);
+    assert_eq!(
+        location(&response),
+        format!("/signin?next=%2Fsupport%2Ftickets%2F{reference}")
+    );
+    assert_eq!(t.count("desk_events WHERE kind = 'escalated'").await, 0);
     let response = p
         .post(
             &format!("{path}/reply"),
@@ -92,6 +104,13 @@ async fn a_signed_out_requester_opens_their_request_with_a_code(t: TestApp) {
     assert!(text(p.get(&path).await)
         .await
         .contains("追記：iPhone 15 です"));
+    // A reply refused as too long stays in the form, to be shortened.
+    let long = "長".repeat(20_001);
+    let response = p.post(&format!("{path}/reply"), &[("body", &long)]).await;
+    assert_eq!(response.status(), StatusCode::UNPROCESSABLE_ENTITY);
+    let html = text(response).await;
+    assert!(html.contains(&format!(">{long}</textarea>")));
+    assert!(html.contains("id=\"body-error\""));
     // The grant opens this request only.
     let (_, other) = t
         .post(

@@ -347,6 +347,16 @@ async fn the_ticket_page_shows_the_expected_reply_and_escalates_once(t: TestApp)
         .post(&format!("{path}/escalate"), &[("reason", "   ")])
         .await;
     assert_eq!(response.status(), StatusCode::UNPROCESSABLE_ENTITY);
+    // A reason refused as too long stays in the form, to be shortened.
+    let long = "很急".repeat(501);
+    let response = p
+        .post(&format!("{path}/escalate"), &[("reason", &long)])
+        .await;
+    assert_eq!(response.status(), StatusCode::UNPROCESSABLE_ENTITY);
+    let html = response.text().await.expect("html");
+    assert!(html.contains(&format!(">{long}</textarea>")), "{html}");
+    assert!(html.contains("id=\"reason-error\""), "{html}");
+    assert_eq!(t.count("desk_events WHERE kind = 'escalated'").await, 0);
     let response = p
         .post(
             &format!("{path}/escalate"),

@@ -11,10 +11,11 @@ use crate::http::json::{ApiJson, ApiPath};
 use crate::http::problem::Problem;
 use crate::state::App;
 use crate::store::now_ms;
-use crate::web::{render, see_other, url_with, PageForm, Viewer};
+use crate::web::{see_other, url_with, PageForm, Viewer};
 use axum::extract::{Path, State};
 use axum::http::StatusCode;
 use axum::response::Response;
+use minijinja::context;
 use std::collections::BTreeMap;
 use std::sync::Arc;
 
@@ -96,7 +97,8 @@ pub async fn escalate_page(
     PageForm(form): PageForm<BTreeMap<String, String>>,
 ) -> Response {
     let Some(current) = viewer.current().cloned() else {
-        return see_other(&url_with("/signin", &[("next", &viewer.here)]));
+        let back = crate::desk::tickets::pages::back_to_request(&viewer.here);
+        return see_other(&url_with("/signin", &[("next", back)]));
     };
     let reason = form.get("reason").cloned().unwrap_or_default();
     let result = async {
@@ -108,25 +110,25 @@ pub async fn escalate_page(
     match result {
         Ok(formatted) => see_other(&format!("/support/tickets/{formatted}")),
         Err(error) => {
-            let problem = Problem::from(error);
-            let status = problem.status;
-            match explain_problem(&viewer, problem, &["reason"]) {
+            match explain_problem(&viewer, Problem::from(error), &["reason"]) {
                 Ok(feedback) => {
                     match crate::desk::tickets::pages::request_context(
                         &app, &viewer, &headers, &reference,
                     )
                     .await
                     {
+                        // The reason stays in the form, to be corrected.
                         Ok(page) => crate::accounts::pages::refused(
                             &viewer,
                             "support_ticket.html",
                             feedback,
-                            page,
+                            context! { kept => context! { reason => reason }, ..page },
                         ),
                         Err(response) => response,
                     }
                 }
-                Err(_) => render::error(&viewer, status, "problem-not-found"),
+                // A server failure's own page, not "not found".
+                Err(response) => response,
             }
         }
     }

@@ -260,12 +260,24 @@ struct MessageRow {
 async fn reader(app: &App, viewer: &Viewer, headers: &HeaderMap) -> Result<Reader, Response> {
     match crate::desk::lookup::pages::page_reader(app, viewer, headers).await {
         Ok(Some(reader)) => Ok(reader),
-        Ok(None) => Err(see_other(&url_with("/signin", &[("next", &viewer.here)]))),
+        Ok(None) => Err(see_other(&url_with(
+            "/signin",
+            &[("next", back_to_request(&viewer.here))],
+        ))),
         Err(error) => {
             let problem = Problem::from(error);
             Err(render::error(viewer, problem.status, problem.message))
         }
     }
+}
+
+/// Where to come back to after signing in: the request's page, not the
+/// address one of its forms posted to (nothing answers a GET there).
+pub(crate) fn back_to_request(here: &str) -> &str {
+    ["/reply", "/escalate"]
+        .iter()
+        .find_map(|form| here.strip_suffix(form))
+        .unwrap_or(here)
 }
 
 pub(crate) async fn request_context(
@@ -318,7 +330,13 @@ pub(crate) async fn request_context(
         messages => messages,
         signed_in => viewer.who.is_some(),
         expected => expected.map(|w| context! { at => w.iso, at_text => w.text }),
-        can_escalate => standing == Standing::Requester && !escalated && ticket.status != "closed",
+        // Escalating takes the requester's account (the API's and the
+        // form's handler both ask for a session): a lookup grant's holder
+        // is not offered a form that would send them to sign in.
+        can_escalate => standing == Standing::Requester
+            && reader.current().is_some()
+            && !escalated
+            && ticket.status != "closed",
         escalated => escalated,
         attachments => attachments,
     })
@@ -388,19 +406,19 @@ async fn reply(
             &[("follow_up", &follow_up)],
         )),
         Err(error) => {
-            let problem = Problem::from(error);
-            let status = problem.status;
-            match explain_problem(&viewer, problem, &["body"]) {
+            match explain_problem(&viewer, Problem::from(error), &["body"]) {
                 Ok(feedback) => match request_context(&app, &viewer, &headers, &reference).await {
+                    // What was written stays in the form, to be corrected.
                     Ok(page) => crate::accounts::pages::refused(
                         &viewer,
                         "support_ticket.html",
                         feedback,
-                        page,
+                        context! { kept => context! { body => body }, ..page },
                     ),
                     Err(response) => response,
                 },
-                Err(_) => render::error(&viewer, status, "problem-not-found"),
+                // A server failure's own page, not "not found".
+                Err(response) => response,
             }
         }
     }

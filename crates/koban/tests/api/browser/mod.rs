@@ -11,8 +11,11 @@ use reqwest::StatusCode;
 use std::time::Duration;
 
 mod desk_console;
+mod escalate;
 mod first_case;
 mod http_checks;
+mod lookup;
+mod requester;
 mod security_center;
 mod sign_in_and_locks;
 mod sign_up;

@@ -397,17 +397,27 @@ impl TestApp {
 
     /// Registers and verifies an account; returns its bearer token.
     pub async fn signed_up(&self, identifier: &str, password: &str) -> String {
+        self.signed_up_in(identifier, password, None).await
+    }
+
+    /// Registers and verifies an account whose own language is `locale`
+    /// (pages follow it over the browser's); returns its bearer token.
+    pub async fn signed_up_in(
+        &self,
+        identifier: &str,
+        password: &str,
+        locale: Option<&str>,
+    ) -> String {
         let field = if identifier.contains('@') {
             "email"
         } else {
             "phone"
         };
-        let (status, body) = self
-            .post(
-                "/api/v1/accounts",
-                serde_json::json!({ field: identifier, "password": password }),
-            )
-            .await;
+        let mut account = serde_json::json!({ field: identifier, "password": password });
+        if let Some(locale) = locale {
+            account["locale"] = locale.into();
+        }
+        let (status, body) = self.post("/api/v1/accounts", account).await;
         assert_eq!(status, StatusCode::CREATED, "{body}");
         let code = self.latest_code(identifier).await;
         let (status, body) = self

@@ -128,20 +128,39 @@ async fn ticket_page(
     }
 }
 
-/// After a POST: back to the ticket with what was done, or the page again
-/// with the refusal (the alert says what, the draft is kept).
-async fn answer(
+/// Why a form's action did not happen: the service refused it (the ticket
+/// page again, with the refusal), or there is another page to show.
+enum Refusal {
+    Desk(DeskError),
+    Page(Response),
+}
+
+impl From<DeskError> for Refusal {
+    fn from(error: DeskError) -> Self {
+        Refusal::Desk(error)
+    }
+}
+
+/// What every form on the ticket page does: open the ticket for the agent,
+/// run `act`, and answer: back to the ticket with `done=<what act returned>`,
+/// or the page again with the refusal, `draft` kept in the composer and the
+/// reasons about `fields` next to them.
+async fn act_on(
     app: &App,
     viewer: &Viewer,
-    agent: &Current,
-    ticket: &TicketRow,
-    result: Result<&str, DeskError>,
+    reference: &str,
     draft: Option<String>,
     fields: &[&str],
+    act: impl AsyncFnOnce(&Current, &TicketRow) -> Result<&'static str, Refusal>,
 ) -> Response {
-    let error = match result {
-        Ok(done) => return see_other(&url_with(&path_of(ticket), &[("done", done)])),
-        Err(error) => error,
+    let (agent, ticket) = match open_ticket(app, viewer, reference).await {
+        Ok(found) => found,
+        Err(response) => return response,
+    };
+    let error = match act(&agent, &ticket).await {
+        Ok(done) => return see_other(&url_with(&path_of(&ticket), &[("done", done)])),
+        Err(Refusal::Page(response)) => return response,
+        Err(Refusal::Desk(error)) => error,
     };
     let mut feedback = match explain_problem(viewer, Problem::from(error), fields) {
         Ok(feedback) => feedback,
@@ -154,11 +173,11 @@ async fn answer(
         }
     }
     // Drawn from the ticket as it is now, so the agent sees what changed.
-    let now = match service::visible(app, agent, &ticket.reference).await {
+    let now = match service::visible(app, &agent, &ticket.reference).await {
         Ok((now, _)) => now,
         Err(error) => return problem_page(viewer, error),
     };
-    match ticket_context(app, viewer, agent, &now, draft, None).await {
+    match ticket_context(app, viewer, &agent, &now, draft, None).await {
         Ok(page) => refused(viewer, "desk_ticket.html", feedback, page),
         Err(error) => failed(viewer, &error),
     }
@@ -172,28 +191,25 @@ async fn reply(
     Path(reference): Path<String>,
     PageForm(form): PageForm<Posted>,
 ) -> Response {
-    let (agent, ticket) = match open_ticket(&app, &viewer, &reference).await {
-        Ok(found) => found,
-        Err(response) => return response,
-    };
     let body = form.get("body").cloned().unwrap_or_default();
-    let public = form.get("visibility").map(String::as_str) != Some("internal");
-    let changes = Changes {
-        status: given(&form, "status_after"),
-        ..Changes::default()
-    };
-    let seen = as_seen(&ticket, &form);
-    let result =
-        console_ops::reply_and_set(&app, &agent, &seen, Some((&body, public)), changes).await;
-    let done = if public { "replied" } else { "noted" };
-    answer(
+    let draft = Some(body.clone());
+    let fields = ["body", "status_after"];
+    act_on(
         &app,
         &viewer,
-        &agent,
-        &ticket,
-        result.map(|()| done),
-        Some(body),
-        &["body", "status_after"],
+        &reference,
+        draft,
+        &fields,
+        async |agent, ticket| {
+            let public = form.get("visibility").map(String::as_str) != Some("internal");
+            let changes = Changes {
+                status: given(&form, "status_after"),
+                ..Changes::default()
+            };
+            let seen = as_seen(ticket, &form);
+            console_ops::reply_and_set(&app, agent, &seen, Some((&body, public)), changes).await?;
+            Ok(if public { "replied" } else { "noted" })
+        },
     )
     .await
 }
@@ -207,56 +223,51 @@ async fn fields(
     Path(reference): Path<String>,
     PageForm(form): PageForm<Posted>,
 ) -> Response {
-    let (agent, ticket) = match open_ticket(&app, &viewer, &reference).await {
-        Ok(found) => found,
-        Err(response) => return response,
-    };
-    let result = async {
-        let seen = as_seen(&ticket, &form);
-        let differs = |name: &str, was: &str| given(&form, name).filter(|v| v != was);
-        let assign = match form.get("assignee").map(|v| v.trim()) {
-            None => None,
-            Some("") if seen.assignee_id.is_some() => Some(Assign::Nobody),
-            Some("") => None,
-            Some(id) => {
-                let id: i64 = id
-                    .parse()
-                    .map_err(|_| DeskError::field("assignee", "invalid_value"))?;
-                (Some(id) != seen.assignee_id).then_some(Assign::To(id))
-            }
-        };
-        let new_tags = console_ops::parse_tags(form.get("tags").map_or("", String::as_str))?;
-        let seen_tags = console_ops::parse_tags(form.get("seen_tags").map_or("", String::as_str))?;
-        let changes = Changes {
-            status: differs("status", &seen.status),
-            priority: differs("priority", &seen.priority),
-            category: differs("category", &seen.category),
-            assign,
-            team: None,
-        };
-        console::update(&app, &agent, &seen, changes).await?;
-        let add: Vec<String> = new_tags
-            .iter()
-            .filter(|t| !seen_tags.contains(t))
-            .cloned()
-            .collect();
-        let remove: Vec<String> = seen_tags
-            .iter()
-            .filter(|t| !new_tags.contains(t))
-            .cloned()
-            .collect();
-        console_ops::change_tags(&app, &agent, ticket.id, &add, &remove).await?;
-        Ok::<_, DeskError>("fields")
-    }
-    .await;
-    answer(
+    let fields = ["status", "priority", "category", "assignee", "tags"];
+    act_on(
         &app,
         &viewer,
-        &agent,
-        &ticket,
-        result,
+        &reference,
         None,
-        &["status", "priority", "category", "assignee", "tags"],
+        &fields,
+        async |agent, ticket| {
+            let seen = as_seen(ticket, &form);
+            let differs = |name: &str, was: &str| given(&form, name).filter(|v| v != was);
+            let assign = match form.get("assignee").map(|v| v.trim()) {
+                None => None,
+                Some("") if seen.assignee_id.is_some() => Some(Assign::Nobody),
+                Some("") => None,
+                Some(id) => {
+                    let id: i64 = id
+                        .parse()
+                        .map_err(|_| DeskError::field("assignee", "invalid_value"))?;
+                    (Some(id) != seen.assignee_id).then_some(Assign::To(id))
+                }
+            };
+            let new_tags = console_ops::parse_tags(form.get("tags").map_or("", String::as_str))?;
+            let seen_tags =
+                console_ops::parse_tags(form.get("seen_tags").map_or("", String::as_str))?;
+            let changes = Changes {
+                status: differs("status", &seen.status),
+                priority: differs("priority", &seen.priority),
+                category: differs("category", &seen.category),
+                assign,
+                team: None,
+            };
+            console::update(&app, agent, &seen, changes).await?;
+            let add: Vec<String> = new_tags
+                .iter()
+                .filter(|t| !seen_tags.contains(t))
+                .cloned()
+                .collect();
+            let remove: Vec<String> = seen_tags
+                .iter()
+                .filter(|t| !new_tags.contains(t))
+                .cloned()
+                .collect();
+            console_ops::change_tags(&app, agent, ticket.id, &add, &remove).await?;
+            Ok("fields")
+        },
     )
     .await
 }
@@ -268,23 +279,19 @@ async fn run_macro(
     Path(reference): Path<String>,
     PageForm(form): PageForm<Posted>,
 ) -> Response {
-    let (agent, ticket) = match open_ticket(&app, &viewer, &reference).await {
-        Ok(found) => found,
-        Err(response) => return response,
-    };
-    let seen = as_seen(&ticket, &form);
-    let result = match given(&form, "macro").and_then(|m| m.parse::<i64>().ok()) {
-        Some(id) => library::apply_macro(&app, &agent, &seen, id).await,
-        None => Err(DeskError::field("macro", "required")),
-    };
-    answer(
+    act_on(
         &app,
         &viewer,
-        &agent,
-        &ticket,
-        result.map(|()| "macro"),
+        &reference,
         None,
         &["macro"],
+        async |agent, ticket| {
+            let id = given(&form, "macro")
+                .and_then(|m| m.parse::<i64>().ok())
+                .ok_or_else(|| DeskError::field("macro", "required"))?;
+            library::apply_macro(&app, agent, &as_seen(ticket, &form), id).await?;
+            Ok("macro")
+        },
     )
     .await
 }
@@ -296,19 +303,16 @@ async fn start_verification(
     Path(reference): Path<String>,
     PageForm(_form): PageForm<Posted>,
 ) -> Response {
-    let (agent, ticket) = match open_ticket(&app, &viewer, &reference).await {
-        Ok(found) => found,
-        Err(response) => return response,
-    };
-    let result = verification::start(&app, &agent, &ticket).await;
-    answer(
+    act_on(
         &app,
         &viewer,
-        &agent,
-        &ticket,
-        result.map(|_| "verification_started"),
+        &reference,
         None,
         &[],
+        async |agent, ticket| {
+            verification::start(&app, agent, ticket).await?;
+            Ok("verification_started")
+        },
     )
     .await
 }
@@ -320,26 +324,22 @@ async fn check_verification(
     Path((reference, id)): Path<(String, String)>,
     PageForm(form): PageForm<Posted>,
 ) -> Response {
-    let (agent, ticket) = match open_ticket(&app, &viewer, &reference).await {
-        Ok(found) => found,
-        Err(response) => return response,
-    };
-    let Ok(id) = id.parse::<i64>() else {
-        return problem_page(&viewer, DeskError::NotFound);
-    };
-    let code = form
-        .get("code")
-        .map(|c| c.trim().to_string())
-        .unwrap_or_default();
-    let result = verification::check(&app, &agent, &ticket, id, &code).await;
-    answer(
+    act_on(
         &app,
         &viewer,
-        &agent,
-        &ticket,
-        result.map(|()| "verified"),
+        &reference,
         None,
         &["code"],
+        async |agent, ticket| {
+            // A verification id that is not a number names nothing: the error
+            // page, as for any address that does not exist.
+            let Ok(id) = id.parse::<i64>() else {
+                return Err(Refusal::Page(problem_page(&viewer, DeskError::NotFound)));
+            };
+            let code = form.get("code").map_or("", |c| c.trim());
+            verification::check(&app, agent, ticket, id, code).await?;
+            Ok("verified")
+        },
     )
     .await
 }
@@ -353,42 +353,29 @@ async fn account_action(
     Path(reference): Path<String>,
     PageForm(form): PageForm<Posted>,
 ) -> Response {
-    let (agent, ticket) = match open_ticket(&app, &viewer, &reference).await {
-        Ok(found) => found,
-        Err(response) => return response,
-    };
-    let device = given(&form, "device_id").and_then(|d| d.parse::<i64>().ok());
-    let action = match (given(&form, "action").as_deref(), device) {
-        (Some("unlock"), _) => Ok(SupportAction::Unlock),
-        (Some("reset_two_factor"), _) => Ok(SupportAction::ResetTwoFactor),
-        (Some("end_sessions"), _) => Ok(SupportAction::EndSessions),
-        (Some("remove_device"), Some(device)) => Ok(SupportAction::RemoveDevice(device)),
-        (Some("remove_device"), None) => Err(DeskError::field("device_id", "required")),
-        _ => Err(DeskError::field("action", "invalid_value")),
-    };
-    let reason = form.get("reason").cloned().unwrap_or_default();
-    let result = match action {
-        Ok(action) => {
-            verification::act(
-                &app,
-                &agent,
-                &ticket,
-                action,
-                &reason,
-                &client.ip.to_string(),
-            )
-            .await
-        }
-        Err(error) => Err(error),
-    };
-    answer(
+    act_on(
         &app,
         &viewer,
-        &agent,
-        &ticket,
-        result.map(|()| "action"),
+        &reference,
         None,
         &["reason"],
+        async |agent, ticket| {
+            let device = given(&form, "device_id").and_then(|d| d.parse::<i64>().ok());
+            let action = match (given(&form, "action").as_deref(), device) {
+                (Some("unlock"), _) => SupportAction::Unlock,
+                (Some("reset_two_factor"), _) => SupportAction::ResetTwoFactor,
+                (Some("end_sessions"), _) => SupportAction::EndSessions,
+                (Some("remove_device"), Some(device)) => SupportAction::RemoveDevice(device),
+                (Some("remove_device"), None) => {
+                    return Err(DeskError::field("device_id", "required").into())
+                }
+                _ => return Err(DeskError::field("action", "invalid_value").into()),
+            };
+            let reason = form.get("reason").map_or("", String::as_str);
+            let ip = client.ip.to_string();
+            verification::act(&app, agent, ticket, action, reason, &ip).await?;
+            Ok("action")
+        },
     )
     .await
 }
