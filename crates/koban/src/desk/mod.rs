@@ -286,6 +286,7 @@ pub fn domain() -> Domain {
                 every_ms: Some(crate::jobs::HOUR_MS),
                 run: run_lookup_prune,
             },
+            routing::recompute::JOB,
         ],
         ..Domain::named("desk")
     }

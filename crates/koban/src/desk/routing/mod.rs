@@ -4,6 +4,7 @@
 //! reason as a ticket event.
 
 pub mod escalate;
+pub mod recompute;
 pub mod sla;
 pub mod sla_notice;
 
