@@ -218,6 +218,7 @@ pub fn domain() -> Domain {
                 .merge(admin::phrases_pages::router())
                 .merge(lookup::pages::router())
                 .merge(admin::roles_pages::router())
+                .merge(admin::routing_pages::router())
         },
         templates: &[
             (
@@ -267,6 +268,18 @@ pub fn domain() -> Domain {
             (
                 "desk_admin_agents.html",
                 include_str!("../../templates/desk_admin_agents.html"),
+            ),
+            (
+                "desk_admin_teams.html",
+                include_str!("../../templates/desk_admin_teams.html"),
+            ),
+            (
+                "desk_admin_calendars.html",
+                include_str!("../../templates/desk_admin_calendars.html"),
+            ),
+            (
+                "desk_admin_sla.html",
+                include_str!("../../templates/desk_admin_sla.html"),
             ),
         ],
         tags: &[(

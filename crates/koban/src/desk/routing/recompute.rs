@@ -33,7 +33,7 @@ pub async fn enqueue(tx: &mut Transaction<'_, Any>) -> Result<(), DeskError> {
     // Each walk has its own name so that two changes a moment apart each
     // get a full walk (the second sees both changes).
     let walk = crate::crypto::random_token(12);
-    queue(tx, &walk, 0).await
+    queue(&mut **tx, &walk, 0).await
 }
 
 /// Queues the batch of `walk` after ticket `after`; its key makes a retried
