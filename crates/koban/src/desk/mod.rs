@@ -218,6 +218,7 @@ pub fn domain() -> Domain {
                 .merge(admin::phrases_pages::router())
                 .merge(lookup::pages::router())
                 .merge(admin::roles_pages::router())
+                .merge(admin::routing_pages::router())
         },
         templates: &[
             (
@@ -268,6 +269,18 @@ pub fn domain() -> Domain {
                 "desk_admin_agents.html",
                 include_str!("../../templates/desk_admin_agents.html"),
             ),
+            (
+                "desk_admin_teams.html",
+                include_str!("../../templates/desk_admin_teams.html"),
+            ),
+            (
+                "desk_admin_calendars.html",
+                include_str!("../../templates/desk_admin_calendars.html"),
+            ),
+            (
+                "desk_admin_sla.html",
+                include_str!("../../templates/desk_admin_sla.html"),
+            ),
         ],
         tags: &[(
             "desk",
@@ -286,6 +299,7 @@ pub fn domain() -> Domain {
                 every_ms: Some(crate::jobs::HOUR_MS),
                 run: run_lookup_prune,
             },
+            routing::recompute::JOB,
         ],
         ..Domain::named("desk")
     }

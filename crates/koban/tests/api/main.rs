@@ -14,6 +14,7 @@ mod chromium;
 mod conventions;
 mod delivery;
 mod desk;
+mod desk_admin_pages;
 mod desk_attachments;
 mod desk_console_pages;
 mod desk_forms;

@@ -2,6 +2,7 @@
 //! category forms and triage phrases. Every change is recorded with who
 //! made it.
 
+pub mod calendar_pages;
 pub mod forms;
 pub mod phrases;
 pub mod phrases_api;
@@ -11,3 +12,5 @@ pub mod roles_api;
 pub mod roles_pages;
 pub mod routing;
 pub mod routing_api;
+pub mod routing_pages;
+pub mod sla_pages;

@@ -3,6 +3,7 @@
 //! every change is logged with who made it (`desk_admin_changes`).
 
 use crate::desk::error::DeskError;
+use crate::desk::routing::recompute;
 use crate::desk::store::routing::{self as rstore, TeamFields};
 use crate::desk::store::settings::{self, PolicyRow};
 use crate::desk::store::{self};
@@ -124,6 +125,11 @@ pub async fn save_team(
         calendar_id: team.calendar_id,
         enterprise_queue: team.enterprise_queue,
     };
+    // A team moved to another calendar moves its open tickets' clocks.
+    let calendar_moved = !create
+        && rstore::team(app.store.read(), &team.slug)
+            .await?
+            .is_some_and(|before| before.calendar_id != team.calendar_id);
     let now = now_ms();
     let mut tx = app.store.write().begin().await?;
     let done = if create {
@@ -142,7 +148,11 @@ pub async fn save_team(
     let detail = serde_json::to_value(team).unwrap_or_default();
     let action = if create { "created" } else { "updated" };
     settings::record_change(&mut tx, actor, "team", &team.slug, action, &detail, now).await?;
+    if calendar_moved {
+        recompute::enqueue(&mut tx).await?;
+    }
     tx.commit().await?;
+    app.jobs_wakeup.notify_one();
     Ok(())
 }
 
@@ -224,16 +234,51 @@ pub async fn delete_member(
     Ok(())
 }
 
-/// Reads and checks a calendar spec: the reason a person can act on.
+/// Reads and checks a calendar spec: the reason a person can act on,
+/// under the part of the spec it is about.
 pub fn check_calendar(spec: &serde_json::Value) -> Result<Calendar, DeskError> {
-    let parsed: CalendarSpec = serde_json::from_value(spec.clone())
-        .map_err(|_| DeskError::field("spec.week", "invalid_hours"))?;
+    let parsed: CalendarSpec =
+        serde_json::from_value(spec.clone()).map_err(|_| misread_calendar(spec))?;
     Calendar::new(parsed).map_err(|e| match e {
         CalendarError::UnknownZone(_) => DeskError::field("spec.zone", "unknown_time_zone"),
         CalendarError::HolidayAndOverride(_) => DeskError::field("spec.holidays", "duplicate"),
         CalendarError::TooManyDates => DeskError::field("spec.holidays", "too_many"),
         _ => DeskError::field("spec.week", "invalid_hours"),
     })
+}
+
+/// Where a spec that does not read as one went wrong: a date that is not
+/// a date belongs under `holidays` (or `overrides`), not under the hours.
+fn misread_calendar(spec: &serde_json::Value) -> DeskError {
+    use serde_json::Value;
+    const KNOWN: [&str; 4] = ["zone", "week", "holidays", "overrides"];
+    let is_date = |s: &str| s.parse::<jiff::civil::Date>().is_ok();
+    let Some(object) = spec.as_object() else {
+        return DeskError::field("spec", "invalid_type");
+    };
+    if let Some(key) = object.keys().find(|k| !KNOWN.contains(&k.as_str())) {
+        return DeskError::field(&format!("spec.{key}"), "unknown_field");
+    }
+    if !object.get("zone").is_some_and(Value::is_string) {
+        return DeskError::field("spec.zone", "unknown_time_zone");
+    }
+    let holidays_read = match object.get("holidays") {
+        None => true,
+        Some(Value::Array(dates)) => dates.iter().all(|d| d.as_str().is_some_and(is_date)),
+        Some(_) => false,
+    };
+    if !holidays_read {
+        return DeskError::field("spec.holidays", "not_a_date");
+    }
+    let overrides_read = match object.get("overrides") {
+        None => true,
+        Some(Value::Object(dates)) => dates.keys().all(|d| is_date(d)),
+        Some(_) => false,
+    };
+    if !overrides_read {
+        return DeskError::field("spec.overrides", "not_a_date");
+    }
+    DeskError::field("spec.week", "invalid_hours")
 }
 
 /// Adds (`id` None) or replaces a calendar, logged; its id.
@@ -249,6 +294,7 @@ pub async fn save_calendar(
         return Err(DeskError::field("name", "invalid_value"));
     }
     let calendar = check_calendar(spec)?;
+    let replacing = id.is_some();
     let text =
         serde_json::to_string(calendar.spec()).map_err(|e| DeskError::Internal(e.to_string()))?;
     let now = now_ms();
@@ -280,7 +326,12 @@ pub async fn save_calendar(
         now,
     )
     .await?;
+    // New hours move the clocks of open tickets whose team counts in them.
+    if replacing {
+        recompute::enqueue(&mut tx).await?;
+    }
     tx.commit().await?;
+    app.jobs_wakeup.notify_one();
     Ok(id)
 }
 
@@ -377,8 +428,8 @@ pub fn check_policies(input: &[DeskSlaPolicyInput]) -> Vec<FieldError> {
     errors
 }
 
-/// Replaces the SLA policies, logged. Open tickets take the new targets at
-/// their next change.
+/// Replaces the SLA policies, logged. Open tickets take the new targets
+/// through a queued recompute, committed with the change.
 pub async fn save_policies(
     app: &App,
     actor: i64,
@@ -403,6 +454,8 @@ pub async fn save_policies(
         now,
     )
     .await?;
+    recompute::enqueue(&mut tx).await?;
     tx.commit().await?;
+    app.jobs_wakeup.notify_one();
     Ok(())
 }

@@ -5,6 +5,7 @@
 //! as a ticket event.
 
 pub mod escalate;
+pub mod recompute;
 pub mod sla;
 pub mod sla_notice;
 

@@ -358,3 +358,28 @@ pub async fn supervisors(
         .collect::<Result<_, sqlx::Error>>()
         .map_err(StoreError::from)
 }
+
+/// Up to `limit` ids of tickets not solved or closed, above `after`, in
+/// order: one page of the walk that moves open clocks after a policy or
+/// calendar change.
+pub async fn open_ticket_ids_after<'e, E>(
+    executor: E,
+    after: i64,
+    limit: i64,
+) -> Result<Vec<i64>, StoreError>
+where
+    E: Executor<'e, Database = Any>,
+{
+    let rows = sqlx::query(
+        "SELECT id FROM desk_tickets WHERE id > $1 AND status NOT IN ('solved', 'closed')
+         ORDER BY id LIMIT $2",
+    )
+    .bind(after)
+    .bind(limit)
+    .fetch_all(executor)
+    .await?;
+    Ok(rows
+        .iter()
+        .map(|row| row.try_get("id"))
+        .collect::<Result<_, sqlx::Error>>()?)
+}

@@ -118,8 +118,22 @@ async fn xss_payloads_render_as_text(t: TestApp) {
     .await;
     assert_eq!(response.status(), StatusCode::SEE_OTHER);
 
+    // A team named with markup, for the administration pages.
+    let (status, body) = t
+        .post_as(
+            &admin_token,
+            "/api/v1/desk/admin/teams",
+            json!({ "slug": "xss", "name": PAYLOADS[0], "calendar_id": 1 }),
+        )
+        .await;
+    assert_eq!(status, StatusCode::CREATED, "{body}");
+
     // Every console page, and the requester's.
     let mut pages: Vec<String> = vec![
+        "/desk/admin/teams".into(),
+        "/desk/admin/teams?edit=xss".into(),
+        "/desk/admin/calendars".into(),
+        "/desk/admin/sla".into(),
         "/desk".into(),
         "/desk?view=all".into(),
         "/desk?view=unassigned".into(),
