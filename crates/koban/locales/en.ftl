@@ -839,3 +839,15 @@ console-says-sla-breached = The { $metric } target was missed.
 console-says-metric-first_response = first response
 console-says-metric-next_response = next response
 console-says-metric-resolution = resolution
+
+# Desk API gaps: the "my team" queue view and the library's change log
+console-view-team = My teams
+desk-library-changes-title = Recent changes
+desk-library-changes-line = { $who } { $action } { $kind } “{ $name }”
+desk-library-changes-someone = A removed account
+desk-library-changes-created = added
+desk-library-changes-updated = changed
+desk-library-changes-deleted = deleted
+desk-library-changes-kind-canned = the canned response
+desk-library-changes-kind-macro = the macro
+desk-library-changes-none = Nobody has changed the library yet.

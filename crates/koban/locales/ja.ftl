@@ -839,3 +839,15 @@ console-says-sla-breached = { $metric }の目標時間を過ぎました。
 console-says-metric-first_response = 初回応答
 console-says-metric-next_response = 次回応答
 console-says-metric-resolution = 解決
+
+# デスク API の補完：「自分のチーム」キュー表示とライブラリの変更履歴
+console-view-team = 自分のチーム
+desk-library-changes-title = 最近の変更
+desk-library-changes-line = { $who }が{ $kind }「{ $name }」を{ $action }
+desk-library-changes-someone = 削除されたアカウント
+desk-library-changes-created = 追加しました
+desk-library-changes-updated = 変更しました
+desk-library-changes-deleted = 削除しました
+desk-library-changes-kind-canned = 定型文
+desk-library-changes-kind-macro = マクロ
+desk-library-changes-none = ライブラリはまだ変更されていません。

@@ -839,3 +839,15 @@ console-says-sla-breached = เลยเวลาเป้าหมายขอ�
 console-says-metric-first_response = การตอบกลับครั้งแรก
 console-says-metric-next_response = การตอบกลับครั้งถัดไป
 console-says-metric-resolution = การแก้ไขปัญหา
+
+# ส่วนเสริม API ของฝ่ายบริการ: มุมมองคิว "ทีมของฉัน" และประวัติการเปลี่ยนแปลงคลังข้อความ
+console-view-team = ทีมของฉัน
+desk-library-changes-title = การเปลี่ยนแปลงล่าสุด
+desk-library-changes-line = { $who } { $action }{ $kind } “{ $name }”
+desk-library-changes-someone = บัญชีที่ถูกลบแล้ว
+desk-library-changes-created = เพิ่ม
+desk-library-changes-updated = แก้ไข
+desk-library-changes-deleted = ลบ
+desk-library-changes-kind-canned = ข้อความสำเร็จรูป
+desk-library-changes-kind-macro = มาโคร
+desk-library-changes-none = ยังไม่มีใครเปลี่ยนแปลงคลังข้อความ
