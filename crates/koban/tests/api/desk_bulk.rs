@@ -1,5 +1,6 @@
-//! Bulk changes through the API (`POST /api/v1/desk/tickets/bulk`) and the
-//! "my team" queue view, on both databases, with every refusal.
+//! Bulk changes through the API (`POST /api/v1/desk/tickets/bulk`), the
+//! "my team" queue view, and files sent with a reply to a closed ticket
+//! (they go to the follow-up), on both databases, with every refusal.
 
 use crate::support::{scalar, TestApp};
 use reqwest::StatusCode;
@@ -322,3 +323,87 @@ async fn the_team_view_shows_the_tickets_of_my_teams(t: TestApp) {
     }
 }
 both!(the_team_view_shows_the_tickets_of_my_teams);
+
+async fn files_on_a_reply_to_a_closed_ticket_go_to_the_follow_up(t: TestApp) {
+    use crate::desk_attachments::upload;
+    let owner = t.signed_up("owner@example.com", PASSWORD).await;
+    let stranger = t.signed_up("stranger@example.com", PASSWORD).await;
+    let agent = t.staff("agent@example.com", "agent").await;
+    let closed = open(&t, &owner, "Locked out").await;
+    patch(&t, &agent, &closed, json!({ "status": "solved" })).await;
+    patch(&t, &agent, &closed, json!({ "status": "closed" })).await;
+    let mut mine = Vec::new();
+    for i in 0..11 {
+        let (status, up) = upload(
+            &t,
+            Some(&owner),
+            &format!("log{i}.txt"),
+            format!("error {i}").into_bytes(),
+            "attachment",
+        )
+        .await;
+        assert_eq!(status, StatusCode::CREATED, "{up}");
+        mine.push(up["token"].clone());
+    }
+    let (status, theirs) = upload(&t, Some(&stranger), "x.txt", b"x".to_vec(), "attachment").await;
+    assert_eq!(status, StatusCode::CREATED, "{theirs}");
+    let path = format!("/api/v1/desk/tickets/{closed}/messages");
+    let tickets = t.count("desk_tickets").await;
+
+    // Someone else's upload, too many files, or no such token: no follow-up.
+    for (files, field) in [
+        (json!([mine[0], theirs["token"]]), "attachments[1]"),
+        (json!(mine), "attachments"),
+        (json!(["not-a-token"]), "attachments[0]"),
+    ] {
+        let (status, problem) = t
+            .post_as(
+                &owner,
+                &path,
+                json!({ "body": "again", "attachments": files }),
+            )
+            .await;
+        assert_eq!(status, StatusCode::UNPROCESSABLE_ENTITY, "{problem}");
+        assert_eq!(problem["errors"][0]["field"], field, "{problem}");
+        assert_eq!(t.count("desk_tickets").await, tickets, "nothing opened");
+        assert_eq!(t.count("desk_attachments").await, 0);
+    }
+
+    let (status, added) = t
+        .post_as(
+            &owner,
+            &path,
+            json!({ "body": "Still locked, logs attached", "attachments": [mine[0], mine[1]] }),
+        )
+        .await;
+    assert_eq!(status, StatusCode::CREATED, "{added}");
+    let follow_up: String = added["follow_up"]
+        .as_str()
+        .expect("follow-up")
+        .chars()
+        .filter(char::is_ascii_digit)
+        .collect();
+    let opened = ticket(&t, &owner, &follow_up).await;
+    let first = opened["messages"][0]["id"].as_i64().expect("message");
+    let files = opened["attachments"].as_array().expect("attachments");
+    assert_eq!(files.len(), 2, "{opened}");
+    for file in files {
+        assert_eq!(file["message_id"].as_i64(), Some(first), "{opened}");
+    }
+    let old = ticket(&t, &owner, &closed).await;
+    assert_eq!(
+        old["attachments"].as_array().map(Vec::len),
+        Some(0),
+        "{old}"
+    );
+    // A token is used once.
+    let (status, _) = t
+        .post_as(
+            &owner,
+            &path,
+            json!({ "body": "once more", "attachments": [mine[0]] }),
+        )
+        .await;
+    assert_eq!(status, StatusCode::UNPROCESSABLE_ENTITY);
+}
+both!(files_on_a_reply_to_a_closed_ticket_go_to_the_follow_up);
