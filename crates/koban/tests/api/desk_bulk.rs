@@ -298,7 +298,7 @@ async fn the_team_view_shows_the_tickets_of_my_teams(t: TestApp) {
     assert_eq!(status, StatusCode::OK, "{page}");
     assert_eq!(
         listed(&page),
-        [theirs.clone()],
+        std::slice::from_ref(&theirs),
         "open tickets of my teams only"
     );
     assert!(!listed(&page).contains(&elsewhere));
