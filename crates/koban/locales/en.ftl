@@ -921,3 +921,14 @@ desk-admin-routing-channel-api = API
 desk-admin-routing-action-raise_priority = Raise the priority
 desk-admin-routing-action-notify_supervisor = Notify the supervisors
 desk-admin-routing-action-reassign = Reassign
+# Desk API gaps: the "my team" queue view and the library's change log
+console-view-team = My teams
+desk-library-changes-title = Recent changes
+desk-library-changes-line = { $who } { $action } { $kind } “{ $name }”
+desk-library-changes-someone = A removed account
+desk-library-changes-created = added
+desk-library-changes-updated = changed
+desk-library-changes-deleted = deleted
+desk-library-changes-kind-canned = the canned response
+desk-library-changes-kind-macro = the macro
+desk-library-changes-none = Nobody has changed the library yet.

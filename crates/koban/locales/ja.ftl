@@ -921,3 +921,14 @@ desk-admin-routing-channel-api = API
 desk-admin-routing-action-raise_priority = 優先度を上げる
 desk-admin-routing-action-notify_supervisor = スーパーバイザーに通知
 desk-admin-routing-action-reassign = 担当を替える
+# デスク API の補完：「自分のチーム」キュー表示とライブラリの変更履歴
+console-view-team = 自分のチーム
+desk-library-changes-title = 最近の変更
+desk-library-changes-line = { $who }が{ $kind }「{ $name }」を{ $action }
+desk-library-changes-someone = 削除されたアカウント
+desk-library-changes-created = 追加しました
+desk-library-changes-updated = 変更しました
+desk-library-changes-deleted = 削除しました
+desk-library-changes-kind-canned = 定型文
+desk-library-changes-kind-macro = マクロ
+desk-library-changes-none = ライブラリはまだ変更されていません。

@@ -921,3 +921,14 @@ desk-admin-routing-channel-api = API
 desk-admin-routing-action-raise_priority = เพิ่มลำดับความสำคัญ
 desk-admin-routing-action-notify_supervisor = แจ้งหัวหน้างาน
 desk-admin-routing-action-reassign = มอบหมายใหม่
+# ส่วนเสริม API ของฝ่ายบริการ: มุมมองคิว "ทีมของฉัน" และประวัติการเปลี่ยนแปลงคลังข้อความ
+console-view-team = ทีมของฉัน
+desk-library-changes-title = การเปลี่ยนแปลงล่าสุด
+desk-library-changes-line = { $who } { $action }{ $kind } “{ $name }”
+desk-library-changes-someone = บัญชีที่ถูกลบแล้ว
+desk-library-changes-created = เพิ่ม
+desk-library-changes-updated = แก้ไข
+desk-library-changes-deleted = ลบ
+desk-library-changes-kind-canned = ข้อความสำเร็จรูป
+desk-library-changes-kind-macro = มาโคร
+desk-library-changes-none = ยังไม่มีใครเปลี่ยนแปลงคลังข้อความ

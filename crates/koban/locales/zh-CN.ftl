@@ -921,3 +921,14 @@ desk-admin-routing-channel-api = API
 desk-admin-routing-action-raise_priority = 提高优先级
 desk-admin-routing-action-notify_supervisor = 通知主管
 desk-admin-routing-action-reassign = 重新分配
+# 客服 API 补充：“我的团队”队列视图与资料库变更记录
+console-view-team = 我的团队
+desk-library-changes-title = 最近变更
+desk-library-changes-line = { $who }{ $action }了{ $kind }“{ $name }”
+desk-library-changes-someone = 已删除的账户
+desk-library-changes-created = 新增
+desk-library-changes-updated = 修改
+desk-library-changes-deleted = 删除
+desk-library-changes-kind-canned = 快捷回复
+desk-library-changes-kind-macro = 宏
+desk-library-changes-none = 资料库还没有任何变更。

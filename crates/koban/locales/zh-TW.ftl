@@ -921,3 +921,14 @@ desk-admin-routing-channel-api = API
 desk-admin-routing-action-raise_priority = 提高優先順序
 desk-admin-routing-action-notify_supervisor = 通知主管
 desk-admin-routing-action-reassign = 重新分派
+# 客服 API 補充：「我的團隊」佇列檢視與資料庫變更紀錄
+console-view-team = 我的團隊
+desk-library-changes-title = 最近變更
+desk-library-changes-line = { $who }{ $action }了{ $kind }「{ $name }」
+desk-library-changes-someone = 已刪除的帳戶
+desk-library-changes-created = 新增
+desk-library-changes-updated = 修改
+desk-library-changes-deleted = 刪除
+desk-library-changes-kind-canned = 罐頭回覆
+desk-library-changes-kind-macro = 巨集
+desk-library-changes-none = 資料庫尚無任何變更。

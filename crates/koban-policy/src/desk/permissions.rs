@@ -93,6 +93,10 @@ pub enum Action {
     /// What the category forms ask: the form is shown before sign-in.
     ReadForms,
     AdministerForms,
+    /// Changing many tickets at once: each ticket as a single change would.
+    ChangeTickets,
+    /// Reading who changed the canned responses and macros.
+    ReadLibraryChanges,
 }
 
 impl Action {
@@ -106,7 +110,9 @@ impl Action {
             | Action::ReadForms => Access::Public,
             Action::ReadTicket | Action::AddMessage | Action::ReadAttachments => Access::Requester,
             Action::Escalate => Access::RequesterOnly,
-            Action::Triage | Action::ReadQueue | Action::ReadLibrary => Access::Staff(Role::Agent),
+            Action::Triage | Action::ReadQueue | Action::ReadLibrary | Action::ChangeTickets => {
+                Access::Staff(Role::Agent)
+            }
             Action::ChangeTicket
             | Action::ReadSecurityContext
             | Action::VerifyIdentity
@@ -115,7 +121,9 @@ impl Action {
             | Action::MergeOrSplit
             | Action::UseLibrary => Access::StaffOnTicket(Role::Agent),
             Action::DecideVerification => Access::StaffOnTicket(Role::Supervisor),
-            Action::ReadRouting | Action::ReadTriagePhrases => Access::Staff(Role::Supervisor),
+            Action::ReadRouting | Action::ReadTriagePhrases | Action::ReadLibraryChanges => {
+                Access::Staff(Role::Supervisor)
+            }
             Action::ReadRoles
             | Action::ChangeRole
             | Action::AdministerRouting
@@ -341,6 +349,12 @@ pub const OPERATIONS: &[(&str, &str, Action)] = &[
         "put",
         "/api/v1/desk/forms/{category}",
         Action::AdministerForms,
+    ),
+    ("post", "/api/v1/desk/tickets/bulk", Action::ChangeTickets),
+    (
+        "get",
+        "/api/v1/desk/library/changes",
+        Action::ReadLibraryChanges,
     ),
 ];
 

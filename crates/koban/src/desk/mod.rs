@@ -173,6 +173,8 @@ pub fn domain() -> Domain {
                 .routes(routes!(tickets::merge::split))
                 .routes(routes!(admin::forms::list))
                 .routes(routes!(admin::forms::change))
+                .routes(routes!(console::bulk_api::bulk))
+                .routes(routes!(console::library_changes::list))
         },
         migrations: &[
             Migration {

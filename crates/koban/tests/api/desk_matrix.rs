@@ -100,6 +100,9 @@ fn sample_body(method: &str, path: &str, reference: &str) -> Value {
         }
         ("post", "/api/v1/desk/tickets/{reference}/merge") => json!({ "into": reference }),
         ("post", "/api/v1/desk/tickets/{reference}/split") => json!({ "message_ids": [1] }),
+        ("post", "/api/v1/desk/tickets/bulk") => {
+            json!({ "tickets": [{ "reference": reference }], "changes": { "priority": "high" } })
+        }
         _ => json!({}),
     }
 }

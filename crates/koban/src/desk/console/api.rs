@@ -22,6 +22,7 @@ choices! {
         Open = "open",
         All = "all",
         Breaching = "breaching",
+        Team = "team",
     }
 }
 
@@ -29,8 +30,9 @@ choices! {
 #[derive(Debug, serde::Deserialize, utoipa::IntoParams)]
 #[serde(deny_unknown_fields)]
 pub struct QueueQuery {
-    /// `mine`, `unassigned`, `open` (default), `all`, or `breaching`
-    /// (running SLA clocks, nearest due first, one page).
+    /// `mine`, `unassigned`, `open` (default), `all`, `breaching`
+    /// (running SLA clocks, nearest due first, one page), or `team` (not
+    /// done, of every team the caller is a member of).
     #[param(inline)]
     pub view: Option<ViewName>,
     /// Only this status.
@@ -89,6 +91,7 @@ pub async fn queue(
         ViewName::Unassigned => View::Unassigned,
         ViewName::Open => View::Open,
         ViewName::All => View::All,
+        ViewName::Team => View::Team,
     };
     let ask = crate::desk::console::ops::QueueAsk {
         status: q.status,
@@ -126,6 +129,27 @@ pub struct TicketChanges {
     pub team: Option<String>,
 }
 
+impl TicketChanges {
+    /// The changes asked for; claiming, giving and unassigning at once is
+    /// refused by name.
+    pub fn into_changes(self) -> Result<Changes, Problem> {
+        let assign = match (self.claim, self.assignee_id, self.unassign) {
+            (false, None, false) => None,
+            (true, None, false) => Some(Assign::Claim),
+            (false, Some(id), false) => Some(Assign::To(id)),
+            (false, None, true) => Some(Assign::Nobody),
+            _ => return Err(Problem::field("claim", "invalid_value")),
+        };
+        Ok(Changes {
+            status: self.status,
+            priority: self.priority,
+            category: self.category,
+            assign,
+            team: self.team,
+        })
+    }
+}
+
 /// Changes a ticket's status, priority, category or assignee (agents).
 /// All or nothing: when another agent changed it first, 409 and nothing changes.
 #[utoipa::path(patch, path = "/api/v1/desk/tickets/{reference}", tag = "desk", security(("bearer" = []), ("session_cookie" = [])),
@@ -142,20 +166,6 @@ pub async fn change(
     if standing != Standing::Agent {
         return Err(Problem::forbidden());
     }
-    let assign = match (input.claim, input.assignee_id, input.unassign) {
-        (false, None, false) => None,
-        (true, None, false) => Some(Assign::Claim),
-        (false, Some(id), false) => Some(Assign::To(id)),
-        (false, None, true) => Some(Assign::Nobody),
-        _ => return Err(Problem::field("claim", "invalid_value")),
-    };
-    let changes = Changes {
-        status: input.status,
-        priority: input.priority,
-        category: input.category,
-        assign,
-        team: input.team,
-    };
-    console::update(&app, &current, &ticket, changes).await?;
+    console::update(&app, &current, &ticket, input.into_changes()?).await?;
     Ok(StatusCode::NO_CONTENT)
 }

@@ -4,8 +4,11 @@
 //! two agents acting at once cannot both win: the second is told.
 
 pub mod api;
+pub mod bulk;
+pub mod bulk_api;
 pub mod library;
 pub mod library_api;
+pub mod library_changes;
 pub mod ops;
 pub mod pages;
 
@@ -28,6 +31,8 @@ pub enum View {
     Open,
     /// Everything.
     All,
+    /// Not done, of every team the agent is a member of.
+    Team,
 }
 
 /// The filter a view and its refinements make.
@@ -36,6 +41,7 @@ pub fn filter(view: View, me: i64) -> QueueFilter {
         assignee: (view == View::Mine).then_some(me),
         unassigned: view == View::Unassigned,
         open_only: view != View::All,
+        member_of: (view == View::Team).then_some(me),
         ..QueueFilter::default()
     }
 }

@@ -5,20 +5,20 @@
 //! did not see.
 
 use crate::accounts::sessions::Current;
-use crate::desk::console::{self, Assign, Changes, View};
+use crate::desk::console::{self, Changes, View};
 use crate::desk::error::DeskError;
 use crate::desk::store::{self, console as console_store, QueueFilter, TicketRow};
 use crate::desk::tickets::service::{self, Standing};
 use crate::state::App;
 use crate::store::now_ms;
 use koban_policy::desk::canned;
+
+pub use crate::desk::console::bulk::{bulk, Bulk, BulkOutcome, MAX_BULK};
 use koban_policy::desk::forms::Category;
 use koban_policy::desk::status::{self, Decision, Event, Priority, Status};
 
 /// How long a page view counts as "has the ticket open".
 pub const PRESENCE_MS: i64 = 2 * 60_000;
-/// The most tickets one bulk action touches.
-pub const MAX_BULK: usize = 100;
 
 /// What a queue is asked for, as the API and the pages receive it.
 #[derive(Debug, Clone, Default)]
@@ -165,114 +165,4 @@ pub async fn reply_and_set(
         ticket = service::visible(app, agent, &seen.reference).await?.0;
     }
     console::update(app, agent, &ticket, changes).await
-}
-
-/// One bulk action, checked before any ticket is touched.
-#[derive(Debug, Clone)]
-pub enum Bulk {
-    AssignToMe,
-    Status(String),
-    Priority(String),
-    Tag(String),
-}
-
-impl Bulk {
-    /// The action named `action` with its `value`, or a refusal by field.
-    pub fn parse(action: &str, value: &str) -> Result<Bulk, DeskError> {
-        let value = value.trim();
-        match action {
-            "assign_to_me" => Ok(Bulk::AssignToMe),
-            "status" => match Status::parse(value) {
-                Ok(Status::New) | Err(_) => Err(DeskError::field("value", "invalid_value")),
-                Ok(s) => Ok(Bulk::Status(s.as_str().to_string())),
-            },
-            "priority" => Priority::parse(value)
-                .map(|p| Bulk::Priority(p.as_str().to_string()))
-                .map_err(|_| DeskError::field("value", "invalid_value")),
-            "tag" => canned::tag(value)
-                .map(Bulk::Tag)
-                .map_err(|problem| DeskError::field("value", problem.code())),
-            _ => Err(DeskError::field("action", "invalid_value")),
-        }
-    }
-}
-
-/// What a bulk action did to one ticket.
-#[derive(Debug, Clone, serde::Serialize)]
-pub struct BulkOutcome {
-    pub reference: String,
-    /// `done`, `changed` (someone changed it after the agent looked: left
-    /// alone), `taken` (another agent has it), `refused` (not allowed from
-    /// its state) or `not_found`.
-    pub outcome: &'static str,
-}
-
-/// Applies `action` to each ticket the agent selected, as they saw it
-/// (`seen_updated_at`); each ticket on its own, each reported.
-pub async fn bulk(
-    app: &App,
-    agent: &Current,
-    selection: &[(String, i64)],
-    action: &Bulk,
-) -> Result<Vec<BulkOutcome>, DeskError> {
-    if selection.is_empty() {
-        return Err(DeskError::field("tickets", "required"));
-    }
-    if selection.len() > MAX_BULK {
-        return Err(DeskError::field("tickets", "too_many"));
-    }
-    let mut outcomes = Vec::with_capacity(selection.len());
-    for (reference, seen_at) in selection {
-        let outcome = match service::visible(app, agent, reference).await {
-            Err(DeskError::NotFound | DeskError::BadReference) => "not_found",
-            Err(other) => return Err(other),
-            Ok((ticket, _)) if ticket.updated_at != *seen_at => "changed",
-            Ok((ticket, _))
-                if matches!(action, Bulk::AssignToMe)
-                    && ticket.assignee_id.is_some_and(|a| a != agent.account.id) =>
-            {
-                "taken"
-            }
-            Ok((ticket, _)) => match apply(app, agent, &ticket, action).await {
-                Ok(()) => "done",
-                Err(DeskError::Taken) => "changed",
-                Err(DeskError::Invalid(_) | DeskError::Closed) => "refused",
-                Err(other) => return Err(other),
-            },
-        };
-        outcomes.push(BulkOutcome {
-            reference: crate::desk::tickets::api::formatted(reference),
-            outcome,
-        });
-    }
-    Ok(outcomes)
-}
-
-async fn apply(
-    app: &App,
-    agent: &Current,
-    ticket: &TicketRow,
-    action: &Bulk,
-) -> Result<(), DeskError> {
-    let changes = match action {
-        Bulk::Tag(tag) => {
-            if ticket.status == Status::Closed.as_str() {
-                return Err(DeskError::Closed);
-            }
-            return change_tags(app, agent, ticket.id, std::slice::from_ref(tag), &[]).await;
-        }
-        Bulk::AssignToMe => Changes {
-            assign: Some(Assign::Claim),
-            ..Changes::default()
-        },
-        Bulk::Status(s) => Changes {
-            status: Some(s.clone()),
-            ..Changes::default()
-        },
-        Bulk::Priority(p) => Changes {
-            priority: Some(p.clone()),
-            ..Changes::default()
-        },
-    };
-    console::update(app, agent, ticket, changes).await
 }

@@ -581,6 +581,8 @@ pub struct QueueFilter {
     pub open_only: bool,
     /// Only this team's (slug).
     pub team: Option<String>,
+    /// Only tickets of the teams this agent is a member of.
+    pub member_of: Option<i64>,
 }
 
 /// Tickets for the console, newest first, before the cursor id.
@@ -605,6 +607,10 @@ where
            AND ($6 = '' OR priority = $6)
            AND ($7 = 0 OR status NOT IN ('solved', 'closed'))
            AND ($9 = '' OR team = $9)
+           AND ($10 = -1 OR team IN (
+                SELECT t.slug FROM desk_teams t
+                JOIN desk_team_members m ON m.team_id = t.id
+                WHERE m.account_id = $10))
          ORDER BY id DESC LIMIT $8"
     );
     let rows = sqlx::query(&sql)
@@ -617,7 +623,7 @@ where
         .bind(i64::from(filter.open_only))
         .bind(limit)
         .bind(filter.team.clone().unwrap_or_default())
-        .bind(filter.team.clone().unwrap_or_default())
+        .bind(filter.member_of.unwrap_or(-1))
         .fetch_all(executor)
         .await?;
     Ok(rows
@@ -730,6 +736,7 @@ where
 }
 pub mod console;
 pub mod library;
+pub mod library_changes;
 pub mod lookup;
 pub mod roles;
 pub mod routing;

@@ -547,7 +547,7 @@ pub async fn add_message_as(
             Decision::Move(next) => Some(next),
             Decision::Stay => None,
             Decision::FollowUp => {
-                let reference = follow_up(app, author, ticket, body).await?;
+                let reference = follow_up(app, author, ticket, body, attachments).await?;
                 return Ok(MessageAdded {
                     status: Status::New.as_str().to_string(),
                     follow_up: Some(reference),
@@ -626,13 +626,15 @@ pub async fn add_message_as(
     })
 }
 
-/// Opens the follow-up of a closed ticket with the requester's new message:
-/// same requester, category and language, linked both ways by events.
+/// Opens the follow-up of a closed ticket with the requester's new message
+/// and the files that came with it: same requester, category and language,
+/// linked both ways by events.
 async fn follow_up(
     app: &App,
     actor: Option<i64>,
     closed: &TicketRow,
     body: &str,
+    attachments: &[String],
 ) -> Result<String, DeskError> {
     let now = now_ms();
     let (shown, original) = masked(body);
@@ -662,7 +664,7 @@ async fn follow_up(
         },
     )
     .await?;
-    store::insert_message(
+    let message_id = store::insert_message(
         &mut tx,
         NewMessage {
             ticket_id: id,
@@ -675,6 +677,10 @@ async fn follow_up(
         },
     )
     .await?;
+    // The same checks as on any message (limits, whose upload a token is),
+    // in this transaction: a refused file opens no follow-up either.
+    crate::desk::attachments::attach(app, &mut tx, id, Some(message_id), actor, attachments, now)
+        .await?;
     let reference = reference::format(number);
     let detail = serde_json::json!({ "follow_up_of": crate::desk::tickets::api::formatted(&closed.reference) });
     store::insert_event(&mut tx, id, actor, "created", &detail, now).await?;

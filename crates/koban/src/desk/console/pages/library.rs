@@ -62,8 +62,42 @@ fn admin_of(viewer: &Viewer) -> Result<Current, Response> {
     Ok(agent)
 }
 
-async fn library_context(app: &App, agent: &Current) -> Result<minijinja::Value, DeskError> {
+/// The latest library changes as the page shows them (who, what, when in
+/// the viewer's zone); only for supervisors and desk admins, as the API.
+async fn recent_changes(
+    app: &App,
+    viewer: &Viewer,
+    agent: &Current,
+) -> Result<Vec<minijinja::Value>, DeskError> {
+    if !agent.account.has_role("supervisor") {
+        return Ok(Vec::new());
+    }
+    let changes = crate::desk::console::library_changes::recent(app).await?;
+    Ok(changes
+        .into_iter()
+        .map(|c| {
+            let when = viewer.when(c.at);
+            context! {
+                kind => c.item_kind,
+                item_id => c.item_id,
+                name => c.item_name,
+                action => c.action,
+                who => c.actor,
+                at => when.iso,
+                at_text => when.text,
+            }
+        })
+        .collect())
+}
+
+async fn library_context(
+    app: &App,
+    viewer: &Viewer,
+    agent: &Current,
+) -> Result<minijinja::Value, DeskError> {
     Ok(context! {
+        changes => recent_changes(app, viewer, agent).await?,
+        can_read_changes => agent.account.has_role("supervisor"),
         canned => library::canned_list(app).await?,
         macros => library::macro_list(app).await?,
         languages => languages(),
@@ -78,7 +112,7 @@ async fn show(app: &App, viewer: &Viewer, template: &str) -> Response {
         Ok(agent) => agent,
         Err(response) => return response,
     };
-    match library_context(app, &agent).await {
+    match library_context(app, viewer, &agent).await {
         Ok(page) => render::page(viewer, StatusCode::OK, template, page),
         Err(error) => problem_page(viewer, error),
     }
@@ -117,7 +151,7 @@ async fn after(
         Ok(feedback) => feedback,
         Err(response) => return response,
     };
-    match library_context(app, admin).await {
+    match library_context(app, viewer, admin).await {
         Ok(page) => refused(
             viewer,
             template,

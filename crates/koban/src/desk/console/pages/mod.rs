@@ -38,6 +38,7 @@ const VIEWS: &[(&str, View)] = &[
     ("unassigned", View::Unassigned),
     ("open", View::Open),
     ("all", View::All),
+    ("team", View::Team),
 ];
 
 /// Routes for the console pages.
@@ -235,9 +236,9 @@ async fn bulk(
         .collect();
     let mut selection = Vec::new();
     for (_, value) in form.iter().filter(|(k, _)| k == "ticket") {
-        let parsed = value
-            .rsplit_once(':')
-            .and_then(|(reference, at)| Some((reference.to_string(), at.parse::<i64>().ok()?)));
+        let parsed = value.rsplit_once(':').and_then(|(reference, at)| {
+            Some((reference.to_string(), Some(at.parse::<i64>().ok()?)))
+        });
         match parsed {
             Some(item) => selection.push(item),
             None => return problem_page(&viewer, DeskError::field("tickets", "invalid_value")),
