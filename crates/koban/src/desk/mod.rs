@@ -218,6 +218,7 @@ pub fn domain() -> Domain {
                 .merge(admin::phrases_pages::router())
                 .merge(lookup::pages::router())
                 .merge(admin::roles_pages::router())
+                .merge(admin::forms_pages::router())
         },
         templates: &[
             (
@@ -267,6 +268,14 @@ pub fn domain() -> Domain {
             (
                 "desk_admin_agents.html",
                 include_str!("../../templates/desk_admin_agents.html"),
+            ),
+            (
+                "desk_admin_forms.html",
+                include_str!("../../templates/desk_admin_forms.html"),
+            ),
+            (
+                "desk_admin_form.html",
+                include_str!("../../templates/desk_admin_form.html"),
             ),
         ],
         tags: &[(

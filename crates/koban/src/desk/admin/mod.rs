@@ -3,6 +3,8 @@
 //! made it.
 
 pub mod forms;
+pub mod forms_edit;
+pub mod forms_pages;
 pub mod phrases;
 pub mod phrases_api;
 pub mod phrases_pages;
