@@ -17,6 +17,7 @@ mod desk;
 mod desk_attachments;
 mod desk_console_pages;
 mod desk_forms;
+mod desk_forms_pages;
 mod desk_lookup;
 mod desk_lookup_pages;
 mod desk_matrix;
