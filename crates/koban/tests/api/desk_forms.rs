@@ -14,6 +14,29 @@ async fn put(t: &TestApp, token: &str, category: &str, body: Value) -> (StatusCo
     .await
 }
 
+/// The ticket `opened` answered with, as an agent reads it.
+async fn seen_by(t: &TestApp, agent: &str, opened: &Value) -> Value {
+    let reference: String = opened["reference"]
+        .as_str()
+        .unwrap_or_default()
+        .chars()
+        .filter(char::is_ascii_digit)
+        .collect();
+    let (_, seen) = t
+        .get(Some(agent), &format!("/api/v1/desk/tickets/{reference}"))
+        .await;
+    seen
+}
+
+/// One category's form out of `GET /api/v1/desk/forms`.
+pub(crate) fn form_of(forms: &Value, category: &str) -> Value {
+    forms
+        .as_array()
+        .and_then(|all| all.iter().find(|f| f["category"] == category))
+        .cloned()
+        .unwrap_or_default()
+}
+
 async fn admins_shape_the_forms_and_tickets_follow(t: TestApp) {
     let admin = t.staff("admin@example.com", "admin").await;
     let agent = t.staff("agent@example.com", "agent").await;
@@ -100,15 +123,7 @@ async fn admins_shape_the_forms_and_tickets_follow(t: TestApp) {
     assert_eq!(status, StatusCode::UNPROCESSABLE_ENTITY, "{opened}");
     let (status, opened) = open(json!({ "order_number": "12", "plan": "pro" })).await;
     assert_eq!(status, StatusCode::CREATED, "{opened}");
-    let reference: String = opened["reference"]
-        .as_str()
-        .unwrap()
-        .chars()
-        .filter(char::is_ascii_digit)
-        .collect();
-    let (_, seen) = t
-        .get(Some(&agent), &format!("/api/v1/desk/tickets/{reference}"))
-        .await;
+    let seen = seen_by(&t, &agent, &opened).await;
     assert_eq!(seen["fields"]["order_number"], "12");
     assert_eq!(seen["fields"]["plan"], "pro");
 }
@@ -172,13 +187,7 @@ async fn labels_per_language_and_checkboxes_through_the_api(t: TestApp) {
     assert_eq!(status, StatusCode::OK, "{saved}");
     assert_eq!(saved["custom"][0]["labels"]["en"], "Plan", "trimmed");
     let (_, forms) = t.get(None, "/api/v1/desk/forms").await;
-    let privacy = forms
-        .as_array()
-        .unwrap()
-        .iter()
-        .find(|f| f["category"] == "privacy")
-        .cloned()
-        .unwrap();
+    let privacy = form_of(&forms, "privacy");
     assert_eq!(privacy["custom"][0]["labels"]["ja"], "プラン");
     assert_eq!(privacy["custom"][0]["option_labels"]["pro"]["ja"], "プロ");
     assert_eq!(privacy["custom"][1]["kind"]["type"], "checkbox");
@@ -223,15 +232,7 @@ async fn labels_per_language_and_checkboxes_through_the_api(t: TestApp) {
     let (status, opened) = open(json!({ "owner": true, "plan": "pro" })).await;
     assert_eq!(status, StatusCode::CREATED, "{opened}");
     let agent = t.staff("agent@example.com", "agent").await;
-    let reference: String = opened["reference"]
-        .as_str()
-        .unwrap()
-        .chars()
-        .filter(char::is_ascii_digit)
-        .collect();
-    let (_, seen) = t
-        .get(Some(&agent), &format!("/api/v1/desk/tickets/{reference}"))
-        .await;
+    let seen = seen_by(&t, &agent, &opened).await;
     assert_eq!(seen["fields"]["owner"], "true");
     assert_eq!(seen["fields"]["plan"], "pro", "the option id is stored");
 }

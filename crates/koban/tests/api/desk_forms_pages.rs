@@ -3,6 +3,7 @@
 //! desk admin's forms page (who may use it, saving, refusals that change
 //! nothing, CSRF, escaping).
 
+use crate::desk_forms::form_of;
 use crate::security_pages::{location, Pages};
 use crate::support::TestApp;
 use reqwest::header::COOKIE;
@@ -234,13 +235,7 @@ async fn desk_admins_edit_a_form_on_its_page(t: TestApp) {
     let html = text(p.get(&location(&response)).await).await;
     assert!(html.contains("id=\"notice\"") && html.contains("注文番号"));
     let (_, forms) = t.get(None, "/api/v1/desk/forms").await;
-    let other = forms
-        .as_array()
-        .unwrap()
-        .iter()
-        .find(|f| f["category"] == "other")
-        .cloned()
-        .unwrap();
+    let other = form_of(&forms, "other");
     assert_eq!(other["optional"], json!(["device_os"]));
     assert_eq!(other["custom"][0]["id"], "order_no", "reordered: {other}");
     assert_eq!(other["custom"][0]["labels"]["en"], "Order number");
@@ -253,12 +248,8 @@ async fn desk_admins_edit_a_form_on_its_page(t: TestApp) {
     let response = p.post("/desk/admin/forms/other", &form).await;
     assert_eq!(response.status(), StatusCode::SEE_OTHER);
     let (_, forms) = t.get(None, "/api/v1/desk/forms").await;
-    let ids: Vec<&str> = forms
-        .as_array()
-        .unwrap()
-        .iter()
-        .find(|f| f["category"] == "other")
-        .unwrap()["custom"]
+    let other = form_of(&forms, "other");
+    let ids: Vec<&str> = other["custom"]
         .as_array()
         .unwrap()
         .iter()

@@ -5,13 +5,14 @@
 //! does; problems are shown next to the field they are about.
 
 use crate::accounts::pages::{explain_problem, refused};
-use crate::accounts::sessions::{Current, Viewing};
+use crate::accounts::sessions::Current;
 use crate::desk::admin::forms::{self, form_for};
 use crate::desk::admin::forms_edit::{self, Posted};
+use crate::desk::console::pages::agent_of;
 use crate::http::problem::Problem;
 use crate::state::App;
 use crate::web::i18n::Lang;
-use crate::web::{render, see_other, url_with, PageForm, Viewer};
+use crate::web::{render, see_other, PageForm, Viewer};
 use axum::extract::{Path, Query, State};
 use axum::http::StatusCode;
 use axum::response::Response;
@@ -35,16 +36,7 @@ pub fn router() -> Router<Arc<App>> {
 /// supervisors (the service checks again when saving).
 #[allow(clippy::result_large_err)]
 fn admin(viewer: &Viewer) -> Result<Current, Response> {
-    let Some(current) = viewer.current() else {
-        return Err(see_other(&url_with("/signin", &[("next", &viewer.here)])));
-    };
-    if !current.account.has_role("agent") {
-        return Err(render::error(
-            viewer,
-            StatusCode::NOT_FOUND,
-            "problem-not-found",
-        ));
-    }
+    let current = agent_of(viewer)?;
     if !current.account.has_role("admin") {
         return Err(render::error(
             viewer,
@@ -52,7 +44,7 @@ fn admin(viewer: &Viewer) -> Result<Current, Response> {
             "problem-forbidden",
         ));
     }
-    Ok(current.clone())
+    Ok(current)
 }
 
 fn not_found(viewer: &Viewer) -> Response {
