@@ -221,6 +221,7 @@ pub fn domain() -> Domain {
                 .merge(lookup::pages::router())
                 .merge(admin::roles_pages::router())
                 .merge(admin::routing_pages::router())
+                .merge(admin::forms_pages::router())
         },
         templates: &[
             (
@@ -282,6 +283,14 @@ pub fn domain() -> Domain {
             (
                 "desk_admin_sla.html",
                 include_str!("../../templates/desk_admin_sla.html"),
+            ),
+            (
+                "desk_admin_forms.html",
+                include_str!("../../templates/desk_admin_forms.html"),
+            ),
+            (
+                "desk_admin_form.html",
+                include_str!("../../templates/desk_admin_form.html"),
             ),
         ],
         tags: &[(

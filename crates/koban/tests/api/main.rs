@@ -19,6 +19,7 @@ mod desk_attachments;
 mod desk_bulk;
 mod desk_console_pages;
 mod desk_forms;
+mod desk_forms_pages;
 mod desk_library_changes;
 mod desk_lookup;
 mod desk_lookup_pages;

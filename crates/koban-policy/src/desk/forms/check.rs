@@ -45,6 +45,10 @@ pub enum Problem {
     NotAnAttachment,
     /// The same field was submitted twice.
     Duplicate,
+    /// A checkbox value other than `true` or `false`.
+    NotTrueOrFalse,
+    /// A required checkbox left unticked.
+    MustBeChecked,
 }
 
 impl Problem {
@@ -62,6 +66,8 @@ impl Problem {
             Problem::NotADate => "not_a_date",
             Problem::NotAnAttachment => "not_an_attachment",
             Problem::Duplicate => "duplicate",
+            Problem::NotTrueOrFalse => "not_true_or_false",
+            Problem::MustBeChecked => "must_be_checked",
         }
     }
 }
@@ -236,6 +242,15 @@ fn check_standard(f: Field, value: &str, now: Timestamp) -> Result<(), Problem> 
 }
 
 fn check_custom(c: &CustomField, value: &str) -> Result<(), Problem> {
+    // A checkbox holds one of two words whatever its `max_len` says.
+    if c.kind == CustomKind::Checkbox {
+        return match value {
+            "true" => Ok(()),
+            "false" if c.required => Err(Problem::MustBeChecked),
+            "false" => Ok(()),
+            _ => Err(Problem::NotTrueOrFalse),
+        };
+    }
     let max = usize::try_from(c.max_len).unwrap_or(usize::MAX);
     let multiline = matches!(c.kind, CustomKind::Text { multiline: true });
     check_text(value, max, multiline)?;
@@ -250,6 +265,7 @@ fn check_custom(c: &CustomField, value: &str) -> Result<(), Problem> {
             .any(|o| o == value)
             .then_some(())
             .ok_or(Problem::NotAnOption),
+        CustomKind::Checkbox => Ok(()),
         CustomKind::Date => {
             let folded: String = value.nfkc().collect();
             let shaped = folded.len() == 10 && folded.as_bytes().get(4) == Some(&b'-');

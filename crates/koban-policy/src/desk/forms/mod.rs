@@ -14,22 +14,30 @@
 
 mod check;
 mod defaults;
+mod labels;
 mod spec;
 
 #[cfg(test)]
 mod tests;
+#[cfg(test)]
+mod tests_labels;
 
 pub use check::{
     check, Completeness, Problem, FUTURE_TOLERANCE_SECONDS, MAX_UNKNOWN_REPORTED,
     MAX_UNKNOWN_REPORTED_CHARS,
 };
 pub use defaults::default_form;
+pub use labels::{
+    pick as pick_label, tidy, Labels, FALLBACK_LABEL_LANGUAGE, LABEL_LANGUAGES, MAX_HINT_CHARS,
+    MAX_LABEL_CHARS,
+};
 pub use spec::{
     validate_spec, SpecIssue, SpecProblem, CUSTOM_ID_PATTERN, MAX_CUSTOM_FIELDS, MAX_CUSTOM_LEN,
     MAX_OPTIONS, MAX_OPTION_CHARS,
 };
 
 use serde::{Deserialize, Serialize};
+use std::collections::BTreeMap;
 
 /// Why a category or field name was refused.
 #[derive(Debug, Clone, PartialEq, Eq, thiserror::Error)]
@@ -242,6 +250,26 @@ pub enum CustomKind {
     },
     /// A calendar date, `YYYY-MM-DD`.
     Date,
+    /// A box ticked or not: `true` or `false`. A required one must be
+    /// ticked (a consent, "I am the account owner").
+    Checkbox,
+}
+
+impl CustomKind {
+    /// The kinds' type names, as `type` holds them, in the order an admin
+    /// picks from.
+    pub const TYPES: [&'static str; 5] = ["text", "number", "choice", "date", "checkbox"];
+
+    /// This kind's type name.
+    pub fn type_name(&self) -> &'static str {
+        match self {
+            CustomKind::Text { .. } => "text",
+            CustomKind::Number => "number",
+            CustomKind::Choice { .. } => "choice",
+            CustomKind::Date => "date",
+            CustomKind::Checkbox => "checkbox",
+        }
+    }
 }
 
 /// A field an admin added to a category's form (an order number, a member
@@ -256,6 +284,17 @@ pub struct CustomField {
     pub required: bool,
     /// The longest value accepted, in characters, whatever the kind.
     pub max_len: u32,
+    /// The label by language tag (see [`LABEL_LANGUAGES`]); forms stored
+    /// before labels existed have none and show the id.
+    #[serde(default, skip_serializing_if = "Labels::is_empty")]
+    pub labels: Labels,
+    /// A hint shown under the field, by language tag.
+    #[serde(default, skip_serializing_if = "Labels::is_empty")]
+    pub hints: Labels,
+    /// A choice field's options' labels: option id, then language tag. The
+    /// stored value stays the option id whatever the requester read.
+    #[serde(default, skip_serializing_if = "BTreeMap::is_empty")]
+    pub option_labels: BTreeMap<String, Labels>,
 }
 
 /// A category's form: which standard fields it requires or offers, and the

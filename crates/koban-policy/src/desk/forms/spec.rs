@@ -47,6 +47,18 @@ pub enum SpecProblem {
     MaxLenOutOfRange,
     /// More than [`MAX_CUSTOM_FIELDS`] custom fields.
     TooManyFields,
+    /// A label or hint in a language not in [`super::LABEL_LANGUAGES`].
+    UnknownLanguage,
+    /// A label over [`super::MAX_LABEL_CHARS`] characters (a hint over
+    /// [`super::MAX_HINT_CHARS`]).
+    LabelTooLong,
+    /// A blank label, or one with hidden characters.
+    BadLabel,
+    /// Labels or hints given without an English label, the fallback of
+    /// every language.
+    EnglishLabelRequired,
+    /// Labels for an option the field does not have.
+    UnknownOption,
 }
 
 impl SpecProblem {
@@ -64,6 +76,11 @@ impl SpecProblem {
             SpecProblem::DuplicateOption => "duplicate_option",
             SpecProblem::MaxLenOutOfRange => "max_len_out_of_range",
             SpecProblem::TooManyFields => "too_many_fields",
+            SpecProblem::UnknownLanguage => "unknown_language",
+            SpecProblem::LabelTooLong => "label_too_long",
+            SpecProblem::BadLabel => "bad_label",
+            SpecProblem::EnglishLabelRequired => "english_label_required",
+            SpecProblem::UnknownOption => "unknown_option",
         }
     }
 }
@@ -107,6 +124,7 @@ pub fn validate_spec(spec: &FormSpec) -> Result<(), Vec<SpecIssue>> {
     }
 
     let mut ids: Vec<&str> = Vec::new();
+    let mut label_issues = Vec::new();
     for c in &spec.custom {
         if !is_custom_id(&c.id) {
             issue(&c.id, SpecProblem::BadCustomId);
@@ -116,6 +134,7 @@ pub fn validate_spec(spec: &FormSpec) -> Result<(), Vec<SpecIssue>> {
             issue(&c.id, SpecProblem::DuplicateCustomId);
         }
         ids.push(&c.id);
+        super::labels::check_labels(c, &mut label_issues);
         if c.max_len == 0 || c.max_len > MAX_CUSTOM_LEN {
             issue(&c.id, SpecProblem::MaxLenOutOfRange);
         }
@@ -138,6 +157,7 @@ pub fn validate_spec(spec: &FormSpec) -> Result<(), Vec<SpecIssue>> {
             }
         }
     }
+    issues.extend(label_issues);
     if issues.is_empty() {
         Ok(())
     } else {

@@ -37,6 +37,9 @@ fn custom(id: &str, kind: CustomKind, required: bool) -> CustomField {
         kind,
         required,
         max_len: 40,
+        labels: Labels::new(),
+        hints: Labels::new(),
+        option_labels: std::collections::BTreeMap::new(),
     }
 }
 

@@ -1,10 +1,11 @@
 //! Category forms as desk admins configure them: the built-in defaults of
 //! `koban_policy::desk::forms`, replaced per category by a stored spec
 //! (which standard fields are required or optional, and custom fields of
-//! type text, number, choice or date). Every change is recorded with who
+//! type text, number, choice, date or checkbox, labelled per language). Every change is recorded with who
 //! made it. Ticket creation checks the answers against the current form.
 
-use crate::accounts::sessions::Authenticated;
+use crate::accounts::sessions::{Authenticated, Current};
+use crate::desk::admin::roles::require;
 use crate::desk::error::DeskError;
 use crate::desk::store::forms as rows;
 use crate::http::json::{ApiJson, ApiPath};
@@ -13,6 +14,7 @@ use crate::state::App;
 use axum::extract::State;
 use axum::Json;
 use koban_policy::desk::forms::{self, Category, CustomField, Field, FormSpec};
+use koban_policy::desk::permissions::Action;
 use std::sync::Arc;
 
 /// The form a ticket of `category` is checked against now.
@@ -25,7 +27,7 @@ pub async fn form_for(app: &App, category: Category) -> Result<FormSpec, DeskErr
 
 /// Every category's current form.
 #[utoipa::path(get, path = "/api/v1/desk/forms", tag = "desk", security(()),
-    responses((status = 200, description = "Each category's form: `category`, `required` and `optional` standard fields, and `custom` fields (`id`, `kind` with its `type`, `required`, `max_len`)", body = Vec<serde_json::Value>)))]
+    responses((status = 200, description = "Each category's form: `category`, `required` and `optional` standard fields, and `custom` fields (`id`, `kind` with its `type`, `required`, `max_len`, and when written `labels`, `hints` and `option_labels` by language)", body = Vec<serde_json::Value>)))]
 pub async fn list(State(app): State<Arc<App>>) -> Result<Json<Vec<FormSpec>>, Problem> {
     let mut out = Vec::new();
     for category in Category::ALL {
@@ -46,15 +48,21 @@ pub struct DeskFormChange {
     pub optional: Vec<Field>,
     /// Custom fields: `{ "id", "kind": { "type": "text", "multiline": false } |
     /// { "type": "number" } | { "type": "choice", "options": [...] } |
-    /// { "type": "date" }, "required", "max_len" }`.
+    /// { "type": "date" } | { "type": "checkbox" }, "required", "max_len",
+    /// "labels": { "en": "...", "ja": "..." }, "hints": { "en": "..." },
+    /// "option_labels": { "<option>": { "en": "..." } } }`. Labels, hints
+    /// and option labels are optional, in `en`, `zh-CN`, `zh-TW`, `ja` or
+    /// `th`, trimmed, at most 200 characters (hints 500), and need an
+    /// English one as soon as any is given.
     #[serde(default)]
     #[schema(value_type = Vec<Object>)]
     pub custom: Vec<CustomField>,
 }
 
 /// Replaces a category's form (desk admins). An unknown category is 404;
-/// a form with duplicate fields or ids, bad options or lengths is 422
-/// naming every problem.
+/// a form with duplicate fields or ids, bad options or lengths, or labels
+/// in an unknown language, too long or without English, is 422 naming
+/// every problem.
 #[utoipa::path(put, path = "/api/v1/desk/forms/{category}", tag = "desk",
     security(("bearer" = []), ("session_cookie" = [])),
     params(("category" = String, Path, description = "One of the ten category ids")),
@@ -66,18 +74,29 @@ pub async fn change(
     ApiPath(category): ApiPath<String>,
     ApiJson(input): ApiJson<DeskFormChange>,
 ) -> Result<Json<FormSpec>, Problem> {
-    if !current.account.has_role("admin") {
-        return Err(Problem::forbidden());
-    }
-    let category = Category::parse(&category).map_err(|_| Problem::not_found())?;
-    let spec = FormSpec {
+    Ok(Json(save(&app, &current, &category, input).await?))
+}
+
+/// Replaces `category`'s form with `input` for desk admin `current`: the
+/// API and the forms page both save through here. Labels are trimmed
+/// first, then every problem is reported at once and nothing is stored.
+pub async fn save(
+    app: &App,
+    current: &Current,
+    category: &str,
+    input: DeskFormChange,
+) -> Result<FormSpec, DeskError> {
+    require(current, Action::AdministerForms)?;
+    let category = Category::parse(category).map_err(|_| DeskError::NotFound)?;
+    let mut spec = FormSpec {
         category,
         required: input.required,
         optional: input.optional,
         custom: input.custom,
     };
+    spec.custom.iter_mut().for_each(forms::tidy);
     if let Err(issues) = forms::validate_spec(&spec) {
-        return Err(Problem::validation(
+        return Err(DeskError::Invalid(
             issues
                 .into_iter()
                 .map(|i| FieldError {
@@ -87,23 +106,17 @@ pub async fn change(
                 .collect(),
         ));
     }
-    let definition = serde_json::to_string(&spec).map_err(|e| Problem::internal(&e))?;
-    let now = crate::store::now_ms();
-    let mut tx = app
-        .store
-        .write()
-        .begin()
-        .await
-        .map_err(|e| Problem::internal(&e))?;
+    let definition =
+        serde_json::to_string(&spec).map_err(|e| DeskError::Internal(e.to_string()))?;
+    let mut tx = app.store.write().begin().await?;
     rows::save(
         &mut tx,
         category.as_str(),
         &definition,
         current.account.id,
-        now,
+        crate::store::now_ms(),
     )
-    .await
-    .map_err(|e| Problem::internal(&e))?;
-    tx.commit().await.map_err(|e| Problem::internal(&e))?;
-    Ok(Json(spec))
+    .await?;
+    tx.commit().await?;
+    Ok(spec)
 }

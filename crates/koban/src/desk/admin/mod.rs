@@ -4,6 +4,8 @@
 
 pub mod calendar_pages;
 pub mod forms;
+pub mod forms_edit;
+pub mod forms_pages;
 pub mod phrases;
 pub mod phrases_api;
 pub mod phrases_pages;

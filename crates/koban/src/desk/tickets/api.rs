@@ -30,9 +30,12 @@ pub struct NewTicketRequest {
     pub body: String,
     /// The category form's answers: `device_os`, `device_os_version`,
     /// `client_version`, `happened_at` (RFC 3339), `error_text`,
-    /// `contact_used`, `steps`, and the form's own fields.
+    /// `contact_used`, `steps`, and the form's own fields. Values are
+    /// strings; a checkbox field takes `true` or `false`, a number field a
+    /// number too.
     #[serde(default)]
-    pub fields: BTreeMap<String, String>,
+    #[schema(value_type = BTreeMap<String, Object>)]
+    pub fields: BTreeMap<String, serde_json::Value>,
     /// Signed out: where support answers.
     #[schema(schema_with = crate::http::openapi::schemas::email)]
     pub email: Option<String>,
@@ -102,7 +105,7 @@ pub async fn open_ticket(
         category: input.category,
         subject: input.subject,
         body: input.body,
-        fields: input.fields,
+        fields: as_text(input.fields)?,
         language,
         region: input.region,
         time_zone,
@@ -112,6 +115,37 @@ pub async fn open_ticket(
     };
     let opened = service::open(&app, requester, opening).await?;
     Ok((StatusCode::CREATED, Json(opened)))
+}
+
+/// The form's answers as the form check reads them: a checkbox's `true`
+/// is the word `true`, a number its digits. Whether the word fits the
+/// field is the check's business, so `"yes"` or `2` for a checkbox is
+/// refused there, by field; a list or an object is no answer to any field.
+fn as_text(
+    fields: BTreeMap<String, serde_json::Value>,
+) -> Result<BTreeMap<String, String>, Problem> {
+    let mut out = BTreeMap::new();
+    let mut errors = Vec::new();
+    for (name, value) in fields {
+        let text = match value {
+            serde_json::Value::String(s) => s,
+            serde_json::Value::Bool(b) => b.to_string(),
+            serde_json::Value::Number(n) => n.to_string(),
+            serde_json::Value::Null => String::new(),
+            _ => {
+                errors.push(crate::http::problem::FieldError {
+                    field: format!("fields.{name}"),
+                    code: "invalid_value",
+                });
+                continue;
+            }
+        };
+        out.insert(name, text);
+    }
+    match errors.is_empty() {
+        true => Ok(out),
+        false => Err(Problem::validation(errors)),
+    }
 }
 
 /// The caller's session when they present one; a token that is presented

@@ -4,6 +4,7 @@
 
 pub mod api;
 pub mod context;
+pub mod custom_fields;
 pub mod merge;
 pub mod notify;
 pub mod pages;

@@ -7,6 +7,7 @@ use crate::accounts::pages::{explain_problem, internal};
 use crate::accounts::sessions::Viewing;
 use crate::desk::lookup::api::Reader;
 use crate::desk::store;
+use crate::desk::tickets::custom_fields;
 use crate::desk::tickets::service::{self, Opening, Requester, Standing};
 use crate::http::pagination::{page, PageQuery};
 use crate::http::problem::Problem;
@@ -17,7 +18,7 @@ use axum::http::{HeaderMap, StatusCode};
 use axum::response::Response;
 use axum::routing::{get, post};
 use axum::Router;
-use koban_policy::desk::forms::{Category, Field};
+use koban_policy::desk::forms::{Category, Field, FormSpec};
 use minijinja::context;
 use std::collections::BTreeMap;
 use std::sync::Arc;
@@ -49,7 +50,19 @@ const DETAILS: [Field; 7] = [
 /// What the form posts: every member a string, as browsers send them.
 type Posted = BTreeMap<String, String>;
 
-fn form_context(viewer: &Viewer, values: &Posted) -> minijinja::Value {
+/// The chosen category's form, for its custom fields; none without a
+/// valid category (the service then refuses or triages as the API does).
+async fn chosen_form(app: &App, values: &Posted) -> Option<FormSpec> {
+    let category = Category::parse(values.get("category")?.trim()).ok()?;
+    crate::desk::admin::forms::form_for(app, category)
+        .await
+        .ok()
+}
+
+fn form_context(viewer: &Viewer, values: &Posted, spec: Option<&FormSpec>) -> minijinja::Value {
+    let custom = spec
+        .map(|s| custom_fields::view(s, viewer.lang.tag(), values))
+        .unwrap_or_default();
     let details_open = DETAILS
         .iter()
         .any(|f| values.get(f.as_str()).is_some_and(|v| !v.trim().is_empty()));
@@ -59,12 +72,17 @@ fn form_context(viewer: &Viewer, values: &Posted) -> minijinja::Value {
         detail_fields => DETAILS.iter().map(|f| f.as_str()).collect::<Vec<_>>(),
         details_open => details_open,
         signed_in => viewer.who.is_some(),
+        custom_fields => custom,
     }
 }
 
 /// `GET /support?category=…&reference=LK-…`: the lock page links here with
 /// the lock's reference, which the form keeps as the error text shown.
-async fn form_page(viewer: Viewer, Query(query): Query<Posted>) -> Response {
+async fn form_page(
+    State(app): State<Arc<App>>,
+    viewer: Viewer,
+    Query(query): Query<Posted>,
+) -> Response {
     let mut values: Posted = query
         .iter()
         .filter(|(k, _)| *k == "category")
@@ -73,11 +91,12 @@ async fn form_page(viewer: Viewer, Query(query): Query<Posted>) -> Response {
     if let Some(lock) = query.get("reference").filter(|r| is_lock_reference(r)) {
         values.insert(Field::ErrorText.as_str().to_string(), lock.clone());
     }
+    let spec = chosen_form(&app, &values).await;
     render::page(
         &viewer,
         StatusCode::OK,
         "support_form.html",
-        form_context(&viewer, &values),
+        form_context(&viewer, &values, spec.as_ref()),
     )
 }
 
@@ -115,7 +134,8 @@ async fn submit(
             .map(|v| v.trim().to_string())
             .filter(|v| !v.is_empty())
     };
-    let fields: BTreeMap<String, String> = DETAILS
+    let spec = chosen_form(&app, &form).await;
+    let mut fields: BTreeMap<String, String> = DETAILS
         .iter()
         .filter_map(|f| take(f.as_str()).map(|v| (f.as_str().to_string(), v)))
         .map(|(name, value)| match name == Field::HappenedAt.as_str() {
@@ -123,6 +143,9 @@ async fn submit(
             false => (name, value),
         })
         .collect();
+    if let Some(spec) = &spec {
+        fields.extend(custom_fields::answers(spec, &form));
+    }
     let opening = Opening {
         category: take("category"),
         subject: form.get("subject").cloned().unwrap_or_default(),
@@ -158,17 +181,25 @@ async fn submit(
             context! { reference => opened.reference, signed_in => current.is_some() },
         ),
         Err(error) => {
-            // Errors on form fields are named `fields.x` in the API.
-            let problem = Problem::from(error);
-            let mut problem = problem;
+            // Errors on form fields are named `fields.x` in the API; the
+            // standard details are inputs named `x`, custom ones `fields.x`.
+            let mut problem = Problem::from(error);
             for e in &mut problem.errors {
                 if let Some(name) = e.field.strip_prefix("fields.") {
-                    e.field = name.to_string();
+                    if DETAILS.iter().any(|f| f.as_str() == name) {
+                        e.field = name.to_string();
+                    }
                 }
             }
+            let custom_names: Vec<String> = spec
+                .iter()
+                .flat_map(|s| &s.custom)
+                .map(|f| custom_fields::input_name(&f.id))
+                .collect();
             let names: Vec<&str> = ["category", "subject", "body", "email"]
                 .into_iter()
                 .chain(DETAILS.iter().map(|f| f.as_str()))
+                .chain(custom_names.iter().map(String::as_str))
                 .collect();
             match explain_problem(&viewer, problem, &names) {
                 Ok(feedback) => {
@@ -176,7 +207,7 @@ async fn submit(
                     let details_open = DETAILS
                         .iter()
                         .any(|f| feedback.errors.contains_key(f.as_str()));
-                    let page = form_context(&viewer, &form);
+                    let page = form_context(&viewer, &form, spec.as_ref());
                     crate::accounts::pages::refused(
                         &viewer,
                         "support_form.html",

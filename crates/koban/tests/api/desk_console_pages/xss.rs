@@ -139,6 +139,8 @@ async fn xss_payloads_render_as_text(t: TestApp) {
         "/desk?view=unassigned".into(),
         "/desk/canned".into(),
         "/desk/macros".into(),
+        "/desk/admin/forms".into(),
+        "/desk/admin/forms/other".into(),
         format!("/desk/tickets/{contact_ticket}"),
         format!("{first}?canned={canned_id}"),
     ];

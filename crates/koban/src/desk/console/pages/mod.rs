@@ -56,7 +56,7 @@ type Posted = BTreeMap<String, String>;
 /// The signed-in agent, or the page to show instead: sign-in for a
 /// visitor, "not found" for anyone else (the console is not advertised).
 #[allow(clippy::result_large_err)]
-fn agent_of(viewer: &Viewer) -> Result<Current, Response> {
+pub(crate) fn agent_of(viewer: &Viewer) -> Result<Current, Response> {
     let Some(current) = viewer.current() else {
         return Err(see_other(&url_with("/signin", &[("next", &viewer.here)])));
     };

@@ -7,11 +7,13 @@ use crate::accounts::sessions::Current;
 use crate::desk::console::library;
 use crate::desk::console::ops as console_ops;
 use crate::desk::store::{self, console as console_store, TicketRow};
+use crate::desk::tickets::custom_fields;
 use crate::desk::verification::{self, account_api as support_api};
 use crate::desk::DeskError;
 use crate::state::App;
 use crate::store::now_ms;
 use crate::web::Viewer;
+use koban_policy::desk::forms::CustomKind;
 use minijinja::context;
 use serde_json::Value as Json;
 
@@ -212,8 +214,14 @@ pub(super) async fn ticket_context(
     let triage: Json = serde_json::from_str(&ticket.triage).unwrap_or_default();
     let fields: std::collections::BTreeMap<String, Json> =
         serde_json::from_str(&ticket.fields).unwrap_or_default();
-    // The form's own fields are named as the requester saw them; others
-    // (an admin's custom fields) by their identifier.
+    // The form's own fields are named as the requester saw them; an
+    // admin's custom fields by their label in the agent's language (the
+    // category's current form: a field since removed shows its id).
+    let spec = match koban_policy::desk::forms::Category::parse(&ticket.category) {
+        Ok(category) => Some(crate::desk::admin::forms::form_for(app, category).await?),
+        Err(_) => None,
+    };
+    let lang = viewer.lang.tag();
     let fields: Vec<minijinja::Value> = fields
         .into_iter()
         .map(|(name, value)| {
@@ -224,7 +232,18 @@ pub(super) async fn ticket_context(
                 .as_str()
                 .map(str::to_string)
                 .unwrap_or_else(|| value.to_string());
-            context! { name => name, label => label, value => value }
+            let custom = spec
+                .as_ref()
+                .and_then(|s| s.custom.iter().find(|c| c.id == name));
+            let checkbox = custom.is_some_and(|c| c.kind == CustomKind::Checkbox);
+            let (text, value) = match custom {
+                Some(c) => {
+                    let (text, shown) = custom_fields::answer_label(c, &value, lang);
+                    (Some(text.to_string()), shown.to_string())
+                }
+                None => (None, value),
+            };
+            context! { name => name, label => label, text => text, value => value, checkbox => checkbox }
         })
         .collect();
     Ok(context! {
