@@ -196,13 +196,17 @@ async fn raw_rate(
     Ok(done as f64 / window.as_secs_f64())
 }
 
-/// Jobs not yet run (the acknowledgements the API queued).
+/// Jobs due and not yet run (the acknowledgements the API queued); the
+/// tickets' SLA looks, due hours later, are not a backlog.
 async fn backlog(app: &App) -> Result<i64, String> {
     use sqlx::Row;
-    let row = sqlx::query("SELECT COUNT(*) AS n FROM jobs WHERE status IN ('pending', 'running')")
-        .fetch_one(app.store.read())
-        .await
-        .map_err(|e| e.to_string())?;
+    let row = sqlx::query(
+        "SELECT COUNT(*) AS n FROM jobs WHERE status IN ('pending', 'running') AND run_at <= $1",
+    )
+    .bind(koban::store::now_ms())
+    .fetch_one(app.store.read())
+    .await
+    .map_err(|e| e.to_string())?;
     row.try_get("n").map_err(|e| e.to_string())
 }
 
