@@ -5,6 +5,7 @@
 pub mod contact;
 pub mod desk;
 pub mod device;
+pub mod mail;
 pub mod password;
 pub mod risk;
 pub mod text;

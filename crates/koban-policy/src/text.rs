@@ -78,6 +78,18 @@ pub fn check_visible(s: &str, multiline: bool) -> Result<(), TextProblem> {
     Ok(())
 }
 
+/// `s` without what [`check_visible`] refuses in multi-line text, and with
+/// CR LF made LF: for text Koban did not get from a person typing into its
+/// own form (a mail's body), where refusing is no answer.
+pub fn strip_hidden(s: &str) -> String {
+    s.replace("\r\n", "\n")
+        .chars()
+        .filter(|&c| {
+            !is_invisible(c) && !is_bidi_control(c) && (!c.is_control() || matches!(c, '\n' | '\t'))
+        })
+        .collect()
+}
+
 /// A coarse script class, enough to catch homoglyph spoofing in identifiers.
 #[derive(Debug, Clone, Copy, PartialEq, Eq)]
 enum Script {
@@ -124,6 +136,19 @@ pub const CODE_PATTERN: &str = r"^[ \u3000]*([0-9\uFF10-\uFF19][ \u3000]*){6}$";
 #[cfg(test)]
 mod tests {
     use super::*;
+
+    proptest::proptest! {
+        /// Whatever a mail holds, what is left passes the check bodies get.
+        #[test]
+        fn stripped_text_is_always_visible(s in "\\PC{0,40}|[\\x00-\\x{FFFF}]{0,40}") {
+            proptest::prop_assert!(check_visible(&strip_hidden(&s), true).is_ok());
+        }
+    }
+
+    #[test]
+    fn stripping_keeps_lines_and_drops_the_hidden() {
+        assert_eq!(strip_hidden("a\r\nb\u{200B}c\u{202E}\u{7}\td"), "a\nbc\td");
+    }
 
     #[test]
     fn refuses_each_kind_of_hidden_character() {

@@ -33,6 +33,7 @@ pub fn domains() -> Vec<Domain> {
         crate::accounts::domain(),
         crate::security::domain(),
         crate::desk::domain(),
+        crate::channels::email::domain(),
     ]
 }
 
@@ -250,7 +251,12 @@ pub async fn run(
     shutdown: impl std::future::Future<Output = ()> + Send + 'static,
 ) {
     let (stop_tx, stop_rx) = watch::channel(false);
-    let worker = tokio::spawn(crate::jobs::worker::run(app.clone(), stop_rx));
+    let worker = tokio::spawn(crate::jobs::worker::run(app.clone(), stop_rx.clone()));
+    let background: Vec<_> = domains()
+        .iter()
+        .flat_map(|d| d.background.iter())
+        .map(|task| tokio::spawn(task(app.clone(), stop_rx.clone())))
+        .collect();
     let local = listener
         .local_addr()
         .map(|a| a.to_string())
@@ -267,6 +273,9 @@ pub async fn run(
     }
     let _ = stop_tx.send(true);
     let _ = worker.await;
+    for task in background {
+        let _ = task.await;
+    }
     for drain in domains().iter().filter_map(|d| d.drain) {
         drain(&app).await;
     }

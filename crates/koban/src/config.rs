@@ -79,6 +79,15 @@ pub struct Config {
     pub second_factor_lock_minutes: i64,
     pub blob_store: String,
     pub desk_identity_document_days: i64,
+    pub email_addresses: String,
+    pub email_smtp_listen: String,
+    pub email_smtp_tls_cert: String,
+    pub email_smtp_tls_key: String,
+    pub email_max_message_bytes: usize,
+    pub email_unknown_sender: String,
+    pub email_raw_retention_days: i64,
+    pub email_sender_limit_per_hour: i64,
+    pub email_trusted_authserv_ids: String,
 }
 
 impl Default for Config {
@@ -144,6 +153,15 @@ impl Default for Config {
             second_factor_lock_minutes: 15,
             blob_store: String::new(),
             desk_identity_document_days: 14,
+            email_addresses: String::new(),
+            email_smtp_listen: String::new(),
+            email_smtp_tls_cert: String::new(),
+            email_smtp_tls_key: String::new(),
+            email_max_message_bytes: 25 * 1024 * 1024,
+            email_unknown_sender: "new_ticket".into(),
+            email_raw_retention_days: 30,
+            email_sender_limit_per_hour: 30,
+            email_trusted_authserv_ids: String::new(),
         }
     }
 }
@@ -210,6 +228,15 @@ pub const KEYS: &[(&str, &str)] = &[
     ("second_factor_lock_minutes", "How long second-factor sign-in stays locked after too many wrong codes."),
     ("blob_store", "Where attachments' bytes are kept: empty for `data_dir`/blobs, `file:///absolute/path`, or `s3://bucket/prefix` (credentials and `endpoint`, `region` as described in `src/blobs/mod.rs`; masked by `koban config`)."),
     ("desk_identity_document_days", "Identity documents uploaded to a ticket are deleted this many days after upload, and the deletion recorded on the ticket."),
+    ("email_addresses", "The desk's inbound addresses and the team each one's mail goes to, comma-separated: `support@example.com, security@example.com=security`. An address without `=team` is routed as any ticket is. Mail to any other address is refused; `support+<token>@…` is a ticket's own reply address. The first one is the From and reply address of the desk's mail. Empty: the email channel is off."),
+    ("email_smtp_listen", "Address and port of the built-in SMTP listener that receives the desk's mail, such as `0.0.0.0:25`. Empty: off (mail can still come by IMAP)."),
+    ("email_smtp_tls_cert", "PEM certificate chain the SMTP listener offers with STARTTLS. Empty: no STARTTLS."),
+    ("email_smtp_tls_key", "PEM private key of `email_smtp_tls_cert`."),
+    ("email_max_message_bytes", "Largest inbound mail, in bytes, announced with SIZE and enforced; larger is refused with 552."),
+    ("email_unknown_sender", "A mail that points at a ticket only by its headers or subject, from someone with no part in that ticket: `new_ticket` opens a ticket of its own that links to the other; `review` holds it for an agent to place."),
+    ("email_raw_retention_days", "Every inbound mail is kept as received (compressed) this many days, so it can be read again after a parsing fix."),
+    ("email_sender_limit_per_hour", "Mails one sender may open tickets with per hour; more are held for review instead of opening tickets (0: no limit)."),
+    ("email_trusted_authserv_ids", "Comma-separated authserv-ids of the relays whose `Authentication-Results` header is believed (SPF, DKIM, DMARC). Empty: the header is ignored, since anyone can write one."),
 ];
 
 /// Why the configuration could not be loaded.
@@ -351,6 +378,31 @@ impl Config {
                 "support_url",
                 "must be empty, an http(s):// address or a mailto: address",
             );
+        }
+        if koban_policy::mail::threading::StrangerPolicy::parse(&self.email_unknown_sender)
+            .is_none()
+        {
+            return bad("email_unknown_sender", "must be new_ticket or review");
+        }
+        if !self.email_smtp_listen.is_empty()
+            && self
+                .email_smtp_listen
+                .parse::<std::net::SocketAddr>()
+                .is_err()
+        {
+            return bad(
+                "email_smtp_listen",
+                "must be empty or an address and port such as 0.0.0.0:25",
+            );
+        }
+        if self.email_smtp_tls_cert.is_empty() != self.email_smtp_tls_key.is_empty() {
+            return bad(
+                "email_smtp_tls_cert",
+                "a certificate needs its key, and a key its certificate",
+            );
+        }
+        if self.email_max_message_bytes < 1024 {
+            return bad("email_max_message_bytes", "must be at least 1024");
         }
         if self.risk_refusal_cache_seconds < 0 {
             return bad("risk_refusal_cache_seconds", "must be 0 (off) or more");

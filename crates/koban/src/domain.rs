@@ -8,6 +8,8 @@
 //! - its API routes, each registered with `routes!` so the API document
 //!   lists it, and its pages;
 //! - its job kinds, periodic or on demand;
+//! - its background tasks (a listener of another protocol, a poller), run
+//!   beside the HTTP server until shutdown;
 //! - its migrations, numbered in one sequence across all domains (a
 //!   migration may use the tables of the domains below its own, never above);
 //! - one error type that converts into a problem document
@@ -46,7 +48,13 @@ pub struct Domain {
     pub templates: &'static [crate::web::render::Template],
     /// Finishes what the domain writes behind the answers, at shutdown.
     pub drain: Option<for<'a> fn(&'a App) -> Drain<'a>>,
+    /// Tasks run beside the HTTP server; each ends when `stop` turns true.
+    pub background: &'static [Background],
 }
+
+/// A task of [`Domain::background`]: given the application and the stop
+/// signal, runs until the signal turns true.
+pub type Background = fn(Arc<App>, tokio::sync::watch::Receiver<bool>) -> Drain<'static>;
 
 /// What [`Domain::drain`] returns.
 pub type Drain<'a> = std::pin::Pin<Box<dyn std::future::Future<Output = ()> + Send + 'a>>;
@@ -70,6 +78,7 @@ impl Domain {
             sessions: None,
             templates: &[],
             drain: None,
+            background: &[],
         }
     }
 }

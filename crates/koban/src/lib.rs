@@ -8,6 +8,7 @@ pub mod http;
 pub mod accounts;
 pub mod app;
 pub mod blobs;
+pub mod channels;
 pub mod config;
 pub mod crypto;
 pub mod delivery;

@@ -212,6 +212,11 @@ pub fn domain() -> Domain {
                 name: "desk_triage_phrases",
                 sql: include_str!("../../migrations/0015_desk_triage_phrases.sql"),
             },
+            Migration {
+                version: 16,
+                name: "desk_channel_messages",
+                sql: include_str!("../../migrations/0016_desk_channel_messages.sql"),
+            },
         ],
         pages: || {
             tickets::pages::router()

@@ -88,6 +88,9 @@ pub enum Decider {
     LowestId,
     /// No team handles the category: the default team.
     Fallback,
+    /// The requester wrote to an address that belongs to this team (a
+    /// desk's `security@` mailbox): they chose it.
+    Address,
 }
 
 /// Why the ticket went where it went.

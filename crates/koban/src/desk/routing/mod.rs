@@ -103,6 +103,22 @@ impl Setup {
         routing::route(&facts, &candidates, default)
     }
 
+    /// [`Setup::route`], unless the requester chose a team that exists
+    /// (by the address they wrote to): then that team.
+    pub fn route_to(&self, ticket: &TicketRow, chosen: Option<&str>, now: i64) -> RouteDecision {
+        let mut decision = self.route(ticket, now);
+        if let Some(team) = chosen.and_then(|c| self.teams.iter().find(|t| t.slug == c)) {
+            if decision.team != team.slug {
+                let fit = as_policy_team(team, now);
+                decision.team = team.slug.clone();
+                decision.reason.decided_by = koban_policy::desk::routing::Decider::Address;
+                decision.reason.enterprise_queue = fit.enterprise_queue;
+                decision.reason.open = fit.open;
+            }
+        }
+        decision
+    }
+
     /// The team with `slug`, else the default one: whose calendar a
     /// ticket's clocks count in.
     pub fn team_or_default(&self, slug: Option<&str>) -> Option<&TeamRow> {

@@ -5,6 +5,7 @@ mod verifications;
 pub use triage_phrases::*;
 pub use verifications::*;
 pub mod attachments;
+pub mod channel_messages;
 pub mod forms;
 pub mod merge;
 

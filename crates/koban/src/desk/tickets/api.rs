@@ -112,6 +112,8 @@ pub async fn open_ticket(
         channel: "web",
         share_security_context: input.share_security_context,
         attachments: input.attachments,
+        team: None,
+        origin: None,
     };
     let opened = service::open(&app, requester, opening).await?;
     Ok((StatusCode::CREATED, Json(opened)))
@@ -399,6 +401,7 @@ pub async fn add_message(
         &input.body,
         input.public,
         &input.attachments,
+        None,
     )
     .await?;
     Ok((StatusCode::CREATED, Json(added)))

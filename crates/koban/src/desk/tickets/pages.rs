@@ -162,6 +162,8 @@ async fn submit(
             .get("share_security_context")
             .is_some_and(|v| v == "yes"),
         attachments: tokens(&form),
+        team: None,
+        origin: None,
     };
     let current = viewer.current().cloned();
     let requester = match &current {
@@ -420,6 +422,7 @@ async fn reply(
             &body,
             true,
             &tokens(&form),
+            None,
         )
         .await?;
         Ok::<_, crate::desk::DeskError>((

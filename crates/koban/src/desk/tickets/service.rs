@@ -50,6 +50,45 @@ pub struct Opening {
     pub share_security_context: bool,
     /// Upload tokens of the files that come with the first message.
     pub attachments: Vec<String>,
+    /// The team the requester chose by where they wrote (an address of
+    /// that team's); `None`: routing decides.
+    pub team: Option<String>,
+    /// The first message's id in its channel, when it has one.
+    pub origin: Option<Origin>,
+}
+
+/// Where a message came from, when its channel gave it an id: recorded
+/// with it, so the same message arriving twice is refused as a duplicate
+/// ([`DeskError::Conflict`] `duplicate-message`) and a reply naming it
+/// finds the ticket.
+#[derive(Debug, Clone)]
+pub struct Origin {
+    pub channel: &'static str,
+    pub external_id: String,
+    /// Who sent it, lower-cased (an address).
+    pub sender: Option<String>,
+}
+
+impl Origin {
+    async fn record(
+        &self,
+        tx: &mut sqlx::Transaction<'_, sqlx::Any>,
+        ticket_id: i64,
+        message_id: i64,
+        now: i64,
+    ) -> Result<(), DeskError> {
+        let m = store::channel_messages::ChannelMessage {
+            channel: self.channel,
+            external_id: &self.external_id,
+            direction: "in",
+            sender: self.sender.as_deref(),
+        };
+        if store::channel_messages::record(tx, &m, ticket_id, Some(message_id), now).await? {
+            Ok(())
+        } else {
+            Err(DeskError::Conflict("duplicate-message"))
+        }
+    }
 }
 
 /// A ticket just opened.
@@ -63,6 +102,9 @@ pub struct Opened {
     pub status: String,
     /// 0 to 100: how much of what support needs the ticket gives.
     pub completeness: i64,
+    /// The ticket's row id, for the channel that opened it.
+    #[serde(skip)]
+    pub id: i64,
 }
 
 /// Opens a ticket: checks the form, triages, masks pasted secrets, and
@@ -178,7 +220,7 @@ pub async fn open(
         now,
     };
     // Routed before it is stored: the team goes in with the row.
-    let decision = setup.route(&new_ticket.stored(0, ""), now);
+    let decision = setup.route_to(&new_ticket.stored(0, ""), opening.team.as_deref(), now);
     let new_ticket = NewTicket {
         team: Some(&decision.team),
         ..new_ticket
@@ -200,6 +242,9 @@ pub async fn open(
         },
     )
     .await?;
+    if let Some(origin) = &opening.origin {
+        origin.record(&mut tx, ticket_id, message_id, now).await?;
+    }
     crate::desk::attachments::attach(
         app,
         &mut tx,
@@ -249,6 +294,7 @@ pub async fn open(
         priority: priority.to_string(),
         status: Status::New.as_str().to_string(),
         completeness: i64::from(completeness),
+        id: ticket_id,
     })
 }
 
@@ -480,6 +526,7 @@ pub async fn add_message(
         body,
         public,
         &[],
+        None,
     )
     .await
 }
@@ -502,6 +549,7 @@ pub async fn add_message_with(
         body,
         public,
         attachments,
+        None,
     )
     .await
 }
@@ -518,6 +566,7 @@ pub async fn add_message_as(
     body: &str,
     public: bool,
     attachments: &[String],
+    origin: Option<&Origin>,
 ) -> Result<MessageAdded, DeskError> {
     let now = now_ms();
     if ticket_merged(app, ticket).await? {
@@ -547,7 +596,7 @@ pub async fn add_message_as(
             Decision::Move(next) => Some(next),
             Decision::Stay => None,
             Decision::FollowUp => {
-                let reference = follow_up(app, author, ticket, body, attachments).await?;
+                let reference = follow_up(app, author, ticket, body, attachments, origin).await?;
                 return Ok(MessageAdded {
                     status: Status::New.as_str().to_string(),
                     follow_up: Some(reference),
@@ -576,6 +625,9 @@ pub async fn add_message_as(
         },
     )
     .await?;
+    if let Some(origin) = origin {
+        origin.record(&mut tx, ticket.id, message_id, now).await?;
+    }
     crate::desk::attachments::attach(
         app,
         &mut tx,
@@ -635,6 +687,7 @@ async fn follow_up(
     closed: &TicketRow,
     body: &str,
     attachments: &[String],
+    origin: Option<&Origin>,
 ) -> Result<String, DeskError> {
     let now = now_ms();
     let (shown, original) = masked(body);
@@ -677,6 +730,9 @@ async fn follow_up(
         },
     )
     .await?;
+    if let Some(origin) = origin {
+        origin.record(&mut tx, id, message_id, now).await?;
+    }
     // The same checks as on any message (limits, whose upload a token is),
     // in this transaction: a refused file opens no follow-up either.
     crate::desk::attachments::attach(app, &mut tx, id, Some(message_id), actor, attachments, now)

@@ -1,0 +1,159 @@
+//! The email channel. A mail arrives (the SMTP listener, or IMAP polling),
+//! is stored raw before anything else happens ([`inbound`]), and a job
+//! parses it ([`parse`]) and puts it on the ticket it belongs to or opens
+//! one ([`ingest`], whose threading rules are in `koban_policy::mail`).
+//! What the desk sends by mail carries the headers that bring replies back
+//! to the same ticket.
+
+mod error;
+pub mod inbound;
+pub mod ingest;
+pub mod parse;
+pub mod store;
+
+pub use error::EmailError;
+
+use crate::config::Config;
+use crate::domain::Domain;
+use crate::state::App;
+use crate::store::Migration;
+use koban_policy::mail::threading::{split_recipient, StrangerPolicy};
+
+/// One of the desk's inbound addresses.
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub struct DeskAddress {
+    /// Lower-cased.
+    pub address: String,
+    /// The team its mail goes to; `None`: routed as any ticket is.
+    pub team: Option<String>,
+}
+
+/// The channel's settings, read once from the configuration.
+#[derive(Debug, Clone)]
+pub struct Settings {
+    pub addresses: Vec<DeskAddress>,
+    pub unknown_sender: StrangerPolicy,
+    /// Lower-cased authserv-ids whose `Authentication-Results` are believed.
+    pub trusted_authserv_ids: Vec<String>,
+}
+
+/// A recipient the desk accepts mail for.
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub struct Recipient {
+    pub address: DeskAddress,
+    /// The reply token of a ticket's own address (`support+<token>@…`).
+    pub token: Option<String>,
+}
+
+impl Settings {
+    /// Reads `email_*` settings; a malformed address list fails here, at start.
+    pub fn from_config(config: &Config) -> Result<Settings, String> {
+        let mut addresses = Vec::new();
+        for entry in config.email_addresses.split(',').map(str::trim) {
+            if entry.is_empty() {
+                continue;
+            }
+            let (address, team) = match entry.split_once('=') {
+                Some((a, t)) => (a.trim(), Some(t.trim().to_string())),
+                None => (entry, None),
+            };
+            match split_recipient(address) {
+                Some((base, None)) if koban_policy::contact::parse_email(&base).is_ok() => {
+                    addresses.push(DeskAddress {
+                        address: base,
+                        team: team.filter(|t| !t.is_empty()),
+                    })
+                }
+                _ => {
+                    return Err(format!(
+                        "email_addresses: `{address}` is not a plain address (no `+`)"
+                    ))
+                }
+            }
+        }
+        Ok(Settings {
+            addresses,
+            unknown_sender: StrangerPolicy::parse(&config.email_unknown_sender)
+                .ok_or("email_unknown_sender: must be new_ticket or review")?,
+            trusted_authserv_ids: config
+                .email_trusted_authserv_ids
+                .split(',')
+                .map(|s| s.trim().to_ascii_lowercase())
+                .filter(|s| !s.is_empty())
+                .collect(),
+        })
+    }
+
+    /// Whether the desk takes mail at all.
+    pub fn enabled(&self) -> bool {
+        !self.addresses.is_empty()
+    }
+
+    /// The desk's address `recipient` was sent to, with its reply token;
+    /// `None` for an address that is not the desk's (refused at RCPT).
+    pub fn recipient(&self, recipient: &str) -> Option<Recipient> {
+        let (base, token) = split_recipient(recipient)?;
+        let address = self.addresses.iter().find(|a| a.address == base)?;
+        Some(Recipient {
+            address: address.clone(),
+            token,
+        })
+    }
+
+    /// The address the desk's mail comes from and replies go to: the first.
+    pub fn desk_address(&self) -> Option<&str> {
+        self.addresses.first().map(|a| a.address.as_str())
+    }
+}
+
+/// The channel's settings.
+pub fn settings(app: &App) -> &Settings {
+    app.part::<Settings>()
+}
+
+/// What reply tokens are keyed for.
+const REPLY_TOKEN_PURPOSE: &str = "email-reply-address";
+/// Hex digits of the token's MAC: 64 bits, beyond guessing by mail.
+const REPLY_MAC_CHARS: usize = 16;
+
+/// The token of a ticket's own reply address: its reference and a MAC of
+/// it under the server key, so no table is needed to read one back and
+/// nobody can make one for a ticket they were not sent mail about.
+pub fn reply_token(app: &App, reference: &str) -> String {
+    let mac = app
+        .key
+        .keyed_hash(REPLY_TOKEN_PURPOSE, reference.as_bytes());
+    format!("{reference}.{}", &mac[..REPLY_MAC_CHARS])
+}
+
+/// The reference a reply token stands for, if its MAC is right.
+pub fn reference_of_token(app: &App, token: &str) -> Option<String> {
+    let (reference, mac) = token.split_once('.')?;
+    if reference.len() != koban_policy::desk::reference::REFERENCE_DIGITS
+        || !reference.bytes().all(|b| b.is_ascii_digit())
+    {
+        return None;
+    }
+    let expected = reply_token(app, reference);
+    crate::crypto::constant_time_eq(expected.as_bytes(), token.as_bytes())
+        .then(|| reference.to_string())
+        .filter(|_| !mac.is_empty())
+}
+
+/// The email channel as the application composes it.
+pub fn domain() -> Domain {
+    Domain {
+        check: |config| Settings::from_config(config).map(drop),
+        build: |config, _, parts| {
+            parts.insert(Settings::from_config(config)?);
+            Ok(())
+        },
+        migrations: &[Migration {
+            version: 17,
+            name: "email_inbound",
+            sql: include_str!("../../../migrations/0017_email_inbound.sql"),
+        }],
+        jobs: &[ingest::JOB, inbound::PRUNE_JOB],
+        ..Domain::named("email")
+    }
+}

@@ -1,0 +1,159 @@
+//! The SQL of inbound mail (migration 0017).
+
+use crate::store::StoreError;
+use sqlx::{Any, Executor, Row, Transaction};
+
+/// A mail as it was received.
+#[derive(Debug, Clone)]
+pub struct Arrival<'a> {
+    pub source: &'a str,
+    pub envelope_from: &'a str,
+    /// RCPT TO, as JSON.
+    pub recipients: &'a str,
+    pub message_id: &'a str,
+    pub raw_deflated: &'a [u8],
+    pub raw_size: i64,
+}
+
+/// Stores a mail with status `received`; `None`, storing nothing, when a
+/// mail with the same Message-ID is stored already.
+pub async fn insert(
+    tx: &mut Transaction<'_, Any>,
+    a: &Arrival<'_>,
+    now: i64,
+) -> Result<Option<i64>, StoreError> {
+    let row = sqlx::query(
+        "INSERT INTO email_inbound (source, envelope_from, recipients, message_id,
+            raw_deflated, raw_size, received_at, status)
+         VALUES ($1, $2, $3, $4, $5, $6, $7, 'received')
+         ON CONFLICT (message_id) DO NOTHING
+         RETURNING id",
+    )
+    .bind(a.source)
+    .bind(a.envelope_from)
+    .bind(a.recipients)
+    .bind(a.message_id)
+    .bind(a.raw_deflated)
+    .bind(a.raw_size)
+    .bind(now)
+    .fetch_optional(&mut **tx)
+    .await?;
+    Ok(match row {
+        Some(row) => Some(row.try_get("id")?),
+        None => None,
+    })
+}
+
+/// A stored mail, as the ingest job reads it.
+#[derive(Debug, Clone)]
+pub struct Stored {
+    pub id: i64,
+    pub source: String,
+    pub envelope_from: String,
+    pub recipients: Vec<String>,
+    pub message_id: String,
+    pub raw_deflated: Option<Vec<u8>>,
+    pub status: String,
+    pub received_at: i64,
+}
+
+/// The stored mail `id`.
+pub async fn stored<'e, E>(executor: E, id: i64) -> Result<Option<Stored>, StoreError>
+where
+    E: Executor<'e, Database = Any>,
+{
+    let row = sqlx::query(
+        "SELECT id, source, envelope_from, recipients, message_id, raw_deflated, status, received_at
+         FROM email_inbound WHERE id = $1",
+    )
+    .bind(id)
+    .fetch_optional(executor)
+    .await?;
+    let Some(row) = row else { return Ok(None) };
+    let recipients: String = row.try_get("recipients")?;
+    Ok(Some(Stored {
+        id: row.try_get("id")?,
+        source: row.try_get("source")?,
+        envelope_from: row.try_get("envelope_from")?,
+        recipients: serde_json::from_str(&recipients).unwrap_or_default(),
+        message_id: row.try_get("message_id")?,
+        raw_deflated: row.try_get("raw_deflated")?,
+        status: row.try_get("status")?,
+        received_at: row.try_get("received_at")?,
+    }))
+}
+
+/// What ingesting made of a mail.
+#[derive(Debug, Clone)]
+pub struct Outcome<'a> {
+    pub status: &'a str,
+    pub ticket_id: Option<i64>,
+    pub sender: Option<&'a str>,
+    pub detail: &'a serde_json::Value,
+}
+
+/// Records what ingesting made of mail `id`, if it is still `received`
+/// (or, for an agent placing a held mail, `from`); false when another
+/// worker recorded it first.
+pub async fn settle<'e, E>(
+    executor: E,
+    id: i64,
+    from: &str,
+    outcome: &Outcome<'_>,
+    now: i64,
+) -> Result<bool, StoreError>
+where
+    E: Executor<'e, Database = Any>,
+{
+    let done = sqlx::query(
+        "UPDATE email_inbound SET status = $3, ticket_id = $4, sender = $5, detail = $6,
+            processed_at = $7
+         WHERE id = $1 AND status = $2",
+    )
+    .bind(id)
+    .bind(from)
+    .bind(outcome.status)
+    .bind(outcome.ticket_id)
+    .bind(outcome.sender)
+    .bind(outcome.detail.to_string())
+    .bind(now)
+    .execute(executor)
+    .await?;
+    Ok(done.rows_affected() == 1)
+}
+
+/// Mails from `sender` received since `since` that opened a ticket or
+/// were held: what the per-sender limit counts.
+pub async fn recent_from<'e, E>(executor: E, sender: &str, since: i64) -> Result<i64, StoreError>
+where
+    E: Executor<'e, Database = Any>,
+{
+    let row = sqlx::query(
+        "SELECT COUNT(*) AS n FROM email_inbound
+         WHERE sender = $1 AND received_at >= $2 AND status IN ('opened', 'held')",
+    )
+    .bind(sender)
+    .bind(since)
+    .fetch_one(executor)
+    .await?;
+    Ok(row.try_get("n")?)
+}
+
+/// Drops the raw copy of mails received before `before`, at most `limit`
+/// of them; how many.
+pub async fn prune_raw<'e, E>(executor: E, before: i64, limit: i64) -> Result<u64, StoreError>
+where
+    E: Executor<'e, Database = Any>,
+{
+    let done = sqlx::query(
+        "UPDATE email_inbound SET raw_deflated = NULL
+         WHERE id IN (SELECT id FROM email_inbound
+                      WHERE received_at < $1 AND raw_deflated IS NOT NULL
+                      ORDER BY received_at LIMIT $2)",
+    )
+    .bind(before)
+    .bind(limit)
+    .execute(executor)
+    .await?;
+    Ok(done.rows_affected())
+}

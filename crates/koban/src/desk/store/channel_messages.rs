@@ -1,0 +1,95 @@
+//! The SQL of the ids channels give messages (see migration 0016): what
+//! stops a message from being stored twice, and what finds the ticket a
+//! reply names.
+
+use crate::store::StoreError;
+use sqlx::{Any, Executor, Row, Transaction};
+
+/// A message's id in its channel.
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub struct ChannelMessage<'a> {
+    pub channel: &'a str,
+    pub external_id: &'a str,
+    /// `in` (received) or `out` (sent by Koban).
+    pub direction: &'a str,
+    /// Who sent it, lower-cased; `None` for Koban's own.
+    pub sender: Option<&'a str>,
+}
+
+/// Records `m` on the ticket (and its message); false, changing nothing,
+/// when the channel's id is already recorded.
+pub async fn record(
+    tx: &mut Transaction<'_, Any>,
+    m: &ChannelMessage<'_>,
+    ticket_id: i64,
+    message_id: Option<i64>,
+    now: i64,
+) -> Result<bool, StoreError> {
+    let done = sqlx::query(
+        "INSERT INTO desk_channel_messages
+            (channel, external_id, ticket_id, message_id, direction, sender, created_at)
+         VALUES ($1, $2, $3, $4, $5, $6, $7)
+         ON CONFLICT (channel, external_id) DO NOTHING",
+    )
+    .bind(m.channel)
+    .bind(m.external_id)
+    .bind(ticket_id)
+    .bind(message_id)
+    .bind(m.direction)
+    .bind(m.sender)
+    .bind(now)
+    .execute(&mut **tx)
+    .await?;
+    Ok(done.rows_affected() == 1)
+}
+
+/// The ticket each of `ids` (ids of `channel`) is recorded on, for the ids
+/// that are: (id, ticket).
+pub async fn tickets_of<'e, E>(
+    executor: E,
+    channel: &str,
+    ids: &[String],
+) -> Result<Vec<(String, i64)>, StoreError>
+where
+    E: Executor<'e, Database = Any>,
+{
+    if ids.is_empty() {
+        return Ok(Vec::new());
+    }
+    let placeholders: Vec<String> = (0..ids.len()).map(|i| format!("${}", i + 2)).collect();
+    let sql = format!(
+        "SELECT external_id, ticket_id FROM desk_channel_messages
+         WHERE channel = $1 AND external_id IN ({})",
+        placeholders.join(", ")
+    );
+    let mut query = sqlx::query(&sql).bind(channel);
+    for id in ids {
+        query = query.bind(id);
+    }
+    let rows = query.fetch_all(executor).await?;
+    rows.iter()
+        .map(|r| Ok((r.try_get("external_id")?, r.try_get("ticket_id")?)))
+        .collect()
+}
+
+/// Whether `sender` wrote on the ticket through `channel` before.
+pub async fn has_written<'e, E>(
+    executor: E,
+    ticket_id: i64,
+    channel: &str,
+    sender: &str,
+) -> Result<bool, StoreError>
+where
+    E: Executor<'e, Database = Any>,
+{
+    let row = sqlx::query(
+        "SELECT 1 AS found FROM desk_channel_messages
+         WHERE ticket_id = $1 AND sender = $2 AND channel = $3 AND direction = 'in' LIMIT 1",
+    )
+    .bind(ticket_id)
+    .bind(sender)
+    .bind(channel)
+    .fetch_optional(executor)
+    .await?;
+    Ok(row.is_some())
+}
