@@ -997,3 +997,4 @@ reason-label_too_long = A label is longer than 200 characters (a hint than 500).
 reason-bad_label = A label is blank or contains hidden characters.
 reason-english_label_required = Write an English label too: it is shown when the reader's language has none.
 reason-unknown_option = Labels were given for an option the field does not have.
+problem-mail-placed = This mail has already been placed, or it can only be discarded.

@@ -997,3 +997,4 @@ reason-label_too_long = 表示名が 200 文字（説明は 500 文字）を超�
 reason-bad_label = 表示名が空か、見えない文字を含んでいます。
 reason-english_label_required = 英語の表示名も入力してください。読み手の言語の表示名がないときに使われます。
 reason-unknown_option = 存在しない選択肢に表示名が指定されています。
+problem-mail-placed = このメールはすでに振り分け済みか、破棄することしかできません。

@@ -997,3 +997,4 @@ reason-label_too_long = 名称超过 200 个字符（提示超过 500 个字符�
 reason-bad_label = 名称为空或含有隐藏字符。
 reason-english_label_required = 请同时填写英文名称：读者的语言没有名称时会显示英文。
 reason-unknown_option = 为字段中不存在的选项填写了名称。
+problem-mail-placed = 这封邮件已经处理过了，或者只能丢弃。

@@ -997,3 +997,4 @@ reason-label_too_long = 名稱超過 200 個字元（提示超過 500 個字元�
 reason-bad_label = 名稱為空或含有隱藏字元。
 reason-english_label_required = 請一併填寫英文名稱：讀者的語言沒有名稱時會顯示英文。
 reason-unknown_option = 為欄位中不存在的選項填寫了名稱。
+problem-mail-placed = 這封郵件已經處理過了，或者只能捨棄。

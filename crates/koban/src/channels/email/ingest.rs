@@ -53,6 +53,17 @@ pub async fn ingest(app: &App, id: i64) -> Result<(), EmailError> {
     if stored.status != "received" {
         return Ok(());
     }
+    let mail = match read_mail(app, &stored) {
+        Ok(mail) => mail,
+        Err(why) => return unreadable(app, &stored, &why).await,
+    };
+    let placed = place(app, &stored, &mail).await?;
+    settle(app, &stored, "received", &placed, &mail).await?;
+    Ok(())
+}
+
+/// The stored mail, inflated and parsed; why not, when it cannot be.
+pub(super) fn read_mail(app: &App, stored: &Stored) -> Result<Mail, String> {
     let limit = app.config.email_max_message_bytes.saturating_add(64 * 1024);
     let raw = match stored
         .raw_deflated
@@ -60,14 +71,21 @@ pub async fn ingest(app: &App, id: i64) -> Result<(), EmailError> {
         .map(|d| super::inbound::inflate(d, limit))
     {
         Some(Ok(raw)) => raw,
-        Some(Err(e)) => return unreadable(app, &stored, &e.to_string()).await,
-        None => return unreadable(app, &stored, "raw mail pruned before ingest").await,
+        Some(Err(e)) => return Err(e.to_string()),
+        None => return Err("raw mail pruned".into()),
     };
-    let mail = match parse::parse(&raw, &settings(app).trusted_authserv_ids) {
-        Ok(mail) => mail,
-        Err(e) => return unreadable(app, &stored, &e.to_string()).await,
-    };
-    let placed = place(app, &stored, &mail).await?;
+    parse::parse(&raw, &settings(app).trusted_authserv_ids).map_err(|e| e.to_string())
+}
+
+/// Records where the mail went, if it is still in status `from`; false
+/// when someone else placed it first.
+pub(super) async fn settle(
+    app: &App,
+    stored: &Stored,
+    from: &str,
+    placed: &Placed,
+    mail: &Mail,
+) -> Result<bool, EmailError> {
     let detail = json!({
         "clue": placed.clue,
         "related": placed.related,
@@ -83,8 +101,7 @@ pub async fn ingest(app: &App, id: i64) -> Result<(), EmailError> {
         sender: placed.sender.as_deref(),
         detail: &detail,
     };
-    store::settle(app.store.write(), stored.id, "received", &outcome, now_ms()).await?;
-    Ok(())
+    Ok(store::settle(app.store.write(), stored.id, from, &outcome, now_ms()).await?)
 }
 
 async fn unreadable(app: &App, stored: &Stored, why: &str) -> Result<(), EmailError> {
@@ -101,18 +118,22 @@ async fn unreadable(app: &App, stored: &Stored, why: &str) -> Result<(), EmailEr
 }
 
 /// Where a mail went.
-struct Placed {
-    status: &'static str,
-    ticket: Option<i64>,
-    related: Option<i64>,
-    clue: Option<Clue>,
-    sender: Option<String>,
-    automation: Automation,
-    refused_files: Vec<serde_json::Value>,
+pub(super) struct Placed {
+    pub status: &'static str,
+    pub ticket: Option<i64>,
+    pub related: Option<i64>,
+    pub clue: Option<Clue>,
+    pub sender: Option<String>,
+    pub automation: Automation,
+    pub refused_files: Vec<serde_json::Value>,
 }
 
 impl Placed {
-    fn new(status: &'static str, sender: Option<String>, automation: Automation) -> Placed {
+    pub(super) fn new(
+        status: &'static str,
+        sender: Option<String>,
+        automation: Automation,
+    ) -> Placed {
         Placed {
             status,
             ticket: None,
@@ -175,37 +196,7 @@ async fn place(app: &App, stored: &Stored, mail: &Mail) -> Result<Placed, EmailE
     match decision {
         Threading::Join { ticket, clue } => {
             placed.clue = Some(clue);
-            let Some(row) = crate::desk::store::ticket_by_id(app.store.read(), ticket).await?
-            else {
-                return Ok(placed);
-            };
-            let (tokens, refused) = upload_files(app, mail).await;
-            placed.refused_files = refused;
-            let author = requester_account(app, &row, &sender).await?;
-            let body = body_of(mail);
-            let added = service::add_message_as(
-                app,
-                author,
-                &row,
-                Standing::Requester,
-                &body,
-                true,
-                &tokens,
-                Some(&origin),
-            )
-            .await;
-            match added {
-                Ok(added) => {
-                    placed.status = "joined";
-                    placed.ticket = Some(row.id);
-                    if let Some(follow_up) = added.follow_up {
-                        placed.status = "opened";
-                        placed.related = Some(row.id);
-                        placed.ticket = ticket_of_reference(app, &follow_up).await?;
-                    }
-                }
-                Err(e) => return settle_refusal(app, stored, placed, e).await,
-            }
+            placed = join(app, stored, mail, ticket, origin, placed).await?;
         }
         Threading::Review { related, clue } => {
             placed.related = Some(related);
@@ -220,40 +211,7 @@ async fn place(app: &App, stored: &Stored, mail: &Mail) -> Result<Placed, EmailE
                 placed.status = "held";
                 return Ok(placed);
             }
-            let (tokens, refused) = upload_files(app, mail).await;
-            placed.refused_files = refused;
-            let team = recipient_team(app, stored);
-            let opening = Opening {
-                category: None,
-                subject: subject_of(mail),
-                body: body_of(mail),
-                fields: BTreeMap::new(),
-                language: koban_policy::mail::language::guess(&mail.text, mail.charset.as_deref())
-                    .to_string(),
-                region: None,
-                time_zone: None,
-                channel: CHANNEL,
-                share_security_context: false,
-                attachments: tokens,
-                team,
-                origin: Some(origin),
-            };
-            let requester = Requester::Contact {
-                email: Some(sender.clone()),
-                phone: None,
-                region: None,
-                name: mail.from.as_ref().and_then(|p| p.name.clone()),
-            };
-            match service::open(app, requester, opening).await {
-                Ok(opened) => {
-                    placed.status = "opened";
-                    placed.ticket = Some(opened.id);
-                    if let Some(related) = placed.related {
-                        link(app, opened.id, related, placed.clue).await?;
-                    }
-                }
-                Err(e) => return settle_refusal(app, stored, placed, e).await,
-            }
+            placed = open(app, stored, mail, &sender, origin, placed).await?;
         }
     }
     if mail.authentication.failed() {
@@ -262,6 +220,94 @@ async fn place(app: &App, stored: &Stored, mail: &Mail) -> Result<Placed, EmailE
         }
     }
     Ok(placed)
+}
+
+/// Puts the mail on `ticket`'s conversation as its requester's message.
+pub(super) async fn join(
+    app: &App,
+    stored: &Stored,
+    mail: &Mail,
+    ticket: i64,
+    origin: Origin,
+    mut placed: Placed,
+) -> Result<Placed, EmailError> {
+    let Some(row) = crate::desk::store::ticket_by_id(app.store.read(), ticket).await? else {
+        return Ok(placed);
+    };
+    let (tokens, refused) = upload_files(app, mail).await;
+    placed.refused_files = refused;
+    let sender = origin.sender.clone().unwrap_or_default();
+    let author = requester_account(app, &row, &sender).await?;
+    let added = service::add_message_as(
+        app,
+        author,
+        &row,
+        Standing::Requester,
+        &body_of(mail),
+        true,
+        &tokens,
+        Some(&origin),
+    )
+    .await;
+    match added {
+        Ok(added) => {
+            placed.status = "joined";
+            placed.ticket = Some(row.id);
+            if let Some(follow_up) = added.follow_up {
+                placed.status = "opened";
+                placed.related = Some(row.id);
+                placed.ticket = ticket_of_reference(app, &follow_up).await?;
+            }
+            Ok(placed)
+        }
+        Err(e) => settle_refusal(app, stored, placed, e).await,
+    }
+}
+
+/// Opens a ticket with the mail as its first message, for `sender`, in the
+/// team of the address it was sent to; linked to the ticket it pointed at.
+pub(super) async fn open(
+    app: &App,
+    stored: &Stored,
+    mail: &Mail,
+    sender: &str,
+    origin: Origin,
+    mut placed: Placed,
+) -> Result<Placed, EmailError> {
+    let (tokens, refused) = upload_files(app, mail).await;
+    placed.refused_files = refused;
+    let opening = Opening {
+        category: None,
+        subject: subject_of(mail),
+        body: body_of(mail),
+        fields: BTreeMap::new(),
+        language: koban_policy::mail::language::guess(&mail.text, mail.charset.as_deref())
+            .to_string(),
+        region: None,
+        time_zone: None,
+        channel: CHANNEL,
+        share_security_context: false,
+        attachments: tokens,
+        team: recipient_team(app, stored),
+        origin: Some(origin),
+    };
+    let requester = Requester::Contact {
+        email: Some(sender.to_string()),
+        phone: None,
+        region: None,
+        name: mail.from.as_ref().and_then(|p| p.name.clone()),
+    };
+    match service::open(app, requester, opening).await {
+        Ok(opened) => {
+            placed.status = "opened";
+            placed.ticket = Some(opened.id);
+            if let Some(related) = placed.related {
+                link(app, opened.id, related, placed.clue).await?;
+            }
+            Ok(placed)
+        }
+        Err(e) => settle_refusal(app, stored, placed, e).await,
+    }
 }
 
 /// What the desk's refusal of a mail means for it: a duplicate (its

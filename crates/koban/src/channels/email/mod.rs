@@ -5,10 +5,12 @@
 //! What the desk sends by mail carries the headers that bring replies back
 //! to the same ticket.
 
+pub mod api;
 mod error;
 pub mod inbound;
 pub mod ingest;
 pub mod parse;
+pub mod review;
 pub mod store;
 
 pub use error::EmailError;
@@ -154,6 +156,11 @@ pub fn domain() -> Domain {
             sql: include_str!("../../../migrations/0017_email_inbound.sql"),
         }],
         jobs: &[ingest::JOB, inbound::PRUNE_JOB],
+        api: || {
+            utoipa_axum::router::OpenApiRouter::new()
+                .routes(utoipa_axum::routes!(api::list))
+                .routes(utoipa_axum::routes!(api::place))
+        },
         ..Domain::named("email")
     }
 }

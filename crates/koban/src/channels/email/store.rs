@@ -157,3 +157,54 @@ where
     .await?;
     Ok(done.rows_affected())
 }
+
+/// A stored mail as an agent lists it.
+#[derive(Debug, Clone)]
+pub struct Listed {
+    pub id: i64,
+    pub status: String,
+    pub source: String,
+    pub sender: Option<String>,
+    pub received_at: i64,
+    pub ticket_reference: Option<String>,
+    pub detail: serde_json::Value,
+}
+
+/// Mails in one of `statuses`, newest first, ids below `before`.
+pub async fn list<'e, E>(
+    executor: E,
+    statuses: &[&str],
+    before: i64,
+    limit: i64,
+) -> Result<Vec<Listed>, StoreError>
+where
+    E: Executor<'e, Database = Any>,
+{
+    let placeholders: Vec<String> = (0..statuses.len()).map(|i| format!("${}", i + 3)).collect();
+    let sql = format!(
+        "SELECT m.id, m.status, m.source, m.sender, m.received_at, m.detail, t.reference
+         FROM email_inbound m LEFT JOIN desk_tickets t ON t.id = m.ticket_id
+         WHERE m.id < $1 AND m.status IN ({})
+         ORDER BY m.id DESC LIMIT $2",
+        placeholders.join(", ")
+    );
+    let mut query = sqlx::query(&sql).bind(before).bind(limit);
+    for status in statuses {
+        query = query.bind(*status);
+    }
+    let rows = query.fetch_all(executor).await?;
+    rows.iter()
+        .map(|r| {
+            let detail: String = r.try_get("detail")?;
+            Ok(Listed {
+                id: r.try_get("id")?,
+                status: r.try_get("status")?,
+                source: r.try_get("source")?,
+                sender: r.try_get("sender")?,
+                received_at: r.try_get("received_at")?,
+                ticket_reference: r.try_get("reference")?,
+                detail: serde_json::from_str(&detail).unwrap_or_default(),
+            })
+        })
+        .collect()
+}
