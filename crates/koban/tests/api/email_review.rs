@@ -237,3 +237,67 @@ async fn agents_place_what_the_rules_could_not(t: TestApp) {
     );
 }
 both!(agents_place_what_the_rules_could_not, super::configure);
+
+async fn agents_place_mail_from_the_console_page(t: TestApp) {
+    use crate::security_pages::{location, Pages};
+    t.staff("page-agent@example.com", "agent").await;
+    let user = t
+        .signed_up("page-user@example.com", "correct horse battery")
+        .await;
+    let first = deliver(
+        &t,
+        &mail("owner@example.com", "locked out", "p1@example.com", ""),
+    )
+    .await;
+    let stranger = deliver(
+        &t,
+        &mail(
+            "helper@example.com",
+            "Re: locked out",
+            "p2@example.com",
+            "In-Reply-To: <p1@example.com>\r\n",
+        ),
+    )
+    .await;
+    let _ = user;
+    let mut p = Pages::new(&t).await;
+    p.sign_in("page-agent@example.com", "staff password 1")
+        .await;
+    let html = p.get("/desk/mail").await.text().await.expect("html");
+    assert!(html.contains(&format!("id=\"mail-{stranger}\"")), "{html}");
+    assert!(
+        !html.contains(&format!("id=\"mail-{first}\"")),
+        "an opened mail does not wait"
+    );
+    assert!(html.contains("helper@example.com"));
+    // Join without a number: told what is missing, nothing changes.
+    let response = p
+        .post(&place_page(stranger), &[("action", "join"), ("ticket", "")])
+        .await;
+    assert_eq!(response.status(), StatusCode::UNPROCESSABLE_ENTITY);
+    assert!(response
+        .text()
+        .await
+        .expect("html")
+        .contains("id=\"mail-refusal\""));
+    // Open it as a ticket of its own: back to the list, where it no longer waits.
+    let response = p.post(&place_page(stranger), &[("action", "open")]).await;
+    assert_eq!(response.status(), StatusCode::SEE_OTHER);
+    assert_eq!(location(&response), "/desk/mail");
+    let html = p.get("/desk/mail").await.text().await.expect("html");
+    assert!(html.contains("id=\"mail-empty\""), "{html}");
+    // A user who is not an agent does not see the page.
+    let mut other = Pages::new(&t).await;
+    other
+        .sign_in("page-user@example.com", "correct horse battery")
+        .await;
+    assert_eq!(
+        other.get("/desk/mail").await.status(),
+        StatusCode::NOT_FOUND
+    );
+}
+both!(agents_place_mail_from_the_console_page, super::configure);
+
+fn place_page(id: i64) -> String {
+    format!("/desk/mail/{id}/place")
+}

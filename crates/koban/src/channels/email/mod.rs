@@ -9,6 +9,7 @@ pub mod api;
 mod error;
 pub mod inbound;
 pub mod ingest;
+pub mod pages;
 pub mod parse;
 pub mod review;
 pub mod store;
@@ -156,6 +157,11 @@ pub fn domain() -> Domain {
             sql: include_str!("../../../migrations/0017_email_inbound.sql"),
         }],
         jobs: &[ingest::JOB, inbound::PRUNE_JOB],
+        pages: pages::router,
+        templates: &[(
+            "desk_mail.html",
+            include_str!("../../../templates/desk_mail.html"),
+        )],
         api: || {
             utoipa_axum::router::OpenApiRouter::new()
                 .routes(utoipa_axum::routes!(api::list))
