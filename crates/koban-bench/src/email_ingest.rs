@@ -84,7 +84,10 @@ async fn reply(reader: &mut BufReader<tokio::net::tcp::OwnedReadHalf>) -> Result
     let mut line = String::new();
     loop {
         line.clear();
-        let n = reader.read_line(&mut line).await.map_err(|e| e.to_string())?;
+        let n = reader
+            .read_line(&mut line)
+            .await
+            .map_err(|e| e.to_string())?;
         if n == 0 {
             return Err("connection closed".into());
         }
@@ -116,26 +119,33 @@ fn dot_stuffed(data: &[u8]) -> Vec<u8> {
 }
 
 /// One sender: a connection sending `messages` in turn; how many got 250.
-async fn send_all(
-    address: String,
-    to: String,
-    messages: Vec<Vec<u8>>,
-) -> Result<usize, String> {
-    let stream = TcpStream::connect(&address).await.map_err(|e| e.to_string())?;
+async fn send_all(address: String, to: String, messages: Vec<Vec<u8>>) -> Result<usize, String> {
+    let stream = TcpStream::connect(&address)
+        .await
+        .map_err(|e| e.to_string())?;
     stream.set_nodelay(true).map_err(|e| e.to_string())?;
     let (read, mut write) = stream.into_split();
     let mut reader = BufReader::new(read);
     expect(reply(&mut reader).await?, 220, "greeting")?;
-    write.write_all(b"EHLO bench.example.jp\r\n").await.map_err(|e| e.to_string())?;
+    write
+        .write_all(b"EHLO bench.example.jp\r\n")
+        .await
+        .map_err(|e| e.to_string())?;
     expect(reply(&mut reader).await?, 250, "EHLO")?;
     let mut accepted = 0;
     for message in messages {
         let envelope = format!("MAIL FROM:<bench@example.jp>\r\nRCPT TO:<{to}>\r\nDATA\r\n");
-        write.write_all(envelope.as_bytes()).await.map_err(|e| e.to_string())?;
+        write
+            .write_all(envelope.as_bytes())
+            .await
+            .map_err(|e| e.to_string())?;
         expect(reply(&mut reader).await?, 250, "MAIL")?;
         expect(reply(&mut reader).await?, 250, "RCPT")?;
         expect(reply(&mut reader).await?, 354, "DATA")?;
-        write.write_all(&dot_stuffed(&message)).await.map_err(|e| e.to_string())?;
+        write
+            .write_all(&dot_stuffed(&message))
+            .await
+            .map_err(|e| e.to_string())?;
         if reply(&mut reader).await? == 250 {
             accepted += 1;
         }
@@ -190,7 +200,9 @@ pub(super) async fn run(config: Config, options: EmailIngest) -> Result<(), Stri
         .tag
         .clone()
         .unwrap_or_else(|| format!("{:x}", std::process::id() ^ 0x5a5a));
-    let sample: Vec<Vec<u8>> = (0..4).map(|seq| message(&tag, &options.to, 0, seq + 4, 0)).collect();
+    let sample: Vec<Vec<u8>> = (0..4)
+        .map(|seq| message(&tag, &options.to, 0, seq + 4, 0))
+        .collect();
     let parse_per_second = tokio::task::spawn_blocking({
         let (sample, seconds) = (sample.clone(), options.parse_seconds);
         move || parse_rate(&sample, seconds)
@@ -207,7 +219,11 @@ pub(super) async fn run(config: Config, options: EmailIngest) -> Result<(), Stri
     for sender in 0..options.senders {
         let batch: Vec<Vec<u8>> = (0..per_sender)
             .map(|seq| {
-                let big = if sender == 0 && seq == 1 { options.big_mib * 1024 * 1024 } else { 0 };
+                let big = if sender == 0 && seq == 1 {
+                    options.big_mib * 1024 * 1024
+                } else {
+                    0
+                };
                 message(&tag, &options.to, sender, seq, big)
             })
             .collect();
@@ -257,10 +273,12 @@ pub(super) async fn run(config: Config, options: EmailIngest) -> Result<(), Stri
     if let Some(task) = sampling {
         task.abort();
     }
-    let rows = sqlx::query("SELECT status, COUNT(*) AS n FROM email_inbound GROUP BY status ORDER BY status")
-        .fetch_all(store.read())
-        .await
-        .map_err(|e| e.to_string())?;
+    let rows = sqlx::query(
+        "SELECT status, COUNT(*) AS n FROM email_inbound GROUP BY status ORDER BY status",
+    )
+    .fetch_all(store.read())
+    .await
+    .map_err(|e| e.to_string())?;
     let statuses: Vec<String> = rows
         .iter()
         .map(|r| {
@@ -281,13 +299,19 @@ pub(super) async fn run(config: Config, options: EmailIngest) -> Result<(), Stri
     println!("statuses={}", statuses.join(","));
     if let (Some(pid), Some(before)) = (options.server_pid, cpu_before) {
         if let Some(after) = cpu_seconds(pid) {
-            println!("server_cpu_ms_per_message={:.3}", (after - before) * 1000.0 / accepted.max(1) as f64);
+            println!(
+                "server_cpu_ms_per_message={:.3}",
+                (after - before) * 1000.0 / accepted.max(1) as f64
+            );
         }
     }
     if let Some(before) = rss_before {
         println!("server_rss_before_mib={before:.1}");
     }
-    println!("server_rss_peak_mib={:.1}", *peak.lock().unwrap_or_else(|e| e.into_inner()));
+    println!(
+        "server_rss_peak_mib={:.1}",
+        *peak.lock().unwrap_or_else(|e| e.into_inner())
+    );
     eprintln!(
         "bench: {accepted} of {total} mails from {} senders ingested in {ingested_in:.2} s ({per_second:.1}/s; parse alone {parse_per_second:.1}/s)",
         options.senders
@@ -302,17 +326,30 @@ mod tests {
 
     #[test]
     fn every_message_of_the_mix_reads_as_written() {
-        let subjects = ["ログインできません", "認証コードが届きません", "设备异常", "Re: ログインできません"];
+        let subjects = [
+            "ログインできません",
+            "認証コードが届きません",
+            "设备异常",
+            "Re: ログインできません",
+        ];
         for (seq, subject) in subjects.iter().enumerate() {
             let raw = message("t", "support@bench.example", 3, seq + 4, 0);
             let mail = koban::channels::email::parse::parse(&raw, &[]).expect("parses");
             assert_eq!(mail.subject, *subject);
-            assert_eq!(mail.message_id.as_deref(), Some(format!("t.3.{}@bench.example.jp", seq + 4).as_str()));
+            assert_eq!(
+                mail.message_id.as_deref(),
+                Some(format!("t.3.{}@bench.example.jp", seq + 4).as_str())
+            );
             assert!(!mail.text.trim().is_empty(), "{subject}: {:?}", mail.text);
         }
-        let reply = koban::channels::email::parse::parse(&message("t", "s@x", 3, 7, 0), &[]).expect("parses");
-        assert_eq!(reply.in_reply_to, vec!["t.3.4@bench.example.jp".to_string()]);
-        let shot = koban::channels::email::parse::parse(&message("t", "s@x", 3, 6, 0), &[]).expect("parses");
+        let reply = koban::channels::email::parse::parse(&message("t", "s@x", 3, 7, 0), &[])
+            .expect("parses");
+        assert_eq!(
+            reply.in_reply_to,
+            vec!["t.3.4@bench.example.jp".to_string()]
+        );
+        let shot = koban::channels::email::parse::parse(&message("t", "s@x", 3, 6, 0), &[])
+            .expect("parses");
         assert_eq!(shot.files.len(), 1);
         let big = message("t", "s@x", 0, 1, 1024 * 1024);
         assert!(big.len() > 1024 * 1024, "{}", big.len());

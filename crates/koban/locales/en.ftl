@@ -1029,3 +1029,6 @@ mail-open = Open a ticket
 mail-discard = Discard
 mail-ticket-required = Type the number of the ticket to add this mail to.
 mail-ticket-unknown = There is no ticket with that number.
+console-says-email-linked = Opened by a mail that pointed at request { $reference }, from someone with no part in it; the two are linked.
+console-says-email-placed = A mail that waited was added here by an agent.
+console-says-email-spoofed = Warning: the mail server that received this mail says its sender is not who the From line claims (SPF, DKIM or DMARC failed).

@@ -1029,3 +1029,6 @@ mail-open = お問い合わせを作成
 mail-discard = 破棄
 mail-ticket-required = 追加先のお問い合わせの受付番号を入力してください。
 mail-ticket-unknown = その番号のお問い合わせはありません。
+console-says-email-linked = お問い合わせ { $reference } を指すメールから作成されました。送信者はそのお問い合わせの関係者ではないため、別件として関連付けています。
+console-says-email-placed = 振り分け待ちだったメールを担当者がここに追加しました。
+console-says-email-spoofed = 注意：このメールを受信したメールサーバーは、送信者が差出人欄の人物ではないと判定しました（SPF・DKIM・DMARC のいずれかが失敗）。

@@ -402,3 +402,71 @@ async fn the_address_written_to_picks_the_team(t: TestApp) {
     );
 }
 both!(the_address_written_to_picks_the_team, super::configure);
+
+async fn a_kept_mail_is_read_again_from_its_raw_copy(t: TestApp) {
+    for i in 0..3 {
+        let opened = deliver(
+            &t,
+            DESK,
+            &mail(
+                "busy@example.com",
+                &format!("n{i}"),
+                &format!("k{i}@example.com"),
+                "",
+                "x",
+            ),
+        )
+        .await;
+        assert_eq!(opened.status, "opened");
+    }
+    let held = deliver(
+        &t,
+        DESK,
+        &mail("busy@example.com", "n3", "k3@example.com", "", "the fourth"),
+    )
+    .await;
+    assert_eq!(held.status, "held");
+    // Mail on a ticket is never read again; nothing else waits in `review`.
+    assert_eq!(
+        koban::channels::email::inbound::replay(&t.app, "opened", None)
+            .await
+            .expect("replay"),
+        0
+    );
+    assert_eq!(
+        koban::channels::email::inbound::replay(&t.app, "review", None)
+            .await
+            .expect("replay"),
+        0
+    );
+    // An hour later the sender is under the limit: the held mail, read
+    // again, opens its ticket, and only once.
+    t.exec("UPDATE email_inbound SET received_at = received_at - 7200000")
+        .await;
+    assert_eq!(
+        koban::channels::email::inbound::replay(&t.app, "held", None)
+            .await
+            .expect("replay"),
+        1
+    );
+    eventually("the replayed mail to open a ticket", || async {
+        let n = crate::support::scalar(
+            &t,
+            "SELECT COUNT(*) FROM email_inbound WHERE status = 'opened'",
+        )
+        .await;
+        (n == 4).then_some(())
+    })
+    .await;
+    assert_eq!(t.count("desk_tickets").await, 4);
+    assert_eq!(
+        koban::channels::email::inbound::replay(&t.app, "held", None)
+            .await
+            .expect("replay"),
+        0
+    );
+}
+both!(
+    a_kept_mail_is_read_again_from_its_raw_copy,
+    super::configure
+);

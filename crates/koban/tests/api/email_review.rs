@@ -259,7 +259,6 @@ async fn agents_place_mail_from_the_console_page(t: TestApp) {
         ),
     )
     .await;
-    let _ = user;
     let mut p = Pages::new(&t).await;
     p.sign_in("page-agent@example.com", "staff password 1")
         .await;

@@ -207,7 +207,7 @@ async fn place(app: &App, stored: &Stored, mail: &Mail) -> Result<Placed, EmailE
                 placed.related = Some(related);
                 placed.clue = Some(clue);
             }
-            if over_sender_limit(app, &sender, stored.received_at).await? {
+            if over_sender_limit(app, &sender, now_ms()).await? {
                 placed.status = "held";
                 return Ok(placed);
             }

@@ -208,3 +208,44 @@ where
         })
         .collect()
 }
+
+/// Mails in `status` whose raw copy is still kept, oldest first; or just
+/// mail `only` when given.
+pub async fn replayable<'e, E>(
+    executor: E,
+    status: &str,
+    only: Option<i64>,
+) -> Result<Vec<i64>, StoreError>
+where
+    E: Executor<'e, Database = Any>,
+{
+    let rows = sqlx::query(
+        "SELECT id FROM email_inbound
+         WHERE status = $1 AND raw_deflated IS NOT NULL AND ($2 = 0 OR id = $2)
+         ORDER BY id",
+    )
+    .bind(status)
+    .bind(only.unwrap_or(0))
+    .fetch_all(executor)
+    .await?;
+    rows.iter().map(|r| Ok(r.try_get("id")?)).collect()
+}
+
+/// Puts mail `id` back to `received` from `from`, clearing what ingesting
+/// recorded; false when it moved meanwhile.
+pub async fn rewind(
+    tx: &mut Transaction<'_, Any>,
+    id: i64,
+    from: &str,
+) -> Result<bool, StoreError> {
+    let done = sqlx::query(
+        "UPDATE email_inbound SET status = 'received', ticket_id = NULL, detail = '{}',
+            processed_at = NULL
+         WHERE id = $1 AND status = $2",
+    )
+    .bind(id)
+    .bind(from)
+    .execute(&mut **tx)
+    .await?;
+    Ok(done.rows_affected() == 1)
+}
