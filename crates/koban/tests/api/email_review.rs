@@ -241,8 +241,7 @@ both!(agents_place_what_the_rules_could_not, super::configure);
 async fn agents_place_mail_from_the_console_page(t: TestApp) {
     use crate::security_pages::{location, Pages};
     t.staff("page-agent@example.com", "agent").await;
-    let user = t
-        .signed_up("page-user@example.com", "correct horse battery")
+    t.signed_up("page-user@example.com", "correct horse battery")
         .await;
     let first = deliver(
         &t,
