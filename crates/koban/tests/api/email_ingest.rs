@@ -470,3 +470,44 @@ both!(
     a_kept_mail_is_read_again_from_its_raw_copy,
     super::configure
 );
+
+async fn raw_mail_is_kept_for_its_retention_then_dropped(t: TestApp) {
+    let kept = deliver(
+        &t,
+        DESK,
+        &mail("old@example.com", "old", "old1@example.com", "", "x"),
+    )
+    .await;
+    assert_eq!(kept.status, "opened");
+    let fresh = deliver(
+        &t,
+        DESK,
+        &mail("new@example.com", "new", "new1@example.com", "", "y"),
+    )
+    .await;
+    assert_eq!(fresh.status, "opened");
+    // 31 days old against a retention of 30: its raw copy goes, its ticket stays.
+    t.exec("UPDATE email_inbound SET received_at = received_at - 2678400000 WHERE message_id = 'old1@example.com'")
+        .await;
+    t.run_job_now("email.prune_raw").await;
+    eventually("the old raw copy to be dropped", || async {
+        let n = crate::support::scalar(
+            &t,
+            "SELECT COUNT(*) FROM email_inbound WHERE raw_deflated IS NULL",
+        )
+        .await;
+        (n == 1).then_some(())
+    })
+    .await;
+    let kept_raw = crate::support::scalar(
+        &t,
+        "SELECT COUNT(*) FROM email_inbound WHERE message_id = 'new1@example.com' AND raw_deflated IS NOT NULL",
+    )
+    .await;
+    assert_eq!(kept_raw, 1);
+    assert_eq!(t.count("desk_tickets").await, 2);
+}
+both!(
+    raw_mail_is_kept_for_its_retention_then_dropped,
+    super::configure
+);
