@@ -511,3 +511,55 @@ both!(
     raw_mail_is_kept_for_its_retention_then_dropped,
     super::configure
 );
+
+fn configure_trusted_relay(c: &mut koban::config::Config) {
+    configure(c);
+    c.email_trusted_authserv_ids = "mx.desk.example".into();
+}
+
+async fn a_forged_sender_is_marked_only_on_a_trusted_relays_word(t: TestApp) {
+    let forged = deliver(
+        &t,
+        DESK,
+        &mail(
+            "ceo@example.com",
+            "urgent transfer",
+            "f1@example.net",
+            "Authentication-Results: mx.desk.example; spf=fail smtp.mailfrom=example.com; dkim=none\r\n",
+            "please reset my two-factor",
+        ),
+    )
+    .await;
+    assert_eq!(forged.status, "opened");
+    assert_eq!(forged.detail["spoofed"], true);
+    // Anyone can write the header: a relay not trusted is not believed.
+    let claimed = deliver(
+        &t,
+        DESK,
+        &mail(
+            "cfo@example.com",
+            "hello",
+            "f2@example.net",
+            "Authentication-Results: evil.example; spf=fail\r\n",
+            "hi",
+        ),
+    )
+    .await;
+    assert_eq!(claimed.detail["spoofed"], false);
+    let marked = |id: i64| {
+        let t = &t;
+        async move {
+            crate::support::scalar(
+                t,
+                &format!("SELECT COUNT(*) FROM desk_events WHERE ticket_id = {id} AND kind = 'email_authentication_failed'"),
+            )
+            .await
+        }
+    };
+    assert_eq!(marked(forged.ticket_id.expect("ticket")).await, 1);
+    assert_eq!(marked(claimed.ticket_id.expect("ticket")).await, 0);
+}
+both!(
+    a_forged_sender_is_marked_only_on_a_trusted_relays_word,
+    super::configure_trusted_relay
+);
