@@ -191,6 +191,27 @@ fn cpu_seconds(pid: u32) -> Option<f64> {
     Some(ticks / 100.0)
 }
 
+/// The messages each sender sends, in order: the mix, with the big one
+/// second from sender 0 when asked for.
+fn batches(options: &EmailIngest, tag: &str) -> Vec<Vec<Vec<u8>>> {
+    let per_sender = options.messages.div_ceil(options.senders);
+    let mut batches = Vec::new();
+    for sender in 0..options.senders {
+        let batch: Vec<Vec<u8>> = (0..per_sender)
+            .map(|seq| {
+                let big = if sender == 0 && seq == 1 {
+                    options.big_mib * 1024 * 1024
+                } else {
+                    0
+                };
+                message(tag, &options.to, sender, seq, big)
+            })
+            .collect();
+        batches.push(batch);
+    }
+    batches
+}
+
 /// `koban-bench email-ingest`.
 pub(super) async fn run(config: Config, options: EmailIngest) -> Result<(), String> {
     if options.senders == 0 || options.messages == 0 {
@@ -200,6 +221,19 @@ pub(super) async fn run(config: Config, options: EmailIngest) -> Result<(), Stri
         .tag
         .clone()
         .unwrap_or_else(|| format!("{:x}", std::process::id() ^ 0x5a5a));
+    if let Some(dir) = &options.write_dir {
+        let mut written = 0;
+        std::fs::create_dir_all(dir).map_err(|e| e.to_string())?;
+        for (sender, batch) in batches(&options, &tag).iter().enumerate() {
+            for (seq, raw) in batch.iter().enumerate() {
+                let path = dir.join(format!("{sender:03}-{seq:05}.eml"));
+                std::fs::write(&path, raw).map_err(|e| format!("{}: {e}", path.display()))?;
+                written += 1;
+            }
+        }
+        println!("written={written}");
+        return Ok(());
+    }
     let sample: Vec<Vec<u8>> = (0..4)
         .map(|seq| message(&tag, &options.to, 0, seq + 4, 0))
         .collect();
@@ -211,25 +245,11 @@ pub(super) async fn run(config: Config, options: EmailIngest) -> Result<(), Stri
     .map_err(|e| e.to_string())?;
     println!("parse_per_second={parse_per_second:.1}");
 
+    let batches = batches(&options, &tag);
+    let total: usize = batches.iter().map(Vec::len).sum();
     let store = koban::store::Store::connect(&config.database_url, 2)
         .await
         .map_err(|e| e.to_string())?;
-    let per_sender = options.messages.div_ceil(options.senders);
-    let mut batches = Vec::new();
-    for sender in 0..options.senders {
-        let batch: Vec<Vec<u8>> = (0..per_sender)
-            .map(|seq| {
-                let big = if sender == 0 && seq == 1 {
-                    options.big_mib * 1024 * 1024
-                } else {
-                    0
-                };
-                message(&tag, &options.to, sender, seq, big)
-            })
-            .collect();
-        batches.push(batch);
-    }
-    let total: usize = batches.iter().map(Vec::len).sum();
     let cpu_before = options.server_pid.and_then(cpu_seconds);
     let rss_before = options.server_pid.and_then(|p| rss_mib(p, "VmRSS:"));
     let peak = Arc::new(std::sync::Mutex::new(0f64));

@@ -109,6 +109,10 @@ pub struct EmailIngest {
     /// Makes this run's senders and Message-IDs unique (default: from the pid).
     #[arg(long)]
     pub tag: Option<String>,
+    /// Writes the messages as `<sender>-<seq>.eml` files in this folder and
+    /// sends nothing (for the peer, which takes them one process each).
+    #[arg(long)]
+    pub write_dir: Option<std::path::PathBuf>,
 }
 
 /// Options of `koban-bench desk-open`.
