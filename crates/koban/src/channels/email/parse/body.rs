@@ -85,7 +85,7 @@ fn text_of(message: &Message, body: &mut Body) -> String {
         };
         note_charset(part, body);
         match &part.body {
-            PartType::Text(text) => pieces.push(text.trim_end().to_string()),
+            PartType::Text(text) => pieces.push(text.replace("\r\n", "\n").trim_end().to_string()),
             PartType::Html(h) => pieces.push(html::to_text(h)),
             _ => {}
         }
