@@ -146,8 +146,29 @@ fn collect(message: &Message, depth: usize, body: &mut Body, text: &mut String) 
             collect(forwarded, depth + 1, body, text);
             continue;
         }
+        if unparsed_multipart(part) {
+            body.problem(
+                "a multipart's boundary was missing or never found: its raw body is shown".into(),
+            );
+            let raw = String::from_utf8_lossy(part.contents());
+            if !text.is_empty() {
+                text.push_str("\n\n");
+            }
+            text.push_str(raw.replace("\r\n", "\n").trim());
+            continue;
+        }
         keep_file(part, body);
     }
+}
+
+/// mail-parser keeps a multipart whose boundary it cannot find as one
+/// opaque part: the sender's words are inside, so they are shown raw rather
+/// than lost in a file named "attachment".
+fn unparsed_multipart(part: &MessagePart) -> bool {
+    !matches!(part.body, PartType::Multipart(_) | PartType::Message(_))
+        && part
+            .content_type()
+            .is_some_and(|ct| ct.ctype().eq_ignore_ascii_case("multipart"))
 }
 
 fn forwarded_block(forwarded: &Message, body: &mut Body) -> String {

@@ -230,7 +230,10 @@ fn malformed_mime_is_read_as_far_as_it_goes() {
         "From: a@b.example\nContent-Type: multipart/mixed",
         "--x\nContent-Type: text/plain\n\nhello\n--x--",
     );
-    let _ = read(&missing_boundary);
+    let mail = read(&missing_boundary);
+    assert!(mail.text.contains("hello"), "{}", mail.text);
+    assert!(mail.files.is_empty());
+    assert!(mail.problems.iter().any(|p| p.contains("boundary")));
     let never_closed = plain(
         "From: a@b.example\nContent-Type: multipart/mixed; boundary=x",
         "--x\nContent-Type: text/plain\n\nhello there\n--x\nContent-Type: image/png\nContent-Transfer-Encoding: base64\n\n!!!notbase64",
@@ -241,7 +244,7 @@ fn malformed_mime_is_read_as_far_as_it_goes() {
         "From: a@b.example\nContent-Type: multipart/alternative; boundary=\"nope\"",
         "--x\n\nhello\n--x--",
     );
-    let _ = read(&wrong_boundary);
+    assert!(read(&wrong_boundary).text.contains("hello"));
 }
 
 #[test]
@@ -299,6 +302,12 @@ fn forwards_nested_a_hundred_deep_do_not_overflow() {
     assert!(
         mail.text.matches("Forwarded message").count() <= body::MAX_DEPTH,
         "{}",
+        mail.text
+    );
+    assert!(
+        mail.problems.iter().any(|p| p.contains("nested")),
+        "{:?} {}",
+        mail.problems,
         mail.text
     );
 }
