@@ -53,9 +53,21 @@ async fn the_quoted_history_is_folded_and_kept(t: TestApp) {
     p.sign_in("reader@example.com", "staff password 1").await;
     for (file, new, quoted) in [
         ("gmail-alternative", "Still broken.", "Please try again."),
-        ("outlook-reply", "It works now, thank you.", "-----Original Message-----"),
-        ("signature", "The CSV export fails with error 500.", "Acme Ltd."),
-        ("iso-2022-jp", "ログインできません。", "パスワードを再設定してください。"),
+        (
+            "outlook-reply",
+            "It works now, thank you.",
+            "-----Original Message-----",
+        ),
+        (
+            "signature",
+            "The CSV export fails with error 500.",
+            "Acme Ltd.",
+        ),
+        (
+            "iso-2022-jp",
+            "ログインできません。",
+            "パスワードを再設定してください。",
+        ),
     ] {
         let (reference, stored) = deliver(&t, &sample(file)).await;
         assert!(
@@ -75,7 +87,10 @@ async fn the_quoted_history_is_folded_and_kept(t: TestApp) {
         let (folded, _) = details.split_once("</details>").expect("closed");
         assert!(folded.contains("Quoted text and signature"), "{folded}");
         assert!(folded.contains(&escaped(quoted)), "{file}: {folded}");
-        let before = html.split(r#"<details class="message-quoted">"#).next().unwrap_or("");
+        let before = html
+            .split(r#"<details class="message-quoted">"#)
+            .next()
+            .unwrap_or("");
         assert!(before.contains(new), "{file}");
         assert!(!before.contains(&escaped(quoted)), "{file}: shown unfolded");
     }

@@ -20,9 +20,7 @@ pub struct Folded<'a> {
 /// more of the sender's own words (an interleaved reply).
 pub fn fold(text: &str) -> Folded<'_> {
     let lines = lines_with_offsets(text);
-    let cut = cut_line(&lines)
-        .map(|i| lines[i].0)
-        .unwrap_or(text.len());
+    let cut = cut_line(&lines).map(|i| lines[i].0).unwrap_or(text.len());
     Folded {
         new: &text[..cut],
         quoted: &text[cut..],
@@ -154,10 +152,27 @@ fn is_outlook_header_block(lines: &[(usize, &str)], i: usize) -> bool {
             .get(i + 1)
             .is_some_and(|_| is_outlook_header_block(lines, i + 1));
     }
-    const FROM: &[&str] = &["From:", "差出人:", "差出人：", "发件人:", "发件人：", "寄件者:", "寄件者：", "จาก:"];
+    const FROM: &[&str] = &[
+        "From:",
+        "差出人:",
+        "差出人：",
+        "发件人:",
+        "发件人：",
+        "寄件者:",
+        "寄件者：",
+        "จาก:",
+    ];
     const SENT: &[&str] = &[
-        "Sent:", "Date:", "送信日時:", "送信日時：", "发送时间:", "发送时间：", "寄件日期:",
-        "寄件日期：", "ส่ง:", "วันที่:",
+        "Sent:",
+        "Date:",
+        "送信日時:",
+        "送信日時：",
+        "发送时间:",
+        "发送时间：",
+        "寄件日期:",
+        "寄件日期：",
+        "ส่ง:",
+        "วันที่:",
     ];
     let starts = |l: &str, set: &[&str]| {
         let l = l.trim_start_matches('*').trim();
@@ -169,7 +184,9 @@ fn is_outlook_header_block(lines: &[(usize, &str)], i: usize) -> bool {
         .find(|(_, l)| !l.trim().is_empty())
         .is_some_and(|(_, l)| {
             let l = l.to_lowercase();
-            ["forward", "転送", "转发", "轉寄", "ส่งต่อ"].iter().any(|w| l.contains(w))
+            ["forward", "転送", "转发", "轉寄", "ส่งต่อ"]
+                .iter()
+                .any(|w| l.contains(w))
         });
     starts(line, FROM)
         && !forwarded

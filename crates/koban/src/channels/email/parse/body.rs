@@ -114,8 +114,14 @@ fn note_charset(part: &MessagePart, body: &mut Body) {
     );
     if !utf8 && mail_parser::decoders::charsets::map::charset_decoder(charset.as_bytes()).is_none()
     {
-        let shown: String = charset.chars().filter(|c| !c.is_control()).take(40).collect();
-        body.problem(format!("unknown charset \"{shown}\": the text was read as UTF-8"));
+        let shown: String = charset
+            .chars()
+            .filter(|c| !c.is_control())
+            .take(40)
+            .collect();
+        body.problem(format!(
+            "unknown charset \"{shown}\": the text was read as UTF-8"
+        ));
     }
 }
 
@@ -195,7 +201,9 @@ fn forwarded_block(forwarded: &Message, body: &mut Body) -> String {
 
 fn keep_file(part: &MessagePart, body: &mut Body) {
     if body.files.len() >= MAX_FILES {
-        body.problem(format!("more than {MAX_FILES} files: the rest were not kept"));
+        body.problem(format!(
+            "more than {MAX_FILES} files: the rest were not kept"
+        ));
         return;
     }
     let bytes = part.contents();

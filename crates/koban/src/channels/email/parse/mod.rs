@@ -163,8 +163,13 @@ pub fn parse(raw: &[u8], trusted_authserv_ids: &[String]) -> Result<Mail, Unread
         ..
     } = body;
     let subject = one_line(message.subject().unwrap_or(""), MAX_SUBJECT_CHARS);
-    if message.subject().is_some_and(|s| s.chars().count() > MAX_SUBJECT_CHARS) {
-        problems.push(format!("subject longer than {MAX_SUBJECT_CHARS} characters: the rest was cut"));
+    if message
+        .subject()
+        .is_some_and(|s| s.chars().count() > MAX_SUBJECT_CHARS)
+    {
+        problems.push(format!(
+            "subject longer than {MAX_SUBJECT_CHARS} characters: the rest was cut"
+        ));
     }
     Ok(Mail {
         message_id: message

@@ -8,11 +8,7 @@ const MAX_CHARS: usize = 120;
 
 /// `name` as it is shown and stored; `content_type` names an unnamed file.
 pub fn file_name(name: Option<&str>, content_type: &str) -> String {
-    let base = name
-        .unwrap_or("")
-        .rsplit(['/', '\\'])
-        .next()
-        .unwrap_or("");
+    let base = name.unwrap_or("").rsplit(['/', '\\']).next().unwrap_or("");
     let cleaned: String = base.chars().filter(|c| !hidden(*c)).collect();
     let cleaned = cleaned.trim().trim_start_matches('.').trim();
     if cleaned.is_empty() {

@@ -187,7 +187,15 @@ fn html_is_sanitised_and_cid_images_stay() {
     let mail = read(&sample("inline-screenshot"));
     let html = mail.html.expect("html");
     assert!(html.contains(r#"src="cid:shot-1@apple""#), "{html}");
-    for gone in ["tracker.example.com", "<script", "alert(1)", "<style", "color:red", "<form", "password"] {
+    for gone in [
+        "tracker.example.com",
+        "<script",
+        "alert(1)",
+        "<style",
+        "color:red",
+        "<form",
+        "password",
+    ] {
         assert!(!html.contains(gone), "{gone} in {html}");
     }
     assert!(html.contains(r#"href="https://status.example.com/""#));
@@ -262,8 +270,14 @@ fn eight_bit_and_oversized_headers() {
         "body",
     ));
     assert_eq!(mail.subject.chars().count(), 300);
-    assert!(mail.problems.iter().any(|p| p.starts_with("subject longer")));
-    assert!(mail.from.and_then(|p| p.name).is_some_and(|n| n.chars().count() <= 120));
+    assert!(mail
+        .problems
+        .iter()
+        .any(|p| p.starts_with("subject longer")));
+    assert!(mail
+        .from
+        .and_then(|p| p.name)
+        .is_some_and(|n| n.chars().count() <= 120));
 }
 
 #[test]
@@ -281,7 +295,11 @@ fn ten_thousand_parts_are_cut() {
     );
     let mail = read(&raw);
     assert_eq!(mail.files.len(), body::MAX_FILES);
-    assert!(mail.problems.iter().any(|p| p.contains("MIME parts")), "{:?}", mail.problems);
+    assert!(
+        mail.problems.iter().any(|p| p.contains("MIME parts")),
+        "{:?}",
+        mail.problems
+    );
     assert!(mail.problems.iter().any(|p| p.contains("files")));
 }
 
