@@ -40,13 +40,16 @@ fn lines_with_offsets(text: &str) -> Vec<(usize, &str)> {
 
 fn cut_line(lines: &[(usize, &str)]) -> Option<usize> {
     let tail = tail_quote(lines);
+    let attribution = tail.and_then(|t| attribution_of(lines, t));
+    // Whether any line before `i` has words: the first such line, once.
+    let first_words = lines.iter().position(|(_, l)| !l.trim().is_empty());
     (0..lines.len()).find(|&i| {
         let starts_history = Some(i) == tail
+            || Some(i) == attribution
             || is_signature(lines[i].1)
             || is_original_message(lines[i].1)
-            || is_outlook_header_block(lines, i)
-            || tail.is_some_and(|t| is_attribution_before(lines, i, t));
-        starts_history && lines[..i].iter().any(|(_, l)| !l.trim().is_empty())
+            || is_outlook_header_block(lines, i);
+        starts_history && first_words.is_some_and(|w| w < i)
     })
 }
 
@@ -68,22 +71,34 @@ fn tail_quote(lines: &[(usize, &str)]) -> Option<usize> {
     first
 }
 
-/// Whether line `i` (maybe wrapped onto the next line, as Gmail wraps long
-/// attributions) introduces the quote starting at line `quote`, with only
-/// blank lines between.
-fn is_attribution_before(lines: &[(usize, &str)], i: usize, quote: usize) -> bool {
-    if i >= quote {
-        return false;
+/// The line of "On … wrote:" that introduces the quote starting at line
+/// `quote` (only blank lines between), maybe wrapped onto two lines as
+/// Gmail wraps long ones.
+fn attribution_of(lines: &[(usize, &str)], quote: usize) -> Option<usize> {
+    let last = lines[..quote]
+        .iter()
+        .rposition(|(_, l)| !l.trim().is_empty())?;
+    let line = lines[last].1.trim();
+    if let Some(before) = last.checked_sub(1) {
+        let first = lines[before].1.trim();
+        let wrapped = opens_attribution(first)
+            && !opens_attribution(line)
+            && first.chars().count() < 200
+            && is_attribution(&format!("{first} {line}"));
+        if wrapped {
+            return Some(before);
+        }
     }
-    let between_blank = |from: usize| lines[from..quote].iter().all(|(_, l)| l.trim().is_empty());
-    if is_attribution(lines[i].1) && between_blank(i + 1) {
-        return true;
-    }
-    i + 1 < quote
-        && !lines[i].1.trim().is_empty()
-        && lines[i].1.trim().chars().count() < 200
-        && is_attribution(&format!("{} {}", lines[i].1.trim(), lines[i + 1].1.trim()))
-        && between_blank(i + 2)
+    is_attribution(line).then_some(last)
+}
+
+/// How attributions start: "On …", a date, or their Thai and Chinese
+/// openings; a wrapped one's second line starts otherwise.
+fn opens_attribution(line: &str) -> bool {
+    line.starts_with("On ")
+        || line.starts_with("เมื่อ")
+        || line.starts_with('於')
+        || line.starts_with(|c: char| c.is_ascii_digit())
 }
 
 /// "On … wrote:" as mail clients write it in English, Japanese, Chinese
@@ -148,10 +163,13 @@ fn is_original_message(line: &str) -> bool {
 fn is_outlook_header_block(lines: &[(usize, &str)], i: usize) -> bool {
     let line = lines[i].1.trim();
     if line.len() >= 10 && line.chars().all(|c| c == '_') {
-        return lines
-            .get(i + 1)
-            .is_some_and(|_| is_outlook_header_block(lines, i + 1));
+        return i + 1 < lines.len() && is_from_then_sent(lines, i + 1);
     }
+    is_from_then_sent(lines, i)
+}
+
+fn is_from_then_sent(lines: &[(usize, &str)], i: usize) -> bool {
+    let line = lines[i].1.trim();
     const FROM: &[&str] = &[
         "From:",
         "差出人:",

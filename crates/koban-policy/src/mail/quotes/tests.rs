@@ -59,6 +59,10 @@ const TABLE: &[(&str, Option<&str>)] = &[
         "Thanks!\n-- \nAnn\n\nOn Mon, Dec 1, 2026 Koban <s@k.example> wrote:\n> Hi",
         Some("-- \n"),
     ),
+    (
+        "Done\nOn Mon, A <a@b.example> wrote:\n> x",
+        Some("On Mon, A"),
+    ),
     // A bare trailing quote.
     ("I agree\n> you said this", Some("> you said")),
     // Interleaved: the sender answers between the quoted lines.
@@ -130,4 +134,15 @@ proptest! {
         let folded = fold(&text);
         prop_assert_eq!(folded.new.len() + folded.quoted.len(), text.len());
     }
+}
+
+#[test]
+fn a_hostile_body_folds_in_linear_time() {
+    let text = format!("{}> end", "x wrote:\n".repeat(200_000));
+    let started = std::time::Instant::now();
+    let folded = fold(&text);
+    assert!(folded.quoted.starts_with("x wrote:\n> end"));
+    assert!(started.elapsed() < std::time::Duration::from_secs(2));
+    let underscores = format!("new\n{}", "__________\n".repeat(200_000));
+    assert_eq!(fold(&underscores).quoted, "");
 }

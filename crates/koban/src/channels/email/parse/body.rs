@@ -52,13 +52,19 @@ pub fn read(message: &Message) -> Body {
         ));
     }
     body.text = text_of(message, &mut body);
-    body.html = message
-        .html_bodies()
-        .find_map(|p| match &p.body {
-            PartType::Html(h) => Some(html::sanitise(h)),
-            _ => None,
-        })
-        .filter(|h| !h.trim().is_empty());
+    let first_html = message.html_bodies().find_map(|p| match &p.body {
+        PartType::Html(h) => Some(h),
+        _ => None,
+    });
+    if let Some(h) = first_html {
+        if html::bounded(h).1 {
+            body.problem(format!(
+                "HTML of more than {} tags: the rest was cut",
+                html::MAX_TAGS
+            ));
+        }
+        body.html = Some(html::sanitise(h)).filter(|h| !h.trim().is_empty());
+    }
     let mut text = std::mem::take(&mut body.text);
     collect(message, 0, &mut body, &mut text);
     if text.len() > MAX_TEXT_BYTES {
@@ -86,7 +92,15 @@ fn text_of(message: &Message, body: &mut Body) -> String {
         note_charset(part, body);
         match &part.body {
             PartType::Text(text) => pieces.push(text.replace("\r\n", "\n").trim_end().to_string()),
-            PartType::Html(h) => pieces.push(html::to_text(h)),
+            PartType::Html(h) => {
+                if html::bounded(h).1 {
+                    body.problem(format!(
+                        "HTML of more than {} tags: the rest was cut",
+                        html::MAX_TAGS
+                    ));
+                }
+                pieces.push(html::to_text(h))
+            }
             _ => {}
         }
     }

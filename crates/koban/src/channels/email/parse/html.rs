@@ -4,6 +4,19 @@
 use std::borrow::Cow;
 use std::collections::{HashMap, HashSet};
 
+/// Tags of a mail's HTML read: the HTML parser slows down with nesting
+/// (twenty thousand nested quotes take seconds), and no mail a person
+/// writes comes near this.
+pub const MAX_TAGS: usize = 10_000;
+
+/// `html` cut before its `MAX_TAGS`th tag; whether it was cut.
+pub fn bounded(html: &str) -> (&str, bool) {
+    match html.match_indices('<').nth(MAX_TAGS) {
+        Some((at, _)) => (&html[..at], true),
+        None => (html, false),
+    }
+}
+
 /// The HTML with only what displays text kept: no scripts, styles,
 /// forms or event handlers, and no remote images (they tell the sender
 /// when and where the mail was read). `cid:` images stay, so the
@@ -88,7 +101,7 @@ pub fn sanitise(html: &str) -> String {
             }
             Some(Cow::Borrowed(value))
         })
-        .clean(html)
+        .clean(bounded(html).0)
         .to_string()
 }
 
@@ -190,6 +203,9 @@ pub fn to_text(html: &str) -> String {
     out.finish()
 }
 
+/// "> " marks written for a quote inside quotes: deeper ones read the same.
+const MAX_QUOTE_MARKS: usize = 8;
+
 #[derive(Default)]
 struct Writer {
     buf: String,
@@ -217,7 +233,8 @@ impl Writer {
                 continue;
             }
             if self.at_line_start() && self.quote > 0 {
-                self.buf.push_str(&"> ".repeat(self.quote));
+                self.buf
+                    .push_str(&"> ".repeat(self.quote.min(MAX_QUOTE_MARKS)));
             }
             self.buf.push(if c == '\u{a0}' { ' ' } else { c });
             self.space = false;

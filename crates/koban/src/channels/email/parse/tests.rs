@@ -374,6 +374,25 @@ fn html_only_mail_reads_as_text() {
     );
 }
 
+#[test]
+fn deeply_nested_html_is_cut_and_read_quickly() {
+    let nested = format!(
+        "{}deep{}",
+        "<blockquote><div>".repeat(20_000),
+        "</div></blockquote>".repeat(20_000)
+    );
+    let started = std::time::Instant::now();
+    let text = html::to_text(&nested);
+    assert!(started.elapsed() < std::time::Duration::from_secs(2));
+    assert!(!text.contains("deep"), "cut before it");
+    let mail = read(format!("From: a@b.example\nContent-Type: text/html\n\n{nested}").as_bytes());
+    assert!(
+        mail.problems.iter().any(|p| p.contains("tags")),
+        "{:?}",
+        mail.problems
+    );
+}
+
 proptest! {
     #![proptest_config(ProptestConfig::with_cases(64))]
 
