@@ -2,8 +2,9 @@
 //! (as text, and as sanitised HTML when they wrote HTML), their files, the
 //! ids that thread it, and the marks of a machine's mail. MIME and every
 //! charset this market writes in (ISO-2022-JP, Shift_JIS, EUC-JP, GBK,
-//! GB18030, Big5, EUC-KR) are `mail-parser`'s work, with `full_encoding`.
-
+//! GB18030, Big5, EUC-KR) are `mail-parser`'s work, with `full_encoding`;
+//! the body is read within limits (`body`), whatever was cut or guessed is
+//! said in `Mail::problems`, and no input makes this panic.
 mod body;
 mod html;
 mod names;

@@ -264,6 +264,15 @@ fn eight_bit_and_oversized_headers() {
     let mail = read(&raw);
     assert_eq!(mail.subject, "Ça ne marche pas");
     assert_eq!(mail.from.and_then(|p| p.name).as_deref(), Some("Zoë Ünal"));
+    let mut latin1 =
+        b"From: Ren\xe9 <rene@example.com>\nSubject: caf\xe9 cr\xe8me\n\nbody".to_vec();
+    let mail = read(&latin1);
+    assert_eq!(mail.subject, "caf\u{fffd} cr\u{fffd}me");
+    assert_eq!(
+        mail.from.map(|p| p.address).as_deref(),
+        Some("rene@example.com")
+    );
+    latin1.clear();
     let long = "a".repeat(1024 * 1024);
     let mail = read(&plain(
         &format!("From: {long} <x@example.com>\nSubject: {long}\nX-Junk: {long}"),
@@ -399,6 +408,14 @@ proptest! {
     #[test]
     fn random_bytes_never_panic(raw in proptest::collection::vec(any::<u8>(), 0..2048)) {
         let _ = parse(&raw, &["mx.example".to_string()]);
+    }
+
+    #[test]
+    fn any_html_and_any_name_are_read(html in "\\PC{0,300}", name in "\\PC{0,300}") {
+        let _ = html::to_text(&html);
+        let kept = names::file_name(Some(&name), "text/plain");
+        prop_assert!(!kept.is_empty() && kept.chars().count() <= 120);
+        prop_assert!(!kept.contains(['/', '\\']) && !kept.chars().any(char::is_control));
     }
 
     #[test]
