@@ -108,6 +108,37 @@ async fn agents(app: &App, options: &DeskQueue) -> Result<Vec<i64>, String> {
     Ok(ids)
 }
 
+/// Makes the teams tickets are spread over, each agent a member of one
+/// (agent `n` of `TEAMS[n % 8]`), so `view=team` shows an eighth of them.
+async fn staff_teams(app: &App, agents: &[i64]) -> Result<(), String> {
+    let now = koban::store::now_ms();
+    for team in TEAMS {
+        sqlx::query(
+            "INSERT INTO desk_teams (slug, name, calendar_id, created_at, updated_at)
+             VALUES ($1, $1, (SELECT MIN(id) FROM desk_calendars), $2, $2)
+             ON CONFLICT (slug) DO NOTHING",
+        )
+        .bind(team)
+        .bind(now)
+        .execute(app.store.write())
+        .await
+        .map_err(err)?;
+    }
+    for (n, agent) in agents.iter().enumerate() {
+        sqlx::query(
+            "INSERT INTO desk_team_members (team_id, account_id)
+             SELECT id, $2 FROM desk_teams WHERE slug = $1
+             ON CONFLICT (team_id, account_id) DO NOTHING",
+        )
+        .bind(TEAMS[n % TEAMS.len()])
+        .bind(agent)
+        .execute(app.store.write())
+        .await
+        .map_err(err)?;
+    }
+    Ok(())
+}
+
 fn agent_email(n: usize) -> String {
     format!("desk-agent-{n}@example.com")
 }
@@ -317,6 +348,7 @@ pub(super) async fn run(config: Config, options: DeskQueue) -> Result<(), String
     let base = options.url.trim_end_matches('/').to_string();
     let app = koban::app::start(config).await.map_err(err)?;
     let agent_ids = agents(&app, &options).await?;
+    staff_teams(&app, &agent_ids).await?;
     fill(&app, &options, &agent_ids).await?;
     let mine = sqlx::query(
         "SELECT COUNT(*) AS n FROM desk_tickets
@@ -337,6 +369,7 @@ pub(super) async fn run(config: Config, options: DeskQueue) -> Result<(), String
     let token = token(&base, &options).await?;
     let views = [
         ("mine", "/api/v1/desk/tickets?view=mine".to_string()),
+        ("team", "/api/v1/desk/tickets?view=team".to_string()),
         (
             "open_category",
             format!(

@@ -12,6 +12,7 @@
 mod crates;
 mod desk_open;
 mod desk_queue;
+mod email_ingest;
 mod load;
 mod login;
 mod risk;
@@ -74,6 +75,40 @@ pub enum BenchCommand {
     /// Loads tickets straight into the configured database, then times the
     /// console's queue views of a running server with an agent's token.
     DeskQueue(DeskQueue),
+    /// Mail through a running server's SMTP listener until every message is
+    /// ingested, beside the parse rate of the same messages; the server's
+    /// memory meanwhile. Reads the server's database (configured) to see
+    /// when ingest is done.
+    EmailIngest(EmailIngest),
+}
+
+/// Options of `koban-bench email-ingest`.
+#[derive(Debug, Clone, Args)]
+pub struct EmailIngest {
+    /// The listener's address, `host:port`.
+    #[arg(long)]
+    pub smtp: String,
+    /// The desk address mail is sent to (one of the server's `email_addresses`).
+    #[arg(long, default_value = "support@bench.example")]
+    pub to: String,
+    /// Concurrent senders, each on its own connection.
+    #[arg(long, default_value_t = 8)]
+    pub senders: usize,
+    /// Messages in all, spread over the senders.
+    #[arg(long, default_value_t = 2000)]
+    pub messages: usize,
+    /// Seconds of the parse-only measurement.
+    #[arg(long, default_value_t = 3)]
+    pub parse_seconds: u64,
+    /// A message of this many MiB among the others (0: none).
+    #[arg(long, default_value_t = 0)]
+    pub big_mib: usize,
+    /// Process id of the server, for its CPU time and memory.
+    #[arg(long)]
+    pub server_pid: Option<u32>,
+    /// Makes this run's senders and Message-IDs unique (default: from the pid).
+    #[arg(long)]
+    pub tag: Option<String>,
 }
 
 /// Options of `koban-bench desk-open`.
@@ -371,6 +406,7 @@ pub async fn run(command: BenchCommand, config: Config) -> Result<(), String> {
         BenchCommand::ConfigLayers => crates::config_layers(),
         BenchCommand::DeskOpen(options) => desk_open::run(config, options).await,
         BenchCommand::DeskQueue(options) => desk_queue::run(config, options).await,
+        BenchCommand::EmailIngest(options) => email_ingest::run(config, options).await,
     }
 }
 

@@ -59,6 +59,25 @@ enum Command {
         #[command(subcommand)]
         command: DeskCommand,
     },
+    /// The email channel's tools.
+    Email {
+        #[command(subcommand)]
+        command: EmailCommand,
+    },
+}
+
+#[derive(Subcommand)]
+enum EmailCommand {
+    /// Reads kept mails again from their raw copies, as if they had just
+    /// arrived (after a parsing fix): every mail in `--status`, or one.
+    Replay {
+        /// unreadable, review, held, automatic or bounce.
+        #[arg(long, default_value = "unreadable")]
+        status: String,
+        /// Only this mail.
+        #[arg(long)]
+        id: Option<i64>,
+    },
 }
 
 #[derive(Subcommand)]
@@ -213,6 +232,21 @@ async fn run(cli: Cli) -> Result<(), String> {
                     other => other.to_string(),
                 })?;
             println!("created {role} account {id} for {}", contact.as_str());
+            Ok(())
+        }
+        Command::Email {
+            command: EmailCommand::Replay { status, id },
+        } => {
+            let replayable = koban::channels::email::inbound::REPLAYABLE;
+            if !replayable.contains(&status.as_str()) {
+                return Err(format!("--status: one of {}", replayable.join(", ")));
+            }
+            let app = koban::app::start(config).await.map_err(|e| e.to_string())?;
+            let queued = koban::channels::email::inbound::replay(&app, &status, id)
+                .await
+                .map_err(|e| e.to_string())?;
+            // The jobs run in `koban serve`; one that is running takes them now.
+            println!("{queued} mail(s) queued to be read again");
             Ok(())
         }
         // Answered before the configuration is read, above.

@@ -97,6 +97,10 @@ pub enum Action {
     ChangeTickets,
     /// Reading who changed the canned responses and macros.
     ReadLibraryChanges,
+    /// Reading the inbound mails no rule could place.
+    ReadInboundMail,
+    /// Placing one: on a ticket, as a new ticket, or nowhere.
+    PlaceInboundMail,
 }
 
 impl Action {
@@ -110,9 +114,12 @@ impl Action {
             | Action::ReadForms => Access::Public,
             Action::ReadTicket | Action::AddMessage | Action::ReadAttachments => Access::Requester,
             Action::Escalate => Access::RequesterOnly,
-            Action::Triage | Action::ReadQueue | Action::ReadLibrary | Action::ChangeTickets => {
-                Access::Staff(Role::Agent)
-            }
+            Action::Triage
+            | Action::ReadQueue
+            | Action::ReadLibrary
+            | Action::ChangeTickets
+            | Action::ReadInboundMail
+            | Action::PlaceInboundMail => Access::Staff(Role::Agent),
             Action::ChangeTicket
             | Action::ReadSecurityContext
             | Action::VerifyIdentity
@@ -146,6 +153,12 @@ impl Action {
 /// Every desk API operation: method, path as the API document writes it,
 /// and its action.
 pub const OPERATIONS: &[(&str, &str, Action)] = &[
+    ("get", "/api/v1/desk/mail", Action::ReadInboundMail),
+    (
+        "post",
+        "/api/v1/desk/mail/{id}/place",
+        Action::PlaceInboundMail,
+    ),
     ("post", "/api/v1/desk/tickets", Action::OpenTicket),
     ("get", "/api/v1/desk/tickets", Action::ReadQueue),
     (

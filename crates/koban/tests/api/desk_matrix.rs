@@ -103,6 +103,7 @@ fn sample_body(method: &str, path: &str, reference: &str) -> Value {
         ("post", "/api/v1/desk/tickets/bulk") => {
             json!({ "tickets": [{ "reference": reference }], "changes": { "priority": "high" } })
         }
+        ("post", "/api/v1/desk/mail/{id}/place") => json!({ "action": "discard" }),
         _ => json!({}),
     }
 }

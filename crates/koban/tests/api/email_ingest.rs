@@ -402,3 +402,164 @@ async fn the_address_written_to_picks_the_team(t: TestApp) {
     );
 }
 both!(the_address_written_to_picks_the_team, super::configure);
+
+async fn a_kept_mail_is_read_again_from_its_raw_copy(t: TestApp) {
+    for i in 0..3 {
+        let opened = deliver(
+            &t,
+            DESK,
+            &mail(
+                "busy@example.com",
+                &format!("n{i}"),
+                &format!("k{i}@example.com"),
+                "",
+                "x",
+            ),
+        )
+        .await;
+        assert_eq!(opened.status, "opened");
+    }
+    let held = deliver(
+        &t,
+        DESK,
+        &mail("busy@example.com", "n3", "k3@example.com", "", "the fourth"),
+    )
+    .await;
+    assert_eq!(held.status, "held");
+    // Mail on a ticket is never read again; nothing else waits in `review`.
+    assert_eq!(
+        koban::channels::email::inbound::replay(&t.app, "opened", None)
+            .await
+            .expect("replay"),
+        0
+    );
+    assert_eq!(
+        koban::channels::email::inbound::replay(&t.app, "review", None)
+            .await
+            .expect("replay"),
+        0
+    );
+    // An hour later the sender is under the limit: the held mail, read
+    // again, opens its ticket, and only once.
+    t.exec("UPDATE email_inbound SET received_at = received_at - 7200000")
+        .await;
+    assert_eq!(
+        koban::channels::email::inbound::replay(&t.app, "held", None)
+            .await
+            .expect("replay"),
+        1
+    );
+    eventually("the replayed mail to open a ticket", || async {
+        let n = crate::support::scalar(
+            &t,
+            "SELECT COUNT(*) FROM email_inbound WHERE status = 'opened'",
+        )
+        .await;
+        (n == 4).then_some(())
+    })
+    .await;
+    assert_eq!(t.count("desk_tickets").await, 4);
+    assert_eq!(
+        koban::channels::email::inbound::replay(&t.app, "held", None)
+            .await
+            .expect("replay"),
+        0
+    );
+}
+both!(
+    a_kept_mail_is_read_again_from_its_raw_copy,
+    super::configure
+);
+
+async fn raw_mail_is_kept_for_its_retention_then_dropped(t: TestApp) {
+    let kept = deliver(
+        &t,
+        DESK,
+        &mail("old@example.com", "old", "old1@example.com", "", "x"),
+    )
+    .await;
+    assert_eq!(kept.status, "opened");
+    let fresh = deliver(
+        &t,
+        DESK,
+        &mail("new@example.com", "new", "new1@example.com", "", "y"),
+    )
+    .await;
+    assert_eq!(fresh.status, "opened");
+    // 31 days old against a retention of 30: its raw copy goes, its ticket stays.
+    t.exec("UPDATE email_inbound SET received_at = received_at - 2678400000 WHERE message_id = 'old1@example.com'")
+        .await;
+    t.run_job_now("email.prune_raw").await;
+    eventually("the old raw copy to be dropped", || async {
+        let n = crate::support::scalar(
+            &t,
+            "SELECT COUNT(*) FROM email_inbound WHERE raw_deflated IS NULL",
+        )
+        .await;
+        (n == 1).then_some(())
+    })
+    .await;
+    let kept_raw = crate::support::scalar(
+        &t,
+        "SELECT COUNT(*) FROM email_inbound WHERE message_id = 'new1@example.com' AND raw_deflated IS NOT NULL",
+    )
+    .await;
+    assert_eq!(kept_raw, 1);
+    assert_eq!(t.count("desk_tickets").await, 2);
+}
+both!(
+    raw_mail_is_kept_for_its_retention_then_dropped,
+    super::configure
+);
+
+fn configure_trusted_relay(c: &mut koban::config::Config) {
+    configure(c);
+    c.email_trusted_authserv_ids = "mx.desk.example".into();
+}
+
+async fn a_forged_sender_is_marked_only_on_a_trusted_relays_word(t: TestApp) {
+    let forged = deliver(
+        &t,
+        DESK,
+        &mail(
+            "ceo@example.com",
+            "urgent transfer",
+            "f1@example.net",
+            "Authentication-Results: mx.desk.example; spf=fail smtp.mailfrom=example.com; dkim=none\r\n",
+            "please reset my two-factor",
+        ),
+    )
+    .await;
+    assert_eq!(forged.status, "opened");
+    assert_eq!(forged.detail["spoofed"], true);
+    // Anyone can write the header: a relay not trusted is not believed.
+    let claimed = deliver(
+        &t,
+        DESK,
+        &mail(
+            "cfo@example.com",
+            "hello",
+            "f2@example.net",
+            "Authentication-Results: evil.example; spf=fail\r\n",
+            "hi",
+        ),
+    )
+    .await;
+    assert_eq!(claimed.detail["spoofed"], false);
+    let marked = |id: i64| {
+        let t = &t;
+        async move {
+            crate::support::scalar(
+                t,
+                &format!("SELECT COUNT(*) FROM desk_events WHERE ticket_id = {id} AND kind = 'email_authentication_failed'"),
+            )
+            .await
+        }
+    };
+    assert_eq!(marked(forged.ticket_id.expect("ticket")).await, 1);
+    assert_eq!(marked(claimed.ticket_id.expect("ticket")).await, 0);
+}
+both!(
+    a_forged_sender_is_marked_only_on_a_trusted_relays_word,
+    super::configure_trusted_relay
+);

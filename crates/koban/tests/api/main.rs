@@ -34,6 +34,7 @@ mod desk_verification;
 mod edges;
 mod email_console;
 mod email_ingest;
+mod email_review;
 mod fuzz;
 mod geo;
 mod idempotency;

@@ -65,6 +65,39 @@ pub async fn accept(app: &App, envelope: &Envelope, raw: &[u8]) -> Result<Accept
     Ok(Accepted::Stored(id))
 }
 
+/// The statuses a stored mail can be read again from: those on no ticket.
+pub const REPLAYABLE: [&str; 5] = ["unreadable", "review", "held", "automatic", "bounce"];
+
+/// Reads mails in `status` (or mail `only`) again from their raw copies,
+/// as if they had just arrived: after a parsing fix, or after a change to
+/// the rules. Mails on a ticket are never read again (they would only find
+/// themselves there). How many were queued.
+pub async fn replay(app: &App, status: &str, only: Option<i64>) -> Result<usize, EmailError> {
+    if !REPLAYABLE.contains(&status) {
+        return Ok(0);
+    }
+    let ids = store::replayable(app.store.read(), status, only).await?;
+    let now = now_ms();
+    let mut queued = 0;
+    for id in ids {
+        let mut tx = app.store.write().begin().await?;
+        if store::rewind(&mut tx, id, status).await? {
+            crate::jobs::enqueue(
+                &mut *tx,
+                super::ingest::JOB.kind,
+                &serde_json::json!({ "inbound_id": id }),
+                Some(&format!("email-replay:{id}:{now}")),
+                now,
+            )
+            .await?;
+            queued += 1;
+        }
+        tx.commit().await?;
+    }
+    app.jobs_wakeup.notify_one();
+    Ok(queued)
+}
+
 /// The identity a mail is deduplicated by: its Message-ID, else a digest
 /// of its bytes (Chatwoot skips mails without one; this keeps them).
 pub fn identity(raw: &[u8]) -> String {

@@ -5,10 +5,13 @@
 //! What the desk sends by mail carries the headers that bring replies back
 //! to the same ticket.
 
+pub mod api;
 mod error;
 pub mod inbound;
 pub mod ingest;
+pub mod pages;
 pub mod parse;
+pub mod review;
 pub mod store;
 
 pub use error::EmailError;
@@ -154,6 +157,16 @@ pub fn domain() -> Domain {
             sql: include_str!("../../../migrations/0017_email_inbound.sql"),
         }],
         jobs: &[ingest::JOB, inbound::PRUNE_JOB],
+        pages: pages::router,
+        templates: &[(
+            "desk_mail.html",
+            include_str!("../../../templates/desk_mail.html"),
+        )],
+        api: || {
+            utoipa_axum::router::OpenApiRouter::new()
+                .routes(utoipa_axum::routes!(api::list))
+                .routes(utoipa_axum::routes!(api::place))
+        },
         ..Domain::named("email")
     }
 }

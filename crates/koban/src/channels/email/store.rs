@@ -157,3 +157,95 @@ where
     .await?;
     Ok(done.rows_affected())
 }
+
+/// A stored mail as an agent lists it.
+#[derive(Debug, Clone)]
+pub struct Listed {
+    pub id: i64,
+    pub status: String,
+    pub source: String,
+    pub sender: Option<String>,
+    pub received_at: i64,
+    pub ticket_reference: Option<String>,
+    pub detail: serde_json::Value,
+}
+
+/// Mails in one of `statuses`, newest first, ids below `before`.
+pub async fn list<'e, E>(
+    executor: E,
+    statuses: &[&str],
+    before: i64,
+    limit: i64,
+) -> Result<Vec<Listed>, StoreError>
+where
+    E: Executor<'e, Database = Any>,
+{
+    let placeholders: Vec<String> = (0..statuses.len()).map(|i| format!("${}", i + 3)).collect();
+    let sql = format!(
+        "SELECT m.id, m.status, m.source, m.sender, m.received_at, m.detail, t.reference
+         FROM email_inbound m LEFT JOIN desk_tickets t ON t.id = m.ticket_id
+         WHERE m.id < $1 AND m.status IN ({})
+         ORDER BY m.id DESC LIMIT $2",
+        placeholders.join(", ")
+    );
+    let mut query = sqlx::query(&sql).bind(before).bind(limit);
+    for status in statuses {
+        query = query.bind(*status);
+    }
+    let rows = query.fetch_all(executor).await?;
+    rows.iter()
+        .map(|r| {
+            let detail: String = r.try_get("detail")?;
+            Ok(Listed {
+                id: r.try_get("id")?,
+                status: r.try_get("status")?,
+                source: r.try_get("source")?,
+                sender: r.try_get("sender")?,
+                received_at: r.try_get("received_at")?,
+                ticket_reference: r.try_get("reference")?,
+                detail: serde_json::from_str(&detail).unwrap_or_default(),
+            })
+        })
+        .collect()
+}
+
+/// Mails in `status` whose raw copy is still kept, oldest first; or just
+/// mail `only` when given.
+pub async fn replayable<'e, E>(
+    executor: E,
+    status: &str,
+    only: Option<i64>,
+) -> Result<Vec<i64>, StoreError>
+where
+    E: Executor<'e, Database = Any>,
+{
+    let rows = sqlx::query(
+        "SELECT id FROM email_inbound
+         WHERE status = $1 AND raw_deflated IS NOT NULL AND ($2 = 0 OR id = $2)
+         ORDER BY id",
+    )
+    .bind(status)
+    .bind(only.unwrap_or(0))
+    .fetch_all(executor)
+    .await?;
+    rows.iter().map(|r| Ok(r.try_get("id")?)).collect()
+}
+
+/// Puts mail `id` back to `received` from `from`, clearing what ingesting
+/// recorded; false when it moved meanwhile.
+pub async fn rewind(
+    tx: &mut Transaction<'_, Any>,
+    id: i64,
+    from: &str,
+) -> Result<bool, StoreError> {
+    let done = sqlx::query(
+        "UPDATE email_inbound SET status = 'received', ticket_id = NULL, detail = '{}',
+            processed_at = NULL
+         WHERE id = $1 AND status = $2",
+    )
+    .bind(id)
+    .bind(from)
+    .execute(&mut **tx)
+    .await?;
+    Ok(done.rows_affected() == 1)
+}
