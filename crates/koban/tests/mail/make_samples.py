@@ -133,6 +133,14 @@ single("outlook-reply", "utf-8", "quoted-printable", "RE: [#KB-1001] Export fail
        "Subject: [#KB-1001] Export fails\n\nPlease try again.\n",
        extra=[("Thread-Index", "AdrDqZ1bXbG0cHqvTz2mVq=="), ("X-Mailer", "Microsoft Outlook 16.0")])
 
+# Outlook on the web: a line of underscores over the answered mail's headers.
+single("outlook-web-reply", "utf-8", "quoted-printable", "RE: [#KB-1002] 2FA codes",
+       ("Ken Ito", "ken@example.com"),
+       "The codes arrive now.\n\n________________________________\nFrom: Koban Support <support@koban.example>\n"
+       "Sent: Monday, November 30, 2026 18:00\nTo: Ken Ito <ken@example.com>\n"
+       "Subject: [#KB-1002] 2FA codes\n\nPlease check your phone's clock.\n",
+       extra=[("X-MS-Exchange-Organization-SCL", "1")])
+
 # An unknown charset: written by hand, a client's typo.
 write("unknown-charset", mail([
     ("From", "Bob <bob@example.com>"), ("To", "support@koban.example"), ("Subject", "Odd charset"),

@@ -100,6 +100,13 @@ const SAMPLES: &[Expect] = &[
         files: &[],
     },
     Expect {
+        file: "outlook-web-reply",
+        subject: "RE: [#KB-1002] 2FA codes",
+        from: Some("Ken Ito"),
+        text: "The codes arrive now.\n\n________________________________\nFrom: Koban Support <support@koban.example>\nSent: Monday, November 30, 2026 18:00\nTo: Ken Ito <ken@example.com>\nSubject: [#KB-1002] 2FA codes\n\nPlease check your phone's clock.",
+        files: &[],
+    },
+    Expect {
         file: "gmail-alternative",
         subject: "Re: [#KB-1001] Export fails",
         from: Some("Ann Lee"),
