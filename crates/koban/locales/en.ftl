@@ -628,6 +628,7 @@ console-done-action = Done, and recorded on the ticket and in the account's audi
 console-channel = Channel
 console-system = System
 console-requester = Requester
+console-quoted-history = Quoted text and signature
 console-internal-note = Internal note
 console-event-created = Ticket created
 console-event-status = Status changed

@@ -628,6 +628,7 @@ console-done-action = 完了しました。チケットとアカウントの監�
 console-channel = 窓口
 console-system = システム
 console-requester = お客様
+console-quoted-history = 引用部分と署名
 console-internal-note = 社内メモ
 console-event-created = チケット作成
 console-event-status = ステータス変更

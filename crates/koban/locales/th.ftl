@@ -628,6 +628,7 @@ console-done-action = เรียบร้อย และบันทึกไ
 console-channel = ช่องทาง
 console-system = ระบบ
 console-requester = ผู้ใช้
+console-quoted-history = ข้อความที่อ้างถึงและลายเซ็น
 console-internal-note = บันทึกภายใน
 console-event-created = สร้างทิกเก็ต
 console-event-status = เปลี่ยนสถานะ

@@ -628,6 +628,7 @@ console-done-action = 已完成，并已记录在工单和账号的审计日志�
 console-channel = 渠道
 console-system = 系统
 console-requester = 用户
+console-quoted-history = 引用的内容和签名
 console-internal-note = 内部备注
 console-event-created = 工单已创建
 console-event-status = 状态已变更

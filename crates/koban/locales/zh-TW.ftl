@@ -628,6 +628,7 @@ console-done-action = 已完成，並已記錄在工單與帳號的稽核紀錄�
 console-channel = 管道
 console-system = 系統
 console-requester = 使用者
+console-quoted-history = 引用的內容與簽名
 console-internal-note = 內部備註
 console-event-created = 工單已建立
 console-event-status = 狀態已變更

@@ -5,6 +5,7 @@
 
 pub mod automation;
 pub mod language;
+pub mod quotes;
 pub mod threading;
 
 #[cfg(test)]

@@ -24,6 +24,9 @@ struct Line {
     kind: String,
     author: Option<String>,
     body: String,
+    /// An email's quoted history and signature, shown folded; `body` then
+    /// holds only the new words (the stored body stays whole).
+    quoted: Option<String>,
     /// For events: what happened, as a sentence in the reader's language.
     text: Option<String>,
     event: Option<String>,
@@ -126,10 +129,18 @@ pub(super) async fn ticket_context(
             ("requester", _) => "requester",
             _ => "agent",
         };
+        let (body, quoted) = if ticket.channel == "email" && kind != "note" {
+            let folded = koban_policy::mail::quotes::fold(&m.body);
+            let quoted = (!folded.quoted.trim().is_empty()).then(|| folded.quoted.to_string());
+            (folded.new.trim_end().to_string(), quoted)
+        } else {
+            (m.body, None)
+        };
         lines.push(Line {
             kind: kind.into(),
             author: name_of(m.author_account_id),
-            body: m.body,
+            body,
+            quoted,
             text: None,
             event: None,
             at,
@@ -165,6 +176,7 @@ pub(super) async fn ticket_context(
             kind: "event".into(),
             author: name_of(e.actor_account_id),
             body: String::new(),
+            quoted: None,
             text: Some(crate::web::i18n::t(viewer.lang, said.id, &args)),
             event: Some(event_name(&e.kind).to_string()),
             at,

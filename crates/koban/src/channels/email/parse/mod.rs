@@ -2,7 +2,14 @@
 //! (as text, and as sanitised HTML when they wrote HTML), their files, the
 //! ids that thread it, and the marks of a machine's mail. MIME and every
 //! charset this market writes in (ISO-2022-JP, Shift_JIS, EUC-JP, GBK,
-//! GB18030, Big5, EUC-KR) are `mail-parser`'s work, with `full_encoding`.
+//! GB18030, Big5, EUC-KR) are `mail-parser`'s work, with `full_encoding`;
+//! the body is read within limits (`body`), whatever was cut or guessed is
+//! said in `Mail::problems`, and no input makes this panic.
+mod body;
+mod html;
+mod names;
+#[cfg(test)]
+mod tests;
 
 use koban_policy::mail::automation::Signals;
 use mail_parser::{HeaderValue, MessageParser, MimeHeaders};
@@ -23,6 +30,8 @@ pub struct File {
     pub bytes: Vec<u8>,
     /// Shown in the body (`Content-Disposition: inline` with a Content-ID).
     pub inline: bool,
+    /// Without angle brackets: what the HTML's `cid:` images name.
+    pub content_id: Option<String>,
 }
 
 /// What a trusted relay's `Authentication-Results` said.
@@ -63,7 +72,7 @@ pub struct Mail {
     pub authentication: Authentication,
     /// What was wrong with the mail and contained (an unknown charset,
     /// too many parts): shown to the agent beside the ticket.
-    pub problems: Vec<&'static str>,
+    pub problems: Vec<String>,
 }
 
 /// Why a mail could not be read at all.
@@ -71,6 +80,27 @@ pub struct Mail {
 pub enum Unreadable {
     #[error("not a mail: no header could be read")]
     NoHeaders,
+}
+
+/// Longest subject kept: a header line can be a megabyte long.
+const MAX_SUBJECT_CHARS: usize = 300;
+/// Longest display name kept.
+const MAX_NAME_CHARS: usize = 120;
+
+/// `text` on one line (folded headers and control characters gone), trimmed
+/// and cut to `max` characters.
+fn one_line(text: &str, max: usize) -> String {
+    let spaced: String = text
+        .chars()
+        .map(|c| if c.is_control() { ' ' } else { c })
+        .collect();
+    spaced
+        .split_whitespace()
+        .collect::<Vec<_>>()
+        .join(" ")
+        .chars()
+        .take(max)
+        .collect()
 }
 
 /// Parses `raw`. `trusted_authserv_ids` are the relays whose
@@ -92,39 +122,11 @@ pub fn parse(raw: &[u8], trusted_authserv_ids: &[String]) -> Result<Mail, Unread
             address: first.address()?.trim().to_ascii_lowercase(),
             name: first
                 .name()
-                .map(str::to_string)
-                .filter(|n| !n.trim().is_empty()),
+                .map(|n| one_line(n, MAX_NAME_CHARS))
+                .filter(|n| !n.is_empty()),
         })
     };
-    let text = message
-        .body_text(0)
-        .map(|t| t.into_owned())
-        .unwrap_or_default();
-    let html = message.body_html(0).map(|h| h.into_owned());
-    let charset = message
-        .text_part(0)
-        .or_else(|| message.html_part(0))
-        .and_then(|p| p.content_type())
-        .and_then(|ct| ct.attribute("charset"))
-        .map(str::to_ascii_lowercase);
-    let mut files = Vec::new();
-    for part in message.attachments() {
-        let content_type = part
-            .content_type()
-            .map(|ct| match ct.subtype() {
-                Some(sub) => format!("{}/{}", ct.ctype(), sub),
-                None => ct.ctype().to_string(),
-            })
-            .unwrap_or_else(|| "application/octet-stream".into());
-        files.push(File {
-            name: part.attachment_name().unwrap_or("attachment").to_string(),
-            content_type,
-            bytes: part.contents().to_vec(),
-            inline: part
-                .content_disposition()
-                .is_some_and(|d| d.ctype().eq_ignore_ascii_case("inline")),
-        });
-    }
+    let body = body::read(&message);
     let header_text = |name: &str| {
         message
             .header(name)
@@ -153,6 +155,23 @@ pub fn parse(raw: &[u8], trusted_authserv_ids: &[String]) -> Result<Mail, Unread
             .as_ref()
             .and_then(|p| p.address.split('@').next().map(str::to_string)),
     };
+    let body::Body {
+        text,
+        html,
+        charset,
+        files,
+        mut problems,
+        ..
+    } = body;
+    let subject = one_line(message.subject().unwrap_or(""), MAX_SUBJECT_CHARS);
+    if message
+        .subject()
+        .is_some_and(|s| s.chars().count() > MAX_SUBJECT_CHARS)
+    {
+        problems.push(format!(
+            "subject longer than {MAX_SUBJECT_CHARS} characters: the rest was cut"
+        ));
+    }
     Ok(Mail {
         message_id: message
             .message_id()
@@ -161,14 +180,14 @@ pub fn parse(raw: &[u8], trusted_authserv_ids: &[String]) -> Result<Mail, Unread
         references: ids(message.references()),
         reply_to: person(message.reply_to()),
         from,
-        subject: message.subject().unwrap_or("").trim().to_string(),
+        subject,
         text,
         html,
         charset,
         files,
         signals,
         authentication: authentication(&message, trusted_authserv_ids),
-        problems: Vec::new(),
+        problems,
     })
 }
 

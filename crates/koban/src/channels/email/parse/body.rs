@@ -1,0 +1,259 @@
+//! The body of a mail: its text, its HTML, its files and the mails it
+//! forwards, read within limits so that a hostile mail (ten thousand
+//! parts, forwards nested a hundred deep, gigabytes of attachments) costs
+//! a bounded amount of work and says what was cut.
+
+use super::{html, names, File};
+use mail_parser::{Message, MessagePart, MimeHeaders, PartType};
+
+/// Parts of one message looked at (text bodies and attachments each).
+pub const MAX_PARTS: usize = 500;
+/// Forwarded mails inside forwarded mails read.
+pub const MAX_DEPTH: usize = 5;
+/// Files kept from one mail.
+pub const MAX_FILES: usize = 100;
+/// Decoded bytes of files kept from one mail.
+pub const MAX_FILE_BYTES: usize = 40 * 1024 * 1024;
+/// Text kept, in bytes (a desk message is read by a person).
+pub const MAX_TEXT_BYTES: usize = 1024 * 1024;
+
+#[derive(Default)]
+pub struct Body {
+    pub text: String,
+    pub html: Option<String>,
+    pub charset: Option<String>,
+    pub files: Vec<File>,
+    pub problems: Vec<String>,
+    file_bytes: usize,
+}
+
+impl Body {
+    fn problem(&mut self, problem: String) {
+        if !self.problems.contains(&problem) {
+            self.problems.push(problem);
+        }
+    }
+}
+
+pub fn read(message: &Message) -> Body {
+    let mut body = Body {
+        charset: message
+            .text_part(0)
+            .or_else(|| message.html_part(0))
+            .and_then(|p| p.content_type())
+            .and_then(|ct| ct.attribute("charset"))
+            .map(str::to_ascii_lowercase),
+        ..Body::default()
+    };
+    if message.parts.len() > MAX_PARTS {
+        body.problem(format!(
+            "{} MIME parts: only the first {MAX_PARTS} were read",
+            message.parts.len()
+        ));
+    }
+    body.text = text_of(message, &mut body);
+    let first_html = message.html_bodies().find_map(|p| match &p.body {
+        PartType::Html(h) => Some(h),
+        _ => None,
+    });
+    if let Some(h) = first_html {
+        if html::bounded(h).1 {
+            body.problem(format!(
+                "HTML of more than {} tags: the rest was cut",
+                html::MAX_TAGS
+            ));
+        }
+        body.html = Some(html::sanitise(h)).filter(|h| !h.trim().is_empty());
+    }
+    let mut text = std::mem::take(&mut body.text);
+    collect(message, 0, &mut body, &mut text);
+    if text.len() > MAX_TEXT_BYTES {
+        let mut cut = MAX_TEXT_BYTES;
+        while !text.is_char_boundary(cut) {
+            cut -= 1;
+        }
+        text.truncate(cut);
+        body.problem(format!(
+            "text longer than {MAX_TEXT_BYTES} bytes: the rest was cut"
+        ));
+    }
+    body.text = text;
+    body
+}
+
+/// The message's own text: its plain parts, or its HTML made text when
+/// it has no plain part.
+fn text_of(message: &Message, body: &mut Body) -> String {
+    let mut pieces: Vec<String> = Vec::new();
+    for &id in message.text_body.iter().take(MAX_PARTS) {
+        let Some(part) = message.parts.get(id as usize) else {
+            continue;
+        };
+        note_charset(part, body);
+        match &part.body {
+            PartType::Text(text) => pieces.push(text.replace("\r\n", "\n").trim_end().to_string()),
+            PartType::Html(h) => {
+                if html::bounded(h).1 {
+                    body.problem(format!(
+                        "HTML of more than {} tags: the rest was cut",
+                        html::MAX_TAGS
+                    ));
+                }
+                pieces.push(html::to_text(h))
+            }
+            _ => {}
+        }
+    }
+    pieces.retain(|p| !p.trim().is_empty());
+    pieces.join("\n\n")
+}
+
+/// A charset mail-parser has no decoder for was read as UTF-8 with
+/// replacement characters: the agent is told which one, so they know the
+/// odd characters were the sender's client's doing.
+fn note_charset(part: &MessagePart, body: &mut Body) {
+    if part.is_encoding_problem {
+        body.problem("a part's encoding was broken: it was read as far as it could be".into());
+    }
+    let Some(charset) = part
+        .content_type()
+        .and_then(|ct| ct.attribute("charset"))
+        .map(|c| c.trim().to_ascii_lowercase())
+    else {
+        return;
+    };
+    let utf8 = matches!(
+        charset.as_str(),
+        "utf-8" | "utf8" | "unicode-1-1-utf-8" | "unicode11utf8" | "unicode20utf8"
+    );
+    if !utf8 && mail_parser::decoders::charsets::map::charset_decoder(charset.as_bytes()).is_none()
+    {
+        let shown: String = charset
+            .chars()
+            .filter(|c| !c.is_control())
+            .take(40)
+            .collect();
+        body.problem(format!(
+            "unknown charset \"{shown}\": the text was read as UTF-8"
+        ));
+    }
+}
+
+/// Files and forwarded mails of `message`; a forwarded mail's text is
+/// appended to `text` as a forwarded block.
+fn collect(message: &Message, depth: usize, body: &mut Body, text: &mut String) {
+    if message.attachments.len() > MAX_PARTS {
+        body.problem(format!(
+            "{} attachments: only the first {MAX_PARTS} were read",
+            message.attachments.len()
+        ));
+    }
+    for &id in message.attachments.iter().take(MAX_PARTS) {
+        let Some(part) = message.parts.get(id as usize) else {
+            continue;
+        };
+        if part.is_encoding_problem {
+            body.problem("a part's encoding was broken: it was read as far as it could be".into());
+        }
+        if let PartType::Message(forwarded) = &part.body {
+            if depth + 1 > MAX_DEPTH {
+                body.problem(format!(
+                    "forwarded mails nested more than {MAX_DEPTH} deep: the inner ones were not read"
+                ));
+                continue;
+            }
+            text.push_str(&forwarded_block(forwarded, body));
+            collect(forwarded, depth + 1, body, text);
+            continue;
+        }
+        if unparsed_multipart(part) {
+            body.problem(
+                "a multipart's boundary was missing or never found: its raw body is shown".into(),
+            );
+            let raw = String::from_utf8_lossy(part.contents());
+            if !text.is_empty() {
+                text.push_str("\n\n");
+            }
+            text.push_str(raw.replace("\r\n", "\n").trim());
+            continue;
+        }
+        keep_file(part, body);
+    }
+}
+
+/// mail-parser keeps a multipart whose boundary it cannot find as one
+/// opaque part: the sender's words are inside, so they are shown raw rather
+/// than lost in a file named "attachment".
+fn unparsed_multipart(part: &MessagePart) -> bool {
+    !matches!(part.body, PartType::Multipart(_) | PartType::Message(_))
+        && part
+            .content_type()
+            .is_some_and(|ct| ct.ctype().eq_ignore_ascii_case("multipart"))
+}
+
+fn forwarded_block(forwarded: &Message, body: &mut Body) -> String {
+    let mut block = String::from("\n\n---------- Forwarded message ----------\n");
+    if let Some(from) = forwarded.from().and_then(|a| a.first()) {
+        let address = from.address().unwrap_or("");
+        match from.name() {
+            Some(name) if !name.trim().is_empty() => {
+                block.push_str(&format!("From: {} <{address}>\n", name.trim()))
+            }
+            _ => block.push_str(&format!("From: {address}\n")),
+        }
+    }
+    if let Some(date) = forwarded.date() {
+        block.push_str(&format!("Date: {}\n", date.to_rfc822()));
+    }
+    if let Some(subject) = forwarded.subject() {
+        block.push_str(&format!("Subject: {}\n", subject.trim()));
+    }
+    block.push('\n');
+    block.push_str(&text_of(forwarded, body));
+    block
+}
+
+fn keep_file(part: &MessagePart, body: &mut Body) {
+    if body.files.len() >= MAX_FILES {
+        body.problem(format!(
+            "more than {MAX_FILES} files: the rest were not kept"
+        ));
+        return;
+    }
+    let bytes = part.contents();
+    if body.file_bytes + bytes.len() > MAX_FILE_BYTES {
+        body.problem(format!(
+            "files larger than {} MiB in all: the rest were not kept",
+            MAX_FILE_BYTES / 1024 / 1024
+        ));
+        return;
+    }
+    body.file_bytes += bytes.len();
+    let content_type = part
+        .content_type()
+        .map(|ct| match ct.subtype() {
+            Some(sub) => format!("{}/{}", ct.ctype(), sub),
+            None => ct.ctype().to_string(),
+        })
+        .map(|t| t.to_ascii_lowercase())
+        .unwrap_or_else(|| "application/octet-stream".into());
+    let content_id = part
+        .content_id()
+        .map(|id| id.trim().trim_matches(['<', '>']).to_string())
+        .filter(|id| !id.is_empty());
+    let attachment = part
+        .content_disposition()
+        .is_some_and(|d| d.ctype().eq_ignore_ascii_case("attachment"));
+    let inline = !attachment
+        && (content_id.is_some()
+            || part
+                .content_disposition()
+                .is_some_and(|d| d.ctype().eq_ignore_ascii_case("inline")));
+    body.files.push(File {
+        name: names::file_name(part.attachment_name(), &content_type),
+        content_type,
+        bytes: bytes.to_vec(),
+        inline,
+        content_id,
+    });
+}
