@@ -1033,3 +1033,4 @@ mail-ticket-unknown = There is no ticket with that number.
 console-says-email-linked = Opened by a mail that pointed at request { $reference }, from someone with no part in it; the two are linked.
 console-says-email-placed = A mail that waited was added here by an agent.
 console-says-email-spoofed = Warning: the mail server that received this mail says its sender is not who the From line claims (SPF, DKIM or DMARC failed).
+desk-received-expected = We will answer by { $due } at the latest.

@@ -1033,3 +1033,4 @@ mail-ticket-unknown = その番号のお問い合わせはありません。
 console-says-email-linked = お問い合わせ { $reference } を指すメールから作成されました。送信者はそのお問い合わせの関係者ではないため、別件として関連付けています。
 console-says-email-placed = 振り分け待ちだったメールを担当者がここに追加しました。
 console-says-email-spoofed = 注意：このメールを受信したメールサーバーは、送信者が差出人欄の人物ではないと判定しました（SPF・DKIM・DMARC のいずれかが失敗）。
+desk-received-expected = 遅くとも { $due } までにご返信いたします。

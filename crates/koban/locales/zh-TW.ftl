@@ -1033,3 +1033,4 @@ mail-ticket-unknown = 沒有這個編號的工單。
 console-says-email-linked = 由一封指向案件 { $reference } 的郵件建立，寄件人與該案件無關；兩個案件已互相連結。
 console-says-email-placed = 一封待處理的郵件由客服加入到此案件。
 console-says-email-spoofed = 注意：收到這封郵件的郵件伺服器認為寄件人並非「寄件人」欄位所寫的人（SPF、DKIM 或 DMARC 驗證失敗）。
+desk-received-expected = 我們最晚會在 { $due } 之前回覆您。

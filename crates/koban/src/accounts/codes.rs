@@ -159,6 +159,7 @@ pub async fn issue(
             }
             _ => t(lang, "code-body", &[("code", code)]),
         },
+        mail: None,
     };
     delivery::queue(tx, &app.key, app.config.delivery_mode == "live", message).await?;
     Ok(())

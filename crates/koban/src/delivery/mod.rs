@@ -49,6 +49,43 @@ pub struct Outgoing {
     pub destination: String,
     pub subject: String,
     pub body: String,
+    /// For a mail that belongs to a conversation: what makes the reader's
+    /// client thread it; `None` for one that stands alone.
+    pub mail: Option<MailHeaders>,
+}
+
+/// The headers that put a mail in its conversation in Gmail, Outlook,
+/// Apple Mail and Thunderbird, and keep auto-responders quiet. Ids are
+/// written without angle brackets.
+#[derive(Debug, Clone, Default, PartialEq, Eq, serde::Serialize, serde::Deserialize)]
+pub struct MailHeaders {
+    /// The From address, when not `mail_from` (a desk's own address).
+    pub from: Option<String>,
+    pub reply_to: Option<String>,
+    /// The mail this one answers.
+    pub in_reply_to: Option<String>,
+    /// The conversation's ids, oldest first.
+    pub references: Vec<String>,
+    /// RFC 3834: `auto-replied` (an acknowledgement) or `auto-generated`
+    /// (a notification); `None` for what a person wrote.
+    pub auto_submitted: Option<String>,
+    /// Outlook's thread: the topic (the conversation's subject) and the
+    /// conversation's root id, from which its Thread-Index is made.
+    pub thread_topic: Option<String>,
+    pub thread_root: Option<String>,
+}
+
+/// The Message-ID (without brackets) of delivery `id` sent from `from`:
+/// stable across retries, so a retried send is one mail to the reader, and
+/// known before sending, so a reply naming it finds its ticket.
+pub fn message_id(id: i64, from: &str) -> String {
+    let domain = from
+        .rsplit('@')
+        .next()
+        .unwrap_or("koban")
+        .trim_end_matches('>')
+        .trim();
+    format!("koban-delivery-{id}@{domain}")
 }
 
 /// Queues `message` inside the caller's transaction, so it is sent exactly
@@ -66,7 +103,11 @@ pub async fn queue(
         (true, Channel::Sms) => "sms-http",
     };
     let sealed = key.seal(SEAL_PURPOSE, message.body.as_bytes());
-    let id = store::insert(tx, &message, sealed, provider, now).await?;
+    let headers = message
+        .mail
+        .as_ref()
+        .and_then(|h| serde_json::to_string(h).ok());
+    let id = store::insert(tx, &message, sealed, headers.as_deref(), provider, now).await?;
     crate::jobs::enqueue(
         &mut **tx,
         DELIVER,
@@ -98,6 +139,7 @@ pub async fn process(app: &Arc<App>, id: i64, last_try: bool) -> Result<(), Stri
         destination,
         subject,
         body_sealed: sealed,
+        mail_headers,
     }) = taken
     else {
         let status = store::status(store, id).await.map_err(|e| e.to_string())?;
@@ -116,12 +158,13 @@ pub async fn process(app: &Arc<App>, id: i64, last_try: bool) -> Result<(), Stri
     // on it and mail carries it as Message-ID, so a retry after a crash
     // between "sent" and "recorded" does not reach the person twice.
     let reference = format!("koban-delivery-{id}");
+    let headers: Option<MailHeaders> = mail_headers.and_then(|h| serde_json::from_str(&h).ok());
     let sent: Result<Option<String>, String> = match (provider.as_str(), body) {
         (_, None) => Err("message body cannot be opened with this server key".into()),
         ("outbox", Some(_)) => Ok(None),
         ("smtp", Some(body)) => senders(app)
             .mail
-            .send(&destination, &subject, &body, &reference)
+            .send(&destination, &subject, &body, id, headers.as_ref())
             .await
             .map(|_| None),
         ("sms-http", Some(body)) => senders(app)
@@ -179,6 +222,11 @@ pub fn domain() -> Domain {
             run: run_delivery,
         }],
         tags: &[("delivery", "Outbound messages and their delivery status")],
+        migrations: &[crate::store::Migration {
+            version: 22,
+            name: "delivery_mail_headers",
+            sql: include_str!("../../migrations/0022_delivery_mail_headers.sql"),
+        }],
         templates: TEMPLATES,
         ..Domain::named("delivery")
     }

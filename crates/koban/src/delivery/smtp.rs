@@ -1,6 +1,7 @@
 //! Mail over SMTP with lettre.
 
-use lettre::message::header::ContentType;
+use lettre::message::header::{ContentType, HeaderName, HeaderValue};
+use lettre::message::MultiPart;
 use lettre::transport::smtp::authentication::Credentials;
 use lettre::{AsyncSmtpTransport, AsyncTransport, Message, Tokio1Executor};
 
@@ -48,36 +49,179 @@ impl MailSender {
         })
     }
 
-    /// Sends a plain-text message with `reference` as its Message-ID.
+    /// Sends delivery `id`'s message: plain text, or with `headers` (a mail
+    /// of a conversation) plain text beside HTML, threaded.
     pub async fn send(
         &self,
         to: &str,
         subject: &str,
         body: &str,
-        reference: &str,
+        id: i64,
+        headers: Option<&super::MailHeaders>,
     ) -> Result<(), String> {
         let transport = self
             .transport
             .as_ref()
             .ok_or("no SMTP relay is configured (smtp_host)")?;
-        let domain = self
-            .from
-            .rsplit('@')
-            .next()
-            .unwrap_or("koban")
-            .trim_end_matches('>');
-        let message = Message::builder()
-            .from(self.from.parse().map_err(|e| format!("mail_from: {e}"))?)
-            .to(to.parse().map_err(|e| format!("recipient: {e}"))?)
-            .subject(subject)
-            .message_id(Some(format!("<{reference}@{domain}>")))
-            .header(ContentType::TEXT_PLAIN)
-            .body(body.to_string())
-            .map_err(|e| e.to_string())?;
+        let message = compose(&self.from, to, subject, body, id, headers)?;
         transport
             .send(message)
             .await
             .map(|_| ())
             .map_err(|e| format!("SMTP: {e}"))
+    }
+}
+
+/// The mail as it goes out.
+fn compose(
+    default_from: &str,
+    to: &str,
+    subject: &str,
+    body: &str,
+    id: i64,
+    headers: Option<&super::MailHeaders>,
+) -> Result<Message, String> {
+    let from = headers
+        .and_then(|h| h.from.as_deref())
+        .unwrap_or(default_from);
+    let bracketed = |id: &str| format!("<{id}>");
+    let mut builder = Message::builder()
+        .from(from.parse().map_err(|e| format!("from: {e}"))?)
+        .to(to.parse().map_err(|e| format!("recipient: {e}"))?)
+        .subject(subject)
+        .message_id(Some(bracketed(&super::message_id(id, from))));
+    let Some(h) = headers else {
+        return builder
+            .header(ContentType::TEXT_PLAIN)
+            .body(body.to_string())
+            .map_err(|e| e.to_string());
+    };
+    if let Some(reply_to) = &h.reply_to {
+        builder = builder.reply_to(reply_to.parse().map_err(|e| format!("reply-to: {e}"))?);
+    }
+    if let Some(parent) = &h.in_reply_to {
+        builder = builder.in_reply_to(bracketed(parent));
+    }
+    if !h.references.is_empty() {
+        let all: Vec<String> = h.references.iter().map(|r| bracketed(r)).collect();
+        builder = builder.references(all.join(" "));
+    }
+    let raw = |name: &'static str, value: String| {
+        HeaderValue::new(HeaderName::new_from_ascii_str(name), value)
+    };
+    if let Some(auto) = &h.auto_submitted {
+        builder = builder
+            .raw_header(raw("Auto-Submitted", auto.clone()))
+            // Exchange and Outlook: no out-of-office answers to this.
+            .raw_header(raw("X-Auto-Response-Suppress", "All".into()));
+    }
+    if let Some(topic) = &h.thread_topic {
+        builder = builder.raw_header(raw("Thread-Topic", topic.clone()));
+    }
+    if let Some(root) = &h.thread_root {
+        builder = builder.raw_header(raw("Thread-Index", thread_index(root, id)));
+    }
+    builder
+        .multipart(MultiPart::alternative_plain_html(
+            body.to_string(),
+            html_of(body),
+        ))
+        .map_err(|e| e.to_string())
+}
+
+/// Outlook's Thread-Index: 22 bytes naming the conversation (here from its
+/// root id, so every mail of a ticket shares them) and 5 more per reply.
+/// Outlook groups by the first 22; the rest only orders.
+fn thread_index(root: &str, id: i64) -> String {
+    use base64::Engine;
+    use sha2::Digest;
+    let digest = sha2::Sha256::digest(root.as_bytes());
+    let mut bytes = digest[..22].to_vec();
+    bytes.extend_from_slice(&(id as u64).to_be_bytes()[3..]);
+    base64::engine::general_purpose::STANDARD.encode(bytes)
+}
+
+/// The HTML part beside the text: the same words, escaped, paragraphs and
+/// line breaks kept, links clickable.
+fn html_of(text: &str) -> String {
+    let escape = |s: &str| {
+        s.replace('&', "&amp;")
+            .replace('<', "&lt;")
+            .replace('>', "&gt;")
+            .replace('"', "&quot;")
+    };
+    let linked = |line: &str| {
+        line.split(' ')
+            .map(|word| {
+                if word.starts_with("https://") || word.starts_with("http://") {
+                    let w = escape(word);
+                    format!("<a href=\"{w}\">{w}</a>")
+                } else {
+                    escape(word)
+                }
+            })
+            .collect::<Vec<_>>()
+            .join(" ")
+    };
+    let paragraphs: Vec<String> = text
+        .split("\n\n")
+        .map(|p| {
+            format!(
+                "<p>{}</p>",
+                p.lines().map(linked).collect::<Vec<_>>().join("<br>\n")
+            )
+        })
+        .collect();
+    format!(
+        "<!DOCTYPE html>\n<html><head><meta charset=\"utf-8\"></head><body style=\"font-family: sans-serif; line-height: 1.5\">\n{}\n</body></html>\n",
+        paragraphs.join("\n")
+    )
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn a_threaded_mail_carries_its_conversation() {
+        let headers = super::super::MailHeaders {
+            from: Some("Support <support@desk.example>".into()),
+            reply_to: Some("support+26120345678.abc@desk.example".into()),
+            in_reply_to: Some("m1@example.jp".into()),
+            references: vec![
+                "m1@example.jp".into(),
+                "koban-delivery-3@desk.example".into(),
+            ],
+            auto_submitted: Some("auto-replied".into()),
+            thread_topic: Some("ログインできません".into()),
+            thread_root: Some("m1@example.jp".into()),
+        };
+        let message = compose(
+            "x@y.z",
+            "taro@example.jp",
+            "Re: ログイン [#2612-0345-678]",
+            "Hello <you>\n\nhttps://desk.example/t",
+            7,
+            Some(&headers),
+        )
+        .unwrap();
+        let text = String::from_utf8(message.formatted()).unwrap();
+        for wanted in [
+            "Message-ID: <koban-delivery-7@desk.example>",
+            "In-Reply-To: <m1@example.jp>",
+            "References: <m1@example.jp> <koban-delivery-3@desk.example>",
+            "Reply-To: support+26120345678.abc@desk.example",
+            "Auto-Submitted: auto-replied",
+            "Thread-Index: ",
+            "multipart/alternative",
+            "text/html",
+        ] {
+            assert!(text.contains(wanted), "{wanted} missing from:\n{text}");
+        }
+        assert!(text.contains("&lt;you&gt;"));
+        let plain = compose("x@y.z", "a@b.c", "code", "123456", 8, None).unwrap();
+        let plain = String::from_utf8(plain.formatted()).unwrap();
+        assert!(plain.contains("Message-ID: <koban-delivery-8@y.z>"));
+        assert!(!plain.contains("multipart"));
     }
 }

@@ -11,12 +11,13 @@ pub async fn insert(
     tx: &mut Transaction<'_, Any>,
     message: &Outgoing,
     body_sealed: Vec<u8>,
+    mail_headers: Option<&str>,
     provider: &str,
     now: i64,
 ) -> Result<i64, sqlx::Error> {
     let row = sqlx::query(
-        "INSERT INTO deliveries (account_id, purpose, channel, destination, subject, body_sealed, status, provider, created_at, updated_at)
-         VALUES ($1, $2, $3, $4, $5, $6, 'queued', $7, $8, $8) RETURNING id",
+        "INSERT INTO deliveries (account_id, purpose, channel, destination, subject, body_sealed, status, provider, created_at, updated_at, mail_headers)
+         VALUES ($1, $2, $3, $4, $5, $6, 'queued', $7, $8, $8, $9) RETURNING id",
     )
     .bind(message.account_id)
     .bind(&message.purpose)
@@ -26,6 +27,7 @@ pub async fn insert(
     .bind(body_sealed)
     .bind(provider)
     .bind(now)
+    .bind(mail_headers)
     .fetch_one(&mut **tx)
     .await?;
     row.try_get("id")
@@ -37,6 +39,7 @@ pub struct Taken {
     pub destination: String,
     pub subject: String,
     pub body_sealed: Option<Vec<u8>>,
+    pub mail_headers: Option<String>,
 }
 
 /// Takes delivery `id` for sending when it is queued, or left "sending"
@@ -50,7 +53,7 @@ pub async fn take(
     let taken = sqlx::query(
         "UPDATE deliveries SET status = 'sending', attempts = attempts + 1, updated_at = $1
          WHERE id = $2 AND (status = 'queued' OR (status = 'sending' AND updated_at < $3))
-         RETURNING destination, subject, body_sealed, provider",
+         RETURNING destination, subject, body_sealed, provider, mail_headers",
     )
     .bind(now)
     .bind(id)
@@ -64,6 +67,7 @@ pub async fn take(
                 destination: row.try_get("destination")?,
                 subject: row.try_get("subject")?,
                 body_sealed: row.try_get("body_sealed")?,
+                mail_headers: row.try_get("mail_headers")?,
             })
         })
         .transpose()

@@ -114,34 +114,7 @@ pub fn settings(app: &App) -> &Settings {
     app.part::<Settings>()
 }
 
-/// What reply tokens are keyed for.
-const REPLY_TOKEN_PURPOSE: &str = "email-reply-address";
-/// Hex digits of the token's MAC: 64 bits, beyond guessing by mail.
-const REPLY_MAC_CHARS: usize = 16;
-
-/// The token of a ticket's own reply address: its reference and a MAC of
-/// it under the server key, so no table is needed to read one back and
-/// nobody can make one for a ticket they were not sent mail about.
-pub fn reply_token(app: &App, reference: &str) -> String {
-    let mac = app
-        .key
-        .keyed_hash(REPLY_TOKEN_PURPOSE, reference.as_bytes());
-    format!("{reference}.{}", &mac[..REPLY_MAC_CHARS])
-}
-
-/// The reference a reply token stands for, if its MAC is right.
-pub fn reference_of_token(app: &App, token: &str) -> Option<String> {
-    let (reference, mac) = token.split_once('.')?;
-    if reference.len() != koban_policy::desk::reference::REFERENCE_DIGITS
-        || !reference.bytes().all(|b| b.is_ascii_digit())
-    {
-        return None;
-    }
-    let expected = reply_token(app, reference);
-    crate::crypto::constant_time_eq(expected.as_bytes(), token.as_bytes())
-        .then(|| reference.to_string())
-        .filter(|_| !mac.is_empty())
-}
+pub use crate::desk::tickets::mail_identity::{reference_of_token, reply_token};
 
 /// The email channel as the application composes it.
 pub fn domain() -> Domain {

@@ -135,6 +135,7 @@ pub async fn send_code(app: &App, payload: &serde_json::Value) -> Result<(), Des
                 "code-body-desk_lookup",
                 &[("code", code), ("reference", formatted)],
             ),
+            mail: None,
         },
     )
     .await?;

@@ -106,18 +106,21 @@ pub async fn refresh(
     let team = team_of(tx, ticket.team.as_deref()).await?;
     let rows = sstore::history(tx, ticket_id).await?;
     let before = sstore::clocks(&mut **tx, ticket_id).await?;
-    settle(tx, &ticket, &policies, team.as_ref(), &rows, &before, now).await
+    settle(tx, &ticket, &policies, team.as_ref(), &rows, &before, now)
+        .await
+        .map(drop)
 }
 
 /// Starts the clocks of a ticket opened in this transaction: nothing has
 /// happened on it but its first message, and it has no clock yet, so
-/// nothing is read back from the writer.
+/// nothing is read back from the writer. When the first answer is due, if
+/// a policy promises one (what the acknowledgement tells the requester).
 pub async fn start(
     tx: &mut Transaction<'_, Any>,
     ticket: &TicketRow,
     setup: &Setup,
     now: i64,
-) -> Result<(), DeskError> {
+) -> Result<Option<i64>, DeskError> {
     let rows = HistoryRows {
         requester_messages: vec![ticket.created_at],
         ..HistoryRows::default()
@@ -136,7 +139,7 @@ async fn settle(
     rows: &HistoryRows,
     before: &[ClockRow],
     now: i64,
-) -> Result<(), DeskError> {
+) -> Result<Option<i64>, DeskError> {
     let ticket_id = ticket.id;
     let policy = policy_for(policies, ticket);
     let targets = policy
@@ -172,6 +175,12 @@ async fn settle(
         .map_err(|e| DeskError::Internal(format!("sla: {e}")))?;
     let mut fresh = Vec::new();
     let mut wake: Option<i64> = None;
+    let first_answer_by = clocks
+        .first_response
+        .as_ref()
+        .filter(|c| matches!(c.state, ClockState::Running))
+        .and_then(|c| c.due_at)
+        .map(|t| t.as_millisecond());
     for (metric, clock) in [
         (Metric::FirstResponse, clocks.first_response),
         (Metric::NextResponse, clocks.next_response),
@@ -230,7 +239,7 @@ async fn settle(
         let payload = serde_json::json!({ "ticket_id": ticket_id });
         crate::jobs::enqueue(&mut **tx, SLA_JOB, &payload, Some(&key), at).await?;
     }
-    Ok(())
+    Ok(first_answer_by)
 }
 
 fn run_job<'a>(app: &'a Arc<App>, job: &'a Job) -> JobFuture<'a> {

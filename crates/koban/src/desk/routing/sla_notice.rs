@@ -42,6 +42,7 @@ pub async fn notify_supervisors(
             destination: email.clone(),
             subject: t(lang, subject_key, &args),
             body: t(lang, body_key, &args),
+            mail: None,
         };
         delivery::queue(tx, &app.key, app.config.delivery_mode == "live", message).await?;
     }

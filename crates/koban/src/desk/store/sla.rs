@@ -383,3 +383,21 @@ where
         .map(|row| row.try_get("id"))
         .collect::<Result<_, sqlx::Error>>()?)
 }
+
+/// When the ticket's first answer is due, while its clock runs.
+pub async fn first_response_due(
+    tx: &mut Transaction<'_, Any>,
+    ticket_id: i64,
+) -> Result<Option<i64>, StoreError> {
+    let row = sqlx::query(
+        "SELECT due_at FROM desk_sla_clocks
+         WHERE ticket_id = $1 AND metric = 'first_response' AND state = 'running'",
+    )
+    .bind(ticket_id)
+    .fetch_optional(&mut **tx)
+    .await?;
+    Ok(match row {
+        Some(row) => row.try_get("due_at")?,
+        None => None,
+    })
+}

@@ -6,6 +6,7 @@
 
 use crate::delivery::{self, Channel, Outgoing};
 use crate::desk::store::{self, TicketRow};
+use crate::desk::tickets::mail_identity;
 use crate::state::App;
 use crate::store::StoreError;
 use crate::web::i18n::{t, Lang};
@@ -37,18 +38,20 @@ fn link(app: &App, ticket: &TicketRow) -> String {
     )
 }
 
-/// Queues the acknowledgement of a new ticket.
-/// `to` is where the requester is answered, which the opener already
-/// knows: no read for it inside the ticket's transaction.
+/// Queues the acknowledgement of a new ticket, with when the first
+/// answer is due (`first_answer_by`, from its SLA clock) when a policy
+/// promises one. `to` is where the requester is answered, which the opener
+/// already knows: no read for it inside the ticket's transaction.
 pub async fn received(
     app: &App,
     tx: &mut Transaction<'_, Any>,
     ticket: &TicketRow,
     to: Option<(Channel, String)>,
+    first_answer_by: Option<i64>,
 ) -> Result<(), StoreError> {
     let lang = Lang::parse(&ticket.language).unwrap_or(Lang::En);
     let reference = crate::desk::tickets::api::formatted(&ticket.reference);
-    let body = t(
+    let mut body = t(
         lang,
         "desk-received-body",
         &[
@@ -56,6 +59,11 @@ pub async fn received(
             ("link", link(app, ticket)),
         ],
     );
+    if let Some(due) = first_answer_by {
+        let when = in_zone(due, ticket.time_zone.as_deref());
+        body.push_str("\n\n");
+        body.push_str(&t(lang, "desk-received-expected", &[("due", when)]));
+    }
     send_to(
         app,
         tx,
@@ -66,6 +74,18 @@ pub async fn received(
         body,
     )
     .await
+}
+
+/// `at` as the requester reads it: date and time in their zone (UTC when
+/// the ticket does not say), with the zone named.
+fn in_zone(at: i64, zone: Option<&str>) -> String {
+    let instant = jiff::Timestamp::from_millisecond(at).unwrap_or_default();
+    let zoned = zone
+        .and_then(|z| jiff::tz::TimeZone::get(z).ok())
+        .map(|tz| instant.to_zoned(tz))
+        .unwrap_or_else(|| instant.to_zoned(jiff::tz::TimeZone::UTC));
+    let name = zone.unwrap_or("UTC");
+    format!("{} ({name})", zoned.strftime("%Y-%m-%d %H:%M"))
 }
 
 /// Where an account is answered: its verified email, else its verified phone.
@@ -175,6 +195,22 @@ async fn send_to(
     let Some((channel, destination)) = to else {
         return Ok(());
     };
+    // A mail joins the ticket's conversation in the reader's client; the
+    // requester wrote by mail, so the subject is theirs, answered.
+    let mail = match channel {
+        Channel::Email => {
+            Some(mail_identity::headers(app, tx, ticket, auto_submitted(purpose)).await?)
+        }
+        Channel::Sms => None,
+    };
+    let subject = match (&mail, ticket.channel.as_str()) {
+        (Some(_), "email") => format!(
+            "Re: {} {}",
+            ticket.subject,
+            koban_policy::mail::threading::subject_tag(reference_of(ticket))
+        ),
+        _ => subject,
+    };
     let message = Outgoing {
         account_id: ticket.requester_account_id,
         purpose: purpose.to_string(),
@@ -182,10 +218,30 @@ async fn send_to(
         destination,
         subject,
         body,
+        mail: mail.clone(),
     };
-    delivery::queue(tx, &app.key, app.config.delivery_mode == "live", message).await?;
+    let id = delivery::queue(tx, &app.key, app.config.delivery_mode == "live", message).await?;
+    if let Some(headers) = &mail {
+        mail_identity::record_sent(app, tx, ticket.id, id, headers, crate::store::now_ms()).await?;
+    }
     app.jobs_wakeup.notify_one();
     Ok(())
+}
+
+/// RFC 3834's mark for what Koban sends on its own: the acknowledgement
+/// answers the requester's mail automatically; other notices are
+/// generated; an agent's reply is written by a person and has none.
+fn auto_submitted(purpose: &str) -> Option<&'static str> {
+    match purpose {
+        "desk_received" => Some("auto-replied"),
+        "desk_replied" => None,
+        _ => Some("auto-generated"),
+    }
+}
+
+fn reference_of(ticket: &TicketRow) -> koban_policy::desk::reference::Reference {
+    koban_policy::desk::reference::parse(&ticket.reference)
+        .unwrap_or_else(|_| koban_policy::desk::reference::Reference::from_random(0))
 }
 
 /// Queues the news that the requester's ticket was merged into another,

@@ -276,7 +276,7 @@ pub async fn open(
         )
         .await?;
     }
-    crate::desk::routing::sla::start(&mut tx, &stored, &setup, now).await?;
+    let first_answer_by = crate::desk::routing::sla::start(&mut tx, &stored, &setup, now).await?;
     let answer_to = match (&requester, &contact) {
         (Requester::Account(current), _) => {
             crate::desk::tickets::notify::account_destination(&current.account)
@@ -286,7 +286,8 @@ pub async fn open(
         }
         _ => None,
     };
-    crate::desk::tickets::notify::received(app, &mut tx, &stored, answer_to).await?;
+    crate::desk::tickets::notify::received(app, &mut tx, &stored, answer_to, first_answer_by)
+        .await?;
     tx.commit().await?;
     Ok(Opened {
         reference: reference::format(number),

@@ -67,6 +67,7 @@ pub async fn notify_in(
             destination: contact.as_str().to_string(),
             subject: subject.clone(),
             body: body.clone(),
+            mail: None,
         };
         delivery::queue(tx, &app.key, app.config.delivery_mode == "live", message).await?;
     }

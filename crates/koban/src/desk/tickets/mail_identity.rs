@@ -1,0 +1,133 @@
+//! What a ticket's mail is known by: its own reply address (a token under
+//! the server key in the local part) and the ids of every mail sent and
+//! received on it, which make the next one thread in the reader's client.
+//! Here, in the desk, because the desk sends the mail; the email channel
+//! reads the same tokens and ids back.
+
+use crate::delivery::MailHeaders;
+use crate::desk::store::TicketRow;
+use crate::state::App;
+use crate::store::StoreError;
+use sqlx::{Any, Row, Transaction};
+
+/// What reply tokens are keyed for.
+const REPLY_TOKEN_PURPOSE: &str = "email-reply-address";
+/// Hex digits of the token's MAC: 64 bits, beyond guessing by mail.
+const REPLY_MAC_CHARS: usize = 16;
+/// Ids a mail's References carries at most: the conversation's first and
+/// the latest ones (RFC 5322 §3.6.4 allows trimming the middle).
+const MAX_REFERENCES: usize = 10;
+
+/// The token of a ticket's own reply address: its reference and a MAC of
+/// it under the server key, so no table is needed to read one back and
+/// nobody can make one for a ticket they were not sent mail about.
+pub fn reply_token(app: &App, reference: &str) -> String {
+    let mac = app
+        .key
+        .keyed_hash(REPLY_TOKEN_PURPOSE, reference.as_bytes());
+    format!("{reference}.{}", &mac[..REPLY_MAC_CHARS])
+}
+
+/// The reference a reply token stands for, if its MAC is right.
+pub fn reference_of_token(app: &App, token: &str) -> Option<String> {
+    let (reference, mac) = token.split_once('.')?;
+    if reference.len() != koban_policy::desk::reference::REFERENCE_DIGITS
+        || !reference.bytes().all(|b| b.is_ascii_digit())
+        || mac.is_empty()
+    {
+        return None;
+    }
+    let expected = reply_token(app, reference);
+    crate::crypto::constant_time_eq(expected.as_bytes(), token.as_bytes())
+        .then(|| reference.to_string())
+}
+
+/// The desk's own address: the first of `email_addresses` (without its
+/// team), when the email channel is on.
+pub fn desk_address(app: &App) -> Option<String> {
+    let first = app.config.email_addresses.split(',').next()?.trim();
+    let address = first.split('=').next()?.trim().to_ascii_lowercase();
+    (!address.is_empty()).then_some(address)
+}
+
+/// The ids of the mails on the ticket, oldest first, and the newest one
+/// received (the mail being answered).
+async fn conversation(
+    tx: &mut Transaction<'_, Any>,
+    ticket_id: i64,
+) -> Result<(Vec<String>, Option<String>), StoreError> {
+    let rows = sqlx::query(
+        "SELECT external_id, direction FROM desk_channel_messages
+         WHERE ticket_id = $1 AND channel = 'email' ORDER BY created_at, external_id",
+    )
+    .bind(ticket_id)
+    .fetch_all(&mut **tx)
+    .await?;
+    let mut ids = Vec::with_capacity(rows.len());
+    let mut answered = None;
+    for row in rows {
+        let id: String = row.try_get("external_id")?;
+        let direction: String = row.try_get("direction")?;
+        if direction == "in" && !id.starts_with("sha256:") {
+            answered = Some(id.clone());
+        }
+        if !id.starts_with("sha256:") {
+            ids.push(id);
+        }
+    }
+    Ok((ids, answered))
+}
+
+/// The headers that thread a mail about `ticket` under the conversation:
+/// from the desk's address with the ticket's reply address, answering the
+/// newest mail received, referencing the first and the latest.
+pub async fn headers(
+    app: &App,
+    tx: &mut Transaction<'_, Any>,
+    ticket: &TicketRow,
+    auto_submitted: Option<&str>,
+) -> Result<MailHeaders, StoreError> {
+    let (ids, answered) = conversation(tx, ticket.id).await?;
+    let references = match ids.len() {
+        n if n <= MAX_REFERENCES => ids.clone(),
+        n => std::iter::once(ids[0].clone())
+            .chain(ids[n - (MAX_REFERENCES - 1)..].iter().cloned())
+            .collect(),
+    };
+    let desk = desk_address(app);
+    let reply_to = desk.as_deref().and_then(|base| {
+        koban_policy::mail::threading::reply_address(base, &reply_token(app, &ticket.reference))
+    });
+    Ok(MailHeaders {
+        from: desk,
+        reply_to,
+        in_reply_to: answered.or_else(|| ids.last().cloned()),
+        references,
+        auto_submitted: auto_submitted.map(str::to_string),
+        thread_topic: Some(ticket.subject.clone()),
+        // The ticket's reference names its conversation for Outlook.
+        thread_root: Some(ticket.reference.clone()),
+    })
+}
+
+/// Records the Message-ID of delivery `delivery_id` on the ticket, in the
+/// transaction that queued it, so a reply naming it finds the ticket.
+pub async fn record_sent(
+    app: &App,
+    tx: &mut Transaction<'_, Any>,
+    ticket_id: i64,
+    delivery_id: i64,
+    headers: &MailHeaders,
+    now: i64,
+) -> Result<(), StoreError> {
+    let from = headers.from.as_deref().unwrap_or(&app.config.mail_from);
+    let id = crate::delivery::message_id(delivery_id, from);
+    let m = crate::desk::store::channel_messages::ChannelMessage {
+        channel: "email",
+        external_id: &id,
+        direction: "out",
+        sender: None,
+    };
+    crate::desk::store::channel_messages::record(tx, &m, ticket_id, None, now).await?;
+    Ok(())
+}
