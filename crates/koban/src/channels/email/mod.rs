@@ -8,6 +8,7 @@
 mod error;
 pub mod inbound;
 pub mod ingest;
+pub mod listener;
 pub mod parse;
 pub mod store;
 
@@ -143,9 +144,17 @@ pub fn reference_of_token(app: &App, token: &str) -> Option<String> {
 /// The email channel as the application composes it.
 pub fn domain() -> Domain {
     Domain {
-        check: |config| Settings::from_config(config).map(drop),
+        check: |config| {
+            Settings::from_config(config)?;
+            listener::check(config)
+        },
         build: |config, _, parts| {
-            parts.insert(Settings::from_config(config)?);
+            let settings = Settings::from_config(config)?;
+            parts.insert(listener::Listener::from_config(
+                config,
+                settings.desk_address(),
+            )?);
+            parts.insert(settings);
             Ok(())
         },
         migrations: &[Migration {
@@ -154,6 +163,7 @@ pub fn domain() -> Domain {
             sql: include_str!("../../../migrations/0017_email_inbound.sql"),
         }],
         jobs: &[ingest::JOB, inbound::PRUNE_JOB],
+        background: &[listener::serve],
         ..Domain::named("email")
     }
 }
