@@ -33,6 +33,7 @@ mod desk_triage_phrases;
 mod desk_verification;
 mod edges;
 mod email_ingest;
+mod email_smtp;
 mod fuzz;
 mod geo;
 mod idempotency;
