@@ -411,7 +411,10 @@ impl Config {
             );
         }
         if self.email_smtp_timeout_seconds == 0 || self.email_smtp_data_timeout_seconds == 0 {
-            return bad("email_smtp_timeout_seconds", "SMTP timeouts must be at least 1 second");
+            return bad(
+                "email_smtp_timeout_seconds",
+                "SMTP timeouts must be at least 1 second",
+            );
         }
         if self.email_smtp_max_connections == 0 {
             return bad("email_smtp_max_connections", "must be at least 1");

@@ -17,10 +17,7 @@ use tokio::io::{AsyncReadExt, AsyncWriteExt};
 use tokio::net::TcpStream;
 
 const DESK: &str = "support@desk.example";
-const SEND_PY: &str = concat!(
-    env!("CARGO_MANIFEST_DIR"),
-    "/tests/api/email_smtp/send.py"
-);
+const SEND_PY: &str = concat!(env!("CARGO_MANIFEST_DIR"), "/tests/api/email_smtp/send.py");
 
 fn configure(c: &mut koban::config::Config) {
     c.email_addresses = DESK.into();
@@ -38,7 +35,11 @@ fn configure_small(c: &mut koban::config::Config) {
 /// Whether `program` runs; without it the test is skipped, or fails under CI.
 fn have(program: &str) -> bool {
     // `openssl` alone has no --version.
-    let ask = if program == "openssl" { "version" } else { "--version" };
+    let ask = if program == "openssl" {
+        "version"
+    } else {
+        "--version"
+    };
     let found = Command::new(program)
         .arg(ask)
         .output()
@@ -72,7 +73,10 @@ fn mail(subject: &str, message_id: &str, body: &str) -> Vec<u8> {
 /// Sends `raw` through smtplib; what each step answered.
 async fn smtplib(t: &TestApp, raw: &[u8], extra: Value) -> Value {
     let addr = smtp_addr(t).await;
-    let file = t.dir.path().join(format!("mail-{}.eml", koban::crypto::random_token(6)));
+    let file = t
+        .dir
+        .path()
+        .join(format!("mail-{}.eml", koban::crypto::random_token(6)));
     std::fs::write(&file, raw).expect("write mail");
     let mut args = json!({
         "port": addr.port(),
@@ -172,7 +176,10 @@ async fn a_mail_sent_with_smtplib_becomes_a_ticket(t: TestApp) {
     for feature in ["8bitmime", "pipelining", "smtputf8", "enhancedstatuscodes"] {
         assert!(features.get(feature).is_some(), "{feature} in {answer}");
     }
-    assert!(features.get("starttls").is_none(), "no certificate: {answer}");
+    assert!(
+        features.get("starttls").is_none(),
+        "no certificate: {answer}"
+    );
     assert_eq!(answer["rcpt"][0][0], 250, "{answer}");
     assert_eq!(answer["data"][0], 250, "{answer}");
 
@@ -206,23 +213,36 @@ async fn unknown_recipients_are_refused_and_nothing_is_stored(t: TestApp) {
     )
     .await;
     assert_eq!(answer["rcpt"][0][0], 550, "{answer}");
-    assert!(answer["rcpt"][0][1].as_str().unwrap_or("").starts_with("5.1.1"));
+    assert!(answer["rcpt"][0][1]
+        .as_str()
+        .unwrap_or("")
+        .starts_with("5.1.1"));
     assert_eq!(answer["rcpt"][1][0], 550, "{answer}");
     assert!(answer.get("data").is_none(), "{answer}");
     assert_eq!(stored(&t).await, 0);
     still_receives(&t).await;
 }
-both!(unknown_recipients_are_refused_and_nothing_is_stored, super::configure);
+both!(
+    unknown_recipients_are_refused_and_nothing_is_stored,
+    super::configure
+);
 
 async fn mails_over_the_size_limit_are_refused_and_nothing_is_stored(t: TestApp) {
     if !have("python3") {
         return;
     }
-    let big = mail("Big", "big@example.jp", &"0123456789abcde\r\n".repeat(8 * 1024));
+    let big = mail(
+        "Big",
+        "big@example.jp",
+        &"0123456789abcde\r\n".repeat(8 * 1024),
+    );
     let declared = smtplib(&t, &big, json!({ "size": big.len() })).await;
     assert_eq!(declared["features"]["size"], "65536", "{declared}");
     assert_eq!(declared["mail"][0], 552, "{declared}");
-    assert!(declared["mail"][1].as_str().unwrap_or("").starts_with("5.3.4"));
+    assert!(declared["mail"][1]
+        .as_str()
+        .unwrap_or("")
+        .starts_with("5.3.4"));
 
     // Not declared: read to its end, refused, nothing kept.
     let undeclared = smtplib(&t, &big, json!({})).await;
@@ -230,7 +250,10 @@ async fn mails_over_the_size_limit_are_refused_and_nothing_is_stored(t: TestApp)
     assert_eq!(stored(&t).await, 0);
     still_receives(&t).await;
 }
-both!(mails_over_the_size_limit_are_refused_and_nothing_is_stored, super::configure_small);
+both!(
+    mails_over_the_size_limit_are_refused_and_nothing_is_stored,
+    super::configure_small
+);
 
 async fn a_header_line_of_a_megabyte_is_contained(t: TestApp) {
     if !have("python3") {
@@ -276,14 +299,20 @@ fn self_signed(dir: &Path) -> Option<(String, String)> {
     }
     let (cert, key) = (dir.join("cert.pem"), dir.join("key.pem"));
     let made = Command::new("openssl")
-        .args(["req", "-x509", "-newkey", "rsa:2048", "-nodes", "-days", "1"])
+        .args([
+            "req", "-x509", "-newkey", "rsa:2048", "-nodes", "-days", "1",
+        ])
         .args(["-subj", "/CN=desk.example", "-keyout"])
         .arg(&key)
         .arg("-out")
         .arg(&cert)
         .output()
         .expect("openssl runs");
-    assert!(made.status.success(), "{}", String::from_utf8_lossy(&made.stderr));
+    assert!(
+        made.status.success(),
+        "{}",
+        String::from_utf8_lossy(&made.stderr)
+    );
     Some((cert.display().to_string(), key.display().to_string()))
 }
 
@@ -396,7 +425,10 @@ async fn pipelining_and_abuse_get_answers_in_order_and_the_process_stays_up(t: T
     let noops = b"NOOP\r\n".repeat(200_000);
     let started = Instant::now();
     let _ = tokio::time::timeout(Duration::from_secs(15), flood.write_all(&noops)).await;
-    assert!(started.elapsed() < Duration::from_secs(15), "the flood was never cut off");
+    assert!(
+        started.elapsed() < Duration::from_secs(15),
+        "the flood was never cut off"
+    );
 
     // Silent after the greeting: 421 after the command timeout.
     let started = Instant::now();
@@ -407,9 +439,11 @@ async fn pipelining_and_abuse_get_answers_in_order_and_the_process_stays_up(t: T
     // A slow sender inside DATA: cut off at the data timeout, nothing stored.
     let before = stored(&t).await;
     let mut slow = TcpStream::connect(addr).await.expect("connect");
-    slow.write_all(b"EHLO slow\r\nMAIL FROM:<a@example.jp>\r\nRCPT TO:<support@desk.example>\r\nDATA\r\n")
-        .await
-        .expect("write");
+    slow.write_all(
+        b"EHLO slow\r\nMAIL FROM:<a@example.jp>\r\nRCPT TO:<support@desk.example>\r\nDATA\r\n",
+    )
+    .await
+    .expect("write");
     let started = Instant::now();
     let mut cut_off = false;
     for _ in 0..20 {
@@ -422,7 +456,11 @@ async fn pipelining_and_abuse_get_answers_in_order_and_the_process_stays_up(t: T
     let answers = read_to_close(&mut slow, Duration::from_secs(5)).await;
     assert!(answers.contains("421 4.4.2"), "{answers}");
     assert!(cut_off || started.elapsed() < Duration::from_secs(9));
-    assert!(started.elapsed() < Duration::from_secs(8), "{:?}", started.elapsed());
+    assert!(
+        started.elapsed() < Duration::from_secs(8),
+        "{:?}",
+        started.elapsed()
+    );
     assert_eq!(stored(&t).await, before);
 
     drop(flood);

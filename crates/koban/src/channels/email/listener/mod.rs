@@ -131,7 +131,12 @@ pub fn serve(app: Arc<App>, mut stop: watch::Receiver<bool>) -> Drain<'static> {
     })
 }
 
-async fn run_session(app: Arc<App>, stream: TcpStream, peer: SocketAddr, _permit: OwnedSemaphorePermit) {
+async fn run_session(
+    app: Arc<App>,
+    stream: TcpStream,
+    peer: SocketAddr,
+    _permit: OwnedSemaphorePermit,
+) {
     let part = app.part::<Listener>();
     let greeting = format!("220 {} ESMTP Koban\r\n", part.limits.hostname);
     let plain = session::Session::new(&app, &part.limits, peer, part.tls.is_some(), false);

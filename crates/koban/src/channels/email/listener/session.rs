@@ -3,18 +3,19 @@
 //! every answer in order, and a sender that never reads is cut off by the
 //! write timeout rather than holding a task forever.
 
+mod data;
+mod refusals;
+
 use super::{Limits, MAX_COMMAND_LINE, MAX_ERRORS, MAX_RECIPIENTS};
-use crate::channels::email::inbound::{self, Envelope};
 use crate::state::App;
-use smtp_proto::request::receiver::{DataReceiver, DummyDataReceiver};
 use smtp_proto::{
-    EhloResponse, Error as Syntax, Request, Response, EXT_8BIT_MIME, EXT_ENHANCED_STATUS_CODES,
-    EXT_HELP, EXT_PIPELINING, EXT_SIZE, EXT_SMTP_UTF8, EXT_START_TLS,
+    EhloResponse, Request, Response, EXT_8BIT_MIME, EXT_ENHANCED_STATUS_CODES, EXT_HELP,
+    EXT_PIPELINING, EXT_SIZE, EXT_SMTP_UTF8, EXT_START_TLS,
 };
 use std::net::SocketAddr;
 use std::time::Duration;
 use tokio::io::{AsyncRead, AsyncReadExt, AsyncWrite, AsyncWriteExt};
-use tokio::time::{timeout, Instant};
+use tokio::time::timeout;
 
 const READ_CHUNK: usize = 8192;
 
@@ -200,9 +201,7 @@ impl<'a> Session<'a> {
                 self.reply(250, [2, 0, 0], "Reset");
             }
             Request::Noop { .. } => self.reply(250, [2, 0, 0], "OK"),
-            Request::Vrfy { .. } => {
-                self.reply(252, [2, 5, 0], "Cannot verify, send mail and see")
-            }
+            Request::Vrfy { .. } => self.reply(252, [2, 5, 0], "Cannot verify, send mail and see"),
             Request::Help { .. } => self.reply(
                 214,
                 [2, 0, 0],
@@ -220,70 +219,6 @@ impl<'a> Session<'a> {
             | Request::Atrn { .. }
             | Request::Burl { .. } => {
                 self.refuse(502, [5, 5, 1], "Command not implemented");
-            }
-        }
-        Step::Continue
-    }
-
-    /// After DATA: reads to the final dot, unstuffed by `smtp-proto`, and
-    /// keeps at most the size limit; a larger mail is read to its end and
-    /// dropped, so the sender gets a 552 instead of a broken connection.
-    async fn data<S>(&mut self, stream: &mut S) -> Step
-    where
-        S: AsyncRead + AsyncWrite + Unpin + Send,
-    {
-        self.reply(354, [2, 0, 0], "End data with <CR><LF>.<CR><LF>");
-        if self.flush(stream).await.is_err() {
-            return Step::Close;
-        }
-        let mut receiver = DataReceiver::new();
-        // The receiver only sees a final dot after a line break: start it
-        // as if one had just been read, so an empty mail ends at ".".
-        receiver.ingest(&mut b"\r\n".iter(), &mut Vec::new());
-        let mut message = Vec::new();
-        let mut discard: Option<DummyDataReceiver> = None;
-        let deadline = Instant::now() + self.limits.data_timeout;
-        loop {
-            if !self.input.is_empty() {
-                let mut bytes = self.input.iter();
-                let done = match discard.as_mut() {
-                    Some(dummy) => dummy.ingest(&mut bytes),
-                    None => receiver.ingest(&mut bytes, &mut message),
-                };
-                let consumed = self.input.len() - bytes.as_slice().len();
-                self.input.drain(..consumed);
-                if discard.is_none() && message.len() > self.limits.max_message {
-                    discard = Some(DummyDataReceiver::new_data(&receiver));
-                    message = Vec::new();
-                }
-                if done {
-                    break;
-                }
-            }
-            let left = deadline.saturating_duration_since(Instant::now());
-            let wait = left.min(self.limits.command_timeout);
-            if self.read_more(stream, wait).await.is_err() {
-                if self.timed_out {
-                    self.reply(421, [4, 4, 2], "Too slow, closing connection");
-                }
-                return Step::Close;
-            }
-        }
-        if discard.is_some() {
-            self.reset();
-            self.refuse(552, [5, 3, 4], "Message too big for this system");
-            return Step::Continue;
-        }
-        let envelope = Envelope {
-            source: "smtp".into(),
-            mail_from: self.mail_from.take().unwrap_or_default(),
-            recipients: std::mem::take(&mut self.recipients),
-        };
-        match inbound::accept(self.app, &envelope, &message).await {
-            Ok(_) => self.reply(250, [2, 0, 0], "Message accepted"),
-            Err(error) => {
-                tracing::error!(peer = %self.peer, %error, "an inbound mail could not be stored");
-                self.reply(451, [4, 3, 0], "Cannot store the message now, try again later");
             }
         }
         Step::Continue
@@ -373,31 +308,6 @@ impl<'a> Session<'a> {
         match written {
             Ok(Ok(())) => Ok(()),
             _ => Err(Stop::Gone),
-        }
-    }
-
-    fn syntax_error(&mut self, error: Syntax) {
-        match error {
-            Syntax::UnknownCommand => self.refuse(500, [5, 5, 1], "Unknown command"),
-            Syntax::InvalidSenderAddress => self.refuse(501, [5, 1, 7], "Bad sender address"),
-            Syntax::InvalidRecipientAddress => {
-                self.refuse(501, [5, 1, 3], "Bad recipient address")
-            }
-            Syntax::SyntaxError { syntax } => {
-                let answer = format!("Syntax: {syntax}");
-                self.refuse(501, [5, 5, 4], &answer)
-            }
-            Syntax::InvalidParameter { param } => {
-                let answer = format!("Invalid parameter {param}");
-                self.refuse(501, [5, 5, 4], &answer)
-            }
-            Syntax::UnsupportedParameter { .. } => {
-                self.refuse(555, [5, 5, 4], "Unsupported parameter")
-            }
-            Syntax::ResponseTooLong => self.refuse(500, [5, 5, 2], "Line too long"),
-            Syntax::NeedsMoreData { .. } | Syntax::InvalidResponse { .. } => {
-                self.refuse(500, [5, 5, 2], "Syntax error")
-            }
         }
     }
 

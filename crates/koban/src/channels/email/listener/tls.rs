@@ -70,7 +70,10 @@ mod tests {
             ..Config::default()
         };
         let error = acceptor(&missing).err().unwrap();
-        assert!(error.starts_with("email_smtp_tls_cert: cannot read"), "{error}");
+        assert!(
+            error.starts_with("email_smtp_tls_cert: cannot read"),
+            "{error}"
+        );
 
         let (_dir, garbage) = with_files(b"not a certificate", b"not a key");
         let error = acceptor(&garbage).err().unwrap();
