@@ -412,6 +412,21 @@ async fn pipelining_and_abuse_get_answers_in_order_and_the_process_stays_up(t: T
     assert!(answers.contains("500 5.5.2"), "{answers}");
     assert!(answers.contains("503 5.5.1"), "{answers}");
 
+    // At most 100 recipients a mail; the 101st is told to come again (452).
+    let mut input = b"EHLO many.example\r\nMAIL FROM:<taro@example.jp>\r\n".to_vec();
+    for _ in 0..101 {
+        input.extend_from_slice(b"RCPT TO:<support@desk.example>\r\n");
+    }
+    input.extend_from_slice(b"QUIT\r\n");
+    let answers = raw_session(addr, &input, Duration::from_secs(10)).await;
+    let got = codes(&answers);
+    assert_eq!(
+        got.iter().filter(|c| **c == "250").count(),
+        1 + 1 + 100,
+        "{answers}"
+    );
+    assert_eq!(got[got.len() - 2..], ["452", "221"], "{answers}");
+
     // Too many errors: 421 and closed.
     let answers = raw_session(addr, &b"FROB\r\n".repeat(30), Duration::from_secs(10)).await;
     let got = codes(&answers);
