@@ -509,3 +509,26 @@ async fn connections_over_the_cap_are_answered_421() {
     .await;
     assert_eq!(codes(&answers), ["220", "221"]);
 }
+
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn shutdown_stops_accepting_and_lets_open_sessions_finish() {
+    let t = TestApp::start(Db::Sqlite, configure).await;
+    let addr = smtp_addr(&t).await;
+    let mut open = TcpStream::connect(addr).await.expect("connect");
+    open.write_all(b"EHLO before.example\r\n")
+        .await
+        .expect("write");
+    let mut greeting = [0u8; 512];
+    let _ = open.read(&mut greeting).await.expect("greeting");
+    drop(t);
+    eventually("the listener to stop accepting", || async {
+        TcpStream::connect(addr).await.is_err().then_some(())
+    })
+    .await;
+    open.write_all(b"NOOP\r\nQUIT\r\n").await.expect("write");
+    let answers = read_to_close(&mut open, Duration::from_secs(5)).await;
+    assert!(
+        answers.ends_with("250 2.0.0 OK\r\n221 2.0.0 Bye\r\n"),
+        "{answers}"
+    );
+}
