@@ -290,6 +290,30 @@ async fn starttls_with_a_self_signed_certificate(t: TestApp) {
     assert_eq!(answer["data"][0], 250, "{answer}");
     let (status, _, _) = ingested(&t, "tls@example.jp").await;
     assert_eq!(status, "opened");
+
+    // A command written in the clear behind STARTTLS is never run inside
+    // TLS: the MAIL sent after the handshake is the first, so it is taken.
+    let port = smtp_addr(&t).await.port().to_string();
+    let output = tokio::task::spawn_blocking(move || {
+        Command::new("python3")
+            .arg(concat!(
+                env!("CARGO_MANIFEST_DIR"),
+                "/tests/api/email_smtp/starttls_injection.py"
+            ))
+            .arg(port)
+            .output()
+            .expect("python3 runs")
+    })
+    .await
+    .expect("join");
+    let answers = String::from_utf8_lossy(&output.stdout);
+    assert!(
+        output.status.success(),
+        "{answers} {}",
+        String::from_utf8_lossy(&output.stderr)
+    );
+    let codes: Vec<&str> = answers.lines().map(|l| &l[..l.len().min(3)]).collect();
+    assert_eq!(codes, ["220", "250", "250", "221"], "{answers}");
 }
 
 /// A self-signed certificate made with the `openssl` CLI; `None` without it.
