@@ -88,6 +88,9 @@ pub struct Config {
     pub email_raw_retention_days: i64,
     pub email_sender_limit_per_hour: i64,
     pub email_trusted_authserv_ids: String,
+    pub email_smtp_timeout_seconds: u64,
+    pub email_smtp_data_timeout_seconds: u64,
+    pub email_smtp_max_connections: usize,
 }
 
 impl Default for Config {
@@ -162,6 +165,9 @@ impl Default for Config {
             email_raw_retention_days: 30,
             email_sender_limit_per_hour: 30,
             email_trusted_authserv_ids: String::new(),
+            email_smtp_timeout_seconds: 300,
+            email_smtp_data_timeout_seconds: 600,
+            email_smtp_max_connections: 100,
         }
     }
 }
@@ -237,6 +243,9 @@ pub const KEYS: &[(&str, &str)] = &[
     ("email_raw_retention_days", "Every inbound mail is kept as received (compressed) this many days, so it can be read again after a parsing fix."),
     ("email_sender_limit_per_hour", "Mails one sender may open tickets with per hour; more are held for review instead of opening tickets (0: no limit)."),
     ("email_trusted_authserv_ids", "Comma-separated authserv-ids of the relays whose `Authentication-Results` header is believed (SPF, DKIM, DMARC). Empty: the header is ignored, since anyone can write one."),
+    ("email_smtp_timeout_seconds", "How long the SMTP listener waits for a sender's next command, or for a sender to read its answers, before closing the connection with 421."),
+    ("email_smtp_data_timeout_seconds", "Longest time a sender may take to send one message after DATA; a slower sender is cut off with 421 and nothing is stored."),
+    ("email_smtp_max_connections", "SMTP connections served at once; one more is answered 421 and closed, so the sender retries later."),
 ];
 
 /// Why the configuration could not be loaded.
@@ -400,6 +409,15 @@ impl Config {
                 "email_smtp_tls_cert",
                 "a certificate needs its key, and a key its certificate",
             );
+        }
+        if self.email_smtp_timeout_seconds == 0 || self.email_smtp_data_timeout_seconds == 0 {
+            return bad(
+                "email_smtp_timeout_seconds",
+                "SMTP timeouts must be at least 1 second",
+            );
+        }
+        if self.email_smtp_max_connections == 0 {
+            return bad("email_smtp_max_connections", "must be at least 1");
         }
         if self.email_max_message_bytes < 1024 {
             return bad("email_max_message_bytes", "must be at least 1024");

@@ -35,6 +35,7 @@ mod edges;
 mod email_console;
 mod email_ingest;
 mod email_review;
+mod email_smtp;
 mod fuzz;
 mod geo;
 mod idempotency;

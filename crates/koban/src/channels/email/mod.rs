@@ -9,6 +9,7 @@ pub mod api;
 mod error;
 pub mod inbound;
 pub mod ingest;
+pub mod listener;
 pub mod pages;
 pub mod parse;
 pub mod review;
@@ -119,9 +120,17 @@ pub use crate::desk::tickets::mail_identity::{reference_of_token, reply_token};
 /// The email channel as the application composes it.
 pub fn domain() -> Domain {
     Domain {
-        check: |config| Settings::from_config(config).map(drop),
+        check: |config| {
+            Settings::from_config(config)?;
+            listener::check(config)
+        },
         build: |config, _, parts| {
-            parts.insert(Settings::from_config(config)?);
+            let settings = Settings::from_config(config)?;
+            parts.insert(listener::Listener::from_config(
+                config,
+                settings.desk_address(),
+            )?);
+            parts.insert(settings);
             Ok(())
         },
         migrations: &[Migration {
@@ -140,6 +149,7 @@ pub fn domain() -> Domain {
                 .routes(utoipa_axum::routes!(api::list))
                 .routes(utoipa_axum::routes!(api::place))
         },
+        background: &[listener::serve],
         ..Domain::named("email")
     }
 }
