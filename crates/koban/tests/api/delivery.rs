@@ -436,6 +436,7 @@ async fn admin_outbox_pages_with_a_cursor(t: TestApp) {
                 destination: format!("reader{n}@example.com"),
                 subject: format!("Message {n}"),
                 body: format!("Body number {n}"),
+                mail: None,
             },
         )
         .await

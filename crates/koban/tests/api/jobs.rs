@@ -23,6 +23,7 @@ async fn queue_held(t: &TestApp, to: &str, body: &str, live: bool, hold: &str) -
             destination: to.into(),
             subject: "A test message".into(),
             body: body.into(),
+            mail: None,
         },
     )
     .await
