@@ -32,6 +32,7 @@ mod desk_sla;
 mod desk_triage_phrases;
 mod desk_verification;
 mod edges;
+mod email_case3;
 mod email_console;
 mod email_ingest;
 mod email_review;
