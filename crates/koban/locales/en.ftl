@@ -1034,3 +1034,4 @@ console-says-email-linked = Opened by a mail that pointed at request { $referenc
 console-says-email-placed = A mail that waited was added here by an agent.
 console-says-email-spoofed = Warning: the mail server that received this mail says its sender is not who the From line claims (SPF, DKIM or DMARC failed).
 desk-received-expected = We will answer by { $due } at the latest.
+console-says-email-bounced = A mail to { $recipient } came back undelivered: { $diagnostic }

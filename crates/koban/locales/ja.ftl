@@ -1034,3 +1034,4 @@ console-says-email-linked = お問い合わせ { $reference } を指すメール
 console-says-email-placed = 振り分け待ちだったメールを担当者がここに追加しました。
 console-says-email-spoofed = 注意：このメールを受信したメールサーバーは、送信者が差出人欄の人物ではないと判定しました（SPF・DKIM・DMARC のいずれかが失敗）。
 desk-received-expected = 遅くとも { $due } までにご返信いたします。
+console-says-email-bounced = { $recipient } 宛てのメールが届かずに戻ってきました：{ $diagnostic }

@@ -1034,3 +1034,4 @@ console-says-email-linked = เปิดจากอีเมลที่อ้�
 console-says-email-placed = เจ้าหน้าที่เพิ่มอีเมลที่รอจัดการเข้ามาที่นี่
 console-says-email-spoofed = คำเตือน: เซิร์ฟเวอร์อีเมลที่รับอีเมลนี้ระบุว่าผู้ส่งไม่ใช่บุคคลตามที่ระบุในช่องผู้ส่ง (SPF, DKIM หรือ DMARC ไม่ผ่าน)
 desk-received-expected = เราจะตอบกลับภายใน { $due } เป็นอย่างช้า
+console-says-email-bounced = อีเมลถึง { $recipient } ถูกตีกลับ ส่งไม่ถึง: { $diagnostic }

@@ -1034,3 +1034,4 @@ console-says-email-linked = 由一封指向工单 { $reference } 的邮件新建
 console-says-email-placed = 一封待处理的邮件由客服加入到此工单。
 console-says-email-spoofed = 注意：接收这封邮件的邮件服务器认为发件人并非“发件人”一栏所写的人（SPF、DKIM 或 DMARC 验证失败）。
 desk-received-expected = 我们最迟会在 { $due } 之前回复您。
+console-says-email-bounced = 发往 { $recipient } 的邮件被退回，未能送达：{ $diagnostic }

@@ -1034,3 +1034,4 @@ console-says-email-linked = 由一封指向案件 { $reference } 的郵件建立
 console-says-email-placed = 一封待處理的郵件由客服加入到此案件。
 console-says-email-spoofed = 注意：收到這封郵件的郵件伺服器認為寄件人並非「寄件人」欄位所寫的人（SPF、DKIM 或 DMARC 驗證失敗）。
 desk-received-expected = 我們最晚會在 { $due } 之前回覆您。
+console-says-email-bounced = 寄往 { $recipient } 的郵件遭退回，未能送達：{ $diagnostic }

@@ -4,6 +4,7 @@
 //! reference tag in the subject, the per-ticket reply address).
 
 pub mod automation;
+pub mod bounce;
 pub mod language;
 pub mod quotes;
 pub mod threading;

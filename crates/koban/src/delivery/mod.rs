@@ -254,6 +254,19 @@ fn run_delivery<'a>(app: &'a Arc<App>, job: &'a Job) -> JobFuture<'a> {
     })
 }
 
+/// Records that email delivery `id` bounced (see `store::record_bounce`);
+/// false when it names no mail Koban sent there.
+pub async fn record_bounce(
+    app: &App,
+    id: i64,
+    recipient: Option<&str>,
+    error: &str,
+    permanent: bool,
+) -> Result<bool, StoreError> {
+    let error: String = error.chars().take(1000).collect();
+    Ok(store::record_bounce(&app.store, id, recipient, &error, permanent, now_ms()).await?)
+}
+
 /// The account's newest deliveries (codes, notices), newest first, without
 /// bodies: what support reads when someone says the code never came.
 pub async fn recent_for_account(

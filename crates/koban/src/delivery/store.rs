@@ -259,3 +259,31 @@ pub async fn record_report(
     .await?;
     Ok(())
 }
+
+/// Records a bounce of email delivery `id` to `recipient` (when the bounce
+/// names one, it must be the delivery's): a permanent one fails the
+/// delivery. False when no such sent mail exists.
+pub async fn record_bounce(
+    store: &Store,
+    id: i64,
+    recipient: Option<&str>,
+    error: &str,
+    permanent: bool,
+    now: i64,
+) -> Result<bool, sqlx::Error> {
+    let done = sqlx::query(
+        "UPDATE deliveries SET
+                status = CASE WHEN $4 = 1 THEN 'failed' ELSE status END,
+                error = $3, updated_at = $5
+         WHERE id = $1 AND channel = 'email' AND status IN ('sent', 'delivered', 'failed')
+           AND ($2 = '' OR LOWER(destination) = $2)",
+    )
+    .bind(id)
+    .bind(recipient.unwrap_or(""))
+    .bind(error)
+    .bind(i64::from(permanent))
+    .bind(now)
+    .execute(store.write())
+    .await?;
+    Ok(done.rows_affected() == 1)
+}

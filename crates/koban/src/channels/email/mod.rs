@@ -6,6 +6,7 @@
 //! to the same ticket.
 
 pub mod api;
+pub mod bounce;
 mod error;
 pub mod inbound;
 pub mod ingest;

@@ -158,7 +158,9 @@ async fn place(app: &App, stored: &Stored, mail: &Mail) -> Result<Placed, EmailE
         .map(|p| p.address.clone())
         .or_else(|| Some(stored.envelope_from.to_ascii_lowercase()).filter(|s| !s.is_empty()));
     if automation == Automation::Bounce {
-        return Ok(Placed::new("bounce", sender, automation));
+        let mut placed = Placed::new("bounce", sender, automation);
+        placed.related = super::bounce::record(app, stored).await?;
+        return Ok(placed);
     }
     let candidates = candidates(app, stored, mail, sender.as_deref()).await?;
     let decision = threading::decide(&candidates, settings(app).unknown_sender);

@@ -220,6 +220,13 @@ pub(crate) fn describe(kind: &str, detail: &Json, actor: Option<i64>) -> Said {
             )],
         ),
         "email_placed" => said("console-says-email-placed", vec![]),
+        "email_bounced" => said(
+            "console-says-email-bounced",
+            vec![
+                ("recipient", Arg::Text(text(detail, "recipient").unwrap_or_default())),
+                ("diagnostic", Arg::Text(text(detail, "diagnostic").unwrap_or_default())),
+            ],
+        ),
         "email_authentication_failed" => said("console-says-email-spoofed", vec![]),
         // A newer kind from another part of the desk: its name, never its
         // raw detail.
