@@ -31,10 +31,13 @@ impl Bounce {
 /// Reads a bounce from its text: the delivery-status fields and the
 /// returned headers, as the mail holds them (any order, any case).
 pub fn read(text: &str) -> Bounce {
-    let found = delivery_id(text);
+    let (delivery_id, message_id) = match delivery_id(text) {
+        Some((id, message_id)) => (Some(id), Some(message_id)),
+        None => (None, None),
+    };
     let mut bounce = Bounce {
-        delivery_id: found.map(|(id, _)| id),
-        message_id: found.map(|(_, m)| m),
+        delivery_id,
+        message_id,
         recipient: None,
         status: None,
         diagnostic: None,
@@ -52,14 +55,17 @@ pub fn read(text: &str) -> Bounce {
             "status" if bounce.status.is_none() => {
                 let code = value.split_whitespace().next().unwrap_or("");
                 let valid = code.split('.').count() == 3
-                    && code.split('.').all(|p| !p.is_empty() && p.bytes().all(|b| b.is_ascii_digit()));
+                    && code
+                        .split('.')
+                        .all(|p| !p.is_empty() && p.bytes().all(|b| b.is_ascii_digit()));
                 if valid {
                     bounce.status = Some(code.to_string());
                 }
             }
             "diagnostic-code" if bounce.diagnostic.is_none() => {
                 let words = value.split_once(';').map_or(value, |(_, w)| w).trim();
-                bounce.diagnostic = Some(words.chars().take(300).collect()).filter(|w: &String| !w.is_empty());
+                bounce.diagnostic =
+                    Some(words.chars().take(300).collect()).filter(|w: &String| !w.is_empty());
             }
             _ => {}
         }

@@ -273,13 +273,22 @@ fn a_bounce_names_the_delivery_and_why() {
         Message-ID: <koban-delivery-42@desk.example>\r\nSubject: Re: help\r\n";
     let b = read(postfix);
     assert_eq!(b.delivery_id, Some(42));
-    assert_eq!(b.message_id.as_deref(), Some("koban-delivery-42@desk.example"));
+    assert_eq!(
+        b.message_id.as_deref(),
+        Some("koban-delivery-42@desk.example")
+    );
     assert_eq!(b.recipient.as_deref(), Some("taro@example.jp"));
     assert_eq!(b.status.as_deref(), Some("5.1.1"));
-    assert_eq!(b.diagnostic.as_deref(), Some("550 5.1.1 <taro@example.jp>: User unknown"));
+    assert_eq!(
+        b.diagnostic.as_deref(),
+        Some("550 5.1.1 <taro@example.jp>: User unknown")
+    );
     assert!(b.permanent());
     let full = read("Status: 4.2.2 (mailbox full)\nMessage-ID: <koban-delivery-7@x>");
-    assert_eq!((full.delivery_id, full.status.as_deref(), full.permanent()), (Some(7), Some("4.2.2"), false));
+    assert_eq!(
+        (full.delivery_id, full.status.as_deref(), full.permanent()),
+        (Some(7), Some("4.2.2"), false)
+    );
     // Not ours, not a status.
     let other = read("Status: delivered\nMessage-ID: <koban-delivery-x@y> <koban-delivery-12>");
     assert_eq!((other.delivery_id, other.status), (None, None));

@@ -564,6 +564,16 @@ both!(
     super::configure_trusted_relay
 );
 
+async fn delivery_status(t: &TestApp, delivery: i64) -> (String, String) {
+    let row =
+        sqlx::query("SELECT status, COALESCE(error, '') AS error FROM deliveries WHERE id = $1")
+            .bind(delivery)
+            .fetch_one(t.app.store.read())
+            .await
+            .expect("delivery");
+    (row.get("status"), row.get("error"))
+}
+
 fn dsn(recipient: &str, returned_id: &str, message_id: &str) -> Vec<u8> {
     format!(
         "From: Mail Delivery System <MAILER-DAEMON@mx.example.jp>\r\nTo: {DESK}\r\n\
@@ -579,7 +589,12 @@ fn dsn(recipient: &str, returned_id: &str, message_id: &str) -> Vec<u8> {
 }
 
 async fn a_bounce_fails_the_delivery_and_tells_the_agent(t: TestApp) {
-    let opened = deliver(&t, DESK, &mail("Taro@example.jp", "help", "b-open@example.jp", "", "please")).await;
+    let opened = deliver(
+        &t,
+        DESK,
+        &mail("Taro@example.jp", "help", "b-open@example.jp", "", "please"),
+    )
+    .await;
     let ticket = opened.ticket_id.expect("ticket");
     // The acknowledgement went out (the development outbox records it sent).
     let (delivery, message_id): (i64, String) = eventually("the acknowledgement", || async {
@@ -595,35 +610,47 @@ async fn a_bounce_fails_the_delivery_and_tells_the_agent(t: TestApp) {
         Some((row.get("id"), row.get("external_id")))
     })
     .await;
-    assert_eq!(message_id, format!("koban-delivery-{delivery}@desk.example"));
+    assert_eq!(
+        message_id,
+        format!("koban-delivery-{delivery}@desk.example")
+    );
 
     // A forged bounce for another address changes nothing.
-    let forged = deliver(&t, DESK, &dsn("someone@else.example", &message_id, "dsn-0@mx.example.jp")).await;
+    let forged = deliver(
+        &t,
+        DESK,
+        &dsn("someone@else.example", &message_id, "dsn-0@mx.example.jp"),
+    )
+    .await;
     assert_eq!(forged.status, "bounce");
-    let status = |t: &TestApp| {
-        let t = t;
-        async move {
-            let row = sqlx::query("SELECT status, COALESCE(error, '') AS error FROM deliveries WHERE id = $1")
-                .bind(delivery)
-                .fetch_one(t.app.store.read())
-                .await
-                .expect("delivery");
-            (row.get::<String, _>("status"), row.get::<String, _>("error"))
-        }
-    };
-    assert_eq!(status(&t).await.0, "sent");
+    assert_eq!(delivery_status(&t, delivery).await.0, "sent");
 
-    let bounced = deliver(&t, DESK, &dsn("taro@example.jp", &message_id, "dsn-1@mx.example.jp")).await;
+    let bounced = deliver(
+        &t,
+        DESK,
+        &dsn("taro@example.jp", &message_id, "dsn-1@mx.example.jp"),
+    )
+    .await;
     assert_eq!(bounced.status, "bounce");
-    let (state, error) = status(&t).await;
+    let (state, error) = delivery_status(&t, delivery).await;
     assert_eq!(state, "failed");
-    assert!(error.contains("5.1.1") && error.contains("User unknown"), "{error}");
+    assert!(
+        error.contains("5.1.1") && error.contains("User unknown"),
+        "{error}"
+    );
     let events = crate::support::scalar(
         &t,
         &format!("SELECT COUNT(*) FROM desk_events WHERE ticket_id = {ticket} AND kind = 'email_bounced'"),
     )
     .await;
     assert_eq!(events, 1);
-    assert_eq!(t.count("desk_tickets").await, 1, "a bounce never opens a ticket");
+    assert_eq!(
+        t.count("desk_tickets").await,
+        1,
+        "a bounce never opens a ticket"
+    );
 }
-both!(a_bounce_fails_the_delivery_and_tells_the_agent, super::configure);
+both!(
+    a_bounce_fails_the_delivery_and_tells_the_agent,
+    super::configure
+);

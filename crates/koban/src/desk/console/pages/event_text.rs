@@ -223,8 +223,14 @@ pub(crate) fn describe(kind: &str, detail: &Json, actor: Option<i64>) -> Said {
         "email_bounced" => said(
             "console-says-email-bounced",
             vec![
-                ("recipient", Arg::Text(text(detail, "recipient").unwrap_or_default())),
-                ("diagnostic", Arg::Text(text(detail, "diagnostic").unwrap_or_default())),
+                (
+                    "recipient",
+                    Arg::Text(text(detail, "recipient").unwrap_or_default()),
+                ),
+                (
+                    "diagnostic",
+                    Arg::Text(text(detail, "diagnostic").unwrap_or_default()),
+                ),
             ],
         ),
         "email_authentication_failed" => said("console-says-email-spoofed", vec![]),
