@@ -7,6 +7,8 @@
 //! sender, with MAIL, RCPT and DATA pipelined (the listener announces
 //! PIPELINING), so the driver's own cost stays small beside the server's.
 
+use super::load::{process_cpu_ticks, rss_mib};
+use super::summary::USER_HZ;
 use super::EmailIngest;
 use base64::Engine;
 use koban::config::Config;
@@ -176,19 +178,9 @@ fn parse_rate(messages: &[Vec<u8>], seconds: u64) -> f64 {
     parsed as f64 / start.elapsed().as_secs_f64()
 }
 
-fn rss_mib(pid: u32, field: &str) -> Option<f64> {
-    let status = std::fs::read_to_string(format!("/proc/{pid}/status")).ok()?;
-    let line = status.lines().find(|l| l.starts_with(field))?;
-    let kib: f64 = line.split_whitespace().nth(1)?.parse().ok()?;
-    Some(kib / 1024.0)
-}
-
+/// CPU time of process `pid`, in seconds.
 fn cpu_seconds(pid: u32) -> Option<f64> {
-    let stat = std::fs::read_to_string(format!("/proc/{pid}/stat")).ok()?;
-    let rest = stat.rsplit_once(')')?.1;
-    let fields: Vec<&str> = rest.split_whitespace().collect();
-    let ticks: f64 = fields.get(11)?.parse::<f64>().ok()? + fields.get(12)?.parse::<f64>().ok()?;
-    Some(ticks / 100.0)
+    process_cpu_ticks(pid).map(|t| t as f64 / USER_HZ)
 }
 
 /// The messages each sender sends, in order: the mix, with the big one
@@ -251,13 +243,13 @@ pub(super) async fn run(config: Config, options: EmailIngest) -> Result<(), Stri
         .await
         .map_err(|e| e.to_string())?;
     let cpu_before = options.server_pid.and_then(cpu_seconds);
-    let rss_before = options.server_pid.and_then(|p| rss_mib(p, "VmRSS:"));
+    let rss_before = options.server_pid.and_then(rss_mib);
     let peak = Arc::new(std::sync::Mutex::new(0f64));
     let sampling = options.server_pid.map(|pid| {
         let peak = peak.clone();
         tokio::spawn(async move {
             loop {
-                if let Some(rss) = rss_mib(pid, "VmRSS:") {
+                if let Some(rss) = rss_mib(pid) {
                     let mut p = peak.lock().unwrap_or_else(|e| e.into_inner());
                     *p = p.max(rss);
                 }

@@ -9,7 +9,6 @@
 //! answer joins the same ticket; the user signs in on the new device.
 
 use crate::support::{eventually, free_port, TestApp};
-use koban::channels::email::listener::Listener;
 use reqwest::StatusCode;
 use serde_json::{json, Value};
 use std::path::{Path, PathBuf};
@@ -18,7 +17,6 @@ use std::process::{Child, Command, Stdio};
 const DESK: &str = "support@desk.example";
 const USER: &str = "taro@example.jp";
 const PASSWORD: &str = "correct horse battery";
-const SEND_PY: &str = concat!(env!("CARGO_MANIFEST_DIR"), "/tests/api/email_smtp/send.py");
 const AIOSMTPD: &str = "/var/tmp/koban-aiosmtpd/bin/python";
 const PNG_1X1: &str = "iVBORw0KGgoAAAANSUhEUgAAAAEAAAABCAYAAAAfFcSJAAAADUlEQVR42mNk+M9QDwADhgGAWjR9awAAAABJRU5ErkJggg==";
 
@@ -93,31 +91,7 @@ impl Drop for Mailbox {
 
 /// Sends `raw` from the user to the desk through the listener with smtplib.
 async fn send(t: &TestApp, raw: String) {
-    let addr = eventually("the SMTP listener to bind", || async {
-        t.app.part::<Listener>().bound.get().copied()
-    })
-    .await;
-    let file = t
-        .dir
-        .path()
-        .join(format!("out-{}.eml", koban::crypto::random_token(6)));
-    std::fs::write(&file, raw).expect("write");
-    let args = json!({ "port": addr.port(), "from": USER, "to": [DESK], "message": file.display().to_string() });
-    let output = tokio::task::spawn_blocking(move || {
-        Command::new("python3")
-            .arg(SEND_PY)
-            .arg(args.to_string())
-            .output()
-            .expect("python3")
-    })
-    .await
-    .expect("join");
-    assert!(
-        output.status.success(),
-        "{}",
-        String::from_utf8_lossy(&output.stderr)
-    );
-    let answer: Value = serde_json::from_slice(&output.stdout).expect("json");
+    let answer = crate::email_smtp::smtplib(t, raw.as_bytes(), json!({})).await;
     assert_eq!(answer["data"][0], 250, "{answer}");
 }
 
@@ -306,22 +280,7 @@ async fn a_device_conflict_by_mail_is_solved_and_answered_in_the_thread(t: TestA
          Content-Type: text/plain; charset=utf-8\r\n\r\nログインできました。ありがとうございます。\r\n",
         reply.subject().unwrap_or("")
     );
-    let addr = t
-        .app
-        .part::<Listener>()
-        .bound
-        .get()
-        .copied()
-        .expect("bound");
-    let file = t.dir.path().join("answer.eml");
-    std::fs::write(&file, answer).expect("write");
-    let args = json!({ "port": addr.port(), "from": USER, "to": [reply_to], "message": file.display().to_string() });
-    let output = Command::new("python3")
-        .arg(SEND_PY)
-        .arg(args.to_string())
-        .output()
-        .expect("python3");
-    assert!(output.status.success());
+    crate::email_smtp::smtplib(&t, answer.as_bytes(), json!({ "to": [reply_to] })).await;
     eventually("the answer to join the ticket", || async {
         let (_, ticket) = t.get(Some(&agent), &base).await;
         ticket["messages"]

@@ -95,6 +95,16 @@ async fn ticket(t: &TestApp, id: i64) -> (String, String, String, String, i64) {
     )
 }
 
+/// Three mails from `sender` (`<prefix><n>@example.com`), each opening a
+/// ticket: the hourly limit of `configure`.
+async fn open_up_to_the_hourly_limit(t: &TestApp, sender: &str, prefix: &str) {
+    for i in 0..3 {
+        let id = format!("{prefix}{i}@example.com");
+        let opened = deliver(t, DESK, &mail(sender, &format!("n{i}"), &id, "", "x")).await;
+        assert_eq!(opened.status, "opened");
+    }
+}
+
 async fn a_reply_joins_its_ticket_by_every_clue_and_only_from_its_people(t: TestApp) {
     let first = deliver(
         &t,
@@ -344,21 +354,7 @@ async fn machines_are_never_answered_and_floods_are_held(t: TestApp) {
     );
 
     // Three tickets an hour from one sender; the fourth is held, not lost.
-    for i in 0..3 {
-        let opened = deliver(
-            &t,
-            DESK,
-            &mail(
-                "flood@example.com",
-                &format!("n{i}"),
-                &format!("f{i}@example.com"),
-                "",
-                "x",
-            ),
-        )
-        .await;
-        assert_eq!(opened.status, "opened");
-    }
+    open_up_to_the_hourly_limit(&t, "flood@example.com", "f").await;
     let held = deliver(
         &t,
         DESK,
@@ -404,21 +400,7 @@ async fn the_address_written_to_picks_the_team(t: TestApp) {
 both!(the_address_written_to_picks_the_team, super::configure);
 
 async fn a_kept_mail_is_read_again_from_its_raw_copy(t: TestApp) {
-    for i in 0..3 {
-        let opened = deliver(
-            &t,
-            DESK,
-            &mail(
-                "busy@example.com",
-                &format!("n{i}"),
-                &format!("k{i}@example.com"),
-                "",
-                "x",
-            ),
-        )
-        .await;
-        assert_eq!(opened.status, "opened");
-    }
+    open_up_to_the_hourly_limit(&t, "busy@example.com", "k").await;
     let held = deliver(
         &t,
         DESK,

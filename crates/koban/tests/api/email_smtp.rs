@@ -71,7 +71,7 @@ fn mail(subject: &str, message_id: &str, body: &str) -> Vec<u8> {
 }
 
 /// Sends `raw` through smtplib; what each step answered.
-async fn smtplib(t: &TestApp, raw: &[u8], extra: Value) -> Value {
+pub(crate) async fn smtplib(t: &TestApp, raw: &[u8], extra: Value) -> Value {
     let addr = smtp_addr(t).await;
     let file = t
         .dir

@@ -173,16 +173,7 @@ pub async fn place(
         (DeskMailAction::Discard, None) => Placement::Discard,
     };
     match review::place(&app, agent.account_id(), id, placement).await {
-        Ok(listed) => {
-            let related = listed.detail["related"].as_i64();
-            let related = match related {
-                Some(r) => crate::desk::store::merge::reference_of(app.store.read(), r)
-                    .await
-                    .map_err(|e| Problem::internal(&e))?,
-                None => None,
-            };
-            Ok((StatusCode::OK, Json(view(&listed, related))))
-        }
+        Ok((listed, related)) => Ok((StatusCode::OK, Json(view(&listed, related)))),
         Err(PlaceError::NotFound) => Err(Problem::not_found()),
         Err(PlaceError::Placed) => Err(Problem::new(
             StatusCode::CONFLICT,

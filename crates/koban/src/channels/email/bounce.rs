@@ -15,12 +15,7 @@ const READ_BYTES: usize = 256 * 1024;
 
 /// Records what bounce `stored` says; the ticket it concerns, if any.
 pub async fn record(app: &App, stored: &Stored) -> Result<Option<i64>, EmailError> {
-    let limit = app.config.email_max_message_bytes.saturating_add(64 * 1024);
-    let Some(Ok(raw)) = stored
-        .raw_deflated
-        .as_deref()
-        .map(|d| super::inbound::inflate(d, limit))
-    else {
+    let Ok(raw) = super::ingest::raw_of(app, stored) else {
         return Ok(None);
     };
     let text = String::from_utf8_lossy(&raw[..raw.len().min(READ_BYTES)]);

@@ -73,22 +73,28 @@ pub async fn list(
     let rows = store::list(app.store.read(), statuses, before, limit).await?;
     let mut out = Vec::with_capacity(rows.len());
     for row in rows {
-        let related = match row.detail["related"].as_i64() {
-            Some(id) => crate::desk::store::merge::reference_of(app.store.read(), id).await?,
-            None => None,
-        };
-        out.push((row, related));
+        out.push(with_related(app, row).await?);
     }
     Ok(out)
 }
 
-/// Places mail `id` as `agent` decides; its listing after.
+/// A listed mail with the reference of the ticket it pointed at.
+async fn with_related(app: &App, row: Listed) -> Result<(Listed, Option<String>), EmailError> {
+    let related = match row.detail["related"].as_i64() {
+        Some(id) => crate::desk::store::merge::reference_of(app.store.read(), id).await?,
+        None => None,
+    };
+    Ok((row, related))
+}
+
+/// Places mail `id` as `agent` decides; its listing after, as [`list`]
+/// gives it.
 pub async fn place(
     app: &App,
     agent: i64,
     id: i64,
     placement: Placement,
-) -> Result<Listed, PlaceError> {
+) -> Result<(Listed, Option<String>), PlaceError> {
     let stored = store::stored(app.store.read(), id)
         .await?
         .ok_or(PlaceError::NotFound)?;
@@ -125,11 +131,7 @@ pub async fn place(
     }
     let mail = ingest::read_mail(app, &stored).map_err(|_| PlaceError::Placed)?;
     let automation = classify(&mail.signals);
-    let sender = mail
-        .from
-        .as_ref()
-        .map(|p| p.address.clone())
-        .or_else(|| Some(stored.envelope_from.to_ascii_lowercase()).filter(|s| !s.is_empty()));
+    let sender = ingest::sender_of(&stored, &mail);
     let origin = Origin {
         channel: CHANNEL,
         external_id: stored.message_id.clone(),
@@ -164,10 +166,11 @@ pub async fn place(
     listed(app, id).await
 }
 
-async fn listed(app: &App, id: i64) -> Result<Listed, PlaceError> {
-    store::list(app.store.read(), &ALL, id + 1, 1)
+async fn listed(app: &App, id: i64) -> Result<(Listed, Option<String>), PlaceError> {
+    let row = store::list(app.store.read(), &ALL, id + 1, 1)
         .await?
         .into_iter()
         .find(|l| l.id == id)
-        .ok_or(PlaceError::NotFound)
+        .ok_or(PlaceError::NotFound)?;
+    Ok(with_related(app, row).await?)
 }

@@ -64,19 +64,29 @@ pub async fn ingest(app: &App, id: i64) -> Result<(), EmailError> {
     Ok(())
 }
 
+/// The stored mail as received, inflated; why not, when it cannot be.
+pub(super) fn raw_of(app: &App, stored: &Stored) -> Result<Vec<u8>, String> {
+    let limit = app.config.email_max_message_bytes.saturating_add(64 * 1024);
+    match stored.raw_deflated.as_deref() {
+        Some(deflated) => super::inbound::inflate(deflated, limit).map_err(|e| e.to_string()),
+        None => Err("raw mail pruned".into()),
+    }
+}
+
 /// The stored mail, inflated and parsed; why not, when it cannot be.
 pub(super) fn read_mail(app: &App, stored: &Stored) -> Result<Mail, String> {
-    let limit = app.config.email_max_message_bytes.saturating_add(64 * 1024);
-    let raw = match stored
-        .raw_deflated
-        .as_deref()
-        .map(|d| super::inbound::inflate(d, limit))
-    {
-        Some(Ok(raw)) => raw,
-        Some(Err(e)) => return Err(e.to_string()),
-        None => return Err("raw mail pruned".into()),
-    };
+    let raw = raw_of(app, stored)?;
     parse::parse(&raw, &settings(app).trusted_authserv_ids).map_err(|e| e.to_string())
+}
+
+/// Who wrote the mail: its From, else the envelope's sender. Reply-To is
+/// who the person wants answers at, but only who wrote decides whether
+/// they take part in a ticket.
+pub(super) fn sender_of(stored: &Stored, mail: &Mail) -> Option<String> {
+    mail.from
+        .as_ref()
+        .map(|p| p.address.clone())
+        .or_else(|| Some(stored.envelope_from.to_ascii_lowercase()).filter(|s| !s.is_empty()))
 }
 
 /// Records where the mail went, if it is still in status `from`; false
@@ -150,13 +160,7 @@ impl Placed {
 
 async fn place(app: &App, stored: &Stored, mail: &Mail) -> Result<Placed, EmailError> {
     let automation = classify(&mail.signals);
-    // Reply-To is who the person wants answers at, but From is who wrote:
-    // only From decides whether they take part in a ticket.
-    let sender = mail
-        .from
-        .as_ref()
-        .map(|p| p.address.clone())
-        .or_else(|| Some(stored.envelope_from.to_ascii_lowercase()).filter(|s| !s.is_empty()));
+    let sender = sender_of(stored, mail);
     if automation == Automation::Bounce {
         let mut placed = Placed::new("bounce", sender, automation);
         placed.related = super::bounce::record(app, stored).await?;
