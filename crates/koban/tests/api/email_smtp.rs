@@ -202,6 +202,41 @@ async fn a_mail_sent_with_smtplib_becomes_a_ticket(t: TestApp) {
 }
 both!(a_mail_sent_with_smtplib_becomes_a_ticket, super::configure);
 
+/// The listener deflates DATA as it arrives: a mail that comes in many
+/// small reads, the last line break of the final dot split between two of
+/// them, is stored byte for byte as sent, dots unstuffed.
+async fn a_mail_arriving_in_small_pieces_is_stored_as_sent(t: TestApp) {
+    let addr = smtp_addr(&t).await;
+    let mut stream = TcpStream::connect(addr).await.expect("connect");
+    let body: String = (0..200).map(|n| format!("line {n} ログ\r\n")).collect();
+    let sent =
+        format!("Message-ID: <pieces@example.jp>\r\nSubject: pieces\r\n\r\n{body}..dot\r\nend\r\n");
+    let stored_as = sent.replace("\r\n..dot", "\r\n.dot");
+    let session = format!(
+        "EHLO pieces.example\r\nMAIL FROM:<taro@example.jp>\r\nRCPT TO:<{DESK}>\r\nDATA\r\n{sent}.\r"
+    );
+    for piece in session.as_bytes().chunks(7) {
+        stream.write_all(piece).await.expect("write");
+        stream.flush().await.expect("flush");
+        tokio::time::sleep(Duration::from_millis(1)).await;
+    }
+    tokio::time::sleep(Duration::from_millis(50)).await;
+    stream.write_all(b"\nQUIT\r\n").await.expect("write");
+    let answers = read_to_close(&mut stream, Duration::from_secs(10)).await;
+    assert_eq!(
+        codes(&answers),
+        ["220", "250", "250", "250", "354", "250", "221"],
+        "{answers}"
+    );
+    let (status, _, raw) = ingested(&t, "pieces@example.jp").await;
+    assert_eq!(status, "opened");
+    assert_eq!(String::from_utf8(raw).expect("utf-8"), stored_as);
+}
+both!(
+    a_mail_arriving_in_small_pieces_is_stored_as_sent,
+    super::configure
+);
+
 async fn unknown_recipients_are_refused_and_nothing_is_stored(t: TestApp) {
     if !have("python3") {
         return;

@@ -15,7 +15,7 @@ const READ_BYTES: usize = 256 * 1024;
 
 /// Records what bounce `stored` says; the ticket it concerns, if any.
 pub async fn record(app: &App, stored: &Stored) -> Result<Option<i64>, EmailError> {
-    let Ok(raw) = super::ingest::raw_of(app, stored) else {
+    let Ok(raw) = super::ingest::raw_of(app, stored).await? else {
         return Ok(None);
     };
     let text = String::from_utf8_lossy(&raw[..raw.len().min(READ_BYTES)]);

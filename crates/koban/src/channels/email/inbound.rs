@@ -33,21 +33,147 @@ pub enum Accepted {
     Duplicate,
 }
 
+/// A mail being received, kept only deflated: the listener writes DATA
+/// into it as it arrives, so a large mail is never held whole (nor grown
+/// by doubling a buffer) before it is stored.
+pub struct Incoming {
+    encoder: DeflateEncoder<Vec<u8>>,
+    /// The header block, until its end is seen (its Message-ID is the
+    /// mail's identity); at most [`MAX_HEAD_BYTES`].
+    head: Vec<u8>,
+    head_ended: bool,
+    /// A digest of every byte, the identity of a mail without Message-ID;
+    /// dropped once the headers gave one.
+    digest: Option<Sha256>,
+    size: usize,
+}
+
+/// Header bytes read for the Message-ID: a mail whose header block is
+/// longer is known by its digest. Twenty times Postfix's own cap on a
+/// header block (`header_size_limit`, 100 KiB), so only a mail no relay
+/// would pass gets there.
+const MAX_HEAD_BYTES: usize = 2 * 1024 * 1024;
+
+impl Default for Incoming {
+    fn default() -> Self {
+        Incoming::new()
+    }
+}
+
+impl Incoming {
+    pub fn new() -> Incoming {
+        Incoming {
+            encoder: DeflateEncoder::new(Vec::new(), Compression::fast()),
+            head: Vec::new(),
+            head_ended: false,
+            digest: Some(Sha256::new()),
+            size: 0,
+        }
+    }
+
+    /// Bytes written so far.
+    pub fn len(&self) -> usize {
+        self.size
+    }
+
+    pub fn is_empty(&self) -> bool {
+        self.size == 0
+    }
+
+    /// Appends the next bytes of the mail.
+    pub fn write(&mut self, bytes: &[u8]) -> std::io::Result<()> {
+        self.size += bytes.len();
+        self.encoder.write_all(bytes)?;
+        if let Some(digest) = self.digest.as_mut() {
+            digest.update(bytes);
+        }
+        if !self.head_ended && self.head.len() < MAX_HEAD_BYTES {
+            // Look for the blank line from a little before the new bytes,
+            // in case its line breaks were split between two writes.
+            let from = self.head.len().saturating_sub(3);
+            let take = bytes.len().min(MAX_HEAD_BYTES - self.head.len());
+            self.head.extend_from_slice(&bytes[..take]);
+            if let Some(end) = blank_line(&self.head[from..]) {
+                self.head.truncate(from + end);
+                self.head_ended = true;
+                if header_message_id(&self.head).is_some() {
+                    self.digest = None;
+                }
+            }
+        }
+        Ok(())
+    }
+
+    /// The mail as it is stored: deflated, its identity and its size.
+    pub fn finish(self) -> std::io::Result<Deflated> {
+        // A mail that is all header (no blank line) is read whole too.
+        let whole_in_head = self.head.len() == self.size;
+        let message_id = if self.head_ended || whole_in_head {
+            header_message_id(&self.head)
+        } else {
+            None
+        };
+        let identity = match (message_id, self.digest) {
+            (Some(id), _) => id,
+            (None, Some(digest)) => format!("sha256:{}", hex::encode(digest.finalize())),
+            // The headers named an id that no longer reads: impossible,
+            // since the head is not changed after it was read.
+            (None, None) => return Err(std::io::Error::other("identity lost")),
+        };
+        Ok(Deflated {
+            bytes: self.encoder.finish()?,
+            identity,
+            size: self.size,
+        })
+    }
+}
+
+/// A received mail, deflated.
+pub struct Deflated {
+    pub bytes: Vec<u8>,
+    /// Its Message-ID, else `sha256:` and the digest of its bytes.
+    pub identity: String,
+    pub size: usize,
+}
+
+/// Where the header block of `bytes` ends (after its blank line).
+fn blank_line(bytes: &[u8]) -> Option<usize> {
+    bytes.windows(2).enumerate().find_map(|(i, w)| match w {
+        b"\n\n" => Some(i + 2),
+        b"\n\r" if bytes.get(i + 2) == Some(&b'\n') => Some(i + 3),
+        _ => None,
+    })
+}
+
 /// Stores `raw` and queues its ingest. Safe to call twice with the same
 /// mail: the second is a [`Accepted::Duplicate`].
 pub async fn accept(app: &App, envelope: &Envelope, raw: &[u8]) -> Result<Accepted, EmailError> {
+    let mut incoming = Incoming::new();
+    incoming
+        .write(raw)
+        .map_err(|e| EmailError::Stored(0, e.to_string()))?;
+    accept_incoming(app, envelope, incoming).await
+}
+
+/// Stores the mail written into `incoming` and queues its ingest.
+pub async fn accept_incoming(
+    app: &App,
+    envelope: &Envelope,
+    incoming: Incoming,
+) -> Result<Accepted, EmailError> {
     let now = now_ms();
-    let message_id = identity(raw);
-    let deflated = deflate(raw).map_err(|e| EmailError::Stored(0, e.to_string()))?;
+    let deflated = incoming
+        .finish()
+        .map_err(|e| EmailError::Stored(0, e.to_string()))?;
     let recipients = serde_json::to_string(&envelope.recipients).unwrap_or_else(|_| "[]".into());
     let mut tx = app.store.write().begin().await?;
     let arrival = Arrival {
         source: &envelope.source,
         envelope_from: &envelope.mail_from,
         recipients: &recipients,
-        message_id: &message_id,
-        raw_deflated: &deflated,
-        raw_size: raw.len() as i64,
+        message_id: &deflated.identity,
+        raw_deflated: &deflated.bytes,
+        raw_size: deflated.size as i64,
     };
     let Some(id) = store::insert(&mut tx, &arrival, now).await? else {
         return Ok(Accepted::Duplicate);
@@ -101,26 +227,36 @@ pub async fn replay(app: &App, status: &str, only: Option<i64>) -> Result<usize,
 /// The identity a mail is deduplicated by: its Message-ID, else a digest
 /// of its bytes (Chatwoot skips mails without one; this keeps them).
 pub fn identity(raw: &[u8]) -> String {
-    let headers = mail_parser::MessageParser::new().parse_headers(raw);
-    match headers.as_ref().and_then(|m| m.message_id()) {
-        Some(id) if !id.trim().is_empty() && id.len() <= 998 => {
-            koban_policy::mail::threading::normalise_message_id(id)
-        }
-        _ => format!("sha256:{}", hex::encode(Sha256::digest(raw))),
+    let mut incoming = Incoming::new();
+    match incoming.write(raw).and_then(|_| incoming.finish()) {
+        Ok(deflated) => deflated.identity,
+        Err(_) => format!("sha256:{}", hex::encode(Sha256::digest(raw))),
     }
 }
 
-fn deflate(raw: &[u8]) -> std::io::Result<Vec<u8>> {
-    let mut encoder = DeflateEncoder::new(Vec::with_capacity(raw.len() / 3), Compression::fast());
-    encoder.write_all(raw)?;
-    encoder.finish()
+/// The normalised Message-ID of a header block, if it has a usable one.
+fn header_message_id(head: &[u8]) -> Option<String> {
+    let headers = mail_parser::MessageParser::new().parse_headers(head)?;
+    match headers.message_id() {
+        Some(id) if !id.trim().is_empty() && id.len() <= 998 => {
+            Some(koban_policy::mail::threading::normalise_message_id(id))
+        }
+        _ => None,
+    }
 }
 
 /// The raw mail back from its deflated copy, refusing to inflate past
 /// `limit` bytes: a damaged or hostile copy cannot fill memory.
 pub fn inflate(deflated: &[u8], limit: usize) -> std::io::Result<Vec<u8>> {
+    inflate_sized(deflated, limit, 0)
+}
+
+/// [`inflate`] into a buffer made `size` bytes large at once (the size
+/// recorded when the mail was stored), so a large mail is not copied
+/// from buffer to doubled buffer as it grows.
+pub fn inflate_sized(deflated: &[u8], limit: usize, size: usize) -> std::io::Result<Vec<u8>> {
     use std::io::Read;
-    let mut out = Vec::new();
+    let mut out = Vec::with_capacity(size.min(limit) + 1);
     let decoder = flate2::read::DeflateDecoder::new(deflated);
     decoder.take(limit as u64 + 1).read_to_end(&mut out)?;
     if out.len() > limit {
@@ -161,7 +297,9 @@ mod tests {
     #[test]
     fn a_mail_deflates_and_inflates_back_within_its_limit() {
         let raw = b"Subject: hi\r\n\r\n".repeat(1000);
-        let deflated = deflate(&raw).unwrap();
+        let mut incoming = Incoming::new();
+        incoming.write(&raw).unwrap();
+        let deflated = incoming.finish().unwrap().bytes;
         assert!(deflated.len() < raw.len() / 10);
         assert_eq!(inflate(&deflated, raw.len()).unwrap(), raw);
         assert!(inflate(&deflated, raw.len() - 1).is_err());
@@ -178,5 +316,36 @@ mod tests {
         assert_ne!(bare, identity(b"Subject: none\r\n\r\nho"));
         // Not a mail at all still gets an identity.
         assert!(identity(b"\xff\xfe").starts_with("sha256:"));
+    }
+
+    /// The listener writes a mail in whatever pieces the network gave it:
+    /// every split must store the same bytes under the same identity.
+    #[test]
+    fn a_mail_written_in_pieces_is_the_mail_written_whole() {
+        let mails: [&[u8]; 4] = [
+            b"Subject: a\r\nMessage-ID: <x.1@y.example>\r\n\r\nbody\r\n",
+            b"Subject: a\nMessage-ID: <x.2@y.example>\n\nbody\n",
+            b"Subject: no id\r\n\r\nMessage-ID: <in.body@y.example>\r\n",
+            b"Message-ID: <only.head@y.example>\r\n",
+        ];
+        for mail in mails {
+            let whole = identity(mail);
+            for a in 0..=mail.len() {
+                for b in a..=mail.len() {
+                    let mut incoming = Incoming::new();
+                    for piece in [&mail[..a], &mail[a..b], &mail[b..]] {
+                        incoming.write(piece).unwrap();
+                    }
+                    assert_eq!(incoming.len(), mail.len());
+                    let deflated = incoming.finish().unwrap();
+                    assert_eq!(deflated.identity, whole, "split at {a}, {b}");
+                    assert_eq!(inflate(&deflated.bytes, mail.len()).unwrap(), mail);
+                }
+            }
+        }
+        assert_eq!(identity(mails[1]), "x.2@y.example");
+        assert_eq!(identity(mails[3]), "only.head@y.example");
+        // An id in the body is not the mail's.
+        assert!(identity(mails[2]).starts_with("sha256:"));
     }
 }

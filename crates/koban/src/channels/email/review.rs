@@ -129,7 +129,9 @@ pub async fn place(
         }
         return listed(app, id).await;
     }
-    let mail = ingest::read_mail(app, &stored).map_err(|_| PlaceError::Placed)?;
+    let mail = ingest::read_mail(app, &stored)
+        .await?
+        .map_err(|_| PlaceError::Placed)?;
     let automation = classify(&mail.signals);
     let sender = ingest::sender_of(&stored, &mail);
     let origin = Origin {

@@ -52,7 +52,6 @@ pub struct Stored {
     pub envelope_from: String,
     pub recipients: Vec<String>,
     pub message_id: String,
-    pub raw_deflated: Option<Vec<u8>>,
     pub status: String,
     pub received_at: i64,
 }
@@ -63,7 +62,7 @@ where
     E: Executor<'e, Database = Any>,
 {
     let row = sqlx::query(
-        "SELECT id, source, envelope_from, recipients, message_id, raw_deflated, status, received_at
+        "SELECT id, source, envelope_from, recipients, message_id, status, received_at
          FROM email_inbound WHERE id = $1",
     )
     .bind(id)
@@ -77,10 +76,25 @@ where
         envelope_from: row.try_get("envelope_from")?,
         recipients: serde_json::from_str(&recipients).unwrap_or_default(),
         message_id: row.try_get("message_id")?,
-        raw_deflated: row.try_get("raw_deflated")?,
         status: row.try_get("status")?,
         received_at: row.try_get("received_at")?,
     }))
+}
+
+/// The raw copy of mail `id`, deflated, and its size inflated; `None`
+/// once it was pruned. Read apart from [`stored`], only when needed and
+/// dropped as soon as it is inflated: a large mail is held once.
+pub async fn raw<'e, E>(executor: E, id: i64) -> Result<Option<(Vec<u8>, i64)>, StoreError>
+where
+    E: Executor<'e, Database = Any>,
+{
+    let row = sqlx::query("SELECT raw_deflated, raw_size FROM email_inbound WHERE id = $1")
+        .bind(id)
+        .fetch_optional(executor)
+        .await?;
+    let Some(row) = row else { return Ok(None) };
+    let deflated: Option<Vec<u8>> = row.try_get("raw_deflated")?;
+    Ok(deflated.map(|d| (d, row.try_get::<i64, _>("raw_size").unwrap_or(0))))
 }
 
 /// What ingesting made of a mail.

@@ -55,7 +55,7 @@ pub async fn ingest(app: &App, id: i64) -> Result<(), EmailError> {
     if stored.status != "received" {
         return Ok(());
     }
-    let mail = match read_mail(app, &stored) {
+    let mail = match read_mail(app, &stored).await? {
         Ok(mail) => mail,
         Err(why) => return unreadable(app, &stored, &why).await,
     };
@@ -64,19 +64,30 @@ pub async fn ingest(app: &App, id: i64) -> Result<(), EmailError> {
     Ok(())
 }
 
-/// The stored mail as received, inflated; why not, when it cannot be.
-pub(super) fn raw_of(app: &App, stored: &Stored) -> Result<Vec<u8>, String> {
+/// The stored mail as received, inflated; why not, when it cannot be (its
+/// copy pruned or damaged). Only failing to read the database is an error.
+pub(super) async fn raw_of(
+    app: &App,
+    stored: &Stored,
+) -> Result<Result<Vec<u8>, String>, EmailError> {
     let limit = app.config.email_max_message_bytes.saturating_add(64 * 1024);
-    match stored.raw_deflated.as_deref() {
-        Some(deflated) => super::inbound::inflate(deflated, limit).map_err(|e| e.to_string()),
-        None => Err("raw mail pruned".into()),
-    }
+    let Some((deflated, size)) = store::raw(app.store.read(), stored.id).await? else {
+        return Ok(Err("raw mail pruned".into()));
+    };
+    let size = usize::try_from(size).unwrap_or(0);
+    Ok(super::inbound::inflate_sized(&deflated, limit, size).map_err(|e| e.to_string()))
 }
 
 /// The stored mail, inflated and parsed; why not, when it cannot be.
-pub(super) fn read_mail(app: &App, stored: &Stored) -> Result<Mail, String> {
-    let raw = raw_of(app, stored)?;
-    parse::parse(&raw, &settings(app).trusted_authserv_ids).map_err(|e| e.to_string())
+pub(super) async fn read_mail(
+    app: &App,
+    stored: &Stored,
+) -> Result<Result<Mail, String>, EmailError> {
+    let raw = match raw_of(app, stored).await? {
+        Ok(raw) => raw,
+        Err(why) => return Ok(Err(why)),
+    };
+    Ok(parse::parse(&raw, &settings(app).trusted_authserv_ids).map_err(|e| e.to_string()))
 }
 
 /// Who wrote the mail: its From, else the envelope's sender. Reply-To is

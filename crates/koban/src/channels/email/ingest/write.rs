@@ -149,7 +149,11 @@ async fn upload_files(app: &App, mail: &Mail) -> (Vec<String>, Vec<serde_json::V
             refused.push(json!({ "file_name": file.name, "code": "attachment_too_many" }));
             continue;
         }
-        let bytes = bytes::Bytes::from(file.bytes.clone());
+        if file.size as u64 > attachments::limits().max_bytes {
+            refused.push(json!({ "file_name": file.name, "code": "attachment_too_large" }));
+            continue;
+        }
+        let bytes = file.bytes.clone();
         match attachments::upload(app, None, DeskUploadKind::Attachment, &file.name, bytes).await {
             Ok(uploaded) => tokens.push(uploaded.token),
             Err(e) => refused.push(json!({ "file_name": file.name, "code": refusal_code(&e) })),

@@ -25,6 +25,8 @@ pub struct Body {
     pub files: Vec<File>,
     pub problems: Vec<String>,
     file_bytes: usize,
+    /// Largest file kept: the desk's own limit.
+    max_file_bytes: u64,
 }
 
 impl Body {
@@ -35,7 +37,7 @@ impl Body {
     }
 }
 
-pub fn read(message: &Message) -> Body {
+pub fn read(message: &mut Message) -> Body {
     let mut body = Body {
         charset: message
             .text_part(0)
@@ -43,6 +45,7 @@ pub fn read(message: &Message) -> Body {
             .and_then(|p| p.content_type())
             .and_then(|ct| ct.attribute("charset"))
             .map(str::to_ascii_lowercase),
+        max_file_bytes: koban_policy::desk::attachment::Limits::default().max_bytes,
         ..Body::default()
     };
     if message.parts.len() > MAX_PARTS {
@@ -141,21 +144,29 @@ fn note_charset(part: &MessagePart, body: &mut Body) {
 
 /// Files and forwarded mails of `message`; a forwarded mail's text is
 /// appended to `text` as a forwarded block.
-fn collect(message: &Message, depth: usize, body: &mut Body, text: &mut String) {
+/// Files are moved out of the parsed message, not copied: a large file
+/// is held once.
+fn collect(message: &mut Message, depth: usize, body: &mut Body, text: &mut String) {
     if message.attachments.len() > MAX_PARTS {
         body.problem(format!(
             "{} attachments: only the first {MAX_PARTS} were read",
             message.attachments.len()
         ));
     }
-    for &id in message.attachments.iter().take(MAX_PARTS) {
-        let Some(part) = message.parts.get(id as usize) else {
+    let ids: Vec<u32> = message
+        .attachments
+        .iter()
+        .take(MAX_PARTS)
+        .copied()
+        .collect();
+    for id in ids {
+        let Some(part) = message.parts.get_mut(id as usize) else {
             continue;
         };
         if part.is_encoding_problem {
             body.problem("a part's encoding was broken: it was read as far as it could be".into());
         }
-        if let PartType::Message(forwarded) = &part.body {
+        if let PartType::Message(forwarded) = &mut part.body {
             if depth + 1 > MAX_DEPTH {
                 body.problem(format!(
                     "forwarded mails nested more than {MAX_DEPTH} deep: the inner ones were not read"
@@ -213,22 +224,23 @@ fn forwarded_block(forwarded: &Message, body: &mut Body) -> String {
     block
 }
 
-fn keep_file(part: &MessagePart, body: &mut Body) {
+fn keep_file(part: &mut MessagePart, body: &mut Body) {
     if body.files.len() >= MAX_FILES {
         body.problem(format!(
             "more than {MAX_FILES} files: the rest were not kept"
         ));
         return;
     }
-    let bytes = part.contents();
-    if body.file_bytes + bytes.len() > MAX_FILE_BYTES {
+    let size = part.contents().len();
+    // A file the desk would refuse anyway is named, not kept.
+    let too_large = size as u64 > body.max_file_bytes;
+    if !too_large && body.file_bytes + size > MAX_FILE_BYTES {
         body.problem(format!(
             "files larger than {} MiB in all: the rest were not kept",
             MAX_FILE_BYTES / 1024 / 1024
         ));
         return;
     }
-    body.file_bytes += bytes.len();
     let content_type = part
         .content_type()
         .map(|ct| match ct.subtype() {
@@ -249,11 +261,33 @@ fn keep_file(part: &MessagePart, body: &mut Body) {
             || part
                 .content_disposition()
                 .is_some_and(|d| d.ctype().eq_ignore_ascii_case("inline")));
+    let name = names::file_name(part.attachment_name(), &content_type);
+    let bytes = if too_large {
+        bytes::Bytes::new()
+    } else {
+        body.file_bytes += size;
+        take_contents(part)
+    };
     body.files.push(File {
-        name: names::file_name(part.attachment_name(), &content_type),
+        name,
         content_type,
-        bytes: bytes.to_vec(),
+        bytes,
+        size,
         inline,
         content_id,
     });
+}
+
+/// The part's decoded bytes, moved out of it (mail-parser decoded them
+/// into a buffer of their own; only an unencoded part is copied).
+fn take_contents(part: &mut MessagePart) -> bytes::Bytes {
+    let empty = PartType::Binary(std::borrow::Cow::Borrowed(&[]));
+    match std::mem::replace(&mut part.body, empty) {
+        PartType::Binary(c) | PartType::InlineBinary(c) => bytes::Bytes::from(c.into_owned()),
+        PartType::Text(t) | PartType::Html(t) => bytes::Bytes::from(t.into_owned().into_bytes()),
+        other => {
+            part.body = other;
+            bytes::Bytes::copy_from_slice(part.contents())
+        }
+    }
 }

@@ -27,7 +27,10 @@ pub struct Person {
 pub struct File {
     pub name: String,
     pub content_type: String,
-    pub bytes: Vec<u8>,
+    /// Empty when the file was larger than the desk takes ([`File::size`]).
+    pub bytes: bytes::Bytes,
+    /// Decoded size, in bytes.
+    pub size: usize,
     /// Shown in the body (`Content-Disposition: inline` with a Content-ID).
     pub inline: bool,
     /// Without angle brackets: what the HTML's `cid:` images name.
@@ -106,7 +109,7 @@ fn one_line(text: &str, max: usize) -> String {
 /// Parses `raw`. `trusted_authserv_ids` are the relays whose
 /// `Authentication-Results` are believed.
 pub fn parse(raw: &[u8], trusted_authserv_ids: &[String]) -> Result<Mail, Unreadable> {
-    let message = MessageParser::default()
+    let mut message = MessageParser::default()
         .parse(raw)
         .ok_or(Unreadable::NoHeaders)?;
     let ids = |value: &HeaderValue| -> Vec<String> {
@@ -126,7 +129,7 @@ pub fn parse(raw: &[u8], trusted_authserv_ids: &[String]) -> Result<Mail, Unread
                 .filter(|n| !n.is_empty()),
         })
     };
-    let body = body::read(&message);
+    let body = body::read(&mut message);
     let header_text = |name: &str| {
         message
             .header(name)

@@ -219,7 +219,7 @@ fn html_is_sanitised_and_cid_images_stay() {
 fn forwarded_attachments_are_collected() {
     let mail = read(&sample("forwarded"));
     assert_eq!(mail.files.len(), 1);
-    assert_eq!(mail.files[0].bytes, b"%PDF-1.4 sample");
+    assert_eq!(&mail.files[0].bytes[..], b"%PDF-1.4 sample");
     assert!(!mail.files[0].inline);
 }
 
@@ -348,17 +348,37 @@ fn forwards_nested_a_hundred_deep_do_not_overflow() {
 
 #[test]
 fn attachment_bytes_are_capped() {
-    let big = "QUFB".repeat(body::MAX_FILE_BYTES / 8);
+    // Each file 9 MiB, under the desk's limit of one; five are 45 MiB.
+    let big = "QUFB".repeat(9 * 1024 * 1024 / 3);
     let part = |n: usize| {
         format!("--b\nContent-Type: application/zip\nContent-Transfer-Encoding: base64\nContent-Disposition: attachment; filename=\"{n}.zip\"\n\n{big}\n")
     };
+    let parts: String = (1..=5).map(part).collect();
     let raw = plain(
         "From: a@b.example\nContent-Type: multipart/mixed; boundary=b",
-        &format!("{}{}{}--b--\n", part(1), part(2), part(3)),
+        &format!("{parts}--b--\n"),
     );
     let mail = read(&raw);
-    assert_eq!(mail.files.len(), 2);
+    assert_eq!(mail.files.len(), 4);
+    assert!(mail.files.iter().all(|f| f.bytes.len() == 9 * 1024 * 1024));
     assert!(mail.problems.iter().any(|p| p.contains("MiB")));
+}
+
+/// A file over the desk's limit is listed (the agent learns it was sent)
+/// but its bytes are not kept: they would only be refused.
+#[test]
+fn a_file_larger_than_the_desk_takes_is_named_not_kept() {
+    let big = "QUFB".repeat(11 * 1024 * 1024 / 3);
+    let raw = plain(
+        "From: a@b.example\nContent-Type: multipart/mixed; boundary=b",
+        &format!("--b\nContent-Type: text/plain\n\nsee the dump\n--b\nContent-Type: application/zip\nContent-Transfer-Encoding: base64\nContent-Disposition: attachment; filename=\"dump.zip\"\n\n{big}\n--b--\n"),
+    );
+    let mail = read(&raw);
+    assert_eq!(mail.files.len(), 1);
+    assert_eq!(mail.files[0].name, "dump.zip");
+    assert_eq!(mail.files[0].size, 11 * 1024 * 1024 / 3 * 3);
+    assert!(mail.files[0].bytes.is_empty());
+    assert_eq!(mail.text, "see the dump");
 }
 
 #[test]

@@ -1,15 +1,17 @@
 //! The mail after DATA, size-limited while it is read.
 
 use super::{Session, Step};
-use crate::channels::email::inbound::{self, Envelope};
+use crate::channels::email::inbound::{self, Envelope, Incoming};
+use crate::channels::email::EmailError;
 use smtp_proto::request::receiver::{DataReceiver, DummyDataReceiver};
 use tokio::io::{AsyncRead, AsyncWrite};
 use tokio::time::Instant;
 
 impl Session<'_> {
-    /// After DATA: reads to the final dot, unstuffed by `smtp-proto`, and
-    /// keeps at most the size limit; a larger mail is read to its end and
-    /// dropped, so the sender gets a 552 instead of a broken connection.
+    /// After DATA: reads to the final dot, unstuffed by `smtp-proto`,
+    /// deflating as it comes (the mail is never held whole), up to the size
+    /// limit; a larger mail is read to its end and dropped, so the sender
+    /// gets a 552 instead of a broken connection.
     pub(super) async fn data<S>(&mut self, stream: &mut S) -> Step
     where
         S: AsyncRead + AsyncWrite + Unpin + Send,
@@ -22,7 +24,9 @@ impl Session<'_> {
         // The receiver only sees a final dot after a line break: start it
         // as if one had just been read, so an empty mail ends at ".".
         receiver.ingest(&mut b"\r\n".iter(), &mut Vec::new());
-        let mut message = Vec::new();
+        let mut incoming = Incoming::new();
+        let mut chunk = Vec::new();
+        let mut unwritable = false;
         let mut discard: Option<DummyDataReceiver> = None;
         let deadline = Instant::now() + self.limits.data_timeout;
         loop {
@@ -30,13 +34,23 @@ impl Session<'_> {
                 let mut bytes = self.input.iter();
                 let done = match discard.as_mut() {
                     Some(dummy) => dummy.ingest(&mut bytes),
-                    None => receiver.ingest(&mut bytes, &mut message),
+                    None => receiver.ingest(&mut bytes, &mut chunk),
                 };
                 let consumed = self.input.len() - bytes.as_slice().len();
                 self.input.drain(..consumed);
-                if discard.is_none() && message.len() > self.limits.max_message {
+                if discard.is_none() && incoming.len() + chunk.len() > self.limits.max_message {
                     discard = Some(DummyDataReceiver::new_data(&receiver));
-                    message = Vec::new();
+                    incoming = Incoming::new();
+                } else {
+                    // A trailing CR stays behind: if the final dot's LF comes
+                    // in the next read, the receiver takes that CR back.
+                    let keep = usize::from(!done && chunk.last() == Some(&b'\r'));
+                    let ready = chunk.len() - keep;
+                    unwritable |= incoming.write(&chunk[..ready]).is_err();
+                    chunk.drain(..ready);
+                }
+                if discard.is_some() {
+                    chunk.clear();
                 }
                 if done {
                     break;
@@ -61,7 +75,15 @@ impl Session<'_> {
             mail_from: self.mail_from.take().unwrap_or_default(),
             recipients: std::mem::take(&mut self.recipients),
         };
-        match inbound::accept(self.app, &envelope, &message).await {
+        let accepted = if unwritable {
+            Err(EmailError::Stored(
+                0,
+                "the mail could not be deflated".into(),
+            ))
+        } else {
+            inbound::accept_incoming(self.app, &envelope, incoming).await
+        };
+        match accepted {
             Ok(_) => self.reply(250, [2, 0, 0], "Message accepted"),
             Err(error) => {
                 tracing::error!(peer = %self.peer, %error, "an inbound mail could not be stored");
