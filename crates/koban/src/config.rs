@@ -91,6 +91,15 @@ pub struct Config {
     pub email_smtp_timeout_seconds: u64,
     pub email_smtp_data_timeout_seconds: u64,
     pub email_smtp_max_connections: usize,
+    pub email_imap_host: String,
+    pub email_imap_port: u16,
+    pub email_imap_security: String,
+    pub email_imap_tls_ca: String,
+    pub email_imap_user: String,
+    pub email_imap_password: String,
+    pub email_imap_mailboxes: String,
+    pub email_imap_poll_seconds: u64,
+    pub email_imap_lease_seconds: u64,
 }
 
 impl Default for Config {
@@ -168,6 +177,15 @@ impl Default for Config {
             email_smtp_timeout_seconds: 300,
             email_smtp_data_timeout_seconds: 600,
             email_smtp_max_connections: 100,
+            email_imap_host: String::new(),
+            email_imap_port: 0,
+            email_imap_security: "tls".into(),
+            email_imap_tls_ca: String::new(),
+            email_imap_user: String::new(),
+            email_imap_password: String::new(),
+            email_imap_mailboxes: "INBOX".into(),
+            email_imap_poll_seconds: 60,
+            email_imap_lease_seconds: 60,
         }
     }
 }
@@ -246,6 +264,15 @@ pub const KEYS: &[(&str, &str)] = &[
     ("email_smtp_timeout_seconds", "How long the SMTP listener waits for a sender's next command, or for a sender to read its answers, before closing the connection with 421."),
     ("email_smtp_data_timeout_seconds", "Longest time a sender may take to send one message after DATA; a slower sender is cut off with 421 and nothing is stored."),
     ("email_smtp_max_connections", "SMTP connections served at once; one more is answered 421 and closed, so the sender retries later."),
+    ("email_imap_host", "IMAP server to poll for the desk's mail, as an alternative (or an addition) to the SMTP listener: Koban reads each new message of `email_imap_mailboxes` (without marking it read) and records the last UID taken, so a restart neither skips nor repeats a mail. Needs `email_addresses`; a mail is attributed to the desk address in its Delivered-To, X-Original-To, To or Cc, else to the first one. Empty: off."),
+    ("email_imap_port", "IMAP server port. 0: 993 with `tls`, 143 otherwise."),
+    ("email_imap_security", "`tls` (implicit TLS, port 993), `starttls` (plain connection upgraded before signing in, port 143; refused if the server does not offer it) or `none` (no encryption: the password crosses the network in clear; for tests and a server on the same machine only)."),
+    ("email_imap_tls_ca", "PEM file of the certificate authorities (or the self-signed certificate) the IMAP server's certificate is checked against. Empty: the public web PKI roots."),
+    ("email_imap_user", "IMAP sign-in name."),
+    ("email_imap_password", "IMAP password."),
+    ("email_imap_mailboxes", "Comma-separated mailboxes to poll, each with its own connection (IMAP IDLE watches one mailbox at a time)."),
+    ("email_imap_poll_seconds", "How often a mailbox is polled when the server lacks IDLE (with IDLE, new mail is taken at once and IDLE is renewed every 25 minutes); also the longest wait between reconnection attempts after a failure (they back off from one second)."),
+    ("email_imap_lease_seconds", "With several nodes sharing one PostgreSQL, one node at a time polls each mailbox: it holds a lease in the database, renewed every third of this time; when that node dies, another takes the mailbox over once the lease has run out."),
 ];
 
 /// Why the configuration could not be loaded.
@@ -419,6 +446,9 @@ impl Config {
         if self.email_smtp_max_connections == 0 {
             return bad("email_smtp_max_connections", "must be at least 1");
         }
+        if let Err((key, message)) = self.imap_problem() {
+            return bad(key, &message);
+        }
         if self.email_max_message_bytes < 1024 {
             return bad("email_max_message_bytes", "must be at least 1024");
         }
@@ -426,6 +456,72 @@ impl Config {
             return bad("risk_refusal_cache_seconds", "must be 0 (off) or more");
         }
         Ok(())
+    }
+
+    /// What is wrong with the `email_imap_*` keys, when IMAP polling is on.
+    fn imap_problem(&self) -> Result<(), (&'static str, String)> {
+        if self.email_imap_host.trim().is_empty() {
+            return Ok(());
+        }
+        if self.email_addresses.trim().is_empty() {
+            return Err((
+                "email_imap_host",
+                "IMAP polling needs email_addresses (the desk's addresses mail is taken for)"
+                    .into(),
+            ));
+        }
+        if !matches!(
+            self.email_imap_security.as_str(),
+            "tls" | "starttls" | "none"
+        ) {
+            return Err((
+                "email_imap_security",
+                "must be tls, starttls or none".into(),
+            ));
+        }
+        if self.email_imap_user.trim().is_empty() {
+            return Err((
+                "email_imap_user",
+                "IMAP polling needs a user to sign in as".into(),
+            ));
+        }
+        let mailboxes = self.imap_mailboxes();
+        if mailboxes.is_empty() {
+            return Err((
+                "email_imap_mailboxes",
+                "name at least one mailbox, such as INBOX".into(),
+            ));
+        }
+        if let Some(bad) = mailboxes
+            .iter()
+            .find(|m| m.chars().any(|c| c.is_control() || c == '"' || c == '\\'))
+        {
+            return Err((
+                "email_imap_mailboxes",
+                format!(
+                    "`{}` holds a character a mailbox name cannot",
+                    bad.escape_debug()
+                ),
+            ));
+        }
+        if self.email_imap_poll_seconds == 0 {
+            return Err(("email_imap_poll_seconds", "must be at least 1".into()));
+        }
+        if self.email_imap_lease_seconds < 3 {
+            return Err(("email_imap_lease_seconds", "must be at least 3".into()));
+        }
+        Ok(())
+    }
+
+    /// The mailboxes of `email_imap_mailboxes`, each once, in order.
+    pub fn imap_mailboxes(&self) -> Vec<String> {
+        let mut out: Vec<String> = Vec::new();
+        for name in self.email_imap_mailboxes.split(',').map(str::trim) {
+            if !name.is_empty() && !out.iter().any(|m| m == name) {
+                out.push(name.to_string());
+            }
+        }
+        out
     }
 
     /// The configuration as `key = value` lines, secrets masked.
@@ -616,6 +712,41 @@ mod tests {
                 .unwrap()
                 .database_sign_in_waits_for_flush
         );
+    }
+
+    #[test]
+    fn imap_settings_are_checked_at_start() {
+        let load = |pairs: &[(&str, &str)]| {
+            let env: Vec<(String, String)> = pairs
+                .iter()
+                .map(|(k, v)| (format!("KOBAN_{}", k.to_ascii_uppercase()), v.to_string()))
+                .collect();
+            Config::load(None, env, &[])
+        };
+        let off = load(&[]).unwrap();
+        assert!(off.email_imap_host.is_empty());
+        assert_eq!(off.imap_mailboxes(), ["INBOX"]);
+        let base = [
+            ("email_addresses", "support@desk.example"),
+            ("email_imap_host", "imap.example.com"),
+            ("email_imap_user", "desk"),
+        ];
+        let on = load(&base).unwrap();
+        assert_eq!(on.email_imap_security, "tls");
+        let with = |extra: (&str, &str)| {
+            let mut all = base.to_vec();
+            all.push(extra);
+            load(&all).unwrap_err().to_string()
+        };
+        assert!(with(("email_imap_security", "ssl")).starts_with("email_imap_security"));
+        assert!(with(("email_imap_mailboxes", " , ")).starts_with("email_imap_mailboxes"));
+        assert!(with(("email_imap_poll_seconds", "0")).starts_with("email_imap_poll_seconds"));
+        assert!(with(("email_imap_lease_seconds", "1")).starts_with("email_imap_lease_seconds"));
+        assert!(with(("email_imap_user", "")).starts_with("email_imap_user"));
+        let no_desk = load(&base[1..]).unwrap_err().to_string();
+        assert!(no_desk.contains("email_addresses"), "{no_desk}");
+        let twice = load(&[("email_imap_mailboxes", "INBOX, Support,INBOX")]).unwrap();
+        assert_eq!(twice.imap_mailboxes(), ["INBOX", "Support"]);
     }
 
     #[test]

@@ -5,6 +5,7 @@
 
 pub mod automation;
 pub mod bounce;
+pub mod imap;
 pub mod language;
 pub mod quotes;
 pub mod threading;

@@ -34,6 +34,7 @@ mod desk_verification;
 mod edges;
 mod email_case3;
 mod email_console;
+mod email_imap;
 mod email_ingest;
 mod email_review;
 mod email_smtp;

@@ -8,6 +8,7 @@
 pub mod api;
 pub mod bounce;
 mod error;
+pub mod imap;
 pub mod inbound;
 pub mod ingest;
 pub mod listener;
@@ -123,7 +124,8 @@ pub fn domain() -> Domain {
     Domain {
         check: |config| {
             Settings::from_config(config)?;
-            listener::check(config)
+            listener::check(config)?;
+            imap::check(config)
         },
         build: |config, _, parts| {
             let settings = Settings::from_config(config)?;
@@ -132,13 +134,21 @@ pub fn domain() -> Domain {
                 settings.desk_address(),
             )?);
             parts.insert(settings);
+            parts.insert(imap::Imap::from_config(config)?);
             Ok(())
         },
-        migrations: &[Migration {
-            version: 17,
-            name: "email_inbound",
-            sql: include_str!("../../../migrations/0017_email_inbound.sql"),
-        }],
+        migrations: &[
+            Migration {
+                version: 17,
+                name: "email_inbound",
+                sql: include_str!("../../../migrations/0017_email_inbound.sql"),
+            },
+            Migration {
+                version: 20,
+                name: "email_imap",
+                sql: include_str!("../../../migrations/0020_email_imap.sql"),
+            },
+        ],
         jobs: &[ingest::JOB, inbound::PRUNE_JOB],
         pages: pages::router,
         templates: &[(
@@ -150,7 +160,8 @@ pub fn domain() -> Domain {
                 .routes(utoipa_axum::routes!(api::list))
                 .routes(utoipa_axum::routes!(api::place))
         },
-        background: &[listener::serve],
+        background: &[listener::serve, imap::serve],
+        gauges: Some(imap::gauges),
         ..Domain::named("email")
     }
 }

@@ -44,6 +44,50 @@ pub async fn insert(
     })
 }
 
+/// What is known of a mail that was not taken whole (IMAP polling found it
+/// over the size limit): its header's facts, and why.
+#[derive(Debug, Clone)]
+pub struct Unreadable<'a> {
+    pub source: &'a str,
+    pub envelope_from: &'a str,
+    /// As JSON.
+    pub recipients: &'a str,
+    pub message_id: &'a str,
+    pub raw_size: i64,
+    pub sender: Option<&'a str>,
+    /// With `error` saying why, as the review list shows it.
+    pub detail: &'a serde_json::Value,
+}
+
+/// Stores such a mail, with no raw copy, as `unreadable` so agents see it;
+/// false, storing nothing, when its Message-ID is stored already.
+pub async fn insert_unreadable<'e, E>(
+    executor: E,
+    u: &Unreadable<'_>,
+    now: i64,
+) -> Result<bool, StoreError>
+where
+    E: Executor<'e, Database = Any>,
+{
+    let done = sqlx::query(
+        "INSERT INTO email_inbound (source, envelope_from, recipients, message_id,
+            raw_deflated, raw_size, received_at, status, sender, detail, processed_at)
+         VALUES ($1, $2, $3, $4, NULL, $5, $6, 'unreadable', $7, $8, $6)
+         ON CONFLICT (message_id) DO NOTHING",
+    )
+    .bind(u.source)
+    .bind(u.envelope_from)
+    .bind(u.recipients)
+    .bind(u.message_id)
+    .bind(u.raw_size)
+    .bind(now)
+    .bind(u.sender)
+    .bind(u.detail.to_string())
+    .execute(executor)
+    .await?;
+    Ok(done.rows_affected() == 1)
+}
+
 /// A stored mail, as the ingest job reads it.
 #[derive(Debug, Clone)]
 pub struct Stored {

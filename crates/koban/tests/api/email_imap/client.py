@@ -1,0 +1,39 @@
+"""The tests' IMAP client: Python's imaplib, a real client independent of
+Koban's, puts mail into Dovecot and changes its mailboxes.
+
+Usage: client.py '{"port": 1430, "user": "desk", "password": "…",
+                   "ops": [["append", "INBOX", "/path/mail.eml"],
+                           ["create", "Support"], ["delete", "Support"]]}'
+Prints a JSON list with each operation's answer.
+"""
+
+import imaplib
+import json
+import sys
+
+
+def main() -> None:
+    args = json.loads(sys.argv[1])
+    client = imaplib.IMAP4("127.0.0.1", args["port"])
+    client.login(args["user"], args["password"])
+    answers = []
+    for op in args["ops"]:
+        if op[0] == "append":
+            with open(op[2], "rb") as f:
+                raw = f.read()
+            typ, data = client.append(op[1], None, None, raw)
+        elif op[0] == "create":
+            typ, data = client.create(op[1])
+        elif op[0] == "delete":
+            typ, data = client.delete(op[1])
+        else:
+            raise SystemExit(f"unknown operation {op[0]}")
+        if typ != "OK":
+            raise SystemExit(f"{op[0]} {op[1]}: {typ} {data}")
+        answers.append([typ, [d.decode("utf-8", "replace") for d in data if d]])
+    client.logout()
+    print(json.dumps(answers))
+
+
+if __name__ == "__main__":
+    main()
