@@ -14,7 +14,7 @@ use crate::crypto::ServerKey;
 use crate::domain::Domain;
 use crate::jobs::Job;
 use crate::state::{App, JobFuture, JobKind};
-use crate::store::{now_ms, StoreError};
+use crate::store::{now_ms, Batch, StoreError};
 use sqlx::{Any, Transaction};
 use std::sync::Arc;
 
@@ -96,6 +96,22 @@ pub async fn queue(
     live: bool,
     message: Outgoing,
 ) -> Result<i64, StoreError> {
+    let mut job = Batch::default();
+    let id = queue_then(tx, key, live, message, &mut job).await?;
+    job.run(tx).await?;
+    Ok(id)
+}
+
+/// [`queue`], the delivery's row stored and its job added to `then`, which
+/// the caller runs in the same transaction with whatever else needs the
+/// delivery's id: one trip fewer.
+pub async fn queue_then(
+    tx: &mut Transaction<'_, Any>,
+    key: &ServerKey,
+    live: bool,
+    message: Outgoing,
+    then: &mut Batch,
+) -> Result<i64, StoreError> {
     let now = now_ms();
     let provider = match (live, message.channel) {
         (false, _) => "outbox",
@@ -108,14 +124,13 @@ pub async fn queue(
         .as_ref()
         .and_then(|h| serde_json::to_string(h).ok());
     let id = store::insert(tx, &message, sealed, headers.as_deref(), provider, now).await?;
-    crate::jobs::enqueue(
-        &mut **tx,
+    crate::jobs::enqueue_into(
+        then,
         DELIVER,
         &serde_json::json!({ "delivery_id": id, "provider": provider }),
         Some(&format!("delivery:{id}")),
         now,
-    )
-    .await?;
+    );
     Ok(id)
 }
 

@@ -25,6 +25,8 @@ pub struct State {
     /// The triage model: the built-in one taught the agents' corrections,
     /// and when it was last taught.
     model: RwLock<(Arc<Model>, i64)>,
+    /// What admins configured, as new tickets read it.
+    snapshot: admin::snapshot::Cache,
 }
 
 /// How often a node reads the agents' corrections again: every node
@@ -96,6 +98,7 @@ pub fn domain() -> Domain {
             // Taught the corrections on first use (time 0 is stale).
             parts.insert(State {
                 model: RwLock::new((Arc::new(Model::builtin()), 0)),
+                snapshot: Default::default(),
             });
             parts.insert(attachments::Blobs(attachments::blob_store(config)?));
             Ok(())

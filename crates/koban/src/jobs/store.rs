@@ -1,6 +1,6 @@
 //! SQL for the job queue.
 
-use crate::store::{now_ms, Store, StoreError};
+use crate::store::{now_ms, Batch, Store, StoreError};
 use sqlx::{Any, Executor, Row};
 
 /// A claimed job.
@@ -11,6 +11,31 @@ pub struct Job {
     pub payload: serde_json::Value,
     pub attempts: i64,
     pub max_attempts: i64,
+}
+
+const ENQUEUE: &str =
+    "INSERT INTO jobs (kind, payload, idempotency_key, status, run_at, created_at)
+     VALUES ($1, $2, $3, 'pending', $4, $5)
+     ON CONFLICT (idempotency_key) DO NOTHING";
+
+/// [`enqueue`] as a statement of `batch`, which commits with what caused it.
+pub fn enqueue_into(
+    batch: &mut Batch,
+    kind: &str,
+    payload: &serde_json::Value,
+    idempotency_key: Option<&str>,
+    run_at_ms: i64,
+) {
+    batch.push(
+        ENQUEUE,
+        vec![
+            kind.into(),
+            payload.to_string().into(),
+            idempotency_key.into(),
+            run_at_ms.into(),
+            now_ms().into(),
+        ],
+    );
 }
 
 /// Adds a job. With an idempotency key, adding the same key twice adds it once.
@@ -24,18 +49,14 @@ pub async fn enqueue<'e, E>(
 where
     E: Executor<'e, Database = Any>,
 {
-    sqlx::query(
-        "INSERT INTO jobs (kind, payload, idempotency_key, status, run_at, created_at)
-         VALUES ($1, $2, $3, 'pending', $4, $5)
-         ON CONFLICT (idempotency_key) DO NOTHING",
-    )
-    .bind(kind)
-    .bind(payload.to_string())
-    .bind(idempotency_key)
-    .bind(run_at_ms)
-    .bind(now_ms())
-    .execute(executor)
-    .await?;
+    sqlx::query(ENQUEUE)
+        .bind(kind)
+        .bind(payload.to_string())
+        .bind(idempotency_key)
+        .bind(run_at_ms)
+        .bind(now_ms())
+        .execute(executor)
+        .await?;
     Ok(())
 }
 

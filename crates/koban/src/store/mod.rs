@@ -2,10 +2,12 @@
 //! PostgreSQL the scale-out path; repository code runs unchanged on both
 //! through sqlx's `Any` driver, and what truly differs lives in [`dialect`].
 
+mod batch;
 pub mod dialect;
 mod lane;
 mod migrate;
 
+pub use batch::{Batch, Value};
 pub use dialect::Backend;
 pub use migrate::{Migration, FOUNDATION};
 

@@ -29,6 +29,7 @@ mod desk_pages;
 mod desk_roles;
 mod desk_routing;
 mod desk_sla;
+mod desk_snapshot;
 mod desk_triage_phrases;
 mod desk_verification;
 mod edges;

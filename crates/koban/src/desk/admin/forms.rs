@@ -118,5 +118,6 @@ pub async fn save(
     )
     .await?;
     tx.commit().await?;
+    crate::desk::admin::snapshot::changed(app);
     Ok(spec)
 }

@@ -16,3 +16,4 @@ pub mod routing;
 pub mod routing_api;
 pub mod routing_pages;
 pub mod sla_pages;
+pub mod snapshot;

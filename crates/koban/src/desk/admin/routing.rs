@@ -152,6 +152,7 @@ pub async fn save_team(
         recompute::enqueue(&mut tx).await?;
     }
     tx.commit().await?;
+    crate::desk::admin::snapshot::changed(app);
     app.jobs_wakeup.notify_one();
     Ok(())
 }
@@ -167,6 +168,7 @@ pub async fn delete_team(app: &App, actor: i64, slug: &str) -> Result<(), DeskEr
     let detail = serde_json::json!({});
     settings::record_change(&mut tx, actor, "team", slug, "deleted", &detail, now).await?;
     tx.commit().await?;
+    crate::desk::admin::snapshot::changed(app);
     Ok(())
 }
 
@@ -209,6 +211,7 @@ pub async fn save_member(
     let detail = serde_json::json!({ "account_id": account_id, "cap": member.cap, "available": member.available });
     settings::record_change(&mut tx, actor, "team_member", slug, "saved", &detail, now).await?;
     tx.commit().await?;
+    crate::desk::admin::snapshot::changed(app);
     Ok(())
 }
 
@@ -231,6 +234,7 @@ pub async fn delete_member(
     let detail = serde_json::json!({ "account_id": account_id });
     settings::record_change(&mut tx, actor, "team_member", slug, "deleted", &detail, now).await?;
     tx.commit().await?;
+    crate::desk::admin::snapshot::changed(app);
     Ok(())
 }
 
@@ -331,6 +335,7 @@ pub async fn save_calendar(
         recompute::enqueue(&mut tx).await?;
     }
     tx.commit().await?;
+    crate::desk::admin::snapshot::changed(app);
     app.jobs_wakeup.notify_one();
     Ok(id)
 }
@@ -456,6 +461,7 @@ pub async fn save_policies(
     .await?;
     recompute::enqueue(&mut tx).await?;
     tx.commit().await?;
+    crate::desk::admin::snapshot::changed(app);
     app.jobs_wakeup.notify_one();
     Ok(())
 }

@@ -13,7 +13,7 @@ use crate::desk::store::sla::{self as sstore, ClockRow, HistoryRows, Stage};
 use crate::desk::store::{self, settings::PolicyRow, Label, TicketRow};
 use crate::jobs::Job;
 use crate::state::{App, JobFuture, JobKind};
-use crate::store::now_ms;
+use crate::store::{now_ms, Batch};
 use jiff::SignedDuration;
 use koban_policy::desk::calendar::Calendar;
 use koban_policy::desk::sla::{self, ClockState, History, Metric, Policy, Settings, Targets, Tier};
@@ -106,17 +106,27 @@ pub async fn refresh(
     let team = team_of(tx, ticket.team.as_deref()).await?;
     let rows = sstore::history(tx, ticket_id).await?;
     let before = sstore::clocks(&mut **tx, ticket_id).await?;
-    settle(tx, &ticket, &policies, team.as_ref(), &rows, &before, now)
-        .await
-        .map(drop)
+    let mut inserts = Batch::default();
+    let facts = Facts {
+        ticket: &ticket,
+        policies: &policies,
+        team: team.as_ref(),
+        rows: &rows,
+    };
+    settle(tx, &mut inserts, facts, &before, now).await?;
+    inserts.run(tx).await?;
+    Ok(())
 }
 
 /// Starts the clocks of a ticket opened in this transaction: nothing has
 /// happened on it but its first message, and it has no clock yet, so
-/// nothing is read back from the writer. When the first answer is due, if
-/// a policy promises one (what the acknowledgement tells the requester).
+/// nothing is read back from the writer and nothing is updated; its clocks
+/// and their job go into `batch`, which the opener runs with the ticket's
+/// other rows. When the first answer is due, if a policy promises one (what
+/// the acknowledgement tells the requester).
 pub async fn start(
     tx: &mut Transaction<'_, Any>,
+    batch: &mut Batch,
     ticket: &TicketRow,
     setup: &Setup,
     now: i64,
@@ -125,18 +135,36 @@ pub async fn start(
         requester_messages: vec![ticket.created_at],
         ..HistoryRows::default()
     };
-    let team = setup.team_or_default(ticket.team.as_deref());
-    settle(tx, ticket, &setup.policies, team, &rows, &[], now).await
+    let facts = Facts {
+        ticket,
+        policies: &setup.policies,
+        team: setup.team_or_default(ticket.team.as_deref()),
+        rows: &rows,
+    };
+    settle(tx, batch, facts, &[], now).await
+}
+
+/// What a ticket's clocks are computed from.
+struct Facts<'a> {
+    ticket: &'a TicketRow,
+    policies: &'a [PolicyRow],
+    team: Option<&'a TeamRow>,
+    rows: &'a HistoryRows,
 }
 
 /// Computes `ticket`'s clocks from what happened on it, stores them
-/// (`before`: as they were stored) and schedules the next look at them.
+/// (`before`: as they were stored; clocks it had are updated at once, new
+/// ones and the next look at them go into `inserts`) and schedules the
+/// next look at them.
 async fn settle(
     tx: &mut Transaction<'_, Any>,
-    ticket: &TicketRow,
-    policies: &[PolicyRow],
-    team: Option<&TeamRow>,
-    rows: &HistoryRows,
+    inserts: &mut Batch,
+    Facts {
+        ticket,
+        policies,
+        team,
+        rows,
+    }: Facts<'_>,
     before: &[ClockRow],
     now: i64,
 ) -> Result<Option<i64>, DeskError> {
@@ -230,14 +258,14 @@ async fn settle(
             fresh.push(row);
         }
     }
-    sstore::insert_clocks(tx, ticket_id, &fresh, now).await?;
+    sstore::push_clocks(inserts, ticket_id, &fresh, now);
     // One job per ticket and instant: its key holds the instant, so every
     // refresh that finds the same next wake adds nothing, and a node that
     // dies before running it leaves it for another.
     if let Some(at) = wake {
         let key = format!("{SLA_JOB}:{ticket_id}:{at}");
         let payload = serde_json::json!({ "ticket_id": ticket_id });
-        crate::jobs::enqueue(&mut **tx, SLA_JOB, &payload, Some(&key), at).await?;
+        crate::jobs::enqueue_into(inserts, SLA_JOB, &payload, Some(&key), at);
     }
     Ok(first_answer_by)
 }

@@ -2,7 +2,7 @@
 //! stops a message from being stored twice, and what finds the ticket a
 //! reply names.
 
-use crate::store::StoreError;
+use crate::store::{Batch, StoreError};
 use sqlx::{Any, Executor, Row, Transaction};
 
 /// A message's id in its channel.
@@ -16,6 +16,28 @@ pub struct ChannelMessage<'a> {
     pub sender: Option<&'a str>,
 }
 
+const RECORD: &str = "INSERT INTO desk_channel_messages
+        (channel, external_id, ticket_id, message_id, direction, sender, created_at)
+     VALUES ($1, $2, $3, $4, $5, $6, $7)
+     ON CONFLICT (channel, external_id) DO NOTHING";
+
+/// [`record`] as a statement of `batch`, for an id that cannot be taken
+/// already (one Koban made itself), so nobody needs to know whether it was.
+pub fn record_into(batch: &mut Batch, m: &ChannelMessage<'_>, ticket_id: i64, now: i64) {
+    batch.push(
+        RECORD,
+        vec![
+            m.channel.into(),
+            m.external_id.into(),
+            ticket_id.into(),
+            None::<i64>.into(),
+            m.direction.into(),
+            m.sender.into(),
+            now.into(),
+        ],
+    );
+}
+
 /// Records `m` on the ticket (and its message); false, changing nothing,
 /// when the channel's id is already recorded.
 pub async fn record(
@@ -25,21 +47,16 @@ pub async fn record(
     message_id: Option<i64>,
     now: i64,
 ) -> Result<bool, StoreError> {
-    let done = sqlx::query(
-        "INSERT INTO desk_channel_messages
-            (channel, external_id, ticket_id, message_id, direction, sender, created_at)
-         VALUES ($1, $2, $3, $4, $5, $6, $7)
-         ON CONFLICT (channel, external_id) DO NOTHING",
-    )
-    .bind(m.channel)
-    .bind(m.external_id)
-    .bind(ticket_id)
-    .bind(message_id)
-    .bind(m.direction)
-    .bind(m.sender)
-    .bind(now)
-    .execute(&mut **tx)
-    .await?;
+    let done = sqlx::query(RECORD)
+        .bind(m.channel)
+        .bind(m.external_id)
+        .bind(ticket_id)
+        .bind(message_id)
+        .bind(m.direction)
+        .bind(m.sender)
+        .bind(now)
+        .execute(&mut **tx)
+        .await?;
     Ok(done.rows_affected() == 1)
 }
 

@@ -9,7 +9,7 @@ pub mod channel_messages;
 pub mod forms;
 pub mod merge;
 
-use crate::store::StoreError;
+use crate::store::{Batch, StoreError, Value};
 use sqlx::any::AnyRow;
 use sqlx::{Any, Executor, Row, Transaction};
 
@@ -219,21 +219,30 @@ pub async fn insert_message(
     tx: &mut Transaction<'_, Any>,
     m: NewMessage<'_>,
 ) -> Result<i64, StoreError> {
-    let row = sqlx::query(
+    let mut batch = Batch::default();
+    push_message(&mut batch, m);
+    let rows = batch.run(tx).await?;
+    let row = rows.first().ok_or(sqlx::Error::RowNotFound)?;
+    Ok(row.try_get("id")?)
+}
+
+/// [`insert_message`] as a statement of `batch`, returning the message's
+/// `id`: the batch's last.
+pub fn push_message(batch: &mut Batch, m: NewMessage<'_>) {
+    batch.push(
         "INSERT INTO desk_messages (ticket_id, author_account_id, author_kind, public, body,
             original_sealed, created_at)
          VALUES ($1, $2, $3, $4, $5, $6, $7) RETURNING id",
-    )
-    .bind(m.ticket_id)
-    .bind(m.author_account_id)
-    .bind(m.author_kind)
-    .bind(i64::from(m.public))
-    .bind(m.body)
-    .bind(m.original_sealed)
-    .bind(m.now)
-    .fetch_one(&mut **tx)
-    .await?;
-    Ok(row.try_get("id")?)
+        vec![
+            m.ticket_id.into(),
+            m.author_account_id.into(),
+            m.author_kind.into(),
+            i64::from(m.public).into(),
+            m.body.into(),
+            m.original_sealed.into(),
+            m.now.into(),
+        ],
+    );
 }
 
 /// Records a change to a ticket: who, what, when.
@@ -267,8 +276,21 @@ pub async fn insert_events(
     events: &[(Option<i64>, &str, serde_json::Value)],
     now: i64,
 ) -> Result<(), StoreError> {
+    let mut batch = Batch::default();
+    push_events(&mut batch, ticket_id, events, now);
+    batch.run(tx).await?;
+    Ok(())
+}
+
+/// [`insert_events`] as a statement of `batch` (none for no events).
+pub fn push_events(
+    batch: &mut Batch,
+    ticket_id: i64,
+    events: &[(Option<i64>, &str, serde_json::Value)],
+    now: i64,
+) {
     if events.is_empty() {
-        return Ok(());
+        return;
     }
     let values: Vec<String> = (0..events.len())
         .map(|i| {
@@ -280,12 +302,11 @@ pub async fn insert_events(
         "INSERT INTO desk_events (ticket_id, actor_account_id, kind, detail, at) VALUES {}",
         values.join(", ")
     );
-    let mut query = sqlx::query(&sql).bind(ticket_id).bind(now);
+    let mut params: Vec<Value> = vec![ticket_id.into(), now.into()];
     for (actor, kind, detail) in events {
-        query = query.bind(*actor).bind(*kind).bind(detail.to_string());
+        params.extend([(*actor).into(), (*kind).into(), detail.to_string().into()]);
     }
-    query.execute(&mut **tx).await?;
-    Ok(())
+    batch.push(&sql, params);
 }
 
 /// Moves a ticket to `status`, stamping when it was solved or closed.
@@ -556,16 +577,23 @@ pub async fn set_snapshot(
     account_id: i64,
     sealed: &[u8],
 ) -> Result<(), StoreError> {
-    sqlx::query(
+    let mut batch = Batch::default();
+    push_snapshot(&mut batch, ticket_id, account_id, sealed);
+    batch.run(tx).await?;
+    Ok(())
+}
+
+/// [`set_snapshot`] as a statement of `batch`.
+pub fn push_snapshot(batch: &mut Batch, ticket_id: i64, account_id: i64, sealed: &[u8]) {
+    batch.push(
         "UPDATE desk_tickets SET security_account_id = $2, security_consent = 1, security_snapshot_sealed = $3
          WHERE id = $1",
-    )
-    .bind(ticket_id)
-    .bind(account_id)
-    .bind(sealed)
-    .execute(&mut **tx)
-    .await?;
-    Ok(())
+        vec![
+            ticket_id.into(),
+            account_id.into(),
+            Some(sealed.to_vec()).into(),
+        ],
+    );
 }
 
 /// Which tickets a queue view shows.

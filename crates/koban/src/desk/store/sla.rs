@@ -2,7 +2,7 @@
 //! clocks as last computed, the once-only escalation flags, its team and
 //! routed assignee, and the requester's one escalation.
 
-use crate::store::StoreError;
+use crate::store::{Batch, StoreError, Value};
 use sqlx::{Any, Executor, Row, Transaction};
 
 /// What the clocks are computed from, times in ms.
@@ -128,17 +128,12 @@ pub async fn save_clock(
     Ok(())
 }
 
-/// Stores the clocks of a ticket that had none (a new one), in one
-/// statement; a clock stored meanwhile by another transaction is
-/// overwritten as [`save_clock`] would.
-pub async fn insert_clocks(
-    tx: &mut Transaction<'_, Any>,
-    ticket_id: i64,
-    clocks: &[ClockRow],
-    now: i64,
-) -> Result<(), StoreError> {
+/// Stores the clocks of a ticket that had none (a new one), as one
+/// statement of `batch`; a clock stored meanwhile by another transaction
+/// is overwritten as [`save_clock`] would.
+pub fn push_clocks(batch: &mut Batch, ticket_id: i64, clocks: &[ClockRow], now: i64) {
     if clocks.is_empty() {
-        return Ok(());
+        return;
     }
     let values: Vec<String> = (0..clocks.len())
         .map(|i| {
@@ -163,18 +158,18 @@ pub async fn insert_clocks(
              warn_at = excluded.warn_at, due_at = excluded.due_at, updated_at = excluded.updated_at",
         values.join(", ")
     );
-    let mut query = sqlx::query(&sql).bind(ticket_id).bind(now);
+    let mut params: Vec<Value> = vec![ticket_id.into(), now.into()];
     for clock in clocks {
-        query = query
-            .bind(&clock.metric)
-            .bind(&clock.state)
-            .bind(clock.target_minutes)
-            .bind(clock.elapsed_minutes)
-            .bind(clock.warn_at)
-            .bind(clock.due_at);
+        params.extend([
+            clock.metric.as_str().into(),
+            clock.state.as_str().into(),
+            clock.target_minutes.into(),
+            clock.elapsed_minutes.into(),
+            clock.warn_at.into(),
+            clock.due_at.into(),
+        ]);
     }
-    query.execute(&mut **tx).await?;
-    Ok(())
+    batch.push(&sql, params);
 }
 
 /// Removes a clock the policy no longer sets.

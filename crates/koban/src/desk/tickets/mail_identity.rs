@@ -50,12 +50,45 @@ pub fn desk_address(app: &App) -> Option<String> {
     (!address.is_empty()).then_some(address)
 }
 
-/// The ids of the mails on the ticket, oldest first, and the newest one
+/// The mails on a ticket: their ids, oldest first, and the newest one
 /// received (the mail being answered).
+#[derive(Debug, Default)]
+pub struct Conversation {
+    ids: Vec<String>,
+    answered: Option<String>,
+}
+
+impl Conversation {
+    /// Adds a mail (`direction` `in` or `out`), after those already there.
+    /// A mail without a Message-ID (kept under its content's hash) has
+    /// nothing to thread under.
+    fn push(&mut self, id: String, direction: &str) {
+        if id.starts_with("sha256:") {
+            return;
+        }
+        if direction == "in" {
+            self.answered = Some(id.clone());
+        }
+        self.ids.push(id);
+    }
+
+    /// The conversation of a ticket being opened, in its own transaction:
+    /// only the message that opened it, when that came by mail with an id
+    /// (`origin`: its channel and id). Known without reading it back.
+    pub fn opening(origin: Option<(&str, &str)>) -> Conversation {
+        let mut conversation = Conversation::default();
+        if let Some(("email", id)) = origin {
+            conversation.push(id.to_string(), "in");
+        }
+        conversation
+    }
+}
+
+/// The mails on the ticket as stored.
 async fn conversation(
     tx: &mut Transaction<'_, Any>,
     ticket_id: i64,
-) -> Result<(Vec<String>, Option<String>), StoreError> {
+) -> Result<Conversation, StoreError> {
     let rows = sqlx::query(
         "SELECT external_id, direction FROM desk_channel_messages
          WHERE ticket_id = $1 AND channel = 'email' ORDER BY created_at, external_id",
@@ -63,31 +96,30 @@ async fn conversation(
     .bind(ticket_id)
     .fetch_all(&mut **tx)
     .await?;
-    let mut ids = Vec::with_capacity(rows.len());
-    let mut answered = None;
+    let mut conversation = Conversation::default();
     for row in rows {
-        let id: String = row.try_get("external_id")?;
         let direction: String = row.try_get("direction")?;
-        if direction == "in" && !id.starts_with("sha256:") {
-            answered = Some(id.clone());
-        }
-        if !id.starts_with("sha256:") {
-            ids.push(id);
-        }
+        conversation.push(row.try_get("external_id")?, &direction);
     }
-    Ok((ids, answered))
+    Ok(conversation)
 }
 
 /// The headers that thread a mail about `ticket` under the conversation:
 /// from the desk's address with the ticket's reply address, answering the
-/// newest mail received, referencing the first and the latest.
+/// newest mail received, referencing the first and the latest. `known`:
+/// the conversation when the caller knows it (a ticket being opened),
+/// else it is read.
 pub async fn headers(
     app: &App,
     tx: &mut Transaction<'_, Any>,
     ticket: &TicketRow,
     auto_submitted: Option<&str>,
+    known: Option<Conversation>,
 ) -> Result<MailHeaders, StoreError> {
-    let (ids, answered) = conversation(tx, ticket.id).await?;
+    let Conversation { ids, answered } = match known {
+        Some(known) => known,
+        None => conversation(tx, ticket.id).await?,
+    };
     let references = match ids.len() {
         n if n <= MAX_REFERENCES => ids.clone(),
         n => std::iter::once(ids[0].clone())
@@ -110,16 +142,17 @@ pub async fn headers(
     })
 }
 
-/// Records the Message-ID of delivery `delivery_id` on the ticket, in the
-/// transaction that queued it, so a reply naming it finds the ticket.
-pub async fn record_sent(
+/// Records the Message-ID of delivery `delivery_id` on the ticket, as a
+/// statement of `batch` run in the transaction that queued it, so a reply
+/// naming it finds the ticket.
+pub fn record_sent(
     app: &App,
-    tx: &mut Transaction<'_, Any>,
+    batch: &mut crate::store::Batch,
     ticket_id: i64,
     delivery_id: i64,
     headers: &MailHeaders,
     now: i64,
-) -> Result<(), StoreError> {
+) {
     let from = headers.from.as_deref().unwrap_or(&app.config.mail_from);
     let id = crate::delivery::message_id(delivery_id, from);
     let m = crate::desk::store::channel_messages::ChannelMessage {
@@ -128,6 +161,5 @@ pub async fn record_sent(
         direction: "out",
         sender: None,
     };
-    crate::desk::store::channel_messages::record(tx, &m, ticket_id, None, now).await?;
-    Ok(())
+    crate::desk::store::channel_messages::record_into(batch, &m, ticket_id, now);
 }

@@ -40,13 +40,15 @@ fn link(app: &App, ticket: &TicketRow) -> String {
 
 /// Queues the acknowledgement of a new ticket, with when the first
 /// answer is due (`first_answer_by`, from its SLA clock) when a policy
-/// promises one. `to` is where the requester is answered, which the opener
-/// already knows: no read for it inside the ticket's transaction.
+/// promises one. `to` is where the requester is answered and
+/// `conversation` the mail the ticket was opened with, which the opener
+/// already knows: no read for either inside the ticket's transaction.
 pub async fn received(
     app: &App,
     tx: &mut Transaction<'_, Any>,
     ticket: &TicketRow,
     to: Option<(Channel, String)>,
+    conversation: mail_identity::Conversation,
     first_answer_by: Option<i64>,
 ) -> Result<(), StoreError> {
     let lang = Lang::parse(&ticket.language).unwrap_or(Lang::En);
@@ -69,6 +71,7 @@ pub async fn received(
         tx,
         ticket,
         to,
+        Some(conversation),
         "desk_received",
         t(lang, "desk-received-subject", &[("reference", reference)]),
         body,
@@ -179,7 +182,7 @@ async fn send(
     body: String,
 ) -> Result<(), StoreError> {
     let to = destination(tx, ticket).await?;
-    send_to(app, tx, ticket, to, purpose, subject, body).await
+    send_to(app, tx, ticket, to, None, purpose, subject, body).await
 }
 
 #[allow(clippy::too_many_arguments)]
@@ -188,6 +191,7 @@ async fn send_to(
     tx: &mut Transaction<'_, Any>,
     ticket: &TicketRow,
     to: Option<(Channel, String)>,
+    conversation: Option<mail_identity::Conversation>,
     purpose: &str,
     subject: String,
     body: String,
@@ -199,7 +203,8 @@ async fn send_to(
     // requester wrote by mail, so the subject is theirs, answered.
     let mail = match channel {
         Channel::Email => {
-            Some(mail_identity::headers(app, tx, ticket, auto_submitted(purpose)).await?)
+            let auto = auto_submitted(purpose);
+            Some(mail_identity::headers(app, tx, ticket, auto, conversation).await?)
         }
         Channel::Sms => None,
     };
@@ -220,10 +225,21 @@ async fn send_to(
         body,
         mail: mail.clone(),
     };
-    let id = delivery::queue(tx, &app.key, app.config.delivery_mode == "live", message).await?;
+    // The delivery's job and its Message-ID on the ticket in one trip.
+    let mut then = crate::store::Batch::default();
+    let live = app.config.delivery_mode == "live";
+    let id = delivery::queue_then(tx, &app.key, live, message, &mut then).await?;
     if let Some(headers) = &mail {
-        mail_identity::record_sent(app, tx, ticket.id, id, headers, crate::store::now_ms()).await?;
+        mail_identity::record_sent(
+            app,
+            &mut then,
+            ticket.id,
+            id,
+            headers,
+            crate::store::now_ms(),
+        );
     }
+    then.run(tx).await?;
     app.jobs_wakeup.notify_one();
     Ok(())
 }

@@ -8,7 +8,7 @@ use crate::desk::error::DeskError;
 use crate::desk::store::{self, NewMessage, NewTicket, TicketRow};
 use crate::http::problem::FieldError;
 use crate::state::App;
-use crate::store::now_ms;
+use crate::store::{now_ms, Batch};
 use koban_policy::contact::{parse_email, parse_phone};
 use koban_policy::desk::forms::{self, Category};
 use koban_policy::desk::reference::{self, Reference};
@@ -136,8 +136,11 @@ pub async fn open(
         Some(c) => c,
         None => Category::parse(triaged.category).unwrap_or(Category::Other),
     };
-    let spec = crate::desk::admin::forms::form_for(app, category).await?;
-    let completeness = check_form(&spec, &opening, chosen.is_some(), now)?;
+    // Forms and routing from the node's copy of the desk's configuration
+    // (at most a second old, see `admin::snapshot`): no read per ticket.
+    let configured = crate::desk::admin::snapshot::current(app).await?;
+    let setup = &configured.setup;
+    let completeness = check_form(&configured.form(category), &opening, chosen.is_some(), now)?;
     let priority = if triaged.urgent { "urgent" } else { "normal" };
     let (subject, subject_original) = masked(&opening.subject);
     let (body, body_original) = masked(&opening.body);
@@ -180,11 +183,6 @@ pub async fn open(
         }
         _ => None,
     };
-    // Routing reads its setup from a reader, before the writer is taken.
-    let setup = {
-        let mut reader = app.store.read().acquire().await?;
-        crate::desk::routing::Setup::read(&mut reader).await?
-    };
     let mut tx = app.store.write().begin().await?;
     let (account_id, contact_id) = match (&requester, &contact) {
         (Requester::Account(current), _) => (Some(current.account.id), None),
@@ -226,45 +224,57 @@ pub async fn open(
         ..new_ticket
     };
     let (ticket_id, number) = insert_with_fresh_reference(&mut tx, new_ticket).await?;
-    if let Some((account, sealed)) = &snapshot {
-        store::set_snapshot(&mut tx, ticket_id, *account, sealed).await?;
-    }
-    let message_id = store::insert_message(
-        &mut tx,
-        NewMessage {
-            ticket_id,
-            author_account_id: account_id,
-            author_kind: "requester",
-            public: true,
-            body: &body,
-            original_sealed: sealed,
-            now,
-        },
-    )
-    .await?;
-    if let Some(origin) = &opening.origin {
-        origin.record(&mut tx, ticket_id, message_id, now).await?;
-    }
-    crate::desk::attachments::attach(
-        app,
-        &mut tx,
+    let mut stored = new_ticket.stored(ticket_id, &number.to_string());
+    // The ticket's other rows go in batches, one trip each (see
+    // `store::Batch`): its message first on its own only when its id is
+    // needed before the events (a channel's id of it, attachments).
+    let message = NewMessage {
         ticket_id,
-        Some(message_id),
-        account_id,
-        &opening.attachments,
+        author_account_id: account_id,
+        author_kind: "requester",
+        public: true,
+        body: &body,
+        original_sealed: sealed,
         now,
-    )
-    .await?;
+    };
+    let mut batch = Batch::default();
+    if let Some((account, sealed)) = &snapshot {
+        store::push_snapshot(&mut batch, ticket_id, *account, sealed);
+    }
+    let mut message = Some(message);
+    if opening.origin.is_some() || !opening.attachments.is_empty() {
+        if let Some(message) = message.take() {
+            store::push_message(&mut batch, message);
+        }
+        let message_id = message_id_of(std::mem::take(&mut batch).run(&mut tx).await?)?;
+        if let Some(origin) = &opening.origin {
+            origin.record(&mut tx, ticket_id, message_id, now).await?;
+        }
+        crate::desk::attachments::attach(
+            app,
+            &mut tx,
+            ticket_id,
+            Some(message_id),
+            account_id,
+            &opening.attachments,
+            now,
+        )
+        .await?;
+    }
     let created = serde_json::json!({ "channel": opening.channel, "category": category.as_str(), "priority": priority });
     let routed = crate::desk::routing::routed_detail(&decision);
-    store::insert_events(
-        &mut tx,
+    store::push_events(
+        &mut batch,
         ticket_id,
         &[(account_id, "created", created), (None, "routed", routed)],
         now,
-    )
-    .await?;
-    let mut stored = new_ticket.stored(ticket_id, &number.to_string());
+    );
+    let first_answer_by =
+        crate::desk::routing::sla::start(&mut tx, &mut batch, &stored, setup, now).await?;
+    if let Some(message) = message {
+        store::push_message(&mut batch, message);
+    }
+    batch.run(&mut tx).await?;
     stored.assignee_id = setup.assign(&mut tx, &decision, ticket_id, now).await?;
     if let Some(assignee) = stored.assignee_id {
         crate::desk::store::sla::set_routing(
@@ -276,7 +286,6 @@ pub async fn open(
         )
         .await?;
     }
-    let first_answer_by = crate::desk::routing::sla::start(&mut tx, &stored, &setup, now).await?;
     let answer_to = match (&requester, &contact) {
         (Requester::Account(current), _) => {
             crate::desk::tickets::notify::account_destination(&current.account)
@@ -286,8 +295,21 @@ pub async fn open(
         }
         _ => None,
     };
-    crate::desk::tickets::notify::received(app, &mut tx, &stored, answer_to, first_answer_by)
-        .await?;
+    let conversation = crate::desk::tickets::mail_identity::Conversation::opening(
+        opening
+            .origin
+            .as_ref()
+            .map(|o| (o.channel, o.external_id.as_str())),
+    );
+    crate::desk::tickets::notify::received(
+        app,
+        &mut tx,
+        &stored,
+        answer_to,
+        conversation,
+        first_answer_by,
+    )
+    .await?;
     tx.commit().await?;
     Ok(Opened {
         reference: reference::format(number),
@@ -297,6 +319,15 @@ pub async fn open(
         completeness: i64::from(completeness),
         id: ticket_id,
     })
+}
+
+/// The id a batch ending with [`store::push_message`] returned.
+fn message_id_of(rows: Vec<sqlx::any::AnyRow>) -> Result<i64, DeskError> {
+    use sqlx::Row;
+    let row = rows
+        .first()
+        .ok_or_else(|| DeskError::Internal("the message's id was not returned".into()))?;
+    Ok(row.try_get("id")?)
 }
 
 /// Stores `ticket` under a random reference number. A number is taken
