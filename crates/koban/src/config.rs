@@ -91,6 +91,7 @@ pub struct Config {
     pub email_smtp_timeout_seconds: u64,
     pub email_smtp_data_timeout_seconds: u64,
     pub email_smtp_max_connections: usize,
+    pub email_attachments_max_bytes: u64,
 }
 
 impl Default for Config {
@@ -168,6 +169,7 @@ impl Default for Config {
             email_smtp_timeout_seconds: 300,
             email_smtp_data_timeout_seconds: 600,
             email_smtp_max_connections: 100,
+            email_attachments_max_bytes: 20 * 1024 * 1024,
         }
     }
 }
@@ -246,6 +248,7 @@ pub const KEYS: &[(&str, &str)] = &[
     ("email_smtp_timeout_seconds", "How long the SMTP listener waits for a sender's next command, or for a sender to read its answers, before closing the connection with 421."),
     ("email_smtp_data_timeout_seconds", "Longest time a sender may take to send one message after DATA; a slower sender is cut off with 421 and nothing is stored."),
     ("email_smtp_max_connections", "SMTP connections served at once; one more is answered 421 and closed, so the sender retries later."),
+    ("email_attachments_max_bytes", "Most bytes of files one outgoing mail carries (an agent's reply with attachments, counted before encoding). Files beyond it are left out: the mail says so in the requester's language and the agent is told on the ticket. 0: replies go without files."),
 ];
 
 /// Why the configuration could not be loaded.

@@ -6,6 +6,7 @@
 pub mod automation;
 pub mod bounce;
 pub mod language;
+pub mod outbound;
 pub mod quotes;
 pub mod threading;
 

@@ -35,6 +35,7 @@ mod edges;
 mod email_case3;
 mod email_console;
 mod email_ingest;
+mod email_outbound;
 mod email_review;
 mod email_smtp;
 mod fuzz;
