@@ -1035,3 +1035,6 @@ console-says-email-placed = A mail that waited was added here by an agent.
 console-says-email-spoofed = Warning: the mail server that received this mail says its sender is not who the From line claims (SPF, DKIM or DMARC failed).
 desk-received-expected = We will answer by { $due } at the latest.
 console-says-email-bounced = A mail to { $recipient } came back undelivered: { $diagnostic }
+desk-replied-files-left-out = These files were too large to send by mail, so they are not attached: { $files }. You can download them from the page of your request.
+console-says-email-files-left-out = Left out of the mail to the user, which tells them so, because together the files are over { $limit } per mail: { $files }
+console-address-bounced = Mail to { $address } bounced on { $date }: { $reason }. Automatic notices to this address are held; your replies are still sent.

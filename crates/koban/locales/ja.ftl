@@ -1035,3 +1035,6 @@ console-says-email-placed = 振り分け待ちだったメールを担当者が�
 console-says-email-spoofed = 注意：このメールを受信したメールサーバーは、送信者が差出人欄の人物ではないと判定しました（SPF・DKIM・DMARC のいずれかが失敗）。
 desk-received-expected = 遅くとも { $due } までにご返信いたします。
 console-says-email-bounced = { $recipient } 宛てのメールが届かずに戻ってきました：{ $diagnostic }
+desk-replied-files-left-out = 次のファイルはサイズが大きいため、メールに添付できませんでした：{ $files }。お問い合わせのページからダウンロードしてください。
+console-says-email-files-left-out = 1 通あたりの上限（{ $limit }）を超えるため、お客様へのメールに添付しませんでした（メール本文でお知らせしています）：{ $files }
+console-address-bounced = { $address } 宛てのメールが { $date } に届かずに戻ってきました：{ $reason }。このアドレスへの自動通知は止めています。あなたの返信はこれまでどおり送信されます。

@@ -1035,3 +1035,6 @@ console-says-email-placed = 一封待处理的邮件由客服加入到此工单�
 console-says-email-spoofed = 注意：接收这封邮件的邮件服务器认为发件人并非“发件人”一栏所写的人（SPF、DKIM 或 DMARC 验证失败）。
 desk-received-expected = 我们最迟会在 { $due } 之前回复您。
 console-says-email-bounced = 发往 { $recipient } 的邮件被退回，未能送达：{ $diagnostic }
+desk-replied-files-left-out = 以下文件太大，无法随邮件发送，因此未附上：{ $files }。你可以在请求页面下载。
+console-says-email-files-left-out = 文件合计超过每封邮件 { $limit } 的上限，未随邮件发给用户（邮件中已说明）：{ $files }
+console-address-bounced = 发往 { $address } 的邮件于 { $date } 被退回：{ $reason }。已暂停向此地址发送自动通知；你的回复仍会照常发送。

@@ -1035,3 +1035,6 @@ console-says-email-placed = 一封待處理的郵件由客服加入到此案件�
 console-says-email-spoofed = 注意：收到這封郵件的郵件伺服器認為寄件人並非「寄件人」欄位所寫的人（SPF、DKIM 或 DMARC 驗證失敗）。
 desk-received-expected = 我們最晚會在 { $due } 之前回覆您。
 console-says-email-bounced = 寄往 { $recipient } 的郵件遭退回，未能送達：{ $diagnostic }
+desk-replied-files-left-out = 以下檔案太大，無法隨郵件寄出，因此未附上：{ $files }。您可以在請求頁面下載。
+console-says-email-files-left-out = 檔案合計超過每封郵件 { $limit } 的上限，未隨郵件寄給使用者（郵件中已說明）：{ $files }
+console-address-bounced = 寄往 { $address } 的郵件於 { $date } 遭退回：{ $reason }。已暫停寄送自動通知至此地址；您的回覆仍會照常寄出。

@@ -100,6 +100,7 @@ pub struct Config {
     pub email_imap_mailboxes: String,
     pub email_imap_poll_seconds: u64,
     pub email_imap_lease_seconds: u64,
+    pub email_attachments_max_bytes: u64,
 }
 
 impl Default for Config {
@@ -186,6 +187,7 @@ impl Default for Config {
             email_imap_mailboxes: "INBOX".into(),
             email_imap_poll_seconds: 60,
             email_imap_lease_seconds: 60,
+            email_attachments_max_bytes: 20 * 1024 * 1024,
         }
     }
 }
@@ -273,6 +275,7 @@ pub const KEYS: &[(&str, &str)] = &[
     ("email_imap_mailboxes", "Comma-separated mailboxes to poll, each with its own connection (IMAP IDLE watches one mailbox at a time)."),
     ("email_imap_poll_seconds", "How often a mailbox is polled when the server lacks IDLE (with IDLE, new mail is taken at once and IDLE is renewed every 25 minutes); also the longest wait between reconnection attempts after a failure (they back off from one second)."),
     ("email_imap_lease_seconds", "With several nodes sharing one PostgreSQL, one node at a time polls each mailbox: it holds a lease in the database, renewed every third of this time; when that node dies, another takes the mailbox over once the lease has run out."),
+    ("email_attachments_max_bytes", "Most bytes of files one outgoing mail carries (an agent's reply with attachments, counted before encoding). Files beyond it are left out: the mail says so in the requester's language and the agent is told on the ticket. 0: replies go without files."),
 ];
 
 /// Why the configuration could not be loaded.

@@ -7,6 +7,7 @@ pub mod automation;
 pub mod bounce;
 pub mod imap;
 pub mod language;
+pub mod outbound;
 pub mod quotes;
 pub mod threading;
 

@@ -25,7 +25,8 @@ pub struct DeliveryView {
     pub subject: String,
     /// `queued`, `sending`, `sent`, `failed` or `delivered`.
     pub status: String,
-    /// `outbox`, `smtp` or `sms-http`.
+    /// `outbox`, `smtp` or `sms-http`; `held` for a notice held back and
+    /// never sent (its `error` says why: the address bounced).
     pub provider: String,
     pub error: Option<String>,
     pub attempts: i64,

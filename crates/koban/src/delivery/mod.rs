@@ -5,6 +5,8 @@
 //! it arrived) are different states.
 
 pub mod api;
+mod bounces;
+mod files;
 mod pages;
 mod sms;
 mod smtp;
@@ -18,6 +20,8 @@ use crate::store::{now_ms, Batch, StoreError};
 use sqlx::{Any, Transaction};
 use std::sync::Arc;
 
+pub use bounces::{bounce_of, clear_bounce, record_bounce, record_held, Bounced, MailBounce};
+pub use files::MailFile;
 pub use sms::SmsSender;
 pub use smtp::MailSender;
 
@@ -96,20 +100,33 @@ pub async fn queue(
     live: bool,
     message: Outgoing,
 ) -> Result<i64, StoreError> {
+    queue_with_files(tx, key, live, message, &[]).await
+}
+
+/// [`queue`] for a mail that carries `files` (references: their bytes
+/// are read from the blob store when it is sent).
+pub async fn queue_with_files(
+    tx: &mut Transaction<'_, Any>,
+    key: &ServerKey,
+    live: bool,
+    message: Outgoing,
+    files: &[MailFile],
+) -> Result<i64, StoreError> {
     let mut job = Batch::default();
-    let id = queue_then(tx, key, live, message, &mut job).await?;
+    let id = queue_then(tx, key, live, message, files, &mut job).await?;
     job.run(tx).await?;
     Ok(id)
 }
 
-/// [`queue`], the delivery's row stored and its job added to `then`, which
-/// the caller runs in the same transaction with whatever else needs the
-/// delivery's id: one trip fewer.
+/// [`queue_with_files`], the delivery's row stored and its job added to
+/// `then`, which the caller runs in the same transaction with whatever
+/// else needs the delivery's id: one trip fewer.
 pub async fn queue_then(
     tx: &mut Transaction<'_, Any>,
     key: &ServerKey,
     live: bool,
     message: Outgoing,
+    files: &[MailFile],
     then: &mut Batch,
 ) -> Result<i64, StoreError> {
     let now = now_ms();
@@ -123,7 +140,20 @@ pub async fn queue_then(
         .mail
         .as_ref()
         .and_then(|h| serde_json::to_string(h).ok());
-    let id = store::insert(tx, &message, sealed, headers.as_deref(), provider, now).await?;
+    let files = match message.channel {
+        Channel::Email => files::to_column(files),
+        Channel::Sms => None,
+    };
+    let id = store::insert(
+        tx,
+        &message,
+        sealed,
+        headers.as_deref(),
+        files.as_deref(),
+        provider,
+        now,
+    )
+    .await?;
     crate::jobs::enqueue_into(
         then,
         DELIVER,
@@ -155,6 +185,7 @@ pub async fn process(app: &Arc<App>, id: i64, last_try: bool) -> Result<(), Stri
         subject,
         body_sealed: sealed,
         mail_headers,
+        mail_attachments,
     }) = taken
     else {
         let status = store::status(store, id).await.map_err(|e| e.to_string())?;
@@ -177,11 +208,17 @@ pub async fn process(app: &Arc<App>, id: i64, last_try: bool) -> Result<(), Stri
     let sent: Result<Option<String>, String> = match (provider.as_str(), body) {
         (_, None) => Err("message body cannot be opened with this server key".into()),
         ("outbox", Some(_)) => Ok(None),
-        ("smtp", Some(body)) => senders(app)
-            .mail
-            .send(&destination, &subject, &body, id, headers.as_ref())
-            .await
-            .map(|_| None),
+        ("smtp", Some(body)) => {
+            let files = files::from_column(mail_attachments.as_deref());
+            match files::load(app, id, files).await {
+                Ok(files) => senders(app)
+                    .mail
+                    .send(&destination, &subject, &body, id, headers.as_ref(), &files)
+                    .await
+                    .map(|_| None),
+                Err(e) => Err(e),
+            }
+        }
         ("sms-http", Some(body)) => senders(app)
             .sms
             .send(&destination, &body, &reference)
@@ -237,11 +274,18 @@ pub fn domain() -> Domain {
             run: run_delivery,
         }],
         tags: &[("delivery", "Outbound messages and their delivery status")],
-        migrations: &[crate::store::Migration {
-            version: 22,
-            name: "delivery_mail_headers",
-            sql: include_str!("../../migrations/0022_delivery_mail_headers.sql"),
-        }],
+        migrations: &[
+            crate::store::Migration {
+                version: 21,
+                name: "outbound_mail",
+                sql: include_str!("../../migrations/0021_outbound_mail.sql"),
+            },
+            crate::store::Migration {
+                version: 22,
+                name: "delivery_mail_headers",
+                sql: include_str!("../../migrations/0022_delivery_mail_headers.sql"),
+            },
+        ],
         templates: TEMPLATES,
         ..Domain::named("delivery")
     }
@@ -267,19 +311,6 @@ fn run_delivery<'a>(app: &'a Arc<App>, job: &'a Job) -> JobFuture<'a> {
         }
         process(app, id, job.attempts >= job.max_attempts).await
     })
-}
-
-/// Records that email delivery `id` bounced (see `store::record_bounce`);
-/// false when it names no mail Koban sent there.
-pub async fn record_bounce(
-    app: &App,
-    id: i64,
-    recipient: Option<&str>,
-    error: &str,
-    permanent: bool,
-) -> Result<bool, StoreError> {
-    let error: String = error.chars().take(1000).collect();
-    Ok(store::record_bounce(&app.store, id, recipient, &error, permanent, now_ms()).await?)
 }
 
 /// The account's newest deliveries (codes, notices), newest first, without

@@ -1,7 +1,8 @@
 //! Mail over SMTP with lettre.
 
+use bytes::Bytes;
 use lettre::message::header::{ContentType, HeaderName, HeaderValue};
-use lettre::message::MultiPart;
+use lettre::message::{Attachment, MultiPart, SinglePart};
 use lettre::transport::smtp::authentication::Credentials;
 use lettre::{AsyncSmtpTransport, AsyncTransport, Message, Tokio1Executor};
 
@@ -50,7 +51,8 @@ impl MailSender {
     }
 
     /// Sends delivery `id`'s message: plain text, or with `headers` (a mail
-    /// of a conversation) plain text beside HTML, threaded.
+    /// of a conversation) plain text beside HTML, threaded; with `files`
+    /// attached.
     pub async fn send(
         &self,
         to: &str,
@@ -58,12 +60,13 @@ impl MailSender {
         body: &str,
         id: i64,
         headers: Option<&super::MailHeaders>,
+        files: &[(super::MailFile, Bytes)],
     ) -> Result<(), String> {
         let transport = self
             .transport
             .as_ref()
             .ok_or("no SMTP relay is configured (smtp_host)")?;
-        let message = compose(&self.from, to, subject, body, id, headers)?;
+        let message = compose(&self.from, to, subject, body, id, headers, files)?;
         transport
             .send(message)
             .await
@@ -73,13 +76,14 @@ impl MailSender {
 }
 
 /// The mail as it goes out.
-fn compose(
+pub(super) fn compose(
     default_from: &str,
     to: &str,
     subject: &str,
     body: &str,
     id: i64,
     headers: Option<&super::MailHeaders>,
+    files: &[(super::MailFile, Bytes)],
 ) -> Result<Message, String> {
     let from = headers
         .and_then(|h| h.from.as_deref())
@@ -91,9 +95,15 @@ fn compose(
         .subject(subject)
         .message_id(Some(bracketed(&super::message_id(id, from))));
     let Some(h) = headers else {
+        if files.is_empty() {
+            return builder
+                .header(ContentType::TEXT_PLAIN)
+                .body(body.to_string())
+                .map_err(|e| e.to_string());
+        }
+        let text = MultiPart::mixed().singlepart(SinglePart::plain(body.to_string()));
         return builder
-            .header(ContentType::TEXT_PLAIN)
-            .body(body.to_string())
+            .multipart(with_files(text, files)?)
             .map_err(|e| e.to_string());
     };
     if let Some(reply_to) = &h.reply_to {
@@ -121,12 +131,30 @@ fn compose(
     if let Some(root) = &h.thread_root {
         builder = builder.raw_header(raw("Thread-Index", thread_index(root, id)));
     }
-    builder
-        .multipart(MultiPart::alternative_plain_html(
-            body.to_string(),
-            html_of(body),
-        ))
-        .map_err(|e| e.to_string())
+    let alternative = MultiPart::alternative_plain_html(body.to_string(), html_of(body));
+    let content = if files.is_empty() {
+        alternative
+    } else {
+        with_files(MultiPart::mixed().multipart(alternative), files)?
+    };
+    builder.multipart(content).map_err(|e| e.to_string())
+}
+
+/// `mixed` (the text already in it) with each file attached: its type as
+/// stored, `Content-Disposition: attachment` with the name in RFC 2231
+/// (`filename*=utf-8''…`, which every current client reads, so Japanese,
+/// Chinese and Thai names arrive intact), base64 for anything not text.
+fn with_files(
+    mut mixed: MultiPart,
+    files: &[(super::MailFile, Bytes)],
+) -> Result<MultiPart, String> {
+    for (file, bytes) in files {
+        let content_type = ContentType::parse(&file.content_type)
+            .map_err(|e| format!("{}: {e}", file.file_name))?;
+        mixed = mixed
+            .singlepart(Attachment::new(file.file_name.clone()).body(bytes.to_vec(), content_type));
+    }
+    Ok(mixed)
 }
 
 /// Outlook's Thread-Index: 22 bytes naming the conversation (here from its
@@ -203,6 +231,7 @@ mod tests {
             "Hello <you>\n\nhttps://desk.example/t",
             7,
             Some(&headers),
+            &[],
         )
         .unwrap();
         let text = String::from_utf8(message.formatted()).unwrap();
@@ -219,9 +248,65 @@ mod tests {
             assert!(text.contains(wanted), "{wanted} missing from:\n{text}");
         }
         assert!(text.contains("&lt;you&gt;"));
-        let plain = compose("x@y.z", "a@b.c", "code", "123456", 8, None).unwrap();
+        let plain = compose("x@y.z", "a@b.c", "code", "123456", 8, None, &[]).unwrap();
         let plain = String::from_utf8(plain.formatted()).unwrap();
         assert!(plain.contains("Message-ID: <koban-delivery-8@y.z>"));
         assert!(!plain.contains("multipart"));
+    }
+
+    #[test]
+    fn files_go_as_attachments_with_their_names_in_any_script() {
+        use mail_parser::MimeHeaders;
+        let file = |name: &str, content_type: &str| super::super::MailFile {
+            blob_key: "0".repeat(64),
+            file_name: name.into(),
+            content_type: content_type.into(),
+            size: 0,
+        };
+        let png = Bytes::from_static(b"\x89PNG\r\n\x1a\n\x00\x01binary");
+        let log = Bytes::from("บันทึก: ล็อกอินไม่ได้\n".repeat(40));
+        let files = [
+            (
+                file("画面のスクリーンショット（ログイン画面）.png", "image/png"),
+                png.clone(),
+            ),
+            (
+                file("บันทึกการใช้งาน.txt", "text/plain; charset=utf-8"),
+                log.clone(),
+            ),
+        ];
+        let headers = super::super::MailHeaders::default();
+        for headers in [Some(&headers), None] {
+            let message = compose(
+                "x@y.z",
+                "a@b.c",
+                "Re: 截图",
+                "見てください",
+                9,
+                headers,
+                &files,
+            )
+            .unwrap();
+            let raw = message.formatted();
+            let parsed = mail_parser::MessageParser::default().parse(&raw).unwrap();
+            assert_eq!(parsed.attachment_count(), 2);
+            let first = parsed.attachment(0).unwrap();
+            assert_eq!(
+                first.attachment_name(),
+                Some("画面のスクリーンショット（ログイン画面）.png")
+            );
+            assert_eq!(first.contents(), &png[..]);
+            assert_eq!(
+                first.content_type().map(|c| (c.ctype(), c.subtype())),
+                Some(("image", Some("png")))
+            );
+            let second = parsed.attachment(1).unwrap();
+            assert_eq!(second.attachment_name(), Some("บันทึกการใช้งาน.txt"));
+            assert_eq!(second.contents(), &log[..]);
+            assert_eq!(parsed.body_text(0).as_deref(), Some("見てください"));
+            let text = String::from_utf8_lossy(&raw);
+            assert!(text.contains("Content-Disposition: attachment;"), "{text}");
+            assert!(text.contains("filename*0*=utf-8''"), "{text}");
+        }
     }
 }

@@ -1,23 +1,25 @@
 //! SQL for deliveries.
 
 use super::api::DeliveryView;
-use super::Outgoing;
+use super::{MailBounce, Outgoing};
 use crate::store::Store;
 use sqlx::any::AnyRow;
-use sqlx::{Any, Row, Transaction};
+use sqlx::{Any, Executor, Row, Transaction};
 
-/// A new delivery row, queued, with its body already sealed; returns its id.
+/// A new delivery row, queued, with its body already sealed, and for a
+/// mail its headers and the references of its files (JSON); returns its id.
 pub async fn insert(
     tx: &mut Transaction<'_, Any>,
     message: &Outgoing,
     body_sealed: Vec<u8>,
     mail_headers: Option<&str>,
+    mail_attachments: Option<&str>,
     provider: &str,
     now: i64,
 ) -> Result<i64, sqlx::Error> {
     let row = sqlx::query(
-        "INSERT INTO deliveries (account_id, purpose, channel, destination, subject, body_sealed, status, provider, created_at, updated_at, mail_headers)
-         VALUES ($1, $2, $3, $4, $5, $6, 'queued', $7, $8, $8, $9) RETURNING id",
+        "INSERT INTO deliveries (account_id, purpose, channel, destination, subject, body_sealed, status, provider, created_at, updated_at, mail_headers, mail_attachments)
+         VALUES ($1, $2, $3, $4, $5, $6, 'queued', $7, $8, $8, $9, $10) RETURNING id",
     )
     .bind(message.account_id)
     .bind(&message.purpose)
@@ -28,6 +30,31 @@ pub async fn insert(
     .bind(provider)
     .bind(now)
     .bind(mail_headers)
+    .bind(mail_attachments)
+    .fetch_one(&mut **tx)
+    .await?;
+    row.try_get("id")
+}
+
+/// A delivery recorded as held back, never sent: failed at once under the
+/// provider `held`, with `why` as its error, and no body.
+pub async fn insert_held(
+    tx: &mut Transaction<'_, Any>,
+    message: &Outgoing,
+    why: &str,
+    now: i64,
+) -> Result<i64, sqlx::Error> {
+    let row = sqlx::query(
+        "INSERT INTO deliveries (account_id, purpose, channel, destination, subject, status, provider, error, created_at, updated_at)
+         VALUES ($1, $2, $3, $4, $5, 'failed', 'held', $6, $7, $7) RETURNING id",
+    )
+    .bind(message.account_id)
+    .bind(&message.purpose)
+    .bind(message.channel.as_str())
+    .bind(&message.destination)
+    .bind(&message.subject)
+    .bind(why)
+    .bind(now)
     .fetch_one(&mut **tx)
     .await?;
     row.try_get("id")
@@ -40,6 +67,7 @@ pub struct Taken {
     pub subject: String,
     pub body_sealed: Option<Vec<u8>>,
     pub mail_headers: Option<String>,
+    pub mail_attachments: Option<String>,
 }
 
 /// Takes delivery `id` for sending when it is queued, or left "sending"
@@ -53,7 +81,7 @@ pub async fn take(
     let taken = sqlx::query(
         "UPDATE deliveries SET status = 'sending', attempts = attempts + 1, updated_at = $1
          WHERE id = $2 AND (status = 'queued' OR (status = 'sending' AND updated_at < $3))
-         RETURNING destination, subject, body_sealed, provider, mail_headers",
+         RETURNING destination, subject, body_sealed, provider, mail_headers, mail_attachments",
     )
     .bind(now)
     .bind(id)
@@ -68,6 +96,7 @@ pub async fn take(
                 subject: row.try_get("subject")?,
                 body_sealed: row.try_get("body_sealed")?,
                 mail_headers: row.try_get("mail_headers")?,
+                mail_attachments: row.try_get("mail_attachments")?,
             })
         })
         .transpose()
@@ -262,7 +291,8 @@ pub async fn record_report(
 
 /// Records a bounce of email delivery `id` to `recipient` (when the bounce
 /// names one, it must be the delivery's): a permanent one fails the
-/// delivery. False when no such sent mail exists.
+/// delivery. The address the mail went to; `None` when no such sent mail
+/// exists.
 pub async fn record_bounce(
     store: &Store,
     id: i64,
@@ -270,20 +300,71 @@ pub async fn record_bounce(
     error: &str,
     permanent: bool,
     now: i64,
-) -> Result<bool, sqlx::Error> {
+) -> Result<Option<String>, sqlx::Error> {
     let done = sqlx::query(
         "UPDATE deliveries SET
                 status = CASE WHEN $4 = 1 THEN 'failed' ELSE status END,
                 error = $3, updated_at = $5
          WHERE id = $1 AND channel = 'email' AND status IN ('sent', 'delivered', 'failed')
-           AND ($2 = '' OR LOWER(destination) = $2)",
+           AND ($2 = '' OR LOWER(destination) = $2)
+         RETURNING destination",
     )
     .bind(id)
     .bind(recipient.unwrap_or(""))
     .bind(error)
     .bind(i64::from(permanent))
     .bind(now)
+    .fetch_optional(store.write())
+    .await?;
+    done.map(|row| row.try_get("destination")).transpose()
+}
+
+/// Marks `bounce.address` as bouncing, replacing an older mark.
+pub async fn mark_bounced(store: &Store, bounce: &MailBounce) -> Result<(), sqlx::Error> {
+    sqlx::query(
+        "INSERT INTO mail_bounced_addresses (address, bounced_at, status, reason, delivery_id)
+         VALUES ($1, $2, $3, $4, $5)
+         ON CONFLICT (address) DO UPDATE SET bounced_at = $2, status = $3, reason = $4, delivery_id = $5",
+    )
+    .bind(&bounce.address)
+    .bind(bounce.bounced_at)
+    .bind(&bounce.status)
+    .bind(&bounce.reason)
+    .bind(bounce.delivery_id)
     .execute(store.write())
     .await?;
-    Ok(done.rows_affected() == 1)
+    Ok(())
+}
+
+/// The bounce mark of `address` (lower-cased), if it has one.
+pub async fn bounce_of<'e, E>(executor: E, address: &str) -> Result<Option<MailBounce>, sqlx::Error>
+where
+    E: Executor<'e, Database = Any>,
+{
+    let row = sqlx::query(
+        "SELECT address, bounced_at, status, reason, delivery_id FROM mail_bounced_addresses
+         WHERE address = $1",
+    )
+    .bind(address)
+    .fetch_optional(executor)
+    .await?;
+    row.map(|r| {
+        Ok(MailBounce {
+            address: r.try_get("address")?,
+            bounced_at: r.try_get("bounced_at")?,
+            status: r.try_get("status")?,
+            reason: r.try_get("reason")?,
+            delivery_id: r.try_get("delivery_id")?,
+        })
+    })
+    .transpose()
+}
+
+/// Removes the bounce mark of `address` (lower-cased); whether it had one.
+pub async fn clear_bounce(store: &Store, address: &str) -> Result<bool, sqlx::Error> {
+    let done = sqlx::query("DELETE FROM mail_bounced_addresses WHERE address = $1")
+        .bind(address)
+        .execute(store.write())
+        .await?;
+    Ok(done.rows_affected() > 0)
 }

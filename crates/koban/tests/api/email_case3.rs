@@ -58,8 +58,8 @@ impl Mailbox {
         Some(Mailbox { child, port, dir })
     }
 
-    /// Every mail received, parsed, oldest first.
-    fn all(&self) -> Vec<Vec<u8>> {
+    /// Every mail received, oldest first.
+    pub(crate) fn all(&self) -> Vec<Vec<u8>> {
         let mut files: Vec<PathBuf> = std::fs::read_dir(self.dir.join("new"))
             .map(|d| d.filter_map(|e| e.ok().map(|e| e.path())).collect())
             .unwrap_or_default();

@@ -37,6 +37,7 @@ mod email_case3;
 mod email_console;
 mod email_imap;
 mod email_ingest;
+mod email_outbound;
 mod email_review;
 mod email_smtp;
 mod fuzz;

@@ -1,6 +1,7 @@
 //! A bounce of a mail Koban sent: the delivery it returns is marked (a
-//! permanent failure fails it), and the ticket the mail was about shows
-//! the agent that the requester did not get it. A bounce that names no
+//! permanent failure fails it and marks the address as bouncing), and the
+//! ticket the mail was about shows the agent that the requester did not
+//! get it. A bounce that names no
 //! mail of Koban's, or another address than the one it was sent to (a
 //! forgery), changes nothing.
 
@@ -23,17 +24,15 @@ pub async fn record(app: &App, stored: &Stored) -> Result<Option<i64>, EmailErro
     let (Some(delivery), Some(message_id)) = (bounce.delivery_id, bounce.message_id.clone()) else {
         return Ok(None);
     };
-    let error = format!(
-        "bounced {}: {}",
-        bounce.status.as_deref().unwrap_or("?"),
-        bounce.diagnostic.as_deref().unwrap_or("")
-    );
     let recorded = crate::delivery::record_bounce(
         app,
         delivery,
-        bounce.recipient.as_deref(),
-        &error,
-        bounce.permanent(),
+        &crate::delivery::Bounced {
+            recipient: bounce.recipient.as_deref(),
+            status: bounce.status.as_deref(),
+            diagnostic: bounce.diagnostic.as_deref(),
+            permanent: bounce.permanent(),
+        },
     )
     .await?;
     if !recorded {

@@ -171,6 +171,31 @@ where
         .map_err(StoreError::from)
 }
 
+/// The files that came with one message (never identity documents,
+/// which are not the conversation's), oldest first.
+/// (The ticket narrows it to the ticket's index.)
+pub async fn on_message<'e, E>(
+    executor: E,
+    ticket_id: i64,
+    message_id: i64,
+) -> Result<Vec<FileRow>, StoreError>
+where
+    E: Executor<'e, Database = Any>,
+{
+    let rows = sqlx::query(&format!(
+        "SELECT {FILE_COLUMNS} FROM desk_attachments
+         WHERE ticket_id = $1 AND message_id = $2 AND kind = 'attachment' ORDER BY id"
+    ))
+    .bind(ticket_id)
+    .bind(message_id)
+    .fetch_all(executor)
+    .await?;
+    rows.iter()
+        .map(FileRow::from_row)
+        .collect::<Result<_, sqlx::Error>>()
+        .map_err(StoreError::from)
+}
+
 /// One file of a ticket.
 pub async fn one<'e, E>(
     executor: E,

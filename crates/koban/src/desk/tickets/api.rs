@@ -285,6 +285,10 @@ pub struct TicketView {
     /// When merged: the ticket the conversation continues in.
     #[serde(skip_serializing_if = "Option::is_none")]
     pub merged_into: Option<String>,
+    /// Staff only: the requester's email address bounced for good. Koban
+    /// holds its automatic notices to it; agents' replies still go.
+    #[serde(skip_serializing_if = "Option::is_none")]
+    pub requester_bounce: Option<crate::delivery::MailBounce>,
 }
 
 /// A ticket, for its requester or for staff; anyone else gets 404. Signed
@@ -356,6 +360,13 @@ async fn view(app: &App, ticket: &TicketRow, standing: Standing) -> Result<Ticke
         assignee_id: ticket.assignee_id.filter(|_| staff),
         attachments: Vec::new(),
         merged_into: None,
+        requester_bounce: if staff {
+            crate::desk::tickets::notify::requester_bounce(app, ticket)
+                .await
+                .map_err(internal)?
+        } else {
+            None
+        },
     })
 }
 

@@ -5,6 +5,7 @@
 pub mod api;
 pub mod context;
 pub mod custom_fields;
+mod mail_files;
 pub mod mail_identity;
 pub mod merge;
 pub mod notify;

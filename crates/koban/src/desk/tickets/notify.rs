@@ -4,12 +4,13 @@
 //! Each message is queued in the transaction that causes it, so it goes
 //! out exactly when the change commits.
 
-use crate::delivery::{self, Channel, Outgoing};
+use crate::delivery::{self, Channel, MailFile, Outgoing};
 use crate::desk::store::{self, TicketRow};
 use crate::desk::tickets::mail_identity;
 use crate::state::App;
 use crate::store::StoreError;
 use crate::web::i18n::{t, Lang};
+use koban_policy::mail::outbound::{held_for_bounce, Author};
 use sqlx::{Any, Transaction};
 
 /// Where the requester is answered: their account's verified email (else
@@ -18,16 +19,36 @@ pub(crate) async fn destination(
     tx: &mut Transaction<'_, Any>,
     ticket: &TicketRow,
 ) -> Result<Option<(Channel, String)>, StoreError> {
+    destination_on(tx, ticket).await
+}
+
+async fn destination_on(
+    conn: &mut sqlx::AnyConnection,
+    ticket: &TicketRow,
+) -> Result<Option<(Channel, String)>, StoreError> {
     if let Some(account_id) = ticket.requester_account_id {
-        let account = crate::accounts::store::find_by_id(&mut **tx, account_id).await?;
+        let account = crate::accounts::store::find_by_id(&mut *conn, account_id).await?;
         return Ok(account.as_ref().and_then(account_destination));
     }
     let Some(contact) = ticket.requester_contact_id else {
         return Ok(None);
     };
-    Ok(store::contact(&mut **tx, contact)
+    Ok(store::contact(&mut *conn, contact)
         .await?
         .and_then(|(email, phone)| contact_destination(email.as_deref(), phone.as_deref())))
+}
+
+/// The bounce mark of the address the requester is mailed at, if that
+/// address bounced (shown to the agent on the ticket).
+pub async fn requester_bounce(
+    app: &App,
+    ticket: &TicketRow,
+) -> Result<Option<delivery::MailBounce>, StoreError> {
+    let mut conn = app.store.read().acquire().await?;
+    match destination_on(&mut conn, ticket).await? {
+        Some((Channel::Email, address)) => delivery::bounce_of(&mut *conn, &address).await,
+        _ => Ok(None),
+    }
 }
 
 fn link(app: &App, ticket: &TicketRow) -> String {
@@ -75,6 +96,7 @@ pub async fn received(
         "desk_received",
         t(lang, "desk-received-subject", &[("reference", reference)]),
         body,
+        &[],
     )
     .await
 }
@@ -114,27 +136,42 @@ pub fn contact_destination(email: Option<&str>, phone: Option<&str>) -> Option<(
     }
 }
 
-/// Queues the news of an agent's public reply, with the reply itself.
+/// Queues the news of an agent's public reply (message `message_id`),
+/// with the reply itself and, by mail, the files that came with it.
 pub async fn replied(
     app: &App,
     tx: &mut Transaction<'_, Any>,
     ticket: &TicketRow,
     reply: &str,
+    message_id: i64,
 ) -> Result<(), StoreError> {
     let lang = Lang::parse(&ticket.language).unwrap_or(Lang::En);
     let reference = crate::desk::tickets::api::formatted(&ticket.reference);
-    let body = t(
+    let mut body = t(
         lang,
         "desk-replied-body",
         &[("reply", reply.to_string()), ("link", link(app, ticket))],
     );
-    send(
+    let to = destination(tx, ticket).await?;
+    let files = match &to {
+        Some((Channel::Email, _)) => {
+            crate::desk::tickets::mail_files::for_reply(
+                app, tx, ticket, message_id, lang, &mut body,
+            )
+            .await?
+        }
+        _ => Vec::new(),
+    };
+    send_to(
         app,
         tx,
         ticket,
+        to,
+        None,
         "desk_replied",
         t(lang, "desk-replied-subject", &[("reference", reference)]),
         body,
+        &files,
     )
     .await
 }
@@ -182,7 +219,7 @@ async fn send(
     body: String,
 ) -> Result<(), StoreError> {
     let to = destination(tx, ticket).await?;
-    send_to(app, tx, ticket, to, None, purpose, subject, body).await
+    send_to(app, tx, ticket, to, None, purpose, subject, body, &[]).await
 }
 
 #[allow(clippy::too_many_arguments)]
@@ -195,9 +232,14 @@ async fn send_to(
     purpose: &str,
     subject: String,
     body: String,
+    files: &[MailFile],
 ) -> Result<(), StoreError> {
     let Some((channel, destination)) = to else {
         return Ok(());
+    };
+    let bounced = match channel {
+        Channel::Email => delivery::bounce_of(&mut **tx, &destination).await?,
+        Channel::Sms => None,
     };
     // A mail joins the ticket's conversation in the reader's client; the
     // requester wrote by mail, so the subject is theirs, answered.
@@ -225,10 +267,20 @@ async fn send_to(
         body,
         mail: mail.clone(),
     };
+    if let Some(bounce) = bounced.filter(|_| held_for_bounce(author(purpose), true)) {
+        let why = format!(
+            "held: {} bounced on {}: {}",
+            bounce.address,
+            in_zone(bounce.bounced_at, None),
+            bounce.reason
+        );
+        delivery::record_held(tx, &message, &why).await?;
+        return Ok(());
+    }
     // The delivery's job and its Message-ID on the ticket in one trip.
     let mut then = crate::store::Batch::default();
     let live = app.config.delivery_mode == "live";
-    let id = delivery::queue_then(tx, &app.key, live, message, &mut then).await?;
+    let id = delivery::queue_then(tx, &app.key, live, message, files, &mut then).await?;
     if let Some(headers) = &mail {
         mail_identity::record_sent(
             app,
@@ -242,6 +294,16 @@ async fn send_to(
     then.run(tx).await?;
     app.jobs_wakeup.notify_one();
     Ok(())
+}
+
+/// Who a notice is from, for holding it back from an address that
+/// bounced: a reply, and a link to prove the account (an agent pressed for
+/// it), are an agent's; the acknowledgement and status notices Koban's own.
+fn author(purpose: &str) -> Author {
+    match purpose {
+        "desk_replied" | "desk_verification_link" => Author::Agent,
+        _ => Author::Automatic,
+    }
 }
 
 /// RFC 3834's mark for what Koban sends on its own: the acknowledgement

@@ -671,7 +671,7 @@ pub async fn add_message_as(
     )
     .await?;
     if public && standing == Standing::Agent {
-        crate::desk::tickets::notify::replied(app, &mut tx, ticket, &shown).await?;
+        crate::desk::tickets::notify::replied(app, &mut tx, ticket, &shown, message_id).await?;
     }
     let kind = if public { "replied" } else { "noted" };
     store::insert_event(

@@ -207,6 +207,12 @@ async fn place(app: &App, stored: &Stored, mail: &Mail) -> Result<Placed, EmailE
         }
         return Ok(placed);
     }
+    // A person wrote from this address, so it takes mail again: the
+    // desk's notices go to it once more. Not on a From that failed SPF,
+    // DKIM or DMARC: anyone can write a dead address there.
+    if !mail.authentication.failed() {
+        crate::delivery::clear_bounce(app, &sender).await?;
+    }
     let origin = Origin {
         channel: CHANNEL,
         external_id: stored.message_id.clone(),

@@ -234,12 +234,39 @@ pub(crate) fn describe(kind: &str, detail: &Json, actor: Option<i64>) -> Said {
             ],
         ),
         "email_authentication_failed" => said("console-says-email-spoofed", vec![]),
+        "email_files_left_out" => said(
+            "console-says-email-files-left-out",
+            vec![
+                ("files", Arg::Text(list(detail, "files").join(", "))),
+                (
+                    "limit",
+                    Arg::Text(size_text(
+                        detail
+                            .get("limit_bytes")
+                            .and_then(Json::as_u64)
+                            .unwrap_or(0),
+                    )),
+                ),
+            ],
+        ),
         // A newer kind from another part of the desk: its name, never its
         // raw detail.
         other => said(
             "console-says-other",
             vec![("kind", Arg::Text(other.replace('_', " ")))],
         ),
+    }
+}
+
+/// A size as people read it: `20 MiB`, `512 KiB`, `900 B`.
+fn size_text(bytes: u64) -> String {
+    const KIB: u64 = 1024;
+    const MIB: u64 = 1024 * 1024;
+    match bytes {
+        b if b >= MIB && b % MIB == 0 => format!("{} MiB", b / MIB),
+        b if b >= MIB => format!("{:.1} MiB", b as f64 / MIB as f64),
+        b if b >= KIB => format!("{} KiB", b / KIB),
+        b => format!("{b} B"),
     }
 }
 
@@ -378,6 +405,10 @@ mod tests {
                 "email_linked",
                 json!({ "related": "26120345678", "clue": "subject" }),
             ),
+            (
+                "email_files_left_out",
+                json!({ "files": ["a.log", "b.png"], "limit_bytes": 20971520 }),
+            ),
             ("something_new", json!({ "secret": "never shown" })),
         ];
         for (kind, detail) in cases {
@@ -405,6 +436,25 @@ mod tests {
         );
         let other = describe("split_off", &json!({ "secret": "x" }), None);
         assert_eq!(other.args, vec![("kind", Arg::Text("split off".into()))]);
+    }
+
+    #[test]
+    fn files_left_out_name_the_files_and_the_limit() {
+        let said = describe(
+            "email_files_left_out",
+            &json!({ "files": ["ログ.txt", "b.png"], "limit_bytes": 20971520 }),
+            None,
+        );
+        assert_eq!(
+            said.args,
+            vec![
+                ("files", Arg::Text("ログ.txt, b.png".into())),
+                ("limit", Arg::Text("20 MiB".into()))
+            ]
+        );
+        assert_eq!(size_text(1536 * 1024), "1.5 MiB");
+        assert_eq!(size_text(3000), "2 KiB");
+        assert_eq!(size_text(0), "0 B");
     }
 
     #[test]

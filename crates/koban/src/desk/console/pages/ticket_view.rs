@@ -223,6 +223,13 @@ pub(super) async fn ticket_context(
     let pending = latest
         .filter(|(_, _, status, _)| status == "pending")
         .map(|(id, destination, _, _)| context! { id => id, destination => destination });
+    // The requester's address bounced: said before the agent writes.
+    let bounced = crate::desk::tickets::notify::requester_bounce(app, ticket)
+        .await?
+        .map(|b| {
+            let when = viewer.when(b.bounced_at);
+            context! { address => b.address, at => when.iso, at_text => when.text, reason => b.reason }
+        });
     let triage: Json = serde_json::from_str(&ticket.triage).unwrap_or_default();
     let fields: std::collections::BTreeMap<String, Json> =
         serde_json::from_str(&ticket.fields).unwrap_or_default();
@@ -294,6 +301,7 @@ pub(super) async fn ticket_context(
         has_snapshot => context.snapshot.is_some(),
         verified => verified,
         pending => pending,
+        bounced => bounced,
         ..choices()
     })
 }
