@@ -194,6 +194,7 @@ impl Dovecot {
     pub async fn client(&self, ops: Vec<serde_json::Value>) -> serde_json::Value {
         let args = serde_json::json!({
             "port": self.port, "user": USER, "password": PASSWORD, "ops": ops,
+            "tls": self.cert.is_some(),
         });
         let output = tokio::task::spawn_blocking(move || {
             Command::new("python3")
