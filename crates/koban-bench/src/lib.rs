@@ -13,6 +13,7 @@ mod crates;
 mod desk_open;
 mod desk_queue;
 mod email_ingest;
+mod email_outbound;
 mod load;
 mod login;
 mod risk;
@@ -80,6 +81,28 @@ pub enum BenchCommand {
     /// memory meanwhile. Reads the server's database (configured) to see
     /// when ingest is done.
     EmailIngest(EmailIngest),
+    /// Agents' replies on mailed tickets queued through the desk's service
+    /// on the configured database, then sent by the job queue to a local
+    /// SMTP sink until all are sent; beside the same number of mails sent
+    /// straight with lettre to the same sink.
+    EmailOutbound(EmailOutbound),
+}
+
+/// Options of `koban-bench email-outbound`.
+#[derive(Debug, Clone, Args)]
+pub struct EmailOutbound {
+    /// Replies in all, one per ticket.
+    #[arg(long, default_value_t = 2000)]
+    pub replies: usize,
+    /// Tasks queueing the replies through the service.
+    #[arg(long, default_value_t = 8)]
+    pub clients: usize,
+    /// Gives up when the replies are not all sent after this long.
+    #[arg(long, default_value_t = 300)]
+    pub timeout_seconds: u64,
+    /// Makes this run's requesters unique (default: from the pid).
+    #[arg(long)]
+    pub tag: Option<String>,
 }
 
 /// Options of `koban-bench email-ingest`.
@@ -411,6 +434,7 @@ pub async fn run(command: BenchCommand, config: Config) -> Result<(), String> {
         BenchCommand::DeskOpen(options) => desk_open::run(config, options).await,
         BenchCommand::DeskQueue(options) => desk_queue::run(config, options).await,
         BenchCommand::EmailIngest(options) => email_ingest::run(config, options).await,
+        BenchCommand::EmailOutbound(options) => email_outbound::run(config, options).await,
     }
 }
 
