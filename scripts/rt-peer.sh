@@ -3,8 +3,9 @@
 # rt5-db-sqlite when it is missing, writes a site configuration in a fresh
 # folder (SQLite database, mail to a sendmail that drops it), initialises
 # the database and starts the standalone rt-server (Starlet). Needs DRIVER
-# (the koban-bench binary) and, optionally, RT_EXTRA_DATAFILE; sets WORK, PORT, RT_PID and RT_VERSION, and
-# stops RT and removes WORK on exit.
+# (the koban-bench binary) and, optionally, RT_EXTRA_DATA (the text of an RT
+# data file); sets WORK, PORT, RT_PID and RT_VERSION, and stops RT and
+# removes WORK on exit. RT's warnings and errors go to $WORK/server.log.
 
 RT_LIBEXEC=/usr/share/request-tracker5/libexec
 
@@ -53,7 +54,7 @@ Set(\$CommentAddress, 'rt-comment\@koban-bench.example');
 Set(\$MailCommand, 'sendmailpipe');
 Set(\$SendmailPath, '$WORK/sendmail');
 Set(\$SendmailArguments, '');
-Set(\$LogToSTDERR, 'error');
+Set(\$LogToSTDERR, 'warning');
 Set(\$LogToSyslog, undef);
 Set(\$LogToFile, undef);
 1;
@@ -69,8 +70,9 @@ rt-setup-database --action init --skip-create >"$WORK/setup.log" 2>&1 ||
 # Rights the caller's benchmark needs beyond RT's defaults (an RT data
 # file, e.g. letting Everyone create tickets by mail), inserted before the
 # server starts so no worker caches the rights without them.
-if [ -n "${RT_EXTRA_DATAFILE:-}" ]; then
-  rt-setup-database --action insert --skip-create --datafile "$RT_EXTRA_DATAFILE" >>"$WORK/setup.log" 2>&1 ||
+if [ -n "${RT_EXTRA_DATA:-}" ]; then
+  printf '%s\n' "$RT_EXTRA_DATA" >"$WORK/extra-data.pl"
+  rt-setup-database --action insert --skip-create --datafile "$WORK/extra-data.pl" >>"$WORK/setup.log" 2>&1 ||
     { tail -n 30 "$WORK/setup.log" >&2; exit 1; }
 fi
 
