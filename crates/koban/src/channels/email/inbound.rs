@@ -42,10 +42,16 @@ pub struct Incoming {
     /// mail's identity); at most [`MAX_HEAD_BYTES`].
     head: Vec<u8>,
     head_ended: bool,
-    /// A digest of every byte, the identity of a mail without Message-ID;
-    /// dropped once the headers gave one.
-    digest: Option<Sha256>,
+    identity: Identity,
     size: usize,
+}
+
+/// What a mail will be known by, as far as it has been read.
+enum Identity {
+    /// No Message-ID yet: a digest of every byte so far.
+    Hashing(Sha256),
+    /// The header block named one; the rest need not be hashed.
+    MessageId(String),
 }
 
 /// Header bytes read for the Message-ID: a mail whose header block is
@@ -66,7 +72,7 @@ impl Incoming {
             encoder: DeflateEncoder::new(Vec::new(), Compression::fast()),
             head: Vec::new(),
             head_ended: false,
-            digest: Some(Sha256::new()),
+            identity: Identity::Hashing(Sha256::new()),
             size: 0,
         }
     }
@@ -84,7 +90,7 @@ impl Incoming {
     pub fn write(&mut self, bytes: &[u8]) -> std::io::Result<()> {
         self.size += bytes.len();
         self.encoder.write_all(bytes)?;
-        if let Some(digest) = self.digest.as_mut() {
+        if let Identity::Hashing(digest) = &mut self.identity {
             digest.update(bytes);
         }
         if !self.head_ended && self.head.len() < MAX_HEAD_BYTES {
@@ -96,8 +102,8 @@ impl Incoming {
             if let Some(end) = blank_line(&self.head[from..]) {
                 self.head.truncate(from + end);
                 self.head_ended = true;
-                if header_message_id(&self.head).is_some() {
-                    self.digest = None;
+                if let Some(id) = header_message_id(&self.head) {
+                    self.identity = Identity::MessageId(id);
                 }
             }
         }
@@ -106,19 +112,16 @@ impl Incoming {
 
     /// The mail as it is stored: deflated, its identity and its size.
     pub fn finish(self) -> std::io::Result<Deflated> {
-        // A mail that is all header (no blank line) is read whole too.
-        let whole_in_head = self.head.len() == self.size;
-        let message_id = if self.head_ended || whole_in_head {
-            header_message_id(&self.head)
-        } else {
-            None
-        };
-        let identity = match (message_id, self.digest) {
-            (Some(id), _) => id,
-            (None, Some(digest)) => format!("sha256:{}", hex::encode(digest.finalize())),
-            // The headers named an id that no longer reads: impossible,
-            // since the head is not changed after it was read.
-            (None, None) => return Err(std::io::Error::other("identity lost")),
+        let identity = match self.identity {
+            Identity::MessageId(id) => id,
+            Identity::Hashing(digest) => {
+                // A mail that is all header (no blank line) is read whole too.
+                let whole_in_head = !self.head_ended && self.head.len() == self.size;
+                whole_in_head
+                    .then(|| header_message_id(&self.head))
+                    .flatten()
+                    .unwrap_or_else(|| format!("sha256:{}", hex::encode(digest.finalize())))
+            }
         };
         Ok(Deflated {
             bytes: self.encoder.finish()?,
