@@ -11,6 +11,20 @@ import imaplib
 import json
 import ssl
 import sys
+import time
+
+
+def append(client, mailbox, raw):
+    """Appends, retrying Dovecot's transient refusal right after a mailbox was
+    deleted and created again while another session (Koban's poller) still
+    had the old one selected: that session rewrites the new index once, and
+    an APPEND racing it is answered "Mailbox was deleted under us"."""
+    for _ in range(20):
+        typ, data = client.append(mailbox, None, None, raw)
+        if typ == "OK" or not any(b"deleted under us" in d for d in data if d):
+            return typ, data
+        time.sleep(0.1)
+    return typ, data
 
 
 def main() -> None:
@@ -29,7 +43,7 @@ def main() -> None:
         if op[0] == "append":
             with open(op[2], "rb") as f:
                 raw = f.read()
-            typ, data = client.append(op[1], None, None, raw)
+            typ, data = append(client, op[1], raw)
         elif op[0] == "create":
             typ, data = client.create(op[1])
         elif op[0] == "delete":
