@@ -18,8 +18,10 @@ use std::time::Duration;
 use tokio::sync::watch;
 use tokio::time::{sleep_until, Instant};
 
-/// RFC 2177 asks clients to leave and renew IDLE within 29 minutes.
-const REIDLE: Duration = Duration::from_secs(25 * 60);
+/// RFC 2177 asks clients to leave and renew IDLE within 29 minutes; the
+/// mailbox is selected again each time, so a mailbox recreated under an
+/// idle session without a word from the server is found within this.
+const REIDLE: Duration = Duration::from_secs(5 * 60);
 
 /// How a session ended.
 enum End {
@@ -137,7 +139,7 @@ async fn selected(
         Ok(ready) => ready,
         Err(end) => return (end, Some(session)),
     };
-    let pass = Pass {
+    let mut pass = Pass {
         app,
         imap,
         mailbox,
@@ -173,6 +175,18 @@ async fn selected(
         if stopping(stop) {
             return (End::Stopped, Some(session));
         }
+        // Selected again after each wait: a mailbox deleted and created
+        // anew under this session (a new UIDVALIDITY) is never announced
+        // to it, and its new mail would be waited for in the old one.
+        match select(app, imap, mailbox, key, &mut session).await {
+            Ok((validity, resume_after)) => {
+                if validity != pass.validity {
+                    after = resume_after;
+                }
+                pass.validity = validity;
+            }
+            Err(end) => return (end, Some(session)),
+        }
     }
 }
 
@@ -190,6 +204,23 @@ async fn prepare(
         Ok(Err(e)) => return Err(End::Failed(format!("CAPABILITY failed: {e}"))),
         Err(_) => return Err(End::Failed("CAPABILITY timed out".into())),
     };
+    let (validity, after) = select(app, imap, mailbox, key, session).await?;
+    imap.update(mailbox, |s| {
+        s.polling = true;
+        s.idle = idle;
+    });
+    Ok((idle, validity, after))
+}
+
+/// Selects the mailbox; its UIDVALIDITY and the UID to resume after (0
+/// when the UIDVALIDITY is not the one recorded, which is recorded now).
+async fn select(
+    app: &App,
+    imap: &Imap,
+    mailbox: &str,
+    key: &str,
+    session: &mut Session,
+) -> Result<(u32, u32), End> {
     let selected = match tokio::time::timeout(poll::COMMAND_TIMEOUT, session.select(mailbox)).await
     {
         Ok(Ok(selected)) => selected,
@@ -229,11 +260,7 @@ async fn prepare(
             }
         }
     }
-    imap.update(mailbox, |s| {
-        s.polling = true;
-        s.idle = idle;
-    });
-    Ok((idle, validity, start.after_uid))
+    Ok((validity, start.after_uid))
 }
 
 /// Waits for news without IDLE: `email_imap_poll_seconds`, renewing the
