@@ -37,7 +37,7 @@ pub enum Accepted {
 /// into it as it arrives, so a large mail is never held whole (nor grown
 /// by doubling a buffer) before it is stored.
 pub struct Incoming {
-    encoder: DeflateEncoder<Vec<u8>>,
+    encoder: DeflateEncoder<Pieces>,
     /// The header block, until its end is seen (its Message-ID is the
     /// mail's identity); at most [`MAX_HEAD_BYTES`].
     head: Vec<u8>,
@@ -69,7 +69,7 @@ impl Default for Incoming {
 impl Incoming {
     pub fn new() -> Incoming {
         Incoming {
-            encoder: DeflateEncoder::new(Vec::new(), Compression::fast()),
+            encoder: DeflateEncoder::new(Pieces::default(), Compression::fast()),
             head: Vec::new(),
             head_ended: false,
             identity: Identity::Hashing(Sha256::new()),
@@ -124,16 +124,48 @@ impl Incoming {
             }
         };
         Ok(Deflated {
-            bytes: self.encoder.finish()?,
+            pieces: self.encoder.finish()?.0,
             identity,
             size: self.size,
         })
     }
 }
 
+/// The size of a stored piece of a deflated mail: small enough that the
+/// database never builds or reads back a large value, large enough that
+/// a 25 MiB mail is a hundred rows.
+pub const PIECE_BYTES: usize = 256 * 1024;
+
+/// Deflated bytes in pieces of [`PIECE_BYTES`], each allocated once at
+/// its full size: a growing buffer would double (and, while it moves,
+/// be held twice).
+#[derive(Default)]
+pub struct Pieces(Vec<Vec<u8>>);
+
+impl Write for Pieces {
+    fn write(&mut self, bytes: &[u8]) -> std::io::Result<usize> {
+        match self.0.last_mut() {
+            Some(last) if last.len() < PIECE_BYTES => {
+                let take = bytes.len().min(PIECE_BYTES - last.len());
+                last.extend_from_slice(&bytes[..take]);
+                Ok(take)
+            }
+            _ => {
+                self.0.push(Vec::with_capacity(PIECE_BYTES));
+                self.write(bytes)
+            }
+        }
+    }
+
+    fn flush(&mut self) -> std::io::Result<()> {
+        Ok(())
+    }
+}
+
 /// A received mail, deflated.
 pub struct Deflated {
-    pub bytes: Vec<u8>,
+    /// The deflated stream in order, each piece at most [`PIECE_BYTES`].
+    pub pieces: Vec<Vec<u8>>,
     /// Its Message-ID, else `sha256:` and the digest of its bytes.
     pub identity: String,
     pub size: usize,
@@ -170,17 +202,24 @@ pub async fn accept_incoming(
         .map_err(|e| EmailError::Stored(0, e.to_string()))?;
     let recipients = serde_json::to_string(&envelope.recipients).unwrap_or_else(|_| "[]".into());
     let mut tx = app.store.write().begin().await?;
+    let (first, rest) = match deflated.pieces.split_first() {
+        Some((first, rest)) => (first.as_slice(), rest),
+        None => (&[][..], &[][..]),
+    };
     let arrival = Arrival {
         source: &envelope.source,
         envelope_from: &envelope.mail_from,
         recipients: &recipients,
         message_id: &deflated.identity,
-        raw_deflated: &deflated.bytes,
+        raw_deflated: first,
         raw_size: deflated.size as i64,
     };
     let Some(id) = store::insert(&mut tx, &arrival, now).await? else {
         return Ok(Accepted::Duplicate);
     };
+    for (seq, piece) in (1..).zip(rest) {
+        store::insert_piece(&mut tx, id, seq, piece).await?;
+    }
     crate::jobs::enqueue(
         &mut *tx,
         super::ingest::JOB.kind,
@@ -251,23 +290,55 @@ fn header_message_id(head: &[u8]) -> Option<String> {
 /// The raw mail back from its deflated copy, refusing to inflate past
 /// `limit` bytes: a damaged or hostile copy cannot fill memory.
 pub fn inflate(deflated: &[u8], limit: usize) -> std::io::Result<Vec<u8>> {
-    inflate_sized(deflated, limit, 0)
+    let mut inflater = Inflater::new(limit, 0);
+    inflater.write(deflated)?;
+    inflater.finish()
 }
 
-/// [`inflate`] into a buffer made `size` bytes large at once (the size
-/// recorded when the mail was stored), so a large mail is not copied
-/// from buffer to doubled buffer as it grows.
-pub fn inflate_sized(deflated: &[u8], limit: usize, size: usize) -> std::io::Result<Vec<u8>> {
-    use std::io::Read;
-    let mut out = Vec::with_capacity(size.min(limit) + 1);
-    let decoder = flate2::read::DeflateDecoder::new(deflated);
-    decoder.take(limit as u64 + 1).read_to_end(&mut out)?;
-    if out.len() > limit {
-        return Err(std::io::Error::other(
-            "inflates past the message size limit",
-        ));
+/// Inflates a deflated mail piece by piece into a buffer made as large as
+/// the mail at once (its size recorded when it was stored), so a large
+/// mail is neither copied from buffer to doubled buffer nor held deflated
+/// whole beside it; refuses to go past `limit` bytes.
+pub struct Inflater {
+    decoder: flate2::write::DeflateDecoder<Vec<u8>>,
+    limit: usize,
+}
+
+impl Inflater {
+    pub fn new(limit: usize, size: usize) -> Inflater {
+        let out = Vec::with_capacity(size.min(limit) + 1);
+        Inflater {
+            decoder: flate2::write::DeflateDecoder::new(out),
+            limit,
+        }
     }
-    Ok(out)
+
+    /// Inflates the next piece of the deflated stream.
+    pub fn write(&mut self, deflated: &[u8]) -> std::io::Result<()> {
+        // In slices, checking the limit after each: a slice this small
+        // inflates to at most ~4 MiB however it was crafted.
+        for slice in deflated.chunks(4096) {
+            self.decoder.write_all(slice)?;
+            if self.decoder.get_ref().len() > self.limit {
+                return Err(std::io::Error::other(
+                    "inflates past the message size limit",
+                ));
+            }
+        }
+        Ok(())
+    }
+
+    /// The whole mail.
+    pub fn finish(self) -> std::io::Result<Vec<u8>> {
+        let limit = self.limit;
+        let out = self.decoder.finish()?;
+        if out.len() > limit {
+            return Err(std::io::Error::other(
+                "inflates past the message size limit",
+            ));
+        }
+        Ok(out)
+    }
 }
 
 /// Job kind: drop raw copies past `email_raw_retention_days`.
@@ -283,9 +354,11 @@ fn run_prune<'a>(app: &'a Arc<App>, _job: &'a crate::jobs::Job) -> JobFuture<'a>
         let before = now_ms() - days * 86_400_000;
         // In slices, so one run never holds the writer for long.
         loop {
-            let pruned = store::prune_raw(app.store.write(), before, 500)
+            let mut tx = app.store.write().begin().await.map_err(|e| e.to_string())?;
+            let pruned = store::prune_raw(&mut tx, before, 500)
                 .await
                 .map_err(|e| e.to_string())?;
+            tx.commit().await.map_err(|e| e.to_string())?;
             if pruned < 500 {
                 return Ok(());
             }
@@ -302,7 +375,7 @@ mod tests {
         let raw = b"Subject: hi\r\n\r\n".repeat(1000);
         let mut incoming = Incoming::new();
         incoming.write(&raw).unwrap();
-        let deflated = incoming.finish().unwrap().bytes;
+        let deflated = incoming.finish().unwrap().pieces.concat();
         assert!(deflated.len() < raw.len() / 10);
         assert_eq!(inflate(&deflated, raw.len()).unwrap(), raw);
         assert!(inflate(&deflated, raw.len() - 1).is_err());
@@ -342,7 +415,10 @@ mod tests {
                     assert_eq!(incoming.len(), mail.len());
                     let deflated = incoming.finish().unwrap();
                     assert_eq!(deflated.identity, whole, "split at {a}, {b}");
-                    assert_eq!(inflate(&deflated.bytes, mail.len()).unwrap(), mail);
+                    assert_eq!(
+                        inflate(&deflated.pieces.concat(), mail.len()).unwrap(),
+                        mail
+                    );
                 }
             }
         }

@@ -148,6 +148,11 @@ pub fn domain() -> Domain {
                 name: "email_imap",
                 sql: include_str!("../../../migrations/0020_email_imap.sql"),
             },
+            Migration {
+                version: 25,
+                name: "email_raw_chunks",
+                sql: include_str!("../../../migrations/0025_email_raw_chunks.sql"),
+            },
         ],
         jobs: &[ingest::JOB, inbound::PRUNE_JOB],
         pages: pages::router,
@@ -161,6 +166,7 @@ pub fn domain() -> Domain {
                 .routes(utoipa_axum::routes!(api::place))
         },
         background: &[listener::serve, imap::serve],
+        bind: Some(listener::bind),
         gauges: Some(imap::gauges),
         ..Domain::named("email")
     }

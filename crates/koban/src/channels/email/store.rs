@@ -125,9 +125,26 @@ where
     }))
 }
 
-/// The raw copy of mail `id`, deflated, and its size inflated; `None`
-/// once it was pruned. Read apart from [`stored`], only when needed and
-/// dropped as soon as it is inflated: a large mail is held once.
+/// Stores piece `seq` (1, 2 …) of mail `id`'s deflated raw copy, after
+/// the first kept in its row.
+pub async fn insert_piece(
+    tx: &mut Transaction<'_, Any>,
+    id: i64,
+    seq: i64,
+    bytes: &[u8],
+) -> Result<(), StoreError> {
+    sqlx::query("INSERT INTO email_inbound_chunks (inbound_id, seq, bytes) VALUES ($1, $2, $3)")
+        .bind(id)
+        .bind(seq)
+        .bind(bytes)
+        .execute(&mut **tx)
+        .await?;
+    Ok(())
+}
+
+/// The first piece of mail `id`'s raw copy, deflated, and the mail's
+/// size inflated; `None` once it was pruned. Read apart from [`stored`],
+/// only when needed; the other pieces follow through [`piece`].
 pub async fn raw<'e, E>(executor: E, id: i64) -> Result<Option<(Vec<u8>, i64)>, StoreError>
 where
     E: Executor<'e, Database = Any>,
@@ -139,6 +156,23 @@ where
     let Some(row) = row else { return Ok(None) };
     let deflated: Option<Vec<u8>> = row.try_get("raw_deflated")?;
     Ok(deflated.map(|d| (d, row.try_get::<i64, _>("raw_size").unwrap_or(0))))
+}
+
+/// Piece `seq` of mail `id`'s raw copy; `None` past the last.
+pub async fn piece<'e, E>(executor: E, id: i64, seq: i64) -> Result<Option<Vec<u8>>, StoreError>
+where
+    E: Executor<'e, Database = Any>,
+{
+    let row =
+        sqlx::query("SELECT bytes FROM email_inbound_chunks WHERE inbound_id = $1 AND seq = $2")
+            .bind(id)
+            .bind(seq)
+            .fetch_optional(executor)
+            .await?;
+    Ok(match row {
+        Some(row) => Some(row.try_get("bytes")?),
+        None => None,
+    })
 }
 
 /// What ingesting made of a mail.
@@ -197,21 +231,41 @@ where
     Ok(row.try_get("n")?)
 }
 
-/// Drops the raw copy of mails received before `before`, at most `limit`
-/// of them; how many.
-pub async fn prune_raw<'e, E>(executor: E, before: i64, limit: i64) -> Result<u64, StoreError>
-where
-    E: Executor<'e, Database = Any>,
-{
-    let done = sqlx::query(
-        "UPDATE email_inbound SET raw_deflated = NULL
-         WHERE id IN (SELECT id FROM email_inbound
-                      WHERE received_at < $1 AND raw_deflated IS NOT NULL
-                      ORDER BY received_at LIMIT $2)",
+/// Drops the raw copy (its row's piece and the others) of mails received
+/// before `before`, at most `limit` of them; how many.
+pub async fn prune_raw(
+    tx: &mut Transaction<'_, Any>,
+    before: i64,
+    limit: i64,
+) -> Result<u64, StoreError> {
+    let rows = sqlx::query(
+        "SELECT id FROM email_inbound
+         WHERE received_at < $1 AND raw_deflated IS NOT NULL
+         ORDER BY received_at LIMIT $2",
     )
     .bind(before)
     .bind(limit)
-    .execute(executor)
+    .fetch_all(&mut **tx)
+    .await?;
+    let ids = rows
+        .iter()
+        .map(|r| r.try_get::<i64, _>("id"))
+        .collect::<Result<Vec<_>, _>>()?;
+    if ids.is_empty() {
+        return Ok(0);
+    }
+    // Ids the database gave, written into the statement: one statement
+    // for the slice rather than one per mail.
+    let list = ids.iter().map(i64::to_string).collect::<Vec<_>>().join(",");
+    let done = sqlx::query(&format!(
+        "UPDATE email_inbound SET raw_deflated = NULL WHERE id IN ({list})"
+    ))
+    .execute(&mut **tx)
+    .await?;
+    sqlx::query(&format!(
+        "DELETE FROM email_inbound_chunks WHERE inbound_id IN ({list})"
+    ))
+    .execute(&mut **tx)
     .await?;
     Ok(done.rows_affected())
 }

@@ -9,6 +9,7 @@ mod write;
 
 pub(super) use write::{join, open};
 
+use super::inbound::Inflater;
 use super::parse::{self, Mail};
 use super::store::{self, Outcome, Stored};
 use super::{settings, EmailError};
@@ -71,11 +72,23 @@ pub(super) async fn raw_of(
     stored: &Stored,
 ) -> Result<Result<Vec<u8>, String>, EmailError> {
     let limit = app.config.email_max_message_bytes.saturating_add(64 * 1024);
-    let Some((deflated, size)) = store::raw(app.store.read(), stored.id).await? else {
+    let Some((first, size)) = store::raw(app.store.read(), stored.id).await? else {
         return Ok(Err("raw mail pruned".into()));
     };
-    let size = usize::try_from(size).unwrap_or(0);
-    Ok(super::inbound::inflate_sized(&deflated, limit, size).map_err(|e| e.to_string()))
+    let mut inflater = Inflater::new(limit, usize::try_from(size).unwrap_or(0));
+    if let Err(e) = inflater.write(&first) {
+        return Ok(Err(e.to_string()));
+    }
+    drop(first);
+    for seq in 1.. {
+        let Some(piece) = store::piece(app.store.read(), stored.id, seq).await? else {
+            break;
+        };
+        if let Err(e) = inflater.write(&piece) {
+            return Ok(Err(e.to_string()));
+        }
+    }
+    Ok(inflater.finish().map_err(|e| e.to_string()))
 }
 
 /// The stored mail, inflated and parsed; why not, when it cannot be.
