@@ -240,6 +240,9 @@ pub async fn serve(config: Config) -> Result<(), StartError> {
             source,
         })?;
     let app = start(config).await?;
+    for bind in domains().iter().filter_map(|d| d.bind) {
+        bind(&app).await.map_err(StartError::Config)?;
+    }
     run(app, listener, shutdown_signal()).await;
     Ok(())
 }

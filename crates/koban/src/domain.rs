@@ -50,7 +50,15 @@ pub struct Domain {
     pub drain: Option<for<'a> fn(&'a App) -> Drain<'a>>,
     /// Tasks run beside the HTTP server; each ends when `stop` turns true.
     pub background: &'static [Background],
+    /// Binds the sockets its background tasks listen on, when `koban
+    /// serve` starts: a port in use stops the start with its name, as the
+    /// HTTP port does, instead of a server that silently takes no mail.
+    pub bind: Option<for<'a> fn(&'a App) -> Bind<'a>>,
 }
+
+/// What [`Domain::bind`] returns: why the start must stop, if it must.
+pub type Bind<'a> =
+    std::pin::Pin<Box<dyn std::future::Future<Output = Result<(), String>> + Send + 'a>>;
 
 /// A task of [`Domain::background`]: given the application and the stop
 /// signal, runs until the signal turns true.
@@ -79,6 +87,7 @@ impl Domain {
             templates: &[],
             drain: None,
             background: &[],
+            bind: None,
         }
     }
 }

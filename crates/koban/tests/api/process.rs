@@ -272,6 +272,31 @@ async fn sigterm_shuts_down_gracefully() {
     assert!(node.log().contains("stopped"), "{}", node.log());
 }
 
+/// An SMTP port that another program holds stops `koban serve` with the
+/// port's name, as a busy HTTP port does: a server that started but took
+/// no mail would lose nothing yet tell nobody.
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn a_busy_smtp_port_stops_the_start_and_is_named() {
+    let dir = tempfile::tempdir().expect("temp dir");
+    let held = std::net::TcpListener::bind("127.0.0.1:0").expect("hold a port");
+    let smtp = held.local_addr().expect("address").to_string();
+    let mut command = koban(dir.path());
+    command
+        .arg("serve")
+        .env("KOBAN_LISTEN", format!("127.0.0.1:{}", free_port()))
+        .env("KOBAN_EMAIL_ADDRESSES", "support@desk.example")
+        .env("KOBAN_EMAIL_SMTP_LISTEN", &smtp);
+    let output = run(command, None);
+    let stderr = String::from_utf8_lossy(&output.stderr);
+    assert!(!output.status.success(), "{stderr}");
+    assert!(stderr.contains(&smtp), "names the address: {stderr}");
+    assert!(
+        stderr.contains("email_smtp_listen"),
+        "names the setting: {stderr}"
+    );
+    drop(held);
+}
+
 #[tokio::test(flavor = "multi_thread", worker_threads = 2)]
 async fn a_world_readable_server_key_is_refused() {
     use std::os::unix::fs::PermissionsExt;

@@ -12,7 +12,7 @@ use crate::config::Config;
 use crate::domain::Drain;
 use crate::state::App;
 use std::net::SocketAddr;
-use std::sync::{Arc, OnceLock};
+use std::sync::{Arc, Mutex, OnceLock};
 use std::time::Duration;
 use tokio::io::AsyncWriteExt;
 use tokio::net::{TcpListener, TcpStream};
@@ -34,6 +34,8 @@ const SHUTDOWN_GRACE: Duration = Duration::from_secs(5);
 pub struct Listener {
     /// Where the listener is bound, once it is (tests listen on port 0).
     pub bound: OnceLock<SocketAddr>,
+    /// The socket [`bind`] opened at start, until [`serve`] takes it.
+    socket: Mutex<Option<TcpListener>>,
     tls: Option<TlsAcceptor>,
     limits: Limits,
 }
@@ -57,6 +59,7 @@ impl Listener {
             .unwrap_or_else(|| "localhost".into());
         Ok(Listener {
             bound: OnceLock::new(),
+            socket: Mutex::new(None),
             tls: tls::acceptor(config)?,
             limits: Limits {
                 max_message: config.email_max_message_bytes,
@@ -74,6 +77,24 @@ pub fn check(config: &Config) -> Result<(), String> {
     tls::acceptor(config).map(drop)
 }
 
+/// Opens `email_smtp_listen` when `koban serve` starts; a port in use or
+/// an address that is not this machine's stops the start, naming it.
+pub fn bind(app: &App) -> crate::domain::Bind<'_> {
+    Box::pin(async move {
+        let listen = &app.config.email_smtp_listen;
+        if listen.is_empty() {
+            return Ok(());
+        }
+        let socket = TcpListener::bind(listen)
+            .await
+            .map_err(|e| format!("cannot listen for SMTP on {listen} (email_smtp_listen): {e}"))?;
+        if let Ok(mut slot) = app.part::<Listener>().socket.lock() {
+            *slot = Some(socket);
+        }
+        Ok(())
+    })
+}
+
 /// The background task: listens until `stop`, then gives open sessions
 /// [`SHUTDOWN_GRACE`] to finish (a session cut short never answered 250,
 /// so its sender sends again).
@@ -83,14 +104,20 @@ pub fn serve(app: Arc<App>, mut stop: watch::Receiver<bool>) -> Drain<'static> {
         if listen.is_empty() {
             return;
         }
-        let listener = match TcpListener::bind(&listen).await {
-            Ok(l) => l,
-            Err(error) => {
-                tracing::error!(%listen, %error, "the SMTP listener cannot bind: no mail is received by SMTP");
-                return;
-            }
-        };
         let part = app.part::<Listener>();
+        let opened = part.socket.lock().ok().and_then(|mut s| s.take());
+        let listener = match opened {
+            Some(l) => l,
+            // Started without `koban serve` (the tests run the server on
+            // their own HTTP socket): bound here, and a failure only said.
+            None => match TcpListener::bind(&listen).await {
+                Ok(l) => l,
+                Err(error) => {
+                    tracing::error!(%listen, %error, "the SMTP listener cannot bind: no mail is received by SMTP");
+                    return;
+                }
+            },
+        };
         if let Ok(addr) = listener.local_addr() {
             let _ = part.bound.set(addr);
             tracing::info!(listen = %addr, "the SMTP listener is receiving mail");
