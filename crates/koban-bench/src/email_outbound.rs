@@ -315,6 +315,33 @@ pub(super) async fn run(mut config: Config, options: EmailOutbound) -> Result<()
     .map_err(err)?
     .try_get("n")
     .map_err(err)?;
+    // What else the sink may have counted: every delivery by purpose, and
+    // the attempts it took (a mail the sink kept but whose answer was lost
+    // is sent again: SMTP is at least once).
+    let purposes = sqlx::query(
+        "SELECT purpose, status, COUNT(*) AS n, SUM(attempts) AS attempts FROM deliveries
+         GROUP BY purpose, status ORDER BY purpose, status",
+    )
+    .fetch_all(app.store.read())
+    .await
+    .map_err(err)?;
+    let mut attempts_over_one = 0;
+    for row in &purposes {
+        let (purpose, status): (String, String) = (
+            row.try_get("purpose").map_err(err)?,
+            row.try_get("status").map_err(err)?,
+        );
+        let (n, attempts): (i64, i64) = (
+            row.try_get("n").map_err(err)?,
+            row.try_get::<Option<i64>, _>("attempts")
+                .map_err(err)?
+                .unwrap_or(0),
+        );
+        eprintln!("bench: deliveries {purpose} {status}: {n}, {attempts} attempts");
+        if purpose == "desk_replied" {
+            attempts_over_one += attempts - n;
+        }
+    }
     let backend = app.store.backend().name();
     app.store.close().await;
 
@@ -330,6 +357,7 @@ pub(super) async fn run(mut config: Config, options: EmailOutbound) -> Result<()
     println!("sent_per_second={koban_rate:.1}");
     println!("sink_received={delivered}");
     println!("not_sent={failed}");
+    println!("attempts_over_one={attempts_over_one}");
     println!("lettre_per_second={direct_rate:.1}");
     println!("ratio_to_lettre={:.3}", koban_rate / direct_rate);
     Ok(())

@@ -1038,3 +1038,5 @@ console-says-email-bounced = A mail to { $recipient } came back undelivered: { $
 desk-replied-files-left-out = These files were too large to send by mail, so they are not attached: { $files }. You can download them from the page of your request.
 console-says-email-files-left-out = Left out of the mail to the user, which tells them so, because together the files are over { $limit } per mail: { $files }
 console-address-bounced = Mail to { $address } bounced on { $date }: { $reason }. Automatic notices to this address are held; your replies are still sent.
+email-no-subject = (no subject)
+email-no-text = (no text)

@@ -1038,3 +1038,5 @@ console-says-email-bounced = { $recipient } 宛てのメールが届かずに戻
 desk-replied-files-left-out = 次のファイルはサイズが大きいため、メールに添付できませんでした：{ $files }。お問い合わせのページからダウンロードしてください。
 console-says-email-files-left-out = 1 通あたりの上限（{ $limit }）を超えるため、お客様へのメールに添付しませんでした（メール本文でお知らせしています）：{ $files }
 console-address-bounced = { $address } 宛てのメールが { $date } に届かずに戻ってきました：{ $reason }。このアドレスへの自動通知は止めています。あなたの返信はこれまでどおり送信されます。
+email-no-subject = （件名なし）
+email-no-text = （本文なし）

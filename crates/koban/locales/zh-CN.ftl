@@ -1038,3 +1038,5 @@ console-says-email-bounced = 发往 { $recipient } 的邮件被退回，未能�
 desk-replied-files-left-out = 以下文件太大，无法随邮件发送，因此未附上：{ $files }。你可以在请求页面下载。
 console-says-email-files-left-out = 文件合计超过每封邮件 { $limit } 的上限，未随邮件发给用户（邮件中已说明）：{ $files }
 console-address-bounced = 发往 { $address } 的邮件于 { $date } 被退回：{ $reason }。已暂停向此地址发送自动通知；你的回复仍会照常发送。
+email-no-subject = （无主题）
+email-no-text = （无正文）

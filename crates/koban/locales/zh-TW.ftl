@@ -1038,3 +1038,5 @@ console-says-email-bounced = 寄往 { $recipient } 的郵件遭退回，未能�
 desk-replied-files-left-out = 以下檔案太大，無法隨郵件寄出，因此未附上：{ $files }。您可以在請求頁面下載。
 console-says-email-files-left-out = 檔案合計超過每封郵件 { $limit } 的上限，未隨郵件寄給使用者（郵件中已說明）：{ $files }
 console-address-bounced = 寄往 { $address } 的郵件於 { $date } 遭退回：{ $reason }。已暫停寄送自動通知至此地址；您的回覆仍會照常寄出。
+email-no-subject = （無主旨）
+email-no-text = （無內文）

@@ -56,5 +56,36 @@ pub fn guess(text: &str, charset: Option<&str>) -> &'static str {
             "zh-CN"
         };
     }
+    if latin == 0 {
+        // No words to read (an empty mail, a picture alone): the charset
+        // its client chose is the only sign of the writer's language.
+        return by_charset(charset.unwrap_or(""));
+    }
     "en"
+}
+
+/// The language a charset is written for, if only one: `en` otherwise.
+fn by_charset(charset: &str) -> &'static str {
+    let charset = charset.to_ascii_lowercase();
+    if [
+        "iso-2022-jp",
+        "shift_jis",
+        "shift-jis",
+        "sjis",
+        "euc-jp",
+        "cp932",
+        "windows-31j",
+    ]
+    .contains(&charset.as_str())
+    {
+        "ja"
+    } else if charset.starts_with("big5") {
+        "zh-TW"
+    } else if charset.starts_with("gb") {
+        "zh-CN"
+    } else if ["tis-620", "windows-874", "iso-8859-11"].contains(&charset.as_str()) {
+        "th"
+    } else {
+        "en"
+    }
 }

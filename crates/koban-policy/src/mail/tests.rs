@@ -131,6 +131,20 @@ proptest! {
         prop_assert_eq!(references_in_subject(&subject), vec![r]);
     }
 
+    /// Answering an answer changes nothing: the subject keeps one `Re:`
+    /// and the tag once, however often the two sides have replied.
+    #[test]
+    fn reply_subjects_settle_after_one_answer(random in 0u64..10_000_000_000, subject in "\\PC{0,60}", prefixes in proptest::collection::vec(prop_oneof![Just("Re: "), Just("RE[2]: "), Just("答复："), Just("AW: "), Just("返信: ")], 0..4)) {
+        let r = Reference::from_random(random);
+        let first = reply_subject(&format!("{}{subject}", prefixes.concat()), r);
+        prop_assert!(first.starts_with("Re: "));
+        prop_assert_eq!(first.matches(&subject_tag(r)).count(), 1);
+        prop_assert_eq!(references_in_subject(&first).first().copied(), Some(r));
+        let again = reply_subject(&format!("Re: {first}"), r);
+        prop_assert_eq!(&reply_subject(&again, r), &again);
+        prop_assert_eq!(again, first);
+    }
+
     /// Any text at all: no panic, and every reference found is valid.
     #[test]
     fn subjects_never_panic(subject in "\\PC{0,80}") {
@@ -159,6 +173,32 @@ fn subject_references_need_a_hash_and_a_valid_check_digit() {
     // Twice the same: once.
     let twice = format!("Re: [#{shown}] Re: [#{shown}]");
     assert_eq!(references_in_subject(&twice), vec![r]);
+}
+
+#[test]
+fn reply_subjects_drop_the_prefixes_of_every_client() {
+    let r = Reference::from_random(2_612_034_567);
+    let tag = subject_tag(r);
+    for (subject, expected) in [
+        ("ログインできません".to_string(), "ログインできません"),
+        ("Re: Re: login".to_string(), "login"),
+        ("RE[3]: login".to_string(), "login"),
+        ("答复: 登录问题".to_string(), "登录问题"),
+        ("回覆：登入問題".to_string(), "登入問題"),
+        ("AW: Sv: login".to_string(), "login"),
+        (format!("Re: login {tag}"), "login"),
+        (format!("{tag} Re: login"), "login"),
+        // A word that only begins like a prefix is the subject's own.
+        ("Rebooted phone".to_string(), "Rebooted phone"),
+        ("Reset: password".to_string(), "Reset: password"),
+    ] {
+        assert_eq!(
+            reply_subject(&subject, r),
+            format!("Re: {expected} {tag}"),
+            "{subject}"
+        );
+    }
+    assert_eq!(reply_subject("Re:", r), format!("Re: {tag}"));
 }
 
 #[test]
@@ -259,6 +299,15 @@ fn the_language_of_a_mail_is_read_from_its_text() {
             "ja",
         ),
         ("", None, "en"),
+        // No words at all: the charset the client chose says it.
+        ("", Some("iso-2022-jp"), "ja"),
+        ("  \n", Some("Shift_JIS"), "ja"),
+        ("", Some("big5-hkscs"), "zh-TW"),
+        ("", Some("gb18030"), "zh-CN"),
+        ("", Some("tis-620"), "th"),
+        ("", Some("utf-8"), "en"),
+        // Words outweigh the charset.
+        ("Hello", Some("iso-2022-jp"), "en"),
     ];
     for (text, charset, expected) in table {
         assert_eq!(guess(text, charset), expected, "{text}");

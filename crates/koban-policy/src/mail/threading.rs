@@ -114,6 +114,66 @@ pub fn subject_tag(reference: Reference) -> String {
     format!("[#{}]", reference::format(reference))
 }
 
+/// The subject of Koban's answer on a ticket: the ticket's subject without
+/// the reply prefixes clients put before it (`Re:`, `RE[2]:`, Outlook's
+/// `答复:`/`回覆:`, `AW:`, `SV:` …) or the ticket's tag, then one `Re:` and
+/// the tag once. `Re:` is not translated: RFC 5322 §3.6.5 names it, and
+/// every client groups by it; a localized one would begin a new thread in
+/// some.
+pub fn reply_subject(subject: &str, reference: Reference) -> String {
+    let tag = subject_tag(reference);
+    let mut rest = subject.trim();
+    loop {
+        let before = rest;
+        rest = rest.strip_prefix(tag.as_str()).unwrap_or(rest).trim_start();
+        rest = strip_reply_prefix(rest).trim_start();
+        if rest == before {
+            break;
+        }
+    }
+    let rest = rest.replace(tag.as_str(), " ");
+    let rest = rest.split_whitespace().collect::<Vec<_>>().join(" ");
+    if rest.is_empty() {
+        format!("Re: {tag}")
+    } else {
+        format!("Re: {rest} {tag}")
+    }
+}
+
+/// Reply prefixes of the clients this market uses, without case.
+const REPLY_PREFIXES: [&str; 10] = [
+    "re", "aw", "sv", "vs", "antw", "回复", "回覆", "答复", "答覆", "返信",
+];
+
+/// `subject` without one leading reply prefix (with an optional `[n]` or
+/// `(n)` count, and a colon, full-width or not).
+fn strip_reply_prefix(subject: &str) -> &str {
+    for prefix in REPLY_PREFIXES {
+        let Some(head) = subject.get(..prefix.len()) else {
+            continue;
+        };
+        if !head.eq_ignore_ascii_case(prefix) {
+            continue;
+        }
+        let mut rest = &subject[prefix.len()..];
+        if let Some(counted) = rest.strip_prefix(['[', '(']) {
+            let digits = counted.len()
+                - counted
+                    .trim_start_matches(|c: char| c.is_ascii_digit())
+                    .len();
+            if digits > 0 {
+                if let Some(after) = counted[digits..].strip_prefix([']', ')']) {
+                    rest = after;
+                }
+            }
+        }
+        if let Some(after) = rest.strip_prefix([':', '：']) {
+            return after;
+        }
+    }
+    subject
+}
+
 /// Every valid reference number in a subject: after a `#` (Koban's own
 /// tag, or a person typing "ticket #…"), eleven digits with separators,
 /// check digit valid. A bare number is not read, so a phone number or an

@@ -251,11 +251,9 @@ async fn send_to(
         Channel::Sms => None,
     };
     let subject = match (&mail, ticket.channel.as_str()) {
-        (Some(_), "email") => format!(
-            "Re: {} {}",
-            ticket.subject,
-            koban_policy::mail::threading::subject_tag(reference_of(ticket))
-        ),
+        (Some(_), "email") => {
+            koban_policy::mail::threading::reply_subject(&ticket.subject, reference_of(ticket))
+        }
         _ => subject,
     };
     let message = Outgoing {

@@ -38,7 +38,7 @@ pub(in crate::channels::email) async fn join(
         author,
         &row,
         Standing::Requester,
-        &body_of(mail),
+        &body_of(mail, &row.language),
         true,
         &tokens,
         Some(&origin),
@@ -71,13 +71,13 @@ pub(in crate::channels::email) async fn open(
 ) -> Result<Placed, EmailError> {
     let (tokens, refused) = upload_files(app, mail).await;
     placed.refused_files = refused;
+    let language = koban_policy::mail::language::guess(&mail.text, mail.charset.as_deref());
     let opening = Opening {
         category: None,
-        subject: subject_of(mail),
-        body: body_of(mail),
+        subject: subject_of(mail, language),
+        body: body_of(mail, language),
         fields: BTreeMap::new(),
-        language: koban_policy::mail::language::guess(&mail.text, mail.charset.as_deref())
-            .to_string(),
+        language: language.to_string(),
         region: None,
         time_zone: None,
         channel: CHANNEL,
@@ -173,12 +173,13 @@ fn refusal_code(error: &DeskError) -> String {
     }
 }
 
-/// The subject the ticket gets: the mail's, else its first words.
-fn subject_of(mail: &Mail) -> String {
+/// The subject the ticket gets: the mail's, else its first words, else
+/// "no subject" in the language the mail is written in.
+fn subject_of(mail: &Mail, language: &str) -> String {
     let subject = koban_policy::text::strip_hidden(&mail.subject).replace(['\n', '\t'], " ");
     let subject = subject.trim();
     let subject = if subject.is_empty() {
-        body_of(mail)
+        koban_policy::text::strip_hidden(&mail.text)
             .lines()
             .find(|l| !l.trim().is_empty())
             .unwrap_or("")
@@ -188,16 +189,23 @@ fn subject_of(mail: &Mail) -> String {
         subject.to_string()
     };
     let subject = if subject.is_empty() {
-        "(no subject)".to_string()
+        in_language(language, "email-no-subject")
     } else {
         subject
     };
     truncate(&subject, service::MAX_SUBJECT_CHARS)
 }
 
+/// Message `id` in the language tagged `language` (English if none).
+fn in_language(language: &str, id: &str) -> String {
+    let lang = crate::web::i18n::Lang::parse(language).unwrap_or(crate::web::i18n::Lang::En);
+    crate::web::i18n::t(lang, id, &[])
+}
+
 /// The message the ticket gets: the mail's text, cleaned and cut to the
-/// desk's limit (the raw mail keeps the whole), else its subject.
-fn body_of(mail: &Mail) -> String {
+/// desk's limit (the raw mail keeps the whole), else its subject, else
+/// "no text" in `language`.
+fn body_of(mail: &Mail, language: &str) -> String {
     let text = koban_policy::text::strip_hidden(&mail.text);
     let text = text.trim();
     let text = if text.is_empty() {
@@ -206,7 +214,7 @@ fn body_of(mail: &Mail) -> String {
         text.to_string()
     };
     let text = if text.trim().is_empty() {
-        "(no text)".to_string()
+        in_language(language, "email-no-text")
     } else {
         text
     };
