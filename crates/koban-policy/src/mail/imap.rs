@@ -91,6 +91,58 @@ pub fn backoff_ms(failures: u32, max_ms: i64, jitter: i64) -> i64 {
     base.min(max_ms.max(1000)) + jitter.clamp(0, 999)
 }
 
+/// The modified base64 of RFC 3501 §5.1.3: `,` instead of `/`, no padding.
+const UTF7_ALPHABET: &[u8; 64] =
+    b"ABCDEFGHIJKLMNOPQRSTUVWXYZabcdefghijklmnopqrstuvwxyz0123456789+,";
+
+/// A mailbox name as IMAP4rev1 writes it on the wire: modified UTF-7
+/// (RFC 3501 §5.1.3). Printable ASCII stands for itself (`&` as `&-`);
+/// any other run is UTF-16 in modified base64 between `&` and `-`. A
+/// folder a person named `サポート` is `&MLUw3TD8MMg-`; sent as UTF-8,
+/// a server without UTF8=ACCEPT refuses it or finds another folder.
+pub fn mailbox_name_utf7(name: &str) -> String {
+    let mut out = String::with_capacity(name.len());
+    let mut run: Vec<u16> = Vec::new();
+    for c in name.chars() {
+        if (' '..='~').contains(&c) {
+            push_utf7_run(&mut out, &mut run);
+            if c == '&' {
+                out.push_str("&-");
+            } else {
+                out.push(c);
+            }
+        } else {
+            let mut units = [0u16; 2];
+            run.extend_from_slice(c.encode_utf16(&mut units));
+        }
+    }
+    push_utf7_run(&mut out, &mut run);
+    out
+}
+
+fn push_utf7_run(out: &mut String, run: &mut Vec<u16>) {
+    if run.is_empty() {
+        return;
+    }
+    let bytes: Vec<u8> = run.iter().flat_map(|u| u.to_be_bytes()).collect();
+    out.push('&');
+    for chunk in bytes.chunks(3) {
+        let b = [
+            chunk[0],
+            *chunk.get(1).unwrap_or(&0),
+            *chunk.get(2).unwrap_or(&0),
+        ];
+        let n = (u32::from(b[0]) << 16) | (u32::from(b[1]) << 8) | u32::from(b[2]);
+        // 1 byte makes 2 characters, 2 make 3, 3 make 4: no padding.
+        for k in 0..=chunk.len() {
+            let index = (n >> (18 - 6 * k)) & 63;
+            out.push(char::from(UTF7_ALPHABET[index as usize]));
+        }
+    }
+    out.push('-');
+    run.clear();
+}
+
 #[cfg(test)]
 mod tests {
     use super::*;
@@ -187,5 +239,68 @@ mod tests {
         assert_eq!(waits, [1000, 2000, 4000, 8000, 16000, 32000, 60000, 60000]);
         assert_eq!(backoff_ms(0, 60_000, 0), 1000);
         assert_eq!(renew_every_ms(60_000), 20_000);
+    }
+
+    /// The examples of RFC 3501 §5.1.3 and this market's folder names.
+    #[test]
+    fn mailbox_names_are_written_in_modified_utf7() {
+        for (name, wire) in [
+            ("INBOX", "INBOX"),
+            ("Support/2026", "Support/2026"),
+            ("R&D", "R&-D"),
+            ("~peter/mail/台北/日本語", "~peter/mail/&U,BTFw-/&ZeVnLIqe-"),
+            ("サポート", "&MLUw3TD8MMg-"),
+            ("客服", "&W6JnDQ-"),
+            ("ฝ่ายบริการ", "&Dh0OSA4yDiIOGg4jDjQOAQ4yDiM-"),
+            ("😀 mail", "&2D3eAA- mail"),
+        ] {
+            assert_eq!(mailbox_name_utf7(name), wire, "{name}");
+        }
+    }
+
+    /// The reverse, written here only to check the encoder.
+    fn decode_utf7(wire: &str) -> Option<String> {
+        let mut out = String::new();
+        let mut rest = wire;
+        while let Some(i) = rest.find('&') {
+            out.push_str(&rest[..i]);
+            let after = &rest[i + 1..];
+            let end = after.find('-')?;
+            let encoded = &after[..end];
+            rest = &after[end + 1..];
+            if encoded.is_empty() {
+                out.push('&');
+                continue;
+            }
+            let mut bits = 0u32;
+            let mut count = 0;
+            let mut bytes = Vec::new();
+            for c in encoded.bytes() {
+                let v = UTF7_ALPHABET.iter().position(|&a| a == c)? as u32;
+                bits = (bits << 6) | v;
+                count += 6;
+                if count >= 8 {
+                    count -= 8;
+                    bytes.push((bits >> count) as u8);
+                    bits &= (1 << count) - 1;
+                }
+            }
+            let units: Vec<u16> = bytes
+                .chunks(2)
+                .map(|p| u16::from_be_bytes([p[0], *p.get(1).unwrap_or(&0)]))
+                .collect();
+            out.push_str(&String::from_utf16(&units).ok()?);
+        }
+        out.push_str(rest);
+        Some(out)
+    }
+
+    proptest::proptest! {
+        #[test]
+        fn any_mailbox_name_is_printable_ascii_and_reads_back(name in "\\PC{0,40}") {
+            let wire = mailbox_name_utf7(&name);
+            proptest::prop_assert!(wire.bytes().all(|b| (b' '..=b'~').contains(&b)), "{}", wire);
+            proptest::prop_assert_eq!(decode_utf7(&wire), Some(name));
+        }
     }
 }

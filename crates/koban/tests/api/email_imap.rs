@@ -457,3 +457,64 @@ async fn tls_is_checked_against_the_configured_authority() {
     d.append("INBOX", &mail("tls", "tls1@example.jp")).await;
     assert_eq!(ingested(&t, "tls1@example.jp").await.0, "opened");
 }
+
+/// STARTTLS against Dovecot, its certificate trusted through
+/// `email_imap_tls_ca`: Koban signs in only on the upgraded connection,
+/// as Dovecot's log of the sign-in says. (Dovecot counts 127.0.0.1 as
+/// secure, so a refusal of plain text cannot be shown here.)
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn starttls_comes_before_the_password() {
+    if !have_dovecot() {
+        return;
+    }
+    let d = Dovecot::start_starttls().await;
+    let cert = d.cert.clone().expect("cert").display().to_string();
+    let (url, _db) = database(Db::Sqlite).await;
+    let t = koban(Db::Sqlite, &url, &d, |c| {
+        c.email_imap_host = "localhost".into();
+        c.email_imap_security = "starttls".into();
+        c.email_imap_tls_ca = cert;
+    })
+    .await;
+    d.append("INBOX", &mail("starttls", "starttls1@example.jp"))
+        .await;
+    assert_eq!(ingested(&t, "starttls1@example.jp").await.0, "opened");
+    let log = d.log();
+    let logins: Vec<&str> = log
+        .lines()
+        .filter(|l| l.contains("Login: user=<desk>"))
+        .collect();
+    assert!(logins.len() >= 2, "{log}");
+    assert!(
+        logins.iter().all(|l| l.contains(", TLS")),
+        "every sign-in after STARTTLS: {log}"
+    );
+}
+
+/// A folder named in Japanese, as people name them here: selected by its
+/// modified UTF-7 name, read like any other.
+async fn a_folder_named_in_japanese_is_read(db: Db) {
+    if !have_dovecot() {
+        return;
+    }
+    let d = Dovecot::start().await;
+    d.client(vec![serde_json::json!(["create", "サポート 窓口"])])
+        .await;
+    d.append("サポート 窓口", &mail("フォルダ", "folder1@example.jp"))
+        .await;
+    let (url, _db) = database(db).await;
+    let t = koban(db, &url, &d, |c| {
+        c.email_imap_mailboxes = "サポート 窓口".into()
+    })
+    .await;
+    assert_eq!(ingested(&t, "folder1@example.jp").await.0, "opened");
+    last_uid_reaches(&t, "サポート 窓口", 1).await;
+    let source: String =
+        sqlx::query("SELECT source FROM email_inbound WHERE message_id = 'folder1@example.jp'")
+            .fetch_one(t.app.store.read())
+            .await
+            .expect("row")
+            .get("source");
+    assert_eq!(source, "imap:サポート 窓口");
+}
+both_db!(a_folder_named_in_japanese_is_read);

@@ -7,11 +7,38 @@ Usage: client.py '{"port": 1430, "user": "desk", "password": "…",
 Prints a JSON list with each operation's answer.
 """
 
+import base64
 import imaplib
 import json
 import ssl
 import sys
 import time
+
+
+def utf7(name):
+    """A mailbox name in IMAP's modified UTF-7 (RFC 3501 §5.1.3), written
+    from Python's own UTF-16 and base64, apart from Koban's encoder."""
+    out, run = [], ""
+
+    def flush():
+        nonlocal run
+        if run:
+            b64 = base64.b64encode(run.encode("utf-16-be")).decode()
+            out.append("&" + b64.rstrip("=").replace("/", ",") + "-")
+            run = ""
+
+    for c in name:
+        if " " <= c <= "~":
+            flush()
+            out.append("&-" if c == "&" else c)
+        else:
+            run += c
+    flush()
+    return "".join(out)
+
+
+def quoted(name):
+    return '"' + utf7(name).replace("\\", "\\\\").replace('"', '\\"') + '"'
 
 
 def append(client, mailbox, raw):
@@ -20,7 +47,7 @@ def append(client, mailbox, raw):
     had the old one selected: that session rewrites the new index once, and
     an APPEND racing it is answered "Mailbox was deleted under us"."""
     for _ in range(20):
-        typ, data = client.append(mailbox, None, None, raw)
+        typ, data = client.append(quoted(mailbox), None, None, raw)
         if typ == "OK" or not any(b"deleted under us" in d for d in data if d):
             return typ, data
         time.sleep(0.1)
@@ -37,6 +64,11 @@ def main() -> None:
         client = imaplib.IMAP4_SSL("127.0.0.1", args["port"], ssl_context=context, timeout=30)
     else:
         client = imaplib.IMAP4("127.0.0.1", args["port"], timeout=30)
+        if args.get("starttls"):
+            context = ssl.create_default_context()
+            context.check_hostname = False
+            context.verify_mode = ssl.CERT_NONE
+            client.starttls(ssl_context=context)
     client.login(args["user"], args["password"])
     answers = []
     for op in args["ops"]:
@@ -45,9 +77,9 @@ def main() -> None:
                 raw = f.read()
             typ, data = append(client, op[1], raw)
         elif op[0] == "create":
-            typ, data = client.create(op[1])
+            typ, data = client.create(quoted(op[1]))
         elif op[0] == "delete":
-            typ, data = client.delete(op[1])
+            typ, data = client.delete(quoted(op[1]))
         else:
             raise SystemExit(f"unknown operation {op[0]}")
         if typ != "OK":

@@ -35,8 +35,10 @@ pub fn have_dovecot() -> bool {
 pub struct Dovecot {
     pub port: u16,
     pub dir: tempfile::TempDir,
-    /// A PEM certificate for `localhost` when it speaks TLS (implicit).
+    /// A PEM certificate for `localhost` when it speaks TLS.
     pub cert: Option<PathBuf>,
+    /// TLS after STARTTLS on the IMAP port rather than from the first byte.
+    starttls: bool,
     child: Option<Child>,
 }
 
@@ -59,15 +61,21 @@ fn id(flag: &str, user: &str) -> u32 {
 impl Dovecot {
     /// Starts a plain-text Dovecot (`email_imap_security = none`).
     pub async fn start() -> Dovecot {
-        Dovecot::start_with(false).await
+        Dovecot::start_with(false, false).await
     }
 
     /// Starts a Dovecot speaking implicit TLS with a self-signed certificate.
     pub async fn start_tls() -> Dovecot {
-        Dovecot::start_with(true).await
+        Dovecot::start_with(true, false).await
     }
 
-    async fn start_with(tls: bool) -> Dovecot {
+    /// Starts a Dovecot that signs in only after STARTTLS, with a
+    /// self-signed certificate.
+    pub async fn start_starttls() -> Dovecot {
+        Dovecot::start_with(true, true).await
+    }
+
+    async fn start_with(tls: bool, starttls: bool) -> Dovecot {
         let dir = tempfile::tempdir().expect("temp dir");
         let root = dir.path();
         let cert = tls.then(|| self_signed(root));
@@ -75,6 +83,7 @@ impl Dovecot {
             port: free_port(),
             dir,
             cert,
+            starttls,
             child: None,
         };
         dovecot.write_config();
@@ -110,6 +119,17 @@ impl Dovecot {
         };
         let r = root.display();
         let (ssl, listeners) = match &self.cert {
+            Some(cert) if self.starttls => (
+                format!(
+                    "ssl = required\nssl_cert = <{}\nssl_key = <{}\n",
+                    cert.display(),
+                    root.join("key.pem").display()
+                ),
+                format!(
+                    "inet_listener imap {{\n    address = 127.0.0.1\n    port = {}\n  }}\n  inet_listener imaps {{\n    port = 0\n  }}",
+                    self.port
+                ),
+            ),
             Some(cert) => (
                 format!(
                     "ssl = required\nssl_cert = <{}\nssl_key = <{}\n",
@@ -194,7 +214,8 @@ impl Dovecot {
     pub async fn client(&self, ops: Vec<serde_json::Value>) -> serde_json::Value {
         let args = serde_json::json!({
             "port": self.port, "user": USER, "password": PASSWORD, "ops": ops,
-            "tls": self.cert.is_some(),
+            "tls": self.cert.is_some() && !self.starttls,
+            "starttls": self.starttls,
         });
         let output = tokio::task::spawn_blocking(move || {
             Command::new("python3")

@@ -221,8 +221,9 @@ async fn select(
     key: &str,
     session: &mut Session,
 ) -> Result<(u32, u32), End> {
-    let selected = match tokio::time::timeout(poll::COMMAND_TIMEOUT, session.select(mailbox)).await
-    {
+    // The name as the configuration has it (`サポート`), as the wire wants it.
+    let wire = koban_policy::mail::imap::mailbox_name_utf7(mailbox);
+    let selected = match tokio::time::timeout(poll::COMMAND_TIMEOUT, session.select(&wire)).await {
         Ok(Ok(selected)) => selected,
         Ok(Err(e)) => {
             return Err(End::Failed(format!(
