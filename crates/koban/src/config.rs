@@ -100,6 +100,7 @@ pub struct Config {
     pub email_imap_mailboxes: String,
     pub email_imap_poll_seconds: u64,
     pub email_imap_lease_seconds: u64,
+    pub email_imap_start: String,
     pub email_attachments_max_bytes: u64,
 }
 
@@ -185,6 +186,7 @@ impl Default for Config {
             email_imap_user: String::new(),
             email_imap_password: String::new(),
             email_imap_mailboxes: "INBOX".into(),
+            email_imap_start: "all".into(),
             email_imap_poll_seconds: 60,
             email_imap_lease_seconds: 60,
             email_attachments_max_bytes: 20 * 1024 * 1024,
@@ -273,7 +275,8 @@ pub const KEYS: &[(&str, &str)] = &[
     ("email_imap_user", "IMAP sign-in name."),
     ("email_imap_password", "IMAP password."),
     ("email_imap_mailboxes", "Comma-separated mailboxes to poll, each with its own connection (IMAP IDLE watches one mailbox at a time)."),
-    ("email_imap_poll_seconds", "How often a mailbox is polled when the server lacks IDLE (with IDLE, new mail is taken at once and IDLE is renewed every 25 minutes); also the longest wait between reconnection attempts after a failure (they back off from one second)."),
+    ("email_imap_start", "What the first poll of a mailbox takes: `all` (every mail in it, as new tickets or onto their tickets) or `new` (only mail that arrives after it; for a mailbox that holds years of answered mail). Later polls, and a mailbox that was deleted and made again, always take everything they have not taken."),
+    ("email_imap_poll_seconds", "How often a mailbox is polled when the server lacks IDLE (with IDLE, new mail is taken at once and IDLE is renewed every 5 minutes); also the longest wait between reconnection attempts after a failure (they back off from one second)."),
     ("email_imap_lease_seconds", "With several nodes sharing one PostgreSQL, one node at a time polls each mailbox: it holds a lease in the database, renewed every third of this time; when that node dies, another takes the mailbox over once the lease has run out."),
     ("email_attachments_max_bytes", "Most bytes of files one outgoing mail carries (an agent's reply with attachments, counted before encoding). Files beyond it are left out: the mail says so in the requester's language and the agent is told on the ticket. 0: replies go without files."),
 ];
@@ -472,6 +475,9 @@ impl Config {
                 "IMAP polling needs email_addresses (the desk's addresses mail is taken for)"
                     .into(),
             ));
+        }
+        if !matches!(self.email_imap_start.as_str(), "all" | "new") {
+            return Err(("email_imap_start", "must be all or new".into()));
         }
         if !matches!(
             self.email_imap_security.as_str(),
@@ -742,6 +748,7 @@ mod tests {
             load(&all).unwrap_err().to_string()
         };
         assert!(with(("email_imap_security", "ssl")).starts_with("email_imap_security"));
+        assert!(with(("email_imap_start", "unseen")).starts_with("email_imap_start"));
         assert!(with(("email_imap_mailboxes", " , ")).starts_with("email_imap_mailboxes"));
         assert!(with(("email_imap_poll_seconds", "0")).starts_with("email_imap_poll_seconds"));
         assert!(with(("email_imap_lease_seconds", "1")).starts_with("email_imap_lease_seconds"));

@@ -41,19 +41,40 @@ pub struct Resume {
     pub validity_changed: bool,
 }
 
+/// What the first poll of a mailbox takes.
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub enum FirstPoll {
+    /// Every mail in it.
+    All,
+    /// Only mail that arrives after it.
+    New,
+}
+
 /// Where to resume given what is stored (UIDVALIDITY, last processed UID;
-/// `None` before the first poll) and the server's UIDVALIDITY now.
-pub fn resume(stored: Option<(u32, u32)>, server_validity: u32) -> Resume {
+/// `None` before the first poll), the server's UIDVALIDITY now and its
+/// UIDNEXT (the UID the next mail will get, when the server says).
+pub fn resume(
+    stored: Option<(u32, u32)>,
+    server_validity: u32,
+    first: FirstPoll,
+    uid_next: Option<u32>,
+) -> Resume {
     match stored {
         Some((validity, last)) if validity == server_validity => Resume {
             after_uid: last,
             validity_changed: false,
         },
-        // Never polled, or polled before UIDVALIDITY was known (0).
+        // Never polled, or polled before UIDVALIDITY was known (0). A server
+        // that does not say UIDNEXT leaves nothing to start after: all.
         None | Some((0, 0)) => Resume {
-            after_uid: 0,
+            after_uid: match (first, uid_next) {
+                (FirstPoll::New, Some(next)) => next.saturating_sub(1),
+                _ => 0,
+            },
             validity_changed: false,
         },
+        // A mailbox made anew is read whole, whatever the first poll took:
+        // its mails are not the ones skipped then.
         Some(_) => Resume {
             after_uid: 0,
             validity_changed: true,
@@ -216,19 +237,28 @@ mod tests {
     }
 
     #[test]
-    fn resuming_follows_uidvalidity() {
+    fn resuming_follows_uidvalidity_and_the_first_poll() {
+        use FirstPoll::{All, New};
         let table = [
-            (None, 5, 0, false),
-            (Some((0, 0)), 5, 0, false),
-            (Some((5, 12)), 5, 12, false),
-            (Some((5, 12)), 6, 0, true),
+            (None, 5, All, Some(40), 0, false),
+            (None, 5, New, Some(40), 39, false),
+            // A server that does not say UIDNEXT: nothing to start after.
+            (None, 5, New, None, 0, false),
+            (None, 5, New, Some(0), 0, false),
+            (Some((0, 0)), 5, All, Some(40), 0, false),
+            (Some((0, 0)), 5, New, Some(40), 39, false),
+            (Some((5, 12)), 5, All, Some(40), 12, false),
+            (Some((5, 12)), 5, New, Some(40), 12, false),
+            // Made anew: read whole, whatever the first poll took.
+            (Some((5, 12)), 6, All, Some(40), 0, true),
+            (Some((5, 12)), 6, New, Some(40), 0, true),
         ];
-        for (stored, validity, after, changed) in table {
-            let r = resume(stored, validity);
+        for (stored, validity, first, next, after, changed) in table {
+            let r = resume(stored, validity, first, next);
             assert_eq!(
                 (r.after_uid, r.validity_changed),
                 (after, changed),
-                "{stored:?}"
+                "{stored:?} {first:?} {next:?}"
             );
         }
     }

@@ -518,3 +518,26 @@ async fn a_folder_named_in_japanese_is_read(db: Db) {
     assert_eq!(source, "imap:サポート 窓口");
 }
 both_db!(a_folder_named_in_japanese_is_read);
+
+/// `email_imap_start = new` on a mailbox that holds years of answered
+/// mail: the first poll takes none of it, and what arrives after is taken.
+async fn a_first_poll_of_new_mail_leaves_the_old_alone(db: Db) {
+    if !have_dovecot() {
+        return;
+    }
+    let d = Dovecot::start().await;
+    d.append("INBOX", &mail("古い", "old1@example.jp")).await;
+    d.append("INBOX", &mail("古い", "old2@example.jp")).await;
+    let (url, _db) = database(db).await;
+    let t = koban(db, &url, &d, |c| c.email_imap_start = "new".into()).await;
+    eventually("the mailbox to be polled", || async {
+        status(&t, "INBOX").polling.then_some(())
+    })
+    .await;
+    last_uid_reaches(&t, "INBOX", 2).await;
+    d.append("INBOX", &mail("新しい", "new1@example.jp")).await;
+    assert_eq!(ingested(&t, "new1@example.jp").await.0, "opened");
+    last_uid_reaches(&t, "INBOX", 3).await;
+    assert_eq!(count(&t, "SELECT COUNT(*) FROM email_inbound").await, 1);
+}
+both_db!(a_first_poll_of_new_mail_leaves_the_old_alone);

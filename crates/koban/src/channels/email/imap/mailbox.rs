@@ -237,7 +237,12 @@ async fn select(
     let stored = store::progress(app.store.read(), key)
         .await
         .map_err(|e| End::Failed(format!("the IMAP progress cannot be read: {e}")))?;
-    let start = resume(stored.map(|p| (p.uid_validity, p.last_uid)), validity);
+    let start = resume(
+        stored.map(|p| (p.uid_validity, p.last_uid)),
+        validity,
+        imap.first_poll,
+        selected.uid_next,
+    );
     if start.validity_changed {
         tracing::warn!(
             mailbox = %key,

@@ -15,6 +15,7 @@ pub mod store;
 use crate::config::Config;
 use crate::domain::Drain;
 use crate::state::App;
+use koban_policy::mail::imap::FirstPoll;
 use std::collections::HashMap;
 use std::sync::{Arc, Mutex};
 use std::time::Duration;
@@ -40,6 +41,8 @@ pub struct Imap {
     pub mailboxes: Vec<String>,
     pub poll: Duration,
     pub lease: Duration,
+    /// What a mailbox's first poll takes (`email_imap_start`).
+    pub first_poll: FirstPoll,
     tls: Option<tokio_rustls::TlsConnector>,
     /// This process's name in the leases it holds.
     pub node: String,
@@ -96,6 +99,10 @@ impl Imap {
             mailboxes: config.imap_mailboxes(),
             poll: Duration::from_secs(config.email_imap_poll_seconds.max(1)),
             lease: Duration::from_secs(config.email_imap_lease_seconds.max(3)),
+            first_poll: match config.email_imap_start.as_str() {
+                "new" => FirstPoll::New,
+                _ => FirstPoll::All,
+            },
             tls,
             node: format!(
                 "{}-{}-{}",
