@@ -319,7 +319,7 @@ pub(super) async fn run(mut config: Config, options: EmailOutbound) -> Result<()
     // the attempts it took (a mail the sink kept but whose answer was lost
     // is sent again: SMTP is at least once).
     let purposes = sqlx::query(
-        "SELECT purpose, status, COUNT(*) AS n, SUM(attempts) AS attempts FROM deliveries
+        "SELECT purpose, status, COUNT(*) AS n, CAST(SUM(attempts) AS BIGINT) AS attempts FROM deliveries
          GROUP BY purpose, status ORDER BY purpose, status",
     )
     .fetch_all(app.store.read())
