@@ -293,3 +293,37 @@ async fn contact_change_needs_step_up_and_the_new_contacts_code(t: TestApp) {
 }
 
 both!(contact_change_needs_step_up_and_the_new_contacts_code);
+
+/// A sign-in right after 2FA was turned on asks for the second factor,
+/// every time, while other sign-ins share the database reads: the facts a
+/// sign-in is judged by are never older than the write that came before.
+async fn a_sign_in_right_after_enrolment_asks_for_the_second_factor(t: TestApp) {
+    let t = std::sync::Arc::new(t);
+    let mut runs = Vec::new();
+    for i in 0..12 {
+        let t = t.clone();
+        runs.push(tokio::spawn(async move {
+            let email = format!("fresh{i}@example.com");
+            let token = t.signed_up(&email, PASSWORD).await;
+            for _ in 0..3 {
+                let _ = sign_in(&t, &email, PASSWORD).await;
+            }
+            let (_, enrollment) = t.post_as(&token, "/api/v1/me/2fa/totp", json!({})).await;
+            let secret = enrollment["secret"].as_str().expect("secret").to_string();
+            let (status, _) = t
+                .post_as(
+                    &token,
+                    "/api/v1/me/2fa/totp/confirm",
+                    json!({ "code": totp_now(&secret, 0) }),
+                )
+                .await;
+            assert_eq!(status, StatusCode::OK);
+            let (status, body) = sign_in(&t, &email, PASSWORD).await;
+            assert_eq!(status, StatusCode::ACCEPTED, "{email}: {body}");
+        }));
+    }
+    for run in runs {
+        run.await.expect("a run");
+    }
+}
+both!(a_sign_in_right_after_enrolment_asks_for_the_second_factor);
