@@ -501,3 +501,53 @@ async fn first_start_in_an_empty_folder() {
     assert_eq!(mode & 0o777, 0o600);
     assert_eq!(std::fs::metadata(&key).expect("key").len(), 32);
 }
+
+/// `koban audit verify` says a chain is intact, and names the entry a
+/// person changed in the database file, exiting with 1.
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn audit_verify_names_a_changed_entry() {
+    let dir = tempfile::tempdir().expect("temp dir");
+    let db = format!("sqlite://{}/koban.db", dir.path().display());
+    let mut migrate = koban(dir.path());
+    migrate.arg("migrate").env("KOBAN_DATABASE_URL", &db);
+    assert!(run(migrate, None).status.success());
+    let store = koban::store::Store::connect(&db, 2).await.expect("store");
+    for n in 0..3 {
+        let mut tx = store.write().begin().await.expect("begin");
+        koban::audit::append(
+            &mut tx,
+            &store,
+            &koban::audit::Record {
+                scope: "platform",
+                actor: "account:1",
+                action: "account.unlock",
+                target: &format!("account:{n}"),
+                details: &serde_json::json!({ "n": n }),
+            },
+        )
+        .await
+        .expect("append");
+        tx.commit().await.expect("commit");
+    }
+    let verify = |dir: &Path| {
+        let mut command = koban(dir);
+        command
+            .args(["audit", "verify"])
+            .env("KOBAN_DATABASE_URL", &db);
+        run(command, None)
+    };
+    let output = verify(dir.path());
+    let stdout = String::from_utf8_lossy(&output.stdout);
+    assert!(output.status.success(), "{stdout}");
+    assert!(stdout.contains("intact: 3 entries"), "{stdout}");
+
+    sqlx::query("UPDATE audit_entries SET target = 'account:99' WHERE seq = 2")
+        .execute(store.write())
+        .await
+        .expect("tamper");
+    store.close().await;
+    let output = verify(dir.path());
+    let stderr = String::from_utf8_lossy(&output.stderr);
+    assert_eq!(output.status.code(), Some(1), "{stderr}");
+    assert!(stderr.contains("entry 2 was changed"), "{stderr}");
+}
