@@ -146,11 +146,6 @@ impl Verifier {
         self.broken
     }
 
-    /// The last entry checked so far (the start's when none was).
-    pub fn checked_through(&self) -> u64 {
-        self.expected - 1
-    }
-
     /// Ends the walk against the chain's recorded head (the last entry's
     /// sequence and hash, kept apart from the entries).
     pub fn finish(self, head: Start) -> Result<u64, Break> {

@@ -31,7 +31,6 @@ pub fn domains() -> Vec<Domain> {
     vec![
         crate::delivery::domain(),
         crate::accounts::domain(),
-        crate::audit::domain(),
         crate::security::domain(),
         crate::desk::domain(),
         crate::channels::email::domain(),

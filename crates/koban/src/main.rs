@@ -64,22 +64,6 @@ enum Command {
         #[command(subcommand)]
         command: EmailCommand,
     },
-    /// The tamper-evident audit log.
-    Audit {
-        #[command(subcommand)]
-        command: AuditCommand,
-    },
-}
-
-#[derive(Subcommand)]
-enum AuditCommand {
-    /// Walks a chain from its beginning and names the first entry that was
-    /// changed, removed or reordered; exits with 1 when one was.
-    Verify {
-        /// `platform`, or `org:<id>`.
-        #[arg(long, default_value = "platform")]
-        scope: String,
-    },
 }
 
 #[derive(Subcommand)]
@@ -265,35 +249,7 @@ async fn run(cli: Cli) -> Result<(), String> {
             println!("{queued} mail(s) queued to be read again");
             Ok(())
         }
-        Command::Audit {
-            command: AuditCommand::Verify { scope },
-        } => {
-            let app = koban::app::start(config).await.map_err(|e| e.to_string())?;
-            let verdict = koban::audit::verify(&app.store, &scope)
-                .await
-                .map_err(|e| e.to_string())?;
-            match verdict {
-                koban::audit::Verdict::Intact { entries } => {
-                    println!("audit chain `{scope}` is intact: {entries} entries");
-                    Ok(())
-                }
-                koban::audit::Verdict::Broken(broken) => Err(broken_chain(&scope, broken)),
-            }
-        }
         // Answered before the configuration is read, above.
         Command::Desk { .. } => Ok(()),
     }
-}
-
-/// How `koban audit verify` words a broken chain.
-fn broken_chain(scope: &str, broken: koban_policy::audit::Break) -> String {
-    use koban_policy::audit::Break;
-    let what = match broken {
-        Break::Changed { seq } => format!("entry {seq} was changed"),
-        Break::Removed { seq } => format!("entry {seq} is missing (removed, or moved later)"),
-        Break::Reordered { seq } => {
-            format!("entry {seq} stands out of its place (moved or inserted)")
-        }
-    };
-    format!("audit chain `{scope}` is broken: {what}")
 }

@@ -397,22 +397,6 @@ pub async fn perform_in(
         ip,
     )
     .await?;
-    // The same action in the platform's tamper-evident chain, in the same
-    // transaction: an action without its entry cannot commit.
-    let chained = serde_json::json!({ "detail": detail, "ip": ip });
-    crate::audit::append(
-        &mut change.tx,
-        &app.store,
-        &crate::audit::Record {
-            scope: crate::audit::PLATFORM,
-            actor: &format!("account:{}", agent.account.id),
-            action: action.name(),
-            target: &format!("account:{}", account.id),
-            details: &chained,
-        },
-    )
-    .await
-    .map_err(|crate::audit::AuditError::Store(e)| AccountError::Store(e))?;
     history::event(
         &mut *change.tx,
         account.id,

@@ -167,18 +167,6 @@ async fn the_owner_answers_a_link_with_their_second_factor(t: TestApp) {
         t.count("audit_log WHERE action = 'account.unlock'").await,
         1
     );
-    // And in the platform's tamper-evident chain, which still checks.
-    assert_eq!(
-        t.count("audit_entries WHERE scope = 'platform' AND action = 'account.unlock'")
-            .await,
-        1
-    );
-    assert!(matches!(
-        koban::audit::verify(&t.app.store, "platform")
-            .await
-            .expect("verify"),
-        koban::audit::Verdict::Intact { entries: 1 }
-    ));
 }
 both!(the_owner_answers_a_link_with_their_second_factor);
 

@@ -8,7 +8,6 @@ mod support;
 
 mod accounts;
 mod atomic;
-mod audit;
 mod blobs;
 mod browser;
 mod chromium;
