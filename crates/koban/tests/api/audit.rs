@@ -1,0 +1,149 @@
+//! The audit chain on both databases: appends keep it intact (concurrent
+//! ones too), and a changed, removed or swapped entry, or a forged
+//! checkpoint, is named by verify.
+
+use crate::support::TestApp;
+use koban::audit::{self, Record, PLATFORM};
+use koban_policy::audit::Break;
+use serde_json::json;
+
+async fn append_n(t: &TestApp, scope: &str, n: usize) {
+    for i in 0..n {
+        let details = json!({ "n": i });
+        audit::append(
+            &t.app,
+            scope,
+            Record {
+                actor: "account:1",
+                action: "account.unlock",
+                target: &format!("account:{i}"),
+                details: &details,
+            },
+        )
+        .await
+        .expect("append");
+    }
+}
+
+async fn verify(t: &TestApp, scope: &str) -> audit::Verification {
+    audit::verify(&t.app.store, &t.app.key, scope)
+        .await
+        .expect("verify")
+}
+
+async fn broken(t: &TestApp, scope: &str) -> Option<Break> {
+    let v = verify(t, scope).await;
+    assert!(!v.forged_checkpoint);
+    v.broken
+}
+
+async fn exec(t: &TestApp, sql: &str) {
+    sqlx::query(sql)
+        .execute(t.app.store.write())
+        .await
+        .expect(sql);
+}
+
+async fn id_of(t: &TestApp, seq: i64) -> i64 {
+    sqlx::query_scalar("SELECT id FROM audit_entries WHERE scope = 'platform' AND seq = $1")
+        .bind(seq)
+        .fetch_one(t.app.store.read())
+        .await
+        .expect("id")
+}
+
+async fn a_changed_entry_is_named(t: TestApp) {
+    append_n(&t, PLATFORM, 6).await;
+    append_n(&t, "org:7", 2).await;
+    assert_eq!(broken(&t, PLATFORM).await, None);
+    assert_eq!(verify(&t, PLATFORM).await.checked, 6);
+    exec(&t, "UPDATE audit_entries SET target = 'account:99' WHERE scope = 'platform' AND seq = 3").await;
+    assert_eq!(broken(&t, PLATFORM).await, Some(Break::Changed { seq: 3 }));
+    assert_eq!(broken(&t, "org:7").await, None, "other scopes are untouched");
+}
+both!(a_changed_entry_is_named);
+
+async fn a_removed_entry_is_named(t: TestApp) {
+    append_n(&t, PLATFORM, 6).await;
+    exec(&t, "DELETE FROM audit_entries WHERE scope = 'platform' AND seq = 4").await;
+    assert_eq!(broken(&t, PLATFORM).await, Some(Break::Removed { seq: 4 }));
+    exec(&t, "DELETE FROM audit_entries WHERE scope = 'platform' AND seq >= 4").await;
+    assert_eq!(broken(&t, PLATFORM).await, Some(Break::Removed { seq: 4 }), "the head still says 6");
+}
+both!(a_removed_entry_is_named);
+
+async fn swapped_entries_are_named(t: TestApp) {
+    append_n(&t, PLATFORM, 6).await;
+    let (a, b) = (id_of(&t, 2).await, id_of(&t, 5).await);
+    // Entries 2 and 5 trade places in the order they were written.
+    exec(&t, &format!("UPDATE audit_entries SET id = -1 WHERE id = {a}")).await;
+    exec(&t, &format!("UPDATE audit_entries SET id = {a} WHERE id = {b}")).await;
+    exec(&t, &format!("UPDATE audit_entries SET id = {b} WHERE id = -1")).await;
+    assert_eq!(broken(&t, PLATFORM).await, Some(Break::Reordered { seq: 2 }));
+}
+both!(swapped_entries_are_named);
+
+async fn a_cut_chain_verifies_from_its_checkpoint_and_a_forged_one_is_refused(t: TestApp) {
+    append_n(&t, PLATFORM, 8).await;
+    let pruned = audit::cut(&t.app.store, &t.app.key, PLATFORM, 5, 1_000)
+        .await
+        .expect("cut");
+    assert_eq!(pruned, Some(5));
+    let v = verify(&t, PLATFORM).await;
+    assert_eq!((v.broken, v.forged_checkpoint, v.from_seq, v.checked), (None, false, 5, 3));
+    append_n(&t, PLATFORM, 2).await;
+    assert_eq!(broken(&t, PLATFORM).await, None);
+    // No entry 50: nothing is cut.
+    assert_eq!(audit::cut(&t.app.store, &t.app.key, PLATFORM, 50, 1_000).await.expect("cut"), None);
+
+    // A checkpoint moved later to hide entries after it is not the server's.
+    exec(&t, "UPDATE audit_checkpoints SET seq = 7 WHERE scope = 'platform'").await;
+    let v = verify(&t, PLATFORM).await;
+    assert!(v.forged_checkpoint);
+    exec(&t, "UPDATE audit_checkpoints SET seq = 5 WHERE scope = 'platform'").await;
+    assert!(!verify(&t, PLATFORM).await.forged_checkpoint);
+    // Its hash rewritten: forged too.
+    exec(&t, "UPDATE audit_checkpoints SET hash = '00' || substr(hash, 3) WHERE scope = 'platform'").await;
+    assert!(verify(&t, PLATFORM).await.forged_checkpoint);
+}
+both!(a_cut_chain_verifies_from_its_checkpoint_and_a_forged_one_is_refused);
+
+async fn concurrent_appends_keep_the_chain(t: TestApp) {
+    let mut tasks = Vec::new();
+    for w in 0..8 {
+        let app = t.app.clone();
+        tasks.push(tokio::spawn(async move {
+            for i in 0..25 {
+                let details = json!({ "writer": w, "n": i });
+                audit::append(
+                    &app,
+                    PLATFORM,
+                    Record {
+                        actor: &format!("account:{w}"),
+                        action: "test.append",
+                        target: "account:0",
+                        details: &details,
+                    },
+                )
+                .await
+                .expect("append");
+            }
+        }));
+    }
+    for task in tasks {
+        task.await.expect("writer");
+    }
+    let v = verify(&t, PLATFORM).await;
+    assert_eq!((v.broken, v.checked, v.last_seq), (None, 200, 200));
+}
+both!(concurrent_appends_keep_the_chain);
+
+#[test]
+fn scopes_have_one_spelling() {
+    for good in ["platform", "org:1", "org:42"] {
+        assert!(audit::valid_scope(good), "{good}");
+    }
+    for bad in ["", "org:", "org:0", "org:-1", "org:+1", "org:01", "Platform", "org:x"] {
+        assert!(!audit::valid_scope(bad), "{bad}");
+    }
+}
