@@ -6,10 +6,10 @@
 //! server key. The encoding and the checking rule are pure, in
 //! `koban_policy::audit`.
 
+pub mod appender;
 pub mod store;
 
 use crate::domain::Domain;
-use crate::state::App;
 use crate::store::{Change, Migration, Store, StoreError};
 use koban_policy::audit::{self as chain, Anchor, Break, Content, Hash, Link, GENESIS};
 use store::{CheckpointRow, EntryRow};
@@ -114,13 +114,13 @@ pub async fn append_in(
 
 /// Appends one entry in a change of its own.
 pub async fn append(
-    app: &App,
+    store: &Store,
     scope: &str,
     record: Record<'_>,
 ) -> Result<EntryRow, AuditError> {
-    let mut change = app.store.change().await?;
+    let mut change = store.change().await?;
     let mut rows = append_in(
-        &app.store,
+        store,
         &mut change,
         scope,
         crate::store::now_ms(),

@@ -11,7 +11,7 @@ async fn append_n(t: &TestApp, scope: &str, n: usize) {
     for i in 0..n {
         let details = json!({ "n": i });
         audit::append(
-            &t.app,
+            &t.app.store,
             scope,
             Record {
                 actor: "account:1",
@@ -116,7 +116,7 @@ async fn concurrent_appends_keep_the_chain(t: TestApp) {
             for i in 0..25 {
                 let details = json!({ "writer": w, "n": i });
                 audit::append(
-                    &app,
+                    &app.store,
                     PLATFORM,
                     Record {
                         actor: &format!("account:{w}"),
@@ -135,6 +135,39 @@ async fn concurrent_appends_keep_the_chain(t: TestApp) {
     }
     let v = verify(&t, PLATFORM).await;
     assert_eq!((v.broken, v.checked, v.last_seq), (None, 200, 200));
+
+    // The same through the group-commit appender, two scopes mixed.
+    let appender = audit::appender::Appender::start(t.app.store.clone(), 64);
+    let mut tasks = Vec::new();
+    for w in 0..8 {
+        let appender = appender.clone();
+        tasks.push(tokio::spawn(async move {
+            let scope = if w % 2 == 0 { PLATFORM } else { "org:3" };
+            for i in 0..25 {
+                let details = json!({ "writer": w, "n": i });
+                appender
+                    .append(
+                        scope,
+                        Record {
+                            actor: "account:1",
+                            action: "test.group",
+                            target: "account:0",
+                            details: &details,
+                        },
+                    )
+                    .await
+                    .expect("append");
+            }
+        }));
+    }
+    for task in tasks {
+        task.await.expect("writer");
+    }
+    let v = verify(&t, PLATFORM).await;
+    assert_eq!((v.broken, v.checked), (None, 300));
+    let v = verify(&t, "org:3").await;
+    assert_eq!((v.broken, v.checked), (None, 100));
+    assert!(appender.append("org:0", Record { actor: "a", action: "b", target: "c", details: &json!({}) }).await.is_err());
 }
 both!(concurrent_appends_keep_the_chain);
 
