@@ -6,6 +6,7 @@
 //! server key. The encoding and the checking rule are pure, in
 //! `koban_policy::audit`.
 
+pub mod api;
 pub mod appender;
 pub mod store;
 
@@ -28,6 +29,12 @@ pub fn domain() -> Domain {
             sql: include_str!("../../migrations/0024_audit.sql"),
         }],
         tags: &[("audit", "The tamper-evident audit log")],
+        api: || {
+            utoipa_axum::router::OpenApiRouter::new()
+                .routes(utoipa_axum::routes!(api::verification))
+                .routes(utoipa_axum::routes!(api::entries))
+                .routes(utoipa_axum::routes!(api::export))
+        },
         ..Domain::named("audit")
     }
 }

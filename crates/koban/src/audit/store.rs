@@ -176,3 +176,61 @@ pub async fn cut(
         .await?;
     Ok(done.rows_affected())
 }
+
+/// What a listing keeps.
+#[derive(Debug, Clone, Default)]
+pub struct Filter {
+    pub actor: Option<String>,
+    pub action: Option<String>,
+    pub target: Option<String>,
+    pub from: Option<i64>,
+    pub to: Option<i64>,
+    /// Entries before this sequence (the cursor).
+    pub before_seq: i64,
+}
+
+/// A scope's entries, newest first, filtered; the statement names only the
+/// filters given, so each one can use its index.
+pub async fn list<'e, E>(
+    executor: E,
+    scope: &str,
+    filter: &Filter,
+    limit: i64,
+) -> Result<Vec<EntryRow>, sqlx::Error>
+where
+    E: sqlx::Executor<'e, Database = Any>,
+{
+    let mut sql = format!("SELECT {COLUMNS} FROM audit_entries WHERE scope = $1 AND seq < $2");
+    let mut n = 2;
+    let mut texts = Vec::new();
+    for (column, value) in [
+        ("actor", &filter.actor),
+        ("action", &filter.action),
+        ("target", &filter.target),
+    ] {
+        if let Some(v) = value {
+            n += 1;
+            sql.push_str(&format!(" AND {column} = ${n}"));
+            texts.push(v.clone());
+        }
+    }
+    let mut times = Vec::new();
+    if let Some(from) = filter.from {
+        times.push(from);
+        sql.push_str(&format!(" AND at >= ${}", n + times.len()));
+    }
+    if let Some(to) = filter.to {
+        times.push(to);
+        sql.push_str(&format!(" AND at < ${}", n + times.len()));
+    }
+    sql.push_str(&format!(" ORDER BY seq DESC LIMIT {}", limit.max(1)));
+    let mut query = sqlx::query(&sql).bind(scope).bind(filter.before_seq);
+    for t in texts {
+        query = query.bind(t);
+    }
+    for t in times {
+        query = query.bind(t);
+    }
+    let rows = query.fetch_all(executor).await?;
+    rows.iter().map(entry).collect()
+}
