@@ -5,6 +5,7 @@
 use crate::support::TestApp;
 use koban::audit::{self, Record, PLATFORM};
 use koban_policy::audit::Break;
+use reqwest::StatusCode;
 use serde_json::json;
 
 async fn append_n(t: &TestApp, scope: &str, n: usize) {
@@ -180,3 +181,92 @@ fn scopes_have_one_spelling() {
         assert!(!audit::valid_scope(bad), "{bad}");
     }
 }
+
+/// Who may read the platform chain over HTTP: desk admins only; an
+/// organization's chain answers 404 until the enterprise domain decides.
+async fn the_api_lists_filters_exports_and_verifies_for_admins(t: TestApp) {
+    append_n(&t, PLATFORM, 3).await;
+    let details = json!({ "note": "=HYPERLINK(\"http://x\")" });
+    audit::append(
+        &t.app.store,
+        PLATFORM,
+        Record {
+            actor: "@evil",
+            action: "test.formula",
+            target: "-1+1",
+            details: &details,
+        },
+    )
+    .await
+    .expect("append");
+    let admin = t.staff("admin@example.com", "admin").await;
+    let agent = t.staff("agent@example.com", "agent").await;
+    let user = t.signed_up("user@example.com", "plum blossom 2026").await;
+    let path = "/api/v1/audit/platform/verification";
+    assert_eq!(t.get(None, path).await.0, StatusCode::UNAUTHORIZED);
+    assert_eq!(t.get(Some(&user), path).await.0, StatusCode::FORBIDDEN);
+    assert_eq!(t.get(Some(&agent), path).await.0, StatusCode::FORBIDDEN);
+    let (status, body) = t.get(Some(&admin), path).await;
+    assert_eq!(status, StatusCode::OK, "{body}");
+    assert_eq!(body["broken"], serde_json::Value::Null);
+    assert_eq!(body["checked"], 4);
+    for other in ["org:1", "nope"] {
+        let (status, _) = t
+            .get(Some(&admin), &format!("/api/v1/audit/{other}/verification"))
+            .await;
+        assert_eq!(status, StatusCode::NOT_FOUND, "{other}");
+    }
+
+    let (status, body) = t
+        .get(Some(&admin), "/api/v1/audit/platform/entries?limit=2")
+        .await;
+    assert_eq!(status, StatusCode::OK, "{body}");
+    assert_eq!(body["items"][0]["seq"], 4);
+    assert_eq!(body["items"][1]["seq"], 3);
+    let cursor = body["next_cursor"].as_str().expect("cursor").to_string();
+    let (_, body) = t
+        .get(Some(&admin), &format!("/api/v1/audit/platform/entries?limit=2&cursor={cursor}"))
+        .await;
+    assert_eq!(body["items"][0]["seq"], 2);
+    assert_eq!(body["items"][1]["seq"], 1);
+    assert_eq!(body["next_cursor"], serde_json::Value::Null);
+    let (_, body) = t
+        .get(Some(&admin), "/api/v1/audit/platform/entries?target=account%3A1")
+        .await;
+    assert_eq!(body["items"].as_array().map(Vec::len), Some(1));
+    assert_eq!(body["items"][0]["seq"], 2);
+    let (_, body) = t
+        .get(Some(&admin), "/api/v1/audit/platform/entries?action=test.formula&actor=%40evil")
+        .await;
+    assert_eq!(body["items"][0]["seq"], 4);
+    for bad in ["limit=0", "from=5&to=1", "actor=", "cursor=zz"] {
+        let (status, body) = t
+            .get(Some(&admin), &format!("/api/v1/audit/platform/entries?{bad}"))
+            .await;
+        assert_eq!(status, StatusCode::UNPROCESSABLE_ENTITY, "{bad}: {body}");
+    }
+
+    let (status, body) = t
+        .get(Some(&admin), "/api/v1/audit/platform/export?format=json")
+        .await;
+    assert_eq!(status, StatusCode::OK, "{body}");
+    assert_eq!(body.as_array().map(Vec::len), Some(4));
+    let response = t
+        .http
+        .get(t.url("/api/v1/audit/platform/export?format=csv&action=test.formula"))
+        .bearer_auth(&admin)
+        .send()
+        .await
+        .expect("csv");
+    assert_eq!(response.status(), StatusCode::OK);
+    let csv = response.text().await.expect("text");
+    let line = csv.lines().nth(1).expect("a row");
+    assert!(line.contains(",'@evil,"), "{line}");
+    assert!(line.contains(",'-1+1,"), "{line}");
+    assert!(!line.contains(",@evil"), "{line}");
+    let (status, _) = t
+        .get(Some(&admin), "/api/v1/audit/platform/export?format=xml")
+        .await;
+    assert_eq!(status, StatusCode::UNPROCESSABLE_ENTITY);
+}
+both!(the_api_lists_filters_exports_and_verifies_for_admins);
