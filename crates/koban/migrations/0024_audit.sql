@@ -44,3 +44,34 @@ CREATE TABLE audit_checkpoints (
     signature TEXT NOT NULL,
     UNIQUE (scope, seq)
 );
+
+-- Entries are never changed, and deleted only behind a checkpoint of their
+-- scope (retention writes the checkpoint first, in the same transaction).
+-- This stops mistakes and application bugs; someone who can drop triggers
+-- can also edit rows, which is what verify is for.
+-- only sqlite
+CREATE TRIGGER audit_entries_no_update BEFORE UPDATE ON audit_entries
+BEGIN
+    SELECT RAISE(ABORT, 'audit entries are append-only');
+END;
+CREATE TRIGGER audit_entries_delete_behind_checkpoint BEFORE DELETE ON audit_entries
+WHEN NOT EXISTS (SELECT 1 FROM audit_checkpoints c WHERE c.scope = OLD.scope AND c.seq >= OLD.seq)
+BEGIN
+    SELECT RAISE(ABORT, 'audit entries are deleted only behind a checkpoint');
+END;
+-- end only
+-- only postgres
+CREATE FUNCTION audit_entries_guard() RETURNS trigger LANGUAGE plpgsql AS $$
+BEGIN
+    IF TG_OP = 'UPDATE' THEN
+        RAISE EXCEPTION 'audit entries are append-only';
+    END IF;
+    IF NOT EXISTS (SELECT 1 FROM audit_checkpoints c WHERE c.scope = OLD.scope AND c.seq >= OLD.seq) THEN
+        RAISE EXCEPTION 'audit entries are deleted only behind a checkpoint';
+    END IF;
+    RETURN OLD;
+END;
+$$;
+CREATE TRIGGER audit_entries_guard BEFORE UPDATE OR DELETE ON audit_entries
+    FOR EACH ROW EXECUTE FUNCTION audit_entries_guard();
+-- end only

@@ -45,6 +45,39 @@ async fn exec(t: &TestApp, sql: &str) {
         .expect(sql);
 }
 
+/// What someone with the database in hand does first: the guards that
+/// refuse UPDATE and DELETE go, so the rows can be edited.
+async fn unguard(t: &TestApp) {
+    match t.app.store.backend() {
+        koban::store::Backend::Sqlite => {
+            exec(t, "DROP TRIGGER audit_entries_no_update").await;
+            exec(t, "DROP TRIGGER audit_entries_delete_behind_checkpoint").await;
+        }
+        koban::store::Backend::Postgres => {
+            exec(t, "ALTER TABLE audit_entries DISABLE TRIGGER audit_entries_guard").await;
+        }
+    }
+}
+
+async fn refused(t: &TestApp, sql: &str) -> bool {
+    sqlx::query(sql).execute(t.app.store.write()).await.is_err()
+}
+
+async fn entries_are_not_changed_or_deleted_outside_retention(t: TestApp) {
+    append_n(&t, PLATFORM, 4).await;
+    assert!(refused(&t, "UPDATE audit_entries SET actor = 'x' WHERE seq = 2").await);
+    assert!(refused(&t, "DELETE FROM audit_entries WHERE seq = 1").await);
+    assert_eq!(t.count("audit_entries").await, 4);
+    assert_eq!(
+        audit::cut(&t.app.store, &t.app.key, PLATFORM, 2, 1_000).await.expect("cut"),
+        Some(2)
+    );
+    assert!(refused(&t, "DELETE FROM audit_entries WHERE seq = 3").await);
+    assert_eq!(t.count("audit_entries").await, 2);
+    assert_eq!(broken(&t, PLATFORM).await, None);
+}
+both!(entries_are_not_changed_or_deleted_outside_retention);
+
 async fn id_of(t: &TestApp, seq: i64) -> i64 {
     sqlx::query_scalar("SELECT id FROM audit_entries WHERE scope = 'platform' AND seq = $1")
         .bind(seq)
@@ -55,6 +88,7 @@ async fn id_of(t: &TestApp, seq: i64) -> i64 {
 
 async fn a_changed_entry_is_named(t: TestApp) {
     append_n(&t, PLATFORM, 6).await;
+    unguard(&t).await;
     append_n(&t, "org:7", 2).await;
     assert_eq!(broken(&t, PLATFORM).await, None);
     assert_eq!(verify(&t, PLATFORM).await.checked, 6);
@@ -66,6 +100,7 @@ both!(a_changed_entry_is_named);
 
 async fn a_removed_entry_is_named(t: TestApp) {
     append_n(&t, PLATFORM, 6).await;
+    unguard(&t).await;
     exec(&t, "DELETE FROM audit_entries WHERE scope = 'platform' AND seq = 4").await;
     assert_eq!(broken(&t, PLATFORM).await, Some(Break::Removed { seq: 4 }));
     exec(&t, "DELETE FROM audit_entries WHERE scope = 'platform' AND seq >= 4").await;
@@ -75,6 +110,7 @@ both!(a_removed_entry_is_named);
 
 async fn swapped_entries_are_named(t: TestApp) {
     append_n(&t, PLATFORM, 6).await;
+    unguard(&t).await;
     let (a, b) = (id_of(&t, 2).await, id_of(&t, 5).await);
     // Entries 2 and 5 trade places in the order they were written.
     exec(&t, &format!("UPDATE audit_entries SET id = -1 WHERE id = {a}")).await;
