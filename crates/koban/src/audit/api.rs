@@ -134,8 +134,8 @@ pub async fn entries(
 #[utoipa::path(get, path = "/api/v1/audit/{scope}/export", tag = "audit",
     security(("bearer" = []), ("session_cookie" = [])),
     params(("scope" = String, Path, description = "`platform` or `org:<organization id>`"), EntryFilter),
-    responses((status = 200, description = "CSV (`format=csv`) or a JSON array of entries", body = Vec<EntryRow>,
-        content_type = ["application/json", "text/csv"]),
+    responses((status = 200, description = "A JSON array of entries, or CSV with `format=csv`",
+        content((Vec<EntryRow> = "application/json"), (String = "text/csv"))),
         (status = 401), (status = 403), (status = 404), (status = 422)))]
 pub async fn export(
     State(app): State<Arc<App>>,

@@ -114,8 +114,10 @@ pub async fn head(conn: &mut AnyConnection, scope: &str) -> Result<Option<(i64, 
         .bind(scope)
         .fetch_optional(conn)
         .await?;
-    row.map(|r| Ok((r.try_get("seq")?, r.try_get("hash")?)))
-        .transpose()
+    row.map(|r| -> Result<(i64, String), sqlx::Error> {
+        Ok((r.try_get("seq")?, r.try_get("hash")?))
+    })
+    .transpose()
 }
 
 /// The scope's newest checkpoint.
@@ -129,7 +131,7 @@ pub async fn last_checkpoint(
     .bind(scope)
     .fetch_optional(conn)
     .await?;
-    row.map(|r| {
+    row.map(|r| -> Result<CheckpointRow, sqlx::Error> {
         Ok(CheckpointRow {
             seq: r.try_get("seq")?,
             hash: r.try_get("hash")?,
