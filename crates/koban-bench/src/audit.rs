@@ -37,7 +37,15 @@ pub async fn run(config: koban::config::Config, options: AuditBench) -> Result<(
             }));
         }
         let done = join(tasks).await?;
-        report(&app, "single", &scope, done, started.elapsed().as_secs_f64(), writers).await?;
+        report(
+            &app,
+            "single",
+            &scope,
+            done,
+            started.elapsed().as_secs_f64(),
+            writers,
+        )
+        .await?;
 
         let scope = format!("org:{}", run_id * 10 + 2);
         let appender = Appender::start(app.store.clone(), options.batch);
@@ -60,7 +68,15 @@ pub async fn run(config: koban::config::Config, options: AuditBench) -> Result<(
             }));
         }
         let done = join(tasks).await?;
-        report(&app, "group", &scope, done, started.elapsed().as_secs_f64(), writers).await?;
+        report(
+            &app,
+            "group",
+            &scope,
+            done,
+            started.elapsed().as_secs_f64(),
+            writers,
+        )
+        .await?;
     }
 
     if options.chain > 0 {

@@ -273,10 +273,7 @@ async fn run(cli: Cli) -> Result<(), String> {
             let v = koban::audit::verify(&app.store, &app.key, &scope)
                 .await
                 .map_err(|e| format!("audit verify: {e}"))?;
-            println!(
-                "{}",
-                serde_json::to_string(&v).map_err(|e| e.to_string())?
-            );
+            println!("{}", serde_json::to_string(&v).map_err(|e| e.to_string())?);
             if v.forged_checkpoint {
                 return Err(format!(
                     "audit verify: the checkpoint at entry {} of {scope} is not signed by this server",
@@ -285,7 +282,10 @@ async fn run(cli: Cli) -> Result<(), String> {
             }
             match v.broken {
                 None => Ok(()),
-                Some(b) => Err(format!("audit verify: {scope}: {}", koban::audit::describe(&b))),
+                Some(b) => Err(format!(
+                    "audit verify: {scope}: {}",
+                    koban::audit::describe(&b)
+                )),
             }
         }
         // Answered before the configuration is read, above.

@@ -51,11 +51,15 @@ pub fn verify(start: Anchor, links: &[Link], head: Option<Anchor>) -> Result<Ver
         let expected = last.seq + 1;
         if let Some(head) = head {
             if link.seq > head.seq {
-                return Err(Break::Inserted { after_seq: last.seq });
+                return Err(Break::Inserted {
+                    after_seq: last.seq,
+                });
             }
         }
         if link.seq < expected {
-            return Err(Break::Inserted { after_seq: last.seq });
+            return Err(Break::Inserted {
+                after_seq: last.seq,
+            });
         }
         if link.seq > expected {
             return Err(out_of_place(expected, &links[i..]));
@@ -66,7 +70,9 @@ pub fn verify(start: Anchor, links: &[Link], head: Option<Anchor>) -> Result<Ver
             // Two entries claiming this place: the one that does not fit
             // was slipped in.
             if links.get(i + 1).is_some_and(|next| next.seq == expected) {
-                return Err(Break::Inserted { after_seq: last.seq });
+                return Err(Break::Inserted {
+                    after_seq: last.seq,
+                });
             }
             if !content_ok {
                 return Err(Break::Changed { seq: expected });
@@ -75,7 +81,11 @@ pub fn verify(start: Anchor, links: &[Link], head: Option<Anchor>) -> Result<Ver
             // rewritten (with a recomputed hash). At the start that one is
             // a checkpoint, checked by signature, so this entry's link is
             // what changed.
-            let seq = if last.seq > start.seq { last.seq } else { expected };
+            let seq = if last.seq > start.seq {
+                last.seq
+            } else {
+                expected
+            };
             return Err(Break::Changed { seq });
         }
         last = Anchor {

@@ -109,11 +109,25 @@ fn csv_cells_that_start_a_formula_are_prefixed() {
 
 #[derive(Debug, Clone)]
 enum Tamper {
-    Change { at: usize, byte: usize },
-    ChangeAndRehash { at: usize },
-    Remove { at: usize },
-    Swap { a: usize, b: usize },
-    Insert { at: usize, seq_from: usize, valid: bool },
+    Change {
+        at: usize,
+        byte: usize,
+    },
+    ChangeAndRehash {
+        at: usize,
+    },
+    Remove {
+        at: usize,
+    },
+    Swap {
+        a: usize,
+        b: usize,
+    },
+    Insert {
+        at: usize,
+        seq_from: usize,
+        valid: bool,
+    },
 }
 
 fn tamper() -> impl Strategy<Value = (usize, Tamper)> {

@@ -86,7 +86,10 @@ impl EntryFilter {
             ("action", &self.action),
             ("target", &self.target),
         ] {
-            if value.as_ref().is_some_and(|v| v.is_empty() || v.len() > 200) {
+            if value
+                .as_ref()
+                .is_some_and(|v| v.is_empty() || v.len() > 200)
+            {
                 return Err(Problem::field(name, "invalid_value"));
             }
         }
@@ -123,9 +126,14 @@ pub async fn entries(
         limit: filter.limit,
     }
     .bounds()?;
-    let rows = store::list(app.store.read(), &scope, &filter.store_filter(before)?, limit + 1)
-        .await
-        .map_err(|e| Problem::internal(&e))?;
+    let rows = store::list(
+        app.store.read(),
+        &scope,
+        &filter.store_filter(before)?,
+        limit + 1,
+    )
+    .await
+    .map_err(|e| Problem::internal(&e))?;
     Ok(Json(page(rows, limit, |e| e.seq)))
 }
 
@@ -149,16 +157,24 @@ pub async fn export(
         Some("csv") => true,
         Some(_) => return Err(Problem::field("format", "invalid_value")),
     };
-    let rows = store::list(app.store.read(), &scope, &filter.store_filter(i64::MAX)?, EXPORT_MAX)
-        .await
-        .map_err(|e| Problem::internal(&e))?;
+    let rows = store::list(
+        app.store.read(),
+        &scope,
+        &filter.store_filter(i64::MAX)?,
+        EXPORT_MAX,
+    )
+    .await
+    .map_err(|e| Problem::internal(&e))?;
     if !csv {
         return Ok(Json(rows).into_response());
     }
     Ok((
         [
             (header::CONTENT_TYPE, "text/csv; charset=utf-8"),
-            (header::CONTENT_DISPOSITION, "attachment; filename=\"audit.csv\""),
+            (
+                header::CONTENT_DISPOSITION,
+                "attachment; filename=\"audit.csv\"",
+            ),
         ],
         to_csv(&rows),
     )

@@ -44,7 +44,8 @@ impl Appender {
             details: record.details.clone(),
             reply,
         };
-        let gone = || AuditError::Store(StoreError::Unavailable("the audit appender stopped".into()));
+        let gone =
+            || AuditError::Store(StoreError::Unavailable("the audit appender stopped".into()));
         self.queue.send(job).await.map_err(|_| gone())?;
         answer
             .await
@@ -85,7 +86,9 @@ async fn write(store: &Store, batch: &[Job]) -> Result<Vec<i64>, String> {
     let now = now_ms();
     let mut change = store.change().await.map_err(|e| e.to_string())?;
     for scope in scopes {
-        let picked: Vec<usize> = (0..batch.len()).filter(|&i| batch[i].scope == scope).collect();
+        let picked: Vec<usize> = (0..batch.len())
+            .filter(|&i| batch[i].scope == scope)
+            .collect();
         let records: Vec<Record<'_>> = picked
             .iter()
             .map(|&i| Record {

@@ -60,7 +60,10 @@ pub fn valid_scope(scope: &str) -> bool {
         || scope
             .strip_prefix("org:")
             // One spelling per organization: no sign, no leading zero.
-            .is_some_and(|id| id.parse::<i64>().is_ok_and(|n| n > 0 && n.to_string() == id))
+            .is_some_and(|id| {
+                id.parse::<i64>()
+                    .is_ok_and(|n| n > 0 && n.to_string() == id)
+            })
 }
 
 /// What to record; `details` is JSON.
@@ -85,8 +88,13 @@ pub async fn append_in(
     if !valid_scope(scope) {
         return Err(AuditError::BadScope(scope.to_owned()));
     }
-    let (mut seq, head_hex) =
-        store::lock_head(&mut change.tx, store.backend(), scope, &hex::encode(GENESIS)).await?;
+    let (mut seq, head_hex) = store::lock_head(
+        &mut change.tx,
+        store.backend(),
+        scope,
+        &hex::encode(GENESIS),
+    )
+    .await?;
     let mut prev = from_hex(&head_hex).unwrap_or(GENESIS);
     let mut rows = Vec::with_capacity(records.len());
     for r in records {

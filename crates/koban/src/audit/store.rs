@@ -48,7 +48,10 @@ pub async fn lock_head(
 }
 
 /// Inserts entries (already hashed, in order) and moves the head to the last.
-pub async fn insert(tx: &mut Transaction<'_, Any>, entries: &[EntryRow]) -> Result<(), sqlx::Error> {
+pub async fn insert(
+    tx: &mut Transaction<'_, Any>,
+    entries: &[EntryRow],
+) -> Result<(), sqlx::Error> {
     for e in entries {
         sqlx::query("INSERT INTO audit_entries (scope, seq, at, actor, action, target, details, prev_hash, hash) VALUES ($1, $2, $3, $4, $5, $6, $7, $8, $9)")
             .bind(&e.scope)
@@ -97,9 +100,8 @@ pub async fn chain(
     scope: &str,
     after_seq: i64,
 ) -> Result<Vec<EntryRow>, sqlx::Error> {
-    let sql = format!(
-        "SELECT {COLUMNS} FROM audit_entries WHERE scope = $1 AND seq > $2 ORDER BY id"
-    );
+    let sql =
+        format!("SELECT {COLUMNS} FROM audit_entries WHERE scope = $1 AND seq > $2 ORDER BY id");
     let rows = sqlx::query(&sql)
         .bind(scope)
         .bind(after_seq)
@@ -109,7 +111,10 @@ pub async fn chain(
 }
 
 /// The scope's head: (seq, hash), or None before its first entry.
-pub async fn head(conn: &mut AnyConnection, scope: &str) -> Result<Option<(i64, String)>, sqlx::Error> {
+pub async fn head(
+    conn: &mut AnyConnection,
+    scope: &str,
+) -> Result<Option<(i64, String)>, sqlx::Error> {
     let row = sqlx::query("SELECT seq, hash FROM audit_heads WHERE scope = $1")
         .bind(scope)
         .fetch_optional(conn)

@@ -54,7 +54,11 @@ async fn unguard(t: &TestApp) {
             exec(t, "DROP TRIGGER audit_entries_delete_behind_checkpoint").await;
         }
         koban::store::Backend::Postgres => {
-            exec(t, "ALTER TABLE audit_entries DISABLE TRIGGER audit_entries_guard").await;
+            exec(
+                t,
+                "ALTER TABLE audit_entries DISABLE TRIGGER audit_entries_guard",
+            )
+            .await;
         }
     }
 }
@@ -69,7 +73,9 @@ async fn entries_are_not_changed_or_deleted_outside_retention(t: TestApp) {
     assert!(refused(&t, "DELETE FROM audit_entries WHERE seq = 1").await);
     assert_eq!(t.count("audit_entries").await, 4);
     assert_eq!(
-        audit::cut(&t.app.store, &t.app.key, PLATFORM, 2, 1_000).await.expect("cut"),
+        audit::cut(&t.app.store, &t.app.key, PLATFORM, 2, 1_000)
+            .await
+            .expect("cut"),
         Some(2)
     );
     assert!(refused(&t, "DELETE FROM audit_entries WHERE seq = 3").await);
@@ -92,19 +98,39 @@ async fn a_changed_entry_is_named(t: TestApp) {
     append_n(&t, "org:7", 2).await;
     assert_eq!(broken(&t, PLATFORM).await, None);
     assert_eq!(verify(&t, PLATFORM).await.checked, 6);
-    exec(&t, "UPDATE audit_entries SET target = 'account:99' WHERE scope = 'platform' AND seq = 3").await;
+    exec(
+        &t,
+        "UPDATE audit_entries SET target = 'account:99' WHERE scope = 'platform' AND seq = 3",
+    )
+    .await;
     assert_eq!(broken(&t, PLATFORM).await, Some(Break::Changed { seq: 3 }));
-    assert_eq!(broken(&t, "org:7").await, None, "other scopes are untouched");
+    assert_eq!(
+        broken(&t, "org:7").await,
+        None,
+        "other scopes are untouched"
+    );
 }
 both!(a_changed_entry_is_named);
 
 async fn a_removed_entry_is_named(t: TestApp) {
     append_n(&t, PLATFORM, 6).await;
     unguard(&t).await;
-    exec(&t, "DELETE FROM audit_entries WHERE scope = 'platform' AND seq = 4").await;
+    exec(
+        &t,
+        "DELETE FROM audit_entries WHERE scope = 'platform' AND seq = 4",
+    )
+    .await;
     assert_eq!(broken(&t, PLATFORM).await, Some(Break::Removed { seq: 4 }));
-    exec(&t, "DELETE FROM audit_entries WHERE scope = 'platform' AND seq >= 4").await;
-    assert_eq!(broken(&t, PLATFORM).await, Some(Break::Removed { seq: 4 }), "the head still says 6");
+    exec(
+        &t,
+        "DELETE FROM audit_entries WHERE scope = 'platform' AND seq >= 4",
+    )
+    .await;
+    assert_eq!(
+        broken(&t, PLATFORM).await,
+        Some(Break::Removed { seq: 4 }),
+        "the head still says 6"
+    );
 }
 both!(a_removed_entry_is_named);
 
@@ -113,10 +139,25 @@ async fn swapped_entries_are_named(t: TestApp) {
     unguard(&t).await;
     let (a, b) = (id_of(&t, 2).await, id_of(&t, 5).await);
     // Entries 2 and 5 trade places in the order they were written.
-    exec(&t, &format!("UPDATE audit_entries SET id = -1 WHERE id = {a}")).await;
-    exec(&t, &format!("UPDATE audit_entries SET id = {a} WHERE id = {b}")).await;
-    exec(&t, &format!("UPDATE audit_entries SET id = {b} WHERE id = -1")).await;
-    assert_eq!(broken(&t, PLATFORM).await, Some(Break::Reordered { seq: 2 }));
+    exec(
+        &t,
+        &format!("UPDATE audit_entries SET id = -1 WHERE id = {a}"),
+    )
+    .await;
+    exec(
+        &t,
+        &format!("UPDATE audit_entries SET id = {a} WHERE id = {b}"),
+    )
+    .await;
+    exec(
+        &t,
+        &format!("UPDATE audit_entries SET id = {b} WHERE id = -1"),
+    )
+    .await;
+    assert_eq!(
+        broken(&t, PLATFORM).await,
+        Some(Break::Reordered { seq: 2 })
+    );
 }
 both!(swapped_entries_are_named);
 
@@ -127,20 +168,40 @@ async fn a_cut_chain_verifies_from_its_checkpoint_and_a_forged_one_is_refused(t:
         .expect("cut");
     assert_eq!(pruned, Some(5));
     let v = verify(&t, PLATFORM).await;
-    assert_eq!((v.broken, v.forged_checkpoint, v.from_seq, v.checked), (None, false, 5, 3));
+    assert_eq!(
+        (v.broken, v.forged_checkpoint, v.from_seq, v.checked),
+        (None, false, 5, 3)
+    );
     append_n(&t, PLATFORM, 2).await;
     assert_eq!(broken(&t, PLATFORM).await, None);
     // No entry 50: nothing is cut.
-    assert_eq!(audit::cut(&t.app.store, &t.app.key, PLATFORM, 50, 1_000).await.expect("cut"), None);
+    assert_eq!(
+        audit::cut(&t.app.store, &t.app.key, PLATFORM, 50, 1_000)
+            .await
+            .expect("cut"),
+        None
+    );
 
     // A checkpoint moved later to hide entries after it is not the server's.
-    exec(&t, "UPDATE audit_checkpoints SET seq = 7 WHERE scope = 'platform'").await;
+    exec(
+        &t,
+        "UPDATE audit_checkpoints SET seq = 7 WHERE scope = 'platform'",
+    )
+    .await;
     let v = verify(&t, PLATFORM).await;
     assert!(v.forged_checkpoint);
-    exec(&t, "UPDATE audit_checkpoints SET seq = 5 WHERE scope = 'platform'").await;
+    exec(
+        &t,
+        "UPDATE audit_checkpoints SET seq = 5 WHERE scope = 'platform'",
+    )
+    .await;
     assert!(!verify(&t, PLATFORM).await.forged_checkpoint);
     // Its hash rewritten: forged too.
-    exec(&t, "UPDATE audit_checkpoints SET hash = '00' || substr(hash, 3) WHERE scope = 'platform'").await;
+    exec(
+        &t,
+        "UPDATE audit_checkpoints SET hash = '00' || substr(hash, 3) WHERE scope = 'platform'",
+    )
+    .await;
     assert!(verify(&t, PLATFORM).await.forged_checkpoint);
 }
 both!(a_cut_chain_verifies_from_its_checkpoint_and_a_forged_one_is_refused);
@@ -204,7 +265,18 @@ async fn concurrent_appends_keep_the_chain(t: TestApp) {
     assert_eq!((v.broken, v.checked), (None, 300));
     let v = verify(&t, "org:3").await;
     assert_eq!((v.broken, v.checked), (None, 100));
-    assert!(appender.append("org:0", Record { actor: "a", action: "b", target: "c", details: &json!({}) }).await.is_err());
+    assert!(appender
+        .append(
+            "org:0",
+            Record {
+                actor: "a",
+                action: "b",
+                target: "c",
+                details: &json!({})
+            }
+        )
+        .await
+        .is_err());
 }
 both!(concurrent_appends_keep_the_chain);
 
@@ -213,7 +285,9 @@ fn scopes_have_one_spelling() {
     for good in ["platform", "org:1", "org:42"] {
         assert!(audit::valid_scope(good), "{good}");
     }
-    for bad in ["", "org:", "org:0", "org:-1", "org:+1", "org:01", "Platform", "org:x"] {
+    for bad in [
+        "", "org:", "org:0", "org:-1", "org:+1", "org:01", "Platform", "org:x",
+    ] {
         assert!(!audit::valid_scope(bad), "{bad}");
     }
 }
@@ -261,23 +335,35 @@ async fn the_api_lists_filters_exports_and_verifies_for_admins(t: TestApp) {
     assert_eq!(body["items"][1]["seq"], 3);
     let cursor = body["next_cursor"].as_str().expect("cursor").to_string();
     let (_, body) = t
-        .get(Some(&admin), &format!("/api/v1/audit/platform/entries?limit=2&cursor={cursor}"))
+        .get(
+            Some(&admin),
+            &format!("/api/v1/audit/platform/entries?limit=2&cursor={cursor}"),
+        )
         .await;
     assert_eq!(body["items"][0]["seq"], 2);
     assert_eq!(body["items"][1]["seq"], 1);
     assert_eq!(body["next_cursor"], serde_json::Value::Null);
     let (_, body) = t
-        .get(Some(&admin), "/api/v1/audit/platform/entries?target=account%3A1")
+        .get(
+            Some(&admin),
+            "/api/v1/audit/platform/entries?target=account%3A1",
+        )
         .await;
     assert_eq!(body["items"].as_array().map(Vec::len), Some(1));
     assert_eq!(body["items"][0]["seq"], 2);
     let (_, body) = t
-        .get(Some(&admin), "/api/v1/audit/platform/entries?action=test.formula&actor=%40evil")
+        .get(
+            Some(&admin),
+            "/api/v1/audit/platform/entries?action=test.formula&actor=%40evil",
+        )
         .await;
     assert_eq!(body["items"][0]["seq"], 4);
     for bad in ["limit=0", "from=5&to=1", "actor=", "cursor=zz"] {
         let (status, body) = t
-            .get(Some(&admin), &format!("/api/v1/audit/platform/entries?{bad}"))
+            .get(
+                Some(&admin),
+                &format!("/api/v1/audit/platform/entries?{bad}"),
+            )
             .await;
         assert_eq!(status, StatusCode::UNPROCESSABLE_ENTITY, "{bad}: {body}");
     }
