@@ -210,8 +210,8 @@ pub async fn verify(
             .execute(&mut *tx)
             .await?;
     }
-    let checkpoint = store::last_checkpoint(&mut *tx, scope).await?;
-    let head = store::head(&mut *tx, scope).await?;
+    let checkpoint = store::last_checkpoint(&mut tx, scope).await?;
+    let head = store::head(&mut tx, scope).await?;
     let mut forged = false;
     let start = match &checkpoint {
         None => Anchor {
@@ -233,7 +233,7 @@ pub async fn verify(
             }
         }
     };
-    let rows = store::chain(&mut *tx, scope, start.seq).await?;
+    let rows = store::chain(&mut tx, scope, start.seq).await?;
     tx.commit().await?;
     let links: Vec<Link> = rows.iter().map(|r| link(scope, r)).collect();
     let head = head.map(|(seq, hash)| Anchor {
@@ -286,7 +286,7 @@ pub async fn cut(
         return Err(AuditError::BadScope(scope.to_owned()));
     }
     let mut change = store.change().await?;
-    let Some(entry) = store::one(&mut *change.tx, scope, seq).await? else {
+    let Some(entry) = store::one(&mut change.tx, scope, seq).await? else {
         return Ok(None);
     };
     let Some(hash) = from_hex(&entry.hash) else {
