@@ -9,6 +9,7 @@
 //! sign-in cannot be faster than the hash it must check, so `logins/s ÷ raw
 //! verifications/s` says how much the rest of the server costs.
 
+mod audit;
 mod crates;
 mod desk_open;
 mod desk_queue;
@@ -86,6 +87,28 @@ pub enum BenchCommand {
     /// SMTP sink until all are sent; beside the same number of mails sent
     /// straight with lettre to the same sink.
     EmailOutbound(EmailOutbound),
+    /// The audit chain: append rate with concurrent writers on the
+    /// configured database (one change per entry, and group commit), the
+    /// chain checked afterwards; verification of a long chain beside raw
+    /// SHA-256 over the same bytes.
+    Audit(AuditBench),
+}
+
+/// Options of `koban-bench audit`.
+#[derive(Debug, Clone, Args)]
+pub struct AuditBench {
+    /// Entries appended on each path (0: skip the append runs).
+    #[arg(long, default_value_t = 20_000)]
+    pub entries: usize,
+    /// Concurrent writers.
+    #[arg(long, default_value_t = 32)]
+    pub writers: usize,
+    /// Most entries the group-commit appender writes in one change.
+    #[arg(long, default_value_t = 512)]
+    pub batch: usize,
+    /// Entries in the chain verified in memory (0: skip).
+    #[arg(long, default_value_t = 1_000_000)]
+    pub chain: usize,
 }
 
 /// Options of `koban-bench email-outbound`.
@@ -435,6 +458,7 @@ pub async fn run(command: BenchCommand, config: Config) -> Result<(), String> {
         BenchCommand::DeskQueue(options) => desk_queue::run(config, options).await,
         BenchCommand::EmailIngest(options) => email_ingest::run(config, options).await,
         BenchCommand::EmailOutbound(options) => email_outbound::run(config, options).await,
+        BenchCommand::Audit(options) => audit::run(config, options).await,
     }
 }
 

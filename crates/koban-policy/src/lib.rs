@@ -2,6 +2,7 @@
 //! clock or a database: callers pass in what they read (including "now") and
 //! act on what comes back, so every rule can be read and tested on its own.
 
+pub mod audit;
 pub mod contact;
 pub mod desk;
 pub mod device;

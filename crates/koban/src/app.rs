@@ -32,6 +32,7 @@ pub fn domains() -> Vec<Domain> {
         crate::delivery::domain(),
         crate::accounts::domain(),
         crate::security::domain(),
+        crate::audit::domain(),
         crate::desk::domain(),
         crate::channels::email::domain(),
     ]

@@ -7,6 +7,7 @@
 pub mod http;
 pub mod accounts;
 pub mod app;
+pub mod audit;
 pub mod blobs;
 pub mod channels;
 pub mod config;

@@ -64,6 +64,23 @@ enum Command {
         #[command(subcommand)]
         command: EmailCommand,
     },
+    /// The tamper-evident audit log.
+    Audit {
+        #[command(subcommand)]
+        command: AuditCommand,
+    },
+}
+
+#[derive(Subcommand)]
+enum AuditCommand {
+    /// Checks a scope's hash chain from its signed checkpoint to its head
+    /// and names the first entry changed, removed, moved or slipped in;
+    /// exits non-zero when the chain is broken.
+    Verify {
+        /// `platform` or `org:<organization id>`.
+        #[arg(long, default_value = "platform")]
+        scope: String,
+    },
 }
 
 #[derive(Subcommand)]
@@ -248,6 +265,28 @@ async fn run(cli: Cli) -> Result<(), String> {
             // The jobs run in `koban serve`; one that is running takes them now.
             println!("{queued} mail(s) queued to be read again");
             Ok(())
+        }
+        Command::Audit {
+            command: AuditCommand::Verify { scope },
+        } => {
+            let app = koban::app::start(config).await.map_err(|e| e.to_string())?;
+            let v = koban::audit::verify(&app.store, &app.key, &scope)
+                .await
+                .map_err(|e| format!("audit verify: {e}"))?;
+            println!("{}", serde_json::to_string(&v).map_err(|e| e.to_string())?);
+            if v.forged_checkpoint {
+                return Err(format!(
+                    "audit verify: the checkpoint at entry {} of {scope} is not signed by this server",
+                    v.from_seq
+                ));
+            }
+            match v.broken {
+                None => Ok(()),
+                Some(b) => Err(format!(
+                    "audit verify: {scope}: {}",
+                    koban::audit::describe(&b)
+                )),
+            }
         }
         // Answered before the configuration is read, above.
         Command::Desk { .. } => Ok(()),

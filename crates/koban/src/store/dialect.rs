@@ -38,8 +38,12 @@ impl Backend {
     }
 
     /// Expands the schema placeholders of a migration for this backend:
-    /// `{id}` an auto-increment primary key, `{blob}` bytes.
+    /// `{id}` an auto-increment primary key, `{blob}` bytes; lines between
+    /// `-- only sqlite` (or `-- only postgres`) and `-- end only` are kept
+    /// for that backend alone (triggers, whose bodies differ).
     pub fn schema(self, template: &str) -> String {
+        let template = self.only_mine(template);
+        let template = template.as_str();
         let (id, blob) = match self {
             Backend::Sqlite => ("INTEGER PRIMARY KEY AUTOINCREMENT", "BLOB"),
             Backend::Postgres => (
@@ -48,6 +52,32 @@ impl Backend {
             ),
         };
         template.replace("{id}", id).replace("{blob}", blob)
+    }
+
+    /// The template without the other backend's `-- only …` blocks.
+    fn only_mine(self, template: &str) -> String {
+        let mine = match self {
+            Backend::Sqlite => "sqlite",
+            Backend::Postgres => "postgres",
+        };
+        let mut keep = true;
+        let mut out = String::with_capacity(template.len());
+        for line in template.lines() {
+            let trimmed = line.trim();
+            if let Some(which) = trimmed.strip_prefix("-- only ") {
+                keep = which.trim() == mine;
+                continue;
+            }
+            if trimmed == "-- end only" {
+                keep = true;
+                continue;
+            }
+            if keep {
+                out.push_str(line);
+                out.push('\n');
+            }
+        }
+        out
     }
 
     /// A `SELECT` of the rows of a JSON array bound as `$param`, each row

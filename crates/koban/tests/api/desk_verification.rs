@@ -167,6 +167,16 @@ async fn the_owner_answers_a_link_with_their_second_factor(t: TestApp) {
         t.count("audit_log WHERE action = 'account.unlock'").await,
         1
     );
+    // The same action is in the platform's chain, which is intact.
+    assert_eq!(
+        t.count("audit_entries WHERE scope = 'platform' AND action = 'account.unlock'")
+            .await,
+        1
+    );
+    let v = koban::audit::verify(&t.app.store, &t.app.key, koban::audit::PLATFORM)
+        .await
+        .expect("verify");
+    assert_eq!((v.broken, v.checked), (None, 1));
 }
 both!(the_owner_answers_a_link_with_their_second_factor);
 

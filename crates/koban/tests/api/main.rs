@@ -8,6 +8,7 @@ mod support;
 
 mod accounts;
 mod atomic;
+mod audit;
 mod blobs;
 mod browser;
 mod chromium;

@@ -163,6 +163,36 @@ pub async fn act(
         now,
     )
     .await?;
+    // The same action in the platform's tamper-evident chain, in the same
+    // change: no entry without the action, no action without the entry.
+    let target = format!("account:{account_id}");
+    let actor = format!("account:{}", agent.account.id);
+    let details = serde_json::json!({
+        "ticket": ticket.reference,
+        "verification": verification.id,
+        "reason": reason,
+        "ip": ip,
+        "device_id": match action { SupportAction::RemoveDevice(id) => Some(id), _ => None },
+    });
+    crate::audit::append_in(
+        &app.store,
+        &mut change,
+        crate::audit::PLATFORM,
+        now,
+        &[crate::audit::Record {
+            actor: &actor,
+            action: action.name(),
+            target: &target,
+            details: &details,
+        }],
+    )
+    .await
+    .map_err(|e| match e {
+        crate::audit::AuditError::Store(e) => DeskError::from(e),
+        crate::audit::AuditError::BadScope(s) => {
+            DeskError::from(crate::store::StoreError::Unavailable(s))
+        }
+    })?;
     change.commit().await?;
     recovery::after_commit(app, &action);
     Ok(())
