@@ -35,6 +35,7 @@ pub fn domains() -> Vec<Domain> {
         crate::audit::domain(),
         crate::desk::domain(),
         crate::channels::email::domain(),
+        crate::enterprise::domain(),
     ]
 }
 

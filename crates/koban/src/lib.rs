@@ -15,6 +15,7 @@ pub mod crypto;
 pub mod delivery;
 pub mod desk;
 pub mod domain;
+pub mod enterprise;
 pub mod jobs;
 pub mod ops;
 pub mod security;

@@ -49,6 +49,7 @@ mod lane;
 mod lockout;
 mod locks;
 mod mmdb;
+mod orgs;
 mod page_tour;
 mod passkeys;
 mod process;

@@ -44,6 +44,9 @@ pub const ROUTES: &[&str] = &[
     "/api/v1/desk/tickets",
     "/api/v1/desk/tickets/{reference}/messages",
     "/api/v1/desk/tickets/{reference}/verifications",
+    "/api/v1/orgs",
+    "/api/v1/orgs/{org}/invites",
+    "/api/v1/orgs/{org}/roles",
 ];
 
 /// The template of [`ROUTES`] that `path` falls under, if any: a `{name}`

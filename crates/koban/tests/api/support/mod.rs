@@ -330,7 +330,7 @@ impl TestApp {
     pub async fn latest_message(&self, destination: &str) -> String {
         self.newest_sent_body(
             destination,
-            "AND purpose NOT IN ('new_device_alert', 'lock_notice', 'risky_sign_in_alert', 'security_reminder')",
+            "AND purpose NOT IN ('new_device_alert', 'lock_notice', 'risky_sign_in_alert', 'security_reminder', 'org_invite')",
             None,
         )
         .await

@@ -1,0 +1,98 @@
+//! Who may call each organization operation of the API: the table the
+//! authorization matrix test walks against the API document, so a new
+//! endpoint that is not listed here fails it and has to declare itself.
+
+use super::roles::Permission;
+
+/// The least a caller needs.
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub enum Access {
+    /// Anyone signed in (creating an organization, listing one's own, and
+    /// answering an invitation, which checks the invitee itself).
+    SignedIn,
+    /// An active member of the organization holding the permission; anyone
+    /// not in it is told it does not exist (404), a member without it 403.
+    Member(Permission),
+    /// The platform's desk admins (the plan, which is the support tier).
+    DeskAdmin,
+}
+
+use Access::*;
+use Permission as P;
+
+/// (method, path template, access) for every organization operation.
+pub const OPERATIONS: &[(&str, &str, Access)] = &[
+    ("post", "/api/v1/orgs", SignedIn),
+    ("get", "/api/v1/orgs", SignedIn),
+    ("get", "/api/v1/orgs/{org}", Member(P::ReadOrganization)),
+    ("patch", "/api/v1/orgs/{org}", Member(P::ManageOrganization)),
+    ("put", "/api/v1/orgs/{org}/plan", DeskAdmin),
+    ("get", "/api/v1/orgs/{org}/members", Member(P::ReadMembers)),
+    (
+        "get",
+        "/api/v1/orgs/{org}/members/{account}",
+        Member(P::ReadMembers),
+    ),
+    (
+        "delete",
+        "/api/v1/orgs/{org}/members/{account}",
+        Member(P::ManageMembers),
+    ),
+    (
+        "put",
+        "/api/v1/orgs/{org}/members/{account}/roles",
+        Member(P::ManageRoles),
+    ),
+    (
+        "post",
+        "/api/v1/orgs/{org}/members/{account}/suspension",
+        Member(P::ManageMembers),
+    ),
+    (
+        "delete",
+        "/api/v1/orgs/{org}/members/{account}/suspension",
+        Member(P::ManageMembers),
+    ),
+    (
+        "post",
+        "/api/v1/orgs/{org}/invites",
+        Member(P::InviteMembers),
+    ),
+    (
+        "get",
+        "/api/v1/orgs/{org}/invites",
+        Member(P::InviteMembers),
+    ),
+    (
+        "delete",
+        "/api/v1/orgs/{org}/invites/{invite}",
+        Member(P::InviteMembers),
+    ),
+    (
+        "get",
+        "/api/v1/orgs/{org}/roles",
+        Member(P::ReadOrganization),
+    ),
+    ("post", "/api/v1/orgs/{org}/roles", Member(P::ManageRoles)),
+    (
+        "put",
+        "/api/v1/orgs/{org}/roles/{role}",
+        Member(P::ManageRoles),
+    ),
+    (
+        "delete",
+        "/api/v1/orgs/{org}/roles/{role}",
+        Member(P::ManageRoles),
+    ),
+    ("post", "/api/v1/invites/preview", SignedIn),
+    ("post", "/api/v1/invites/accept", SignedIn),
+    ("post", "/api/v1/invites/decline", SignedIn),
+];
+
+/// The access of `method path`, if the table lists it.
+pub fn operation(method: &str, path: &str) -> Option<Access> {
+    OPERATIONS
+        .iter()
+        .find(|(m, p, _)| *m == method && *p == path)
+        .map(|(_, _, access)| *access)
+}

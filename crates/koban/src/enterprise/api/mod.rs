@@ -1,0 +1,29 @@
+//! The organization API: every operation checks the caller's permissions in
+//! the organization on the server; anything of an organization the caller
+//! is not in answers 404, never 403.
+
+pub mod invites;
+pub mod members;
+pub mod orgs;
+pub mod roles;
+
+use utoipa_axum::router::OpenApiRouter;
+use utoipa_axum::routes;
+
+pub fn router() -> OpenApiRouter<std::sync::Arc<crate::state::App>> {
+    OpenApiRouter::new()
+        .routes(routes!(orgs::create, orgs::mine))
+        .routes(routes!(orgs::show, orgs::update))
+        .routes(routes!(orgs::set_plan))
+        .routes(routes!(members::directory))
+        .routes(routes!(members::show, members::remove))
+        .routes(routes!(members::set_roles))
+        .routes(routes!(members::suspend, members::reinstate))
+        .routes(routes!(invites::send, invites::pending))
+        .routes(routes!(invites::revoke))
+        .routes(routes!(invites::preview))
+        .routes(routes!(invites::accept))
+        .routes(routes!(invites::decline))
+        .routes(routes!(roles::list, roles::create))
+        .routes(routes!(roles::update, roles::delete))
+}

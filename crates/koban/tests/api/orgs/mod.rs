@@ -1,0 +1,98 @@
+//! Organizations through the API on both databases: creating one,
+//! inviting and joining, the role rules, concurrent changes, tenant
+//! isolation, and the authorization matrix.
+
+mod invites;
+mod matrix;
+mod roles;
+
+use crate::support::TestApp;
+use reqwest::StatusCode;
+use serde_json::{json, Value};
+
+pub const PASSWORD: &str = "correct horse battery";
+
+/// Creates an organization as `token`; returns its id.
+pub async fn new_org(t: &TestApp, token: &str, name: &str) -> i64 {
+    let (status, body) = t
+        .post_as(token, "/api/v1/orgs", json!({ "name": name }))
+        .await;
+    assert_eq!(status, StatusCode::CREATED, "{body}");
+    body["organization"]["id"].as_i64().expect("id")
+}
+
+/// The account id behind a token.
+pub async fn account_id(t: &TestApp, token: &str) -> i64 {
+    let (_, me) = t.get(Some(token), "/api/v1/me").await;
+    me["id"].as_i64().expect("id")
+}
+
+/// The token and code of the newest invitation sent to `contact`.
+pub async fn invitation(t: &TestApp, contact: &str) -> (String, String) {
+    let body = t.newest_delivery_of("org_invite", contact).await;
+    let token = body
+        .split("/invites/")
+        .nth(1)
+        .and_then(|rest| rest.split(|c: char| c.is_whitespace()).next())
+        .expect("a link in the invitation")
+        .to_string();
+    let code = body
+        .split(|c: char| !c.is_ascii_digit())
+        .find(|w| w.len() == 8)
+        .expect("an 8-digit code in the invitation")
+        .to_string();
+    (token, code)
+}
+
+/// Invites `email` into `roles` as `inviter`; returns the invitation.
+pub async fn invite(
+    t: &TestApp,
+    inviter: &str,
+    org: i64,
+    email: &str,
+    roles: &[&str],
+) -> (StatusCode, Value) {
+    t.post_as(
+        inviter,
+        &format!("/api/v1/orgs/{org}/invites"),
+        json!({ "contact": email, "roles": roles }),
+    )
+    .await
+}
+
+/// Signs `email` up and makes it a member of `org` with `roles`, through an
+/// invitation by `owner`; returns its token.
+pub async fn member(t: &TestApp, owner: &str, org: i64, email: &str, roles: &[&str]) -> String {
+    let (status, body) = invite(t, owner, org, email, roles).await;
+    assert_eq!(status, StatusCode::CREATED, "{body}");
+    let (token, _) = invitation(t, email).await;
+    let joined = t.signed_up(email, PASSWORD).await;
+    let (status, body) = t
+        .post_as(&joined, "/api/v1/invites/accept", json!({ "token": token }))
+        .await;
+    assert_eq!(status, StatusCode::OK, "{body}");
+    joined
+}
+
+/// PUT with a bearer token and JSON.
+pub async fn put(t: &TestApp, token: &str, path: &str, body: Value) -> (StatusCode, Value) {
+    t.send(t.http.put(t.url(path)).bearer_auth(token).json(&body))
+        .await
+}
+
+/// A member as the API shows it.
+pub async fn member_row(t: &TestApp, token: &str, org: i64, account: i64) -> Value {
+    let (status, body) = t
+        .get(
+            Some(token),
+            &format!("/api/v1/orgs/{org}/members/{account}"),
+        )
+        .await;
+    assert_eq!(status, StatusCode::OK, "{body}");
+    body
+}
+
+/// The problem type of an answer.
+pub fn kind(body: &Value) -> &str {
+    body["type"].as_str().unwrap_or("")
+}
