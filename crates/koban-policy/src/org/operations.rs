@@ -84,6 +84,21 @@ pub const OPERATIONS: &[(&str, &str, Access)] = &[
         "/api/v1/orgs/{org}/roles/{role}",
         Member(P::ManageRoles),
     ),
+    (
+        "get",
+        "/api/v1/orgs/{org}/audit/verification",
+        Member(P::ReadAudit),
+    ),
+    (
+        "get",
+        "/api/v1/orgs/{org}/audit/entries",
+        Member(P::ReadAudit),
+    ),
+    (
+        "get",
+        "/api/v1/orgs/{org}/audit/export",
+        Member(P::ExportAudit),
+    ),
     ("post", "/api/v1/invites/preview", SignedIn),
     ("post", "/api/v1/invites/accept", SignedIn),
     ("post", "/api/v1/invites/decline", SignedIn),

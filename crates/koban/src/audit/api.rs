@@ -17,10 +17,11 @@ use std::sync::Arc;
 /// Most entries one export carries; narrow the filter for more.
 pub const EXPORT_MAX: i64 = 100_000;
 
-/// Whether `account` may read the chain of `scope`. The platform's chain:
-/// desk admins. An organization's: nobody yet; the enterprise domain
-/// decides it (its auditors and admins) when it merges. A scope one may
-/// not read answers 404, like one that does not exist.
+/// Whether `account` may read the chain of `scope` here. The platform's
+/// chain: desk admins. An organization's is read through the
+/// organization's own endpoints (`/api/v1/orgs/{org}/audit/…`), where the
+/// enterprise domain checks its members' permissions; here it answers 404,
+/// like a scope that does not exist.
 pub fn may_read(account: &dyn Signed, scope: &str) -> bool {
     scope == super::PLATFORM && account.has_role("admin")
 }
@@ -121,6 +122,16 @@ pub async fn entries(
     ApiQuery(filter): ApiQuery<EntryFilter>,
 ) -> Result<Json<Page<EntryRow>>, Problem> {
     readable(&*admin, &scope)?;
+    Ok(Json(listing(&app, &scope, &filter).await?))
+}
+
+/// A page of `scope`'s entries, newest first, filtered: for whoever the
+/// caller's domain found may read the scope.
+pub async fn listing(
+    app: &App,
+    scope: &str,
+    filter: &EntryFilter,
+) -> Result<Page<EntryRow>, Problem> {
     let (before, limit) = PageQuery {
         cursor: filter.cursor.clone(),
         limit: filter.limit,
@@ -128,13 +139,13 @@ pub async fn entries(
     .bounds()?;
     let rows = store::list(
         app.store.read(),
-        &scope,
+        scope,
         &filter.store_filter(before)?,
         limit + 1,
     )
     .await
     .map_err(|e| Problem::internal(&e))?;
-    Ok(Json(page(rows, limit, |e| e.seq)))
+    Ok(page(rows, limit, |e| e.seq))
 }
 
 /// A scope's entries, filtered, as CSV (cells a spreadsheet would read as
@@ -152,6 +163,12 @@ pub async fn export(
     ApiQuery(filter): ApiQuery<EntryFilter>,
 ) -> Result<Response, Problem> {
     readable(&*admin, &scope)?;
+    exported(&app, &scope, &filter).await
+}
+
+/// `scope`'s entries, filtered, as the export answers them: for whoever
+/// the caller's domain found may export the scope.
+pub async fn exported(app: &App, scope: &str, filter: &EntryFilter) -> Result<Response, Problem> {
     let csv = match filter.format.as_deref() {
         None | Some("json") => false,
         Some("csv") => true,
@@ -159,7 +176,7 @@ pub async fn export(
     };
     let rows = store::list(
         app.store.read(),
-        &scope,
+        scope,
         &filter.store_filter(i64::MAX)?,
         EXPORT_MAX,
     )

@@ -2,6 +2,7 @@
 //! the organization on the server; anything of an organization the caller
 //! is not in answers 404, never 403.
 
+pub mod audit;
 pub mod invites;
 pub mod members;
 pub mod orgs;
@@ -26,4 +27,7 @@ pub fn router() -> OpenApiRouter<std::sync::Arc<crate::state::App>> {
         .routes(routes!(invites::decline))
         .routes(routes!(roles::list, roles::create))
         .routes(routes!(roles::update, roles::delete))
+        .routes(routes!(audit::verification))
+        .routes(routes!(audit::entries))
+        .routes(routes!(audit::export))
 }

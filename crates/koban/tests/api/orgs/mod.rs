@@ -2,6 +2,7 @@
 //! inviting and joining, the role rules, concurrent changes, tenant
 //! isolation, and the authorization matrix.
 
+mod audit;
 mod invites;
 mod matrix;
 mod roles;
