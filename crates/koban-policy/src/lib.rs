@@ -7,6 +7,7 @@ pub mod contact;
 pub mod desk;
 pub mod device;
 pub mod mail;
+pub mod org;
 pub mod password;
 pub mod risk;
 pub mod text;
