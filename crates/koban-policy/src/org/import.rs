@@ -181,7 +181,7 @@ impl FileProblem {
 
 /// Where each known column is in the file.
 #[derive(Debug, Default, Clone, Copy)]
-pub(crate) struct Columns {
+struct Columns {
     email: Option<usize>,
     phone: Option<usize>,
     name: Option<usize>,
