@@ -99,6 +99,11 @@ pub const OPERATIONS: &[(&str, &str, Access)] = &[
         "/api/v1/orgs/{org}/audit/export",
         Member(P::ExportAudit),
     ),
+    (
+        "post",
+        "/api/v1/orgs/{org}/imports",
+        Member(P::InviteMembers),
+    ),
     ("post", "/api/v1/invites/preview", SignedIn),
     ("post", "/api/v1/invites/accept", SignedIn),
     ("post", "/api/v1/invites/decline", SignedIn),

@@ -85,49 +85,22 @@ pub async fn invite(
     }
     let now = now_ms();
     store::invites::expire_stale(&mut change.tx, org_id, contact.as_str(), now).await?;
-    let token = random_token(32);
-    let code = format!("{:08}", rand::rngs::OsRng.gen_range(0..100_000_000u32));
-    let id = store::invites::insert(
-        &mut change.tx,
-        &store::invites::NewInvite {
+    let id = send_in(
+        app,
+        &mut change,
+        &Sending {
             org_id,
-            contact: contact.as_str(),
-            display_name,
-            roles: &role_keys,
-            token_hash: &token_hash(app, &token),
-            created_by: actor,
+            org_name: &me.org.name,
+            actor,
+            lang: invitation.lang,
             now,
-            expires_at: now + VALID_FOR_MS,
         },
+        &contact,
+        display_name,
+        &role_keys,
     )
     .await?
     .ok_or(EnterpriseError::Conflict("org-invite-pending"))?;
-    store::invites::set_code_hash(&mut change.tx, id, &code_hash(app, id, &code)).await?;
-    let link = format!("{}/invites/{token}", app.config.public_base());
-    let args = [
-        ("organization", me.org.name.clone()),
-        ("code", code),
-        ("link", link),
-    ];
-    let (channel, body_id) = match contact {
-        Contact::Email(_) => (Channel::Email, "org-invite-body-email"),
-        Contact::Phone(_) => (Channel::Sms, "org-invite-body-sms"),
-    };
-    delivery::queue(
-        &mut change.tx,
-        &app.key,
-        app.config.delivery_mode == "live",
-        Outgoing {
-            account_id: None,
-            purpose: PURPOSE.to_string(),
-            channel,
-            destination: contact.as_str().to_string(),
-            subject: t(invitation.lang, "org-invite-subject", &args),
-            body: t(invitation.lang, body_id, &args),
-            mail: None,
-        },
-    )
-    .await?;
     access::record(
         app,
         &mut change,
@@ -144,6 +117,73 @@ pub async fn invite(
     change.commit().await?;
     app.jobs_wakeup.notify_one();
     Ok(row)
+}
+
+/// What every invitation of one request shares.
+pub struct Sending<'a> {
+    pub org_id: i64,
+    pub org_name: &'a str,
+    pub actor: i64,
+    pub lang: Lang,
+    pub now: i64,
+}
+
+/// Stores an invitation and queues its message inside `change`; None when
+/// one is pending for the contact already.
+pub async fn send_in(
+    app: &App,
+    change: &mut Change,
+    sending: &Sending<'_>,
+    contact: &Contact,
+    display_name: &str,
+    role_keys: &[String],
+) -> Result<Option<i64>, EnterpriseError> {
+    let token = random_token(32);
+    let code = format!("{:08}", rand::rngs::OsRng.gen_range(0..100_000_000u32));
+    let Some(id) = store::invites::insert(
+        &mut change.tx,
+        &store::invites::NewInvite {
+            org_id: sending.org_id,
+            contact: contact.as_str(),
+            display_name,
+            roles: role_keys,
+            token_hash: &token_hash(app, &token),
+            created_by: sending.actor,
+            now: sending.now,
+            expires_at: sending.now + VALID_FOR_MS,
+        },
+    )
+    .await?
+    else {
+        return Ok(None);
+    };
+    store::invites::set_code_hash(&mut change.tx, id, &code_hash(app, id, &code)).await?;
+    let link = format!("{}/invites/{token}", app.config.public_base());
+    let args = [
+        ("organization", sending.org_name.to_string()),
+        ("code", code),
+        ("link", link),
+    ];
+    let (channel, body_id) = match contact {
+        Contact::Email(_) => (Channel::Email, "org-invite-body-email"),
+        Contact::Phone(_) => (Channel::Sms, "org-invite-body-sms"),
+    };
+    delivery::queue(
+        &mut change.tx,
+        &app.key,
+        app.config.delivery_mode == "live",
+        Outgoing {
+            account_id: None,
+            purpose: PURPOSE.to_string(),
+            channel,
+            destination: contact.as_str().to_string(),
+            subject: t(sending.lang, "org-invite-subject", &args),
+            body: t(sending.lang, body_id, &args),
+            mail: None,
+        },
+    )
+    .await?;
+    Ok(Some(id))
 }
 
 /// Revokes a pending invitation.

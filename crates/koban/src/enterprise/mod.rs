@@ -7,6 +7,7 @@
 pub mod access;
 pub mod api;
 mod error;
+pub mod import;
 pub mod invites;
 pub mod members;
 pub mod orgs;

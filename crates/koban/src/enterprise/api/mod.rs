@@ -3,6 +3,7 @@
 //! is not in answers 404, never 403.
 
 pub mod audit;
+pub mod import;
 pub mod invites;
 pub mod members;
 pub mod orgs;
@@ -27,6 +28,7 @@ pub fn router() -> OpenApiRouter<std::sync::Arc<crate::state::App>> {
         .routes(routes!(invites::decline))
         .routes(routes!(roles::list, roles::create))
         .routes(routes!(roles::update, roles::delete))
+        .routes(routes!(import::import))
         .routes(routes!(audit::verification))
         .routes(routes!(audit::entries))
         .routes(routes!(audit::export))

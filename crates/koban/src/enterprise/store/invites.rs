@@ -213,3 +213,18 @@ pub async fn expire_stale(
     .await?;
     Ok(())
 }
+
+/// The contacts with an invitation to `org_id` still open at `now`.
+pub async fn open_contacts(
+    tx: &mut Transaction<'_, Any>,
+    org_id: i64,
+    now: i64,
+) -> Result<Vec<String>, sqlx::Error> {
+    sqlx::query_scalar::<_, String>(
+        "SELECT contact FROM org_invites WHERE org_id = $1 AND status = 'pending' AND expires_at > $2",
+    )
+    .bind(org_id)
+    .bind(now)
+    .fetch_all(&mut **tx)
+    .await
+}

@@ -230,3 +230,22 @@ pub async fn delete(
         .await?;
     Ok(())
 }
+
+/// The emails and phones of every member, for an import to skip them.
+pub async fn contacts(
+    tx: &mut Transaction<'_, Any>,
+    org_id: i64,
+) -> Result<Vec<String>, sqlx::Error> {
+    let rows = sqlx::query(
+        "SELECT a.email, a.phone FROM org_members m JOIN accounts a ON a.id = m.account_id WHERE m.org_id = $1",
+    )
+    .bind(org_id)
+    .fetch_all(&mut **tx)
+    .await?;
+    let mut out = Vec::with_capacity(rows.len() * 2);
+    for row in &rows {
+        out.extend(col::<Option<String>>(row, "email")?);
+        out.extend(col::<Option<String>>(row, "phone")?);
+    }
+    Ok(out)
+}

@@ -3,6 +3,7 @@
 //! isolation, and the authorization matrix.
 
 mod audit;
+mod import;
 mod invites;
 mod matrix;
 mod roles;
