@@ -132,6 +132,12 @@ impl App {
         }
     }
 
+    /// A part a domain may or may not have added: a hook a domain above
+    /// fills for one below (an organization's policies for sign-in).
+    pub fn try_part<T: Any + Send + Sync>(&self) -> Option<&T> {
+        self.parts.get::<T>()
+    }
+
     /// The handler of a job kind.
     pub fn job(&self, kind: &str) -> Option<&JobKind> {
         self.jobs.get(kind)

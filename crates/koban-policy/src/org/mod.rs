@@ -1,9 +1,20 @@
 //! Organizations: who may do what (roles and permissions), the rules for
-//! changing members, and reading a CSV of people to invite.
+//! changing members, reading a CSV of people to invite, the security
+//! policies an organization sets for its members, access reviews, and the
+//! members' security onboarding.
 
 pub mod import;
+pub mod onboarding;
 pub mod operations;
+pub mod policy;
+pub mod review;
 pub mod roles;
 
 #[cfg(test)]
 mod tests;
+#[cfg(test)]
+mod tests_onboarding;
+#[cfg(test)]
+mod tests_policy;
+#[cfg(test)]
+mod tests_review;

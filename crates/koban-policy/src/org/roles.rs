@@ -128,6 +128,11 @@ impl Permissions {
     }
 
     /// Whether every permission of `self` is also in `other`.
+    /// Whether the two sets share any permission.
+    pub const fn intersects(self, other: Permissions) -> bool {
+        self.0 & other.0 != 0
+    }
+
     pub const fn within(self, other: Permissions) -> bool {
         self.0 & !other.0 == 0
     }
@@ -421,4 +426,14 @@ pub fn may_invite(actor: Permissions, roles: &[Role]) -> Result<(), Refusal> {
         return Err(Refusal::NoRoles);
     }
     escalation(actor, permissions_of(roles))
+}
+
+/// Whether `actor` may freeze or unfreeze the devices of a member holding
+/// `target`: a security admin may freeze an admin's phone, not an owner's.
+pub fn may_manage_devices(actor: Permissions, target: &[Role]) -> Result<(), Refusal> {
+    require(actor, Permission::FreezeDevices)?;
+    if !permissions_of(target).within(actor) {
+        return Err(Refusal::Outranked);
+    }
+    Ok(())
 }

@@ -392,3 +392,27 @@ proptest! {
         }
     }
 }
+
+#[test]
+fn who_freezes_whose_devices() {
+    let sec = BuiltIn::SecurityAdmin.permissions();
+    let admin = BuiltIn::Admin.permissions();
+    assert_eq!(may_manage_devices(sec, &[role(BuiltIn::Member)]), Ok(()));
+    assert_eq!(
+        may_manage_devices(sec, &[role(BuiltIn::SecurityAdmin)]),
+        Ok(())
+    );
+    assert_eq!(
+        may_manage_devices(sec, &[role(BuiltIn::Admin)]),
+        Err(Refusal::Outranked)
+    );
+    assert_eq!(may_manage_devices(admin, &[role(BuiltIn::Admin)]), Ok(()));
+    assert_eq!(
+        may_manage_devices(admin, &[role(BuiltIn::Owner)]),
+        Err(Refusal::Outranked)
+    );
+    assert_eq!(
+        may_manage_devices(BuiltIn::Auditor.permissions(), &[role(BuiltIn::Member)]),
+        Err(Refusal::Missing(Permission::FreezeDevices))
+    );
+}

@@ -28,6 +28,12 @@ pub enum AccountError {
     VerificationRequired,
     #[error("the account is disabled")]
     Disabled,
+    /// Signing in from a device an organization's administrator froze.
+    #[error("the device is frozen")]
+    DeviceFrozen { reason: String },
+    /// An organization's security policy refuses this sign-in.
+    #[error("an organization's policy refuses the sign-in")]
+    PolicyRefused(koban_policy::org::policy::Source),
     #[error("too many requests; retry in {0} ms")]
     RateLimited(i64),
     #[error("not signed in")]
@@ -185,6 +191,21 @@ impl From<AccountError> for Problem {
                 "account-disabled",
                 "problem-account-disabled",
             ),
+            AccountError::DeviceFrozen { reason } => Problem::new(
+                StatusCode::FORBIDDEN,
+                "device-frozen",
+                "problem-device-frozen",
+            )
+            .arg("reason", reason),
+            AccountError::PolicyRefused(source) => Problem::new(
+                StatusCode::FORBIDDEN,
+                "policy-refused",
+                refusal_message(source.rule),
+            )
+            .arg("organization", source.organization.clone())
+            .extension("organization_id", source.organization_id)
+            .extension("organization", source.organization)
+            .extension("rule", source.rule.as_str()),
             AccountError::RateLimited(ms) => Problem::rate_limited(ms),
             AccountError::Unauthorized => Problem::unauthorized(),
             AccountError::Forbidden => Problem::forbidden(),
@@ -240,5 +261,18 @@ impl From<AccountError> for Problem {
 impl axum::response::IntoResponse for AccountError {
     fn into_response(self) -> axum::response::Response {
         Problem::from(self).into_response()
+    }
+}
+
+/// The message of a sign-in a policy refuses: each rule says what to do.
+fn refusal_message(rule: koban_policy::org::policy::Rule) -> &'static str {
+    use koban_policy::org::policy::Rule;
+    match rule {
+        Rule::AllowedCountries => "problem-policy-refused-allowed_countries",
+        Rule::AllowedNetworks => "problem-policy-refused-allowed_networks",
+        Rule::PasswordAge => "problem-policy-refused-password_age",
+        Rule::MinClientVersion => "problem-policy-refused-min_client_version",
+        // The other rules limit a sign-in instead of refusing it.
+        Rule::TwoFactor | Rule::MaxDevices | Rule::SessionLifetime => "problem-policy-refused",
     }
 }

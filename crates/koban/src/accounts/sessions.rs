@@ -62,6 +62,16 @@ impl Draft {
         }
     }
 
+    /// The draft with its absolute expiry no later than `cap` ms after its
+    /// start (an organization's session lifetime).
+    pub fn capped(mut self, cap: Option<i64>) -> Draft {
+        if let Some(cap) = cap {
+            self.absolute_expires_at = self.absolute_expires_at.min(self.created_at + cap);
+            self.idle_expires_at = self.idle_expires_at.min(self.absolute_expires_at);
+        }
+        self
+    }
+
     /// The session once stored under `id`.
     pub fn stored(self, id: i64) -> NewSession {
         NewSession {
@@ -82,7 +92,19 @@ pub async fn create(
     ip: Option<&str>,
     user_agent: Option<&str>,
 ) -> Result<NewSession, AccountError> {
-    let draft = Draft::new(app, user_agent);
+    create_capped(app, account_id, device_id, ip, user_agent, None).await
+}
+
+/// [`create`] with the absolute expiry no later than `cap` ms from now.
+pub async fn create_capped(
+    app: &App,
+    account_id: i64,
+    device_id: Option<i64>,
+    ip: Option<&str>,
+    user_agent: Option<&str>,
+    cap: Option<i64>,
+) -> Result<NewSession, AccountError> {
+    let draft = Draft::new(app, user_agent).capped(cap);
     let id = store::insert(&app.store, account_id, &draft, ip, device_id).await?;
     Ok(draft.stored(id))
 }
@@ -134,6 +156,16 @@ pub async fn revoke_all_in<'e, E: sqlx::Executor<'e, Database = sqlx::Any>>(
     keep: Option<i64>,
 ) -> Result<u64, sqlx::Error> {
     store::revoke_all(executor, account_id, keep, now_ms()).await
+}
+
+/// Shortens the account's live sessions to `cap` ms from their start (an
+/// organization's new session lifetime), through `executor`.
+pub async fn cap_lifetime_in<'e, E: sqlx::Executor<'e, Database = sqlx::Any>>(
+    executor: E,
+    account_id: i64,
+    cap: i64,
+) -> Result<u64, sqlx::Error> {
+    store::cap_lifetime(executor, account_id, cap).await
 }
 
 /// How many live sessions the account has besides `keep`: the security

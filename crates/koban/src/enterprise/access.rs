@@ -69,6 +69,15 @@ pub async fn acting_in(
     if member.status != "active" {
         return Err(EnterpriseError::Conflict("org-member-suspended"));
     }
+    // A policy's grace period over, the organization refuses a member
+    // without two-step verification until they turn it on (their own
+    // security settings stay open to them: they are not the organization's).
+    if let Some(deadline) = super::policies::two_factor_overdue_in(tx, &org, &member).await? {
+        return Err(EnterpriseError::TwoFactorRequired {
+            organization: org.name,
+            deadline,
+        });
+    }
     let customs = store::roles::all(&mut **tx, org_id).await?;
     let roles = resolve(&member.roles, &customs);
     // Belonging is reading: a custom role cannot take that away.

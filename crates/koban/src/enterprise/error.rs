@@ -25,6 +25,16 @@ pub enum EnterpriseError {
     /// An invitation past its time, or already decided: 410.
     #[error("invitation gone: {0}")]
     InviteGone(&'static str),
+    /// The organization requires two-step verification and the caller's
+    /// grace period ended at `deadline` (ms since the epoch).
+    #[error("the organization requires two-step verification")]
+    TwoFactorRequired { organization: String, deadline: i64 },
+    /// A review cannot be signed off while members are undecided.
+    #[error("{0} members are undecided")]
+    ReviewIncomplete(usize),
+    /// A reviewer deciding on their own access while another could.
+    #[error("nobody reviews their own access")]
+    OwnAccess,
     #[error("too many requests; retry in {0} ms")]
     RateLimited(i64),
     #[error(transparent)]
@@ -111,6 +121,28 @@ impl From<EnterpriseError> for Problem {
             EnterpriseError::InviteGone(kind) => {
                 Problem::new(StatusCode::GONE, kind, conflict_message(kind))
             }
+            EnterpriseError::TwoFactorRequired {
+                organization,
+                deadline,
+            } => Problem::new(
+                StatusCode::FORBIDDEN,
+                "org-two-factor-required",
+                "problem-org-two-factor-required",
+            )
+            .arg("organization", organization)
+            .extension("deadline", deadline),
+            EnterpriseError::ReviewIncomplete(undecided) => Problem::new(
+                StatusCode::CONFLICT,
+                "org-review-incomplete",
+                "problem-org-review-incomplete",
+            )
+            .arg("count", undecided.to_string())
+            .extension("undecided", undecided),
+            EnterpriseError::OwnAccess => Problem::new(
+                StatusCode::FORBIDDEN,
+                "org-review-own-access",
+                "problem-org-review-own-access",
+            ),
             EnterpriseError::RateLimited(ms) => Problem::rate_limited(ms),
             EnterpriseError::Store(error) => Problem::internal(&error),
             EnterpriseError::Audit(error) => Problem::internal(&error),
@@ -138,6 +170,11 @@ fn conflict_message(kind: &str) -> &'static str {
         "org-too-many" => "problem-org-too-many",
         "org-too-many-roles" => "problem-org-too-many-roles",
         "org-invite-code-locked" => "problem-org-invite-code-locked",
+        "org-no-devices-to-change" => "problem-org-no-devices-to-change",
+        "org-policy-changed" => "problem-org-policy-changed",
+        "org-review-in-progress" => "problem-org-review-in-progress",
+        "org-review-signed-off" => "problem-org-review-signed-off",
+        "org-onboarding-not-acknowledged" => "problem-org-onboarding-not-acknowledged",
         _ => "problem-org-conflict",
     }
 }

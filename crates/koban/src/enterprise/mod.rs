@@ -1,16 +1,22 @@
-//! Enterprise accounts: organizations, their members, roles and
-//! invitations. Every change is judged by the pure rules of
+//! Enterprise accounts: organizations, their members, roles,
+//! invitations, devices, security policies, access reviews and members'
+//! security onboarding. Every change is judged by the pure rules of
 //! `koban_policy::org` on the caller's membership as it is when the change
 //! runs (the organization's row locked), and commits with its entry in the
 //! organization's audit chain (`org:<id>`).
 
 pub mod access;
 pub mod api;
+pub mod devices;
 mod error;
 pub mod import;
 pub mod invites;
 pub mod members;
+mod notify;
+pub mod onboarding;
 pub mod orgs;
+pub mod policies;
+pub mod reviews;
 pub mod roles;
 pub mod store;
 
@@ -21,16 +27,40 @@ use crate::store::Migration;
 
 pub fn domain() -> Domain {
     Domain {
-        migrations: &[Migration {
-            version: 27,
-            name: "enterprise",
-            sql: include_str!("../../migrations/0027_enterprise.sql"),
-        }],
+        migrations: &[
+            Migration {
+                version: 27,
+                name: "enterprise",
+                sql: include_str!("../../migrations/0027_enterprise.sql"),
+            },
+            Migration {
+                version: 29,
+                name: "org_policies",
+                sql: include_str!("../../migrations/0029_org_policies.sql"),
+            },
+            Migration {
+                version: 30,
+                name: "access_reviews",
+                sql: include_str!("../../migrations/0030_access_reviews.sql"),
+            },
+            Migration {
+                version: 31,
+                name: "org_onboarding",
+                sql: include_str!("../../migrations/0031_org_onboarding.sql"),
+            },
+        ],
+        // The security center's sign-in asks this domain which policies
+        // govern an account.
+        build: |_, _, parts| {
+            parts.insert(policies::source());
+            Ok(())
+        },
         tags: &[(
             "organizations",
             "Organizations: members, roles and invitations",
         )],
         api: api::router,
+        jobs: &[reviews::REMINDER_JOB],
         ..Domain::named("enterprise")
     }
 }

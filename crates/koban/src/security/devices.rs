@@ -102,3 +102,18 @@ pub fn check_name(name: &str) -> Result<&str, &'static str> {
     koban_policy::text::check_visible(name, false).map_err(|_| "hidden_character")?;
     Ok(name)
 }
+
+/// Freezes (`reason` given) or unfreezes one bound device of the account,
+/// or all of them, inside the caller's change: what an organization's
+/// administrators do to a member's devices. Freezing ends the devices'
+/// sessions at once, and sign-in from them is refused until they are
+/// unfrozen; each change is on the account's timeline. Returns the names
+/// of the devices changed.
+pub async fn set_frozen_in(
+    tx: &mut sqlx::Transaction<'static, sqlx::Any>,
+    account_id: i64,
+    device_id: Option<i64>,
+    reason: Option<&str>,
+) -> Result<Vec<String>, crate::store::StoreError> {
+    crate::security::store::devices::set_frozen_in(tx, account_id, device_id, reason).await
+}

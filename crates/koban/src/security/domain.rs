@@ -50,6 +50,7 @@ const MIGRATIONS: &[Migration] = &[
     migration!(4, "sign_in_history_index", "0004_sign_in_history_index.sql"),
     migration!(5, "check_reservations", "0005_check_reservations.sql"),
     migration!(6, "lock_references", "0006_lock_references.sql"),
+    migration!(28, "device_freeze", "0028_device_freeze.sql"),
 ];
 
 /// The security center as the application composes it.

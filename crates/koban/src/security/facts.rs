@@ -47,6 +47,8 @@ pub struct Facts {
     pub new_device_times_ms: Vec<i64>,
     /// The account's recent successful sign-ins, condensed.
     pub past: Past,
+    /// Why the presented device is frozen, when it is.
+    pub device_frozen: Option<String>,
 }
 
 impl Facts {

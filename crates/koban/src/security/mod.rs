@@ -13,6 +13,7 @@ pub mod guards;
 pub mod history;
 pub mod pages;
 pub mod passkeys;
+pub mod policies;
 pub mod recovery;
 pub mod refusals;
 pub mod reminders;

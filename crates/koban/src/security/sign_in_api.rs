@@ -37,7 +37,16 @@ pub async fn confirm(
     let account = service::verify_contact_code(&app, &identifier, &input.code).await?;
     // Proving the contact signs the person in on this device, as a sign-in would.
     let spec = super::signin::spec(&ctx);
-    let outcome = super::signin::finish(&app, &account, &spec, &ctx, 0, &[], None).await?;
+    let outcome = super::signin::finish(
+        &app,
+        &account,
+        &spec,
+        &ctx,
+        0,
+        &[],
+        super::signin::Already::default(),
+    )
+    .await?;
     Ok(super::api::answer(&app, outcome, &ctx))
 }
 

@@ -12,7 +12,7 @@ const PASSWORD: &str = "plum blossom 2026";
 
 /// Starts Koban with the tiny city database (written into the test's data
 /// folder) and 127.0.0.1 as a trusted proxy.
-fn with_geo(c: &mut koban::config::Config) {
+pub(crate) fn with_geo(c: &mut koban::config::Config) {
     c.trusted_proxies = "127.0.0.1".into();
     let path = mmdb::tiny_city_db(std::path::Path::new(&c.data_dir));
     c.geoip_database = path.display().to_string();

@@ -120,6 +120,26 @@ pub async fn revoke_all<'e, E: Executor<'e, Database = Any>>(
     Ok(done.rows_affected())
 }
 
+/// Brings the account's live sessions' expiries to no later than `cap` ms
+/// after each began; returns how many changed.
+pub async fn cap_lifetime<'e, E: Executor<'e, Database = Any>>(
+    executor: E,
+    account_id: i64,
+    cap: i64,
+) -> Result<u64, sqlx::Error> {
+    let done = sqlx::query(
+        "UPDATE sessions SET absolute_expires_at = created_at + $1,
+             idle_expires_at = CASE WHEN idle_expires_at > created_at + $1
+                                    THEN created_at + $1 ELSE idle_expires_at END
+         WHERE account_id = $2 AND revoked_at IS NULL AND absolute_expires_at > created_at + $1",
+    )
+    .bind(cap)
+    .bind(account_id)
+    .execute(executor)
+    .await?;
+    Ok(done.rows_affected())
+}
+
 /// How many live sessions the account has besides `keep`.
 pub async fn count_others(
     store: &Store,

@@ -3,10 +3,14 @@
 //! is not in answers 404, never 403.
 
 pub mod audit;
+pub mod devices;
 pub mod import;
 pub mod invites;
 pub mod members;
+pub mod onboarding;
 pub mod orgs;
+pub mod policies;
+pub mod reviews;
 pub mod roles;
 
 use utoipa_axum::router::OpenApiRouter;
@@ -29,7 +33,22 @@ pub fn router() -> OpenApiRouter<std::sync::Arc<crate::state::App>> {
         .routes(routes!(roles::list, roles::create))
         .routes(routes!(roles::update, roles::delete))
         .routes(routes!(import::import))
+        .routes(routes!(devices::list))
+        .routes(routes!(devices::freeze))
+        .routes(routes!(devices::unfreeze))
+        .routes(routes!(policies::show, policies::update))
         .routes(routes!(audit::verification))
         .routes(routes!(audit::entries))
         .routes(routes!(audit::export))
+        .routes(routes!(reviews::access))
+        .routes(routes!(reviews::overview, reviews::start))
+        .routes(routes!(reviews::set_schedule))
+        .routes(routes!(reviews::show))
+        .routes(routes!(reviews::members))
+        .routes(routes!(reviews::decide))
+        .routes(routes!(reviews::sign_off))
+        .routes(routes!(onboarding::mine))
+        .routes(routes!(onboarding::acknowledge))
+        .routes(routes!(onboarding::progress))
+        .routes(routes!(onboarding::set_notice))
 }

@@ -1,8 +1,12 @@
 //! The enterprise domain's SQL, one file per table.
 
+pub mod devices;
 pub mod invites;
 pub mod members;
+pub mod onboarding;
 pub mod orgs;
+pub mod policies;
+pub mod reviews;
 pub mod roles;
 
 use crate::store::Backend;
@@ -28,6 +32,11 @@ pub async fn lock_org(
         .await?
         .is_some())
 }
+
+/// SQL that is 1 when the member `m` (accounts joined as `a`) has a
+/// second factor on: an authenticator app or a passkey.
+pub const TWO_FACTOR_ON: &str = "CASE WHEN a.totp_enabled_at IS NOT NULL
+    OR EXISTS (SELECT 1 FROM passkeys p WHERE p.account_id = m.account_id) THEN 1 ELSE 0 END";
 
 /// Role keys as stored: comma-separated.
 pub fn join_keys(keys: &[String]) -> String {

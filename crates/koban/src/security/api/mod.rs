@@ -61,6 +61,33 @@ pub struct SignInAnswer {
     /// be 409, and a device must be removed (docs/risk.md, "Devices that count").
     #[serde(skip_serializing_if = "Option::is_none")]
     pub device_limit: Option<i64>,
+    /// With `signed_in`: organizations requiring two-step verification
+    /// this account has not turned on. After its deadline an organization
+    /// refuses the member until they do.
+    #[serde(skip_serializing_if = "Vec::is_empty")]
+    pub two_factor_required_by: Vec<TwoFactorOwed>,
+}
+
+/// An organization's two-step verification requirement still unmet.
+#[derive(Debug, serde::Serialize, utoipa::ToSchema)]
+pub struct TwoFactorOwed {
+    pub organization_id: i64,
+    pub organization: String,
+    /// Milliseconds since the Unix epoch.
+    pub deadline: i64,
+    /// The deadline has passed.
+    pub overdue: bool,
+}
+
+impl From<koban_policy::org::policy::TwoFactorOwed> for TwoFactorOwed {
+    fn from(owed: koban_policy::org::policy::TwoFactorOwed) -> TwoFactorOwed {
+        TwoFactorOwed {
+            organization_id: owed.source.organization_id,
+            organization: owed.source.organization,
+            deadline: owed.deadline_ms,
+            overdue: owed.overdue,
+        }
+    }
 }
 
 /// Turns a sign-in outcome into its HTTP answer, handing a new device key back.
@@ -72,6 +99,7 @@ pub fn answer(app: &App, outcome: Outcome, ctx: &ClientContext) -> Response {
             session,
             device_id,
             new_device,
+            two_factor_owed,
         } => (
             StatusCode::CREATED,
             Json(SignInAnswer {
@@ -84,6 +112,7 @@ pub fn answer(app: &App, outcome: Outcome, ctx: &ClientContext) -> Response {
                 methods: None,
                 device_token: device_token.clone(),
                 device_limit: None,
+                two_factor_required_by: two_factor_owed.into_iter().map(Into::into).collect(),
             }),
         )
             .into_response(),
@@ -103,17 +132,31 @@ pub fn answer(app: &App, outcome: Outcome, ctx: &ClientContext) -> Response {
                 methods: Some(methods),
                 device_token: device_token.clone(),
                 device_limit,
+                two_factor_required_by: Vec::new(),
             }),
         )
             .into_response(),
-        Outcome::DeviceLimit { challenge, devices } => {
+        Outcome::DeviceLimit {
+            challenge,
+            devices,
+            limit,
+            policy,
+        } => {
             let mut problem =
                 Problem::new(StatusCode::CONFLICT, "device-limit", "problem-device-limit")
                     .extension("challenge", challenge)
+                    .extension("limit", limit)
                     .extension(
                         "devices",
                         serde_json::to_value(&devices).unwrap_or_default(),
                     );
+            if let Some(source) = policy {
+                // The organization whose policy set a limit below the server's.
+                problem = problem
+                    .extension("organization_id", source.organization_id)
+                    .extension("organization", source.organization)
+                    .extension("rule", source.rule.as_str());
+            }
             if let Some(t) = &device_token {
                 problem = problem.extension("device_token", t.clone());
             }

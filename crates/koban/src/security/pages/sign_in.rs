@@ -49,8 +49,16 @@ pub(super) async fn verify(
         let account = service::verify_contact_code(&app, &contact, &form.code).await?;
         // Proving the contact signs in like any sign-in, on this browser's
         // device (or stops at the device limit), as the API does.
-        let outcome =
-            signin::finish(&app, &account, &signin::spec(&ctx), &ctx, 0, &[], None).await?;
+        let outcome = signin::finish(
+            &app,
+            &account,
+            &signin::spec(&ctx),
+            &ctx,
+            0,
+            &[],
+            signin::Already::default(),
+        )
+        .await?;
         Ok::<_, AccountError>((outcome, contact.kind()))
     }
     .await;

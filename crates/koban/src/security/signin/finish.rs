@@ -3,6 +3,7 @@
 //! or a stop at the device limit.
 
 use super::*;
+use koban_policy::org::policy::Verdict;
 
 /// A bound device the sign-in already found, with what it read of the
 /// guards a success clears.
@@ -14,6 +15,40 @@ pub struct KnownDevice {
     pub account_second_factor_clear: bool,
     /// The password check's reservation, settled with the sign-in's writes.
     pub reservation: Option<guards::CheckReservation>,
+}
+
+/// What a sign-in already read before [`finish`]; what is missing is read there.
+#[derive(Default)]
+pub struct Already {
+    /// The bound device the sign-in found.
+    pub device: Option<KnownDevice>,
+    /// The policies' verdict, judged before the risk engine.
+    pub verdict: Option<Verdict>,
+}
+
+/// What the organizations' policies decide for this sign-in; a refusal is
+/// recorded and returned. Only someone who proved the account's password
+/// or passkey meets it, so only the owner learns which organization
+/// governs the account.
+pub async fn judge_policies(
+    app: &App,
+    account: &Account,
+    ctx: &ClientContext,
+    score: i64,
+) -> Result<Verdict, AccountError> {
+    let verdict = crate::security::policies::judge(app, account, ctx, now_ms()).await?;
+    if let Some(source) = verdict.refused {
+        crate::security::state(app)
+            .attempt_log
+            .record(Attempt {
+                risk_score: score,
+                reasons: vec![format!("policy:{}", source.rule.as_str())],
+                ..attempt(ctx, Some(account.id), "policy_refused", "deny")
+            })
+            .await?;
+        return Err(AccountError::PolicyRefused(source));
+    }
+    Ok(verdict)
 }
 
 /// Completes a sign-in whose every check passed: binds or touches the
@@ -28,8 +63,12 @@ pub async fn finish(
     ctx: &ClientContext,
     score: i64,
     reasons: &[String],
-    known: Option<KnownDevice>,
+    already: Already,
 ) -> Result<Outcome, AccountError> {
+    let Already {
+        device: known,
+        verdict: judged,
+    } = already;
     let known = match known {
         Some(device) => Some(device),
         None => devices::find_by_key(&app.store, account.id, &spec.key_hash)
@@ -41,6 +80,11 @@ pub async fn finish(
                 reservation: None,
             }),
     };
+    let verdict = match judged {
+        Some(verdict) => verdict,
+        None => judge_policies(app, account, ctx, score).await?,
+    };
+    let lifetime_cap = verdict.session_lifetime_ms.as_ref().map(|l| l.value);
     let success = Attempt {
         risk_score: score,
         reasons: reasons.to_vec(),
@@ -62,7 +106,7 @@ pub async fn finish(
                 account.id,
                 device.id,
                 spec,
-                ctx,
+                sessions::Draft::new(app, ctx.user_agent.as_deref()).capped(lifetime_cap),
                 &success,
                 reservation,
             )
@@ -80,12 +124,11 @@ pub async fn finish(
             let bound = devices::list_counted(&app.store, &app.config, account.id, None).await?;
             let uses: Vec<_> = bound.iter().map(devices::device_use).collect();
             let window = devices::place_window_ms(&app.config);
-            if !koban_policy::device::room_for_new_device(
-                &uses,
-                now_ms(),
-                window,
-                app.config.max_devices,
-            ) {
+            let (max, policy) = match verdict.max_devices {
+                Some(l) if l.value < app.config.max_devices.max(1) => (l.value, Some(l.source)),
+                _ => (app.config.max_devices, None),
+            };
+            if !koban_policy::device::room_for_new_device(&uses, now_ms(), window, max) {
                 let bound: Vec<devices::Device> =
                     bound.into_iter().filter(|d| d.holds_place).collect();
                 let (challenge, _) =
@@ -101,15 +144,18 @@ pub async fn finish(
                 return Ok(Outcome::DeviceLimit {
                     challenge,
                     devices: bound,
+                    limit: max.max(1),
+                    policy,
                 });
             }
             let id = devices::create(&app.store, account.id, spec).await?;
-            let session = sessions::create(
+            let session = sessions::create_capped(
                 app,
                 account.id,
                 Some(id),
                 Some(&spec.ip),
                 ctx.user_agent.as_deref(),
+                lifetime_cap,
             )
             .await?;
             crate::security::state(app)
@@ -155,6 +201,7 @@ pub async fn finish(
         session,
         device_id,
         new_device,
+        two_factor_owed: verdict.two_factor_owed,
     })
 }
 
@@ -177,7 +224,7 @@ pub(super) async fn conclude_on_known_device(
     account_id: i64,
     device_id: i64,
     spec: &DeviceSpec,
-    ctx: &ClientContext,
+    draft: sessions::Draft,
     success: &Attempt,
     reservation: Option<guards::CheckReservation>,
 ) -> Result<NewSession, AccountError> {
@@ -185,7 +232,6 @@ pub(super) async fn conclude_on_known_device(
     let (reserved_guard, reserved_ip) = reservation
         .map(guards::CheckReservation::take_for_statement)
         .unwrap_or_default();
-    let draft = sessions::Draft::new(app, ctx.user_agent.as_deref());
     let session_id = store::conclude_on_known_device(
         &app.store,
         !app.config.database_sign_in_waits_for_flush,
@@ -226,7 +272,7 @@ pub(super) async fn limit_reached(app: &App, account_id: i64) -> Result<Option<i
     let bound = devices::list_counted(&app.store, &app.config, account_id, None).await?;
     let uses: Vec<_> = bound.iter().map(devices::device_use).collect();
     let window = devices::place_window_ms(&app.config);
-    let max = app.config.max_devices;
+    let (max, _) = crate::security::policies::device_limit(app, account_id).await?;
     Ok(
         (!koban_policy::device::room_for_new_device(&uses, now_ms(), window, max))
             .then_some(max.max(1)),
@@ -262,7 +308,7 @@ pub async fn resolve_device_limit(
         ctx,
         challenge.score,
         &challenge.reasons,
-        None,
+        Already::default(),
     )
     .await
 }

@@ -49,6 +49,9 @@ pub enum Outcome {
         session: NewSession,
         device_id: i64,
         new_device: bool,
+        /// Organizations requiring two-step verification the account has
+        /// not turned on, with their deadlines.
+        two_factor_owed: Vec<koban_policy::org::policy::TwoFactorOwed>,
     },
     /// A second factor is owed; `methods` lists what the account can use.
     SecondFactor {
@@ -63,6 +66,10 @@ pub enum Outcome {
     DeviceLimit {
         challenge: String,
         devices: Vec<Device>,
+        /// The limit met, and the organization's policy that set it when
+        /// it is lower than the server's.
+        limit: i64,
+        policy: Option<koban_policy::org::policy::Source>,
     },
 }
 

@@ -36,6 +36,17 @@ pub(super) async fn correct_password(
         }
         _ => {}
     }
+    // Said only after the right password: a guesser learns nothing of it.
+    if let Some(reason) = before.device_frozen.take() {
+        crate::security::state(app)
+            .attempt_log
+            .record(attempt(ctx, Some(account.id), "device_frozen", "deny"))
+            .await?;
+        return Err(AccountError::DeviceFrozen { reason });
+    }
+    // Before the risk engine: a sign-in the policy refuses is not worth a
+    // code sent for a step-up.
+    let verdict = judge_policies(app, &account, ctx, 0).await?;
     if rehash {
         if let Ok(hash) = crate::accounts::hasher(app).hash(normalized).await {
             accounts_store::set_password_hash(app.store.write(), account.id, &hash, false).await?;
@@ -148,7 +159,10 @@ pub(super) async fn correct_password(
         ctx,
         assessment.score as i64,
         &reasons,
-        known,
+        Already {
+            device: known,
+            verdict: Some(verdict),
+        },
     )
     .await
 }

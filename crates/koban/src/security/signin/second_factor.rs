@@ -107,7 +107,7 @@ async fn conclude_second_factor(
         ctx,
         challenge.score,
         &challenge.reasons,
-        None,
+        Already::default(),
     )
     .await
 }

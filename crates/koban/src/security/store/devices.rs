@@ -185,3 +185,63 @@ pub async fn rename(
     tx.commit().await?;
     Ok(true)
 }
+
+/// Freezes or unfreezes one bound device of `account_id` (all of them when
+/// `device_id` is None) inside the caller's change: freezing ends their
+/// sessions at once. Each change is on the account's security timeline.
+/// Returns the names of the devices changed.
+pub async fn set_frozen_in(
+    tx: &mut sqlx::Transaction<'static, sqlx::Any>,
+    account_id: i64,
+    device_id: Option<i64>,
+    frozen: Option<&str>,
+) -> Result<Vec<String>, StoreError> {
+    let now = now_ms();
+    let rows = match frozen {
+        Some(reason) => {
+            sqlx::query(
+                "UPDATE devices SET frozen_at = $1, frozen_reason = $2
+                 WHERE account_id = $3 AND removed_at IS NULL AND frozen_at IS NULL AND ($4 = 0 OR id = $4)
+                 RETURNING id, name",
+            )
+            .bind(now)
+            .bind(reason)
+            .bind(account_id)
+            .bind(device_id.unwrap_or(0))
+            .fetch_all(&mut **tx)
+            .await?
+        }
+        None => {
+            sqlx::query(
+                "UPDATE devices SET frozen_at = NULL, frozen_reason = NULL
+                 WHERE account_id = $1 AND removed_at IS NULL AND frozen_at IS NOT NULL AND ($2 = 0 OR id = $2)
+                 RETURNING id, name",
+            )
+            .bind(account_id)
+            .bind(device_id.unwrap_or(0))
+            .fetch_all(&mut **tx)
+            .await?
+        }
+    };
+    let mut names = Vec::with_capacity(rows.len());
+    for row in &rows {
+        let id: i64 = row.try_get("id")?;
+        let name: String = row.try_get("name")?;
+        if frozen.is_some() {
+            sqlx::query(
+                "UPDATE sessions SET revoked_at = $1 WHERE device_id = $2 AND revoked_at IS NULL",
+            )
+            .bind(now)
+            .bind(id)
+            .execute(&mut **tx)
+            .await?;
+        }
+        let (kind, detail) = match frozen {
+            Some(reason) => ("device_frozen", format!("{name}: {reason}")),
+            None => ("device_unfrozen", name.clone()),
+        };
+        history::event(&mut **tx, account_id, kind, &detail, None).await?;
+        names.push(name);
+    }
+    Ok(names)
+}

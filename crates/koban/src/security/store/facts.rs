@@ -94,7 +94,7 @@ fn statement_after_probes(backend: Backend) -> String {
     format!(
         "SELECT probe.n AS probe_n, {account}, a.password_hash, a.totp_enabled_at,
                 (SELECT COUNT(*) FROM passkeys p WHERE p.account_id = a.id) AS passkeys,
-                d.id AS device_id, {guard}, {account_guard}, f.failures AS ip_failures,
+                d.id AS device_id, d.frozen_at AS device_frozen_at, d.frozen_reason AS device_frozen_reason, {guard}, {account_guard}, f.failures AS ip_failures,
                 {new_devices} AS new_devices, {past} AS past
          FROM probe
          LEFT JOIN accounts a ON a.id = COALESCE(
@@ -189,6 +189,13 @@ fn from_row(row: &sqlx::any::AnyRow) -> Result<Facts, StoreError> {
         ip_failures,
         new_device_times_ms: new_devices.into_iter().map(|(at,)| at).collect(),
         past: condense(successes),
+        device_frozen: match row.try_get::<Option<i64>, _>("device_frozen_at")? {
+            Some(_) => Some(
+                row.try_get::<Option<String>, _>("device_frozen_reason")?
+                    .unwrap_or_default(),
+            ),
+            None => None,
+        },
     })
 }
 

@@ -74,6 +74,14 @@ pub async fn factors(app: &App, account_id: i64) -> Result<Factors, AccountError
     Ok(store::factors(app.store.read(), account_id).await?)
 }
 
+/// [`factors`] through `executor`, inside another domain's change.
+pub async fn factors_in<'e, E: sqlx::Executor<'e, Database = sqlx::Any>>(
+    executor: E,
+    account_id: i64,
+) -> Result<Factors, sqlx::Error> {
+    store::factors(executor, account_id).await
+}
+
 /// Whether the account has TOTP turned on.
 pub async fn is_enabled(app: &App, account_id: i64) -> Result<bool, AccountError> {
     Ok(store::is_enabled(&app.store, account_id).await?)

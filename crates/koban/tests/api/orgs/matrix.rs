@@ -53,6 +53,15 @@ fn sample_body(method: &str, path: &str, version: i64) -> Value {
         ("put", "/api/v1/orgs/{org}/members/{account}/roles") => {
             json!({ "roles": ["member"], "version": version })
         }
+        ("post", "/api/v1/orgs/{org}/members/{account}/devices/freeze") => {
+            json!({ "reason": "matrix walk" })
+        }
+        ("put", "/api/v1/orgs/{org}/policy") => json!({ "max_devices": 10 }),
+        ("put", "/api/v1/orgs/{org}/access-review-schedule") => json!({ "every_days": 30 }),
+        ("put", "/api/v1/orgs/{org}/security-notice") => json!({ "body": "Lock your screen." }),
+        ("put", "/api/v1/orgs/{org}/access-reviews/{review}/members/{account}") => {
+            json!({ "decision": "keep" })
+        }
         ("post", "/api/v1/orgs/{org}/invites") => json!({ "contact": "walk@example.com" }),
         ("post" | "put", "/api/v1/orgs/{org}/roles" | "/api/v1/orgs/{org}/roles/{role}") => {
             json!({ "name": "Matrix", "permissions": ["organization.read"] })
@@ -110,6 +119,17 @@ async fn every_organization_operation_checks_who_calls(t: TestApp) {
         .to_string();
     let (_, invited) = invite(&t, &owner, org, "m-invitee@example.com", &[]).await;
     let invite_id = invited["id"].as_i64().expect("id");
+    // A review in progress with the victim in it (it cannot be signed off
+    // during the walk: nobody decides on everyone).
+    let (status, review) = t
+        .post_as(
+            &owner,
+            &format!("/api/v1/orgs/{org}/access-reviews"),
+            json!({}),
+        )
+        .await;
+    assert_eq!(status, StatusCode::CREATED, "{review}");
+    let review_id = review["id"].as_i64().expect("review id");
 
     let (_, doc) = t.get(None, "/api/openapi.json").await;
     let mut walked = 0;
@@ -129,7 +149,9 @@ async fn every_organization_operation_checks_who_calls(t: TestApp) {
                 .replace("{org}", &org.to_string())
                 .replace("{account}", &victim_id.to_string())
                 .replace("{role}", &role_id)
-                .replace("{invite}", &invite_id.to_string());
+                .replace("{invite}", &invite_id.to_string())
+                .replace("{review}", &review_id.to_string())
+                .replace("{item}", "devices_reviewed");
             for (caller, token) in &callers {
                 restore(&t, org, victim_id, &role_id, invite_id).await;
                 let version = crate::support::scalar(

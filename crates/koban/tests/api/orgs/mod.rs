@@ -3,9 +3,13 @@
 //! isolation, and the authorization matrix.
 
 mod audit;
+mod devices;
 mod import;
 mod invites;
 mod matrix;
+mod onboarding;
+mod policies;
+mod reviews;
 mod roles;
 
 use crate::support::TestApp;
