@@ -14,6 +14,7 @@ pub mod config;
 pub mod crypto;
 pub mod delivery;
 pub mod desk;
+pub mod dns;
 pub mod domain;
 pub mod enterprise;
 pub mod jobs;

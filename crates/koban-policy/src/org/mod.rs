@@ -1,8 +1,9 @@
 //! Organizations: who may do what (roles and permissions), the rules for
-//! changing members, reading a CSV of people to invite, the security
+//! changing members, the email domains they may claim, reading a CSV of people to invite, the security
 //! policies an organization sets for its members, access reviews, and the
 //! members' security onboarding.
 
+pub mod domains;
 pub mod import;
 pub mod onboarding;
 pub mod operations;
@@ -12,6 +13,8 @@ pub mod roles;
 
 #[cfg(test)]
 mod tests;
+#[cfg(test)]
+mod tests_domains;
 #[cfg(test)]
 mod tests_onboarding;
 #[cfg(test)]

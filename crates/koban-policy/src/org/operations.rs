@@ -177,6 +177,33 @@ pub const OPERATIONS: &[(&str, &str, Access)] = &[
         "/api/v1/orgs/{org}/security-notice",
         Member(P::ManagePolicies),
     ),
+    (
+        "get",
+        "/api/v1/orgs/{org}/domains",
+        Member(P::ReadOrganization),
+    ),
+    (
+        "post",
+        "/api/v1/orgs/{org}/domains",
+        Member(P::ManageOrganization),
+    ),
+    (
+        "post",
+        "/api/v1/orgs/{org}/domains/{domain}/verification",
+        Member(P::ManageOrganization),
+    ),
+    (
+        "patch",
+        "/api/v1/orgs/{org}/domains/{domain}",
+        Member(P::ManageOrganization),
+    ),
+    (
+        "delete",
+        "/api/v1/orgs/{org}/domains/{domain}",
+        Member(P::ManageOrganization),
+    ),
+    // Checks the caller's own address: anyone else is told 404.
+    ("post", "/api/v1/orgs/{org}/join", SignedIn),
     ("post", "/api/v1/invites/preview", SignedIn),
     ("post", "/api/v1/invites/accept", SignedIn),
     ("post", "/api/v1/invites/decline", SignedIn),

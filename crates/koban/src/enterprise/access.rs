@@ -94,6 +94,21 @@ pub async fn acting_in(
     ))
 }
 
+/// Opens the change of an action by `account_id` in `org_id`: the
+/// organization's row locked first, then the caller read as they are now.
+pub async fn change_in(
+    app: &crate::state::App,
+    org_id: i64,
+    account_id: i64,
+) -> Result<(crate::store::Change, Acting, Vec<CustomRoleRow>), EnterpriseError> {
+    let mut change = app.store.change().await?;
+    if !store::lock_org(&mut change.tx, app.store.backend(), org_id).await? {
+        return Err(EnterpriseError::NotFound);
+    }
+    let (me, customs) = acting_in(&mut change.tx, org_id, account_id).await?;
+    Ok((change, me, customs))
+}
+
 /// Reads the caller for a read-only request.
 pub async fn acting(
     app: &crate::state::App,

@@ -29,11 +29,7 @@ pub async fn set_frozen(
         }
         other => other,
     };
-    let mut change = app.store.change().await?;
-    if !store::lock_org(&mut change.tx, app.store.backend(), org_id).await? {
-        return Err(EnterpriseError::NotFound);
-    }
-    let (me, customs) = access::acting_in(&mut change.tx, org_id, actor).await?;
+    let (mut change, me, customs) = access::change_in(app, org_id, actor).await?;
     let target = store::members::find(&mut *change.tx, org_id, account_id)
         .await?
         .ok_or(EnterpriseError::NotFound)?;

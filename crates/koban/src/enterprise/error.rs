@@ -175,6 +175,13 @@ fn conflict_message(kind: &str) -> &'static str {
         "org-review-in-progress" => "problem-org-review-in-progress",
         "org-review-signed-off" => "problem-org-review-signed-off",
         "org-onboarding-not-acknowledged" => "problem-org-onboarding-not-acknowledged",
+        "org-domain-taken" => "problem-org-domain-taken",
+        "org-domain-verified" => "problem-org-domain-verified",
+        "org-domain-unverified" => "problem-org-domain-unverified",
+        "org-domain-unproven" => "problem-org-domain-unproven",
+        "org-domain-dns-failed" => "problem-org-domain-dns-failed",
+        "org-domain-code-locked" => "problem-org-domain-code-locked",
+        "org-too-many-domains" => "problem-org-too-many-domains",
         _ => "problem-org-conflict",
     }
 }

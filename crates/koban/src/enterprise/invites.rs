@@ -62,11 +62,7 @@ pub async fn invite(
     app.limiter
         .check_account(&format!("org-invite:{org_id}"))
         .map_err(EnterpriseError::RateLimited)?;
-    let mut change = app.store.change().await?;
-    if !store::lock_org(&mut change.tx, app.store.backend(), org_id).await? {
-        return Err(EnterpriseError::NotFound);
-    }
-    let (me, customs) = access::acting_in(&mut change.tx, org_id, actor).await?;
+    let (mut change, me, customs) = access::change_in(app, org_id, actor).await?;
     let keys = if invitation.roles.is_empty() {
         vec![BuiltIn::Member.key().to_string()]
     } else {
@@ -188,11 +184,7 @@ pub async fn send_in(
 
 /// Revokes a pending invitation.
 pub async fn revoke(app: &App, actor: i64, org_id: i64, id: i64) -> Result<(), EnterpriseError> {
-    let mut change = app.store.change().await?;
-    if !store::lock_org(&mut change.tx, app.store.backend(), org_id).await? {
-        return Err(EnterpriseError::NotFound);
-    }
-    let (me, _) = access::acting_in(&mut change.tx, org_id, actor).await?;
+    let (mut change, me, _) = access::change_in(app, org_id, actor).await?;
     me.may(koban_policy::org::roles::Permission::InviteMembers)?;
     let invite = store::invites::find(&mut *change.tx, org_id, id)
         .await?

@@ -46,11 +46,7 @@ async fn begin(
     org_id: i64,
     account_id: i64,
 ) -> Result<(Change, Acting, Vec<store::roles::CustomRoleRow>), EnterpriseError> {
-    let mut change = app.store.change().await?;
-    if !store::lock_org(&mut change.tx, app.store.backend(), org_id).await? {
-        return Err(EnterpriseError::NotFound);
-    }
-    let (me, customs) = access::acting_in(&mut change.tx, org_id, account_id).await?;
+    let (change, me, customs) = access::change_in(app, org_id, account_id).await?;
     Ok((change, me, customs))
 }
 

@@ -1,5 +1,5 @@
 //! Enterprise accounts: organizations, their members, roles,
-//! invitations, devices, security policies, access reviews and members'
+//! invitations, verified email domains, devices, security policies, access reviews and members'
 //! security onboarding. Every change is judged by the pure rules of
 //! `koban_policy::org` on the caller's membership as it is when the change
 //! runs (the organization's row locked), and commits with its entry in the
@@ -8,6 +8,7 @@
 pub mod access;
 pub mod api;
 pub mod devices;
+pub mod domains;
 mod error;
 pub mod import;
 pub mod invites;
@@ -47,6 +48,11 @@ pub fn domain() -> Domain {
                 version: 31,
                 name: "org_onboarding",
                 sql: include_str!("../../migrations/0031_org_onboarding.sql"),
+            },
+            Migration {
+                version: 32,
+                name: "org_domains",
+                sql: include_str!("../../migrations/0032_org_domains.sql"),
             },
         ],
         // The security center's sign-in asks this domain which policies

@@ -4,7 +4,7 @@
 //! makes, the notice administrators write, and the progress they follow.
 
 use super::access;
-use super::store::{self, onboarding as rows};
+use super::store::onboarding as rows;
 use super::EnterpriseError;
 use crate::state::App;
 use crate::store::now_ms;
@@ -122,11 +122,7 @@ pub async fn acknowledge(
         // Two-step verification and recovery codes are done by doing them.
         return Err(EnterpriseError::Conflict("org-onboarding-not-acknowledged"));
     }
-    let mut change = app.store.change().await?;
-    if !store::lock_org(&mut change.tx, app.store.backend(), org_id).await? {
-        return Err(EnterpriseError::NotFound);
-    }
-    access::acting_in(&mut change.tx, org_id, actor).await?;
+    let (mut change, _, _) = access::change_in(app, org_id, actor).await?;
     let version = match item {
         Item::SecurityNotice => rows::notice(&mut *change.tx, org_id)
             .await?
@@ -171,11 +167,7 @@ pub async fn set_notice(
     if body.chars().count() > 5000 || body.chars().any(|c| c.is_control() && c != '\n') {
         return Err(EnterpriseError::field("body", "invalid_value"));
     }
-    let mut change = app.store.change().await?;
-    if !store::lock_org(&mut change.tx, app.store.backend(), org_id).await? {
-        return Err(EnterpriseError::NotFound);
-    }
-    let (me, _) = access::acting_in(&mut change.tx, org_id, actor).await?;
+    let (mut change, me, _) = access::change_in(app, org_id, actor).await?;
     me.may(Permission::ManagePolicies)?;
     let version = rows::save_notice(&mut change.tx, org_id, body, actor, now_ms()).await?;
     access::record(

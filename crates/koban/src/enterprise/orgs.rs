@@ -101,11 +101,7 @@ pub async fn update_profile(
     let name = check_name(name, "name")?;
     let description = check_description(description)?;
     let now = now_ms();
-    let mut change = app.store.change().await?;
-    if !store::lock_org(&mut change.tx, app.store.backend(), org_id).await? {
-        return Err(EnterpriseError::NotFound);
-    }
-    let (me, _) = access::acting_in(&mut change.tx, org_id, account_id).await?;
+    let (mut change, me, _) = access::change_in(app, org_id, account_id).await?;
     me.may(Permission::ManageOrganization)?;
     store::orgs::update_profile(&mut change.tx, org_id, &name, &description, now).await?;
     access::record(

@@ -55,11 +55,7 @@ pub async fn set(
     let wanted = wanted
         .checked()
         .map_err(|e| EnterpriseError::field(e.field, e.reason))?;
-    let mut change = app.store.change().await?;
-    if !store::lock_org(&mut change.tx, app.store.backend(), org_id).await? {
-        return Err(EnterpriseError::NotFound);
-    }
-    let (me, _) = access::acting_in(&mut change.tx, org_id, actor).await?;
+    let (mut change, me, _) = access::change_in(app, org_id, actor).await?;
     me.may(Permission::ManagePolicies)?;
     let current = store::policies::find(&mut *change.tx, org_id).await?;
     if expected.is_some_and(|v| v != current.version) {

@@ -141,11 +141,7 @@ pub async fn set_schedule(
     if !(7..=365).contains(&every_days) {
         return Err(EnterpriseError::field("every_days", "out_of_range"));
     }
-    let mut change = app.store.change().await?;
-    if !store::lock_org(&mut change.tx, app.store.backend(), org_id).await? {
-        return Err(EnterpriseError::NotFound);
-    }
-    let (me, _) = access::acting_in(&mut change.tx, org_id, actor).await?;
+    let (mut change, me, _) = access::change_in(app, org_id, actor).await?;
     me.may(Permission::ReviewAccess)?;
     rows::set_every_days(&mut change.tx, org_id, every_days).await?;
     access::record(
@@ -164,11 +160,7 @@ pub async fn set_schedule(
 
 /// Starts a review of every member's access as it is now.
 pub async fn start(app: &App, actor: i64, org_id: i64) -> Result<rows::ReviewRow, EnterpriseError> {
-    let mut change = app.store.change().await?;
-    if !store::lock_org(&mut change.tx, app.store.backend(), org_id).await? {
-        return Err(EnterpriseError::NotFound);
-    }
-    let (me, customs) = access::acting_in(&mut change.tx, org_id, actor).await?;
+    let (mut change, me, customs) = access::change_in(app, org_id, actor).await?;
     me.may(Permission::ReviewAccess)?;
     if rows::open(&mut *change.tx, org_id).await?.is_some() {
         return Err(EnterpriseError::Conflict("org-review-in-progress"));
@@ -262,11 +254,7 @@ pub async fn decide(
     let decision =
         Decision::parse(decision).ok_or(EnterpriseError::field("decision", "invalid_value"))?;
     let note = checked_note(note)?;
-    let mut change = app.store.change().await?;
-    if !store::lock_org(&mut change.tx, app.store.backend(), org_id).await? {
-        return Err(EnterpriseError::NotFound);
-    }
-    let (me, customs) = access::acting_in(&mut change.tx, org_id, actor).await?;
+    let (mut change, me, customs) = access::change_in(app, org_id, actor).await?;
     me.may(Permission::ReviewAccess)?;
     let review = rows::find(&mut *change.tx, org_id, review_id)
         .await?
@@ -344,11 +332,7 @@ pub async fn sign_off(
     note: Option<&str>,
 ) -> Result<(rows::ReviewRow, Vec<i64>), EnterpriseError> {
     let note = checked_note(note)?;
-    let mut change = app.store.change().await?;
-    if !store::lock_org(&mut change.tx, app.store.backend(), org_id).await? {
-        return Err(EnterpriseError::NotFound);
-    }
-    let (me, _) = access::acting_in(&mut change.tx, org_id, actor).await?;
+    let (mut change, me, _) = access::change_in(app, org_id, actor).await?;
     me.may(Permission::ReviewAccess)?;
     let review = rows::find(&mut *change.tx, org_id, review_id)
         .await?

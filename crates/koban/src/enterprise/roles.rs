@@ -75,11 +75,7 @@ pub async fn write(
         return Err(EnterpriseError::Conflict("org-role-name-taken"));
     }
     let set = parse_permissions(permissions)?;
-    let mut change = app.store.change().await?;
-    if !store::lock_org(&mut change.tx, app.store.backend(), org_id).await? {
-        return Err(EnterpriseError::NotFound);
-    }
-    let (me, customs) = access::acting_in(&mut change.tx, org_id, actor).await?;
+    let (mut change, me, customs) = access::change_in(app, org_id, actor).await?;
     me.may(Permission::ReadOrganization)?;
     let old = match id {
         Some(id) => Some(
@@ -130,11 +126,7 @@ pub async fn write(
 
 /// Deletes a custom role no member holds.
 pub async fn delete(app: &App, actor: i64, org_id: i64, id: i64) -> Result<(), EnterpriseError> {
-    let mut change = app.store.change().await?;
-    if !store::lock_org(&mut change.tx, app.store.backend(), org_id).await? {
-        return Err(EnterpriseError::NotFound);
-    }
-    let (me, customs) = access::acting_in(&mut change.tx, org_id, actor).await?;
+    let (mut change, me, customs) = access::change_in(app, org_id, actor).await?;
     let old = customs
         .iter()
         .find(|c| c.id == id)

@@ -4,6 +4,7 @@
 
 pub mod audit;
 pub mod devices;
+pub mod domains;
 pub mod import;
 pub mod invites;
 pub mod members;
@@ -51,4 +52,9 @@ pub fn router() -> OpenApiRouter<std::sync::Arc<crate::state::App>> {
         .routes(routes!(onboarding::acknowledge))
         .routes(routes!(onboarding::progress))
         .routes(routes!(onboarding::set_notice))
+        .routes(routes!(domains::list, domains::claim))
+        .routes(routes!(domains::verify))
+        .routes(routes!(domains::update, domains::remove))
+        .routes(routes!(domains::joinable))
+        .routes(routes!(domains::join))
 }

@@ -1,6 +1,7 @@
 //! The enterprise domain's SQL, one file per table.
 
 pub mod devices;
+pub mod domains;
 pub mod invites;
 pub mod members;
 pub mod onboarding;

@@ -4,6 +4,7 @@
 
 mod audit;
 mod devices;
+mod domains;
 mod import;
 mod invites;
 mod matrix;
