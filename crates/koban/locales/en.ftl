@@ -1106,3 +1106,6 @@ problem-org-domain-code-locked = This code was entered wrongly too many times. A
 problem-org-too-many-domains = An organization can claim up to 50 domains. Give up one you no longer use first.
 org-domain-code-subject = Your code to prove { $domain } for { $organization }
 org-domain-code-body = Someone at { $organization } asked to prove that they run { $domain } on Koban. If that was your organization, give them this code: { $code }. If you do not know about this, ignore this message and nothing will happen.
+security-places-set-by = { $organization } sets this limit for its members.
+security-org-two-factor-owed = { $organization } requires two-step verification. Turn it on before this time, or the organization will stop letting you in:
+security-org-two-factor-overdue = { $organization } requires two-step verification, and its grace period is over: its pages and actions stay closed to you until you turn it on. Your own account works as before.

@@ -1106,3 +1106,6 @@ problem-org-domain-code-locked = このコードは入力の誤りが多すぎ�
 problem-org-too-many-domains = 1 つの組織が登録できるドメインは 50 件までです。使わなくなったドメインを先に削除してください。
 org-domain-code-subject = { $organization } が { $domain } の所有を証明するためのコード
 org-domain-code-body = { $organization } の担当者が、Koban 上で { $domain } を管理していることの証明を求めています。あなたの組織による申請であれば、このコードを担当者に伝えてください：{ $code }。心当たりがない場合はこのメールを無視してください。何も変更されません。
+security-places-set-by = この上限は { $organization } がメンバーに設定しています。
+security-org-two-factor-owed = { $organization } では 2 段階認証が必須です。次の日時までにオンにしないと、組織の機能を利用できなくなります：
+security-org-two-factor-overdue = { $organization } では 2 段階認証が必須で、猶予期間が終わりました。オンにするまで組織のページや操作は利用できません。あなた自身のアカウントはこれまでどおり使えます。

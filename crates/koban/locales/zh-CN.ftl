@@ -1106,3 +1106,6 @@ problem-org-domain-code-locked = 此验证码输错次数过多，已失效。�
 problem-org-too-many-domains = 每个组织最多可添加 50 个域名。请先删除不再使用的域名。
 org-domain-code-subject = 用于证明 { $organization } 拥有 { $domain } 的验证码
 org-domain-code-body = { $organization } 有人请求在 Koban 上证明其管理 { $domain }。如果是您的组织发起的，请把此验证码告诉对方：{ $code }。如果您不知情，请忽略此邮件，不会有任何变化。
+security-places-set-by = 此上限由 { $organization } 为其成员设置。
+security-org-two-factor-owed = { $organization } 要求开启两步验证。请在以下时间前开启，否则该组织将不再允许您访问：
+security-org-two-factor-overdue = { $organization } 要求开启两步验证，宽限期已过：在您开启之前，该组织的页面和操作都对您关闭。您自己的账号照常可用。

@@ -1106,3 +1106,6 @@ problem-org-domain-code-locked = 此驗證碼輸入錯誤次數過多，已失�
 problem-org-too-many-domains = 每個組織最多可新增 50 個網域。請先移除不再使用的網域。
 org-domain-code-subject = 用來證明 { $organization } 擁有 { $domain } 的驗證碼
 org-domain-code-body = { $organization } 有人要求在 Koban 上證明其管理 { $domain }。如果是您的組織提出的，請將此驗證碼提供給對方：{ $code }。如果您不知情，請忽略這封郵件，不會有任何變更。
+security-places-set-by = 此上限由 { $organization } 為其成員設定。
+security-org-two-factor-owed = { $organization } 要求啟用兩步驟驗證。請在以下時間前啟用，否則該組織將不再允許您存取：
+security-org-two-factor-overdue = { $organization } 要求啟用兩步驟驗證，寬限期已過：在您啟用之前，該組織的頁面與操作都不對您開放。您自己的帳號照常可用。

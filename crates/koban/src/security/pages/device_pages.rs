@@ -23,12 +23,13 @@ pub(super) async fn devices_context(
     // "Sign out all other devices" is offered only when there is one to
     // sign out; a red button that does nothing reads as a threat.
     let others = sessions::count_others(app, current.account.id, current.session_id).await?;
+    let limit = crate::security::policies::device_limit(app, current.account.id).await?;
     Ok(context! {
         section => "devices",
         devices => views,
         places => places,
-        max_devices => app.config.max_devices.max(1),
-        place_rule => place_rule(app, viewer.lang),
+        max_devices => limit.0.max(1),
+        place_rule => place_rule(app, viewer.lang, &limit),
         other_sessions => others,
         zone_note => zone_note(viewer),
         notice => notice,

@@ -258,18 +258,33 @@ fn device_view(viewer: &Viewer, d: &Device) -> DeviceView {
     }
 }
 
-/// The device-limit rule in words: how many places, and which devices hold one.
-fn place_rule(app: &App, lang: Lang) -> String {
-    let max = app.config.max_devices.max(1).to_string();
-    match app.config.device_limit_window_days.max(0) {
+/// The device-limit rule in words: how many places, which devices hold
+/// one, and the organization that set the limit when one did.
+fn place_rule(app: &App, lang: Lang, limit: &DeviceLimit) -> String {
+    let max = limit.0.max(1).to_string();
+    let rule = match app.config.device_limit_window_days.max(0) {
         0 => t(lang, "security-places-signed-in", &[("max", max)]),
         days => t(
             lang,
             "security-places-rule",
             &[("max", max), ("days", days.to_string())],
         ),
+    };
+    match &limit.1 {
+        Some(set) => format!(
+            "{rule} {}",
+            t(
+                lang,
+                "security-places-set-by",
+                &[("organization", set.source.organization.clone())]
+            )
+        ),
+        None => rule,
     }
 }
+
+/// The device limit over an account and the policy that set it, if any.
+type DeviceLimit = (i64, Option<koban_policy::org::policy::Limit>);
 
 /// What every page of the center shows about times.
 fn zone_note(viewer: &Viewer) -> String {

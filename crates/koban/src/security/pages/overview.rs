@@ -20,6 +20,14 @@ struct ReminderView {
     action: String,
 }
 
+/// Two-step verification an organization requires of the viewer.
+#[derive(serde::Serialize)]
+struct OwedView {
+    organization: String,
+    deadline: crate::web::When,
+    overdue: bool,
+}
+
 async fn overview_context(
     app: &App,
     viewer: &Viewer,
@@ -27,6 +35,20 @@ async fn overview_context(
     notice: Option<String>,
 ) -> Result<minijinja::Value, AccountError> {
     let factors = totp::factors(app, current.account.id).await?;
+    // Organizations' policies: a lower device limit, and two-step
+    // verification owed by a date (or already overdue).
+    let governing = crate::security::policies::governing(app, current.account.id).await?;
+    let limit = crate::security::policies::lower_limit(app.config.max_devices, &governing);
+    let now = now_ms();
+    let owed: Vec<OwedView> = governing
+        .iter()
+        .filter_map(|g| koban_policy::org::policy::two_factor_owed(g, factors.on(), now))
+        .map(|owed| OwedView {
+            organization: owed.source.organization,
+            deadline: viewer.when(owed.deadline_ms),
+            overdue: owed.overdue,
+        })
+        .collect();
     let bound = devices::list_counted(
         &app.store,
         &app.config,
@@ -85,7 +107,9 @@ async fn overview_context(
         passkey_on => factors.passkey,
         devices => bound.len(),
         places => bound.iter().filter(|d| d.holds_place).count(),
-        max_devices => app.config.max_devices.max(1),
+        max_devices => limit.0.max(1),
+        limit_set_by => limit.1.map(|l| l.source.organization),
+        two_factor_owed => owed,
         risky => risky,
         reminders => reminders,
         zone_note => zone_note(viewer),

@@ -108,9 +108,10 @@ pub(super) async fn second_factor_context(
     let factors = totp::factors(app, challenge.account.id).await?;
     let (methods, method) = code_methods(factors, method);
     let device_limit_ahead = signin::device_limit_ahead(app, challenge).await?.is_some();
+    let limit = crate::security::policies::device_limit(app, challenge.account.id).await?;
     Ok(context! {
         device_limit_ahead => device_limit_ahead,
-        max_devices => app.config.max_devices.max(1),
+        max_devices => limit.0.max(1),
         methods => methods,
         method => method,
         passkey => factors.passkey,
@@ -203,9 +204,10 @@ pub(super) async fn device_limit_context(
         .filter(|d| d.holds_place)
         .map(|d| device_view(viewer, d))
         .collect();
+    let limit = crate::security::policies::device_limit(app, challenge.account.id).await?;
     Ok(context! {
         devices => views,
-        place_rule => place_rule(app, viewer.lang),
+        place_rule => place_rule(app, viewer.lang, &limit),
         this_device => challenge.spec.name,
         zone_note => zone_note(viewer),
         next => safe_next(Some(next), ""),

@@ -291,6 +291,20 @@ async fn devices_and_sessions_follow_the_policy(t: TestApp) {
 }
 both!(devices_and_sessions_follow_the_policy, crate::geo::with_geo);
 
+/// The security overview page as `token`'s browser sees it.
+async fn security_page(t: &TestApp, token: &str) -> String {
+    let response = t
+        .http
+        .get(t.url("/account/security"))
+        .header("cookie", format!("koban_session={token}"))
+        .header("accept-language", "en")
+        .send()
+        .await
+        .expect("GET /account/security");
+    assert_eq!(response.status(), StatusCode::OK);
+    response.text().await.expect("page")
+}
+
 async fn two_step_verification_is_owed_then_required(t: TestApp) {
     let owner = t.signed_up("pol-owner@example.com", PASSWORD).await;
     let org = new_org(&t, &owner, "Policy Co").await;
@@ -299,7 +313,13 @@ async fn two_step_verification_is_owed_then_required(t: TestApp) {
 
     // A grace period: Bob is told the deadline and still works in the
     // organization.
-    let (status, body) = set(&t, &owner, org, json!({ "two_factor_grace_days": 14 })).await;
+    let (status, body) = set(
+        &t,
+        &owner,
+        org,
+        json!({ "two_factor_grace_days": 14, "max_devices": 2 }),
+    )
+    .await;
     assert_eq!(status, StatusCode::OK, "{body}");
     assert!(body["two_factor_since"].as_i64().is_some(), "{body}");
     let signed_in = bob_signs_in(&t, TOKYO.ip).await;
@@ -313,6 +333,15 @@ async fn two_step_verification_is_owed_then_required(t: TestApp) {
     );
     let (status, _) = t.get(Some(&bob), &show).await;
     assert_eq!(status, StatusCode::OK);
+    // His security overview says so, with the date, and whose limit his
+    // devices are under.
+    let page = security_page(&t, &bob).await;
+    assert!(
+        page.contains(r#"data-org-two-factor="Policy Co""#),
+        "{page}"
+    );
+    assert!(page.contains("Policy Co requires two-step verification. Turn it on before"));
+    assert!(page.contains("Policy Co sets this limit for its members."));
 
     // Its end: the organization refuses Bob (his own settings stay open).
     t.exec(&format!(
@@ -337,6 +366,9 @@ async fn two_step_verification_is_owed_then_required(t: TestApp) {
         signed_in["two_factor_required_by"][0]["overdue"], true,
         "{signed_in}"
     );
+    assert!(security_page(&t, &bob)
+        .await
+        .contains("its grace period is over"));
     // The owner is held to it too, and an owner without it cannot even
     // lift the rule: the only way back is to turn two-step verification on.
     let (status, _) = set(&t, &owner, org, json!({})).await;
