@@ -202,6 +202,11 @@ pub const OPERATIONS: &[(&str, &str, Access)] = &[
         "/api/v1/orgs/{org}/domains/{domain}",
         Member(P::ManageOrganization),
     ),
+    (
+        "get",
+        "/api/v1/orgs/{org}/tickets",
+        Member(P::ReadOrganizationTickets),
+    ),
     // Checks the caller's own address: anyone else is told 404.
     ("post", "/api/v1/orgs/{org}/join", SignedIn),
     ("post", "/api/v1/invites/preview", SignedIn),

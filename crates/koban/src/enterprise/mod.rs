@@ -20,6 +20,7 @@ pub mod policies;
 pub mod reviews;
 pub mod roles;
 pub mod store;
+pub mod support;
 
 pub use error::EnterpriseError;
 
@@ -59,6 +60,8 @@ pub fn domain() -> Domain {
         // govern an account.
         build: |_, _, parts| {
             parts.insert(policies::source());
+            // The desk asks it which support line a requester writes on.
+            parts.insert(support::source());
             Ok(())
         },
         tags: &[(

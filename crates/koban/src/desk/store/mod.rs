@@ -31,7 +31,10 @@ pub struct TicketRow {
     pub language: String,
     pub region: Option<String>,
     pub time_zone: Option<String>,
+    /// `standard` or `enterprise`: the support tier (SLA and queue).
     pub tier: String,
+    /// The organization whose support line the requester wrote on.
+    pub organization_id: Option<i64>,
     pub fields: String,
     pub completeness: i64,
     pub triage: String,
@@ -45,7 +48,8 @@ pub struct TicketRow {
 pub(super) const TICKET_COLUMNS: &str =
     "id, reference, subject, status, priority, category, urgent, channel, \
     requester_account_id, requester_contact_id, team, assignee_id, language, region, time_zone, \
-    tier, fields, completeness, triage, follow_up_of, created_at, updated_at, solved_at, closed_at";
+    tier, fields, completeness, triage, follow_up_of, created_at, updated_at, solved_at, closed_at, \
+    organization_id";
 
 impl TicketRow {
     pub(super) fn from_row(row: &AnyRow) -> Result<TicketRow, sqlx::Error> {
@@ -66,6 +70,7 @@ impl TicketRow {
             region: row.try_get("region")?,
             time_zone: row.try_get("time_zone")?,
             tier: row.try_get("tier")?,
+            organization_id: row.try_get("organization_id")?,
             fields: row.try_get("fields")?,
             completeness: row.try_get("completeness")?,
             triage: row.try_get("triage")?,
@@ -99,6 +104,9 @@ pub struct NewTicket<'a> {
     pub follow_up_of: Option<i64>,
     /// The team it is routed to, when routing decided before it was stored.
     pub team: Option<&'a str>,
+    /// `standard` or `enterprise`.
+    pub tier: &'a str,
+    pub organization_id: Option<i64>,
     pub now: i64,
 }
 
@@ -123,7 +131,8 @@ impl NewTicket<'_> {
             language: self.language.to_string(),
             region: self.region.map(str::to_string),
             time_zone: self.time_zone.map(str::to_string),
-            tier: "standard".to_string(),
+            tier: self.tier.to_string(),
+            organization_id: self.organization_id,
             fields: self.fields.to_string(),
             completeness: self.completeness,
             triage: self.triage.to_string(),
@@ -145,8 +154,8 @@ pub async fn insert_ticket(
     let row = sqlx::query(
         "INSERT INTO desk_tickets (reference, subject, status, priority, category, urgent, channel,
             requester_account_id, requester_contact_id, language, region, time_zone, fields,
-            completeness, triage, follow_up_of, team, created_at, updated_at)
-         VALUES ($1, $2, $3, $4, $5, $6, $7, $8, $9, $10, $11, $12, $13, $14, $15, $16, $18, $17, $17)
+            completeness, triage, follow_up_of, team, created_at, updated_at, tier, organization_id)
+         VALUES ($1, $2, $3, $4, $5, $6, $7, $8, $9, $10, $11, $12, $13, $14, $15, $16, $18, $17, $17, $19, $20)
          ON CONFLICT (reference) DO NOTHING
          RETURNING id",
     )
@@ -168,6 +177,8 @@ pub async fn insert_ticket(
     .bind(t.follow_up_of)
     .bind(t.now)
     .bind(t.team)
+    .bind(t.tier)
+    .bind(t.organization_id)
     .fetch_optional(&mut **tx)
     .await?;
     Ok(match row {

@@ -219,6 +219,8 @@ async fn split_off(
             triage: &source.triage,
             follow_up_of: None,
             team: None,
+            tier: &source.tier,
+            organization_id: source.organization_id,
             now,
         },
     )

@@ -11,4 +11,5 @@ pub mod merge;
 pub mod notify;
 pub mod pages;
 pub mod service;
+pub mod support_line;
 pub mod triage;

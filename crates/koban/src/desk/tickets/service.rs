@@ -183,6 +183,13 @@ pub async fn open(
         }
         _ => None,
     };
+    // A member of an organization writing for it: its line and tier.
+    let line = match &requester {
+        Requester::Account(current) => {
+            crate::desk::tickets::support_line::line_of(app, current.account.id).await?
+        }
+        _ => None,
+    };
     let mut tx = app.store.write().begin().await?;
     let (account_id, contact_id) = match (&requester, &contact) {
         (Requester::Account(current), _) => (Some(current.account.id), None),
@@ -215,6 +222,8 @@ pub async fn open(
         triage: &triage_text,
         follow_up_of: None,
         team: None,
+        tier: line.map_or("standard", |l| l.tier),
+        organization_id: line.map(|l| l.organization_id),
         now,
     };
     // Routed before it is stored: the team goes in with the row.
@@ -745,6 +754,8 @@ async fn follow_up(
             triage: &closed.triage,
             follow_up_of: Some(closed.id),
             team: None,
+            tier: &closed.tier,
+            organization_id: closed.organization_id,
             now,
         },
     )

@@ -13,6 +13,7 @@ pub mod orgs;
 pub mod policies;
 pub mod reviews;
 pub mod roles;
+pub mod support;
 
 use utoipa_axum::router::OpenApiRouter;
 use utoipa_axum::routes;
@@ -57,4 +58,5 @@ pub fn router() -> OpenApiRouter<std::sync::Arc<crate::state::App>> {
         .routes(routes!(domains::update, domains::remove))
         .routes(routes!(domains::joinable))
         .routes(routes!(domains::join))
+        .routes(routes!(support::tickets))
 }

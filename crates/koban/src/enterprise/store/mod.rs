@@ -9,6 +9,7 @@ pub mod orgs;
 pub mod policies;
 pub mod reviews;
 pub mod roles;
+pub mod support;
 
 use crate::store::Backend;
 use sqlx::{Any, Transaction};

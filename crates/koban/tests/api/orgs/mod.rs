@@ -12,6 +12,7 @@ mod onboarding;
 mod policies;
 mod reviews;
 mod roles;
+mod support;
 
 use crate::support::TestApp;
 use reqwest::StatusCode;

@@ -1,0 +1,95 @@
+//! The enterprise support line: the memberships that may open an
+//! organization's tickets, and the organization's tickets (the desk's
+//! `desk_tickets`, filled with `organization_id` as they are opened).
+
+use super::split_keys;
+use crate::store::col;
+use sqlx::{Any, Executor};
+
+/// An account's active memberships: organization, plan and role keys.
+pub async fn memberships<'e>(
+    db: impl Executor<'e, Database = Any>,
+    account_id: i64,
+) -> Result<Vec<(i64, String, Vec<String>)>, sqlx::Error> {
+    let rows = sqlx::query(
+        "SELECT m.org_id, o.plan, m.roles FROM org_members m JOIN orgs o ON o.id = m.org_id
+         WHERE m.account_id = $1 AND m.status = 'active' ORDER BY m.org_id",
+    )
+    .bind(account_id)
+    .fetch_all(db)
+    .await?;
+    rows.iter()
+        .map(|r| {
+            Ok((
+                col(r, "org_id")?,
+                col(r, "plan")?,
+                split_keys(&col::<String>(r, "roles")?),
+            ))
+        })
+        .collect()
+}
+
+/// One of the organization's tickets, as its administrators follow it.
+#[derive(Debug, Clone, serde::Serialize, utoipa::ToSchema)]
+pub struct OrgTicket {
+    #[serde(skip)]
+    pub id: i64,
+    /// Grouped for reading aloud: `2612-0345-678`.
+    pub reference: String,
+    pub subject: String,
+    pub status: String,
+    pub priority: String,
+    pub category: String,
+    /// `standard` or `enterprise`.
+    pub tier: String,
+    pub requester_account_id: Option<i64>,
+    pub created_at: i64,
+    pub updated_at: i64,
+}
+
+/// A stored reference number as people read it (`2612-0345-678`).
+fn shown_reference(stored: &str) -> String {
+    koban_policy::desk::reference::parse(stored)
+        .map(koban_policy::desk::reference::format)
+        .unwrap_or_else(|_| stored.to_string())
+}
+
+/// The organization's tickets, ids below `before`, newest first; only
+/// unsolved ones when `open_only`.
+pub async fn tickets<'e>(
+    db: impl Executor<'e, Database = Any>,
+    org_id: i64,
+    open_only: bool,
+    before: i64,
+    limit: i64,
+) -> Result<Vec<OrgTicket>, sqlx::Error> {
+    let rows = sqlx::query(
+        "SELECT id, reference, subject, status, priority, category, tier, requester_account_id,
+                created_at, updated_at
+         FROM desk_tickets
+         WHERE organization_id = $1 AND id < $2 AND ($3 = 0 OR status NOT IN ('solved', 'closed'))
+         ORDER BY id DESC LIMIT $4",
+    )
+    .bind(org_id)
+    .bind(before)
+    .bind(i64::from(open_only))
+    .bind(limit)
+    .fetch_all(db)
+    .await?;
+    rows.iter()
+        .map(|r| {
+            Ok(OrgTicket {
+                id: col(r, "id")?,
+                reference: shown_reference(&col::<String>(r, "reference")?),
+                subject: col(r, "subject")?,
+                status: col(r, "status")?,
+                priority: col(r, "priority")?,
+                category: col(r, "category")?,
+                tier: col(r, "tier")?,
+                requester_account_id: col(r, "requester_account_id")?,
+                created_at: col(r, "created_at")?,
+                updated_at: col(r, "updated_at")?,
+            })
+        })
+        .collect()
+}

@@ -1,0 +1,114 @@
+//! The enterprise support line: a support contact's ticket carries the
+//! organization and its plan's tier; administrators follow every ticket
+//! of the organization; a plain member's ticket is their own.
+
+use super::*;
+use crate::support::{scalar, TestApp};
+use reqwest::StatusCode;
+use serde_json::json;
+
+async fn open_ticket(t: &TestApp, token: &str, subject: &str) -> String {
+    let (status, body) = t
+        .post_as(
+            token,
+            "/api/v1/desk/tickets",
+            json!({
+                "subject": subject,
+                "body": "社員の端末が乗っ取られた可能性があります。至急確認をお願いします。",
+            }),
+        )
+        .await;
+    assert_eq!(status, StatusCode::CREATED, "{body}");
+    body["reference"].as_str().expect("reference").to_string()
+}
+
+async fn the_enterprise_line_carries_the_organization(t: TestApp) {
+    let owner = t.signed_up("sl-owner@example.com", PASSWORD).await;
+    let org = new_org(&t, &owner, "Line Corp").await;
+    let desk = t.staff("sl-desk@example.com", "admin").await;
+    let (status, body) = put(
+        &t,
+        &desk,
+        &format!("/api/v1/orgs/{org}/plan"),
+        json!({ "plan": "enterprise" }),
+    )
+    .await;
+    assert_eq!(status, StatusCode::OK, "{body}");
+    let contact = member(
+        &t,
+        &owner,
+        org,
+        "sl-contact@example.com",
+        &["support_contact"],
+    )
+    .await;
+    let security = member(&t, &owner, org, "sl-sec@example.com", &["security_admin"]).await;
+    let plain = member(&t, &owner, org, "sl-plain@example.com", &["member"]).await;
+
+    let on_line = open_ticket(&t, &contact, "端末の乗っ取り").await;
+    let own = open_ticket(&t, &plain, "パスワードを忘れた").await;
+    let digits = |r: &str| r.chars().filter(char::is_ascii_digit).collect::<String>();
+    let tier_of = |reference: &str| {
+        format!(
+            "SELECT COUNT(*) FROM desk_tickets WHERE reference = '{}' AND organization_id = {org} AND tier = 'enterprise'",
+            digits(reference)
+        )
+    };
+    assert_eq!(
+        scalar(&t, &tier_of(&on_line)).await,
+        1,
+        "the contact's ticket is on the enterprise line"
+    );
+    assert_eq!(scalar(&t, &tier_of(&own)).await, 0);
+    assert_eq!(
+        scalar(
+            &t,
+            &format!(
+                "SELECT COUNT(*) FROM desk_tickets WHERE reference = '{}' AND organization_id IS NULL AND tier = 'standard'",
+                digits(&own)
+            )
+        )
+        .await,
+        1,
+        "a plain member writes for themselves"
+    );
+
+    // Administrators follow the organization's tickets; others may not.
+    let tickets = format!("/api/v1/orgs/{org}/tickets?open=true");
+    let (status, listed) = t.get(Some(&owner), &tickets).await;
+    assert_eq!(status, StatusCode::OK, "{listed}");
+    let items = listed["items"].as_array().expect("items");
+    assert_eq!(items.len(), 1, "{listed}");
+    assert_eq!(items[0]["reference"], on_line.as_str());
+    assert_eq!(items[0]["tier"], "enterprise");
+    let (status, body) = t.get(Some(&security), &tickets).await;
+    assert_eq!(status, StatusCode::FORBIDDEN, "{body}");
+    assert_eq!(body["permission"], "support.read_all");
+    let outsider = t.signed_up("sl-outsider@example.com", PASSWORD).await;
+    let (status, _) = t.get(Some(&outsider), &tickets).await;
+    assert_eq!(status, StatusCode::NOT_FOUND);
+
+    // On the standard plan the line is still the organization's, at the
+    // standard tier.
+    let (status, _) = put(
+        &t,
+        &desk,
+        &format!("/api/v1/orgs/{org}/plan"),
+        json!({ "plan": "standard" }),
+    )
+    .await;
+    assert_eq!(status, StatusCode::OK);
+    let later = open_ticket(&t, &contact, "続報").await;
+    assert_eq!(
+        scalar(
+            &t,
+            &format!(
+                "SELECT COUNT(*) FROM desk_tickets WHERE reference = '{}' AND organization_id = {org} AND tier = 'standard'",
+                digits(&later)
+            )
+        )
+        .await,
+        1
+    );
+}
+both!(the_enterprise_line_carries_the_organization);
