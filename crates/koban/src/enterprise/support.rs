@@ -7,18 +7,24 @@
 use super::access;
 use super::store::{self, support::OrgTicket};
 use super::EnterpriseError;
-use crate::desk::tickets::support_line::{Line, LineFuture, LineSource};
+use crate::desk::tickets::support_line::{
+    Line, LineFuture, OrgPanel, PanelAuditEntry, SupportLine,
+};
 use crate::state::App;
 use koban_policy::org::roles::{permissions_of, Permission};
 
-/// The hook the desk asks when a signed-in requester opens a ticket.
-pub fn source() -> LineSource {
-    LineSource(line_for)
+/// The hook the desk asks when a signed-in requester opens a ticket, and
+/// when an agent opens a ticket of an organization.
+pub fn source() -> SupportLine {
+    SupportLine {
+        line: line_for,
+        panel: panel_for,
+    }
 }
 
 /// The organization a requester writes for: of those whose tickets they
 /// may open, an enterprise-plan one first, then the oldest.
-fn line_for(app: &App, account_id: i64) -> LineFuture<'_> {
+fn line_for(app: &App, account_id: i64) -> LineFuture<'_, Line> {
     Box::pin(async move {
         let db = app.store.read();
         let mut best: Option<Line> = None;
@@ -46,6 +52,53 @@ fn line_for(app: &App, account_id: i64) -> LineFuture<'_> {
             }
         }
         Ok(best)
+    })
+}
+
+/// The organization as an agent sees it beside one of its tickets.
+fn panel_for(app: &App, org_id: i64) -> LineFuture<'_, OrgPanel> {
+    Box::pin(async move {
+        let db = app.store.read();
+        let Some(org) = store::orgs::find(db, org_id).await? else {
+            return Ok(None);
+        };
+        let (active_members, suspended_members, open_tickets) =
+            store::support::counts(db, org_id).await?;
+        let policy_rules = store::policies::find(db, org_id)
+            .await?
+            .policy
+            .rules()
+            .into_iter()
+            .map(|r| r.as_str())
+            .collect();
+        let recent_audit = crate::audit::store::list(
+            db,
+            &access::scope(org_id),
+            &crate::audit::store::Filter {
+                before_seq: i64::MAX,
+                ..Default::default()
+            },
+            5,
+        )
+        .await?
+        .into_iter()
+        .map(|e| PanelAuditEntry {
+            at: e.at,
+            actor: e.actor,
+            action: e.action,
+            target: e.target,
+        })
+        .collect();
+        Ok(Some(OrgPanel {
+            id: org.id,
+            name: org.name,
+            plan: org.plan,
+            active_members,
+            suspended_members,
+            open_tickets,
+            policy_rules,
+            recent_audit,
+        }))
     })
 }
 

@@ -289,6 +289,9 @@ pub struct TicketView {
     /// holds its automatic notices to it; agents' replies still go.
     #[serde(skip_serializing_if = "Option::is_none")]
     pub requester_bounce: Option<crate::delivery::MailBounce>,
+    /// Staff only: the organization whose support line the ticket came on.
+    #[serde(skip_serializing_if = "Option::is_none")]
+    pub organization: Option<crate::desk::tickets::support_line::OrgPanel>,
 }
 
 /// A ticket, for its requester or for staff; anyone else gets 404. Signed
@@ -366,6 +369,10 @@ async fn view(app: &App, ticket: &TicketRow, standing: Standing) -> Result<Ticke
                 .map_err(internal)?
         } else {
             None
+        },
+        organization: match ticket.organization_id {
+            Some(org) if staff => crate::desk::tickets::support_line::panel_of(app, org).await?,
+            _ => None,
         },
     })
 }

@@ -1,12 +1,14 @@
-//! Which support line a requester writes on: a signed-in member of an
-//! organization who may open its support tickets (its administrators and
-//! support contacts) writes on that organization's line, at the tier its
-//! plan gives (enterprise: its own SLA policy and queue).
+//! Which support line a requester writes on, and what an agent sees of
+//! the organization behind a ticket. A signed-in member of an organization
+//! who may open its support tickets (its administrators and support
+//! contacts) writes on that organization's line, at the tier its plan
+//! gives (enterprise: its own SLA policy and queue); the agent then sees
+//! the organization's panel beside the ticket.
 //!
-//! Organizations are a domain above the desk, so they lend the answer
-//! through a hook, as they lend their policies to sign-in: the enterprise
-//! domain adds a [`LineSource`] when it is composed. Without one everyone
-//! writes on the standard line.
+//! Organizations are a domain above the desk, so they lend both through a
+//! hook, as they lend their policies to sign-in: the enterprise domain
+//! adds a [`SupportLine`] when it is composed. Without one everyone writes
+//! on the standard line and tickets have no organization.
 
 use crate::desk::DeskError;
 use crate::state::App;
@@ -21,17 +23,57 @@ pub struct Line {
     pub tier: &'static str,
 }
 
-/// What a [`LineSource`] returns.
-pub type LineFuture<'a> =
-    Pin<Box<dyn Future<Output = Result<Option<Line>, sqlx::Error>> + Send + 'a>>;
+/// What an agent sees of a ticket's organization.
+#[derive(Debug, Clone, serde::Serialize, utoipa::ToSchema)]
+pub struct OrgPanel {
+    pub id: i64,
+    pub name: String,
+    /// `standard` or `enterprise`.
+    pub plan: String,
+    pub active_members: i64,
+    pub suspended_members: i64,
+    /// Its tickets not solved or closed.
+    pub open_tickets: i64,
+    /// The security policy's rules that are set (`two_factor`,
+    /// `max_devices`, `allowed_countries`, …).
+    pub policy_rules: Vec<&'static str>,
+    /// Its latest audit entries, newest first.
+    pub recent_audit: Vec<PanelAuditEntry>,
+}
 
-/// Reads the line an account writes on.
-pub struct LineSource(pub for<'a> fn(&'a App, i64) -> LineFuture<'a>);
+#[derive(Debug, Clone, serde::Serialize, utoipa::ToSchema)]
+pub struct PanelAuditEntry {
+    pub at: i64,
+    pub actor: String,
+    pub action: String,
+    pub target: String,
+}
+
+type Answer<'a, T> = Pin<Box<dyn Future<Output = Result<Option<T>, sqlx::Error>> + Send + 'a>>;
+
+/// What the enterprise domain lends the desk.
+pub struct SupportLine {
+    /// The line an account writes on.
+    pub line: for<'a> fn(&'a App, i64) -> Answer<'a, Line>,
+    /// The panel of an organization.
+    pub panel: for<'a> fn(&'a App, i64) -> Answer<'a, OrgPanel>,
+}
+
+/// What a [`SupportLine`] function returns.
+pub type LineFuture<'a, T> = Answer<'a, T>;
 
 /// The line `account_id` writes on, if an organization's.
 pub async fn line_of(app: &App, account_id: i64) -> Result<Option<Line>, DeskError> {
-    match app.try_part::<LineSource>() {
-        Some(source) => Ok((source.0)(app, account_id).await?),
+    match app.try_part::<SupportLine>() {
+        Some(source) => Ok((source.line)(app, account_id).await?),
+        None => Ok(None),
+    }
+}
+
+/// The panel of the organization a ticket was opened for.
+pub async fn panel_of(app: &App, org_id: i64) -> Result<Option<OrgPanel>, DeskError> {
+    match app.try_part::<SupportLine>() {
+        Some(source) => Ok((source.panel)(app, org_id).await?),
         None => Ok(None),
     }
 }

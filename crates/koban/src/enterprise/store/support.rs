@@ -29,6 +29,28 @@ pub async fn memberships<'e>(
         .collect()
 }
 
+/// Active and suspended members, and tickets not solved or closed.
+pub async fn counts<'e>(
+    db: impl Executor<'e, Database = Any>,
+    org_id: i64,
+) -> Result<(i64, i64, i64), sqlx::Error> {
+    let row = sqlx::query(
+        "SELECT
+            (SELECT COUNT(*) FROM org_members WHERE org_id = $1 AND status = 'active') AS active,
+            (SELECT COUNT(*) FROM org_members WHERE org_id = $1 AND status = 'suspended') AS suspended,
+            (SELECT COUNT(*) FROM desk_tickets WHERE organization_id = $1
+               AND status NOT IN ('solved', 'closed')) AS open_tickets",
+    )
+    .bind(org_id)
+    .fetch_one(db)
+    .await?;
+    Ok((
+        col(&row, "active")?,
+        col(&row, "suspended")?,
+        col(&row, "open_tickets")?,
+    ))
+}
+
 /// One of the organization's tickets, as its administrators follow it.
 #[derive(Debug, Clone, serde::Serialize, utoipa::ToSchema)]
 pub struct OrgTicket {

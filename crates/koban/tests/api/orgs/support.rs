@@ -88,6 +88,57 @@ async fn the_enterprise_line_carries_the_organization(t: TestApp) {
     let (status, _) = t.get(Some(&outsider), &tickets).await;
     assert_eq!(status, StatusCode::NOT_FOUND);
 
+    // The agent sees the organization beside its ticket; the requester
+    // does not see the panel.
+    let (status, seen) = t
+        .get(
+            Some(&desk),
+            &format!("/api/v1/desk/tickets/{}", digits(&on_line)),
+        )
+        .await;
+    assert_eq!(status, StatusCode::OK, "{seen}");
+    let panel = &seen["organization"];
+    assert_eq!(panel["name"], "Line Corp", "{seen}");
+    assert_eq!(panel["plan"], "enterprise");
+    assert_eq!(panel["active_members"], 4);
+    assert_eq!(panel["open_tickets"], 1);
+    assert!(
+        panel["recent_audit"]
+            .as_array()
+            .is_some_and(|a| !a.is_empty() && a.len() <= 5),
+        "{panel}"
+    );
+    let (_, own_view) = t
+        .get(
+            Some(&contact),
+            &format!("/api/v1/desk/tickets/{}", digits(&on_line)),
+        )
+        .await;
+    assert_eq!(own_view["organization"], Value::Null, "{own_view}");
+    let (_, other) = t
+        .get(
+            Some(&desk),
+            &format!("/api/v1/desk/tickets/{}", digits(&own)),
+        )
+        .await;
+    assert_eq!(other["organization"], Value::Null);
+    let page = t
+        .http
+        .get(t.url(&format!("/desk/tickets/{}", digits(&on_line))))
+        .header("cookie", format!("koban_session={desk}"))
+        .header("accept-language", "en")
+        .send()
+        .await
+        .expect("console page");
+    assert_eq!(page.status(), StatusCode::OK);
+    let page = page.text().await.expect("page");
+    assert!(
+        page.contains(r#"id="organization-panel" data-plan="enterprise""#),
+        "{page}"
+    );
+    assert!(page.contains("Line Corp"));
+    assert!(page.contains("4 active members, 0 suspended · 1 open tickets"));
+
     // On the standard plan the line is still the organization's, at the
     // standard tier.
     let (status, _) = put(

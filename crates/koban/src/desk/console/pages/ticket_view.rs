@@ -230,6 +230,27 @@ pub(super) async fn ticket_context(
             let when = viewer.when(b.bounced_at);
             context! { address => b.address, at => when.iso, at_text => when.text, reason => b.reason }
         });
+    // The organization whose support line it came on: who they are to us.
+    let organization = match ticket.organization_id {
+        Some(org) => crate::desk::tickets::support_line::panel_of(app, org)
+            .await?
+            .map(|p| {
+                let audit: Vec<minijinja::Value> = p
+                    .recent_audit
+                    .iter()
+                    .map(|e| {
+                        let when = viewer.when(e.at);
+                        context! { at => when.iso, at_text => when.text, action => e.action.clone(), actor => e.actor.clone() }
+                    })
+                    .collect();
+                context! {
+                    id => p.id, name => p.name, plan => p.plan,
+                    active_members => p.active_members, suspended_members => p.suspended_members,
+                    open_tickets => p.open_tickets, policy_rules => p.policy_rules, audit => audit,
+                }
+            }),
+        None => None,
+    };
     let triage: Json = serde_json::from_str(&ticket.triage).unwrap_or_default();
     let fields: std::collections::BTreeMap<String, Json> =
         serde_json::from_str(&ticket.fields).unwrap_or_default();
@@ -302,6 +323,7 @@ pub(super) async fn ticket_context(
         verified => verified,
         pending => pending,
         bounced => bounced,
+        organization => organization,
         ..choices()
     })
 }
