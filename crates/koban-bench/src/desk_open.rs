@@ -121,6 +121,8 @@ async fn insert_one(app: &App, tag: &str, client: usize, seq: u64) -> Result<(),
             triage: &triage,
             follow_up_of: None,
             team: Some("general"),
+            tier: "standard",
+            organization_id: None,
             now,
         };
         ticket_id = desk_store::insert_ticket(&mut tx, &ticket)

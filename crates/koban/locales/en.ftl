@@ -1116,3 +1116,4 @@ console-org-counts = { $active } active members, { $suspended } suspended · { $
 console-org-policy = Security policy:
 console-org-no-policy = No security policy set.
 console-org-audit = Latest in its audit log
+org-evidence-message = { $organization } attached { $file } ({ $rows } rows) for support.

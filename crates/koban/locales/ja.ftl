@@ -1116,3 +1116,4 @@ console-org-counts = 有効なメンバー { $active } 人、停止中 { $suspen
 console-org-policy = セキュリティポリシー：
 console-org-no-policy = セキュリティポリシーは設定されていません。
 console-org-audit = 監査ログの最新の記録
+org-evidence-message = { $organization } がサポートのために { $file }（{ $rows } 行）を添付しました。

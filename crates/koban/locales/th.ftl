@@ -1116,3 +1116,4 @@ console-org-counts = สมาชิกที่ใช้งาน { $active } �
 console-org-policy = นโยบายความปลอดภัย:
 console-org-no-policy = ยังไม่ได้ตั้งนโยบายความปลอดภัย
 console-org-audit = รายการล่าสุดในบันทึกการตรวจสอบ
+org-evidence-message = { $organization } แนบ { $file } ({ $rows } แถว) ให้ฝ่ายสนับสนุน

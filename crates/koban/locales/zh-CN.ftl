@@ -1116,3 +1116,4 @@ console-org-counts = 有效成员 { $active } 人，已暂停 { $suspended } 人
 console-org-policy = 安全策略：
 console-org-no-policy = 未设置安全策略。
 console-org-audit = 审计日志中的最新记录
+org-evidence-message = { $organization } 为客服附上了 { $file }（共 { $rows } 行）。

@@ -1116,3 +1116,4 @@ console-org-counts = 有效成員 { $active } 人，已停權 { $suspended } 人
 console-org-policy = 安全性政策：
 console-org-no-policy = 尚未設定安全性政策。
 console-org-audit = 稽核記錄中的最新項目
+org-evidence-message = { $organization } 為客服附上了 { $file }（共 { $rows } 列）。

@@ -13,6 +13,8 @@ pub enum Access {
     /// An active member of the organization holding the permission; anyone
     /// not in it is told it does not exist (404), a member without it 403.
     Member(Permission),
+    /// An active member holding both permissions.
+    MemberWithBoth(Permission, Permission),
     /// The platform's desk admins (the plan, which is the support tier).
     DeskAdmin,
 }
@@ -206,6 +208,13 @@ pub const OPERATIONS: &[(&str, &str, Access)] = &[
         "get",
         "/api/v1/orgs/{org}/tickets",
         Member(P::ReadOrganizationTickets),
+    ),
+    // For an audit excerpt (the `devices` kind needs devices.read); the
+    // ticket's own requester does without support.read_all.
+    (
+        "post",
+        "/api/v1/orgs/{org}/tickets/{reference}/evidence",
+        MemberWithBoth(P::ReadOrganizationTickets, P::ReadAudit),
     ),
     // Checks the caller's own address: anyone else is told 404.
     ("post", "/api/v1/orgs/{org}/join", SignedIn),

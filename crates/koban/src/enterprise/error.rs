@@ -41,6 +41,9 @@ pub enum EnterpriseError {
     Store(#[from] StoreError),
     #[error(transparent)]
     Audit(#[from] crate::audit::AuditError),
+    /// The desk refused what was asked of a ticket.
+    #[error(transparent)]
+    Desk(#[from] crate::desk::DeskError),
 }
 
 impl From<sqlx::Error> for EnterpriseError {
@@ -146,6 +149,7 @@ impl From<EnterpriseError> for Problem {
             EnterpriseError::RateLimited(ms) => Problem::rate_limited(ms),
             EnterpriseError::Store(error) => Problem::internal(&error),
             EnterpriseError::Audit(error) => Problem::internal(&error),
+            EnterpriseError::Desk(error) => error.into(),
         }
     }
 }

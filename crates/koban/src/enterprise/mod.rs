@@ -10,6 +10,7 @@ pub mod api;
 pub mod devices;
 pub mod domains;
 mod error;
+pub mod evidence;
 pub mod import;
 pub mod invites;
 pub mod members;

@@ -59,4 +59,5 @@ pub fn router() -> OpenApiRouter<std::sync::Arc<crate::state::App>> {
         .routes(routes!(domains::joinable))
         .routes(routes!(domains::join))
         .routes(routes!(support::tickets))
+        .routes(routes!(support::evidence))
 }

@@ -43,3 +43,82 @@ pub async fn tickets(
     let rows = service::tickets(&app, who.account_id(), org, query.open, before, limit).await?;
     Ok(Json(page(rows, limit, |t| t.id)))
 }
+
+#[derive(Debug, serde::Deserialize, utoipa::ToSchema)]
+#[serde(deny_unknown_fields)]
+pub struct EvidenceBody {
+    /// `audit` (the audit log, `audit.read`) or `devices` (members'
+    /// devices, `devices.read`).
+    #[schema(pattern = "^(audit|devices)$")]
+    pub kind: String,
+    /// `audit`: entries from this time (ms since the epoch); the last 7
+    /// days when absent. At most 500 entries, newest first.
+    #[serde(default)]
+    pub since: Option<i64>,
+    /// `devices`: one member's devices only.
+    #[serde(default)]
+    pub account: Option<i64>,
+    /// The message the file comes with (up to 2,000 characters); a
+    /// sentence naming the file when absent.
+    #[serde(default)]
+    #[schema(max_length = 2000)]
+    pub note: Option<String>,
+}
+
+/// Attaches an audit-log excerpt or the members' device list, as a CSV
+/// file, to one of the organization's tickets in one step
+/// (`support.read_all` or the ticket's requester, and the permission of
+/// what is attached).
+#[utoipa::path(post, path = "/api/v1/orgs/{org}/tickets/{reference}/evidence", tag = "organizations",
+    security(("bearer" = []), ("session_cookie" = [])),
+    params(("org" = i64, Path, description = "Organization id"),
+        ("reference" = String, Path, description = "The ticket's reference number")),
+    request_body = EvidenceBody,
+    responses((status = 201, body = crate::desk::tickets::service::MessageAdded), (status = 401), (status = 403),
+        (status = 404, description = "no such ticket of this organization"),
+        (status = 409, description = "the ticket was merged or is closed"), (status = 422), (status = 429)))]
+pub async fn evidence(
+    State(app): State<Arc<App>>,
+    SignedIn(who): SignedIn,
+    headers: axum::http::HeaderMap,
+    ApiPath((org, reference)): ApiPath<(i64, String)>,
+    crate::http::json::ApiJson(input): crate::http::json::ApiJson<EvidenceBody>,
+) -> Result<
+    (
+        axum::http::StatusCode,
+        Json<crate::desk::tickets::service::MessageAdded>,
+    ),
+    Problem,
+> {
+    use crate::enterprise::evidence::{self, Evidence};
+    let kind = match input.kind.as_str() {
+        "audit" => Evidence::Audit {
+            since: input
+                .since
+                .unwrap_or_else(|| crate::store::now_ms() - 7 * 86_400_000),
+        },
+        "devices" => Evidence::Devices {
+            account: input.account,
+        },
+        _ => return Err(Problem::field("kind", "invalid_value")),
+    };
+    if input
+        .note
+        .as_deref()
+        .is_some_and(|n| n.chars().count() > 2000)
+    {
+        return Err(Problem::field("note", "too_long"));
+    }
+    let lang = crate::http::problem::request_lang(&headers);
+    let added = evidence::attach(
+        &app,
+        who.account_id(),
+        org,
+        &reference,
+        kind,
+        input.note.as_deref(),
+        lang,
+    )
+    .await?;
+    Ok((axum::http::StatusCode::CREATED, Json(added)))
+}

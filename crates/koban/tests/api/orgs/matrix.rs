@@ -35,7 +35,16 @@ fn expected(access: Access, caller: Caller) -> Expected {
         (Access::SignedIn, _) => Allowed,
         (Access::DeskAdmin, Caller::DeskAdmin) => Allowed,
         (Access::DeskAdmin, _) => Forbidden,
-        (Access::Member(_), Caller::Outsider | Caller::DeskAdmin) => NotFound,
+        (Access::Member(_) | Access::MemberWithBoth(..), Caller::Outsider | Caller::DeskAdmin) => {
+            NotFound
+        }
+        (Access::MemberWithBoth(a, b), Caller::Member(role)) => {
+            if role.permissions().has(a) && role.permissions().has(b) {
+                Allowed
+            } else {
+                Forbidden
+            }
+        }
         (Access::Member(needed), Caller::Member(role)) => {
             if role.permissions().has(needed) {
                 Allowed
@@ -58,6 +67,7 @@ fn sample_body(method: &str, path: &str, version: i64) -> Value {
         }
         ("put", "/api/v1/orgs/{org}/policy") => json!({ "max_devices": 10 }),
         ("put", "/api/v1/orgs/{org}/access-review-schedule") => json!({ "every_days": 30 }),
+        ("post", "/api/v1/orgs/{org}/tickets/{reference}/evidence") => json!({ "kind": "audit" }),
         ("put", "/api/v1/orgs/{org}/security-notice") => json!({ "body": "Lock your screen." }),
         ("post", "/api/v1/orgs/{org}/domains") => {
             json!({ "domain": "walk.example.jp", "method": "dns" })
@@ -134,6 +144,16 @@ async fn every_organization_operation_checks_who_calls(t: TestApp) {
         .await;
     assert_eq!(status, StatusCode::CREATED, "{review}");
     let review_id = review["id"].as_i64().expect("review id");
+    // A ticket on the organization's support line, opened by its owner.
+    let (status, ticket) = t
+        .post_as(
+            &owner,
+            "/api/v1/desk/tickets",
+            json!({ "subject": "Matrix walk", "body": "A ticket the evidence goes to." }),
+        )
+        .await;
+    assert_eq!(status, StatusCode::CREATED, "{ticket}");
+    let reference = ticket["reference"].as_str().expect("reference").to_string();
 
     let (_, doc) = t.get(None, "/api/openapi.json").await;
     let mut walked = 0;
@@ -156,7 +176,8 @@ async fn every_organization_operation_checks_who_calls(t: TestApp) {
                 .replace("{invite}", &invite_id.to_string())
                 .replace("{review}", &review_id.to_string())
                 .replace("{item}", "devices_reviewed")
-                .replace("{domain}", "matrix.example.jp");
+                .replace("{domain}", "matrix.example.jp")
+                .replace("{reference}", &reference);
             for (caller, token) in &callers {
                 restore(&t, org, victim_id, &role_id, invite_id).await;
                 let version = crate::support::scalar(

@@ -139,6 +139,58 @@ async fn the_enterprise_line_carries_the_organization(t: TestApp) {
     assert!(page.contains("Line Corp"));
     assert!(page.contains("4 active members, 0 suspended · 1 open tickets"));
 
+    // The owner attaches an audit excerpt and the device list in one step
+    // each; the agent reads them on the ticket.
+    let evidence = format!("/api/v1/orgs/{org}/tickets/{on_line}/evidence");
+    for bad in [
+        json!({ "kind": "screenshots" }),
+        json!({ "kind": "audit", "extra": true }),
+        json!({ "kind": "audit", "note": "x".repeat(2001) }),
+    ] {
+        let (status, body) = t.post_as(&owner, &evidence, bad.clone()).await;
+        assert_eq!(status, StatusCode::UNPROCESSABLE_ENTITY, "{bad}: {body}");
+    }
+    let (status, body) = t
+        .post_as(&plain, &evidence, json!({ "kind": "audit" }))
+        .await;
+    assert_eq!(status, StatusCode::FORBIDDEN, "{body}");
+    let (status, _) = t
+        .post_as(
+            &owner,
+            &format!("/api/v1/orgs/{org}/tickets/{own}/evidence"),
+            json!({ "kind": "audit" }),
+        )
+        .await;
+    assert_eq!(status, StatusCode::NOT_FOUND, "a ticket not on the line");
+    for kind in ["audit", "devices"] {
+        let (status, body) = t.post_as(&owner, &evidence, json!({ "kind": kind })).await;
+        assert_eq!(status, StatusCode::CREATED, "{kind}: {body}");
+    }
+    let (_, seen) = t
+        .get(
+            Some(&desk),
+            &format!("/api/v1/desk/tickets/{}", digits(&on_line)),
+        )
+        .await;
+    let files: Vec<&str> = seen["attachments"]
+        .as_array()
+        .expect("attachments")
+        .iter()
+        .filter_map(|a| a["file_name"].as_str())
+        .collect();
+    assert_eq!(files, ["audit-excerpt.csv", "devices.csv"], "{seen}");
+    assert!(
+        seen["messages"]
+            .as_array()
+            .expect("messages")
+            .iter()
+            .any(|m| m["body"]
+                .as_str()
+                .unwrap_or("")
+                .contains("Line Corp attached audit-excerpt.csv")),
+        "{seen}"
+    );
+
     // On the standard plan the line is still the organization's, at the
     // standard tier.
     let (status, _) = put(
