@@ -19,6 +19,7 @@ pub fn source() -> SupportLine {
     SupportLine {
         line: line_for,
         panel: panel_for,
+        follows: follows_for,
     }
 }
 
@@ -52,6 +53,23 @@ fn line_for(app: &App, account_id: i64) -> LineFuture<'_, Line> {
             }
         }
         Ok(best)
+    })
+}
+
+/// Whether the account, an active member of the organization, holds
+/// `support.read_all` there.
+fn follows_for(app: &App, account_id: i64, org_id: i64) -> LineFuture<'_, ()> {
+    Box::pin(async move {
+        let db = app.store.read();
+        for (org, _, keys) in store::support::memberships(db, account_id).await? {
+            if org != org_id {
+                continue;
+            }
+            let customs = store::roles::all(db, org_id).await?;
+            let held = permissions_of(&access::resolve(&keys, &customs));
+            return Ok(held.has(Permission::ReadOrganizationTickets).then_some(()));
+        }
+        Ok(None)
     })
 }
 

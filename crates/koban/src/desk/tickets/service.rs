@@ -534,6 +534,13 @@ pub async fn visible(
             return Ok((ticket, Standing::Requester));
         }
     }
+    // The organization's administrators follow its tickets on the
+    // requester's side (Zendesk's shared organization tickets).
+    if let Some(org) = ticket.organization_id {
+        if crate::desk::tickets::support_line::follows(app, current.account.id, org).await? {
+            return Ok((ticket, Standing::Requester));
+        }
+    }
     Err(DeskError::NotFound)
 }
 

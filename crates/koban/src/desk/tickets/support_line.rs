@@ -57,6 +57,9 @@ pub struct SupportLine {
     pub line: for<'a> fn(&'a App, i64) -> Answer<'a, Line>,
     /// The panel of an organization.
     pub panel: for<'a> fn(&'a App, i64) -> Answer<'a, OrgPanel>,
+    /// Whether an account follows every ticket of an organization (its
+    /// administrators): `Some(())` when it does.
+    pub follows: for<'a> fn(&'a App, i64, i64) -> Answer<'a, ()>,
 }
 
 /// What a [`SupportLine`] function returns.
@@ -67,6 +70,15 @@ pub async fn line_of(app: &App, account_id: i64) -> Result<Option<Line>, DeskErr
     match app.try_part::<SupportLine>() {
         Some(source) => Ok((source.line)(app, account_id).await?),
         None => Ok(None),
+    }
+}
+
+/// Whether `account_id` follows the tickets of `org_id`: reads and writes
+/// on them beside their requester.
+pub async fn follows(app: &App, account_id: i64, org_id: i64) -> Result<bool, DeskError> {
+    match app.try_part::<SupportLine>() {
+        Some(source) => Ok((source.follows)(app, account_id, org_id).await?.is_some()),
+        None => Ok(false),
     }
 }
 

@@ -139,6 +139,19 @@ async fn the_enterprise_line_carries_the_organization(t: TestApp) {
     assert!(page.contains("Line Corp"));
     assert!(page.contains("4 active members, 0 suspended · 1 open tickets"));
 
+    // The owner follows the organization's ticket beside its requester;
+    // a security admin (no support.read_all) does not, nor does the owner
+    // see a ticket off the line.
+    let view = |r: &str| format!("/api/v1/desk/tickets/{}", digits(r));
+    let (status, followed) = t.get(Some(&owner), &view(&on_line)).await;
+    assert_eq!(status, StatusCode::OK, "{followed}");
+    assert_eq!(followed["organization"], Value::Null, "staff only");
+    assert_eq!(followed["events"], Value::Null, "staff only");
+    let (status, _) = t.get(Some(&security), &view(&on_line)).await;
+    assert_eq!(status, StatusCode::NOT_FOUND);
+    let (status, _) = t.get(Some(&owner), &view(&own)).await;
+    assert_eq!(status, StatusCode::NOT_FOUND);
+
     // The owner attaches an audit excerpt and the device list in one step
     // each; the agent reads them on the ticket.
     let evidence = format!("/api/v1/orgs/{org}/tickets/{on_line}/evidence");
