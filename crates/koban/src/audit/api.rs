@@ -202,7 +202,7 @@ pub async fn exported(app: &App, scope: &str, filter: &EntryFilter) -> Result<Re
 pub fn to_csv(rows: &[EntryRow]) -> String {
     let mut out = String::from("scope,seq,at,actor,action,target,details,prev_hash,hash\r\n");
     for r in rows {
-        let cells = [
+        out.push_str(&csv_line(&[
             r.scope.clone(),
             r.seq.to_string(),
             r.at.to_string(),
@@ -212,20 +212,23 @@ pub fn to_csv(rows: &[EntryRow]) -> String {
             r.details.clone(),
             r.prev_hash.clone(),
             r.hash.clone(),
-        ];
-        let line: Vec<String> = cells
-            .iter()
-            .map(|c| {
-                let c = koban_policy::audit::csv_safe_cell(c);
-                if c.contains([',', '"', '\n', '\r']) {
-                    format!("\"{}\"", c.replace('"', "\"\""))
-                } else {
-                    c
-                }
-            })
-            .collect();
-        out.push_str(&line.join(","));
-        out.push_str("\r\n");
+        ]));
     }
     out
+}
+
+/// One RFC 4180 CSV line, every cell made formula-safe first.
+pub fn csv_line(cells: &[String]) -> String {
+    let line: Vec<String> = cells
+        .iter()
+        .map(|c| {
+            let c = koban_policy::audit::csv_safe_cell(c);
+            if c.contains([',', '"', '\n', '\r']) {
+                format!("\"{}\"", c.replace('"', "\"\""))
+            } else {
+                c
+            }
+        })
+        .collect();
+    format!("{}\r\n", line.join(","))
 }

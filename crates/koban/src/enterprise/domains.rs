@@ -223,7 +223,8 @@ pub async fn verify(
     if rows::verified_elsewhere(&mut *change.tx, org_id, &domain).await? {
         return Err(EnterpriseError::Conflict("org-domain-taken"));
     }
-    match rows::mark_verified(&mut change.tx, row.id, now_ms()).await {
+    let now = now_ms();
+    match rows::mark_verified(&mut change.tx, row.id, now).await {
         Err(sqlx::Error::Database(e)) if e.is_unique_violation() => {
             // Another organization proved it at the same moment.
             return Err(EnterpriseError::Conflict("org-domain-taken"));
@@ -240,11 +241,31 @@ pub async fn verify(
         json!({ "method": row.method, "mailbox": row.mailbox }),
     )
     .await?;
+    change.commit().await?;
+    Ok(DomainRow {
+        status: "verified".into(),
+        verified_at: Some(now),
+        code_hash: None,
+        ..row
+    }
+    .into())
+}
+
+/// Opens the change of an administrator (`organization.manage`) acting on
+/// one of the organization's domains, and reads it.
+async fn managed(
+    app: &App,
+    actor: i64,
+    org_id: i64,
+    domain: &str,
+) -> Result<(crate::store::Change, DomainRow), EnterpriseError> {
+    let domain = checked(domain).map_err(|_| EnterpriseError::NotFound)?;
+    let (mut change, me, _) = access::change_in(app, org_id, actor).await?;
+    me.may(Permission::ManageOrganization)?;
     let row = rows::find(&mut *change.tx, org_id, &domain)
         .await?
         .ok_or(EnterpriseError::NotFound)?;
-    change.commit().await?;
-    Ok(row.into())
+    Ok((change, row))
 }
 
 /// Lets people with a verified address at a proven domain join on their
@@ -256,12 +277,7 @@ pub async fn set_auto_join(
     domain: &str,
     auto_join: bool,
 ) -> Result<DomainView, EnterpriseError> {
-    let domain = checked(domain).map_err(|_| EnterpriseError::NotFound)?;
-    let (mut change, me, _) = access::change_in(app, org_id, actor).await?;
-    me.may(Permission::ManageOrganization)?;
-    let row = rows::find(&mut *change.tx, org_id, &domain)
-        .await?
-        .ok_or(EnterpriseError::NotFound)?;
+    let (mut change, row) = managed(app, actor, org_id, domain).await?;
     if row.status != "verified" {
         return Err(EnterpriseError::Conflict("org-domain-unverified"));
     }
@@ -272,15 +288,12 @@ pub async fn set_auto_join(
         org_id,
         actor,
         "domain.auto_join_changed",
-        &format!("domain:{domain}"),
+        &format!("domain:{}", row.domain),
         json!({ "auto_join": auto_join }),
     )
     .await?;
-    let row = rows::find(&mut *change.tx, org_id, &domain)
-        .await?
-        .ok_or(EnterpriseError::NotFound)?;
     change.commit().await?;
-    Ok(row.into())
+    Ok(DomainRow { auto_join, ..row }.into())
 }
 
 /// Gives a domain up (`organization.manage`).
@@ -290,12 +303,7 @@ pub async fn remove(
     org_id: i64,
     domain: &str,
 ) -> Result<(), EnterpriseError> {
-    let domain = checked(domain).map_err(|_| EnterpriseError::NotFound)?;
-    let (mut change, me, _) = access::change_in(app, org_id, actor).await?;
-    me.may(Permission::ManageOrganization)?;
-    let row = rows::find(&mut *change.tx, org_id, &domain)
-        .await?
-        .ok_or(EnterpriseError::NotFound)?;
+    let (mut change, row) = managed(app, actor, org_id, domain).await?;
     rows::delete(&mut change.tx, row.id).await?;
     access::record(
         app,
@@ -303,7 +311,7 @@ pub async fn remove(
         org_id,
         actor,
         "domain.removed",
-        &format!("domain:{domain}"),
+        &format!("domain:{}", row.domain),
         json!({ "status": row.status }),
     )
     .await?;

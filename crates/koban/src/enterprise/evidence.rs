@@ -6,11 +6,11 @@
 use super::access;
 use super::store;
 use super::EnterpriseError;
+use crate::audit::api::csv_line;
 use crate::desk::attachments::{self, DeskUploadKind};
 use crate::desk::tickets::service::{self as desk_service, MessageAdded, Standing};
 use crate::state::App;
 use crate::web::i18n::{t, Lang};
-use koban_policy::audit::csv_safe_cell;
 use koban_policy::org::roles::Permission;
 use serde_json::json;
 
@@ -32,14 +32,6 @@ fn iso(ms: i64) -> String {
     jiff::Timestamp::from_millisecond(ms)
         .map(|t| t.to_string())
         .unwrap_or_default()
-}
-
-fn csv_line(cells: &[String]) -> String {
-    let quoted: Vec<String> = cells
-        .iter()
-        .map(|c| format!("\"{}\"", csv_safe_cell(c).replace('"', "\"\"")))
-        .collect();
-    format!("{}\r\n", quoted.join(","))
 }
 
 /// Attaches the evidence to the organization's ticket `reference` with a

@@ -198,33 +198,29 @@ pub async fn progress(
     me.may(Permission::ReadDevices)?;
     let db = app.store.read();
     let version = rows::notice(db, org_id).await?.map_or(0, |n| n.version);
-    let batch_size = (limit + 1).max(100);
-    let mut found = Vec::new();
-    let mut cursor = before;
-    // Completion is judged here, not in SQL: read on until the page is full.
-    loop {
-        let batch = rows::facts(db, org_id, None, cursor, batch_size).await?;
-        let exhausted = (batch.len() as i64) < batch_size;
-        for member in batch {
-            cursor = member.account_id;
-            let (complete, items) = judged(&member, version);
-            if incomplete_only && complete {
-                continue;
-            }
-            found.push(MemberProgress {
-                account_id: member.account_id,
-                display_name: member.display_name,
-                email: member.email,
-                joined_at: member.joined_at,
-                complete,
-                items,
-            });
-            if found.len() as i64 > limit {
-                return Ok(found);
-            }
-        }
-        if exhausted {
-            return Ok(found);
-        }
-    }
+    // Completion is judged here, not in SQL.
+    crate::http::pagination::filled(
+        before,
+        limit,
+        move |cursor, n| async move {
+            let rows = rows::facts(db, org_id, None, cursor, n).await?;
+            Ok(rows
+                .into_iter()
+                .map(|member| {
+                    let (complete, items) = judged(&member, version);
+                    MemberProgress {
+                        account_id: member.account_id,
+                        display_name: member.display_name,
+                        email: member.email,
+                        joined_at: member.joined_at,
+                        complete,
+                        items,
+                    }
+                })
+                .collect())
+        },
+        |m: &MemberProgress| m.account_id,
+        |m| !(incomplete_only && m.complete),
+    )
+    .await
 }

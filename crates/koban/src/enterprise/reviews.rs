@@ -78,26 +78,20 @@ pub async fn access_page(
     let (me, customs) = access::acting(app, org_id, actor).await?;
     me.may(Permission::ReviewAccess)?;
     let now = now_ms();
-    let mut found = Vec::new();
-    let mut cursor = before;
-    // Marks are judged here, not in SQL: read on until the page is full.
-    loop {
-        let batch = rows::access(app.store.read(), org_id, cursor, (limit + 1).max(100)).await?;
-        let exhausted = (batch.len() as i64) < (limit + 1).max(100);
-        for row in batch {
-            cursor = row.account_id;
-            let entry = entry(row, &customs, now);
-            if !marked_only || !entry.marks.is_empty() {
-                found.push(entry);
-                if found.len() as i64 > limit {
-                    return Ok(found);
-                }
-            }
-        }
-        if exhausted {
-            return Ok(found);
-        }
-    }
+    let db = app.store.read();
+    let customs = &customs;
+    // Marks are judged here, not in SQL.
+    crate::http::pagination::filled(
+        before,
+        limit,
+        move |cursor, n| async move {
+            let rows = rows::access(db, org_id, cursor, n).await?;
+            Ok(rows.into_iter().map(|r| entry(r, customs, now)).collect())
+        },
+        |e: &AccessEntry| e.account_id,
+        |e| !marked_only || !e.marks.is_empty(),
+    )
+    .await
 }
 
 /// The schedule and the latest reviews.
@@ -192,11 +186,19 @@ pub async fn start(app: &App, actor: i64, org_id: i64) -> Result<rows::ReviewRow
         json!({ "members": members.len(), "marked": marked }),
     )
     .await?;
-    let review = rows::find(&mut *change.tx, org_id, id)
-        .await?
-        .ok_or(EnterpriseError::NotFound)?;
     change.commit().await?;
-    Ok(review)
+    Ok(rows::ReviewRow {
+        id,
+        started_by: actor,
+        started_at: now,
+        signed_off_by: None,
+        signed_off_at: None,
+        note: None,
+        members: members.len() as i64,
+        decided: 0,
+        kept: 0,
+        revoked: 0,
+    })
 }
 
 /// A review, with how many of its members are decided.
@@ -314,11 +316,14 @@ pub async fn decide(
         }),
     )
     .await?;
-    let item = rows::find_item(&mut *change.tx, review_id, account_id)
-        .await?
-        .ok_or(EnterpriseError::NotFound)?;
     change.commit().await?;
-    Ok(item)
+    Ok(rows::ItemRow {
+        decision: Some(decision.as_str().to_string()),
+        decided_by: Some(actor),
+        decided_at: Some(now),
+        note: note.map(str::to_string),
+        ..before
+    })
 }
 
 /// Signs a review off once every member is decided. The members to revoke
@@ -342,7 +347,8 @@ pub async fn sign_off(
     }
     rules::may_sign_off((review.members - review.decided).max(0) as usize)
         .map_err(EnterpriseError::ReviewIncomplete)?;
-    if !rows::sign_off(&mut change.tx, review_id, actor, note, now_ms()).await? {
+    let now = now_ms();
+    if !rows::sign_off(&mut change.tx, review_id, actor, note, now).await? {
         return Err(EnterpriseError::Conflict("org-review-signed-off"));
     }
     let revoked = rows::revoked(&mut *change.tx, review_id).await?;
@@ -361,10 +367,13 @@ pub async fn sign_off(
         }),
     )
     .await?;
-    let review = rows::find(&mut *change.tx, org_id, review_id)
-        .await?
-        .ok_or(EnterpriseError::NotFound)?;
     change.commit().await?;
+    let review = rows::ReviewRow {
+        signed_off_by: Some(actor),
+        signed_off_at: Some(now),
+        note: note.map(str::to_string),
+        ..review
+    };
     Ok((review, revoked))
 }
 

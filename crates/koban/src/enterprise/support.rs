@@ -61,15 +61,15 @@ fn line_for(app: &App, account_id: i64) -> LineFuture<'_, Line> {
 fn follows_for(app: &App, account_id: i64, org_id: i64) -> LineFuture<'_, ()> {
     Box::pin(async move {
         let db = app.store.read();
-        for (org, _, keys) in store::support::memberships(db, account_id).await? {
-            if org != org_id {
-                continue;
-            }
-            let customs = store::roles::all(db, org_id).await?;
-            let held = permissions_of(&access::resolve(&keys, &customs));
-            return Ok(held.has(Permission::ReadOrganizationTickets).then_some(()));
+        let Some(member) = store::members::find(db, org_id, account_id).await? else {
+            return Ok(None);
+        };
+        if member.status != "active" {
+            return Ok(None);
         }
-        Ok(None)
+        let customs = store::roles::all(db, org_id).await?;
+        let held = permissions_of(&access::resolve(&member.roles, &customs));
+        Ok(held.has(Permission::ReadOrganizationTickets).then_some(()))
     })
 }
 

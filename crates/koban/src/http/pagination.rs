@@ -66,3 +66,39 @@ pub fn page<T>(mut rows: Vec<T>, limit: i64, id_of: impl Fn(&T) -> i64) -> Page<
         next_cursor,
     }
 }
+
+/// Fills a page (up to `limit + 1` items, for [`page`]) from rows read in
+/// batches with ids below a cursor, keeping only those `keep` accepts:
+/// for filters judged in code rather than SQL, it reads on until the page
+/// is full or the rows run out. `read(before, n)` answers at most `n`
+/// items with ids below `before`, highest first.
+pub async fn filled<T, E, Fut>(
+    before: i64,
+    limit: i64,
+    mut read: impl FnMut(i64, i64) -> Fut,
+    id_of: impl Fn(&T) -> i64,
+    keep: impl Fn(&T) -> bool,
+) -> Result<Vec<T>, E>
+where
+    Fut: std::future::Future<Output = Result<Vec<T>, E>>,
+{
+    let batch_size = (limit + 1).max(100);
+    let mut found = Vec::new();
+    let mut cursor = before;
+    loop {
+        let batch = read(cursor, batch_size).await?;
+        let exhausted = (batch.len() as i64) < batch_size;
+        for item in batch {
+            cursor = id_of(&item);
+            if keep(&item) {
+                found.push(item);
+                if found.len() as i64 > limit {
+                    return Ok(found);
+                }
+            }
+        }
+        if exhausted {
+            return Ok(found);
+        }
+    }
+}

@@ -69,13 +69,6 @@ pub struct OrgTicket {
     pub updated_at: i64,
 }
 
-/// A stored reference number as people read it (`2612-0345-678`).
-fn shown_reference(stored: &str) -> String {
-    koban_policy::desk::reference::parse(stored)
-        .map(koban_policy::desk::reference::format)
-        .unwrap_or_else(|_| stored.to_string())
-}
-
 /// The organization's tickets, ids below `before`, newest first; only
 /// unsolved ones when `open_only`.
 pub async fn tickets<'e>(
@@ -102,7 +95,7 @@ pub async fn tickets<'e>(
         .map(|r| {
             Ok(OrgTicket {
                 id: col(r, "id")?,
-                reference: shown_reference(&col::<String>(r, "reference")?),
+                reference: crate::desk::tickets::api::formatted(&col::<String>(r, "reference")?),
                 subject: col(r, "subject")?,
                 status: col(r, "status")?,
                 priority: col(r, "priority")?,

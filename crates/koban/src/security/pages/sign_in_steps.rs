@@ -107,11 +107,11 @@ pub(super) async fn second_factor_context(
 ) -> Result<minijinja::Value, AccountError> {
     let factors = totp::factors(app, challenge.account.id).await?;
     let (methods, method) = code_methods(factors, method);
-    let device_limit_ahead = signin::device_limit_ahead(app, challenge).await?.is_some();
-    let limit = crate::security::policies::device_limit(app, challenge.account.id).await?;
+    // The limit that is reached, policy's or configured, when it is.
+    let limit_ahead = signin::device_limit_ahead(app, challenge).await?;
     Ok(context! {
-        device_limit_ahead => device_limit_ahead,
-        max_devices => limit.0.max(1),
+        device_limit_ahead => limit_ahead.is_some(),
+        max_devices => limit_ahead.unwrap_or(1),
         methods => methods,
         method => method,
         passkey => factors.passkey,
