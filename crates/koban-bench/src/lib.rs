@@ -17,6 +17,7 @@ mod email_ingest;
 mod email_outbound;
 mod load;
 mod login;
+mod orgs;
 mod risk;
 mod setup;
 mod stuffing;
@@ -92,6 +93,22 @@ pub enum BenchCommand {
     /// chain checked afterwards; verification of a long chain beside raw
     /// SHA-256 over the same bytes.
     Audit(AuditBench),
+    /// An organization of many members on the configured database: the
+    /// member directory's pages (p50/p95) and the cost an organization's
+    /// policy adds to a sign-in's judgement, each beside an indexed point
+    /// lookup or the same judgement of accounts in no organization.
+    Orgs(OrgsBench),
+}
+
+/// Options of `koban-bench orgs`.
+#[derive(Debug, Clone, Args)]
+pub struct OrgsBench {
+    /// Members of the organization (accounts made straight in the database).
+    #[arg(long, default_value_t = 100_000)]
+    pub members: usize,
+    /// Measured calls of each kind.
+    #[arg(long, default_value_t = 2000)]
+    pub samples: usize,
 }
 
 /// Options of `koban-bench audit`.
@@ -459,6 +476,7 @@ pub async fn run(command: BenchCommand, config: Config) -> Result<(), String> {
         BenchCommand::EmailIngest(options) => email_ingest::run(config, options).await,
         BenchCommand::EmailOutbound(options) => email_outbound::run(config, options).await,
         BenchCommand::Audit(options) => audit::run(config, options).await,
+        BenchCommand::Orgs(options) => orgs::run(config, options).await,
     }
 }
 
