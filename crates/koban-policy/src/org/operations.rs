@@ -209,6 +209,16 @@ pub const OPERATIONS: &[(&str, &str, Access)] = &[
         "/api/v1/orgs/{org}/tickets",
         Member(P::ReadOrganizationTickets),
     ),
+    (
+        "get",
+        "/api/v1/orgs/{org}/support-subscription",
+        Member(P::ReadOrganizationTickets),
+    ),
+    (
+        "put",
+        "/api/v1/orgs/{org}/support-subscription",
+        Member(P::ReadOrganizationTickets),
+    ),
     // For an audit excerpt (the `devices` kind needs devices.read); the
     // ticket's own requester does without support.read_all.
     (

@@ -6,8 +6,24 @@ use super::access::{self, account_ref};
 use super::store;
 use super::EnterpriseError;
 use crate::state::App;
-use koban_policy::org::roles as rules;
+use koban_policy::org::roles::{self as rules, Permission};
 use serde_json::json;
+use store::devices::MemberDevice;
+
+/// Members' bound devices (of one member when `account` is given), ids
+/// below `before`, newest first, at most `limit` (`devices.read`).
+pub async fn list(
+    app: &App,
+    actor: i64,
+    org_id: i64,
+    account: Option<i64>,
+    before: i64,
+    limit: i64,
+) -> Result<Vec<MemberDevice>, EnterpriseError> {
+    let (me, _) = access::acting(app, org_id, actor).await?;
+    me.may(Permission::ReadDevices)?;
+    Ok(store::devices::list(app.store.read(), org_id, account, before, limit).await?)
+}
 
 /// Delivery purpose of the message telling a member of a freeze.
 pub const NOTICE_PURPOSE: &str = "device_frozen_notice";

@@ -86,6 +86,30 @@ impl From<crate::store::StoreError> for ImportRefusal {
     }
 }
 
+/// A region for phone numbers must be two letters (ISO 3166, `JP`).
+pub fn check_region(region: Option<&str>) -> Result<(), EnterpriseError> {
+    if region.is_some_and(|r| r.len() != 2 || !r.chars().all(|c| c.is_ascii_alphabetic())) {
+        return Err(EnterpriseError::field("region", "invalid_value"));
+    }
+    Ok(())
+}
+
+/// A file-level refusal's code (see [`ImportRefusal::File`]) as the reason
+/// of the `file` field (its words are `reason-<reason>`).
+pub fn file_reason(code: &str) -> &'static str {
+    match code {
+        "empty" => "import_empty",
+        "encoding" => "import_encoding",
+        "missing_header" => "import_missing_header",
+        "no_contact_column" => "import_no_contact_column",
+        "unknown_column" => "import_unknown_column",
+        "duplicate_column" => "import_duplicate_column",
+        "too_many_rows" => "import_too_many_rows",
+        "no_rows" => "import_no_rows",
+        _ => "import_malformed",
+    }
+}
+
 /// The rows, each checked on its own and against what `me` may give.
 fn check_rows(
     me: &Acting,

@@ -182,6 +182,20 @@ pub async fn send_in(
     Ok(Some(id))
 }
 
+/// Pending invitations with an id below `before`, newest first, at most
+/// `limit` (`members.invite`).
+pub async fn pending(
+    app: &App,
+    actor: i64,
+    org_id: i64,
+    before: i64,
+    limit: i64,
+) -> Result<Vec<InviteRow>, EnterpriseError> {
+    let (me, _) = access::acting(app, org_id, actor).await?;
+    me.may(koban_policy::org::roles::Permission::InviteMembers)?;
+    Ok(store::invites::pending(app.store.read(), org_id, before, limit).await?)
+}
+
 /// Revokes a pending invitation.
 pub async fn revoke(app: &App, actor: i64, org_id: i64, id: i64) -> Result<(), EnterpriseError> {
     let (mut change, me, _) = access::change_in(app, org_id, actor).await?;
@@ -379,4 +393,24 @@ pub async fn preview(
         roles: invite.roles,
         expires_at: invite.expires_at,
     })
+}
+
+/// The invitations open to the caller's verified addresses, for the list
+/// they answer with the code of the message.
+pub async fn open_to_me(app: &App, account_id: i64) -> Result<Vec<InvitePreview>, EnterpriseError> {
+    let account = accounts_store::find_by_id(app.store.read(), account_id)
+        .await?
+        .ok_or(EnterpriseError::NotFound)?;
+    let open =
+        store::invites::open_to(app.store.read(), &verified_contacts(&account), now_ms()).await?;
+    Ok(open
+        .into_iter()
+        .map(|(invite, organization_name)| InvitePreview {
+            id: invite.id,
+            organization_id: invite.org_id,
+            organization_name,
+            roles: invite.roles,
+            expires_at: invite.expires_at,
+        })
+        .collect())
 }

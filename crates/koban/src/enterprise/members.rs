@@ -4,12 +4,71 @@
 //! with its audit entry.
 
 use super::access::{self, account_ref, Acting};
-use super::store::{self, members::MemberRow};
+use super::store::{
+    self,
+    members::{DirectoryFilter, MemberRow},
+};
 use super::EnterpriseError;
 use crate::state::App;
 use crate::store::{now_ms, Change};
-use koban_policy::org::roles::{self as rules, MemberChange, Owners, Role};
+use koban_policy::org::roles::{self as rules, MemberChange, Owners, Permission, Role};
 use serde_json::json;
+
+/// The directory's filters as a client sent them (text, unchecked).
+#[derive(Debug, Clone, Copy, Default)]
+pub struct Directory<'a> {
+    /// Part of a name, email address or phone number.
+    pub search: Option<&'a str>,
+    /// `active` or `suspended`.
+    pub status: Option<&'a str>,
+    /// A role key the member holds.
+    pub role: Option<&'a str>,
+}
+
+impl Directory<'_> {
+    /// The filters checked: an empty search is none; each field's refusal
+    /// is named as the API documents it.
+    pub fn checked(&self) -> Result<DirectoryFilter, EnterpriseError> {
+        let search = self.search.map(str::trim).filter(|s| !s.is_empty());
+        if search.is_some_and(|s| s.chars().count() > 100) {
+            return Err(EnterpriseError::field("search", "too_long"));
+        }
+        if self
+            .status
+            .is_some_and(|s| s != "active" && s != "suspended")
+        {
+            return Err(EnterpriseError::field("status", "invalid_value"));
+        }
+        if self
+            .role
+            .is_some_and(|r| r.is_empty() || r.len() > 40 || r.contains(','))
+        {
+            return Err(EnterpriseError::field("role", "invalid_value"));
+        }
+        Ok(DirectoryFilter {
+            search: search.map(str::to_string),
+            status: self.status.map(str::to_string),
+            role: self.role.map(str::to_string),
+        })
+    }
+}
+
+/// Members matching `filter` with an account id below `before`, highest
+/// first, at most `limit` (`members.read`). The filters are checked
+/// before the caller, as the API always answered.
+pub async fn directory(
+    app: &App,
+    actor: i64,
+    org_id: i64,
+    filter: Directory<'_>,
+    before: i64,
+    limit: i64,
+) -> Result<Vec<MemberRow>, EnterpriseError> {
+    let filter = filter.checked()?;
+    let (me, _) = access::acting(app, org_id, actor).await?;
+    me.may(Permission::ReadMembers)?;
+    Ok(store::members::list(app.store.read(), org_id, &filter, before, limit).await?)
+}
 
 /// The target of a change, with the organization's owners as the rules see them.
 struct Target {

@@ -7,6 +7,7 @@
 
 pub mod access;
 pub mod api;
+pub mod audit;
 pub mod devices;
 pub mod domains;
 mod error;
@@ -17,6 +18,7 @@ pub mod members;
 mod notify;
 pub mod onboarding;
 pub mod orgs;
+mod pages;
 pub mod policies;
 pub mod reviews;
 pub mod roles;
@@ -56,6 +58,11 @@ pub fn domain() -> Domain {
                 name: "org_domains",
                 sql: include_str!("../../migrations/0032_org_domains.sql"),
             },
+            Migration {
+                version: 33,
+                name: "org_support_subscriptions",
+                sql: include_str!("../../migrations/0033_org_support_subscriptions.sql"),
+            },
         ],
         // The security center's sign-in asks this domain which policies
         // govern an account.
@@ -70,6 +77,8 @@ pub fn domain() -> Domain {
             "Organizations: members, roles and invitations",
         )],
         api: api::router,
+        pages: pages::router,
+        templates: pages::TEMPLATES,
         jobs: &[reviews::REMINDER_JOB],
         ..Domain::named("enterprise")
     }

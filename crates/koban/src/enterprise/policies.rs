@@ -7,12 +7,96 @@
 use super::access;
 use super::store::{self, policies::PolicyRow};
 use super::EnterpriseError;
+use crate::http::problem::FieldError;
 use crate::security::policies::{Governs, PolicySource};
 use crate::state::App;
 use crate::store::now_ms;
 use koban_policy::org::policy::{self, Governing, Policy};
 use koban_policy::org::roles::Permission;
+use koban_policy::risk::{Cidr, ClientVersion};
 use serde_json::json;
+
+/// A policy as a request or a form gives it: lists and the client version
+/// still as text.
+#[derive(Debug, Default)]
+pub struct PolicyInput {
+    pub two_factor_grace_days: Option<u32>,
+    pub max_devices: Option<u32>,
+    pub allowed_countries: Vec<String>,
+    pub allowed_networks: Vec<String>,
+    pub session_lifetime_minutes: Option<u32>,
+    pub password_max_age_days: Option<u32>,
+    pub min_client_version: Option<String>,
+}
+
+/// The policy `input` asks for, as it would be stored, or every field that
+/// cannot be (all of them, so a form can show each beside its field; the
+/// API names the first). Networks and the version are read first, then the
+/// ranges in [`Policy::checked`] order.
+pub fn read_input(input: PolicyInput) -> Result<Policy, Vec<FieldError>> {
+    let mut errors: Vec<FieldError> = Vec::new();
+    let bad = |errors: &mut Vec<FieldError>, field: &str, code| {
+        errors.push(FieldError {
+            field: field.to_string(),
+            code,
+        })
+    };
+    let mut networks = Vec::new();
+    if input.allowed_networks.len() > policy::MAX_LIST {
+        bad(&mut errors, "allowed_networks", "too_many");
+    } else {
+        match input
+            .allowed_networks
+            .iter()
+            .map(|n| n.trim().parse::<Cidr>())
+            .collect::<Result<Vec<_>, _>>()
+        {
+            Ok(parsed) => networks = parsed,
+            Err(_) => bad(&mut errors, "allowed_networks", "invalid_value"),
+        }
+    }
+    let version = match input.min_client_version.as_deref().map(str::trim) {
+        None | Some("") => None,
+        Some(text) => match text.parse::<ClientVersion>() {
+            Ok(v) => Some(v),
+            Err(_) => {
+                bad(&mut errors, "min_client_version", "invalid_value");
+                None
+            }
+        },
+    };
+    let mut wanted = Policy {
+        two_factor_grace_days: input.two_factor_grace_days,
+        max_devices: input.max_devices,
+        allowed_countries: input.allowed_countries,
+        allowed_networks: networks,
+        session_lifetime_minutes: input.session_lifetime_minutes,
+        password_max_age_days: input.password_max_age_days,
+        min_client_version: version,
+    };
+    // `checked` names one field at a time: set that one aside and ask
+    // again, so every field out of range is named.
+    loop {
+        match wanted.clone().checked() {
+            Ok(checked) if errors.is_empty() => return Ok(checked),
+            Ok(_) => return Err(errors),
+            Err(e) => {
+                bad(&mut errors, e.field, e.reason);
+                match e.field {
+                    "two_factor_grace_days" => wanted.two_factor_grace_days = None,
+                    "max_devices" => wanted.max_devices = None,
+                    "session_lifetime_minutes" => wanted.session_lifetime_minutes = None,
+                    "password_max_age_days" => wanted.password_max_age_days = None,
+                    "allowed_countries" => wanted.allowed_countries.clear(),
+                    "allowed_networks" => wanted.allowed_networks.clear(),
+                    // A field `checked` learns to refuse later: stop
+                    // rather than ask forever.
+                    _ => return Err(errors),
+                }
+            }
+        }
+    }
+}
 
 /// The hook the enterprise domain adds for the security center.
 pub fn source() -> PolicySource {

@@ -8,7 +8,7 @@ use super::access;
 use super::store::{self, support::OrgTicket};
 use super::EnterpriseError;
 use crate::desk::tickets::support_line::{
-    Line, LineFuture, OrgPanel, PanelAuditEntry, SupportLine,
+    Line, LineFuture, OrgPanel, PanelAuditEntry, Subscriber, SupportLine,
 };
 use crate::state::App;
 use koban_policy::org::roles::{permissions_of, Permission};
@@ -20,6 +20,7 @@ pub fn source() -> SupportLine {
         line: line_for,
         panel: panel_for,
         follows: follows_for,
+        subscribers: subscribers_for,
     }
 }
 
@@ -70,6 +71,31 @@ fn follows_for(app: &App, account_id: i64, org_id: i64) -> LineFuture<'_, ()> {
         let customs = store::roles::all(db, org_id).await?;
         let held = permissions_of(&access::resolve(&member.roles, &customs));
         Ok(held.has(Permission::ReadOrganizationTickets).then_some(()))
+    })
+}
+
+/// The organization's subscribers who still hold `support.read_all`.
+fn subscribers_for(app: &App, org_id: i64) -> LineFuture<'_, Vec<Subscriber>> {
+    Box::pin(async move {
+        let db = app.store.read();
+        let rows = store::support::subscribers(db, org_id).await?;
+        if rows.is_empty() {
+            return Ok(Some(Vec::new()));
+        }
+        let customs = store::roles::all(db, org_id).await?;
+        Ok(Some(
+            rows.into_iter()
+                .filter(|(_, keys, _, _)| {
+                    permissions_of(&access::resolve(keys, &customs))
+                        .has(Permission::ReadOrganizationTickets)
+                })
+                .map(|(account_id, _, email, locale)| Subscriber {
+                    account_id,
+                    email,
+                    locale,
+                })
+                .collect(),
+        ))
     })
 }
 
@@ -132,4 +158,45 @@ pub async fn tickets(
     let (me, _) = access::acting(app, org_id, actor).await?;
     me.may(Permission::ReadOrganizationTickets)?;
     Ok(store::support::tickets(app.store.read(), org_id, open_only, before, limit + 1).await?)
+}
+
+/// Whether the caller is mailed about support's replies on the
+/// organization's tickets (`support.read_all`).
+pub async fn subscription(app: &App, actor: i64, org_id: i64) -> Result<bool, EnterpriseError> {
+    let (me, _) = access::acting(app, org_id, actor).await?;
+    me.may(Permission::ReadOrganizationTickets)?;
+    Ok(store::support::subscribed(app.store.read(), org_id, actor).await?)
+}
+
+/// Subscribes the caller to support's replies on every ticket of the
+/// organization, or ends it (`support.read_all`); recorded in the
+/// organization's audit chain when it changes anything.
+pub async fn subscribe(
+    app: &App,
+    actor: i64,
+    org_id: i64,
+    on: bool,
+) -> Result<bool, EnterpriseError> {
+    let (mut change, me, _) = access::change_in(app, org_id, actor).await?;
+    me.may(Permission::ReadOrganizationTickets)?;
+    if store::support::set_subscribed(&mut change.tx, org_id, actor, on, crate::store::now_ms())
+        .await?
+    {
+        access::record(
+            app,
+            &mut change,
+            org_id,
+            actor,
+            if on {
+                "support.subscribed"
+            } else {
+                "support.unsubscribed"
+            },
+            &access::account_ref(actor),
+            serde_json::json!({}),
+        )
+        .await?;
+    }
+    change.commit().await?;
+    Ok(on)
 }

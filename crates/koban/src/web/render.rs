@@ -200,6 +200,20 @@ pub fn error(viewer: &Viewer, status: StatusCode, message_id: &str) -> Response 
     )
 }
 
+/// The error page with a message already in words (a problem's detail,
+/// which carries its own arguments).
+pub fn error_text(viewer: &Viewer, status: StatusCode, message: String) -> Response {
+    page(
+        viewer,
+        status,
+        "error.html",
+        ErrorPage {
+            status: status.as_u16(),
+            message,
+        },
+    )
+}
+
 /// The error page for a request that got no further than its headers.
 pub fn plain_error(lang: Lang, status: StatusCode, message_id: &str) -> Response {
     plain_error_text(

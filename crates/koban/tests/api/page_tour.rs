@@ -117,6 +117,7 @@ async fn tour(lang: &str) {
         b.on_page("signin").await;
     }
     desk_tour(&t, &mut b, lang, email).await;
+    org_tour(&t, &mut b, lang).await;
     b.close().await;
 }
 
@@ -165,6 +166,95 @@ async fn desk_tour(t: &TestApp, b: &mut Browser, lang: &str, requester: &str) {
             ("/desk/macros".to_string(), "desk-macros"),
         ] {
             b.goto(&path).await;
+            b.on_page(name).await;
+            fits(b, name, window).await;
+            if lang != "en" {
+                let text = b.body_text().await;
+                for word in ENGLISH_ONLY {
+                    assert!(
+                        !text.contains(word),
+                        "{name} in {lang} says {word:?}: {text}"
+                    );
+                }
+            }
+            b.shot(&format!("{window}-{name}")).await;
+        }
+        b.click("#nav-sign-out").await;
+        b.on_page("signin").await;
+    }
+}
+
+/// The organization console's pages as an owner whose organization has
+/// a second member, a pending invitation and an access review under way,
+/// at both widths.
+async fn org_tour(t: &TestApp, b: &mut Browser, lang: &str) {
+    let owner_email = "org-owner@example.com";
+    let owner = t.signed_up_in(owner_email, PASSWORD, Some(lang)).await;
+    let (status, created) = t
+        .post_as(&owner, "/api/v1/orgs", json!({ "name": "Koban Trading" }))
+        .await;
+    assert_eq!(status, reqwest::StatusCode::CREATED, "{created}");
+    let org = created["organization"]["id"].as_i64().expect("id");
+    for (contact, roles) in [
+        ("tour-member@example.com", ["auditor"]),
+        ("tour-invited@example.com", ["member"]),
+    ] {
+        let (status, body) = t
+            .post_as(
+                &owner,
+                &format!("/api/v1/orgs/{org}/invites"),
+                json!({ "contact": contact, "roles": roles }),
+            )
+            .await;
+        assert_eq!(status, reqwest::StatusCode::CREATED, "{body}");
+    }
+    let body = t
+        .newest_delivery_of("org_invite", "tour-member@example.com")
+        .await;
+    let token = body
+        .split("/invites/")
+        .nth(1)
+        .and_then(|rest| rest.split(char::is_whitespace).next())
+        .expect("a link in the invitation")
+        .to_string();
+    let joined = t.signed_up("tour-member@example.com", PASSWORD).await;
+    let (status, body) = t
+        .post_as(&joined, "/api/v1/invites/accept", json!({ "token": token }))
+        .await;
+    assert_eq!(status, reqwest::StatusCode::OK, "{body}");
+    let (status, body) = t
+        .post_as(
+            &owner,
+            &format!("/api/v1/orgs/{org}/access-reviews"),
+            json!({}),
+        )
+        .await;
+    assert!(status.is_success(), "{status} {body}");
+    let pages: Vec<(String, &str)> = [
+        ("/orgs".to_string(), "orgs"),
+        (format!("/orgs/{org}"), "org-overview"),
+        (format!("/orgs/{org}/members"), "org-members"),
+        (format!("/orgs/{org}/roles"), "org-roles"),
+        (format!("/orgs/{org}/policy"), "org-policy"),
+        (format!("/orgs/{org}/devices"), "org-devices"),
+        (format!("/orgs/{org}/onboarding"), "org-onboarding"),
+        (format!("/orgs/{org}/audit"), "org-audit"),
+        (format!("/orgs/{org}/access"), "org-access"),
+        (format!("/orgs/{org}/domains"), "org-domains"),
+        (format!("/orgs/{org}/support"), "org-support"),
+    ]
+    .into_iter()
+    .collect();
+    for (width, height, window) in WINDOWS {
+        b.client()
+            .set_window_size(width, height)
+            .await
+            .expect("window size");
+        b.goto("/signin").await;
+        b.sign_in(owner_email, PASSWORD).await;
+        b.on_page("account").await;
+        for (path, name) in &pages {
+            b.goto(path).await;
             b.on_page(name).await;
             fits(b, name, window).await;
             if lang != "en" {

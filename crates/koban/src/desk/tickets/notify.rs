@@ -173,7 +173,61 @@ pub async fn replied(
         body,
         &files,
     )
-    .await
+    .await?;
+    subscribers_told(app, tx, ticket, reply).await
+}
+
+/// Queues the news of a reply on an organization's ticket to the
+/// administrators who subscribed to them (not to the requester, told
+/// above), each in their own language. It stands alone, outside the
+/// ticket's mail conversation: a subscriber answers on the ticket's page,
+/// so no mail of theirs can land on the ticket unchecked.
+async fn subscribers_told(
+    app: &App,
+    tx: &mut Transaction<'_, Any>,
+    ticket: &TicketRow,
+    reply: &str,
+) -> Result<(), StoreError> {
+    let Some(org_id) = ticket.organization_id else {
+        return Ok(());
+    };
+    let subscribers = crate::desk::tickets::support_line::subscribers_of(app, org_id).await?;
+    let reference = crate::desk::tickets::api::formatted(&ticket.reference);
+    let live = app.config.delivery_mode == "live";
+    let mut then = crate::store::Batch::default();
+    let mut queued = false;
+    for subscriber in subscribers {
+        if Some(subscriber.account_id) == ticket.requester_account_id {
+            continue;
+        }
+        let lang = subscriber
+            .locale
+            .as_deref()
+            .and_then(Lang::parse)
+            .unwrap_or(Lang::En);
+        let args = [
+            ("reference", reference.clone()),
+            ("subject", ticket.subject.clone()),
+            ("reply", reply.to_string()),
+            ("link", link(app, ticket)),
+        ];
+        let message = Outgoing {
+            account_id: Some(subscriber.account_id),
+            purpose: "desk_subscriber_replied".to_string(),
+            channel: Channel::Email,
+            destination: subscriber.email,
+            subject: t(lang, "desk-subscriber-replied-subject", &args),
+            body: t(lang, "desk-subscriber-replied-body", &args),
+            mail: None,
+        };
+        delivery::queue_then(tx, &app.key, live, message, &[], &mut then).await?;
+        queued = true;
+    }
+    if queued {
+        then.run(tx).await?;
+        app.jobs_wakeup.notify_one();
+    }
+    Ok(())
 }
 
 /// Queues a link on which the requester proves the account with its own

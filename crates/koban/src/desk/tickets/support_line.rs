@@ -60,6 +60,20 @@ pub struct SupportLine {
     /// Whether an account follows every ticket of an organization (its
     /// administrators): `Some(())` when it does.
     pub follows: for<'a> fn(&'a App, i64, i64) -> Answer<'a, ()>,
+    /// Who asked to be mailed about support's replies on the
+    /// organization's tickets and may still follow them.
+    pub subscribers: for<'a> fn(&'a App, i64) -> Answer<'a, Vec<Subscriber>>,
+}
+
+/// An administrator mailed about support's replies on their
+/// organization's tickets.
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub struct Subscriber {
+    pub account_id: i64,
+    /// Their verified email.
+    pub email: String,
+    /// Their account's language, when set.
+    pub locale: Option<String>,
 }
 
 /// What a [`SupportLine`] function returns.
@@ -87,5 +101,13 @@ pub async fn panel_of(app: &App, org_id: i64) -> Result<Option<OrgPanel>, DeskEr
     match app.try_part::<SupportLine>() {
         Some(source) => Ok((source.panel)(app, org_id).await?),
         None => Ok(None),
+    }
+}
+
+/// The subscribers of organization `org_id` (none without organizations).
+pub async fn subscribers_of(app: &App, org_id: i64) -> Result<Vec<Subscriber>, sqlx::Error> {
+    match app.try_part::<SupportLine>() {
+        Some(source) => Ok((source.subscribers)(app, org_id).await?.unwrap_or_default()),
+        None => Ok(Vec::new()),
     }
 }

@@ -2,10 +2,11 @@
 //! filtered listing (`audit.read`), export (`audit.export`, itself
 //! recorded in the chain: who took a copy of the log, and which part).
 
-use crate::audit::api::{exported, listing, EntryFilter};
+use crate::audit::api::{exported, EntryFilter};
 use crate::audit::store::EntryRow;
 use crate::audit::Verification;
 use crate::enterprise::access::{self, scope};
+use crate::enterprise::audit::{entries_for, verification_for};
 use crate::enterprise::store;
 use crate::enterprise::EnterpriseError;
 use crate::http::auth::SignedIn;
@@ -31,12 +32,7 @@ pub async fn verification(
     SignedIn(who): SignedIn,
     ApiPath(org): ApiPath<i64>,
 ) -> Result<Json<Verification>, Problem> {
-    let (me, _) = access::acting(&app, org, who.account_id()).await?;
-    me.may(Permission::ReadAudit)?;
-    let checked = crate::audit::verify(&app.store, &app.key, &scope(org))
-        .await
-        .map_err(EnterpriseError::from)?;
-    Ok(Json(checked))
+    Ok(Json(verification_for(&app, who.account_id(), org).await?))
 }
 
 /// The organization's entries, newest first, by actor, action, target and
@@ -51,9 +47,9 @@ pub async fn entries(
     ApiPath(org): ApiPath<i64>,
     ApiQuery(filter): ApiQuery<EntryFilter>,
 ) -> Result<Json<Page<EntryRow>>, Problem> {
-    let (me, _) = access::acting(&app, org, who.account_id()).await?;
-    me.may(Permission::ReadAudit)?;
-    Ok(Json(listing(&app, &scope(org), &filter).await?))
+    Ok(Json(
+        entries_for(&app, who.account_id(), org, &filter).await?,
+    ))
 }
 
 /// The organization's entries, filtered, as JSON or formula-safe CSV, at

@@ -1,8 +1,7 @@
 //! Members' devices for administrators.
 
-use crate::enterprise::access;
 use crate::enterprise::devices as service;
-use crate::enterprise::store::{self, devices::MemberDevice};
+use crate::enterprise::store::devices::MemberDevice;
 use crate::http::auth::SignedIn;
 use crate::http::json::{ApiJson, ApiPath, ApiQuery};
 use crate::http::pagination::{page, Page, PageQuery};
@@ -10,7 +9,6 @@ use crate::http::problem::Problem;
 use crate::state::App;
 use axum::extract::State;
 use axum::Json;
-use koban_policy::org::roles::Permission;
 use std::sync::Arc;
 
 #[derive(Debug, Default, serde::Deserialize, utoipa::IntoParams)]
@@ -41,11 +39,15 @@ pub async fn list(
         limit: query.limit,
     }
     .bounds()?;
-    let (me, _) = access::acting(&app, org, who.account_id()).await?;
-    me.may(Permission::ReadDevices)?;
-    let rows = store::devices::list(app.store.read(), org, query.account, before, limit + 1)
-        .await
-        .map_err(|e| Problem::internal(&e))?;
+    let rows = service::list(
+        &app,
+        who.account_id(),
+        org,
+        query.account,
+        before,
+        limit + 1,
+    )
+    .await?;
     Ok(Json(page(rows, limit, |d| d.id)))
 }
 

@@ -23,21 +23,6 @@ pub struct ImportQuery {
     pub dry_run: Option<bool>,
 }
 
-/// The file-level refusal's code, as the `file` field's reason.
-fn file_reason(code: &str) -> &'static str {
-    match code {
-        "empty" => "import_empty",
-        "encoding" => "import_encoding",
-        "missing_header" => "import_missing_header",
-        "no_contact_column" => "import_no_contact_column",
-        "unknown_column" => "import_unknown_column",
-        "duplicate_column" => "import_duplicate_column",
-        "too_many_rows" => "import_too_many_rows",
-        "no_rows" => "import_no_rows",
-        _ => "import_malformed",
-    }
-}
-
 /// Invites the people of a CSV file (`members.invite`): a header row naming
 /// `email`, `phone`, `name` and `roles` (`;`-separated), one person per row,
 /// at most 100,000 rows and 10 MiB, in UTF-8, UTF-16, Shift_JIS, GBK, Big5
@@ -66,13 +51,7 @@ pub async fn import(
             Some(Charset::parse(label).ok_or_else(|| Problem::field("charset", "invalid_value"))?)
         }
     };
-    if query
-        .region
-        .as_deref()
-        .is_some_and(|r| r.len() != 2 || !r.chars().all(|c| c.is_ascii_alphabetic()))
-    {
-        return Err(Problem::field("region", "invalid_value"));
-    }
+    service::check_region(query.region.as_deref())?;
     let limit = service::MAX_FILE_BYTES;
     let bytes = axum::body::to_bytes(body, limit + 1).await.map_err(|_| {
         Problem::new(
@@ -91,14 +70,20 @@ pub async fn import(
     };
     match service::import(&app, who.account_id(), org, request).await {
         Ok(report) => Ok(Json(report)),
-        Err(ImportRefusal::File(code)) => Err(Problem::field("file", file_reason(code))),
-        Err(ImportRefusal::Rows(report)) => Err(Problem::new(
-            StatusCode::UNPROCESSABLE_ENTITY,
-            "org-import-rows-refused",
-            "problem-org-import-rows-refused",
-        )
-        .arg("refused", report.refused.to_string())
-        .extension("report", serde_json::to_value(&report).unwrap_or_default())),
+        Err(ImportRefusal::File(code)) => Err(Problem::field("file", service::file_reason(code))),
+        Err(ImportRefusal::Rows(report)) => Err(rows_refused(&report)),
         Err(ImportRefusal::Other(error)) => Err(error.into()),
     }
+}
+
+/// A file refused for its rows: 422, how many, and the report of every
+/// row (the members page says the same in its words).
+pub(crate) fn rows_refused(report: &ImportReport) -> Problem {
+    Problem::new(
+        StatusCode::UNPROCESSABLE_ENTITY,
+        "org-import-rows-refused",
+        "problem-org-import-rows-refused",
+    )
+    .arg("refused", report.refused.to_string())
+    .extension("report", serde_json::to_value(report).unwrap_or_default())
 }

@@ -1,9 +1,8 @@
 //! Invitations: sent and revoked by administrators, previewed, accepted and
 //! declined by the person invited.
 
-use crate::enterprise::access;
 use crate::enterprise::invites::{self as service, Invitation, InvitePreview, Proof};
-use crate::enterprise::store::{self, invites::InviteRow};
+use crate::enterprise::store::invites::InviteRow;
 use crate::http::auth::SignedIn;
 use crate::http::json::{ApiJson, ApiPath, ApiQuery};
 use crate::http::pagination::{page, Page, PageQuery};
@@ -12,7 +11,6 @@ use crate::state::App;
 use axum::extract::State;
 use axum::http::{HeaderMap, StatusCode};
 use axum::Json;
-use koban_policy::org::roles::Permission;
 use std::sync::Arc;
 
 #[derive(Debug, serde::Deserialize, utoipa::ToSchema)]
@@ -78,11 +76,7 @@ pub async fn pending(
     ApiQuery(query): ApiQuery<PageQuery>,
 ) -> Result<Json<Page<InviteRow>>, Problem> {
     let (before, limit) = query.bounds()?;
-    let (me, _) = access::acting(&app, org, who.account_id()).await?;
-    me.may(Permission::InviteMembers)?;
-    let rows = store::invites::pending(app.store.read(), org, before, limit + 1)
-        .await
-        .map_err(|e| Problem::internal(&e))?;
+    let rows = service::pending(&app, who.account_id(), org, before, limit + 1).await?;
     Ok(Json(page(rows, limit, |i| i.id)))
 }
 

@@ -2,10 +2,7 @@
 
 use crate::enterprise::access;
 use crate::enterprise::members as service;
-use crate::enterprise::store::{
-    self,
-    members::{DirectoryFilter, MemberRow},
-};
+use crate::enterprise::store::{self, members::MemberRow};
 use crate::enterprise::EnterpriseError;
 use crate::http::auth::SignedIn;
 use crate::http::json::{ApiJson, ApiPath, ApiQuery};
@@ -50,38 +47,19 @@ pub async fn directory(
         limit: query.limit,
     }
     .bounds()?;
-    let search = query
-        .search
-        .as_deref()
-        .map(str::trim)
-        .filter(|s| !s.is_empty());
-    if search.is_some_and(|s| s.chars().count() > 100) {
-        return Err(Problem::field("search", "too_long"));
-    }
-    if query
-        .status
-        .as_deref()
-        .is_some_and(|s| s != "active" && s != "suspended")
-    {
-        return Err(Problem::field("status", "invalid_value"));
-    }
-    if query
-        .role
-        .as_deref()
-        .is_some_and(|r| r.is_empty() || r.len() > 40 || r.contains(','))
-    {
-        return Err(Problem::field("role", "invalid_value"));
-    }
-    let (me, _) = access::acting(&app, org, who.account_id()).await?;
-    me.may(Permission::ReadMembers)?;
-    let filter = DirectoryFilter {
-        search: search.map(str::to_string),
-        status: query.status.clone(),
-        role: query.role.clone(),
-    };
-    let rows = store::members::list(app.store.read(), org, &filter, before, limit + 1)
-        .await
-        .map_err(|e| Problem::internal(&e))?;
+    let rows = service::directory(
+        &app,
+        who.account_id(),
+        org,
+        service::Directory {
+            search: query.search.as_deref(),
+            status: query.status.as_deref(),
+            role: query.role.as_deref(),
+        },
+        before,
+        limit + 1,
+    )
+    .await?;
     Ok(Json(page(rows, limit, |m| m.account_id)))
 }
 

@@ -60,4 +60,5 @@ pub fn router() -> OpenApiRouter<std::sync::Arc<crate::state::App>> {
         .routes(routes!(domains::join))
         .routes(routes!(support::tickets))
         .routes(routes!(support::evidence))
+        .routes(routes!(support::subscription, support::subscribe))
 }

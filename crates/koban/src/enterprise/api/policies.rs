@@ -1,6 +1,6 @@
 //! The organization's security policy.
 
-use crate::enterprise::policies as service;
+use crate::enterprise::policies::{self as service, PolicyInput};
 use crate::enterprise::store::policies::PolicyRow;
 use crate::enterprise::EnterpriseError;
 use crate::http::auth::SignedIn;
@@ -9,8 +9,8 @@ use crate::http::problem::Problem;
 use crate::state::App;
 use axum::extract::State;
 use axum::Json;
-use koban_policy::org::policy::{self, Policy};
-use koban_policy::risk::{Cidr, ClientVersion};
+use koban_policy::org::policy::Policy;
+use koban_policy::risk::Cidr;
 use std::sync::Arc;
 
 /// An organization's security policy for its members. Every rule is off
@@ -100,32 +100,19 @@ impl From<PolicyRow> for PolicyView {
 impl TryFrom<PolicyBody> for Policy {
     type Error = EnterpriseError;
 
+    /// The service's reading of the body; the API names the first field
+    /// that cannot be stored.
     fn try_from(body: PolicyBody) -> Result<Policy, EnterpriseError> {
-        if body.allowed_networks.len() > policy::MAX_LIST {
-            return Err(EnterpriseError::field("allowed_networks", "too_many"));
-        }
-        let networks = body
-            .allowed_networks
-            .iter()
-            .map(|n| n.trim().parse::<Cidr>())
-            .collect::<Result<Vec<_>, _>>()
-            .map_err(|_| EnterpriseError::field("allowed_networks", "invalid_value"))?;
-        let version = match body.min_client_version.as_deref().map(str::trim) {
-            None | Some("") => None,
-            Some(text) => Some(
-                text.parse::<ClientVersion>()
-                    .map_err(|_| EnterpriseError::field("min_client_version", "invalid_value"))?,
-            ),
-        };
-        Ok(Policy {
+        service::read_input(PolicyInput {
             two_factor_grace_days: body.two_factor_grace_days,
             max_devices: body.max_devices,
             allowed_countries: body.allowed_countries,
-            allowed_networks: networks,
+            allowed_networks: body.allowed_networks,
             session_lifetime_minutes: body.session_lifetime_minutes,
             password_max_age_days: body.password_max_age_days,
-            min_client_version: version,
+            min_client_version: body.min_client_version,
         })
+        .map_err(|errors| EnterpriseError::Invalid(errors.into_iter().take(1).collect()))
     }
 }
 

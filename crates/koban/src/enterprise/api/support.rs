@@ -122,3 +122,43 @@ pub async fn evidence(
     .await?;
     Ok((axum::http::StatusCode::CREATED, Json(added)))
 }
+
+/// Whether the caller is mailed when support replies on the organization's tickets.
+#[derive(Debug, serde::Serialize, serde::Deserialize, utoipa::ToSchema)]
+#[serde(deny_unknown_fields)]
+pub struct Subscription {
+    pub subscribed: bool,
+}
+
+/// The caller's subscription to support's replies on every ticket of the
+/// organization (`support.read_all`).
+#[utoipa::path(get, path = "/api/v1/orgs/{org}/support-subscription", tag = "organizations",
+    security(("bearer" = []), ("session_cookie" = [])),
+    params(("org" = i64, Path, description = "Organization id")),
+    responses((status = 200, body = Subscription), (status = 401), (status = 403), (status = 404), (status = 409), (status = 422)))]
+pub async fn subscription(
+    State(app): State<Arc<App>>,
+    SignedIn(who): SignedIn,
+    ApiPath(org): ApiPath<i64>,
+) -> Result<Json<Subscription>, Problem> {
+    let subscribed = service::subscription(&app, who.account_id(), org).await?;
+    Ok(Json(Subscription { subscribed }))
+}
+
+/// Subscribes the caller to an email whenever support replies on one of
+/// the organization's tickets, or ends it (`support.read_all`; the mail
+/// goes to the caller's verified email while they hold the permission).
+#[utoipa::path(put, path = "/api/v1/orgs/{org}/support-subscription", tag = "organizations",
+    security(("bearer" = []), ("session_cookie" = [])),
+    params(("org" = i64, Path, description = "Organization id")),
+    request_body = Subscription,
+    responses((status = 200, body = Subscription), (status = 401), (status = 403), (status = 404), (status = 409), (status = 422)))]
+pub async fn subscribe(
+    State(app): State<Arc<App>>,
+    SignedIn(who): SignedIn,
+    ApiPath(org): ApiPath<i64>,
+    crate::http::json::ApiJson(input): crate::http::json::ApiJson<Subscription>,
+) -> Result<Json<Subscription>, Problem> {
+    let subscribed = service::subscribe(&app, who.account_id(), org, input.subscribed).await?;
+    Ok(Json(Subscription { subscribed }))
+}

@@ -228,3 +228,35 @@ pub async fn open_contacts(
     .fetch_all(&mut **tx)
     .await
 }
+
+/// Invitations still open at `now` to any of `contacts` (a person's
+/// verified addresses), with their organization's name, newest first.
+pub async fn open_to<'e>(
+    db: impl Executor<'e, Database = Any>,
+    contacts: &[String],
+    now: i64,
+) -> Result<Vec<(InviteRow, String)>, sqlx::Error> {
+    let (first, second) = match contacts {
+        [] => return Ok(Vec::new()),
+        [one] => (one.as_str(), one.as_str()),
+        [one, two, ..] => (one.as_str(), two.as_str()),
+    };
+    let columns = COLUMNS
+        .split(", ")
+        .map(|c| format!("i.{c}"))
+        .collect::<Vec<_>>()
+        .join(", ");
+    let rows = sqlx::query(&format!(
+        "SELECT {columns}, o.name AS org_name FROM org_invites i JOIN orgs o ON o.id = i.org_id
+         WHERE i.contact IN ($1, $2) AND i.status = 'pending' AND i.expires_at > $3
+         ORDER BY i.id DESC LIMIT 50"
+    ))
+    .bind(first)
+    .bind(second)
+    .bind(now)
+    .fetch_all(db)
+    .await?;
+    rows.iter()
+        .map(|r| Ok((from_row(r)?, col(r, "org_name")?)))
+        .collect()
+}

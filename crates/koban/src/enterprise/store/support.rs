@@ -108,3 +108,78 @@ pub async fn tickets<'e>(
         })
         .collect()
 }
+
+/// Whether `account_id` is subscribed to the organization's replies.
+pub async fn subscribed<'e>(
+    db: impl Executor<'e, Database = Any>,
+    org_id: i64,
+    account_id: i64,
+) -> Result<bool, sqlx::Error> {
+    Ok(sqlx::query(
+        "SELECT 1 AS one FROM org_support_subscriptions WHERE org_id = $1 AND account_id = $2",
+    )
+    .bind(org_id)
+    .bind(account_id)
+    .fetch_optional(db)
+    .await?
+    .is_some())
+}
+
+/// Subscribes or unsubscribes; whether anything changed.
+pub async fn set_subscribed(
+    tx: &mut sqlx::Transaction<'_, Any>,
+    org_id: i64,
+    account_id: i64,
+    on: bool,
+    now: i64,
+) -> Result<bool, sqlx::Error> {
+    let done = if on {
+        sqlx::query(
+            "INSERT INTO org_support_subscriptions (org_id, account_id, created_at) VALUES ($1, $2, $3)
+             ON CONFLICT (org_id, account_id) DO NOTHING",
+        )
+        .bind(org_id)
+        .bind(account_id)
+        .bind(now)
+        .execute(&mut **tx)
+        .await?
+    } else {
+        sqlx::query("DELETE FROM org_support_subscriptions WHERE org_id = $1 AND account_id = $2")
+            .bind(org_id)
+            .bind(account_id)
+            .execute(&mut **tx)
+            .await?
+    };
+    Ok(done.rows_affected() > 0)
+}
+
+/// The subscribers of an organization with their active membership's
+/// role keys, email (when verified) and language; suspended members and
+/// those without a verified email are left out.
+pub async fn subscribers<'e>(
+    db: impl Executor<'e, Database = Any>,
+    org_id: i64,
+) -> Result<Vec<(i64, Vec<String>, String, Option<String>)>, sqlx::Error> {
+    let rows = sqlx::query(
+        "SELECT s.account_id, m.roles, a.email, a.locale
+         FROM org_support_subscriptions s
+         JOIN org_members m ON m.org_id = s.org_id AND m.account_id = s.account_id
+         JOIN accounts a ON a.id = s.account_id
+         WHERE s.org_id = $1 AND m.status = 'active'
+           AND a.email IS NOT NULL AND a.email_verified_at IS NOT NULL
+         ORDER BY s.account_id LIMIT 200",
+    )
+    .bind(org_id)
+    .fetch_all(db)
+    .await?;
+    rows.iter()
+        .map(|r| {
+            Ok((
+                col(r, "account_id")?,
+                split_keys(&col::<String>(r, "roles")?),
+                col(r, "email")?,
+                col(r, "locale")?,
+            ))
+        })
+        .collect()
+}

@@ -11,7 +11,7 @@ use serde_json::json;
 use std::process::{Child, Command, Stdio};
 
 /// Whether dnsmasq is installed; without it the test is skipped, or fails under CI.
-fn have_dnsmasq() -> bool {
+pub(crate) fn have_dnsmasq() -> bool {
     let found = Command::new("dnsmasq")
         .arg("--version")
         .output()
@@ -27,7 +27,7 @@ fn have_dnsmasq() -> bool {
 }
 
 /// A dnsmasq answering only the given TXT records; stopped when dropped.
-struct Dnsmasq(Child);
+pub(crate) struct Dnsmasq(Child);
 
 impl Drop for Dnsmasq {
     fn drop(&mut self) {
@@ -36,7 +36,7 @@ impl Drop for Dnsmasq {
     }
 }
 
-async fn dnsmasq(port: u16, records: &[(&str, &str)]) -> Dnsmasq {
+pub(crate) async fn dnsmasq(port: u16, records: &[(&str, &str)]) -> Dnsmasq {
     let mut command = Command::new("dnsmasq");
     command.args([
         "--no-daemon",
@@ -69,7 +69,7 @@ async fn dnsmasq(port: u16, records: &[(&str, &str)]) -> Dnsmasq {
     server
 }
 
-fn resolver_port(t: &TestApp) -> u16 {
+pub(crate) fn resolver_port(t: &TestApp) -> u16 {
     t.app
         .config
         .dns_resolver

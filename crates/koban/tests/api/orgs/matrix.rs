@@ -66,6 +66,7 @@ fn sample_body(method: &str, path: &str, version: i64) -> Value {
             json!({ "reason": "matrix walk" })
         }
         ("put", "/api/v1/orgs/{org}/policy") => json!({ "max_devices": 10 }),
+        ("put", "/api/v1/orgs/{org}/support-subscription") => json!({ "subscribed": true }),
         ("put", "/api/v1/orgs/{org}/access-review-schedule") => json!({ "every_days": 30 }),
         ("post", "/api/v1/orgs/{org}/tickets/{reference}/evidence") => json!({ "kind": "audit" }),
         ("put", "/api/v1/orgs/{org}/security-notice") => json!({ "body": "Lock your screen." }),

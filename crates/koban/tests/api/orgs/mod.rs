@@ -9,11 +9,18 @@ mod import;
 mod invites;
 mod matrix;
 mod onboarding;
+mod pages_home;
+mod pages_matrix;
+mod pages_members;
+mod pages_oversight;
+mod pages_settings;
+mod pages_support;
 mod policies;
 mod reviews;
 mod roles;
 mod support;
 
+use crate::security_pages::{location, Pages};
 use crate::support::TestApp;
 use reqwest::StatusCode;
 use serde_json::{json, Value};
@@ -103,4 +110,24 @@ pub async fn member_row(t: &TestApp, token: &str, org: i64, account: i64) -> Val
 /// The problem type of an answer.
 pub fn kind(body: &Value) -> &str {
     body["type"].as_str().unwrap_or("")
+}
+
+/// The organization pages as `email` (signed in with [`PASSWORD`]).
+pub async fn pages_of(t: &TestApp, email: &str) -> Pages {
+    let mut pages = Pages::new(t).await;
+    let response = pages.sign_in(email, PASSWORD).await;
+    assert_eq!(response.status(), StatusCode::SEE_OTHER, "{email} signs in");
+    pages
+}
+
+/// A page's status and HTML; a redirect (303) is followed once, so a
+/// change's answer is the page it leads to, with its notice.
+pub async fn page_after(pages: &mut Pages, response: reqwest::Response) -> (StatusCode, String) {
+    let status = response.status();
+    if status == StatusCode::SEE_OTHER {
+        let next = location(&response);
+        let html = pages.get(&next).await.text().await.expect("html");
+        return (status, html);
+    }
+    (status, response.text().await.expect("html"))
 }
