@@ -1244,6 +1244,8 @@ org-notice-profile-saved = Profile saved.
 org-notice-acknowledged = Thank you: that step is done.
 
 # Organization console: members, invitations sent, import (pages/members.rs)
+org-members-import-file = CSV file
+org-members-import-file-hint = Choose a file, or paste its text below. Excel's CSV in Shift_JIS or GBK, and UTF-8 with or without a BOM, are read as they are.
 org-members-search = Search
 org-members-search-hint = Name, email or phone number
 org-members-status = Status

@@ -1244,6 +1244,8 @@ org-notice-profile-saved = プロフィールを保存しました。
 org-notice-acknowledged = ありがとうございます。この手順は完了です。
 
 # Organization console: members, invitations sent, import (pages/members.rs)
+org-members-import-file = CSV ファイル
+org-members-import-file-hint = ファイルを選ぶか、下に内容を貼り付けてください。Excel の Shift_JIS や GBK の CSV、BOM の有無を問わず UTF-8 もそのまま読み込めます。
 org-members-search = 検索
 org-members-search-hint = 氏名、メールアドレス、電話番号
 org-members-status = 状態

@@ -1244,6 +1244,8 @@ org-notice-profile-saved = บันทึกข้อมูลแล้ว
 org-notice-acknowledged = ขอบคุณ ขั้นตอนนี้เสร็จแล้ว
 
 # Organization console: members, invitations sent, import (pages/members.rs)
+org-members-import-file = ไฟล์ CSV
+org-members-import-file-hint = เลือกไฟล์ หรือวางข้อความของไฟล์ด้านล่าง อ่านไฟล์ CSV จาก Excel แบบ Shift_JIS หรือ GBK และ UTF-8 ทั้งแบบมีและไม่มี BOM ได้โดยตรง
 org-members-search = ค้นหา
 org-members-search-hint = ชื่อ อีเมล หรือเบอร์โทรศัพท์
 org-members-status = สถานะ

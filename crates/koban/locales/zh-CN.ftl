@@ -1244,6 +1244,8 @@ org-notice-profile-saved = 资料已保存。
 org-notice-acknowledged = 谢谢，这一步已完成。
 
 # Organization console: members, invitations sent, import (pages/members.rs)
+org-members-import-file = CSV 文件
+org-members-import-file-hint = 选择文件，或在下方粘贴其内容。Excel 导出的 Shift_JIS、GBK 以及带或不带 BOM 的 UTF-8 CSV 都能直接读取。
 org-members-search = 搜索
 org-members-search-hint = 姓名、邮箱或手机号
 org-members-status = 状态

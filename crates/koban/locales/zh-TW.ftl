@@ -1244,6 +1244,8 @@ org-notice-profile-saved = 資料已儲存。
 org-notice-acknowledged = 謝謝，這一步已完成。
 
 # Organization console: members, invitations sent, import (pages/members.rs)
+org-members-import-file = CSV 檔案
+org-members-import-file-hint = 選擇檔案，或在下方貼上其內容。Excel 匯出的 Shift_JIS、GBK 以及含或不含 BOM 的 UTF-8 CSV 都能直接讀取。
 org-members-search = 搜尋
 org-members-search-hint = 姓名、電子郵件或手機號碼
 org-members-status = 狀態

@@ -65,9 +65,11 @@ pub async fn protect(State(app): State<Arc<App>>, request: Request, next: Next) 
             refuse()
         };
     }
-    if !content_type
-        .to_ascii_lowercase()
-        .starts_with("application/x-www-form-urlencoded")
+    let multipart = is_multipart(headers);
+    if !multipart
+        && !content_type
+            .to_ascii_lowercase()
+            .starts_with("application/x-www-form-urlencoded")
     {
         return refuse();
     }
@@ -81,12 +83,48 @@ pub async fn protect(State(app): State<Arc<App>>, request: Request, next: Next) 
         .arg("limit", super::body_limit().to_string())
         .into_response();
     };
-    let sent = form_urlencoded_value(&bytes, FIELD);
+    let sent = if multipart {
+        multipart_value(&content_type, &bytes, FIELD).await
+    } else {
+        form_urlencoded_value(&bytes, FIELD)
+    };
     if !sent.is_some_and(|s| crate::crypto::constant_time_eq(s.as_bytes(), expected.as_bytes())) {
         return refuse();
     }
     next.run(Request::from_parts(parts, Body::from(bytes)))
         .await
+}
+
+/// Whether a request carries a `multipart/form-data` body (a page form
+/// with a file).
+pub fn is_multipart(headers: &axum::http::HeaderMap) -> bool {
+    headers
+        .get(header::CONTENT_TYPE)
+        .and_then(|v| v.to_str().ok())
+        .is_some_and(|ct| ct.to_ascii_lowercase().starts_with("multipart/form-data"))
+}
+
+/// The text of field `name` of a multipart body, read from the buffered
+/// bytes (the handler reads them again after the check).
+async fn multipart_value(
+    content_type: &str,
+    body: &axum::body::Bytes,
+    name: &str,
+) -> Option<String> {
+    use axum::extract::FromRequest;
+    let request = Request::builder()
+        .header(header::CONTENT_TYPE, content_type)
+        .body(Body::from(body.clone()))
+        .ok()?;
+    let mut form = axum::extract::Multipart::from_request(request, &())
+        .await
+        .ok()?;
+    while let Ok(Some(field)) = form.next_field().await {
+        if field.name() == Some(name) {
+            return field.text().await.ok();
+        }
+    }
+    None
 }
 
 fn form_urlencoded_value(body: &[u8], name: &str) -> Option<String> {

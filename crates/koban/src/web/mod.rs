@@ -290,6 +290,55 @@ impl<T: serde::de::DeserializeOwned> FromRequest<Arc<App>> for PageForm<T> {
     }
 }
 
+/// A page form that may carry files (`multipart/form-data`): its text
+/// fields, and the bytes of each file chosen (a file input left empty
+/// sends nothing). A plain form is taken too, with no files, so a page
+/// works the same whether or not a file was chosen. The CSRF token was
+/// checked by the middleware before this runs.
+pub struct PageUpload {
+    pub fields: std::collections::BTreeMap<String, String>,
+    pub files: std::collections::BTreeMap<String, Vec<u8>>,
+}
+
+impl FromRequest<Arc<App>> for PageUpload {
+    type Rejection = Response;
+
+    async fn from_request(request: Request, app: &Arc<App>) -> Result<Self, Response> {
+        let lang = lang_from_headers(request.headers());
+        let bad = || render::plain_error(lang, StatusCode::BAD_REQUEST, "problem-validation");
+        if !crate::http::csrf::is_multipart(request.headers()) {
+            let PageForm(fields) = PageForm::from_request(request, app).await?;
+            return Ok(PageUpload {
+                fields,
+                files: Default::default(),
+            });
+        }
+        let mut form = axum::extract::Multipart::from_request(request, app)
+            .await
+            .map_err(|_| bad())?;
+        let mut upload = PageUpload {
+            fields: Default::default(),
+            files: Default::default(),
+        };
+        while let Some(field) = form.next_field().await.map_err(|_| bad())? {
+            let Some(name) = field.name().map(str::to_string) else {
+                continue;
+            };
+            if field.file_name().is_some() {
+                let bytes = field.bytes().await.map_err(|_| bad())?;
+                if !bytes.is_empty() {
+                    upload.files.insert(name, bytes.to_vec());
+                }
+            } else {
+                upload
+                    .fields
+                    .insert(name, field.text().await.map_err(|_| bad())?);
+            }
+        }
+        Ok(upload)
+    }
+}
+
 #[cfg(test)]
 mod tests {
     use super::*;

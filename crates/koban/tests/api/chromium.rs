@@ -165,6 +165,20 @@ impl Browser {
         panic!("{what} {css}: still stale: {last_error:?}")
     }
 
+    /// The element's text once it holds `needle` (or whatever it holds
+    /// when the wait runs out): a form posted back to the same page shows
+    /// the old page, with its own notice, until the new one arrives.
+    pub async fn text_with(&self, css: &str, needle: &str) -> String {
+        let deadline = std::time::Instant::now() + WAIT;
+        loop {
+            let text = self.text(css).await;
+            if text.contains(needle) || std::time::Instant::now() > deadline {
+                return text;
+            }
+            tokio::time::sleep(std::time::Duration::from_millis(50)).await;
+        }
+    }
+
     /// The element's text.
     pub async fn text(&self, css: &str) -> String {
         self.on_element(css, "text of", |el| async move { el.text().await })

@@ -1,4 +1,6 @@
-//! Inviting people from CSV text pasted on the members page: the import
+//! Inviting people from a CSV file chosen (its encoding guessed, as the
+//! API does: Shift_JIS, GBK, UTF-8 with or without a BOM) or CSV text
+//! pasted on the members page: the import
 //! service reads and checks every row and applies the file only when all
 //! pass (or, for a check, changes nothing); the page shows every row's
 //! outcome in words.
@@ -10,7 +12,7 @@ use crate::enterprise::api::import::rows_refused;
 use crate::enterprise::import::{self as service, ImportRefusal, ImportReport, ImportRequest};
 use crate::enterprise::EnterpriseError;
 use crate::state::App;
-use crate::web::{render, PageForm, Viewer};
+use crate::web::{render, PageUpload, Viewer};
 use axum::extract::{Path, State};
 use axum::http::StatusCode;
 use axum::response::Response;
@@ -32,21 +34,24 @@ fn report_view(report: &ImportReport) -> minijinja::Value {
     }
 }
 
-/// `POST /orgs/{org}/members/import`: the CSV text, a region for phone
-/// numbers without a country code, and whether only to check it.
+/// `POST /orgs/{org}/members/import`: a CSV file (`csv_file`) or text
+/// (`csv`), a region for phone numbers without a country code, and
+/// whether only to check it.
 pub(super) async fn import(
     State(app): State<Arc<App>>,
     viewer: Viewer,
     Path(org): Path<String>,
-    PageForm(form): PageForm<BTreeMap<String, String>>,
+    upload: PageUpload,
 ) -> Response {
+    let form: &BTreeMap<String, String> = &upload.fields;
+    let file = upload.files.get("csv_file");
     let me = match member_of(&app, &viewer, &org).await {
         Ok(me) => me,
         Err(response) => return response,
     };
-    let csv = super::super::field(&form, "csv");
-    let region = Some(super::super::field(&form, "import_region")).filter(|r| !r.is_empty());
-    let dry_run = super::super::field(&form, "dry_run") == "on";
+    let csv = super::super::field(form, "csv");
+    let region = Some(super::super::field(form, "import_region")).filter(|r| !r.is_empty());
+    let dry_run = super::super::field(form, "dry_run") == "on";
     let kept = context! {
         import_values => context! { csv => csv, region => region, dry_run => dry_run },
         open_form => "import",
@@ -55,11 +60,16 @@ pub(super) async fn import(
     let region_checked = service::check_region(region)
         .map_err(|_| EnterpriseError::field("import_region", "invalid_value"));
     let result = match region_checked {
-        // Text from a form is UTF-8 whatever the file was.
         Ok(()) => {
+            // A file's bytes as they are, their encoding guessed; text
+            // from a form is UTF-8 whatever the file it came from was.
+            let (bytes, charset) = match file {
+                Some(bytes) => (bytes.as_slice(), None),
+                None => (csv.as_bytes(), Some(Charset::Utf8)),
+            };
             let request = ImportRequest {
-                bytes: csv.as_bytes(),
-                charset: Some(Charset::Utf8),
+                bytes,
+                charset,
                 region,
                 dry_run,
                 lang: viewer.lang,

@@ -34,7 +34,10 @@ async fn browser_an_owner_manages_members() {
     b.click("#invite-roles input[value=\"auditor\"]").await;
     b.click("#send-invite").await;
     b.on_page("org-members").await;
-    assert!(b.text("#notice").await.contains("invitation was sent"));
+    assert!(b
+        .text_with("#notice", "invitation was sent")
+        .await
+        .contains("invitation was sent"));
     let invited = b.text("#invitations").await;
     assert!(
         invited.contains("newbie@example.com") && invited.contains("Auditor"),
@@ -55,7 +58,10 @@ async fn browser_an_owner_manages_members() {
     b.shot("roles-form").await;
     b.click(&format!("#save-roles-{pat}")).await;
     b.on_page("org-members").await;
-    assert!(b.text("#notice").await.contains("roles were saved"));
+    assert!(b
+        .text_with("#notice", "roles were saved")
+        .await
+        .contains("roles were saved"));
     assert!(b
         .text(&format!("#member-{pat} .member-roles"))
         .await
@@ -70,7 +76,10 @@ async fn browser_an_owner_manages_members() {
     b.fill(&format!("#reason-{pat}"), "休假中").await;
     b.click(&format!("#suspend-{pat}")).await;
     b.on_page("org-members").await;
-    assert_eq!(b.text("#notice").await, "该成员已被停用。");
+    assert_eq!(
+        b.text_with("#notice", "该成员已被停用。").await,
+        "该成员已被停用。"
+    );
     assert_eq!(
         b.attr(&format!("#member-{pat}"), "data-status")
             .await
@@ -83,7 +92,10 @@ async fn browser_an_owner_manages_members() {
     b.click(&format!("#actions-{pat} > summary")).await;
     b.click(&format!("#reinstate-{pat}")).await;
     b.on_page("org-members").await;
-    assert_eq!(b.text("#notice").await, "该成员已恢复。");
+    assert_eq!(
+        b.text_with("#notice", "该成员已恢复。").await,
+        "该成员已恢复。"
+    );
     assert!(b.text(&format!("#member-{pat}")).await.contains("正常"));
 
     // A CSV with a bad row is refused whole, each row said in Chinese.

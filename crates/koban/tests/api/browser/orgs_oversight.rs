@@ -55,7 +55,7 @@ async fn browser_an_owner_oversees_the_organization() {
     b.click("#review-start").await;
     b.on_page("org-access-review").await;
     assert!(b
-        .text("#notice")
+        .text_with("#notice", "access review has started")
         .await
         .contains("access review has started"));
     b.shot("review-started").await;
@@ -69,7 +69,10 @@ async fn browser_an_owner_oversees_the_organization() {
         .contains("已决定 0 / 3 位成员"));
     b.click(&format!("#keep-{owner_id}")).await;
     b.on_page("org-access-review").await;
-    assert!(b.text("#notice").await.contains("决定已记录"));
+    assert!(b
+        .text_with("#notice", "决定已记录")
+        .await
+        .contains("决定已记录"));
     b.fill(&format!("#note-{kim}"), "仍在团队中").await;
     b.click(&format!("#keep-{kim}")).await;
     b.on_page("org-access-review").await;
@@ -89,7 +92,10 @@ async fn browser_an_owner_oversees_the_organization() {
     b.fill("#signoff-note", "季度审查").await;
     b.click("#sign-off-submit").await;
     b.on_page("org-access-review").await;
-    assert!(b.text("#notice").await.contains("已签署确认"));
+    assert!(b
+        .text_with("#notice", "已签署确认")
+        .await
+        .contains("已签署确认"));
     let revoke = b.text("#to-revoke").await;
     assert!(revoke.contains("watch-lee@example.com"), "{revoke}");
     assert_eq!(

@@ -55,7 +55,10 @@ async fn browser_an_owner_sets_policy_devices_and_roles() {
     b.fill("#session_lifetime_minutes", "120").await;
     b.click("#save-policy").await;
     b.on_page("org-policy").await;
-    assert!(b.text("#notice").await.contains("The policy is saved"));
+    assert!(b
+        .text_with("#notice", "The policy is saved")
+        .await
+        .contains("The policy is saved"));
     assert_eq!(
         b.text("#rule-max_devices").await,
         "At most 3 signed in at once"
@@ -80,7 +83,7 @@ async fn browser_an_owner_sets_policy_devices_and_roles() {
     b.shot("freeze-form").await;
     b.click(&format!("#freeze-{phone}")).await;
     b.on_page("org-devices").await;
-    assert!(b.text("#notice").await.contains("Frozen."));
+    assert!(b.text_with("#notice", "Frozen.").await.contains("Frozen."));
     assert_eq!(b.attr(&row, "data-frozen").await.as_deref(), Some("true"));
     assert!(b.text(&row).await.contains("Reported lost"));
     assert_eq!(
@@ -117,7 +120,8 @@ async fn browser_an_owner_sets_policy_devices_and_roles() {
     b.click(&format!("#unfreeze-{phone}")).await;
     b.on_page("org-devices").await;
     assert_eq!(
-        b.text("#notice").await,
+        b.text_with("#notice", "已解冻。该成员可以再次在此设备上登录。")
+            .await,
         "已解冻。该成员可以再次在此设备上登录。"
     );
     assert_eq!(b.attr(&row, "data-frozen").await.as_deref(), Some("false"));
@@ -138,7 +142,8 @@ async fn browser_an_owner_sets_policy_devices_and_roles() {
     b.click("#create-role").await;
     b.on_page("org-roles").await;
     assert_eq!(
-        b.text("#notice").await,
+        b.text_with("#notice", "角色已创建，现在可以将其授予成员。")
+            .await,
         "角色已创建，现在可以将其授予成员。"
     );
     let custom = b.text("#custom-roles").await;

@@ -15,6 +15,7 @@ mod pages_members;
 mod pages_oversight;
 mod pages_settings;
 mod pages_support;
+mod pages_upload;
 mod policies;
 mod reviews;
 mod roles;
