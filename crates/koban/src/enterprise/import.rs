@@ -256,3 +256,15 @@ pub async fn import(
     app.jobs_wakeup.notify_one();
     Ok(result)
 }
+
+/// A file refused for its rows: 422, how many, and the report of every
+/// row (the members page says the same in its words).
+pub fn rows_refused(report: &ImportReport) -> crate::http::problem::Problem {
+    crate::http::problem::Problem::new(
+        axum::http::StatusCode::UNPROCESSABLE_ENTITY,
+        "org-import-rows-refused",
+        "problem-org-import-rows-refused",
+    )
+    .arg("refused", report.refused.to_string())
+    .extension("report", serde_json::to_value(report).unwrap_or_default())
+}

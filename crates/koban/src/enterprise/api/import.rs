@@ -1,6 +1,8 @@
 //! Inviting people from a CSV file.
 
-use crate::enterprise::import::{self as service, ImportRefusal, ImportReport, ImportRequest};
+use crate::enterprise::import::{
+    self as service, rows_refused, ImportRefusal, ImportReport, ImportRequest,
+};
 use crate::http::auth::SignedIn;
 use crate::http::json::{ApiPath, ApiQuery};
 use crate::http::problem::{request_lang, Problem};
@@ -74,16 +76,4 @@ pub async fn import(
         Err(ImportRefusal::Rows(report)) => Err(rows_refused(&report)),
         Err(ImportRefusal::Other(error)) => Err(error.into()),
     }
-}
-
-/// A file refused for its rows: 422, how many, and the report of every
-/// row (the members page says the same in its words).
-pub(crate) fn rows_refused(report: &ImportReport) -> Problem {
-    Problem::new(
-        StatusCode::UNPROCESSABLE_ENTITY,
-        "org-import-rows-refused",
-        "problem-org-import-rows-refused",
-    )
-    .arg("refused", report.refused.to_string())
-    .extension("report", serde_json::to_value(report).unwrap_or_default())
 }

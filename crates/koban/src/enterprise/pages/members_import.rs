@@ -8,8 +8,9 @@
 use super::super::member_of;
 use super::{content, failed, refused_change, Filters};
 use crate::accounts::pages::{explain_problem, refused};
-use crate::enterprise::api::import::rows_refused;
-use crate::enterprise::import::{self as service, ImportRefusal, ImportReport, ImportRequest};
+use crate::enterprise::import::{
+    self as service, rows_refused, ImportRefusal, ImportReport, ImportRequest,
+};
 use crate::enterprise::EnterpriseError;
 use crate::state::App;
 use crate::web::{render, PageUpload, Viewer};
