@@ -12,6 +12,7 @@
 //!   pure rules) for members of a governed organization, beside the same
 //!   judgement of accounts in no organization (the hook's floor), p50/p99.
 
+use super::risk::point_lookup;
 use super::summary::{millis, percentile};
 use super::OrgsBench;
 use koban::config::Config;
@@ -170,16 +171,6 @@ fn report(name: &str, times: &[Duration], tail: f64) {
     let at = |q| percentile(times, q).map(millis).unwrap_or(f64::NAN);
     println!("{name}_p50_ms={:.4}", at(50.0));
     println!("{name}_p{tail}_ms={:.4}", at(tail));
-}
-
-async fn point_lookup(store: &Store, id: i64) -> Result<Duration, String> {
-    let t = Instant::now();
-    sqlx::query("SELECT id FROM accounts WHERE id = $1")
-        .bind(id)
-        .fetch_optional(store.read())
-        .await
-        .map_err(|e| e.to_string())?;
-    Ok(t.elapsed())
 }
 
 /// A sign-in from a Japanese office network, in a browser.

@@ -406,7 +406,7 @@ pub(super) async fn run(config: Config, options: RiskBench) -> Result<(), String
 
 /// The yardstick: one row by primary key, through the same pool as the
 /// evaluation's reads.
-async fn point_lookup(store: &Store, id: i64) -> Result<Duration, String> {
+pub(crate) async fn point_lookup(store: &Store, id: i64) -> Result<Duration, String> {
     let t = Instant::now();
     sqlx::query("SELECT id FROM accounts WHERE id = $1")
         .bind(id)

@@ -12,7 +12,7 @@ use crate::enterprise::access::Acting;
 use crate::enterprise::reviews::{self as service, AccessEntry};
 use crate::enterprise::store::{members, roles};
 use crate::enterprise::EnterpriseError;
-use crate::http::pagination::{page as paged, PageQuery};
+use crate::http::pagination::page as paged;
 use crate::state::App;
 use crate::web::i18n::{t, Lang};
 use crate::web::{url_with, PageForm, Viewer};
@@ -134,13 +134,7 @@ async fn content(
     let (org_id, actor, lang) = (me.org.id, me.account_id(), viewer.lang);
     let overview = service::overview(app, actor, org_id).await?;
     let marked = q.get("marked").is_some_and(|v| v == "1");
-    // A cursor that is not one starts from the top (it came from a link).
-    let (before, limit) = PageQuery {
-        cursor: q.get("cursor").cloned(),
-        limit: Some(50),
-    }
-    .bounds()
-    .unwrap_or((i64::MAX, 50));
+    let (before, limit) = super::cursor_bounds(q, 50);
     let rows = service::access_page(app, actor, org_id, before, limit, marked).await?;
     let report = paged(rows, limit, |e| e.account_id);
     let next = report.next_cursor.map(|cursor| {

@@ -192,6 +192,21 @@ pub(super) fn shown(
     }
 }
 
+/// The page of a listing a link's `cursor` asks for, `limit` rows: a
+/// cursor that is not one starts from the top (it came from a link, and
+/// an error page would help nobody).
+pub(super) fn cursor_bounds(
+    query: &std::collections::BTreeMap<String, String>,
+    limit: i64,
+) -> (i64, i64) {
+    crate::http::pagination::PageQuery {
+        cursor: query.get("cursor").cloned(),
+        limit: Some(limit),
+    }
+    .bounds()
+    .unwrap_or((i64::MAX, limit))
+}
+
 /// After a change: back to `path` with the notice `code` (one of the
 /// page's own, see [`notice`]).
 pub(super) fn done(path: &str, code: &str) -> Response {

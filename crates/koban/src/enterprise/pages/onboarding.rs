@@ -8,7 +8,7 @@ use super::{done, failed, field, frame, member_of, refusal, shown};
 use crate::enterprise::access::Acting;
 use crate::enterprise::onboarding::{self as service, MemberProgress};
 use crate::enterprise::EnterpriseError;
-use crate::http::pagination::{page as paged, PageQuery};
+use crate::http::pagination::page as paged;
 use crate::state::App;
 use crate::web::i18n::t;
 use crate::web::{url_with, PageForm, Viewer};
@@ -78,13 +78,7 @@ async fn content(
 ) -> Result<minijinja::Value, EnterpriseError> {
     let (org_id, actor) = (me.org.id, me.account_id());
     let incomplete = q.get("incomplete").is_some_and(|v| v == "1");
-    // A cursor that is not one starts from the top (it came from a link).
-    let (before, limit) = PageQuery {
-        cursor: q.get("cursor").cloned(),
-        limit: Some(50),
-    }
-    .bounds()
-    .unwrap_or((i64::MAX, 50));
+    let (before, limit) = super::cursor_bounds(q, 50);
     let rows = service::progress(app, actor, org_id, incomplete, before, limit).await?;
     let rows = paged(rows, limit, |m| m.account_id);
     let next = rows.next_cursor.map(|cursor| {

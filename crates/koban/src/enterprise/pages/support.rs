@@ -4,6 +4,7 @@
 //! ticket in one step.
 
 use super::{done, failed, field, frame, member_of, notice, refusal};
+use crate::enterprise::access::Acting;
 use crate::enterprise::evidence::{self, Evidence};
 use crate::enterprise::{support, EnterpriseError};
 use crate::state::App;
@@ -38,10 +39,9 @@ pub(super) fn router() -> Router<Arc<App>> {
 async fn content(
     app: &App,
     viewer: &Viewer,
-    org: &str,
+    me: &Acting,
     query: &Posted,
 ) -> Result<minijinja::Value, Response> {
-    let me = member_of(app, viewer, org).await?;
     let open_only = query.get("open").is_some_and(|v| v == "1");
     let before = query
         .get("before")
@@ -60,7 +60,7 @@ async fn content(
         tickets.last().map(|t| t.id)
     });
     Ok(context! {
-        frame => frame(&me, "support"),
+        frame => frame(me, "support"),
         tickets => tickets.iter().map(|t| context! {
             reference => t.reference, subject => t.subject, status => t.status,
             tier => t.tier, opened => viewer.when(t.created_at).text,
@@ -81,7 +81,11 @@ async fn page(
     Path(org): Path<String>,
     Query(query): Query<Posted>,
 ) -> Response {
-    match content(&app, &viewer, &org, &query).await {
+    let me = match member_of(&app, &viewer, &org).await {
+        Ok(me) => me,
+        Err(response) => return response,
+    };
+    match content(&app, &viewer, &me, &query).await {
         Ok(page) => render::page(
             &viewer,
             StatusCode::OK,
@@ -124,10 +128,6 @@ async fn attach(
     Path((org, reference)): Path<(String, String)>,
     PageForm(form): PageForm<Posted>,
 ) -> Response {
-    let page = match content(&app, &viewer, &org, &Posted::new()).await {
-        Ok(page) => page,
-        Err(response) => return response,
-    };
     let me = match member_of(&app, &viewer, &org).await {
         Ok(me) => me,
         Err(response) => return response,
@@ -157,6 +157,9 @@ async fn attach(
     match attached {
         Ok(_) => done(&format!("/orgs/{}/support", me.org.id), "evidence-attached"),
         Err(EnterpriseError::NotFound) => super::not_found(&viewer),
-        Err(error) => refusal(&viewer, error, "org_support.html", &[], page),
+        Err(error) => match content(&app, &viewer, &me, &Posted::new()).await {
+            Ok(page) => refusal(&viewer, error, "org_support.html", &[], page),
+            Err(response) => response,
+        },
     }
 }
