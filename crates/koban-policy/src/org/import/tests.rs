@@ -346,14 +346,14 @@ proptest! {
         let mut csv = String::from("name,roles,email\r\n");
         for (i, (local, name, roles)) in people.iter().enumerate() {
             let quoted = name.replace('"', "\"\"");
-            csv.push_str(&format!("\"{quoted}\",{},{local}{i}@example.com\r\n", roles.join(";")));
+            csv.push_str(&format!("\"{quoted}\",{},{local}.n{i}@example.com\r\n", roles.join(";")));
         }
         let report = read(&csv).expect("file is fine");
         prop_assert!(report.is_clean(), "{:?}", report.problems().collect::<Vec<_>>());
         let got = report.people();
         prop_assert_eq!(got.len(), people.len());
         for (i, (person, (local, name, roles))) in got.iter().zip(&people).enumerate() {
-            let expected_email = format!("{local}{i}@example.com");
+            let expected_email = format!("{local}.n{i}@example.com");
             prop_assert_eq!(&person.contact, &email(&expected_email));
             prop_assert_eq!(person.name.as_deref(), Some(name.trim()));
             let expected: Vec<&str> = if roles.is_empty() { vec!["member"] } else { roles.clone() };
