@@ -45,10 +45,15 @@ impl Allowance {
     /// inside the window, plus now); on no, the milliseconds until it may.
     /// A sliding window, so "5 an hour" holds for every hour, not per clock hour.
     pub fn decide(self, done_ms: &[i64], now_ms: i64) -> Result<Vec<i64>, i64> {
+        // A time ahead of `now_ms` counts as now: parallel requests read the
+        // clock before they read the row, so one that read it first may find
+        // a time another wrote after it (and nodes' clocks differ). Dropping
+        // such times once let two requests through in the same instant;
+        // clamping keeps the wait bounded if a clock steps back.
         let mut recent: Vec<i64> = done_ms
             .iter()
-            .copied()
-            .filter(|t| *t > now_ms - self.window_ms && *t <= now_ms)
+            .map(|t| (*t).min(now_ms))
+            .filter(|t| *t > now_ms - self.window_ms)
             .collect();
         recent.sort_unstable();
         // Both rules must hold, so the wait is the longer of the two.
@@ -131,6 +136,13 @@ mod tests {
         );
         let after_first_ages_out = decide_send(&sent, RESEND_WINDOW_MS + 1).unwrap();
         assert_eq!(after_first_ages_out.len(), 5);
+    }
+
+    #[test]
+    fn a_time_written_by_a_request_that_read_the_clock_later_still_counts() {
+        // Request B read the clock at 999, request A at 1000 and wrote first.
+        let written_by_a = decide_send(&[], 1_000).unwrap();
+        assert_eq!(decide_send(&written_by_a, 999), Err(RESEND_GAP_MS));
     }
 
     #[test]
@@ -223,6 +235,16 @@ mod tests {
             for pair in done.windows(2) {
                 prop_assert!(pair[1] - pair[0] >= gap_ms);
             }
+        }
+
+        #[test]
+        fn a_remembered_time_ahead_of_the_clock_never_lets_one_through(
+            ahead in 1i64..RESEND_WINDOW_MS,
+            now in 0i64..1_000_000_000,
+        ) {
+            prop_assert!(decide_send(&[now + ahead], now).is_err());
+            // And the wait stays bounded by the rules, not by the clock's step.
+            prop_assert_eq!(decide_send(&[now + ahead], now), Err(RESEND_GAP_MS));
         }
 
         #[test]

@@ -1248,6 +1248,7 @@ org-members-import-file = CSV file
 org-members-import-file-hint = Choose a file, or paste its text below. Excel's CSV in Shift_JIS or GBK, and UTF-8 with or without a BOM, are read as they are.
 org-members-search = Search
 org-members-search-hint = Name, email or phone number
+org-members-search-help = One or two characters find names, emails and numbers that start with them; three or more find them anywhere.
 org-members-status = Status
 org-members-any-status = Any status
 org-members-status-active = Active

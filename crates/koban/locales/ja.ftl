@@ -1248,6 +1248,7 @@ org-members-import-file = CSV ファイル
 org-members-import-file-hint = ファイルを選ぶか、下に内容を貼り付けてください。Excel の Shift_JIS や GBK の CSV、BOM の有無を問わず UTF-8 もそのまま読み込めます。
 org-members-search = 検索
 org-members-search-hint = 氏名、メールアドレス、電話番号
+org-members-search-help = 1〜2文字では先頭が一致するもの、3文字以上ではどこかに含むものを探します。
 org-members-status = 状態
 org-members-any-status = すべての状態
 org-members-status-active = 有効

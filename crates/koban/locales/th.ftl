@@ -1248,6 +1248,7 @@ org-members-import-file = ไฟล์ CSV
 org-members-import-file-hint = เลือกไฟล์ หรือวางข้อความของไฟล์ด้านล่าง อ่านไฟล์ CSV จาก Excel แบบ Shift_JIS หรือ GBK และ UTF-8 ทั้งแบบมีและไม่มี BOM ได้โดยตรง
 org-members-search = ค้นหา
 org-members-search-hint = ชื่อ อีเมล หรือเบอร์โทรศัพท์
+org-members-search-help = พิมพ์หนึ่งหรือสองตัวอักษรจะค้นหาชื่อ อีเมล และเบอร์ที่ขึ้นต้นด้วยตัวอักษรนั้น พิมพ์สามตัวขึ้นไปจะค้นหาที่มีคำนั้นอยู่ตรงไหนก็ได้
 org-members-status = สถานะ
 org-members-any-status = ทุกสถานะ
 org-members-status-active = ใช้งานอยู่

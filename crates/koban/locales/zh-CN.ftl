@@ -1248,6 +1248,7 @@ org-members-import-file = CSV 文件
 org-members-import-file-hint = 选择文件，或在下方粘贴其内容。Excel 导出的 Shift_JIS、GBK 以及带或不带 BOM 的 UTF-8 CSV 都能直接读取。
 org-members-search = 搜索
 org-members-search-hint = 姓名、邮箱或手机号
+org-members-search-help = 输入一两个字时查找以其开头的姓名、邮箱和号码；三个字及以上时查找任意位置包含它的。
 org-members-status = 状态
 org-members-any-status = 全部状态
 org-members-status-active = 正常

@@ -1248,6 +1248,7 @@ org-members-import-file = CSV 檔案
 org-members-import-file-hint = 選擇檔案，或在下方貼上其內容。Excel 匯出的 Shift_JIS、GBK 以及含或不含 BOM 的 UTF-8 CSV 都能直接讀取。
 org-members-search = 搜尋
 org-members-search-hint = 姓名、電子郵件或手機號碼
+org-members-search-help = 輸入一兩個字時尋找以其開頭的姓名、電子郵件和號碼；三個字以上時尋找任何位置包含它的。
 org-members-status = 狀態
 org-members-any-status = 所有狀態
 org-members-status-active = 正常

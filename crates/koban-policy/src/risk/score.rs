@@ -405,7 +405,9 @@ fn device_churn(ctx: &SignInContext, now_ms: i64, cfg: &RiskConfig) -> Option<u3
     let earlier = ctx
         .new_device_times_ms
         .iter()
-        .filter(|t| **t <= now_ms && now_ms.saturating_sub(**t) < window)
+        // A time ahead of the clock (a parallel sign-in that read it later,
+        // another node) is as recent as now, not ignored.
+        .filter(|t| now_ms.saturating_sub(**t) < window)
         .count();
     let count = u32::try_from(earlier)
         .unwrap_or(u32::MAX)

@@ -304,6 +304,16 @@ fn assess_table() {
             Decision::StepUp,
         ),
         (
+            "churn counts a new device another node saw a moment ahead of this clock",
+            |c| {
+                c.device_known = false;
+                c.new_device_times_ms = vec![NOW + 500, NOW - 2 * HOUR];
+            },
+            &["new_device", "device_churn"],
+            50,
+            Decision::StepUp,
+        ),
+        (
             "churn counts only the window",
             |c| {
                 c.device_known = false;

@@ -67,7 +67,7 @@ pub async fn directory(
     let filter = filter.checked()?;
     let (me, _) = access::acting(app, org_id, actor).await?;
     me.may(Permission::ReadMembers)?;
-    Ok(store::members::list(app.store.read(), org_id, &filter, before, limit).await?)
+    Ok(store::members::list(&app.store, org_id, &filter, before, limit).await?)
 }
 
 /// The target of a change, with the organization's owners as the rules see them.

@@ -63,6 +63,11 @@ pub fn domain() -> Domain {
                 name: "org_support_subscriptions",
                 sql: include_str!("../../migrations/0033_org_support_subscriptions.sql"),
             },
+            Migration {
+                version: 34,
+                name: "member_search",
+                sql: include_str!("../../migrations/0034_member_search.sql"),
+            },
         ],
         // The security center's sign-in asks this domain which policies
         // govern an account.

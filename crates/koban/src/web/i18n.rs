@@ -82,14 +82,30 @@ impl Lang {
         }
     }
 
-    fn source(self) -> &'static str {
-        match self {
-            Lang::En => include_str!("../../locales/en.ftl"),
-            Lang::ZhCn => include_str!("../../locales/zh-CN.ftl"),
-            Lang::ZhTw => include_str!("../../locales/zh-TW.ftl"),
-            Lang::Ja => include_str!("../../locales/ja.ftl"),
-            Lang::Th => include_str!("../../locales/th.ftl"),
+    /// Every message of the language. The shell and the first domains keep
+    /// theirs in `locales/<tag>.ftl`; later areas each in
+    /// `locales/<area>/<tag>.ftl`, so work on different areas never edits
+    /// one file.
+    fn source(self) -> String {
+        macro_rules! files {
+            ($tag:literal) => {
+                [
+                    include_str!(concat!("../../locales/", $tag, ".ftl")),
+                    include_str!(concat!("../../locales/help/", $tag, ".ftl")),
+                    include_str!(concat!("../../locales/announcements/", $tag, ".ftl")),
+                    include_str!(concat!("../../locales/surveys/", $tag, ".ftl")),
+                    include_str!(concat!("../../locales/privacy/", $tag, ".ftl")),
+                ]
+            };
         }
+        let files = match self {
+            Lang::En => files!("en"),
+            Lang::ZhCn => files!("zh-CN"),
+            Lang::ZhTw => files!("zh-TW"),
+            Lang::Ja => files!("ja"),
+            Lang::Th => files!("th"),
+        };
+        files.join("\n")
     }
 }
 
@@ -130,9 +146,10 @@ fn bundles() -> &'static HashMap<Lang, Bundle> {
                 let mut bundle = FluentBundle::new_concurrent(vec![id]);
                 // Isolation marks around placeables confuse plain-text mail and tests.
                 bundle.set_use_isolating(false);
-                let resource = FluentResource::try_new(lang.source().to_string()).unwrap_or_else(
-                    |(_, errors)| panic!("{}.ftl does not parse: {errors:?}", lang.tag()),
-                );
+                let resource =
+                    FluentResource::try_new(lang.source()).unwrap_or_else(|(_, errors)| {
+                        panic!("{}.ftl does not parse: {errors:?}", lang.tag())
+                    });
                 bundle
                     .add_resource(resource)
                     .unwrap_or_else(|e| panic!("{}.ftl: {e:?}", lang.tag()));
@@ -169,7 +186,7 @@ pub fn has_message(lang: Lang, id: &str) -> bool {
 
 /// Every message id in the English source.
 pub fn english_ids() -> Vec<String> {
-    message_ids(Lang::En.source())
+    message_ids(&Lang::En.source())
 }
 
 /// The message ids of a Fluent source, in order (top-level `id = …` lines;
@@ -215,8 +232,10 @@ mod tests {
     fn every_locale_has_exactly_the_english_messages() {
         let english = english_ids();
         assert!(english.len() > 300, "English has {}", english.len());
+        let english_source = Lang::En.source();
         for lang in Lang::ALL {
-            let ids = message_ids(lang.source());
+            let source = lang.source();
+            let ids = message_ids(&source);
             let missing: Vec<&String> = english.iter().filter(|id| !ids.contains(id)).collect();
             let extra: Vec<&String> = ids.iter().filter(|id| !english.contains(id)).collect();
             assert!(missing.is_empty(), "{} lacks {missing:?}", lang.tag());
@@ -230,8 +249,8 @@ mod tests {
                 assert!(seen.insert(id), "{} defines {id} twice", lang.tag());
                 assert!(has_message(lang, id), "{} does not load {id}", lang.tag());
                 assert_eq!(
-                    variables(lang.source(), id),
-                    variables(Lang::En.source(), id),
+                    variables(&source, id),
+                    variables(&english_source, id),
                     "{} {id} uses other variables than English",
                     lang.tag()
                 );

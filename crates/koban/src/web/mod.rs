@@ -4,6 +4,7 @@
 
 pub mod assets;
 pub mod i18n;
+pub mod markdown;
 pub mod pages;
 pub mod render;
 

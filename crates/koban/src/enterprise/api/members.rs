@@ -18,7 +18,9 @@ use std::sync::Arc;
 /// Filters of the directory.
 #[derive(Debug, Clone, Default, serde::Deserialize, utoipa::IntoParams)]
 pub struct DirectoryQuery {
-    /// Part of a name, email address or phone number (1 to 100 characters).
+    /// Part of a name, email address or phone number (1 to 100 characters,
+    /// case-insensitive): one or two characters match the start of one,
+    /// three or more match anywhere in it.
     pub search: Option<String>,
     /// `active` or `suspended`.
     pub status: Option<String>,

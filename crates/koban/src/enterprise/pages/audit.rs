@@ -224,7 +224,7 @@ async fn page(
     };
     // Names of the members, for the entries and the filter's choices.
     let people = match members::list(
-        app.store.read(),
+        &app.store,
         org_id,
         &DirectoryFilter::default(),
         i64::MAX,

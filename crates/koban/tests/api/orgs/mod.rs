@@ -4,6 +4,7 @@
 
 mod audit;
 mod devices;
+mod directory_search;
 mod domains;
 mod import;
 mod invites;

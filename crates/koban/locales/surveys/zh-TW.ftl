@@ -1,0 +1,1 @@
+# surveys messages (zh-TW)
