@@ -13,6 +13,23 @@ pub const ADMIN: &str = "admin@example.com";
 pub const ADMIN_PASSWORD: &str = "staff password 1";
 
 const CHROMIUM: &str = "/usr/bin/chromium";
+/// Marks the document when a click on the element named by the argument
+/// will replace it (a submit button of a form that passes its own checks,
+/// a link to another document), and says whether it will.
+const LEAVES_ON_CLICK: &str = "
+    const e = document.querySelector(arguments[0]);
+    if (!e) { return false; }
+    const submit = e.closest('button, input[type=submit], input[type=image]');
+    const form = submit && submit.form;
+    const submits = !!form && (submit.tagName !== 'BUTTON' || (submit.getAttribute('type') || 'submit') === 'submit')
+        && !form.target && (form.noValidate || submit.formNoValidate || form.checkValidity());
+    const link = e.closest('a[href]');
+    const href = link ? link.getAttribute('href') : '';
+    const follows = !!link && !link.target && !link.hasAttribute('download')
+        && !href.startsWith('#') && !href.toLowerCase().startsWith('javascript:');
+    if (submits || follows) { window.__kobanLeaving = true; return true; }
+    return false;
+";
 const CHROMEDRIVER: &str = "/usr/bin/chromedriver";
 pub const WAIT: Duration = Duration::from_secs(20);
 /// A laptop's window, as every browser starts.
@@ -193,9 +210,40 @@ impl Browser {
         .await
     }
 
+    /// Clicks the element at `css`. When the click submits a valid form or
+    /// follows a link, waits (up to [`WAIT`]) for the next document to
+    /// replace this one: a form posted back to its own address looks the
+    /// same, notice and all, until the answer arrives, and whatever a test
+    /// reads next must be the answer.
     pub async fn click(&self, css: &str) {
-        self.on_element(css, "click", |el| async move { el.click().await })
+        self.find(css).await;
+        let leaves = self
+            .client()
+            .execute(LEAVES_ON_CLICK, vec![serde_json::Value::String(css.into())])
             .await
+            .is_ok_and(|v| v == serde_json::Value::Bool(true));
+        self.on_element(css, "click", |el| async move { el.click().await })
+            .await;
+        if leaves {
+            self.left_the_page().await;
+        }
+    }
+
+    /// Waits until the document marked by [`LEAVES_ON_CLICK`] is gone.
+    async fn left_the_page(&self) {
+        let deadline = Instant::now() + WAIT;
+        while Instant::now() < deadline {
+            // Mid-navigation the driver may answer with an error: still leaving.
+            let still_here = self
+                .client()
+                .execute("return window.__kobanLeaving === true;", vec![])
+                .await
+                .map_or(true, |v| v == serde_json::Value::Bool(true));
+            if !still_here {
+                return;
+            }
+            tokio::time::sleep(Duration::from_millis(50)).await;
+        }
     }
 
     /// Sets the window's size, e.g. [`DESKTOP`] or [`PHONE`].
