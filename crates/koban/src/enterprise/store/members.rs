@@ -158,12 +158,15 @@ async fn candidates(
         .map(Some)
 }
 
+// CROSS JOIN keeps the index's matches as the outer loop: left to itself,
+// SQLite's planner walks every member and asks the index once for each
+// (minutes for 100,000 members).
 const CONTAINS_SQLITE: &str =
-    "SELECT m.account_id FROM org_member_name_grams g JOIN org_members m ON m.rowid = g.rowid
+    "SELECT m.account_id FROM org_member_name_grams g CROSS JOIN org_members m ON m.rowid = g.rowid
       WHERE org_member_name_grams MATCH $3 AND m.org_id = $1 AND m.account_id < $2
      UNION
      SELECT m.account_id FROM account_contact_grams g
-       JOIN org_members m ON m.account_id = g.rowid AND m.org_id = $1
+       CROSS JOIN org_members m ON m.account_id = g.rowid AND m.org_id = $1
       WHERE account_contact_grams MATCH $3 AND m.account_id < $2";
 
 // pg_trgm's indexes take LIKE (backslash is PostgreSQL's escape already).
@@ -194,6 +197,11 @@ const STARTS_POSTGRES: &str =
       WHERE a.id < $2 AND a.phone ~>=~ $3 AND a.phone ~<~ $4";
 
 /// Members with an account id below `before`, highest first.
+///
+/// A search reads the newest [`WINDOW`] members first: a search many
+/// members match fills its page there, sooner than any index would give
+/// its candidates. Below the window it asks the indexes ([`candidates`]),
+/// or, when more than [`CANDIDATE_CAP`] may match, reads on in order.
 pub async fn list(
     store: &Store,
     org_id: i64,
@@ -201,21 +209,82 @@ pub async fn list(
     before: i64,
     limit: i64,
 ) -> Result<Vec<MemberRow>, sqlx::Error> {
+    let Some(search) = &filter.search else {
+        return select(store, org_id, filter, before, limit, Among::All).await;
+    };
+    let Some(floor) = nth_below(store, org_id, before, WINDOW).await? else {
+        // The whole directory below `before` is smaller than the window.
+        return select(store, org_id, filter, before, limit, Among::All).await;
+    };
+    let mut rows = select(store, org_id, filter, before, limit, Among::From(floor)).await?;
+    let wanted = limit.max(1) - rows.len() as i64;
+    if wanted <= 0 {
+        return Ok(rows);
+    }
+    let among = match candidates(store, org_id, search, floor).await? {
+        Some(ids) if ids.is_empty() => return Ok(rows),
+        Some(ids) => Among::Ids(ids),
+        None => Among::All,
+    };
+    rows.extend(select(store, org_id, filter, floor, wanted, among).await?);
+    Ok(rows)
+}
+
+/// Members a search reads directly before it asks the indexes.
+const WINDOW: i64 = 2000;
+
+/// Which members below `before` a [`select`] reads.
+enum Among {
+    All,
+    /// Those with an account id at least this.
+    From(i64),
+    /// Those with these account ids.
+    Ids(Vec<i64>),
+}
+
+/// The account id of the `n`th member below `before`, newest first; `None`
+/// when there are fewer.
+async fn nth_below(
+    store: &Store,
+    org_id: i64,
+    before: i64,
+    n: i64,
+) -> Result<Option<i64>, sqlx::Error> {
+    sqlx::query_scalar(&format!(
+        "SELECT account_id FROM org_members WHERE org_id = $1 AND account_id < $2
+         ORDER BY account_id DESC LIMIT 1 OFFSET {}",
+        n.max(1) - 1
+    ))
+    .bind(org_id)
+    .bind(before)
+    .fetch_optional(store.read())
+    .await
+}
+
+async fn select(
+    store: &Store,
+    org_id: i64,
+    filter: &DirectoryFilter,
+    before: i64,
+    limit: i64,
+    among: Among,
+) -> Result<Vec<MemberRow>, sqlx::Error> {
     let mut sql = format!(
         "SELECT {COLUMNS} FROM org_members m JOIN accounts a ON a.id = m.account_id
          WHERE m.org_id = $1 AND m.account_id < $2"
     );
-    // Only the filters given are in the statement (and bound, in order).
-    let mut binds: Vec<String> = Vec::new();
-    if let Some(search) = &filter.search {
-        if let Some(ids) = candidates(store, org_id, search, before).await? {
-            if ids.is_empty() {
-                return Ok(Vec::new());
-            }
-            // Ids the database gave, so safe to write into the statement.
+    match among {
+        Among::All => {}
+        // Numbers the database gave, so safe to write into the statement.
+        Among::From(floor) => sql.push_str(&format!(" AND m.account_id >= {floor}")),
+        Among::Ids(ids) => {
             let ids: Vec<String> = ids.iter().map(i64::to_string).collect();
             sql.push_str(&format!(" AND m.account_id IN ({})", ids.join(",")));
         }
+    }
+    // Only the filters given are in the statement (and bound, in order).
+    let mut binds: Vec<String> = Vec::new();
+    if let Some(search) = &filter.search {
         let escaped = like_escaped(search);
         binds.push(if search.chars().count() < SHORT_SEARCH {
             format!("{escaped}%")

@@ -116,21 +116,24 @@ async fn searches_find_anywhere_from_three_characters_and_starts_below(t: TestAp
 }
 both!(searches_find_anywhere_from_three_characters_and_starts_below);
 
-async fn a_search_most_members_match_still_pages_in_order(t: TestApp) {
+async fn large_directories_page_in_order_and_find_the_rare_below_the_newest(t: TestApp) {
     let owner = t.signed_up("bulk-owner@example.com", PASSWORD).await;
     let org = new_org(&t, &owner, "Bulk Co").await;
-    // More members than the indexes hand over as candidates (1,000), so
-    // these searches read the directory in order instead.
+    // More members than a search reads directly (the newest 2,000) and more
+    // matches than the indexes hand over (1,000); the two oldest are named
+    // Onizuka, so a search for them is answered from below the newest.
     t.exec(
         "INSERT INTO accounts (email, email_verified_at, password_hash, password_changed_at, status, created_at)
          SELECT 'sato-' || n || '@bulk.example', 1, 'x', 1, 'active', 1
-         FROM (WITH RECURSIVE seq(n) AS (SELECT 1 UNION ALL SELECT n + 1 FROM seq WHERE n < 1200)
+         FROM (WITH RECURSIVE seq(n) AS (SELECT 1 UNION ALL SELECT n + 1 FROM seq WHERE n < 2600)
                SELECT n FROM seq) AS s",
     )
     .await;
     t.exec(&format!(
         "INSERT INTO org_members (org_id, account_id, display_name, status, roles, joined_at, updated_at)
-         SELECT {org}, id, 'Sato', 'active', 'member', 1, 1 FROM accounts WHERE email LIKE '%@bulk.example'"
+         SELECT {org}, id, CASE WHEN email IN ('sato-1@bulk.example', 'sato-2@bulk.example')
+                                THEN 'Onizuka' ELSE 'Sato' END, 'active', 'member', 1, 1
+         FROM accounts WHERE email LIKE '%@bulk.example'"
     ))
     .await;
     let ids = scalar(
@@ -138,9 +141,15 @@ async fn a_search_most_members_match_still_pages_in_order(t: TestApp) {
         "SELECT COUNT(*) FROM accounts WHERE email LIKE 'sato-%@bulk.example'",
     )
     .await;
-    assert_eq!(ids, 1200);
+    assert_eq!(ids, 2600);
 
-    for search in ["sato", "sa", "bulk.example"] {
+    for (search, expected) in [
+        ("sato", 2600),
+        ("sa", 2600),
+        ("bulk.example", 2600),
+        ("onizuka", 2),
+        ("on", 2),
+    ] {
         let mut seen: Vec<i64> = Vec::new();
         let mut cursor: Option<String> = None;
         loop {
@@ -169,12 +178,23 @@ async fn a_search_most_members_match_still_pages_in_order(t: TestApp) {
                 None => break,
             }
         }
-        assert_eq!(seen.len(), 1200, "{search}");
+        assert_eq!(seen.len(), expected, "{search}");
         assert!(seen.windows(2).all(|w| w[0] > w[1]), "{search}: in order");
     }
     assert_eq!(
-        found(&t, &owner, org, "sato-1050@").await,
-        vec!["sato-1050@bulk.example".to_string()]
+        found(&t, &owner, org, "Onizuka").await,
+        vec![
+            "sato-2@bulk.example".to_string(),
+            "sato-1@bulk.example".to_string()
+        ]
+    );
+    assert_eq!(
+        found(&t, &owner, org, "sato-1@").await,
+        vec!["sato-1@bulk.example".to_string()]
+    );
+    assert_eq!(
+        found(&t, &owner, org, "sato-2599@").await,
+        vec!["sato-2599@bulk.example".to_string()]
     );
 }
-both!(a_search_most_members_match_still_pages_in_order);
+both!(large_directories_page_in_order_and_find_the_rare_below_the_newest);
