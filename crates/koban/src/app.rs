@@ -36,6 +36,9 @@ pub fn domains() -> Vec<Domain> {
         crate::desk::domain(),
         crate::channels::email::domain(),
         crate::enterprise::domain(),
+        crate::announcements::domain(),
+        crate::helpcenter::domain(),
+        crate::privacy::domain(),
     ]
 }
 

@@ -103,6 +103,10 @@ pub struct Config {
     pub email_imap_lease_seconds: u64,
     pub email_imap_start: String,
     pub email_attachments_max_bytes: u64,
+    pub privacy_deletion_grace_days: i64,
+    pub privacy_export_link_days: i64,
+    pub privacy_keep_ticket_text: bool,
+    pub privacy_delivery_days: i64,
 }
 
 impl Default for Config {
@@ -192,6 +196,10 @@ impl Default for Config {
             email_imap_poll_seconds: 60,
             email_imap_lease_seconds: 60,
             email_attachments_max_bytes: 20 * 1024 * 1024,
+            privacy_deletion_grace_days: 14,
+            privacy_export_link_days: 7,
+            privacy_keep_ticket_text: false,
+            privacy_delivery_days: 365,
         }
     }
 }
@@ -282,6 +290,10 @@ pub const KEYS: &[(&str, &str)] = &[
     ("email_imap_poll_seconds", "How often a mailbox is polled when the server lacks IDLE (with IDLE, new mail is taken at once and IDLE is renewed every 5 minutes); also the longest wait between reconnection attempts after a failure (they back off from one second)."),
     ("email_imap_lease_seconds", "With several nodes sharing one PostgreSQL, one node at a time polls each mailbox: it holds a lease in the database, renewed every third of this time; when that node dies, another takes the mailbox over once the lease has run out."),
     ("email_attachments_max_bytes", "Most bytes of files one outgoing mail carries (an agent's reply with attachments, counted before encoding). Files beyond it are left out: the mail says so in the requester's language and the agent is told on the ticket. 0: replies go without files."),
+    ("privacy_deletion_grace_days", "Days between asking to delete an account and its erasure; signing in during them cancels the request (docs/privacy.md)."),
+    ("privacy_export_link_days", "Days a prepared data export can be downloaded by its owner; then its archive is deleted and the link answers 410."),
+    ("privacy_keep_ticket_text", "Whether an erased account's own words stay on its tickets (for operators who must keep tickets whole). `false`: the requester's messages are replaced by a placeholder; the tickets stay, anonymised, either way."),
+    ("privacy_delivery_days", "Records of sent mail and SMS (delivery records) are deleted this many days after sending (0: kept for ever)."),
 ];
 
 /// Why the configuration could not be loaded.

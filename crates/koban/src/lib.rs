@@ -6,6 +6,7 @@
 #[macro_use]
 pub mod http;
 pub mod accounts;
+pub mod announcements;
 pub mod app;
 pub mod audit;
 pub mod blobs;
@@ -17,8 +18,10 @@ pub mod desk;
 pub mod dns;
 pub mod domain;
 pub mod enterprise;
+pub mod helpcenter;
 pub mod jobs;
 pub mod ops;
+pub mod privacy;
 pub mod security;
 pub mod state;
 pub mod store;

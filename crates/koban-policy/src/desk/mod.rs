@@ -12,4 +12,5 @@ pub mod routing;
 pub mod secrets;
 pub mod sla;
 pub mod status;
+pub mod survey;
 pub mod triage;

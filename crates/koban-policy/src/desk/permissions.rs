@@ -101,6 +101,15 @@ pub enum Action {
     ReadInboundMail,
     /// Placing one: on a ticket, as a new ticket, or nowhere.
     PlaceInboundMail,
+    /// Reading or answering a satisfaction survey by its link: the link's
+    /// unguessable token is the credential (the requester may be signed out).
+    AnswerSurveyByLink,
+    /// Reading a ticket's satisfaction rating.
+    ReadSatisfaction,
+    /// Rating a ticket: its requester's alone.
+    RateTicket,
+    /// Satisfaction reports and their export.
+    ReadSatisfactionReport,
 }
 
 impl Action {
@@ -111,9 +120,13 @@ impl Action {
             | Action::RequestLookup
             | Action::CheckLookup
             | Action::Upload
-            | Action::ReadForms => Access::Public,
-            Action::ReadTicket | Action::AddMessage | Action::ReadAttachments => Access::Requester,
-            Action::Escalate => Access::RequesterOnly,
+            | Action::ReadForms
+            | Action::AnswerSurveyByLink => Access::Public,
+            Action::ReadTicket
+            | Action::AddMessage
+            | Action::ReadAttachments
+            | Action::ReadSatisfaction => Access::Requester,
+            Action::Escalate | Action::RateTicket => Access::RequesterOnly,
             Action::Triage
             | Action::ReadQueue
             | Action::ReadLibrary
@@ -128,9 +141,10 @@ impl Action {
             | Action::MergeOrSplit
             | Action::UseLibrary => Access::StaffOnTicket(Role::Agent),
             Action::DecideVerification => Access::StaffOnTicket(Role::Supervisor),
-            Action::ReadRouting | Action::ReadTriagePhrases | Action::ReadLibraryChanges => {
-                Access::Staff(Role::Supervisor)
-            }
+            Action::ReadRouting
+            | Action::ReadTriagePhrases
+            | Action::ReadLibraryChanges
+            | Action::ReadSatisfactionReport => Access::Staff(Role::Supervisor),
             Action::ReadRoles
             | Action::ChangeRole
             | Action::AdministerRouting
@@ -368,6 +382,36 @@ pub const OPERATIONS: &[(&str, &str, Action)] = &[
         "get",
         "/api/v1/desk/library/changes",
         Action::ReadLibraryChanges,
+    ),
+    (
+        "get",
+        "/api/v1/desk/surveys/{token}",
+        Action::AnswerSurveyByLink,
+    ),
+    (
+        "post",
+        "/api/v1/desk/surveys/{token}",
+        Action::AnswerSurveyByLink,
+    ),
+    (
+        "get",
+        "/api/v1/desk/tickets/{reference}/satisfaction",
+        Action::ReadSatisfaction,
+    ),
+    (
+        "post",
+        "/api/v1/desk/tickets/{reference}/satisfaction",
+        Action::RateTicket,
+    ),
+    (
+        "get",
+        "/api/v1/desk/reports/satisfaction",
+        Action::ReadSatisfactionReport,
+    ),
+    (
+        "get",
+        "/api/v1/desk/reports/satisfaction/export",
+        Action::ReadSatisfactionReport,
     ),
 ];
 

@@ -215,6 +215,9 @@ fn conflict_title(kind: &str) -> &'static str {
         "merge-target-closed" => "problem-merge-target-closed",
         "merge-different-requester" => "problem-merge-different-requester",
         "ticket-merged" => "problem-ticket-merged",
+        "survey-answered" => "survey-problem-answered",
+        "survey-not-sent" => "survey-problem-not-sent",
+        "survey-expired" => "survey-problem-expired",
         _ => "problem-ticket-changed",
     }
 }

@@ -9,6 +9,7 @@ mod error;
 pub mod lookup;
 pub mod routing;
 pub mod store;
+pub mod survey;
 pub mod tickets;
 pub mod verification;
 
@@ -178,6 +179,13 @@ pub fn domain() -> Domain {
                 .routes(routes!(admin::forms::change))
                 .routes(routes!(console::bulk_api::bulk))
                 .routes(routes!(console::library_changes::list))
+                .routes(routes!(
+                    survey::api::read_by_link,
+                    survey::api::answer_by_link
+                ))
+                .routes(routes!(survey::api::read, survey::api::rate))
+                .routes(routes!(survey::api::satisfaction_report))
+                .routes(routes!(survey::api::satisfaction_export))
         },
         migrations: &[
             Migration {
@@ -220,6 +228,11 @@ pub fn domain() -> Domain {
                 name: "desk_channel_messages",
                 sql: include_str!("../../migrations/0016_desk_channel_messages.sql"),
             },
+            Migration {
+                version: 37,
+                name: "desk_surveys",
+                sql: include_str!("../../migrations/0037_desk_surveys.sql"),
+            },
         ],
         pages: || {
             tickets::pages::router()
@@ -230,6 +243,7 @@ pub fn domain() -> Domain {
                 .merge(admin::roles_pages::router())
                 .merge(admin::routing_pages::router())
                 .merge(admin::forms_pages::router())
+                .merge(survey::pages::router())
         },
         templates: &[
             (
@@ -300,6 +314,14 @@ pub fn domain() -> Domain {
                 "desk_admin_form.html",
                 include_str!("../../templates/desk_admin_form.html"),
             ),
+            (
+                "desk_survey.html",
+                include_str!("../../templates/desk_survey.html"),
+            ),
+            (
+                "desk_survey_report.html",
+                include_str!("../../templates/desk_survey_report.html"),
+            ),
         ],
         tags: &[(
             "desk",
@@ -319,6 +341,7 @@ pub fn domain() -> Domain {
                 run: run_lookup_prune,
             },
             routing::recompute::JOB,
+            survey::JOB,
         ],
         ..Domain::named("desk")
     }

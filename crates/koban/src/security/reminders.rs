@@ -15,11 +15,36 @@ const DAY_MS: i64 = 24 * 3_600_000;
 /// One reminder that applies to an account now.
 #[derive(Debug, Clone, PartialEq, Eq, serde::Serialize, utoipa::ToSchema)]
 pub struct Reminder {
-    /// `enable_two_factor`, `review_stale_device` or `change_old_password`.
+    /// `enable_two_factor`, `review_stale_device`, `change_old_password`,
+    /// or `security_notice` (a notice pushed to the account, see [`NoticeSource`]).
     pub kind: String,
-    /// For a stale device: its name.
+    /// For a stale device: its name; for a notice: its title.
     pub detail: String,
+    /// For a notice: where to read it.
+    #[serde(skip_serializing_if = "Option::is_none")]
+    pub link: Option<String>,
+    /// For a notice: the words of its link, in the account's language.
+    #[serde(skip)]
+    pub action: Option<String>,
 }
+
+/// A notice a domain above this one pushed to an account's reminders (a
+/// security announcement), already in the account's language.
+pub struct Notice {
+    pub title: String,
+    pub href: String,
+    pub action: String,
+}
+
+/// What a [`NoticeSource`] returns.
+pub type Notices<'a> = std::pin::Pin<
+    Box<dyn std::future::Future<Output = Result<Vec<Notice>, sqlx::Error>> + Send + 'a>,
+>;
+
+/// Reads the notices pushed to an account that still hold. The
+/// announcements domain adds one to the application's parts when it is
+/// composed; without one, accounts get no notices.
+pub struct NoticeSource(pub for<'a> fn(&'a App, &'a Account) -> Notices<'a>);
 
 /// The reminders that apply to `account` now.
 pub async fn current(app: &App, account: &Account) -> Result<Vec<Reminder>, AccountError> {
@@ -29,6 +54,8 @@ pub async fn current(app: &App, account: &Account) -> Result<Vec<Reminder>, Acco
         out.push(Reminder {
             kind: "enable_two_factor".into(),
             detail: String::new(),
+            link: None,
+            action: None,
         });
     }
     if app.config.device_stale_days > 0 {
@@ -39,6 +66,8 @@ pub async fn current(app: &App, account: &Account) -> Result<Vec<Reminder>, Acco
             out.push(Reminder {
                 kind: "review_stale_device".into(),
                 detail: name,
+                link: None,
+                action: None,
             });
         }
     }
@@ -48,7 +77,19 @@ pub async fn current(app: &App, account: &Account) -> Result<Vec<Reminder>, Acco
         out.push(Reminder {
             kind: "change_old_password".into(),
             detail: String::new(),
+            link: None,
+            action: None,
         });
+    }
+    if let Some(source) = app.try_part::<NoticeSource>() {
+        for notice in (source.0)(app, account).await? {
+            out.push(Reminder {
+                kind: "security_notice".into(),
+                detail: notice.title,
+                link: Some(notice.href),
+                action: Some(notice.action),
+            });
+        }
     }
     Ok(out)
 }
@@ -68,7 +109,12 @@ pub async fn send_due(app: &App) -> Result<usize, AccountError> {
         for account in &accounts {
             after = account.id;
             let reminders = current(app, account).await?;
-            let mut kinds: Vec<&str> = reminders.iter().map(|r| r.kind.as_str()).collect();
+            // Notices are shown, not mailed: their domain pushed them already.
+            let mut kinds: Vec<&str> = reminders
+                .iter()
+                .filter(|r| r.link.is_none())
+                .map(|r| r.kind.as_str())
+                .collect();
             kinds.dedup();
             for kind in kinds {
                 let claimed =

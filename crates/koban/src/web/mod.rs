@@ -3,6 +3,7 @@
 //! redirects).
 
 pub mod assets;
+pub mod banner;
 pub mod i18n;
 pub mod markdown;
 pub mod pages;
@@ -63,6 +64,9 @@ pub struct Viewer {
     /// The viewer's time zone, when the browser told us (the `koban_tz`
     /// cookie the page script sets); times show in UTC without it.
     pub tz: Option<jiff::tz::TimeZone>,
+    /// The bar of announcements above the content, if a domain has one for
+    /// this viewer (see [`banner`]).
+    pub banner: Option<banner::Banner>,
 }
 
 /// Cookie in which the page script keeps the browser's IANA time zone.
@@ -130,8 +134,20 @@ impl FromRequestParts<Arc<App>> for Viewer {
             .path_and_query()
             .map(|p| p.as_str().to_string())
             .unwrap_or_else(|| "/".into());
+        let lang = page_lang(&parts.headers, who.as_ref());
+        let banner = banner::banner(
+            app,
+            banner::BannerAsk {
+                lang,
+                who: who.as_ref(),
+                headers: &parts.headers,
+                here: &here,
+            },
+        )
+        .await;
         Ok(Viewer {
-            lang: page_lang(&parts.headers, who.as_ref()),
+            lang,
+            banner,
             csrf: crate::http::cookie(&parts.headers, crate::http::csrf::COOKIE)
                 .unwrap_or_default()
                 .to_string(),

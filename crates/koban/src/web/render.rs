@@ -96,6 +96,8 @@ struct Base<'a> {
     passkeys_js: String,
     favicon: String,
     outbox_mode: bool,
+    /// The bar a domain asked for (see `web::banner`), included by the layout.
+    banner: Option<&'a super::banner::Banner>,
 }
 
 impl<'a> Base<'a> {
@@ -118,6 +120,7 @@ impl<'a> Base<'a> {
             passkeys_js: assets::url("passkeys.js"),
             favicon: assets::url("favicon.svg"),
             outbox_mode: false,
+            banner: None,
         }
     }
 
@@ -130,6 +133,7 @@ impl<'a> Base<'a> {
                 supervisor: who.has_role("supervisor"),
             }),
             outbox_mode: viewer.outbox_mode,
+            banner: viewer.banner.as_ref(),
             ..Base::new(viewer.lang, &viewer.csrf, &viewer.here)
         }
     }

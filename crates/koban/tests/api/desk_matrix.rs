@@ -104,6 +104,10 @@ fn sample_body(method: &str, path: &str, reference: &str) -> Value {
             json!({ "tickets": [{ "reference": reference }], "changes": { "priority": "high" } })
         }
         ("post", "/api/v1/desk/mail/{id}/place") => json!({ "action": "discard" }),
+        (
+            "post",
+            "/api/v1/desk/tickets/{reference}/satisfaction" | "/api/v1/desk/surveys/{token}",
+        ) => json!({ "score": 5 }),
         _ => json!({}),
     }
 }

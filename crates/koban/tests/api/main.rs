@@ -7,6 +7,7 @@
 mod support;
 
 mod accounts;
+mod announcements;
 mod atomic;
 mod audit;
 mod blobs;
@@ -43,6 +44,7 @@ mod email_review;
 mod email_smtp;
 mod fuzz;
 mod geo;
+mod helpcenter;
 mod idempotency;
 mod jobs;
 mod lane;
@@ -52,9 +54,11 @@ mod mmdb;
 mod orgs;
 mod page_tour;
 mod passkeys;
+mod privacy;
 mod process;
 mod recovery;
 mod schema_names;
 mod security;
 mod security_center;
 mod security_pages;
+mod surveys;

@@ -159,6 +159,10 @@ pub async fn update(
         store::set_status(&mut tx, ticket.id, to.as_str(), now).await?;
         let detail = serde_json::json!({ "from": ticket.status, "to": to.as_str() });
         store::insert_event(&mut tx, ticket.id, actor, "status", &detail, now).await?;
+        if to == Status::Solved {
+            // Commits with the solve, or not at all (see `desk::survey`).
+            crate::desk::survey::queue_after_solve(&mut tx, ticket.id, now).await?;
+        }
     }
     if let Some(p) = priority.filter(|p| p.as_str() != ticket.priority) {
         race |= !store::relabel(

@@ -5,6 +5,7 @@
 pub mod api;
 pub mod context;
 pub mod custom_fields;
+pub mod deflection;
 mod mail_files;
 pub mod mail_identity;
 pub mod merge;

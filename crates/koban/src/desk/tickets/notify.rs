@@ -264,7 +264,8 @@ pub async fn verification_link(
     ))
 }
 
-async fn send(
+/// Queues a notice to the requester, wherever the ticket answers them.
+pub(crate) async fn send(
     app: &App,
     tx: &mut Transaction<'_, Any>,
     ticket: &TicketRow,

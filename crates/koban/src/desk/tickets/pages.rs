@@ -135,6 +135,18 @@ async fn submit(
             .filter(|v| !v.is_empty())
     };
     let spec = chosen_form(&app, &form).await;
+    // "Check for answers": the form comes back with the help center's
+    // articles for what was written, and nothing is sent yet.
+    if form.contains_key("check") {
+        let suggestions = suggestions_for(&app, &viewer, &form).await;
+        let page = form_context(&viewer, &form, spec.as_ref());
+        return render::page(
+            &viewer,
+            StatusCode::OK,
+            "support_form.html",
+            context! { suggestions => suggestions, checked => true, ..page },
+        );
+    }
     let mut fields: BTreeMap<String, String> = DETAILS
         .iter()
         .filter_map(|f| take(f.as_str()).map(|v| (f.as_str().to_string(), v)))
@@ -209,7 +221,9 @@ async fn submit(
                     let details_open = DETAILS
                         .iter()
                         .any(|f| feedback.errors.contains_key(f.as_str()));
+                    let suggestions = suggestions_for(&app, &viewer, &form).await;
                     let page = form_context(&viewer, &form, spec.as_ref());
+                    let page = context! { suggestions => suggestions, ..page };
                     crate::accounts::pages::refused(
                         &viewer,
                         "support_form.html",
@@ -224,6 +238,18 @@ async fn submit(
             }
         }
     }
+}
+
+/// The help center's articles for the subject and body written so far
+/// (see [`crate::desk::tickets::deflection`]).
+async fn suggestions_for(
+    app: &App,
+    viewer: &Viewer,
+    form: &Posted,
+) -> Vec<crate::desk::tickets::deflection::Suggestion> {
+    let field = |name: &str| form.get(name).map(String::as_str).unwrap_or_default();
+    let text = format!("{}\n{}", field("subject"), field("body"));
+    crate::desk::tickets::deflection::suggestions(app, &text, viewer.lang.tag()).await
 }
 
 /// One request in the list.

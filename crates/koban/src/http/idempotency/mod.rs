@@ -36,6 +36,8 @@ pub const ROUTES: &[&str] = &[
     "/api/v1/accounts",
     "/api/v1/codes",
     "/api/v1/me/contact-changes",
+    "/api/v1/me/deletion",
+    "/api/v1/me/exports",
     "/api/v1/me/passkeys",
     "/api/v1/me/step-up/code",
     "/api/v1/unlock",
@@ -47,6 +49,7 @@ pub const ROUTES: &[&str] = &[
     "/api/v1/orgs",
     "/api/v1/orgs/{org}/invites",
     "/api/v1/orgs/{org}/roles",
+    "/api/v1/announcements",
 ];
 
 /// The template of [`ROUTES`] that `path` falls under, if any: a `{name}`

@@ -26,7 +26,7 @@ struct ReminderView {
     text: String,
     detail: String,
     /// Where to act on it.
-    href: &'static str,
+    href: String,
     action: String,
 }
 
@@ -45,6 +45,16 @@ async fn account_context(app: &App, viewer: &Viewer, notice: Option<String>) -> 
     let reminders: Vec<ReminderView> = reminders
         .into_iter()
         .map(|r| {
+            // A notice another domain pushed brings its own words and link.
+            if let (Some(href), Some(action)) = (r.link, r.action) {
+                return ReminderView {
+                    kind: r.kind,
+                    text: r.detail,
+                    detail: String::new(),
+                    href,
+                    action,
+                };
+            }
             let (href, action) = match r.kind.as_str() {
                 "enable_two_factor" => ("/account/security/2fa", "reminder-action-2fa"),
                 "review_stale_device" => ("/account/security/devices", "reminder-action-devices"),
@@ -54,7 +64,7 @@ async fn account_context(app: &App, viewer: &Viewer, notice: Option<String>) -> 
                 text: t(viewer.lang, &format!("reminder-{}-subject", r.kind), &[]),
                 kind: r.kind,
                 detail: r.detail,
-                href,
+                href: href.to_string(),
                 action: t(viewer.lang, action, &[]),
             }
         })

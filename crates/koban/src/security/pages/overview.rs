@@ -16,7 +16,7 @@ const ATTEMPTS_READ: i64 = 50;
 struct ReminderView {
     kind: String,
     text: String,
-    href: &'static str,
+    href: String,
     action: String,
 }
 
@@ -87,6 +87,15 @@ async fn overview_context(
         .await?
         .into_iter()
         .map(|r| {
+            // A notice another domain pushed brings its own words and link.
+            if let (Some(href), Some(action)) = (r.link, r.action) {
+                return ReminderView {
+                    kind: r.kind,
+                    text: r.detail,
+                    href,
+                    action,
+                };
+            }
             let (href, action) = match r.kind.as_str() {
                 "enable_two_factor" => ("/account/security/2fa", "reminder-action-2fa"),
                 "review_stale_device" => ("/account/security/devices", "reminder-action-devices"),
@@ -95,7 +104,7 @@ async fn overview_context(
             ReminderView {
                 text: t(viewer.lang, &format!("reminder-{}-subject", r.kind), &[]),
                 kind: r.kind,
-                href,
+                href: href.to_string(),
                 action: t(viewer.lang, action, &[]),
             }
         })

@@ -3,10 +3,11 @@
 use super::*;
 use crate::accounts::sessions::Viewing;
 
-/// Where a passed step-up goes: a page of the security center only.
+/// Where a passed step-up goes: a page of the security center, or the
+/// privacy page (deleting the account needs a step-up).
 pub(super) fn step_up_next(next: &str) -> &str {
     let next = safe_next(Some(next), "/account/security");
-    if next.starts_with("/account/security") {
+    if next.starts_with("/account/security") || next == "/account/privacy" {
         next
     } else {
         "/account/security"

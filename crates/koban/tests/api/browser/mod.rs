@@ -10,19 +10,23 @@ use reqwest::header::{COOKIE, LOCATION, SET_COOKIE};
 use reqwest::StatusCode;
 use std::time::Duration;
 
+mod announcements;
 mod desk_console;
 mod escalate;
 mod first_case;
+mod helpcenter;
 mod http_checks;
 mod lookup;
 mod orgs_home;
 mod orgs_members;
 mod orgs_oversight;
 mod orgs_settings;
+mod privacy;
 mod requester;
 mod security_center;
 mod sign_in_and_locks;
 mod sign_up;
+mod surveys;
 
 const PASSWORD: &str = "plum blossom 2026";
 

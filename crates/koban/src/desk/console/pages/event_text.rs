@@ -249,6 +249,20 @@ pub(crate) fn describe(kind: &str, detail: &Json, actor: Option<i64>) -> Said {
                 ),
             ],
         ),
+        "survey_sent" => said("survey-says-sent", vec![]),
+        "satisfaction" => {
+            let score = (
+                "score",
+                Arg::Text(text(detail, "score").unwrap_or_default()),
+            );
+            match text(detail, "comment") {
+                Some(comment) => said(
+                    "survey-says-rated",
+                    vec![score, ("comment", Arg::Text(comment))],
+                ),
+                None => said("survey-says-scored", vec![score]),
+            }
+        }
         // A newer kind from another part of the desk: its name, never its
         // raw detail.
         other => said(
