@@ -13,5 +13,6 @@ pub mod org;
 pub mod password;
 pub mod privacy;
 pub mod risk;
+pub mod search;
 pub mod text;
 pub mod throttle;

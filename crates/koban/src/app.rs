@@ -39,6 +39,7 @@ pub fn domains() -> Vec<Domain> {
         crate::announcements::domain(),
         crate::helpcenter::domain(),
         crate::privacy::domain(),
+        crate::search::domain(),
     ]
 }
 

@@ -22,6 +22,7 @@ pub mod helpcenter;
 pub mod jobs;
 pub mod ops;
 pub mod privacy;
+pub mod search;
 pub mod security;
 pub mod state;
 pub mod store;

@@ -69,6 +69,19 @@ enum Command {
         #[command(subcommand)]
         command: AuditCommand,
     },
+    /// This node's full-text search index.
+    Search {
+        #[command(subcommand)]
+        command: SearchCommand,
+    },
+}
+
+#[derive(Subcommand)]
+enum SearchCommand {
+    /// Rebuilds the index from the database into a fresh folder, then puts
+    /// it in use (a running `koban serve` with the same data_dir switches
+    /// to it within a second); until then the old index keeps answering.
+    Reindex,
 }
 
 #[derive(Subcommand)]
@@ -287,6 +300,34 @@ async fn run(cli: Cli) -> Result<(), String> {
                     koban::audit::describe(&b)
                 )),
             }
+        }
+        Command::Search {
+            command: SearchCommand::Reindex,
+        } => {
+            let app = koban::app::start(config).await.map_err(|e| e.to_string())?;
+            let bar = indicatif::ProgressBar::new(0).with_style(
+                indicatif::ProgressStyle::with_template(
+                    "{spinner} indexing tickets {bar:40} {pos}/{len} ({per_sec}, {eta} left)",
+                )
+                .map_err(|e| e.to_string())?,
+            );
+            let started = std::time::Instant::now();
+            let progress = |done: u64, total: u64| {
+                bar.set_length(total);
+                bar.set_position(done);
+            };
+            let (engine, _) = koban::search::rebuild::rebuild(&app, &progress)
+                .await
+                .map_err(|e| format!("search reindex: {e}"))?;
+            bar.finish();
+            let tickets = bar.position();
+            let seconds = started.elapsed().as_secs_f64();
+            println!(
+                "indexed {tickets} ticket(s) with their conversations in {seconds:.1} s ({:.0} tickets/s) into generation {}",
+                tickets as f64 / seconds.max(0.001),
+                engine.generation
+            );
+            Ok(())
         }
         // Answered before the configuration is read, above.
         Command::Desk { .. } => Ok(()),

@@ -110,6 +110,8 @@ pub enum Action {
     RateTicket,
     /// Satisfaction reports and their export.
     ReadSatisfactionReport,
+    /// Reading the desk's reports (volumes, times, SLA, backlog, triage).
+    ReadReports,
 }
 
 impl Action {
@@ -144,7 +146,8 @@ impl Action {
             Action::ReadRouting
             | Action::ReadTriagePhrases
             | Action::ReadLibraryChanges
-            | Action::ReadSatisfactionReport => Access::Staff(Role::Supervisor),
+            | Action::ReadSatisfactionReport
+            | Action::ReadReports => Access::Staff(Role::Supervisor),
             Action::ReadRoles
             | Action::ChangeRole
             | Action::AdministerRouting
@@ -413,6 +416,11 @@ pub const OPERATIONS: &[(&str, &str, Action)] = &[
         "/api/v1/desk/reports/satisfaction/export",
         Action::ReadSatisfactionReport,
     ),
+    ("get", "/api/v1/desk/reports/volume", Action::ReadReports),
+    ("get", "/api/v1/desk/reports/times", Action::ReadReports),
+    ("get", "/api/v1/desk/reports/sla", Action::ReadReports),
+    ("get", "/api/v1/desk/reports/backlog", Action::ReadReports),
+    ("get", "/api/v1/desk/reports/triage", Action::ReadReports),
 ];
 
 /// The access an operation needs; `None` for one that is not listed.

@@ -7,6 +7,7 @@ pub mod attachments;
 pub mod console;
 mod error;
 pub mod lookup;
+pub mod reports;
 pub mod routing;
 pub mod store;
 pub mod survey;
@@ -186,6 +187,11 @@ pub fn domain() -> Domain {
                 .routes(routes!(survey::api::read, survey::api::rate))
                 .routes(routes!(survey::api::satisfaction_report))
                 .routes(routes!(survey::api::satisfaction_export))
+                .routes(routes!(reports::api::volume))
+                .routes(routes!(reports::api::times))
+                .routes(routes!(reports::api::sla))
+                .routes(routes!(reports::api::backlog))
+                .routes(routes!(reports::api::triage))
         },
         migrations: &[
             Migration {
@@ -233,6 +239,11 @@ pub fn domain() -> Domain {
                 name: "desk_surveys",
                 sql: include_str!("../../migrations/0037_desk_surveys.sql"),
             },
+            Migration {
+                version: 39,
+                name: "desk_reports",
+                sql: include_str!("../../migrations/0039_desk_reports.sql"),
+            },
         ],
         pages: || {
             tickets::pages::router()
@@ -244,6 +255,7 @@ pub fn domain() -> Domain {
                 .merge(admin::routing_pages::router())
                 .merge(admin::forms_pages::router())
                 .merge(survey::pages::router())
+                .merge(reports::pages::router())
         },
         templates: &[
             (
@@ -321,6 +333,10 @@ pub fn domain() -> Domain {
             (
                 "desk_survey_report.html",
                 include_str!("../../templates/desk_survey_report.html"),
+            ),
+            (
+                "desk_reports.html",
+                include_str!("../../templates/desk_reports.html"),
             ),
         ],
         tags: &[(

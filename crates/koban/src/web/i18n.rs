@@ -95,6 +95,8 @@ impl Lang {
                     include_str!(concat!("../../locales/announcements/", $tag, ".ftl")),
                     include_str!(concat!("../../locales/surveys/", $tag, ".ftl")),
                     include_str!(concat!("../../locales/privacy/", $tag, ".ftl")),
+                    include_str!(concat!("../../locales/reports/", $tag, ".ftl")),
+                    include_str!(concat!("../../locales/search/", $tag, ".ftl")),
                 ]
             };
         }

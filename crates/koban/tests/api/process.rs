@@ -13,7 +13,7 @@ const PASSWORD: &str = "plum blossom 2026";
 
 /// `koban` with no `KOBAN_…` variables from the test's own environment
 /// (so a developer's settings cannot leak in), run in `cwd`.
-fn koban(cwd: &Path) -> Command {
+pub(crate) fn koban(cwd: &Path) -> Command {
     let mut command = Command::new(env!("CARGO_BIN_EXE_koban"));
     command.current_dir(cwd);
     for (name, _) in std::env::vars() {
@@ -25,7 +25,7 @@ fn koban(cwd: &Path) -> Command {
 }
 
 /// Runs a short command to completion, killing it after 60 s.
-fn run(mut command: Command, stdin: Option<&str>) -> Output {
+pub(crate) fn run(mut command: Command, stdin: Option<&str>) -> Output {
     use std::io::Write;
     command
         .stdin(if stdin.is_some() {
@@ -51,7 +51,7 @@ fn run(mut command: Command, stdin: Option<&str>) -> Output {
 }
 
 /// A running `koban serve`, killed when dropped.
-struct Node {
+pub(crate) struct Node {
     child: Child,
     base: String,
     stderr: PathBuf,
@@ -59,7 +59,7 @@ struct Node {
 
 impl Node {
     /// Starts `koban serve` in `cwd` with `env` on a free port; waits for /readyz.
-    async fn start(cwd: &Path, env: &[(&str, &str)]) -> Node {
+    pub(crate) async fn start(cwd: &Path, env: &[(&str, &str)]) -> Node {
         let port = free_port();
         let stderr = cwd.join(format!("koban-{port}.stderr"));
         let mut command = koban(cwd);
@@ -107,7 +107,7 @@ impl Node {
         std::fs::read_to_string(&self.stderr).unwrap_or_default()
     }
 
-    fn url(&self, path: &str) -> String {
+    pub(crate) fn url(&self, path: &str) -> String {
         format!("{}{}", self.base, path)
     }
 
@@ -141,7 +141,7 @@ impl Drop for Node {
     }
 }
 
-async fn send(request: reqwest::RequestBuilder) -> (StatusCode, Value) {
+pub(crate) async fn send(request: reqwest::RequestBuilder) -> (StatusCode, Value) {
     let response = request.send().await.expect("request");
     let status = response.status();
     let text = response.text().await.expect("body");
@@ -151,7 +151,7 @@ async fn send(request: reqwest::RequestBuilder) -> (StatusCode, Value) {
 /// Writes a private server key into each folder: every node of one
 /// deployment must share it (codes are keyed-hashed and outbox bodies
 /// sealed with it).
-fn shared_key(dirs: &[&Path]) {
+pub(crate) fn shared_key(dirs: &[&Path]) {
     use std::os::unix::fs::PermissionsExt;
     let first = dirs[0];
     koban::crypto::ServerKey::load_or_create(first).expect("create key");

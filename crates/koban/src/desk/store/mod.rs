@@ -9,6 +9,7 @@ pub mod channel_messages;
 pub mod forms;
 pub mod merge;
 pub mod surveys;
+pub mod reports;
 
 use crate::store::{Batch, StoreError, Value};
 use sqlx::any::AnyRow;

@@ -12,6 +12,7 @@ use std::time::Duration;
 
 mod announcements;
 mod desk_console;
+mod desk_reports;
 mod escalate;
 mod first_case;
 mod helpcenter;

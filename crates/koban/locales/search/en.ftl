@@ -1,0 +1,2 @@
+# search messages (en)
+problem-search-unavailable = Search is getting ready on this server. Try again in a few seconds.
