@@ -27,6 +27,8 @@ fn signed_out_pages(identifier: &str, until: i64) -> Vec<(String, &'static str)>
         (format!("/verify?identifier={id}"), "verify"),
         ("/forgot".into(), "forgot"),
         ("/support".into(), "support"),
+        ("/help".into(), "help"),
+        ("/announcements".into(), "announcements"),
         (format!("/reset?identifier={id}"), "reset"),
         (
             format!("/locked?identifier={id}&kind=temporary&until={until}"),
@@ -37,6 +39,21 @@ fn signed_out_pages(identifier: &str, until: i64) -> Vec<(String, &'static str)>
             "locked-support",
         ),
     ]
+}
+
+/// Fails when a page in another language than English says a word only
+/// the English pages have: a message fell back to English.
+async fn in_own_words(b: &Browser, name: &str, lang: &str) {
+    if lang == "en" {
+        return;
+    }
+    let text = b.body_text().await;
+    for word in ENGLISH_ONLY {
+        assert!(
+            !text.contains(word),
+            "{name} in {lang} says {word:?}: {text}"
+        );
+    }
 }
 
 /// Fails when the page is wider than the window: something overflows.
@@ -51,10 +68,28 @@ async fn fits(b: &Browser, page: &str, window: &str) {
         .expect("widths");
     let scroll = widths[0].as_u64().unwrap_or(0);
     let client = widths[1].as_u64().unwrap_or(0);
-    assert!(
-        scroll <= client,
-        "{page} at {window} width is {scroll}px wide in a {client}px window"
-    );
+    if scroll <= client {
+        return;
+    }
+    // Name the innermost elements that reach past the window, so the
+    // failure says what to fix.
+    let culprits = b
+        .client()
+        .execute(
+            "const w = document.documentElement.clientWidth;
+             const past = [...document.querySelectorAll('body *')]
+               .filter(e => e.getBoundingClientRect().right > w + 1);
+             return past
+               .filter(e => ![...e.children].some(c => past.includes(c)))
+               .slice(0, 5)
+               .map(e => e.tagName.toLowerCase() + (e.id ? '#' + e.id : '')
+                 + (e.className && e.className.baseVal === undefined ? '.' + e.className : '')
+                 + ' ' + Math.round(e.getBoundingClientRect().right) + 'px');",
+            vec![],
+        )
+        .await
+        .expect("culprits");
+    panic!("{page} at {window} width is {scroll}px wide in a {client}px window: {culprits}");
 }
 
 async fn tour(lang: &str) {
@@ -89,15 +124,7 @@ async fn tour(lang: &str) {
             b.goto(&path).await;
             b.find(&format!("html[lang=\"{lang}\"]")).await;
             fits(&b, name, window).await;
-            if lang != "en" {
-                let text = b.body_text().await;
-                for word in ENGLISH_ONLY {
-                    assert!(
-                        !text.contains(word),
-                        "{name} in {lang} says {word:?}: {text}"
-                    );
-                }
-            }
+            in_own_words(&b, name, lang).await;
             b.shot(&format!("{window}-{name}")).await;
         }
         b.goto("/signin").await;
@@ -108,6 +135,7 @@ async fn tour(lang: &str) {
             ("/account/secure", "secure"),
             ("/support", "support-signed-in"),
             ("/support/tickets", "support-tickets"),
+            ("/account/privacy", "privacy"),
         ] {
             b.goto(path).await;
             fits(&b, name, window).await;
@@ -168,15 +196,36 @@ async fn desk_tour(t: &TestApp, b: &mut Browser, lang: &str, requester: &str) {
             b.goto(&path).await;
             b.on_page(name).await;
             fits(b, name, window).await;
-            if lang != "en" {
-                let text = b.body_text().await;
-                for word in ENGLISH_ONLY {
-                    assert!(
-                        !text.contains(word),
-                        "{name} in {lang} says {word:?}: {text}"
-                    );
-                }
-            }
+            in_own_words(b, name, lang).await;
+            b.shot(&format!("{window}-{name}")).await;
+        }
+        b.click("#nav-sign-out").await;
+        b.on_page("signin").await;
+    }
+    staff_tour(b, lang, "desk-admin@example.com").await;
+}
+
+/// The pages of supervisors and desk administrators (reports, the help
+/// center's editor, announcements), at both widths.
+async fn staff_tour(b: &mut Browser, lang: &str, admin: &str) {
+    for (width, height, window) in WINDOWS {
+        b.client()
+            .set_window_size(width, height)
+            .await
+            .expect("window size");
+        b.goto("/signin").await;
+        b.sign_in(admin, "staff password 1").await;
+        b.on_page("account").await;
+        for (path, name) in [
+            ("/desk/reports", "desk-reports"),
+            ("/desk/reports/satisfaction", "desk-survey-report"),
+            ("/help/edit", "help-edit"),
+            ("/desk/announcements", "desk-announcements"),
+        ] {
+            b.goto(path).await;
+            b.on_page(name).await;
+            fits(b, name, window).await;
+            in_own_words(b, name, lang).await;
             b.shot(&format!("{window}-{name}")).await;
         }
         b.click("#nav-sign-out").await;
@@ -257,15 +306,7 @@ async fn org_tour(t: &TestApp, b: &mut Browser, lang: &str) {
             b.goto(path).await;
             b.on_page(name).await;
             fits(b, name, window).await;
-            if lang != "en" {
-                let text = b.body_text().await;
-                for word in ENGLISH_ONLY {
-                    assert!(
-                        !text.contains(word),
-                        "{name} in {lang} says {word:?}: {text}"
-                    );
-                }
-            }
+            in_own_words(b, name, lang).await;
             b.shot(&format!("{window}-{name}")).await;
         }
         b.click("#nav-sign-out").await;

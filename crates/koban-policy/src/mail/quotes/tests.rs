@@ -142,7 +142,11 @@ fn a_hostile_body_folds_in_linear_time() {
     let started = std::time::Instant::now();
     let folded = fold(&text);
     assert!(folded.quoted.starts_with("x wrote:\n> end"));
-    assert!(started.elapsed() < std::time::Duration::from_secs(2));
+    // A guard against a quadratic (or worse) reading, not a speed target
+    // (that lives in the benchmarks): the linear reading takes well under a
+    // second, a quadratic one hours, so the wide bound holds on a machine
+    // busy with other builds (2 s did not, in CI's neighbours' company).
+    assert!(started.elapsed() < std::time::Duration::from_secs(30));
     let underscores = format!("new\n{}", "__________\n".repeat(200_000));
     assert_eq!(fold(&underscores).quoted, "");
 }

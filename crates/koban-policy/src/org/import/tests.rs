@@ -279,31 +279,22 @@ fn max_rows_accepted_one_more_refused() {
     );
 }
 
-/// `cargo test -p koban-policy --release --lib -- --ignored hundred_thousand --nocapture`:
-/// the limit's worth of rows in under a second, timed only in release, where
-/// the server runs. Phone numbers cost most (the numbering plan's rules).
+/// A file of the limit's worth of rows, half of them with phone numbers
+/// (which cost most: the numbering plan's rules), is read whole. How fast is
+/// a benchmark's question, not a test's.
 #[test]
-#[ignore = "timing; run in release"]
-fn hundred_thousand_rows_parse_quickly() {
-    for phone_every in [0, 2, 1] {
-        let mut csv = String::from("email,phone,name,roles\n");
-        for i in 0..MAX_ROWS {
-            if phone_every != 0 && i % phone_every == 0 {
-                let (high, low) = (i / 10_000 + 1000, i % 10_000);
-                csv.push_str(&format!(",090-{high:04}-{low:04},ユーザー {i},\n"));
-            } else {
-                csv.push_str(&format!("user{i}@example.com,,User {i},admin;billing\n"));
-            }
-        }
-        let started = std::time::Instant::now();
-        let report = read(&csv).expect("file");
-        let elapsed = started.elapsed();
-        println!("{MAX_ROWS} rows, a phone every {phone_every}: {elapsed:?}");
-        assert_eq!(report.valid(), MAX_ROWS);
-        if !cfg!(debug_assertions) {
-            assert!(elapsed < std::time::Duration::from_secs(1), "{elapsed:?}");
+fn a_file_at_the_row_limit_is_read_whole() {
+    let mut csv = String::from("email,phone,name,roles\n");
+    for i in 0..MAX_ROWS {
+        if i % 2 == 0 {
+            let (high, low) = (i / 10_000 + 1000, i % 10_000);
+            csv.push_str(&format!(",090-{high:04}-{low:04},ユーザー {i},\n"));
+        } else {
+            csv.push_str(&format!("user{i}@example.com,,User {i},admin;billing\n"));
         }
     }
+    let report = read(&csv).expect("file");
+    assert_eq!(report.valid(), MAX_ROWS);
 }
 
 #[test]

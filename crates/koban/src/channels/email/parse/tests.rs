@@ -419,7 +419,11 @@ fn deeply_nested_html_is_cut_and_read_quickly() {
     );
     let started = std::time::Instant::now();
     let text = html::to_text(&nested);
-    assert!(started.elapsed() < std::time::Duration::from_secs(2));
+    // A guard against a quadratic (or worse) reading, not a speed target
+    // (that lives in the benchmarks): the linear reading takes well under a
+    // second, a quadratic one hours, so the wide bound holds on a machine
+    // busy with other builds (2 s did not, in CI's neighbours' company).
+    assert!(started.elapsed() < std::time::Duration::from_secs(30));
     assert!(!text.contains("deep"), "cut before it");
     let mail = read(format!("From: a@b.example\nContent-Type: text/html\n\n{nested}").as_bytes());
     assert!(
