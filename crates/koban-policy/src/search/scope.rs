@@ -49,6 +49,8 @@ pub enum Condition {
     RequesterIs(i64),
     /// Shown to requesters: a public reply (not an internal note), a published article.
     Public,
+    /// Opened for this organization (its administrators follow its tickets).
+    OrganizationIs(i64),
 }
 
 /// The documents a searcher may find: each kind listed with the
@@ -64,20 +66,38 @@ pub struct Scope {
 /// them (`desk::tickets::service::visible`); a requester their own tickets
 /// and the public replies on them; everyone published articles.
 pub fn scope(searcher: Searcher, asked: Option<Kind>) -> Scope {
+    following(searcher, &[], asked)
+}
+
+/// The scope of `searcher` who also follows every ticket of the
+/// `organizations` (an organization's administrators, who hold
+/// `support.read_all` there): those tickets and their public replies, as
+/// their requesters see them, never an internal note.
+pub fn following(searcher: Searcher, organizations: &[i64], asked: Option<Kind>) -> Scope {
     let mut kinds = match searcher {
         Searcher::Account { role, .. } if role >= Role::Agent => vec![
             (Kind::Ticket, vec![]),
             (Kind::Message, vec![]),
             (Kind::Article, vec![]),
         ],
-        Searcher::Account { id, .. } => vec![
-            (Kind::Ticket, vec![Condition::RequesterIs(id)]),
-            (
-                Kind::Message,
-                vec![Condition::RequesterIs(id), Condition::Public],
-            ),
-            (Kind::Article, vec![Condition::Public]),
-        ],
+        Searcher::Account { id, .. } => {
+            let mut kinds = vec![
+                (Kind::Ticket, vec![Condition::RequesterIs(id)]),
+                (
+                    Kind::Message,
+                    vec![Condition::RequesterIs(id), Condition::Public],
+                ),
+                (Kind::Article, vec![Condition::Public]),
+            ];
+            for org in organizations {
+                kinds.push((Kind::Ticket, vec![Condition::OrganizationIs(*org)]));
+                kinds.push((
+                    Kind::Message,
+                    vec![Condition::OrganizationIs(*org), Condition::Public],
+                ));
+            }
+            kinds
+        }
         Searcher::SignedOut => vec![(Kind::Article, vec![Condition::Public])],
     };
     if let Some(asked) = asked {
@@ -91,11 +111,23 @@ impl Scope {
     /// or not, is in the scope: the rule the index query applies, for tests
     /// and for checking a hit again after the index answered.
     pub fn admits(&self, kind: Kind, requesters: &[i64], public: bool) -> bool {
+        self.admits_in(kind, requesters, None, public)
+    }
+
+    /// [`Scope::admits`] for a document of `organization`'s ticket.
+    pub fn admits_in(
+        &self,
+        kind: Kind,
+        requesters: &[i64],
+        organization: Option<i64>,
+        public: bool,
+    ) -> bool {
         self.kinds.iter().any(|(k, conditions)| {
             *k == kind
                 && conditions.iter().all(|c| match c {
                     Condition::RequesterIs(id) => requesters.contains(id),
                     Condition::Public => public,
+                    Condition::OrganizationIs(id) => organization == Some(*id),
                 })
         })
     }
@@ -140,7 +172,45 @@ mod tests {
         assert!(!only.admits(Kind::Message, &[7], true));
     }
 
+    #[test]
+    fn administrators_follow_their_organizations_tickets() {
+        let admin = Searcher::Account {
+            id: 7,
+            role: Role::User,
+        };
+        let s = following(admin, &[3], None);
+        assert!(s.admits_in(Kind::Ticket, &[8], Some(3), false));
+        assert!(s.admits_in(Kind::Message, &[8], Some(3), true));
+        assert!(!s.admits_in(Kind::Message, &[8], Some(3), false), "a note");
+        assert!(
+            !s.admits_in(Kind::Ticket, &[8], Some(4), false),
+            "another organization's"
+        );
+        assert!(!s.admits_in(Kind::Ticket, &[8], None, false));
+        assert!(
+            s.admits_in(Kind::Ticket, &[7], None, false),
+            "their own still"
+        );
+        let only = following(admin, &[3], Some(Kind::Message));
+        assert!(!only.admits_in(Kind::Ticket, &[8], Some(3), false));
+        assert!(
+            following(Searcher::SignedOut, &[3], None).kinds
+                == scope(Searcher::SignedOut, None).kinds
+        );
+    }
+
     proptest! {
+        /// Following organizations never opens a ticket outside them, nor
+        /// any internal note.
+        #[test]
+        fn following_stays_in_the_organizations(me in 1i64..20, other in 20i64..40, orgs in proptest::collection::vec(1i64..10, 0..4), org in proptest::option::of(1i64..12), kind in 0usize..2, public: bool) {
+            let s = following(Searcher::Account { id: me, role: Role::User }, &orgs, None);
+            let kind = Kind::ALL[kind];
+            let admitted = s.admits_in(kind, &[other], org, public);
+            let inside = org.is_some_and(|o| orgs.contains(&o));
+            prop_assert_eq!(admitted, inside && (kind == Kind::Ticket || public));
+        }
+
         /// A user-role searcher never finds another's ticket or any note,
         /// whatever kind they ask for.
         #[test]

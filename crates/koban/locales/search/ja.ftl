@@ -1,2 +1,27 @@
 # search messages (ja)
 problem-search-unavailable = このサーバーの検索は準備中です。数秒後にもう一度お試しください。
+nav-search = 検索
+search-title = 検索
+search-lead-staff = すべてのチケット、やり取り、内部メモ、ヘルプ記事を言語を問わず検索できます。
+search-lead-requester = ご自身のお問い合わせ、受け取った返信、ヘルプセンターを検索できます。
+search-lead-signed-out = ヘルプセンターを検索できます。ログインするとお問い合わせも検索できます。
+search-query-label = キーワード、または "引用符で囲んだフレーズ"
+search-submit = 検索
+search-any = 指定なし
+search-filter-kind = 種類
+search-filter-status = ステータス
+search-filter-category = カテゴリ
+search-filter-team = チーム（略称）
+search-filter-from = 作成日（から）
+search-filter-to = 作成日（まで）
+search-filter-page = ページ
+search-kind-ticket = お問い合わせ
+search-kind-message = 返信
+search-kind-article = ヘルプ記事
+search-internal-message = 内部メモ
+search-internal-article = 未公開
+search-results = { $count } 件の結果
+search-none = 一致するものが見つかりませんでした。キーワードを減らすか、別の言葉でお試しください。
+search-refused = 次の項目を確認してください：
+search-previous = ← 前へ
+search-next = 次へ →

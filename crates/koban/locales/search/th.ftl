@@ -1,2 +1,27 @@
 # search messages (th)
 problem-search-unavailable = ระบบค้นหาของเซิร์ฟเวอร์นี้กำลังเตรียมพร้อม โปรดลองอีกครั้งในอีกสักครู่
+nav-search = ค้นหา
+search-title = ค้นหา
+search-lead-staff = ค้นหาทิกเก็ต บทสนทนา บันทึกภายใน และบทความช่วยเหลือทั้งหมดได้ทุกภาษา
+search-lead-requester = ค้นหาคำขอของคุณ คำตอบที่ได้รับ และศูนย์ช่วยเหลือ
+search-lead-signed-out = ค้นหาศูนย์ช่วยเหลือ เข้าสู่ระบบเพื่อค้นหาคำขอของคุณด้วย
+search-query-label = คำค้นหา หรือ "วลีในเครื่องหมายคำพูด"
+search-submit = ค้นหา
+search-any = ทั้งหมด
+search-filter-kind = ประเภท
+search-filter-status = สถานะ
+search-filter-category = หมวดหมู่
+search-filter-team = ทีม (ชื่อย่อ)
+search-filter-from = สร้างตั้งแต่วันที่
+search-filter-to = สร้างถึงวันที่
+search-filter-page = หน้า
+search-kind-ticket = คำขอ
+search-kind-message = คำตอบ
+search-kind-article = บทความช่วยเหลือ
+search-internal-message = บันทึกภายใน
+search-internal-article = ยังไม่เผยแพร่
+search-results = พบ { $count } รายการ
+search-none = ไม่พบผลลัพธ์ที่ตรงกัน ลองใช้คำน้อยลงหรือใช้คำอื่น
+search-refused = โปรดตรวจสอบ:
+search-previous = ← ก่อนหน้า
+search-next = ถัดไป →

@@ -1,2 +1,27 @@
 # search messages (zh-CN)
 problem-search-unavailable = 此服务器的搜索功能正在准备中，请几秒钟后再试。
+nav-search = 搜索
+search-title = 搜索
+search-lead-staff = 搜索所有工单、对话、内部备注和帮助文章，支持任何语言。
+search-lead-requester = 搜索您的请求、收到的回复以及帮助中心。
+search-lead-signed-out = 搜索帮助中心。登录后还可以搜索您的请求。
+search-query-label = 关键词或"带引号的短语"
+search-submit = 搜索
+search-any = 不限
+search-filter-kind = 类型
+search-filter-status = 状态
+search-filter-category = 分类
+search-filter-team = 团队（简称）
+search-filter-from = 创建日期起
+search-filter-to = 创建日期止
+search-filter-page = 页码
+search-kind-ticket = 请求
+search-kind-message = 回复
+search-kind-article = 帮助文章
+search-internal-message = 内部备注
+search-internal-article = 未发布
+search-results = 共 { $count } 条结果
+search-none = 没有找到匹配的内容。请尝试减少关键词或换个说法。
+search-refused = 请检查：
+search-previous = ← 上一页
+search-next = 下一页 →

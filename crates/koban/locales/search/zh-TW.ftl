@@ -1,2 +1,27 @@
 # search messages (zh-TW)
 problem-search-unavailable = 這台伺服器的搜尋功能正在準備中，請幾秒後再試一次。
+nav-search = 搜尋
+search-title = 搜尋
+search-lead-staff = 搜尋所有工單、對話、內部備註和說明文章，支援任何語言。
+search-lead-requester = 搜尋您的請求、收到的回覆以及說明中心。
+search-lead-signed-out = 搜尋說明中心。登入後也能搜尋您的請求。
+search-query-label = 關鍵字或「加上引號的詞組」
+search-submit = 搜尋
+search-any = 不限
+search-filter-kind = 類型
+search-filter-status = 狀態
+search-filter-category = 類別
+search-filter-team = 團隊（簡稱）
+search-filter-from = 建立日期起
+search-filter-to = 建立日期迄
+search-filter-page = 頁碼
+search-kind-ticket = 請求
+search-kind-message = 回覆
+search-kind-article = 說明文章
+search-internal-message = 內部備註
+search-internal-article = 未發布
+search-results = 共 { $count } 筆結果
+search-none = 找不到相符的內容。請試著減少關鍵字或換個說法。
+search-refused = 請檢查：
+search-previous = ← 上一頁
+search-next = 下一頁 →

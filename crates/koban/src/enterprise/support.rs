@@ -57,6 +57,22 @@ fn line_for(app: &App, account_id: i64) -> LineFuture<'_, Line> {
     })
 }
 
+/// The organizations where the account, an active member, holds
+/// `support.read_all`: whose tickets it follows (search finds them).
+pub async fn followed_by(app: &App, account_id: i64) -> Result<Vec<i64>, sqlx::Error> {
+    let db = app.store.read();
+    let mut out = Vec::new();
+    for (org_id, _, keys) in store::support::memberships(db, account_id).await? {
+        let customs = store::roles::all(db, org_id).await?;
+        if permissions_of(&access::resolve(&keys, &customs))
+            .has(Permission::ReadOrganizationTickets)
+        {
+            out.push(org_id);
+        }
+    }
+    Ok(out)
+}
+
 /// Whether the account, an active member of the organization, holds
 /// `support.read_all` there.
 fn follows_for(app: &App, account_id: i64, org_id: i64) -> LineFuture<'_, ()> {

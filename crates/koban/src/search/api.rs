@@ -98,7 +98,8 @@ pub struct SearchHit {
     pub team: Option<String>,
     #[serde(skip_serializing_if = "Option::is_none")]
     pub language: Option<String>,
-    /// An internal note (only agents find them).
+    /// Only staff find it: an internal note, or an article version not
+    /// published.
     pub internal: bool,
     pub created_at: String,
     /// Relevance (BM25); higher first.
@@ -182,21 +183,47 @@ fn offset_from(q: &SearchQuery, limit: usize) -> Result<usize, Problem> {
     Ok(offset)
 }
 
-/// Who is asking: signed out, or an account with its desk role. A token
-/// that is presented but not valid is refused, as everywhere else.
-async fn searcher(app: &Arc<App>, headers: &HeaderMap) -> Result<Searcher, Problem> {
+/// Who is asking, and the organizations whose tickets they follow.
+pub type Asker = (Searcher, Vec<i64>);
+
+/// Who is asking: signed out, or an account with its desk role (and,
+/// below agents, the organizations it follows). A token that is presented
+/// but not valid is refused, as everywhere else.
+async fn searcher(app: &Arc<App>, headers: &HeaderMap) -> Result<Asker, Problem> {
     let Some((token, _)) = presented_token(headers) else {
-        return Ok(Searcher::SignedOut);
+        return Ok((Searcher::SignedOut, Vec::new()));
     };
     let who = app.sessions().authenticate(app, &token).await?;
+    let roles: Vec<&str> = [Role::Admin, Role::Supervisor, Role::Agent]
+        .into_iter()
+        .filter(|r| who.has_role(r.as_str()))
+        .map(Role::as_str)
+        .collect();
+    asker(app, who.account_id(), &roles).await
+}
+
+/// The searcher an account is, from the desk roles it holds: agents see
+/// every ticket already; others also follow the organizations where they
+/// hold `support.read_all`.
+pub async fn asker(app: &App, account_id: i64, roles: &[&str]) -> Result<Asker, Problem> {
     let role = [Role::Admin, Role::Supervisor, Role::Agent]
         .into_iter()
-        .find(|r| who.has_role(r.as_str()))
+        .find(|r| roles.contains(&r.as_str()))
         .unwrap_or(Role::User);
-    Ok(Searcher::Account {
-        id: who.account_id(),
-        role,
-    })
+    let follows = if role >= Role::Agent {
+        Vec::new()
+    } else {
+        crate::enterprise::support::followed_by(app, account_id)
+            .await
+            .map_err(|e| Problem::internal(&e))?
+    };
+    Ok((
+        Searcher::Account {
+            id: account_id,
+            role,
+        },
+        follows,
+    ))
 }
 
 /// Searches tickets, conversations and help-center articles in any
@@ -211,14 +238,20 @@ pub async fn search(
     headers: HeaderMap,
     ApiQuery(q): ApiQuery<SearchQuery>,
 ) -> Result<Json<SearchPage>, Problem> {
-    let searcher = searcher(&app, &headers).await?;
+    let asker = searcher(&app, &headers).await?;
+    answer(&app, asker, &q).await.map(Json)
+}
+
+/// The page of hits `asker` may see for `q`, checked as the API checks it
+/// (the search pages ask through here too).
+pub async fn answer(app: &App, asker: Asker, q: &SearchQuery) -> Result<SearchPage, Problem> {
     let parsed = query::parse(&q.q).map_err(|p| Problem::field("q", p.code()))?;
     let limit = q.limit.unwrap_or(20);
     if !(1..=MAX_LIMIT as i64).contains(&limit) {
         return Err(Problem::field("limit", "invalid_value"));
     }
     let limit = limit as usize;
-    let offset = offset_from(&q, limit)?;
+    let offset = offset_from(q, limit)?;
     let checked = |name: &str, value: &Option<String>, ok: fn(&str) -> bool| match value {
         Some(v) if !ok(v) => Err(Problem::field(name, "invalid_value")),
         _ => Ok(()),
@@ -256,7 +289,7 @@ pub async fn search(
         KindName::Message => Kind::Message,
         KindName::Article => Kind::Article,
     });
-    let scope = scope::scope(searcher, kind);
+    let scope = scope::following(asker.0, &asker.1, kind);
     let ask = Ask {
         status: q.status.clone(),
         category: q.category.clone(),
@@ -279,9 +312,9 @@ pub async fn search(
     let next = offset + found.hits.len();
     let next_cursor = (next < found.total && next <= MAX_OFFSET && !found.hits.is_empty())
         .then(|| URL_SAFE_NO_PAD.encode(format!("o:{next}")));
-    Ok(Json(SearchPage {
+    Ok(SearchPage {
         items: found.hits.into_iter().map(SearchHit::from).collect(),
         next_cursor,
         total: found.total as u64,
-    }))
+    })
 }

@@ -54,6 +54,7 @@ pub struct Hit {
     pub category: Option<String>,
     pub team: Option<String>,
     pub language: Option<String>,
+    /// Only staff find it: an internal note, an unpublished article.
     pub internal: bool,
     pub created_at: i64,
     pub score: f32,
@@ -135,6 +136,7 @@ fn scope_query(f: &Fields, scope: &Scope) -> Box<dyn TQuery> {
                 let t = match c {
                     Condition::RequesterIs(id) => Term::from_field_i64(f.requester, *id),
                     Condition::Public => Term::from_field_i64(f.public, 1),
+                    Condition::OrganizationIs(id) => Term::from_field_i64(f.organization, *id),
                 };
                 must.push((Occur::Must, exact(t)));
             }
@@ -260,7 +262,7 @@ pub fn run(engine: &Engine, query: &Query, scope: &Scope, ask: &Ask) -> tantivy:
             category: text(&doc, f.category),
             team: text(&doc, f.team),
             language: text(&doc, f.language),
-            internal: kind == Kind::Message && number(&doc, f.public) == Some(0),
+            internal: kind != Kind::Ticket && number(&doc, f.public) == Some(0),
             created_at: number(&doc, f.created_at).unwrap_or(0),
             score,
         });

@@ -14,6 +14,7 @@ pub mod engine;
 mod error;
 pub mod find;
 mod follower;
+pub mod pages;
 pub mod rebuild;
 pub mod schema;
 pub mod store;
@@ -66,11 +67,18 @@ fn run_prune<'a>(app: &'a Arc<App>, _job: &'a Job) -> JobFuture<'a> {
 
 pub fn domain() -> Domain {
     Domain {
-        migrations: &[Migration {
-            version: 40,
-            name: "search",
-            sql: include_str!("../../migrations/0040_search.sql"),
-        }],
+        migrations: &[
+            Migration {
+                version: 40,
+                name: "search",
+                sql: include_str!("../../migrations/0040_search.sql"),
+            },
+            Migration {
+                version: 43,
+                name: "search_articles",
+                sql: include_str!("../../migrations/0043_search_articles.sql"),
+            },
+        ],
         build: |_, _, parts| {
             parts.insert(SearchState::default());
             Ok(())
@@ -80,6 +88,8 @@ pub fn domain() -> Domain {
             "Full-text search over tickets, conversations and articles",
         )],
         api: api::router,
+        pages: pages::router,
+        templates: &[("search.html", include_str!("../../templates/search.html"))],
         jobs: &[PRUNE_JOB],
         background: &[follower::run],
         ..Domain::named("search")

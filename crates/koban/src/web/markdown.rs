@@ -29,6 +29,34 @@ pub fn render(markdown: &str) -> String {
     sanitise(&unsafe_html)
 }
 
+/// The words of `markdown` without its markup, one block a line: what
+/// search indexes (raw HTML and link targets are left out; image
+/// descriptions and code are kept, people search for them).
+pub fn text(markdown: &str) -> String {
+    use pulldown_cmark::{Event, TagEnd};
+    let mut end = markdown.len().min(MAX_BYTES);
+    while !markdown.is_char_boundary(end) {
+        end -= 1;
+    }
+    let mut out = String::with_capacity(end);
+    for event in Parser::new_ext(&markdown[..end], Options::ENABLE_TABLES) {
+        match event {
+            Event::Text(t) | Event::Code(t) => out.push_str(&t),
+            Event::SoftBreak | Event::HardBreak => out.push(' '),
+            Event::End(
+                TagEnd::Paragraph
+                | TagEnd::Heading(_)
+                | TagEnd::Item
+                | TagEnd::CodeBlock
+                | TagEnd::TableCell
+                | TagEnd::TableRow,
+            ) => out.push('\n'),
+            _ => {}
+        }
+    }
+    out.trim().to_string()
+}
+
 fn sanitise(html: &str) -> String {
     let schemes: HashSet<&str> = ["http", "https", "mailto"].into_iter().collect();
     ammonia::Builder::default()
@@ -49,6 +77,14 @@ fn sanitise(html: &str) -> String {
 #[cfg(test)]
 mod tests {
     use super::render;
+
+    #[test]
+    fn text_keeps_the_words_and_drops_the_markup() {
+        let text = super::text(
+            "# 重設密碼\n\n請到 **設定** 頁面，[按這裡](https://example.com)。\n\n<script>alert(1)</script>\n\n- `koban` 一\n- สอง",
+        );
+        assert_eq!(text, "重設密碼\n請到 設定 頁面，按這裡。\nkoban 一\nสอง");
+    }
 
     #[test]
     fn markdown_becomes_html() {

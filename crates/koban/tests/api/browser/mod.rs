@@ -24,6 +24,7 @@ mod orgs_oversight;
 mod orgs_settings;
 mod privacy;
 mod requester;
+mod search;
 mod security_center;
 mod sign_in_and_locks;
 mod sign_up;

@@ -2,9 +2,13 @@
 //! fast a write is found, filters and pages, bad input, the index on disk
 //! (restart, `koban search reindex`, two nodes), and the quality figures.
 
+mod articles;
 mod input;
 mod nodes;
+mod organizations;
+mod pages;
 mod quality;
+mod restarts;
 
 use crate::support::TestApp;
 use reqwest::StatusCode;
