@@ -3,6 +3,8 @@
 //! (requested → cancelled by a sign-in → erased after N days), what
 //! erasure does to a ticket's messages, and the retention cut-offs.
 
+pub mod regions;
+
 /// A day, in milliseconds.
 pub const DAY_MS: i64 = 24 * 3_600_000;
 
