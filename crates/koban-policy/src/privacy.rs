@@ -22,6 +22,9 @@ pub const SECTIONS: &[&str] = &[
     "deliveries",
 ];
 
+/// The sections a region whose tickets must not be exported leaves empty.
+pub const TICKET_SECTIONS: &[&str] = &["tickets", "messages"];
+
 /// Whether a ticket message goes into its requester's export: public ones
 /// only (an internal note is the desk's, not the requester's).
 pub fn message_exported(public: bool) -> bool {

@@ -148,7 +148,11 @@ pub fn parse(text: &str) -> Result<Rules, String> {
                     "rule {n}: `{code}` is not an ISO 3166-1 alpha-2 region code"
                 ));
             };
-            if rules.by_region.insert(region.clone(), rule.clone()).is_some() {
+            if rules
+                .by_region
+                .insert(region.clone(), rule.clone())
+                .is_some()
+            {
                 return Err(format!("rule {n}: region {region} already has a rule"));
             }
         }
@@ -197,8 +201,7 @@ impl Rules {
             .iter()
             .filter_map(|(region, rule)| {
                 let days = rule.days.get(&kind).copied()?;
-                (global <= 0 || days < global)
-                    .then_some((region.as_str(), days))
+                (global <= 0 || days < global).then_some((region.as_str(), days))
             })
             .collect()
     }
@@ -251,7 +254,10 @@ mod tests {
             ("TH: audit_log=30", "the audit log has no region"),
             ("TH: export_tickets=no", "must be true or false"),
             ("TH: tickets=3 tickets=4", "set twice"),
-            ("TH: tickets=3; th: attachments=4", "region TH already has a rule"),
+            (
+                "TH: tickets=3; th: attachments=4",
+                "region TH already has a rule",
+            ),
             ("TH:", "has no settings"),
             (": tickets=3", "names no region"),
         ] {

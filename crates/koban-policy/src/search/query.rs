@@ -110,9 +110,7 @@ fn push(clauses: &mut Vec<Clause>, text: &str, quoted: bool) {
 }
 
 fn is_stop_word(clause: &Clause) -> bool {
-    !clause.quoted
-        && clause.terms.len() == 1
-        && STOP_WORDS.contains(&clause.terms[0].1.as_str())
+    !clause.quoted && clause.terms.len() == 1 && STOP_WORDS.contains(&clause.terms[0].1.as_str())
 }
 
 #[cfg(test)]
@@ -143,7 +141,10 @@ mod tests {
     #[test]
     fn an_unbalanced_quote_is_text() {
         let q = parse(r#"password "reset"#).unwrap();
-        assert_eq!(texts(&q), vec![(vec!["password"], false), (vec!["reset"], false)]);
+        assert_eq!(
+            texts(&q),
+            vec![(vec!["password"], false), (vec!["reset"], false)]
+        );
         let q = parse("\"").unwrap();
         assert!(q.clauses.is_empty());
     }

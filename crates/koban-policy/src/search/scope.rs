@@ -36,7 +36,10 @@ impl Kind {
 pub enum Searcher {
     SignedOut,
     /// A signed-in account with its desk role.
-    Account { id: i64, role: Role },
+    Account {
+        id: i64,
+        role: Role,
+    },
 }
 
 /// A condition a document of some kind must meet.
@@ -105,7 +108,10 @@ mod tests {
 
     #[test]
     fn who_finds_what() {
-        let me = Searcher::Account { id: 7, role: Role::User };
+        let me = Searcher::Account {
+            id: 7,
+            role: Role::User,
+        };
         let s = scope(me, None);
         assert!(s.admits(Kind::Ticket, &[7], false));
         assert!(!s.admits(Kind::Ticket, &[8], false));
@@ -116,9 +122,21 @@ mod tests {
         let out = scope(Searcher::SignedOut, None);
         assert!(!out.admits(Kind::Ticket, &[7], true));
         assert!(out.admits(Kind::Article, &[], true));
-        let agent = scope(Searcher::Account { id: 1, role: Role::Agent }, None);
+        let agent = scope(
+            Searcher::Account {
+                id: 1,
+                role: Role::Agent,
+            },
+            None,
+        );
         assert!(agent.admits(Kind::Message, &[7], false));
-        let only = scope(Searcher::Account { id: 1, role: Role::Admin }, Some(Kind::Ticket));
+        let only = scope(
+            Searcher::Account {
+                id: 1,
+                role: Role::Admin,
+            },
+            Some(Kind::Ticket),
+        );
         assert!(!only.admits(Kind::Message, &[7], true));
     }
 

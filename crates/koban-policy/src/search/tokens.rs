@@ -146,7 +146,10 @@ fn continues(class: Class, c: char) -> bool {
     match class {
         Class::Other => false,
         // Accents left uncomposed belong to the letter before them.
-        Class::Word => class_of(c) == Class::Word || (is_combining_mark(c) && c as u32 >= 0x0300 && (c as u32) < 0x0370),
+        Class::Word => {
+            class_of(c) == Class::Word
+                || (is_combining_mark(c) && c as u32 >= 0x0300 && (c as u32) < 0x0370)
+        }
         _ => class_of(c) == class,
     }
 }
@@ -160,7 +163,11 @@ fn word(run: &[Norm], position: usize) -> Token {
         };
         // Lower case, then accents off: `Café` and `CAFE` are one word.
         for lower in c.to_lowercase() {
-            text.extend(std::iter::once(lower).nfd().filter(|m| !is_combining_mark(*m)));
+            text.extend(
+                std::iter::once(lower)
+                    .nfd()
+                    .filter(|m| !is_combining_mark(*m)),
+            );
         }
     }
     Token {

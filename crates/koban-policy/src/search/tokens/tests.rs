@@ -16,14 +16,20 @@ fn latin_words_are_lowercased_and_folded() {
 #[test]
 fn full_width_and_half_width_are_normalised() {
     assert_eq!(texts("ＰＩＮ１２３", Mode::Query), ["pin123"]);
-    assert_eq!(texts("ﾊﾟｽﾜｰﾄﾞ", Mode::Query), texts("パスワード", Mode::Query));
+    assert_eq!(
+        texts("ﾊﾟｽﾜｰﾄﾞ", Mode::Query),
+        texts("パスワード", Mode::Query)
+    );
     assert_eq!(texts("๑๒๓", Mode::Query), ["123"]);
 }
 
 #[test]
 fn cjk_runs_become_bigrams_with_real_positions() {
     let tokens = tokenize("東京タワー", Mode::Query);
-    let pairs: Vec<(&str, usize)> = tokens.iter().map(|t| (t.text.as_str(), t.position)).collect();
+    let pairs: Vec<(&str, usize)> = tokens
+        .iter()
+        .map(|t| (t.text.as_str(), t.position))
+        .collect();
     assert_eq!(pairs, [("东京", 0), ("京タ", 1), ("タワ", 2), ("ワー", 3)]);
     // A lone character is its own token, in both modes.
     assert_eq!(texts("卡", Mode::Query), ["卡"]);
@@ -53,9 +59,14 @@ fn thai_becomes_cluster_bigrams() {
     // A word inside a sentence is found by the same bigrams at the same distances.
     let sentence = tokenize("ลืมรหัสผ่านเข้าบัญชีไม่ได้", Mode::Index);
     let query = tokenize("รหัสผ่าน", Mode::Query);
-    let base = sentence.iter().find(|t| t.text == query[0].text).map(|t| t.position);
+    let base = sentence
+        .iter()
+        .find(|t| t.text == query[0].text)
+        .map(|t| t.position);
     for q in &query {
-        assert!(sentence.iter().any(|t| t.text == q.text && Some(t.position) == base.map(|b| b + q.position)));
+        assert!(sentence
+            .iter()
+            .any(|t| t.text == q.text && Some(t.position) == base.map(|b| b + q.position)));
     }
 }
 

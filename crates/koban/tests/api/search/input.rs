@@ -8,8 +8,17 @@ use reqwest::StatusCode;
 async fn bad_input_is_refused_by_name_and_syntax_is_text(t: TestApp) {
     let agent = t.staff("agent3@example.com", "agent").await;
     let mei = t.signed_up("mei3@example.com", PASSWORD).await;
-    let reference = open(&t, &mei, "Cannot sign in (again)", "title:admin OR \"unbalanced AND -x +y*").await;
-    until(&t, Some(&agent), &q("sign"), |b| super::refs(b).contains(&reference)).await;
+    let reference = open(
+        &t,
+        &mei,
+        "Cannot sign in (again)",
+        "title:admin OR \"unbalanced AND -x +y*",
+    )
+    .await;
+    until(&t, Some(&agent), &q("sign"), |b| {
+        super::refs(b).contains(&reference)
+    })
+    .await;
     let long = "密".repeat(257);
     for (query, field) in [
         ("q=".to_string(), "q"),

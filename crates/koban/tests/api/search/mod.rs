@@ -66,7 +66,11 @@ async fn until(
 /// Opens a ticket as `token`; returns its reference.
 async fn open(t: &TestApp, token: &str, subject: &str, body: &str) -> String {
     let (status, opened) = t
-        .post_as(token, "/api/v1/desk/tickets", json!({ "subject": subject, "body": body }))
+        .post_as(
+            token,
+            "/api/v1/desk/tickets",
+            json!({ "subject": subject, "body": body }),
+        )
         .await;
     assert_eq!(status, StatusCode::CREATED, "{opened}");
     opened["reference"].as_str().expect("reference").to_string()
@@ -75,7 +79,10 @@ async fn open(t: &TestApp, token: &str, subject: &str, body: &str) -> String {
 async fn ticket_id(t: &TestApp, reference: &str) -> i64 {
     crate::support::scalar(
         t,
-        &format!("SELECT id FROM desk_tickets WHERE reference = '{}'", digits(reference)),
+        &format!(
+            "SELECT id FROM desk_tickets WHERE reference = '{}'",
+            digits(reference)
+        ),
     )
     .await
 }
@@ -101,18 +108,37 @@ async fn each_finds_what_they_may(t: TestApp) {
     let mei = t.signed_up("mei@example.com", PASSWORD).await;
     let ken = t.signed_up("ken@example.com", PASSWORD).await;
     let started = Instant::now();
-    let mine = open(&t, &mei, "帳號被鎖定無法登入", "密碼輸入錯誤太多次，帳號被鎖定了。").await;
+    let mine = open(
+        &t,
+        &mei,
+        "帳號被鎖定無法登入",
+        "密碼輸入錯誤太多次，帳號被鎖定了。",
+    )
+    .await;
     // A write through the API is found within a second.
     let (body, took) = until(&t, Some(&agent), &q("密码"), |b| refs(b).contains(&mine)).await;
-    println!("search freshness (same node): {} ms from the write's answer", took.as_millis());
+    println!(
+        "search freshness (same node): {} ms from the write's answer",
+        took.as_millis()
+    );
     assert!(took < Duration::from_secs(1), "found after {took:?}");
     assert!(started.elapsed() < Duration::from_secs(3));
     let hit = &body["items"][0];
     assert_eq!(hit["kind"], "ticket");
     assert_eq!(hit["title"], "帳號被鎖定無法登入");
-    assert!(hit["snippet"].as_str().unwrap_or("").contains("<mark>"), "{hit}");
+    assert!(
+        hit["snippet"].as_str().unwrap_or("").contains("<mark>"),
+        "{hit}"
+    );
     let theirs = open(&t, &ken, "密碼忘記了", "請幫我重設密碼").await;
-    let note = reply(&t, &agent, &mine, "内部メモ: 密码 was reset by phone (secret-note)", false).await;
+    let note = reply(
+        &t,
+        &agent,
+        &mine,
+        "内部メモ: 密码 was reset by phone (secret-note)",
+        false,
+    )
+    .await;
     let public = reply(&t, &agent, &mine, "We reset the 密碼 (public-reply).", true).await;
     let note_ref = format!("{mine}#{note}");
     let public_ref = format!("{mine}#{public}");
@@ -132,8 +158,14 @@ async fn each_finds_what_they_may(t: TestApp) {
     let (status, body) = search(&t, Some(&mei), &q("密码")).await;
     assert_eq!(status, StatusCode::OK);
     let found = refs(&body);
-    assert!(found.contains(&mine) && found.contains(&public_ref), "{found:?}");
-    assert!(!found.contains(&note_ref) && !found.contains(&theirs), "{found:?}");
+    assert!(
+        found.contains(&mine) && found.contains(&public_ref),
+        "{found:?}"
+    );
+    assert!(
+        !found.contains(&note_ref) && !found.contains(&theirs),
+        "{found:?}"
+    );
     for query in ["secret-note", "内部メモ", "\"was reset by phone\""] {
         let (_, body) = search(&t, Some(&mei), &q(query)).await;
         assert_eq!(body["total"], 0, "{query}: {body}");
@@ -141,7 +173,11 @@ async fn each_finds_what_they_may(t: TestApp) {
         assert_eq!(refs(&body), vec![note_ref.clone()], "{query}");
     }
     // Asking for another's tickets by filter finds nothing either.
-    let ken_id = crate::support::scalar(&t, "SELECT id FROM accounts WHERE email = 'ken@example.com'").await;
+    let ken_id = crate::support::scalar(
+        &t,
+        "SELECT id FROM accounts WHERE email = 'ken@example.com'",
+    )
+    .await;
     let (_, body) = search(&t, Some(&mei), &format!("{}&requester={ken_id}", q("密码"))).await;
     assert_eq!(body["total"], 0, "{body}");
     let (_, body) = search(&t, Some(&ken), &q("密码")).await;
@@ -160,8 +196,17 @@ async fn changes_and_filters_follow_the_desk(t: TestApp) {
     let mei = t.signed_up("mei2@example.com", PASSWORD).await;
     let a = open(&t, &mei, "ล็อกอินไม่ได้", "ลืมรหัสผ่านเข้าบัญชีไม่ได้").await;
     let id_a = ticket_id(&t, &a).await;
-    let b = open(&t, &mei, "Sticker refund", "Charged twice for a sticker <script>alert(1)</script> pack").await;
-    until(&t, Some(&agent), &q("รหัสผ่าน"), |body| refs(body) == vec![a.clone()]).await;
+    let b = open(
+        &t,
+        &mei,
+        "Sticker refund",
+        "Charged twice for a sticker <script>alert(1)</script> pack",
+    )
+    .await;
+    until(&t, Some(&agent), &q("รหัสผ่าน"), |body| {
+        refs(body) == vec![a.clone()]
+    })
+    .await;
     // A status change reaches the index; filters read it.
     let (status, body) = t
         .send(
@@ -172,35 +217,66 @@ async fn changes_and_filters_follow_the_desk(t: TestApp) {
         )
         .await;
     assert_eq!(status, StatusCode::NO_CONTENT, "{body}");
-    until(&t, Some(&agent), &format!("{}&status=pending&kind=ticket", q("บัญชี")), |body| {
-        refs(body) == vec![a.clone()]
-    })
+    until(
+        &t,
+        Some(&agent),
+        &format!("{}&status=pending&kind=ticket", q("บัญชี")),
+        |body| refs(body) == vec![a.clone()],
+    )
     .await;
     let (_, body) = search(&t, Some(&agent), &format!("{}&status=open", q("บัญชี"))).await;
     assert_eq!(body["total"], 0, "{body}");
     // Dates: created today, not before.
     let today = jiff::Timestamp::now().strftime("%Y-%m-%d").to_string();
-    let (_, body) = search(&t, Some(&agent), &format!("{}&from={today}&to={today}&kind=ticket", q("sticker"))).await;
+    let (_, body) = search(
+        &t,
+        Some(&agent),
+        &format!("{}&from={today}&to={today}&kind=ticket", q("sticker")),
+    )
+    .await;
     assert_eq!(refs(&body), vec![b.clone()]);
     let (_, body) = search(&t, Some(&agent), &format!("{}&to=2001-01-01", q("sticker"))).await;
     assert_eq!(body["total"], 0);
     // The snippet escapes what the requester wrote; only <mark> is markup.
     let (_, body) = search(&t, Some(&agent), &format!("{}&kind=ticket", q("sticker"))).await;
-    let snippet = body["items"][0]["snippet"].as_str().unwrap_or("").to_string();
-    assert!(snippet.contains("&lt;script&gt;") && snippet.contains("<mark>"), "{snippet}");
+    let snippet = body["items"][0]["snippet"]
+        .as_str()
+        .unwrap_or("")
+        .to_string();
+    assert!(
+        snippet.contains("&lt;script&gt;") && snippet.contains("<mark>"),
+        "{snippet}"
+    );
     assert!(!snippet.contains("<script"), "{snippet}");
     // A write straight to the table (no API) is followed too: the triggers log it.
-    t.exec(&format!("UPDATE desk_tickets SET subject = 'Zebra crossing' WHERE id = {id_a}")).await;
-    until(&t, Some(&agent), &q("zebra"), |body| refs(body) == vec![a.clone()]).await;
+    t.exec(&format!(
+        "UPDATE desk_tickets SET subject = 'Zebra crossing' WHERE id = {id_a}"
+    ))
+    .await;
+    until(&t, Some(&agent), &q("zebra"), |body| {
+        refs(body) == vec![a.clone()]
+    })
+    .await;
     // Pages: a cursor walks the hits without repeats.
     for i in 0..5 {
         open(&t, &mei, &format!("Paging ticket {i}"), "paging body").await;
     }
-    let (first, _) = until(&t, Some(&agent), &format!("{}&kind=ticket&limit=2", q("paging")), |body| body["total"] == 5).await;
+    let (first, _) = until(
+        &t,
+        Some(&agent),
+        &format!("{}&kind=ticket&limit=2", q("paging")),
+        |body| body["total"] == 5,
+    )
+    .await;
     let mut seen = refs(&first);
     let mut cursor = first["next_cursor"].as_str().map(str::to_string);
     while let Some(c) = cursor {
-        let (status, page) = search(&t, Some(&agent), &format!("{}&kind=ticket&limit=2&cursor={c}", q("paging"))).await;
+        let (status, page) = search(
+            &t,
+            Some(&agent),
+            &format!("{}&kind=ticket&limit=2&cursor={c}", q("paging")),
+        )
+        .await;
         assert_eq!(status, StatusCode::OK, "{page}");
         seen.extend(refs(&page));
         cursor = page["next_cursor"].as_str().map(str::to_string);
@@ -209,7 +285,12 @@ async fn changes_and_filters_follow_the_desk(t: TestApp) {
     unique.sort();
     unique.dedup();
     assert_eq!((seen.len(), unique.len()), (5, 5), "{seen:?}");
-    let (_, page2) = search(&t, Some(&agent), &format!("{}&kind=ticket&limit=2&page=2", q("paging"))).await;
+    let (_, page2) = search(
+        &t,
+        Some(&agent),
+        &format!("{}&kind=ticket&limit=2&page=2", q("paging")),
+    )
+    .await;
     assert_eq!(refs(&page2).len(), 2);
 }
 both!(changes_and_filters_follow_the_desk);

@@ -12,7 +12,10 @@ async fn reindex_swaps_in_a_fresh_index_while_serving(t: TestApp) {
     let agent = t.staff("agent4@example.com", "agent").await;
     let mei = t.signed_up("mei4@example.com", PASSWORD).await;
     let before = open(&t, &mei, "Reindex me", "東京タワーの写真が送れない").await;
-    until(&t, Some(&agent), &q("東京タワー"), |b| refs(b).contains(&before)).await;
+    until(&t, Some(&agent), &q("東京タワー"), |b| {
+        refs(b).contains(&before)
+    })
+    .await;
     let root = t.dir.path().join("search");
     let old = std::fs::read_to_string(root.join("current")).expect("current generation");
     let mut command = koban(t.dir.path());
@@ -24,7 +27,11 @@ async fn reindex_swaps_in_a_fresh_index_while_serving(t: TestApp) {
         .await
         .expect("reindex ran");
     let stdout = String::from_utf8_lossy(&output.stdout);
-    assert!(output.status.success(), "{stdout}\n{}", String::from_utf8_lossy(&output.stderr));
+    assert!(
+        output.status.success(),
+        "{stdout}\n{}",
+        String::from_utf8_lossy(&output.stderr)
+    );
     assert!(stdout.contains("indexed 1 ticket(s)"), "{stdout}");
     let new = std::fs::read_to_string(root.join("current")).expect("current generation");
     assert_ne!(old, new);
@@ -32,7 +39,10 @@ async fn reindex_swaps_in_a_fresh_index_while_serving(t: TestApp) {
     // follows the log from where the rebuild stood.
     let deadline = Instant::now() + Duration::from_secs(10);
     while root.join(old.trim()).exists() {
-        assert!(Instant::now() < deadline, "the old generation is still there");
+        assert!(
+            Instant::now() < deadline,
+            "the old generation is still there"
+        );
         tokio::time::sleep(Duration::from_millis(50)).await;
     }
     let after = open(&t, &mei, "After the reindex", "東京タワーから二通目").await;
@@ -58,11 +68,22 @@ async fn a_write_on_one_node_is_found_on_another() {
     let (dir_a, dir_b) = (data_a.display().to_string(), data_b.display().to_string());
     let mut create = koban(dir.path());
     create
-        .args(["admin", "create-user", "--role", "agent", "--identifier", "agent@example.com"])
+        .args([
+            "admin",
+            "create-user",
+            "--role",
+            "agent",
+            "--identifier",
+            "agent@example.com",
+        ])
         .env("KOBAN_DATABASE_URL", &database_url)
         .env("KOBAN_DATA_DIR", &dir_a);
     let output = run(create, Some(&format!("{PASSWORD}\n")));
-    assert!(output.status.success(), "{}", String::from_utf8_lossy(&output.stderr));
+    assert!(
+        output.status.success(),
+        "{}",
+        String::from_utf8_lossy(&output.stderr)
+    );
     let a = Node::start(
         dir.path(),
         &[
@@ -90,7 +111,10 @@ async fn a_write_on_one_node_is_found_on_another() {
     )
     .await;
     assert_eq!(status, StatusCode::CREATED, "{body}");
-    let token = body["session"]["token"].as_str().expect("token").to_string();
+    let token = body["session"]["token"]
+        .as_str()
+        .expect("token")
+        .to_string();
     let mut worst = Duration::ZERO;
     for (i, (subject, text, query)) in [
         ("二つのノード", "ノードAで書いたチケット", "ノードA"),
@@ -118,11 +142,17 @@ async fn a_write_on_one_node_is_found_on_another() {
             if status == StatusCode::OK && refs(&body).contains(&reference) {
                 break;
             }
-            assert!(written.elapsed() < Duration::from_secs(10), "never found on B: {status} {body}");
+            assert!(
+                written.elapsed() < Duration::from_secs(10),
+                "never found on B: {status} {body}"
+            );
             tokio::time::sleep(Duration::from_millis(20)).await;
         }
         worst = worst.max(written.elapsed());
     }
-    println!("search freshness across nodes: worst {} ms", worst.as_millis());
+    println!(
+        "search freshness across nodes: worst {} ms",
+        worst.as_millis()
+    );
     assert!(worst < Duration::from_secs(1), "found on B after {worst:?}");
 }

@@ -10,8 +10,9 @@ const RECALL_FLOOR: f64 = 0.85;
 const PRECISION_FLOOR: f64 = 0.85;
 
 async fn recall_and_precision_in_every_language(t: TestApp) {
-    let set: serde_json::Value = serde_json::from_str(include_str!("../../data/search_queries.json"))
-        .expect("the labelled set is JSON");
+    let set: serde_json::Value =
+        serde_json::from_str(include_str!("../../data/search_queries.json"))
+            .expect("the labelled set is JSON");
     let agent = t.staff("agent5@example.com", "agent").await;
     let requester = t.signed_up("quality@example.com", PASSWORD).await;
     let mut by_reference: HashMap<String, String> = HashMap::new();
@@ -30,9 +31,12 @@ async fn recall_and_precision_in_every_language(t: TestApp) {
     until(&t, Some(&agent), "q=x&kind=ticket", |_| true).await;
     // Every ticket is in the index before anything is measured.
     for reference in &last {
-        until(&t, Some(&agent), &format!("{}&kind=ticket", q(&super::digits(reference))), |b| {
-            refs(b).contains(reference)
-        })
+        until(
+            &t,
+            Some(&agent),
+            &format!("{}&kind=ticket", q(&super::digits(reference))),
+            |b| refs(b).contains(reference),
+        )
         .await;
     }
     // (relevant found, found, relevant) per language.
@@ -46,14 +50,28 @@ async fn recall_and_precision_in_every_language(t: TestApp) {
             .iter()
             .filter_map(|e| e.as_str())
             .collect();
-        let (_, body) = search(&t, Some(&agent), &format!("{}&kind=ticket&limit=10", q(text))).await;
+        let (_, body) = search(
+            &t,
+            Some(&agent),
+            &format!("{}&kind=ticket&limit=10", q(text)),
+        )
+        .await;
         let found: Vec<String> = refs(&body)
             .iter()
             .filter_map(|r| by_reference.get(r).cloned())
             .collect();
-        let hits = found.iter().filter(|f| expected.contains(&f.as_str())).count();
-        let missed: Vec<&&str> = expected.iter().filter(|e| !found.iter().any(|f| f == **e)).collect();
-        let extra: Vec<&String> = found.iter().filter(|f| !expected.contains(&f.as_str())).collect();
+        let hits = found
+            .iter()
+            .filter(|f| expected.contains(&f.as_str()))
+            .count();
+        let missed: Vec<&&str> = expected
+            .iter()
+            .filter(|e| !found.iter().any(|f| f == **e))
+            .collect();
+        let extra: Vec<&String> = found
+            .iter()
+            .filter(|f| !expected.contains(&f.as_str()))
+            .collect();
         if !missed.is_empty() || !extra.is_empty() {
             println!("search quality: {lang} {text:?}: missed {missed:?}, extra {extra:?}");
         }
