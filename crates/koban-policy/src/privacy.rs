@@ -3,6 +3,8 @@
 //! (requested → cancelled by a sign-in → erased after N days), what
 //! erasure does to a ticket's messages, and the retention cut-offs.
 
+pub mod regions;
+
 /// A day, in milliseconds.
 pub const DAY_MS: i64 = 24 * 3_600_000;
 
@@ -19,6 +21,9 @@ pub const SECTIONS: &[&str] = &[
     "messages",
     "deliveries",
 ];
+
+/// The sections a region whose tickets must not be exported leaves empty.
+pub const TICKET_SECTIONS: &[&str] = &["tickets", "messages"];
 
 /// Whether a ticket message goes into its requester's export: public ones
 /// only (an internal note is the desk's, not the requester's).

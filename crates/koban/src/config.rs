@@ -107,6 +107,10 @@ pub struct Config {
     pub privacy_export_link_days: i64,
     pub privacy_keep_ticket_text: bool,
     pub privacy_delivery_days: i64,
+    pub privacy_ticket_days: i64,
+    pub privacy_attachment_days: i64,
+    pub privacy_audit_days: i64,
+    pub privacy_regional_rules: String,
 }
 
 impl Default for Config {
@@ -200,6 +204,10 @@ impl Default for Config {
             privacy_export_link_days: 7,
             privacy_keep_ticket_text: false,
             privacy_delivery_days: 365,
+            privacy_ticket_days: 0,
+            privacy_attachment_days: 0,
+            privacy_audit_days: 0,
+            privacy_regional_rules: String::new(),
         }
     }
 }
@@ -294,6 +302,10 @@ pub const KEYS: &[(&str, &str)] = &[
     ("privacy_export_link_days", "Days a prepared data export can be downloaded by its owner; then its archive is deleted and the link answers 410."),
     ("privacy_keep_ticket_text", "Whether an erased account's own words stay on its tickets (for operators who must keep tickets whole). `false`: the requester's messages are replaced by a placeholder; the tickets stay, anonymised, either way."),
     ("privacy_delivery_days", "Records of sent mail and SMS (delivery records) are deleted this many days after sending (0: kept for ever)."),
+    ("privacy_ticket_days", "Closed tickets are deleted, with their messages, events and attachments, this many days after closing (0: kept for ever). Open and solved tickets are never deleted."),
+    ("privacy_attachment_days", "Files attached to tickets are deleted this many days after upload, and the deletion recorded on the ticket (0: kept as long as their ticket)."),
+    ("privacy_audit_days", "Audit log entries older than this many days are pruned behind a checkpoint signed with the server key, so the rest still verifies (0: kept for ever)."),
+    ("privacy_regional_rules", "Rules by region of the account (its phone number's country, else its latest sign-in's), such as `TH: tickets=90, sign_in_history=30; CN HK: export_tickets=false`: shorter retention in days per kind (sign_in_history, tickets, attachments, identity_documents, delivery_records) and whether tickets may be exported (docs/privacy.md)."),
 ];
 
 /// Why the configuration could not be loaded.

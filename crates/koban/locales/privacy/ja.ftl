@@ -37,3 +37,4 @@ privacy-notice-export-asked = データを準備しています。このペー�
 privacy-notice-export-in-progress = データはすでに準備中のため、新たには作成していません。
 privacy-notice-deletion-asked = アカウントの削除を予約しました。削除日をお知らせするメッセージをお送りしました。
 privacy-notice-deletion-cancelled = 削除を取り消しました。アカウントはそのまま残ります。
+privacy-export-tickets-withheld = お住まいの地域（{ $region }）のアカウントに適用される規定により、お問い合わせとそのメッセージはこのアーカイブに含まれていません。詳しくはサポート窓口にお問い合わせください。

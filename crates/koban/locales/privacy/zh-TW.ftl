@@ -37,3 +37,4 @@ privacy-notice-export-asked = 正在準備你的資料，本頁面會隨進度�
 privacy-notice-export-in-progress = 你的資料已在準備中，我們沒有再開始一份新的。
 privacy-notice-deletion-asked = 已排定刪除你的帳號。我們已寄出一則包含日期的訊息給你。
 privacy-notice-deletion-cancelled = 刪除已取消，你的帳號維持不變。
+privacy-export-tickets-withheld = 依照適用於你所在地區（{ $region }）帳號的規定，你的客服案件及回覆不得匯出，因此未包含在此封存檔中。如需進一步了解，請聯絡客服團隊。

@@ -23,6 +23,7 @@ survey-back = Back to the request
 survey-rate-link = Rate this request
 survey-report-title = Customer satisfaction
 survey-report-csv = Export CSV
+survey-report-csv-withheld = The CSV leaves out the surveys of tickets from accounts in { $regions }: the privacy rules for those regions do not allow exporting their tickets.
 survey-report-from = From
 survey-report-to = To
 survey-report-by = Group by

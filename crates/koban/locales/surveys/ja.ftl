@@ -23,6 +23,7 @@ survey-back = お問い合わせに戻る
 survey-rate-link = このお問い合わせを評価する
 survey-report-title = 顧客満足度
 survey-report-csv = CSVで書き出す
+survey-report-csv-withheld = { $regions } のアカウントからのお問い合わせは、その地域のプライバシー規定により書き出しが認められていないため、アンケートをCSVに含めていません。
 survey-report-from = 開始日
 survey-report-to = 終了日
 survey-report-by = 集計単位

@@ -23,6 +23,7 @@ survey-back = กลับไปที่คำขอ
 survey-rate-link = ให้คะแนนคำขอนี้
 survey-report-title = ความพึงพอใจของลูกค้า
 survey-report-csv = ส่งออก CSV
+survey-report-csv-withheld = ไฟล์ CSV ไม่รวมแบบสำรวจของคำขอรับความช่วยเหลือจากบัญชีในภูมิภาค { $regions } เนื่องจากข้อกำหนดด้านความเป็นส่วนตัวของภูมิภาคเหล่านั้นไม่อนุญาตให้ส่งออกคำขอดังกล่าว
 survey-report-from = ตั้งแต่วันที่
 survey-report-to = ถึงวันที่
 survey-report-by = จัดกลุ่มตาม

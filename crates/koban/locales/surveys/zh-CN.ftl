@@ -23,6 +23,7 @@ survey-back = 返回请求
 survey-rate-link = 评价此请求
 survey-report-title = 客户满意度
 survey-report-csv = 导出 CSV
+survey-report-csv-withheld = 根据 { $regions } 地区的隐私规定，这些地区账号的工单不得导出，因此其满意度调查未包含在 CSV 中。
 survey-report-from = 开始日期
 survey-report-to = 结束日期
 survey-report-by = 分组方式

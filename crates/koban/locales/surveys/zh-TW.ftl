@@ -23,6 +23,7 @@ survey-back = 返回請求
 survey-rate-link = 為此請求評分
 survey-report-title = 顧客滿意度
 survey-report-csv = 匯出 CSV
+survey-report-csv-withheld = 依照 { $regions } 地區的隱私規定，這些地區帳號的客服案件不得匯出，因此其滿意度問卷未包含在 CSV 中。
 survey-report-from = 開始日期
 survey-report-to = 結束日期
 survey-report-by = 分組方式

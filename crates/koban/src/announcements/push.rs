@@ -10,6 +10,7 @@ use crate::state::{App, JobFuture, JobKind};
 use crate::store::now_ms;
 use crate::web::i18n::{t, Lang};
 use koban_policy::announce;
+use koban_policy::privacy::regions::account_region;
 use std::sync::Arc;
 
 /// Job kind: push a security notice (`{"id": …}`) to its accounts.
@@ -66,16 +67,16 @@ pub async fn push(app: &App, id: i64) -> Result<u64, super::AnnouncementError> {
 /// The region Koban knows an account by: its phone number's country, else
 /// the country of its latest successful sign-in; `None` when neither is known.
 pub async fn region_of(app: &App, account: &Account) -> Result<Option<String>, sqlx::Error> {
-    if let Some(region) = account.phone.as_deref().and_then(announce::region_of_phone) {
+    if let Some(region) = account_region(account.phone.as_deref(), None) {
         return Ok(Some(region));
     }
     let attempts =
         crate::security::store::history::attempts(&app.store, account.id, i64::MAX, 20).await?;
-    Ok(attempts
+    let country = attempts
         .iter()
         .find(|a| a.outcome == "success" && a.country.is_some())
-        .and_then(|a| a.country.as_deref())
-        .and_then(announce::parse_region))
+        .and_then(|a| a.country.as_deref());
+    Ok(account_region(None, country))
 }
 
 /// The hook the security center asks for an account's notices.

@@ -302,3 +302,19 @@ pub async fn cut(
     change.commit().await?;
     Ok(Some(pruned))
 }
+
+/// Retention by age: in every scope, signs a checkpoint at the newest entry
+/// older than `before` and prunes up to it, so what stays still verifies
+/// from that checkpoint. Returns how many entries were pruned.
+pub async fn prune_before(
+    store: &Store,
+    key: &crate::crypto::ServerKey,
+    before: i64,
+    now: i64,
+) -> Result<u64, AuditError> {
+    let mut pruned = 0;
+    for (scope, seq) in store::last_before(store.write(), before).await? {
+        pruned += cut(store, key, &scope, seq, now).await?.unwrap_or(0);
+    }
+    Ok(pruned)
+}

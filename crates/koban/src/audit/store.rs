@@ -241,3 +241,20 @@ where
     let rows = query.fetch_all(executor).await?;
     rows.iter().map(entry).collect()
 }
+
+/// In every scope, the newest entry written before `before`: where
+/// retention by age cuts.
+pub async fn last_before<'e, E: sqlx::Executor<'e, Database = Any>>(
+    executor: E,
+    before: i64,
+) -> Result<Vec<(String, i64)>, sqlx::Error> {
+    let rows = sqlx::query(
+        "SELECT scope, MAX(seq) AS seq FROM audit_entries WHERE at < $1 GROUP BY scope ORDER BY scope",
+    )
+    .bind(before)
+    .fetch_all(executor)
+    .await?;
+    rows.iter()
+        .map(|r| Ok((r.try_get("scope")?, r.try_get("seq")?)))
+        .collect()
+}

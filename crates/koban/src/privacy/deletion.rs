@@ -187,12 +187,13 @@ async fn erase(app: &App, row: &store::DeletionRow) -> Result<(), PrivacyError> 
     store::expire_exports_of(&mut change.tx, row.account_id).await?;
     let remove_text = rules::message_fate("requester", app.config.privacy_keep_ticket_text)
         == rules::MessageFate::Remove;
-    store::erase_account(&mut change.tx, row.account_id, remove_text).await?;
+    let blobs = store::erase_account(&mut change.tx, row.account_id, remove_text).await?;
     let target = format!("account:{}", row.account_id);
     let details = serde_json::json!({
         "deletion": row.id,
         "requested_at": row.requested_at,
         "ticket_text_kept": !remove_text,
+        "files_removed": blobs.len(),
     });
     crate::audit::append_in(
         &app.store,
@@ -208,7 +209,7 @@ async fn erase(app: &App, row: &store::DeletionRow) -> Result<(), PrivacyError> 
     )
     .await?;
     change.commit().await?;
-    Ok(())
+    super::retention::release(app, &blobs).await
 }
 
 fn run_sweep<'a>(app: &'a Arc<App>, _job: &'a Job) -> JobFuture<'a> {

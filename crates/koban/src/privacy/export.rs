@@ -5,9 +5,11 @@
 
 use super::store;
 use super::PrivacyError;
+use crate::accounts::store as accounts_store;
 use crate::jobs::Job;
 use crate::state::{App, JobFuture, JobKind};
 use crate::store::now_ms;
+use crate::web::i18n::{t, Lang};
 use koban_policy::privacy::{self as rules, Download};
 use std::sync::Arc;
 
@@ -171,6 +173,25 @@ pub async fn prepare(app: &App, id: i64) -> Result<(), PrivacyError> {
     archive.insert("format".into(), "koban-export/1".into());
     archive.insert("export_id".into(), id.into());
     archive.insert("generated_at".into(), now_ms().into());
+    // A region whose tickets must not leave: the sections stay, empty, and
+    // the archive says why, in the person's language.
+    let region = super::retention::region_of(app, account_id).await?;
+    let tickets_allowed = super::regional_rules(app).may_export_tickets(region.as_deref());
+    if !tickets_allowed {
+        let lang = accounts_store::find_by_id(app.store.read(), account_id)
+            .await?
+            .and_then(|a| a.locale.as_deref().and_then(Lang::parse))
+            .unwrap_or(Lang::En);
+        let region = region.unwrap_or_default();
+        archive.insert(
+            "withheld".into(),
+            serde_json::json!({
+                "sections": rules::TICKET_SECTIONS,
+                "region": region,
+                "reason": t(lang, "privacy-export-tickets-withheld", &[("region", region.clone())]),
+            }),
+        );
+    }
     for (done, section) in rules::SECTIONS.iter().enumerate() {
         store::set_progress(
             app.store.write(),
@@ -178,7 +199,9 @@ pub async fn prepare(app: &App, id: i64) -> Result<(), PrivacyError> {
             i64::from(rules::progress(done, total)),
         )
         .await?;
-        let rows = if *section == "messages" {
+        let rows = if !tickets_allowed && rules::TICKET_SECTIONS.contains(section) {
+            vec![]
+        } else if *section == "messages" {
             messages(app, account_id).await?
         } else if let Some(query) = store::section_query(section) {
             store::section_rows(app.store.read(), &query, account_id).await?

@@ -17,7 +17,15 @@ pub mod store;
 pub use error::PrivacyError;
 
 use crate::domain::Domain;
+use crate::state::App;
 use crate::store::Migration;
+use koban_policy::privacy::regions;
+
+/// The regional rules of the configuration; checked at start, so they
+/// parse here (an empty set if they somehow did not).
+pub fn regional_rules(app: &App) -> regions::Rules {
+    regions::parse(&app.config.privacy_regional_rules).unwrap_or_default()
+}
 
 pub fn domain() -> Domain {
     Domain {
@@ -30,10 +38,23 @@ pub fn domain() -> Domain {
             if config.privacy_export_link_days < 1 {
                 return Err("privacy_export_link_days: must be at least 1".into());
             }
-            if config.privacy_deletion_grace_days < 0 || config.privacy_delivery_days < 0 {
-                return Err("privacy_*_days: must not be negative".into());
+            for (key, days) in [
+                (
+                    "privacy_deletion_grace_days",
+                    config.privacy_deletion_grace_days,
+                ),
+                ("privacy_delivery_days", config.privacy_delivery_days),
+                ("privacy_ticket_days", config.privacy_ticket_days),
+                ("privacy_attachment_days", config.privacy_attachment_days),
+                ("privacy_audit_days", config.privacy_audit_days),
+            ] {
+                if days < 0 {
+                    return Err(format!("{key}: must not be negative (0 keeps for ever)"));
+                }
             }
-            Ok(())
+            regions::parse(&config.privacy_regional_rules)
+                .map(drop)
+                .map_err(|e| format!("privacy_regional_rules: {e}"))
         },
         tags: &[("privacy", "Your data: exports and deleting the account")],
         api: api::router,

@@ -56,6 +56,7 @@ mod orgs;
 mod page_tour;
 mod passkeys;
 mod privacy;
+mod privacy_rules;
 mod process;
 mod recovery;
 mod schema_names;

@@ -166,6 +166,10 @@ pub struct ExportRow {
     pub score: Option<i64>,
     pub comment: Option<String>,
     pub answered_at: Option<i64>,
+    /// What the requester's region is read from (privacy's regional
+    /// rules): their phone, and the country of their latest sign-in.
+    pub requester_phone: Option<String>,
+    pub requester_country: Option<String>,
 }
 
 /// The surveys sent in [from, to), oldest first, at most `limit`.
@@ -181,10 +185,15 @@ where
     let rows = sqlx::query(
         "SELECT t.reference AS reference, COALESCE(a.email, a.phone) AS agent, s.team AS team,
                 s.channel AS channel, s.category AS category, s.sent_at AS sent_at,
-                s.score AS score, s.comment AS comment, s.answered_at AS answered_at
+                s.score AS score, s.comment AS comment, s.answered_at AS answered_at,
+                q.phone AS requester_phone,
+                (SELECT l.country FROM login_attempts l
+                 WHERE l.account_id = q.id AND l.outcome = 'success' AND l.country IS NOT NULL
+                 ORDER BY l.id DESC LIMIT 1) AS requester_country
          FROM desk_surveys s
          JOIN desk_tickets t ON t.id = s.ticket_id
          LEFT JOIN accounts a ON a.id = s.agent_id
+         LEFT JOIN accounts q ON q.id = t.requester_account_id
          WHERE s.sent_at >= $1 AND s.sent_at < $2
          ORDER BY s.sent_at, s.id LIMIT $3",
     )
@@ -205,6 +214,8 @@ where
                 score: r.try_get("score")?,
                 comment: r.try_get("comment")?,
                 answered_at: r.try_get("answered_at")?,
+                requester_phone: r.try_get("requester_phone")?,
+                requester_country: r.try_get("requester_country")?,
             })
         })
         .collect::<Result<_, sqlx::Error>>()

@@ -173,10 +173,12 @@ pub async fn satisfaction_report(
 }
 
 /// Every survey sent in the range, one line each, as CSV: cells a
-/// spreadsheet would read as a formula are prefixed with `'`. Supervisors.
+/// spreadsheet would read as a formula are prefixed with `'`. Surveys of
+/// tickets whose requester's region must not have its tickets exported
+/// (`privacy_regional_rules`, docs/privacy.md) are left out. Supervisors.
 #[utoipa::path(get, path = "/api/v1/desk/reports/satisfaction/export", tag = "desk", security(("bearer" = []), ("session_cookie" = [])),
     params(ReportQuery),
-    responses((status = 200, description = "CSV, one line per survey", content_type = "text/csv", body = String),
+    responses((status = 200, description = "CSV, one line per survey (none of a region whose tickets must not be exported)", content_type = "text/csv", body = String),
         (status = 401), (status = 403),
         (status = 422, description = "a date that is not one, a range backwards or over 366 days, an unknown `by` or time zone")))]
 pub async fn satisfaction_export(

@@ -265,6 +265,7 @@ async fn report_page(
         by: Some(pick("by", "agent".into())),
         tz: None,
     };
+    let withheld = report::withheld_regions(&app);
     let page = |report: Option<report::Report>| {
         let distribution = report.as_ref().map(|r| bars(&r.total.counts));
         let csv = url_with(
@@ -279,6 +280,7 @@ async fn report_page(
             report => report, asked_from => asked.from, asked_to => asked.to,
             asked_by => asked.by, bys => ["agent", "team", "channel", "category"],
             distribution => distribution, csv => csv, zone => viewer.zone_name(),
+            withheld => withheld.join(", "),
         }
     };
     let result = async {

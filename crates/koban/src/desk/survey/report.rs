@@ -10,6 +10,7 @@ use axum::http::HeaderMap;
 use jiff::tz::TimeZone;
 use koban_policy::audit::csv_safe_cell;
 use koban_policy::desk::survey::{range_ms, By, Tally};
+use koban_policy::privacy::regions;
 use std::collections::BTreeMap;
 
 /// The most lines an export holds: a year of a busy desk's surveys fits.
@@ -157,12 +158,31 @@ fn rfc3339(ms: i64) -> String {
         .unwrap_or_default()
 }
 
-/// The export: one line per survey sent in the range.
+/// The regions whose tickets must not be exported (privacy's regional
+/// rules, checked at start), for the report page's note.
+pub fn withheld_regions(app: &App) -> Vec<String> {
+    regions::parse(&app.config.privacy_regional_rules)
+        .unwrap_or_default()
+        .by_region
+        .into_iter()
+        .filter(|(_, rule)| !rule.export_tickets)
+        .map(|(region, _)| region)
+        .collect()
+}
+
+/// The export: one line per survey sent in the range, but none of a
+/// ticket whose requester's region's tickets must not be exported.
 pub async fn csv(app: &App, ask: &Ask) -> Result<String, DeskError> {
+    let rules = regions::parse(&app.config.privacy_regional_rules).unwrap_or_default();
     let rows = surveys::export(app.store.read(), ask.from_ms, ask.to_ms, MAX_EXPORT_ROWS).await?;
     let mut out =
         String::from("reference,sent_at,answered_at,score,comment,agent,team,channel,category\r\n");
     for r in rows {
+        let region =
+            regions::account_region(r.requester_phone.as_deref(), r.requester_country.as_deref());
+        if !rules.may_export_tickets(region.as_deref()) {
+            continue;
+        }
         let cells = [
             crate::desk::tickets::api::formatted(&r.reference),
             rfc3339(r.sent_at),
