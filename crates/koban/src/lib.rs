@@ -14,6 +14,7 @@ pub mod channels;
 pub mod config;
 pub mod crypto;
 pub mod delivery;
+pub mod demo;
 pub mod desk;
 pub mod dns;
 pub mod domain;

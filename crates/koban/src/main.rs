@@ -74,6 +74,14 @@ enum Command {
         #[command(subcommand)]
         command: SearchCommand,
     },
+    /// Fills an empty database with a month of a lived-in desk (staff and
+    /// teams, requesters, tickets in five languages, articles, surveys) and
+    /// prints how to sign in. Refuses a database that has accounts or tickets.
+    Demo {
+        /// full (about 300 tickets) or small (40, for a quick look).
+        #[arg(long, default_value = "full")]
+        size: String,
+    },
 }
 
 #[derive(Subcommand)]
@@ -327,6 +335,54 @@ async fn run(cli: Cli) -> Result<(), String> {
                 tickets as f64 / seconds.max(0.001),
                 engine.generation
             );
+            Ok(())
+        }
+        Command::Demo { size } => {
+            let size = koban::demo::Size::parse(&size).ok_or("--size: full or small")?;
+            let app = koban::app::start(config).await.map_err(|e| e.to_string())?;
+            let bar = indicatif::ProgressBar::new(0).with_style(
+                indicatif::ProgressStyle::with_template(
+                    "{msg:16} {bar:40} {pos}/{len} ({eta} left)",
+                )
+                .map_err(|e| e.to_string())?,
+            );
+            let started = std::time::Instant::now();
+            let progress = |stage: &str, done: u64, total: u64| {
+                bar.set_message(stage.to_string());
+                bar.set_length(total);
+                bar.set_position(done);
+            };
+            let made = koban::demo::run(&app, size, &progress)
+                .await
+                .map_err(|e| format!("demo: {e}"))?;
+            bar.finish_and_clear();
+            println!(
+                "made {} accounts ({} with 2FA, {} locked), {} tickets ({}), {} survey answers, {} articles and {} announcements in {:.1} s",
+                made.accounts,
+                made.two_factor,
+                made.locked,
+                made.tickets,
+                made.statuses
+                    .iter()
+                    .map(|(status, n)| format!("{n} {status}"))
+                    .collect::<Vec<_>>()
+                    .join(", "),
+                made.surveys_answered,
+                made.articles,
+                made.announcements,
+                started.elapsed().as_secs_f64()
+            );
+            println!(
+                "\nStart `koban serve` and sign in (demo passwords, change them before real use):"
+            );
+            for (who, (identifier, password)) in [
+                ("administrator", &made.admin),
+                ("supervisor", &made.supervisor),
+                ("agent", &made.agent),
+                ("requester", &made.user),
+            ] {
+                println!("  {who:14} {identifier}  /  {password}");
+            }
             Ok(())
         }
         // Answered before the configuration is read, above.

@@ -281,9 +281,26 @@ async fn sqlite_pool(url: &str, max: u32, writer: bool) -> Result<AnyPool, Store
     Ok(pool)
 }
 
-/// Milliseconds since the Unix epoch: how every time is stored.
+tokio::task_local! {
+    /// How far this task's clock is moved from the real one (`koban demo`
+    /// replays a month of a desk's life through the service functions).
+    static CLOCK_SHIFT_MS: i64;
+}
+
+/// Milliseconds since the Unix epoch: how every time is stored. Inside
+/// [`as_of`], the instant that scope stands at.
 pub fn now_ms() -> i64 {
-    jiff::Timestamp::now().as_millisecond()
+    let shift = CLOCK_SHIFT_MS.try_with(|s| *s).unwrap_or(0);
+    jiff::Timestamp::now().as_millisecond() + shift
+}
+
+/// Runs `work` as if it were `instant` (ms since the epoch): every
+/// [`now_ms`] it reads on this task is moved by the same amount, so what
+/// it stores is consistent with itself (events, SLA clocks, jobs' due
+/// times). Only `koban demo` uses it, to write a past that looks lived.
+pub async fn as_of<F: std::future::Future>(instant: i64, work: F) -> F::Output {
+    let shift = instant - jiff::Timestamp::now().as_millisecond();
+    CLOCK_SHIFT_MS.scope(shift, work).await
 }
 
 /// Shorthand used by repository code to read a column that must be there.

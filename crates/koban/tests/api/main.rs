@@ -15,6 +15,7 @@ mod browser;
 mod chromium;
 mod conventions;
 mod delivery;
+mod demo;
 mod desk;
 mod desk_admin_pages;
 mod desk_attachments;
