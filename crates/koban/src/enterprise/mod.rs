@@ -68,6 +68,11 @@ pub fn domain() -> Domain {
                 name: "member_search",
                 sql: include_str!("../../migrations/0034_member_search.sql"),
             },
+            Migration {
+                version: 41,
+                name: "member_search_gin",
+                sql: include_str!("../../migrations/0041_member_search_gin.sql"),
+            },
         ],
         // The security center's sign-in asks this domain which policies
         // govern an account.

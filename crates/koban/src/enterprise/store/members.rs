@@ -261,6 +261,17 @@ async fn nth_below(
     .await
 }
 
+// The members in order, each one's account read by its key as the page
+// needs it (`OFFSET 0` keeps PostgreSQL from turning the subquery back into
+// a join). PostgreSQL guesses that a LIKE of a few literal characters
+// matches next to no one (a fixed fraction per character), so with a plain
+// join it expects to read every member anyway and hashes all 100,000
+// accounts first: 1,597 buffers and 50-90 ms for any search, where a
+// common one needs 21 members (67 buffers, 0.1 ms) and the window at most
+// 2,000 (organizations run 3).
+const DIRECTORY_POSTGRES: &str = "org_members m CROSS JOIN LATERAL
+      (SELECT email, phone FROM accounts WHERE id = m.account_id OFFSET 0) a";
+
 async fn select(
     store: &Store,
     org_id: i64,
@@ -269,10 +280,11 @@ async fn select(
     limit: i64,
     among: Among,
 ) -> Result<Vec<MemberRow>, sqlx::Error> {
-    let mut sql = format!(
-        "SELECT {COLUMNS} FROM org_members m JOIN accounts a ON a.id = m.account_id
-         WHERE m.org_id = $1 AND m.account_id < $2"
-    );
+    let from = match store.backend() {
+        Backend::Sqlite => "org_members m JOIN accounts a ON a.id = m.account_id",
+        Backend::Postgres => DIRECTORY_POSTGRES,
+    };
+    let mut sql = format!("SELECT {COLUMNS} FROM {from} WHERE m.org_id = $1 AND m.account_id < $2");
     match among {
         Among::All => {}
         // Numbers the database gave, so safe to write into the statement.
