@@ -119,7 +119,10 @@ impl From<Hit> for SearchHit {
     fn from(h: Hit) -> SearchHit {
         SearchHit {
             kind: h.kind.as_str(),
-            reference: h.reference.as_deref().map(crate::desk::tickets::api::formatted),
+            reference: h
+                .reference
+                .as_deref()
+                .map(crate::desk::tickets::api::formatted),
             message_id: h.message_id,
             article_id: h.article_id,
             title: h.title,
@@ -147,7 +150,8 @@ fn instant(name: &str, text: &str, end: bool) -> Result<i64, Problem> {
         .parse()
         .map_err(|_| Problem::field(name, "invalid_value"))?;
     let day = if end {
-        date.tomorrow().map_err(|_| Problem::field(name, "invalid_value"))?
+        date.tomorrow()
+            .map_err(|_| Problem::field(name, "invalid_value"))?
     } else {
         date
     };
@@ -233,8 +237,15 @@ pub async fn search(
             return Err(Problem::field("team", "unknown_team"));
         }
     }
-    let from = q.from.as_deref().map(|t| instant("from", t, false)).transpose()?;
-    let to = q.to.as_deref().map(|t| instant("to", t, true)).transpose()?;
+    let from = q
+        .from
+        .as_deref()
+        .map(|t| instant("from", t, false))
+        .transpose()?;
+    let to =
+        q.to.as_deref()
+            .map(|t| instant("to", t, true))
+            .transpose()?;
     if let (Some(a), Some(b)) = (from, to) {
         if a > b {
             return Err(Problem::field("to", "invalid_value"));
@@ -258,7 +269,9 @@ pub async fn search(
         offset,
         limit,
     };
-    let engine = super::state(&app).engine().ok_or(SearchError::Unavailable)?;
+    let engine = super::state(&app)
+        .engine()
+        .ok_or(SearchError::Unavailable)?;
     let found = tokio::task::spawn_blocking(move || find::run(&engine, &parsed, &scope, &ask))
         .await
         .map_err(|e| Problem::internal(&e))?

@@ -76,7 +76,10 @@ fn ticket_fields(f: &Fields, t: &TicketDoc, doc: &mut TantivyDocument) {
     if let Some(a) = t.assignee_id {
         doc.add_i64(f.assignee, a);
     }
-    for r in [t.requester_account_id, t.contact_account_id].into_iter().flatten() {
+    for r in [t.requester_account_id, t.contact_account_id]
+        .into_iter()
+        .flatten()
+    {
         doc.add_i64(f.requester, r);
     }
     if let Some(o) = t.organization_id {
@@ -148,7 +151,9 @@ pub fn article(f: &Fields, a: &ArticleDoc) -> TantivyDocument {
 mod tests {
     #[test]
     fn answers_are_read_as_text() {
-        let text = super::answers_text(r#"{"device":"iPhone 15","order":12345,"tags":["a","b"],"ok":true}"#);
+        let text = super::answers_text(
+            r#"{"device":"iPhone 15","order":12345,"tags":["a","b"],"ok":true}"#,
+        );
         for part in ["iPhone 15", "12345", "a", "b"] {
             assert!(text.contains(part), "{text}");
         }

@@ -68,9 +68,10 @@ pub fn remove(root: &Path, generation: &str) {
 }
 
 fn prepare(index: &Index) {
-    index
-        .tokenizers()
-        .register(tokenizer::NAME, tantivy::tokenizer::TextAnalyzer::from(tokenizer::Koban));
+    index.tokenizers().register(
+        tokenizer::NAME,
+        tantivy::tokenizer::TextAnalyzer::from(tokenizer::Koban),
+    );
 }
 
 impl Engine {
@@ -87,12 +88,18 @@ impl Engine {
                 .load_metas()?
                 .payload
                 .and_then(|p| serde_json::from_str(&p).ok());
-            let Some(Payload { version: VERSION, seq }) = payload else {
+            let Some(Payload {
+                version: VERSION,
+                seq,
+            }) = payload
+            else {
                 return Err(tantivy::TantivyError::InvalidArgument("old version".into()));
             };
             let (schema, fields) = Fields::schema();
             if index.schema() != schema {
-                return Err(tantivy::TantivyError::InvalidArgument("other schema".into()));
+                return Err(tantivy::TantivyError::InvalidArgument(
+                    "other schema".into(),
+                ));
             }
             Ok((Engine::around(index, fields, generation.clone())?, seq))
         })();
@@ -107,7 +114,11 @@ impl Engine {
 
     /// A new, empty generation (not yet in use).
     pub fn create(root: &Path) -> tantivy::Result<Engine> {
-        let generation = format!("g-{}{}", crate::store::now_ms(), crate::crypto::random_token(4).replace(['-', '_'], "x"));
+        let generation = format!(
+            "g-{}{}",
+            crate::store::now_ms(),
+            crate::crypto::random_token(4).replace(['-', '_'], "x")
+        );
         let path = root.join(&generation);
         std::fs::create_dir_all(&path)?;
         let (schema, fields) = Fields::schema();

@@ -80,7 +80,10 @@ fn exact(term: Term) -> Box<dyn TQuery> {
 /// The terms at their offsets, in one field: a term, or a phrase.
 fn in_order(field: Field, terms: &[(usize, String)]) -> Box<dyn TQuery> {
     if let [(_, only)] = terms {
-        return Box::new(TermQuery::new(term(field, only), IndexRecordOption::WithFreqs));
+        return Box::new(TermQuery::new(
+            term(field, only),
+            IndexRecordOption::WithFreqs,
+        ));
     }
     let terms = terms.iter().map(|(p, t)| (*p, term(field, t))).collect();
     Box::new(PhraseQuery::new_with_offset(terms))

@@ -31,7 +31,9 @@ async fn follow(app: Arc<App>, mut stop: watch::Receiver<bool>) {
     let mut checked_generation = std::time::Instant::now();
     while !*stop.borrow() {
         let step = match current.take() {
-            None => start(&app, &root).await.map(|(e, seq)| (e, Follow::new(seq))),
+            None => start(&app, &root)
+                .await
+                .map(|(e, seq)| (e, Follow::new(seq))),
             Some((engine, mut follow)) => {
                 // A generation published by `koban search reindex` replaces ours.
                 if checked_generation.elapsed() > Duration::from_secs(1) {
@@ -58,7 +60,9 @@ async fn follow(app: Arc<App>, mut stop: watch::Receiver<bool>) {
                 state.set(Some(engine.clone()));
                 current = Some((engine, follow));
             }
-            Err(error) => tracing::warn!(%error, "search: the index could not be opened or rebuilt; retrying"),
+            Err(error) => {
+                tracing::warn!(%error, "search: the index could not be opened or rebuilt; retrying")
+            }
         }
         tokio::select! {
             _ = tokio::time::sleep(POLL) => {}
@@ -69,7 +73,10 @@ async fn follow(app: Arc<App>, mut stop: watch::Receiver<bool>) {
 
 /// Opens the index in use, or rebuilds it when it is missing, unreadable,
 /// of another version, or behind what pruning removed.
-async fn start(app: &App, root: &std::path::Path) -> Result<(Arc<Engine>, i64), rebuild::RebuildError> {
+async fn start(
+    app: &App,
+    root: &std::path::Path,
+) -> Result<(Arc<Engine>, i64), rebuild::RebuildError> {
     let root_owned = root.to_path_buf();
     let opened = tokio::task::spawn_blocking(move || Engine::open(&root_owned))
         .await
@@ -79,12 +86,19 @@ async fn start(app: &App, root: &std::path::Path) -> Result<(Arc<Engine>, i64), 
         if seq >= pruned {
             return Ok((Arc::new(engine), seq));
         }
-        tracing::info!(seq, pruned, "search index is behind the pruned change log; rebuilding it");
+        tracing::info!(
+            seq,
+            pruned,
+            "search index is behind the pruned change log; rebuilding it"
+        );
     }
     let started = std::time::Instant::now();
     let old = engine::current(root);
     let (engine, seq) = rebuild::rebuild(app, &|_, _| {}).await?;
-    tracing::info!(ms = started.elapsed().as_millis() as u64, "search index rebuilt");
+    tracing::info!(
+        ms = started.elapsed().as_millis() as u64,
+        "search index rebuilt"
+    );
     if let Some(old) = old.filter(|o| *o != engine.generation) {
         engine::remove(root, &old);
     }
@@ -93,7 +107,11 @@ async fn start(app: &App, root: &std::path::Path) -> Result<(Arc<Engine>, i64), 
 
 /// Reads the changes after the cursor (and the gaps still awaited) and
 /// applies them in one commit.
-async fn poll(app: &App, engine: &Arc<Engine>, follow: &mut Follow) -> Result<(), rebuild::RebuildError> {
+async fn poll(
+    app: &App,
+    engine: &Arc<Engine>,
+    follow: &mut Follow,
+) -> Result<(), rebuild::RebuildError> {
     let pool = app.store.read();
     let changes = store::changes(pool, follow.high(), &follow.gaps(), BATCH).await?;
     if changes.is_empty() {
@@ -121,8 +139,16 @@ async fn poll(app: &App, engine: &Arc<Engine>, follow: &mut Follow) -> Result<()
     // of the ticket's document); its own key goes too, for a message that
     // was deleted or moved to another ticket.
     let message_ids: Vec<i64> = messages.into_iter().collect();
-    tickets.extend(store::messages(pool, &message_ids).await?.iter().map(|m| m.ticket_id));
-    let mut keys: Vec<String> = message_ids.iter().map(|id| documents::message_key(*id)).collect();
+    tickets.extend(
+        store::messages(pool, &message_ids)
+            .await?
+            .iter()
+            .map(|m| m.ticket_id),
+    );
+    let mut keys: Vec<String> = message_ids
+        .iter()
+        .map(|id| documents::message_key(*id))
+        .collect();
     let ticket_ids: Vec<i64> = tickets.into_iter().collect();
     let ticket_rows = store::tickets(pool, &ticket_ids).await?;
     let message_rows = store::messages_of(pool, &ticket_ids).await?;

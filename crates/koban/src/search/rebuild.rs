@@ -76,7 +76,10 @@ pub async fn rebuild(
         let page = articles::all(app, after, PAGE).await?;
         let Some(last) = page.last() else { break };
         after = last.id;
-        let docs = page.iter().map(|a| documents::article(&fields, a)).collect();
+        let docs = page
+            .iter()
+            .map(|a| documents::article(&fields, a))
+            .collect();
         let e = engine.clone();
         tokio::task::spawn_blocking(move || e.add(docs))
             .await

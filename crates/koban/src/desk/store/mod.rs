@@ -8,8 +8,8 @@ pub mod attachments;
 pub mod channel_messages;
 pub mod forms;
 pub mod merge;
-pub mod surveys;
 pub mod reports;
+pub mod surveys;
 
 use crate::store::{Batch, StoreError, Value};
 use sqlx::any::AnyRow;
