@@ -98,7 +98,7 @@ pub(super) async fn read_mail(
     stored: &Stored,
 ) -> Result<Result<Mail, String>, EmailError> {
     match read::split_mail(app, stored).await? {
-        read::Read::Parsed(mail) => return Ok(mail),
+        read::Read::Parsed(mail) => return Ok(*mail),
         read::Read::Whole(why) => {
             tracing::debug!(inbound = stored.id, why, "inbound mail read whole");
         }

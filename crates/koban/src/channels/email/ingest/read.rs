@@ -16,7 +16,7 @@ use std::sync::Arc;
 
 /// What [`split_mail`] found.
 pub(super) enum Read {
-    Parsed(Result<Mail, String>),
+    Parsed(Box<Result<Mail, String>>),
     /// The walk gave up: read the mail whole.
     Whole(&'static str),
 }
@@ -47,7 +47,7 @@ impl<W: Write> Write for Limited<W> {
 pub(super) async fn split_mail(app: &App, stored: &Stored) -> Result<Read, EmailError> {
     let limit = app.config.email_max_message_bytes.saturating_add(64 * 1024);
     let Some((first, _size)) = store::raw(app.store.read(), stored.id).await? else {
-        return Ok(Read::Parsed(Err("raw mail pruned".into())));
+        return Ok(Read::Parsed(Box::new(Err("raw mail pruned".into()))));
     };
     let dir = std::path::Path::new(&app.config.data_dir).join("tmp");
     let cap = usize::try_from(crate::desk::attachments::limits().max_bytes).unwrap_or(usize::MAX);
@@ -63,7 +63,7 @@ pub(super) async fn split_mail(app: &App, stored: &Stored) -> Result<Read, Email
         // In slices, so the limit is checked before much more is inflated.
         for slice in deflated.chunks(4096) {
             if let Err(e) = decoder.write_all(slice) {
-                return Ok(Read::Parsed(Err(e.to_string())));
+                return Ok(Read::Parsed(Box::new(Err(e.to_string()))));
             }
         }
         drop(deflated);
@@ -75,7 +75,7 @@ pub(super) async fn split_mail(app: &App, stored: &Stored) -> Result<Read, Email
     }
     let splitter = match decoder.finish() {
         Ok(limited) => limited.inner,
-        Err(e) => return Ok(Read::Parsed(Err(e.to_string()))),
+        Err(e) => return Ok(Read::Parsed(Box::new(Err(e.to_string())))),
     };
     let split = match splitter.finish() {
         Ok(split) => split,
@@ -101,7 +101,7 @@ pub(super) async fn split_mail(app: &App, stored: &Stored) -> Result<Read, Email
         });
     }
     let trusted = &settings(app).trusted_authserv_ids;
-    Ok(Read::Parsed(
+    Ok(Read::Parsed(Box::new(
         parse::parse_skeleton(&split.skeleton, &taken, trusted).map_err(|e| e.to_string()),
-    ))
+    )))
 }

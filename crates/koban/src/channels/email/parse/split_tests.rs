@@ -306,7 +306,7 @@ fn contains(haystack: &[u8], needle: &[u8]) -> bool {
 fn an_unclear_mail_is_given_as_it_is_or_read_whole() {
     let head = "Content-Type: multipart/mixed; boundary=\"b\"\r\n\r\n--b\r\nContent-Type: application/pdf\r\nContent-Transfer-Encoding: base64\r\n\r\n";
     // A boundary inside a line, before the file: nothing is taken out.
-    let early = format!("Content-Type: multipart/mixed; boundary=\"b\"\r\n\r\nsee --b here\r\n--b\r\nContent-Type: application/pdf\r\nContent-Transfer-Encoding: base64\r\n\r\nJVBERi0xLjQK\r\n--b--\r\n");
+    let early = "Content-Type: multipart/mixed; boundary=\"b\"\r\n\r\nsee --b here\r\n--b\r\nContent-Type: application/pdf\r\nContent-Transfer-Encoding: base64\r\n\r\nJVBERi0xLjQK\r\n--b--\r\n";
     let given = split(early.as_bytes(), 5, 0).unwrap();
     assert!(given.streamed.is_empty());
     assert_eq!(given.skeleton, early.as_bytes());
