@@ -5,6 +5,7 @@
 //! or open a ticket waits in a status an agent can list.
 
 mod clues;
+mod read;
 mod write;
 
 pub(super) use write::{join, open};
@@ -96,6 +97,12 @@ pub(super) async fn read_mail(
     app: &App,
     stored: &Stored,
 ) -> Result<Result<Mail, String>, EmailError> {
+    match read::split_mail(app, stored).await? {
+        read::Read::Parsed(mail) => return Ok(*mail),
+        read::Read::Whole(why) => {
+            tracing::debug!(inbound = stored.id, why, "inbound mail read whole");
+        }
+    }
     let raw = match raw_of(app, stored).await? {
         Ok(raw) => raw,
         Err(why) => return Ok(Err(why)),

@@ -153,7 +153,15 @@ async fn upload_files(app: &App, mail: &Mail) -> (Vec<String>, Vec<serde_json::V
             refused.push(json!({ "file_name": file.name, "code": "attachment_too_large" }));
             continue;
         }
-        let bytes = file.bytes.clone();
+        // One file in memory at a time: a spooled one is read only now.
+        let bytes = match file.content() {
+            Ok(bytes) => bytes,
+            Err(e) => {
+                tracing::warn!(error = %e, file = %file.name, "a mail's spooled file could not be read back");
+                refused.push(json!({ "file_name": file.name, "code": "refused" }));
+                continue;
+            }
+        };
         match attachments::upload(app, None, DeskUploadKind::Attachment, &file.name, bytes).await {
             Ok(uploaded) => tokens.push(uploaded.token),
             Err(e) => refused.push(json!({ "file_name": file.name, "code": refusal_code(&e) })),

@@ -3,7 +3,7 @@
 //! parts, forwards nested a hundred deep, gigabytes of attachments) costs
 //! a bounded amount of work and says what was cut.
 
-use super::{html, names, File};
+use super::{html, names, File, Taken};
 use mail_parser::{Message, MessagePart, MimeHeaders, PartType};
 
 /// Parts of one message looked at (text bodies and attachments each).
@@ -37,7 +37,7 @@ impl Body {
     }
 }
 
-pub fn read(message: &mut Message) -> Body {
+pub fn read(message: &mut Message, taken: &[Taken]) -> Body {
     let mut body = Body {
         charset: message
             .text_part(0)
@@ -69,7 +69,7 @@ pub fn read(message: &mut Message) -> Body {
         body.html = Some(html::sanitise(h)).filter(|h| !h.trim().is_empty());
     }
     let mut text = std::mem::take(&mut body.text);
-    collect(message, 0, &mut body, &mut text);
+    collect(message, 0, &mut body, &mut text, taken);
     if text.len() > MAX_TEXT_BYTES {
         let mut cut = MAX_TEXT_BYTES;
         while !text.is_char_boundary(cut) {
@@ -146,7 +146,13 @@ fn note_charset(part: &MessagePart, body: &mut Body) {
 /// appended to `text` as a forwarded block.
 /// Files are moved out of the parsed message, not copied: a large file
 /// is held once.
-fn collect(message: &mut Message, depth: usize, body: &mut Body, text: &mut String) {
+fn collect(
+    message: &mut Message,
+    depth: usize,
+    body: &mut Body,
+    text: &mut String,
+    taken: &[Taken],
+) {
     if message.attachments.len() > MAX_PARTS {
         body.problem(format!(
             "{} attachments: only the first {MAX_PARTS} were read",
@@ -174,7 +180,7 @@ fn collect(message: &mut Message, depth: usize, body: &mut Body, text: &mut Stri
                 continue;
             }
             text.push_str(&forwarded_block(forwarded, body));
-            collect(forwarded, depth + 1, body, text);
+            collect(forwarded, depth + 1, body, text, taken);
             continue;
         }
         if unparsed_multipart(part) {
@@ -188,7 +194,7 @@ fn collect(message: &mut Message, depth: usize, body: &mut Body, text: &mut Stri
             text.push_str(raw.replace("\r\n", "\n").trim());
             continue;
         }
-        keep_file(part, body);
+        keep_file(part, body, taken);
     }
 }
 
@@ -224,14 +230,18 @@ fn forwarded_block(forwarded: &Message, body: &mut Body) -> String {
     block
 }
 
-fn keep_file(part: &mut MessagePart, body: &mut Body) {
+fn keep_file(part: &mut MessagePart, body: &mut Body, taken: &[Taken]) {
     if body.files.len() >= MAX_FILES {
         body.problem(format!(
             "more than {MAX_FILES} files: the rest were not kept"
         ));
         return;
     }
-    let size = part.contents().len();
+    // A file taken out before parsing: its reference stands for it.
+    let taken = taken
+        .iter()
+        .find(|t| part.contents() == t.marker.as_slice());
+    let size = taken.map_or(part.contents().len(), |t| t.size);
     // A file the desk would refuse anyway is named, not kept.
     let too_large = size as u64 > body.max_file_bytes;
     if !too_large && body.file_bytes + size > MAX_FILE_BYTES {
@@ -262,11 +272,16 @@ fn keep_file(part: &mut MessagePart, body: &mut Body) {
                 .content_disposition()
                 .is_some_and(|d| d.ctype().eq_ignore_ascii_case("inline")));
     let name = names::file_name(part.attachment_name(), &content_type);
-    let bytes = if too_large {
-        bytes::Bytes::new()
-    } else {
-        body.file_bytes += size;
-        take_contents(part)
+    let (bytes, spooled) = match taken {
+        _ if too_large => (bytes::Bytes::new(), None),
+        Some(taken) => {
+            body.file_bytes += size;
+            (bytes::Bytes::new(), taken.spooled.clone())
+        }
+        None => {
+            body.file_bytes += size;
+            (take_contents(part), None)
+        }
     };
     body.files.push(File {
         name,
@@ -275,6 +290,7 @@ fn keep_file(part: &mut MessagePart, body: &mut Body) {
         size,
         inline,
         content_id,
+        spooled,
     });
 }
 

@@ -8,6 +8,10 @@
 mod body;
 mod html;
 mod names;
+pub mod split;
+#[cfg(test)]
+mod split_tests;
+pub mod spool;
 #[cfg(test)]
 mod tests;
 
@@ -35,6 +39,29 @@ pub struct File {
     pub inline: bool,
     /// Without angle brackets: what the HTML's `cid:` images name.
     pub content_id: Option<String>,
+    /// Where the bytes wait when the file was taken out before parsing
+    /// ([`split`]); `bytes` is then empty.
+    pub spooled: Option<std::sync::Arc<spool::Spooled>>,
+}
+
+impl File {
+    /// The file's bytes, read from its spool when it has one.
+    pub fn content(&self) -> std::io::Result<bytes::Bytes> {
+        match &self.spooled {
+            Some(spooled) => spooled.read(),
+            None => Ok(self.bytes.clone()),
+        }
+    }
+}
+
+/// A file taken out of the mail before parsing: the part of the skeleton
+/// whose contents are `marker` is this file.
+pub struct Taken {
+    pub marker: Vec<u8>,
+    /// Decoded size, in bytes.
+    pub size: usize,
+    /// `None` when it was larger than the desk takes.
+    pub spooled: Option<std::sync::Arc<spool::Spooled>>,
 }
 
 /// What a trusted relay's `Authentication-Results` said.
@@ -109,6 +136,15 @@ fn one_line(text: &str, max: usize) -> String {
 /// Parses `raw`. `trusted_authserv_ids` are the relays whose
 /// `Authentication-Results` are believed.
 pub fn parse(raw: &[u8], trusted_authserv_ids: &[String]) -> Result<Mail, Unreadable> {
+    parse_skeleton(raw, &[], trusted_authserv_ids)
+}
+
+/// Parses a mail whose files `taken` were taken out of it ([`split`]).
+pub fn parse_skeleton(
+    raw: &[u8],
+    taken: &[Taken],
+    trusted_authserv_ids: &[String],
+) -> Result<Mail, Unreadable> {
     let mut message = MessageParser::default()
         .parse(raw)
         .ok_or(Unreadable::NoHeaders)?;
@@ -129,7 +165,7 @@ pub fn parse(raw: &[u8], trusted_authserv_ids: &[String]) -> Result<Mail, Unread
                 .filter(|n| !n.is_empty()),
         })
     };
-    let body = body::read(&mut message);
+    let body = body::read(&mut message, taken);
     let header_text = |name: &str| {
         message
             .header(name)
