@@ -302,9 +302,7 @@ pub async fn answer(app: &App, asker: Asker, q: &SearchQuery) -> Result<SearchPa
         offset,
         limit,
     };
-    let engine = super::state(app)
-        .engine()
-        .ok_or(SearchError::Unavailable)?;
+    let engine = super::state(app).engine().ok_or(SearchError::Unavailable)?;
     let found = tokio::task::spawn_blocking(move || find::run(&engine, &parsed, &scope, &ask))
         .await
         .map_err(|e| Problem::internal(&e))?
