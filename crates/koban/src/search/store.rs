@@ -67,6 +67,9 @@ fn ticket(row: &AnyRow) -> Result<TicketDoc, sqlx::Error> {
     })
 }
 
+/// A message's columns as [`message`] reads them.
+const MESSAGE_SQL: &str = "SELECT id, ticket_id, public, body, created_at FROM desk_messages";
+
 fn message(row: &AnyRow) -> Result<MessageDoc, sqlx::Error> {
     Ok(MessageDoc {
         id: row.try_get("id")?,
@@ -83,6 +86,28 @@ fn params(from: usize, n: usize) -> String {
         .map(|i| format!("${i}"))
         .collect::<Vec<_>>()
         .join(", ")
+}
+
+/// The rows of `select` (which ends in the column to match) whose
+/// column is one of `ids`, read in chunks of 200 parameters.
+async fn rows_in<T>(
+    pool: &AnyPool,
+    select: &str,
+    ids: &[i64],
+    read: impl Fn(&AnyRow) -> Result<T, sqlx::Error>,
+) -> Result<Vec<T>, StoreError> {
+    let mut out = Vec::new();
+    for chunk in ids.chunks(200) {
+        let sql = format!("{select} IN ({})", params(1, chunk.len()));
+        let mut query = sqlx::query(&sql);
+        for id in chunk {
+            query = query.bind(*id);
+        }
+        for row in query.fetch_all(pool).await? {
+            out.push(read(&row)?);
+        }
+    }
+    Ok(out)
 }
 
 /// Changes after `high`, and those among `gaps` (numbers skipped over
@@ -109,37 +134,15 @@ pub async fn changes(
     .await?;
     let mut out = rows.iter().map(read).collect::<Result<Vec<_>, _>>()?;
     // The oldest gaps first; a poll asks for a bounded number of them.
-    for chunk in gaps.chunks(100).take(2) {
-        let sql = format!(
-            "SELECT seq, kind, entity_id FROM search_changes WHERE seq IN ({})",
-            params(1, chunk.len())
-        );
-        let mut query = sqlx::query(&sql);
-        for seq in chunk {
-            query = query.bind(*seq);
-        }
-        let rows = query.fetch_all(pool).await?;
-        for row in &rows {
-            out.push(read(row)?);
-        }
-    }
+    let oldest = &gaps[..gaps.len().min(200)];
+    let select = "SELECT seq, kind, entity_id FROM search_changes WHERE seq";
+    out.extend(rows_in(pool, select, oldest, read).await?);
     Ok(out)
 }
 
 /// The tickets of these ids that still exist.
 pub async fn tickets(pool: &AnyPool, ids: &[i64]) -> Result<Vec<TicketDoc>, StoreError> {
-    let mut out = Vec::new();
-    for chunk in ids.chunks(200) {
-        let sql = format!("{TICKET_SQL} WHERE t.id IN ({})", params(1, chunk.len()));
-        let mut query = sqlx::query(&sql);
-        for id in chunk {
-            query = query.bind(*id);
-        }
-        for row in query.fetch_all(pool).await? {
-            out.push(ticket(&row)?);
-        }
-    }
-    Ok(out)
+    rows_in(pool, &format!("{TICKET_SQL} WHERE t.id"), ids, ticket).await
 }
 
 /// Up to `limit` tickets with ids above `after`, in id order: the rebuild's pages.
@@ -163,72 +166,40 @@ pub async fn messages_of_range(
     from: i64,
     to: i64,
 ) -> Result<Vec<MessageDoc>, StoreError> {
-    let rows = sqlx::query(
-        "SELECT id, ticket_id, public, body, created_at FROM desk_messages \
-         WHERE ticket_id >= $1 AND ticket_id <= $2",
-    )
-    .bind(from)
-    .bind(to)
-    .fetch_all(pool)
-    .await?;
+    let sql = format!("{MESSAGE_SQL} WHERE ticket_id >= $1 AND ticket_id <= $2");
+    let rows = sqlx::query(&sql)
+        .bind(from)
+        .bind(to)
+        .fetch_all(pool)
+        .await?;
     Ok(rows.iter().map(message).collect::<Result<_, _>>()?)
 }
 
 /// The messages of these tickets.
 pub async fn messages_of(pool: &AnyPool, tickets: &[i64]) -> Result<Vec<MessageDoc>, StoreError> {
-    let mut out = Vec::new();
-    for chunk in tickets.chunks(200) {
-        let sql = format!(
-            "SELECT id, ticket_id, public, body, created_at FROM desk_messages WHERE ticket_id IN ({})",
-            params(1, chunk.len())
-        );
-        let mut query = sqlx::query(&sql);
-        for id in chunk {
-            query = query.bind(*id);
-        }
-        for row in query.fetch_all(pool).await? {
-            out.push(message(&row)?);
-        }
-    }
-    Ok(out)
+    rows_in(
+        pool,
+        &format!("{MESSAGE_SQL} WHERE ticket_id"),
+        tickets,
+        message,
+    )
+    .await
 }
 
 /// The messages of these ids that still exist.
 pub async fn messages(pool: &AnyPool, ids: &[i64]) -> Result<Vec<MessageDoc>, StoreError> {
-    let mut out = Vec::new();
-    for chunk in ids.chunks(200) {
-        let sql = format!(
-            "SELECT id, ticket_id, public, body, created_at FROM desk_messages WHERE id IN ({})",
-            params(1, chunk.len())
-        );
-        let mut query = sqlx::query(&sql);
-        for id in chunk {
-            query = query.bind(*id);
-        }
-        for row in query.fetch_all(pool).await? {
-            out.push(message(&row)?);
-        }
-    }
-    Ok(out)
+    rows_in(pool, &format!("{MESSAGE_SQL} WHERE id"), ids, message).await
 }
 
 /// The tickets whose requester is one of these contacts.
 pub async fn tickets_of_contacts(pool: &AnyPool, contacts: &[i64]) -> Result<Vec<i64>, StoreError> {
-    let mut out = Vec::new();
-    for chunk in contacts.chunks(200) {
-        let sql = format!(
-            "SELECT id FROM desk_tickets WHERE requester_contact_id IN ({})",
-            params(1, chunk.len())
-        );
-        let mut query = sqlx::query(&sql);
-        for id in chunk {
-            query = query.bind(*id);
-        }
-        for row in query.fetch_all(pool).await? {
-            out.push(row.try_get("id")?);
-        }
-    }
-    Ok(out)
+    rows_in(
+        pool,
+        "SELECT id FROM desk_tickets WHERE requester_contact_id",
+        contacts,
+        |row| row.try_get("id"),
+    )
+    .await
 }
 
 /// How many tickets there are (the rebuild's progress bar).
