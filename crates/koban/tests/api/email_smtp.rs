@@ -16,6 +16,8 @@ use std::time::{Duration, Instant};
 use tokio::io::{AsyncReadExt, AsyncWriteExt};
 use tokio::net::TcpStream;
 
+mod spill;
+
 const DESK: &str = "support@desk.example";
 const SEND_PY: &str = concat!(env!("CARGO_MANIFEST_DIR"), "/tests/api/email_smtp/send.py");
 

@@ -35,9 +35,13 @@ pub enum Accepted {
 
 /// A mail being received, kept only deflated: the listener writes DATA
 /// into it as it arrives, so a large mail is never held whole (nor grown
-/// by doubling a buffer) before it is stored.
+/// by doubling a buffer) before it is stored, and hands its full pieces
+/// to the database as they fill ([`Incoming::spill`]), so it holds at
+/// most the first piece and the one being filled.
 pub struct Incoming {
     encoder: DeflateEncoder<Pieces>,
+    /// The key of the pieces spilled so far, once there are any.
+    receipt: Option<String>,
     /// The header block, until its end is seen (its Message-ID is the
     /// mail's identity); at most [`MAX_HEAD_BYTES`].
     head: Vec<u8>,
@@ -70,6 +74,7 @@ impl Incoming {
     pub fn new() -> Incoming {
         Incoming {
             encoder: DeflateEncoder::new(Pieces::default(), Compression::fast()),
+            receipt: None,
             head: Vec::new(),
             head_ended: false,
             identity: Identity::Hashing(Sha256::new()),
@@ -123,11 +128,49 @@ impl Incoming {
                     .unwrap_or_else(|| format!("sha256:{}", hex::encode(digest.finalize())))
             }
         };
+        let pieces = self.encoder.finish()?;
         Ok(Deflated {
-            pieces: self.encoder.finish()?.0,
+            spilled: self.receipt.map(|receipt| (receipt, pieces.spilled)),
+            pieces: pieces.pieces,
             identity,
             size: self.size,
         })
+    }
+
+    /// Whether full pieces wait to be [spilled](Incoming::spill).
+    pub fn spillable(&self) -> bool {
+        self.encoder.get_ref().full().len() > 0
+    }
+
+    /// Writes the full pieces after the first to the database, under this
+    /// mail's receipt, and lets them go.
+    pub async fn spill(&mut self, app: &App) -> Result<(), EmailError> {
+        let full = self.encoder.get_mut().take_full();
+        if full.is_empty() {
+            return Ok(());
+        }
+        let receipt = self
+            .receipt
+            .get_or_insert_with(|| crate::crypto::random_token(16))
+            .clone();
+        let first_seq = self.encoder.get_ref().spilled - full.len() as i64 + 1;
+        let now = now_ms();
+        let mut tx = app.store.write().begin().await?;
+        for (seq, piece) in (first_seq..).zip(&full) {
+            store::spill_piece(&mut *tx, &receipt, seq, piece, now).await?;
+        }
+        tx.commit().await?;
+        Ok(())
+    }
+
+    /// Drops the mail, and the pieces it spilled.
+    pub async fn abandon(self, app: &App) {
+        if let Some(receipt) = self.receipt {
+            if let Err(error) = store::drop_spilled(app.store.write(), &receipt).await {
+                // The hourly prune deletes them.
+                tracing::warn!(%error, "a refused mail's spilled pieces were left");
+            }
+        }
     }
 }
 
@@ -138,20 +181,42 @@ pub const PIECE_BYTES: usize = 256 * 1024;
 
 /// Deflated bytes in pieces of [`PIECE_BYTES`], each allocated once at
 /// its full size: a growing buffer would double (and, while it moves,
-/// be held twice).
+/// be held twice). The first piece stays (it goes in the mail's row);
+/// full ones after it may be taken out to be spilled.
 #[derive(Default)]
-pub struct Pieces(Vec<Vec<u8>>);
+pub struct Pieces {
+    pieces: Vec<Vec<u8>>,
+    /// How many were taken out: the pieces left after the first follow
+    /// them in order.
+    spilled: i64,
+}
+
+impl Pieces {
+    /// The full pieces after the first: all but the first and the last.
+    fn full(&self) -> &[Vec<u8>] {
+        match self.pieces.len() {
+            0..=2 => &[],
+            n => &self.pieces[1..n - 1],
+        }
+    }
+
+    fn take_full(&mut self) -> Vec<Vec<u8>> {
+        let n = self.full().len();
+        self.spilled += n as i64;
+        self.pieces.drain(1..1 + n).collect()
+    }
+}
 
 impl Write for Pieces {
     fn write(&mut self, bytes: &[u8]) -> std::io::Result<usize> {
-        match self.0.last_mut() {
+        match self.pieces.last_mut() {
             Some(last) if last.len() < PIECE_BYTES => {
                 let take = bytes.len().min(PIECE_BYTES - last.len());
                 last.extend_from_slice(&bytes[..take]);
                 Ok(take)
             }
             _ => {
-                self.0.push(Vec::with_capacity(PIECE_BYTES));
+                self.pieces.push(Vec::with_capacity(PIECE_BYTES));
                 self.write(bytes)
             }
         }
@@ -164,8 +229,12 @@ impl Write for Pieces {
 
 /// A received mail, deflated.
 pub struct Deflated {
-    /// The deflated stream in order, each piece at most [`PIECE_BYTES`].
+    /// The deflated stream in order, each piece at most [`PIECE_BYTES`]:
+    /// the first, then those after the spilled ones.
     pub pieces: Vec<Vec<u8>>,
+    /// The receipt of the pieces spilled to the database during DATA, and
+    /// how many: they come between the first piece and the others.
+    pub spilled: Option<(String, i64)>,
     /// Its Message-ID, else `sha256:` and the digest of its bytes.
     pub identity: String,
     pub size: usize,
@@ -215,9 +284,18 @@ pub async fn accept_incoming(
         raw_size: deflated.size as i64,
     };
     let Some(id) = store::insert(&mut tx, &arrival, now).await? else {
+        drop(tx);
+        if let Some((receipt, _)) = &deflated.spilled {
+            store::drop_spilled(app.store.write(), receipt).await?;
+        }
         return Ok(Accepted::Duplicate);
     };
-    for (seq, piece) in (1..).zip(rest) {
+    let mut next_seq = 1;
+    if let Some((receipt, spilled)) = &deflated.spilled {
+        store::adopt_spilled(&mut tx, id, receipt).await?;
+        next_seq += spilled;
+    }
+    for (seq, piece) in (next_seq..).zip(rest) {
         store::insert_piece(&mut tx, id, seq, piece).await?;
     }
     crate::jobs::enqueue(
@@ -350,6 +428,20 @@ pub const PRUNE_JOB: JobKind = JobKind {
 
 fn run_prune<'a>(app: &'a Arc<App>, _job: &'a crate::jobs::Job) -> JobFuture<'a> {
     Box::pin(async move {
+        // Pieces of mails whose session a crash ended: no DATA lasts
+        // beyond `email_smtp_data_timeout_seconds` (10 minutes by default).
+        let timeout_ms = i64::try_from(
+            app.config
+                .email_smtp_data_timeout_seconds
+                .saturating_mul(1000),
+        )
+        .unwrap_or(i64::MAX);
+        let abandoned = now_ms()
+            .saturating_sub(timeout_ms)
+            .saturating_sub(crate::jobs::HOUR_MS);
+        store::prune_spilled(app.store.write(), abandoned)
+            .await
+            .map_err(|e| e.to_string())?;
         let days = app.config.email_raw_retention_days.max(1);
         let before = now_ms() - days * 86_400_000;
         // In slices, so one run never holds the writer for long.

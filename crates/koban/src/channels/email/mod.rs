@@ -153,6 +153,11 @@ pub fn domain() -> Domain {
                 name: "email_raw_chunks",
                 sql: include_str!("../../../migrations/0025_email_raw_chunks.sql"),
             },
+            Migration {
+                version: 46,
+                name: "email_receiving_chunks",
+                sql: include_str!("../../../migrations/0046_email_receiving_chunks.sql"),
+            },
         ],
         jobs: &[ingest::JOB, inbound::PRUNE_JOB],
         pages: pages::router,

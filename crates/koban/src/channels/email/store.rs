@@ -142,6 +142,73 @@ pub async fn insert_piece(
     Ok(())
 }
 
+/// Keeps piece `seq` of a mail the listener is still reading (migration
+/// 0046), under the session's `receipt`.
+pub async fn spill_piece<'e, E>(
+    executor: E,
+    receipt: &str,
+    seq: i64,
+    bytes: &[u8],
+    now: i64,
+) -> Result<(), StoreError>
+where
+    E: Executor<'e, Database = Any>,
+{
+    sqlx::query(
+        "INSERT INTO email_receiving_chunks (receipt, seq, bytes, created_at) VALUES ($1, $2, $3, $4)",
+    )
+    .bind(receipt)
+    .bind(seq)
+    .bind(bytes)
+    .bind(now)
+    .execute(executor)
+    .await?;
+    Ok(())
+}
+
+/// Makes the pieces kept under `receipt` mail `id`'s, in the transaction
+/// that stores it.
+pub async fn adopt_spilled(
+    tx: &mut Transaction<'_, Any>,
+    id: i64,
+    receipt: &str,
+) -> Result<(), StoreError> {
+    sqlx::query(
+        "INSERT INTO email_inbound_chunks (inbound_id, seq, bytes)
+         SELECT $1, seq, bytes FROM email_receiving_chunks WHERE receipt = $2",
+    )
+    .bind(id)
+    .bind(receipt)
+    .execute(&mut **tx)
+    .await?;
+    drop_spilled(&mut **tx, receipt).await
+}
+
+/// Forgets the pieces kept under `receipt`: the mail was refused, was a
+/// duplicate, or its session ended first.
+pub async fn drop_spilled<'e, E>(executor: E, receipt: &str) -> Result<(), StoreError>
+where
+    E: Executor<'e, Database = Any>,
+{
+    sqlx::query("DELETE FROM email_receiving_chunks WHERE receipt = $1")
+        .bind(receipt)
+        .execute(executor)
+        .await?;
+    Ok(())
+}
+
+/// Deletes pieces kept before `before` (a session a crash ended); how many.
+pub async fn prune_spilled<'e, E>(executor: E, before: i64) -> Result<u64, StoreError>
+where
+    E: Executor<'e, Database = Any>,
+{
+    let done = sqlx::query("DELETE FROM email_receiving_chunks WHERE created_at < $1")
+        .bind(before)
+        .execute(executor)
+        .await?;
+    Ok(done.rows_affected())
+}
+
 /// The first piece of mail `id`'s raw copy, deflated, and the mail's
 /// size inflated; `None` once it was pruned. Read apart from [`stored`],
 /// only when needed; the other pieces follow through [`piece`].

@@ -40,7 +40,7 @@ impl Session<'_> {
                 self.input.drain(..consumed);
                 if discard.is_none() && incoming.len() + chunk.len() > self.limits.max_message {
                     discard = Some(DummyDataReceiver::new_data(&receiver));
-                    incoming = Incoming::new();
+                    std::mem::take(&mut incoming).abandon(self.app).await;
                 } else {
                     // A trailing CR stays behind: if the final dot's LF comes
                     // in the next read, the receiver takes that CR back.
@@ -48,6 +48,12 @@ impl Session<'_> {
                     let ready = chunk.len() - keep;
                     unwritable |= incoming.write(&chunk[..ready]).is_err();
                     chunk.drain(..ready);
+                    if !unwritable && incoming.spillable() {
+                        if let Err(error) = incoming.spill(self.app).await {
+                            tracing::error!(peer = %self.peer, %error, "a mail being received could not be spilled");
+                            unwritable = true;
+                        }
+                    }
                 }
                 if discard.is_some() {
                     chunk.clear();
@@ -62,6 +68,7 @@ impl Session<'_> {
                 if self.timed_out {
                     self.reply(421, [4, 4, 2], "Too slow, closing connection");
                 }
+                incoming.abandon(self.app).await;
                 return Step::Close;
             }
         }
@@ -76,9 +83,10 @@ impl Session<'_> {
             recipients: std::mem::take(&mut self.recipients),
         };
         let accepted = if unwritable {
+            incoming.abandon(self.app).await;
             Err(EmailError::Stored(
                 0,
-                "the mail could not be deflated".into(),
+                "the mail could not be deflated or spilled".into(),
             ))
         } else {
             inbound::accept_incoming(self.app, &envelope, incoming).await
