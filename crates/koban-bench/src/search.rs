@@ -14,6 +14,7 @@
 mod corpus;
 mod fill;
 mod probe;
+mod queries;
 
 use crate::DEFAULT_PASSWORD;
 use clap::{Args, Subcommand};

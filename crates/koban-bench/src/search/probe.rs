@@ -5,7 +5,8 @@ use super::super::desk_queue::{mix, token};
 use super::super::load::rss_mib;
 use super::super::summary::{millis, percentile};
 use super::super::wire::{Connection, Endpoint};
-use super::corpus::{query_string, Corpus, LANGS, PROBES};
+use super::corpus::{Corpus, LANGS};
+use super::queries::{query_string, PROBES};
 use super::{dir_bytes, err, index_dir, SearchFresh, SearchQueries};
 use std::time::{Duration, Instant, SystemTime, UNIX_EPOCH};
 
