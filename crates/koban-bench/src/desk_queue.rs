@@ -20,7 +20,7 @@ use std::time::{Duration, Instant};
 const BATCH: usize = 1000;
 
 /// The teams tickets are spread over.
-const TEAMS: [&str; 8] = [
+pub(super) const TEAMS: [&str; 8] = [
     "accounts",
     "security",
     "billing",
@@ -33,7 +33,7 @@ const TEAMS: [&str; 8] = [
 
 /// A well-mixed 64-bit hash of `i` (SplitMix64's finaliser): the same
 /// spread on every run, without a random-number crate.
-fn mix(i: u64) -> u64 {
+pub(super) fn mix(i: u64) -> u64 {
     let mut z = i.wrapping_add(0x9e37_79b9_7f4a_7c15);
     z = (z ^ (z >> 30)).wrapping_mul(0xbf58_476d_1ce4_e5b9);
     z = (z ^ (z >> 27)).wrapping_mul(0x94d0_49bb_1331_11eb);
@@ -42,18 +42,18 @@ fn mix(i: u64) -> u64 {
 
 /// What ticket number `i` of the load looks like.
 #[derive(Debug, PartialEq)]
-struct Shape {
-    status: &'static str,
-    priority: &'static str,
-    category: &'static str,
-    team: &'static str,
+pub(super) struct Shape {
+    pub status: &'static str,
+    pub priority: &'static str,
+    pub category: &'static str,
+    pub team: &'static str,
     /// Index into the agents; `None`: nobody has it.
-    assignee: Option<usize>,
+    pub assignee: Option<usize>,
 }
 
 /// Statuses in the shares a working desk has them: most tickets done, a
 /// third open, the rest waiting; new tickets nobody has taken yet.
-fn shape(i: u64, agents: usize) -> Shape {
+pub(super) fn shape(i: u64, agents: usize) -> Shape {
     let h = mix(i);
     let status = match h % 20 {
         0..=1 => "new",
@@ -87,14 +87,12 @@ fn err(e: impl std::fmt::Display) -> String {
 }
 
 /// The agents, made if missing; their account ids in index order.
-async fn agents(app: &App, options: &DeskQueue) -> Result<Vec<i64>, String> {
+pub(super) async fn agents(app: &App, count: usize, password: &str) -> Result<Vec<i64>, String> {
     let mut ids = Vec::new();
-    for n in 0..options.agents {
+    for n in 0..count {
         let address = agent_email(n);
         let contact = koban_policy::contact::parse_identifier(&address, None).map_err(err)?;
-        match koban::accounts::service::create_verified(app, &contact, &options.password, "agent")
-            .await
-        {
+        match koban::accounts::service::create_verified(app, &contact, password, "agent").await {
             Ok(_) | Err(koban::accounts::AccountError::Duplicate(_)) => {}
             Err(e) => return Err(format!("{address}: {e}")),
         }
@@ -110,7 +108,7 @@ async fn agents(app: &App, options: &DeskQueue) -> Result<Vec<i64>, String> {
 
 /// Makes the teams tickets are spread over, each agent a member of one
 /// (agent `n` of `TEAMS[n % 8]`), so `view=team` shows an eighth of them.
-async fn staff_teams(app: &App, agents: &[i64]) -> Result<(), String> {
+pub(super) async fn staff_teams(app: &App, agents: &[i64]) -> Result<(), String> {
     let now = koban::store::now_ms();
     for team in TEAMS {
         sqlx::query(
@@ -139,7 +137,7 @@ async fn staff_teams(app: &App, agents: &[i64]) -> Result<(), String> {
     Ok(())
 }
 
-fn agent_email(n: usize) -> String {
+pub(super) fn agent_email(n: usize) -> String {
     format!("desk-agent-{n}@example.com")
 }
 
@@ -289,13 +287,13 @@ async fn fill(app: &App, options: &DeskQueue, agents: &[i64]) -> Result<u64, Str
     Ok(want - have)
 }
 
-/// An agent's bearer token, from signing in through the API.
-async fn token(base: &str, options: &DeskQueue) -> Result<String, String> {
+/// Agent 0's bearer token, from signing in through the API.
+pub(super) async fn token(base: &str, password: &str) -> Result<String, String> {
     let client = reqwest::Client::new();
     let answer = client
         .post(format!("{base}/api/v1/sessions"))
         .header(koban::security::client::DEVICE_HEADER, super::device_id(0))
-        .json(&serde_json::json!({ "identifier": agent_email(0), "password": options.password }))
+        .json(&serde_json::json!({ "identifier": agent_email(0), "password": password }))
         .send()
         .await
         .map_err(err)?;
@@ -347,7 +345,7 @@ pub(super) async fn run(config: Config, options: DeskQueue) -> Result<(), String
     }
     let base = options.url.trim_end_matches('/').to_string();
     let app = koban::app::start(config).await.map_err(err)?;
-    let agent_ids = agents(&app, &options).await?;
+    let agent_ids = agents(&app, options.agents, &options.password).await?;
     staff_teams(&app, &agent_ids).await?;
     fill(&app, &options, &agent_ids).await?;
     let mine = sqlx::query(
@@ -366,7 +364,7 @@ pub(super) async fn run(config: Config, options: DeskQueue) -> Result<(), String
     app.store.close().await;
 
     let endpoint = Endpoint::resolve(&base).await?;
-    let token = token(&base, &options).await?;
+    let token = token(&base, &options.password).await?;
     let views = [
         ("mine", "/api/v1/desk/tickets?view=mine".to_string()),
         ("team", "/api/v1/desk/tickets?view=team".to_string()),

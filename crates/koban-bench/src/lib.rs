@@ -19,6 +19,7 @@ mod load;
 mod login;
 mod orgs;
 mod risk;
+mod search;
 mod setup;
 mod stuffing;
 pub mod summary;
@@ -26,6 +27,7 @@ mod wire;
 
 use clap::{Args, Subcommand};
 use koban::config::Config;
+pub use search::SearchBench;
 
 /// Password given to benchmark accounts unless `--password` says otherwise.
 /// Not a secret: these accounts belong in a throw-away benchmark database.
@@ -98,6 +100,11 @@ pub enum BenchCommand {
     /// policy adds to a sign-in's judgement, each beside an indexed point
     /// lookup or the same judgement of accounts in no organization.
     Orgs(OrgsBench),
+    /// Search over a big mixed-language desk: the index rebuilt (tickets/s),
+    /// queries through a running server's API (p50/p95 per language, its
+    /// memory, the index's size), and the time from a write on one node to
+    /// its being found on another.
+    Search(SearchBench),
 }
 
 /// Options of `koban-bench orgs`.
@@ -477,6 +484,7 @@ pub async fn run(command: BenchCommand, config: Config) -> Result<(), String> {
         BenchCommand::EmailOutbound(options) => email_outbound::run(config, options).await,
         BenchCommand::Audit(options) => audit::run(config, options).await,
         BenchCommand::Orgs(options) => orgs::run(config, options).await,
+        BenchCommand::Search(options) => search::run(config, options).await,
     }
 }
 
