@@ -373,6 +373,10 @@ async fn run(cli: Cli) -> Result<(), String> {
                 started.elapsed().as_secs_f64()
             );
             println!(
+                "and {} organizations with {} members, whose {} tickets came in on the support line",
+                made.organizations, made.members, made.enterprise_tickets
+            );
+            println!(
                 "\nStart `koban serve` and sign in (demo passwords, change them before real use):"
             );
             for (who, (identifier, password)) in [
@@ -380,6 +384,7 @@ async fn run(cli: Cli) -> Result<(), String> {
                 ("supervisor", &made.supervisor),
                 ("agent", &made.agent),
                 ("requester", &made.user),
+                ("org owner", &made.enterprise_owner),
             ] {
                 println!("  {who:14} {identifier}  /  {password}");
             }

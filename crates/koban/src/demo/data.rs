@@ -9,6 +9,7 @@ const PEOPLE: &str = include_str!("../../demo/people.json");
 const TICKETS_JA_EN: &str = include_str!("../../demo/tickets_ja_en.json");
 const TICKETS_TH_ZH: &str = include_str!("../../demo/tickets_th_zh.json");
 const CONTENT: &str = include_str!("../../demo/content.json");
+const ORGS: &str = include_str!("../../demo/orgs.json");
 
 /// The languages requesters write in, in the order users are made.
 pub const LANGS: [&str; 5] = ["ja", "th", "zh-TW", "zh-CN", "en"];
@@ -40,7 +41,7 @@ pub struct Team {
     pub agents: Vec<String>,
 }
 
-#[derive(Deserialize)]
+#[derive(Deserialize, Clone)]
 pub struct Place {
     pub country: String,
     /// The first three octets; the user's number makes the fourth.
@@ -60,7 +61,7 @@ pub struct Voice {
     pub comments: Vec<String>,
 }
 
-#[derive(Deserialize)]
+#[derive(Deserialize, Clone)]
 pub struct TicketText {
     pub category: String,
     pub subject: String,
@@ -90,11 +91,99 @@ pub struct Announcement {
     pub texts: BTreeMap<String, [String; 2]>,
 }
 
+/// The two organizations: an enterprise-plan company and a standard shop.
+#[derive(Deserialize)]
+pub struct Orgs {
+    pub enterprise: Org,
+    pub standard: Org,
+}
+
+#[derive(Deserialize)]
+pub struct Org {
+    pub name: String,
+    pub description: String,
+    /// The language its messages are written in.
+    pub lang: String,
+    /// Which of `people.json`'s places its people sign in from.
+    pub place: String,
+    /// Its people's addresses are at this domain.
+    pub domain: String,
+    /// The administrative mailbox that proves the domain; none: unproven.
+    #[serde(default)]
+    pub mailbox: Option<String>,
+    #[serde(default)]
+    pub custom_role: Option<CustomRole>,
+    /// The first is the owner.
+    pub people: Vec<OrgPerson>,
+    /// The language whose requesters are invited as members.
+    pub requesters: String,
+    pub policy: OrgPolicy,
+    #[serde(default)]
+    pub notice: Option<String>,
+    #[serde(default)]
+    pub frozen: Option<Reasoned>,
+    #[serde(default)]
+    pub suspended: Option<Reasoned>,
+    #[serde(default)]
+    pub pending: Option<OrgPerson>,
+    #[serde(default)]
+    pub review_note: Option<String>,
+    pub tickets: Vec<OrgTicket>,
+}
+
+#[derive(Deserialize)]
+pub struct CustomRole {
+    pub name: String,
+    pub permissions: Vec<String>,
+}
+
+#[derive(Deserialize)]
+pub struct OrgPerson {
+    /// The local part of their address at the organization's domain.
+    pub local: String,
+    pub name: String,
+    /// `owner`, `invite` or `domain` (joined through the proven domain).
+    #[serde(default)]
+    pub join: String,
+    /// A built-in role key, or `custom` for the organization's own role.
+    #[serde(default)]
+    pub role: Option<String>,
+}
+
+#[derive(Deserialize)]
+pub struct OrgPolicy {
+    #[serde(default)]
+    pub two_factor_grace_days: Option<u32>,
+    #[serde(default)]
+    pub max_devices: Option<u32>,
+    #[serde(default)]
+    pub allowed_countries: Vec<String>,
+    #[serde(default)]
+    pub min_client_version: Option<String>,
+}
+
+/// Something done to one person (their `local`), and why.
+#[derive(Deserialize)]
+pub struct Reasoned {
+    pub who: String,
+    pub reason: String,
+}
+
+/// A ticket a member opens on the organization's support line.
+#[derive(Deserialize)]
+pub struct OrgTicket {
+    /// The `local` of the member who opens it.
+    pub by: String,
+    #[serde(flatten)]
+    pub text: TicketText,
+}
+
 /// Everything, read once.
 pub struct Data {
     pub people: People,
     pub voices: BTreeMap<String, Voice>,
     pub content: Content,
+    pub orgs: Orgs,
 }
 
 /// Reads the files compiled in; an error here is a mistake in them, named.
@@ -111,6 +200,7 @@ pub fn load() -> Result<Data, String> {
         people: read("people.json", PEOPLE)?,
         voices,
         content: read("content.json", CONTENT)?,
+        orgs: read("orgs.json", ORGS)?,
     })
 }
 
@@ -138,6 +228,28 @@ mod tests {
                     "{lang} has no {} ticket",
                     category.as_str()
                 );
+            }
+        }
+    }
+
+    /// Each organization's people sign in from a known place, its
+    /// tickets are opened by its own people, and who is frozen,
+    /// suspended or invited is one of them.
+    #[test]
+    fn the_organizations_name_their_own_people() {
+        let data = load().expect("demo data");
+        for org in [&data.orgs.enterprise, &data.orgs.standard] {
+            assert!(data.people.places.contains_key(&org.place), "{}", org.name);
+            assert!(data.voices.contains_key(&org.lang), "{}", org.name);
+            assert_eq!(org.people[0].join, "owner", "{}", org.name);
+            let known = |local: &str| org.people.iter().any(|p| p.local == local);
+            for ticket in &org.tickets {
+                assert!(known(&ticket.by), "{}", ticket.by);
+                koban_policy::desk::forms::Category::parse(&ticket.text.category)
+                    .expect("category");
+            }
+            for done in [&org.frozen, &org.suspended].into_iter().flatten() {
+                assert!(known(&done.who), "{}", done.who);
             }
         }
     }

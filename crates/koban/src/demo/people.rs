@@ -40,7 +40,7 @@ pub struct User {
 }
 
 /// The time zone a language's requesters live in.
-fn zone_of(lang: &str) -> &'static str {
+pub(super) fn zone_of(lang: &str) -> &'static str {
     match lang {
         "ja" => "Asia/Tokyo",
         "th" => "Asia/Bangkok",
@@ -51,7 +51,7 @@ fn zone_of(lang: &str) -> &'static str {
 }
 
 /// The request a phone (or a browser, `second`) would make.
-fn context(place: &Place, number: usize, lang: &str, second: bool) -> ClientContext {
+pub(super) fn context(place: &Place, number: usize, lang: &str, second: bool) -> ClientContext {
     let (device, platform, agent) = match second {
         false => (
             place.device.clone(),
@@ -94,7 +94,7 @@ async fn create(app: &App, identifier: &str, password: &str, role: &str) -> Resu
 
 /// Signs in as a person would (risk scoring, device, history); the
 /// session, or None when the risk engine asked for more than a password.
-async fn sign_in(
+pub(super) async fn sign_in(
     app: &App,
     identifier: &str,
     password: &str,
@@ -274,24 +274,10 @@ pub async fn finish(
     users: &[User],
     rng: &mut StdRng,
 ) -> Result<(usize, usize), DemoError> {
-    use crate::security::totp;
     let mut two_factor = 0;
     for user in users.iter().skip(1).step_by(4) {
-        let what = format!("turning on 2FA for {}", user.identifier);
         let at = now_ms() - rng.gen_range(HOUR_MS..3 * DAY_MS);
-        as_of(at, async {
-            let enrollment = totp::begin(app, &user.current).await.map_err(step(&what))?;
-            let secret =
-                totp::base32_decode(&enrollment.secret).ok_or_else(|| DemoError::Step {
-                    step: what.clone(),
-                    error: "the secret does not read".into(),
-                })?;
-            let code = totp::code_at(&secret, totp::step_of(now_ms()));
-            totp::confirm(app, &user.current, &code)
-                .await
-                .map_err(step(&what))
-        })
-        .await?;
+        as_of(at, turn_on_two_factor(app, user)).await?;
         two_factor += 1;
     }
     let mut locked = 0;
@@ -316,4 +302,53 @@ pub async fn finish(
         }
     }
     Ok((two_factor, locked))
+}
+
+/// `user` turns on an authenticator app, now (as the clock says).
+pub async fn turn_on_two_factor(app: &App, user: &User) -> Result<(), DemoError> {
+    use crate::security::totp;
+    let what = format!("turning on 2FA for {}", user.identifier);
+    let enrollment = totp::begin(app, &user.current).await.map_err(step(&what))?;
+    let secret = totp::base32_decode(&enrollment.secret).ok_or_else(|| DemoError::Step {
+        step: what.clone(),
+        error: "the secret does not read".into(),
+    })?;
+    let code = totp::code_at(&secret, totp::step_of(now_ms()));
+    totp::confirm(app, &user.current, &code)
+        .await
+        .map_err(step(&what))?;
+    Ok(())
+}
+
+/// A new account, `identifier`, made and first signed in from its phone
+/// at `place` at `at` (`number` tells its device and address apart).
+pub async fn newcomer(
+    app: &App,
+    identifier: &str,
+    password: &str,
+    lang: &'static str,
+    place: &Place,
+    number: usize,
+    at: i64,
+) -> Result<User, DemoError> {
+    let current = as_of(at, async {
+        create(app, identifier, password, "user").await?;
+        signed_in(
+            app,
+            identifier,
+            password,
+            &context(place, number, lang, false),
+        )
+        .await
+    })
+    .await?;
+    Ok(User {
+        identifier: identifier.to_string(),
+        current,
+        lang,
+        region: place.country.clone(),
+        zone: zone_of(lang),
+        place: place.clone(),
+        number,
+    })
 }

@@ -139,6 +139,37 @@ pub async fn replay(
     Ok(made)
 }
 
+/// One ticket of `user`'s, opened at `at` and lived up to `span.end` like
+/// the month's others (`n` picks its channel); its reference, its status
+/// now, and whether its survey was answered.
+#[allow(clippy::too_many_arguments)]
+pub async fn one(
+    app: &App,
+    data: &Data,
+    staff: &Staff,
+    user: &User,
+    text: &super::data::TicketText,
+    at: i64,
+    n: usize,
+    span: Span,
+    rng: &mut StdRng,
+) -> Result<(String, String, bool), DemoError> {
+    let voice = data.voices.get(user.lang).ok_or_else(|| DemoError::Step {
+        step: "reading the demo's data".into(),
+        error: format!("nothing written in {}", user.lang),
+    })?;
+    let story = Story {
+        app,
+        staff,
+        user,
+        voice,
+        span,
+    };
+    let (reference, answered) = story.live(text, at, n, rng).await?;
+    let status = story.seen(&user.current, &reference).await?.status;
+    Ok((reference, status, answered))
+}
+
 /// One ticket's life.
 struct Story<'a> {
     app: &'a App,

@@ -1,7 +1,10 @@
 //! `koban demo` on both databases: the small demo fills an empty
 //! database, the printed administrator and agent sign in through HTTP,
 //! the agent's queue has tickets, the reports count them, search finds a
-//! Japanese and a Thai ticket by their words, and a second run refuses
+//! Japanese and a Thai ticket by their words, the enterprise owner finds
+//! the company's members, roles, policy, frozen device, intact audit
+//! chain, access review, onboarding and support-line tickets, the shop's
+//! country rule refuses a sign-in from elsewhere, and a second run refuses
 //! without changing anything.
 
 use crate::support::{eventually, TestApp};
@@ -40,8 +43,10 @@ fn subject_in(items: &[Value], range: std::ops::RangeInclusive<char>) -> (String
 async fn demo_fills_an_empty_desk_once(t: TestApp) {
     let quiet = |_: &str, _: u64, _: u64| {};
     let made = demo::run(&t.app, Size::Small, &quiet).await.expect("demo");
-    assert_eq!(made.tickets, 40, "{made:?}");
-    assert_eq!(made.statuses.values().sum::<usize>(), 40, "{made:?}");
+    let all = 40 + made.enterprise_tickets;
+    assert_eq!(made.enterprise_tickets, 5, "{made:?}");
+    assert_eq!(made.tickets, all, "{made:?}");
+    assert_eq!(made.statuses.values().sum::<usize>(), all, "{made:?}");
     for status in ["new", "open", "solved"] {
         assert!(made.statuses.contains_key(status), "{status}: {made:?}");
     }
@@ -51,7 +56,7 @@ async fn demo_fills_an_empty_desk_once(t: TestApp) {
     );
     assert_eq!(
         crate::support::scalar(&t, "SELECT COUNT(*) FROM desk_tickets").await,
-        40
+        all as i64
     );
     // Passwords are stored hashed like any other.
     assert_eq!(
@@ -76,7 +81,7 @@ async fn demo_fills_an_empty_desk_once(t: TestApp) {
         .await;
     assert_eq!(status, StatusCode::OK, "{queue}");
     let items = queue["items"].as_array().expect("items").clone();
-    assert_eq!(items.len(), 40, "{queue}");
+    assert_eq!(items.len(), all, "{queue}");
 
     // Reports over the last month have data, some of it breached.
     let today = jiff::Timestamp::now()
@@ -91,7 +96,7 @@ async fn demo_fills_an_empty_desk_once(t: TestApp) {
         )
         .await;
     assert_eq!(status, StatusCode::OK, "{volume}");
-    assert_eq!(volume["total"], 40, "{volume}");
+    assert_eq!(volume["total"], all, "{volume}");
     let busy_days = volume["groups"]
         .as_array()
         .expect("groups")
@@ -138,6 +143,8 @@ async fn demo_fills_an_empty_desk_once(t: TestApp) {
         .await;
     }
 
+    enterprise_side(&t, &made, &agent).await;
+
     // A second run refuses and changes nothing.
     let accounts = crate::support::scalar(&t, "SELECT COUNT(*) FROM accounts").await;
     let again = demo::run(&t.app, Size::Small, &quiet).await;
@@ -148,10 +155,181 @@ async fn demo_fills_an_empty_desk_once(t: TestApp) {
     );
     assert_eq!(
         crate::support::scalar(&t, "SELECT COUNT(*) FROM desk_tickets").await,
-        40
+        all as i64
     );
 }
 both!(demo_fills_an_empty_desk_once);
+
+/// `GET path` as `token`, which must answer 200; its body.
+async fn read(t: &TestApp, token: &str, path: &str) -> Value {
+    let (status, body) = t.get(Some(token), path).await;
+    assert_eq!(status, StatusCode::OK, "{path}: {body}");
+    body
+}
+
+fn items(page: &Value) -> Vec<Value> {
+    page["items"].as_array().expect("items").clone()
+}
+
+/// The organizations as their owner, the agent and a stranger meet them.
+async fn enterprise_side(t: &TestApp, made: &demo::Summary, agent: &str) {
+    assert_eq!(made.organizations, 2, "{made:?}");
+    let owner = signed_in(t, &made.enterprise_owner).await;
+    let mine = read(t, &owner, "/api/v1/orgs").await;
+    let mine = mine.as_array().expect("memberships");
+    assert_eq!(mine.len(), 1, "{mine:?}");
+    assert_eq!(mine[0]["organization"]["plan"], "enterprise", "{mine:?}");
+    assert_eq!(mine[0]["roles"], json!(["owner"]), "{mine:?}");
+    let org = mine[0]["organization"]["id"].as_i64().expect("id");
+    let path = |rest: &str| format!("/api/v1/orgs/{org}/{rest}");
+
+    // Members in every built-in role that matters, a custom role, one
+    // suspended with a reason, and some of the desk's requesters.
+    let members = items(&read(t, &owner, &path("members?limit=100")).await);
+    assert!(members.len() >= 12, "{members:?}");
+    assert!(
+        made.members > members.len(),
+        "the shop's members too: {made:?}"
+    );
+    let roles = read(t, &owner, &path("roles")).await;
+    let custom: Vec<&Value> = roles
+        .as_array()
+        .expect("roles")
+        .iter()
+        .filter(|r| r["built_in"] == false)
+        .collect();
+    assert_eq!(custom.len(), 1, "{roles}");
+    let holding = |key: &str| {
+        members
+            .iter()
+            .filter(|m| {
+                m["roles"]
+                    .as_array()
+                    .is_some_and(|r| r.iter().any(|k| k == key))
+            })
+            .count()
+    };
+    for key in [
+        "owner",
+        "admin",
+        "security_admin",
+        "auditor",
+        "support_contact",
+        "member",
+        custom[0]["key"].as_str().expect("key"),
+    ] {
+        assert!(holding(key) >= 1, "{key}: {members:?}");
+    }
+    let suspended: Vec<&Value> = members
+        .iter()
+        .filter(|m| m["status"] == "suspended")
+        .collect();
+    assert_eq!(suspended.len(), 1, "{members:?}");
+    assert!(suspended[0]["status_reason"]
+        .as_str()
+        .is_some_and(|r| !r.is_empty()));
+    assert!(
+        members.iter().any(|m| m["email"] == made.user.0.as_str()),
+        "the printed requester works there: {members:?}"
+    );
+    let pending = items(&read(t, &owner, &path("invites")).await);
+    assert_eq!(pending.len(), 1, "{pending:?}");
+
+    // The policy, and the phone frozen with its reason.
+    let policy = read(t, &owner, &path("policy")).await;
+    assert!(
+        policy["two_factor_grace_days"].as_i64() > Some(0),
+        "{policy}"
+    );
+    assert!(policy["max_devices"].as_i64() > Some(0), "{policy}");
+    assert!(policy["version"].as_i64() >= Some(1), "{policy}");
+    let devices = items(&read(t, &owner, &path("devices?limit=100")).await);
+    let frozen: Vec<&Value> = devices
+        .iter()
+        .filter(|d| !d["frozen_at"].is_null())
+        .collect();
+    assert_eq!(frozen.len(), 1, "{devices:?}");
+    assert!(frozen[0]["frozen_reason"]
+        .as_str()
+        .is_some_and(|r| !r.is_empty()));
+
+    // The audit chain holds every step, intact.
+    let check = read(t, &owner, &path("audit/verification")).await;
+    assert!(check["broken"].is_null(), "{check}");
+    assert!(check["checked"].as_i64() >= Some(30), "{check}");
+    for action in [
+        "organization.created",
+        "organization.plan_changed",
+        "domain.verified",
+        "role.created",
+        "member.joined",
+        "member.joined_by_domain",
+        "policy.changed",
+        "device.frozen",
+        "member.suspended",
+        "onboarding.acknowledged",
+        "access_review.decided",
+    ] {
+        let found = read(
+            t,
+            &owner,
+            &path(&format!("audit/entries?action={action}&limit=1")),
+        )
+        .await;
+        assert_eq!(items(&found).len(), 1, "{action}: {found}");
+    }
+
+    // An access review under way, partly decided; onboarding partly done.
+    let reviews = read(t, &owner, &path("access-reviews")).await;
+    let review = reviews["in_progress"]
+        .as_i64()
+        .expect("a review in progress");
+    let review = read(t, &owner, &path(&format!("access-reviews/{review}"))).await;
+    let decided = review["decided"].as_i64().unwrap_or(0);
+    assert!(
+        decided > 0 && decided < review["members"].as_i64().unwrap_or(0),
+        "{review}"
+    );
+    let onboarding = items(&read(t, &owner, &path("onboarding?limit=100")).await);
+    let acknowledged = onboarding
+        .iter()
+        .filter(|m| {
+            m["items"].as_array().is_some_and(|items| {
+                items
+                    .iter()
+                    .any(|i| i["item"] == "security_notice" && i["done"] == true)
+            })
+        })
+        .count();
+    assert!(
+        acknowledged > 0 && acknowledged < onboarding.len(),
+        "{onboarding:?}"
+    );
+
+    // The company's tickets on the enterprise line; the agent sees its panel.
+    let tickets = items(&read(t, &owner, &path("tickets?limit=100")).await);
+    assert_eq!(tickets.len(), 4, "{tickets:?}");
+    assert!(
+        tickets.iter().all(|t| t["tier"] == "enterprise"),
+        "{tickets:?}"
+    );
+    let reference = tickets[0]["reference"].as_str().expect("reference");
+    let ticket = read(t, agent, &format!("/api/v1/desk/tickets/{reference}")).await;
+    assert_eq!(ticket["organization"]["id"], org, "{ticket}");
+    assert_eq!(ticket["organization"]["plan"], "enterprise", "{ticket}");
+
+    // The shop allows sign-in from Thailand only: Basel is refused.
+    let (status, body) = t
+        .send(
+            t.http
+                .post(t.url("/api/v1/sessions"))
+                .header("x-forwarded-for", crate::mmdb::BASEL.ip)
+                .json(&json!({ "identifier": made.shop_owner.0, "password": made.shop_owner.1 })),
+        )
+        .await;
+    assert_eq!(status, StatusCode::FORBIDDEN, "{body}");
+    assert_eq!(body["rule"], "allowed_countries", "{body}");
+}
 
 /// The same seed makes the same desk: what tests and screenshots rely on.
 async fn demo_is_deterministic(t: TestApp) {
