@@ -106,6 +106,30 @@ where
     Ok(rows.iter().map(category).collect::<Result<_, _>>()?)
 }
 
+/// The live categories in their order (position, then id): the first
+/// `limit` after the one at (position, id) `after`, or from the start.
+pub async fn categories_after<'e, E>(
+    executor: E,
+    after: Option<(i64, i64)>,
+    limit: i64,
+) -> Result<Vec<CategoryRow>, StoreError>
+where
+    E: Executor<'e, Database = Any>,
+{
+    let (position, id) = after.unwrap_or((i64::MIN, i64::MIN));
+    let rows = sqlx::query(
+        "SELECT id, position, names, created_at, updated_at FROM help_categories
+         WHERE deleted_at IS NULL AND (position > $1 OR (position = $1 AND id > $2))
+         ORDER BY position, id LIMIT $3",
+    )
+    .bind(position)
+    .bind(id)
+    .bind(limit)
+    .fetch_all(executor)
+    .await?;
+    Ok(rows.iter().map(category).collect::<Result<_, _>>()?)
+}
+
 /// One live category.
 pub async fn category_by_id<'e, E>(executor: E, id: i64) -> Result<Option<CategoryRow>, StoreError>
 where
@@ -494,11 +518,14 @@ fn revision(row: &AnyRow) -> Result<RevisionRow, sqlx::Error> {
     })
 }
 
-/// The revisions of a version, newest first.
+/// The revisions of a version with ids below `before`, newest first, at
+/// most `limit`.
 pub async fn revisions<'e, E>(
     executor: E,
     article_id: i64,
     lang: &str,
+    before: i64,
+    limit: i64,
 ) -> Result<Vec<RevisionRow>, StoreError>
 where
     E: Executor<'e, Database = Any>,
@@ -506,11 +533,13 @@ where
     let sql = format!(
         "SELECT r.id, r.lang, r.title, r.body, r.action, r.restored_from, r.at, {WHO} AS actor
          FROM help_revisions r JOIN accounts a ON a.id = r.actor_id
-         WHERE r.article_id = $1 AND r.lang = $2 ORDER BY r.id DESC LIMIT 500"
+         WHERE r.article_id = $1 AND r.lang = $2 AND r.id < $3 ORDER BY r.id DESC LIMIT $4"
     );
     let rows = sqlx::query(&sql)
         .bind(article_id)
         .bind(lang)
+        .bind(before)
+        .bind(limit)
         .fetch_all(executor)
         .await?;
     Ok(rows.iter().map(revision).collect::<Result<_, _>>()?)
@@ -572,6 +601,39 @@ where
     )
     .bind(article_id.unwrap_or(0))
     .bind(category_id.unwrap_or(0))
+    .fetch_all(executor)
+    .await?;
+    Ok(rows.iter().map(published).collect::<Result<_, _>>()?)
+}
+
+/// The published versions of the first `limit` live articles in live
+/// categories (of one category) with a published version and an id below
+/// `before`, newest article first: the API's pages of readers' articles
+/// (an article is never split across pages).
+pub async fn published_page<'e, E>(
+    executor: E,
+    category_id: Option<i64>,
+    before: i64,
+    limit: i64,
+) -> Result<Vec<Published>, StoreError>
+where
+    E: Executor<'e, Database = Any>,
+{
+    let rows = sqlx::query(
+        "SELECT v.article_id, a.category_id, v.lang, v.published_title, v.published_body, v.published_at
+         FROM help_versions v JOIN help_articles a ON a.id = v.article_id
+         WHERE v.published_at IS NOT NULL AND v.article_id IN (
+            SELECT a2.id FROM help_articles a2
+            JOIN help_categories c ON c.id = a2.category_id AND c.deleted_at IS NULL
+            WHERE a2.deleted_at IS NULL AND a2.id < $1 AND ($2 = 0 OR a2.category_id = $2)
+              AND EXISTS (SELECT 1 FROM help_versions p
+                          WHERE p.article_id = a2.id AND p.published_at IS NOT NULL)
+            ORDER BY a2.id DESC LIMIT $3)
+         ORDER BY v.article_id DESC, v.lang",
+    )
+    .bind(before)
+    .bind(category_id.unwrap_or(0))
+    .bind(limit)
     .fetch_all(executor)
     .await?;
     Ok(rows.iter().map(published).collect::<Result<_, _>>()?)

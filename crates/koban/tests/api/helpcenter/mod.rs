@@ -11,6 +11,7 @@ mod api;
 mod deflection;
 mod matrix;
 mod pages;
+mod paging;
 
 pub(crate) const PASSWORD: &str = "plum blossom 2026";
 
