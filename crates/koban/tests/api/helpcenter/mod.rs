@@ -9,6 +9,7 @@ use serde_json::{json, Value};
 
 mod api;
 mod deflection;
+mod idempotency;
 mod matrix;
 mod pages;
 mod paging;
