@@ -38,3 +38,4 @@ privacy-notice-export-in-progress = Your data is already being prepared; we did 
 privacy-notice-deletion-asked = Your account deletion is scheduled. We sent you a message with the date.
 privacy-notice-deletion-cancelled = The deletion was cancelled. Your account stays as it is.
 privacy-export-tickets-withheld = Your tickets and their messages are not in this archive: the rules for accounts in your region ({ $region }) do not allow exporting them. Your support team can tell you more.
+privacy-export-withheld-note = Your region's rules ({ $region }) do not allow exporting support tickets: your archive will hold everything else, and your tickets and their messages will be left out.

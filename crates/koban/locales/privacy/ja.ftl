@@ -38,3 +38,4 @@ privacy-notice-export-in-progress = データはすでに準備中のため、�
 privacy-notice-deletion-asked = アカウントの削除を予約しました。削除日をお知らせするメッセージをお送りしました。
 privacy-notice-deletion-cancelled = 削除を取り消しました。アカウントはそのまま残ります。
 privacy-export-tickets-withheld = お住まいの地域（{ $region }）のアカウントに適用される規定により、お問い合わせとそのメッセージはこのアーカイブに含まれていません。詳しくはサポート窓口にお問い合わせください。
+privacy-export-withheld-note = お住まいの地域（{ $region }）の規定により、お問い合わせはエクスポートできません。アーカイブにはそれ以外のすべてが含まれますが、お問い合わせとそのメッセージは含まれません。

@@ -38,3 +38,4 @@ privacy-notice-export-in-progress = 你的数据已在准备中，我们没有�
 privacy-notice-deletion-asked = 已安排注销你的账号。我们已发送一条包含日期的消息给你。
 privacy-notice-deletion-cancelled = 注销已取消，你的账号保持不变。
 privacy-export-tickets-withheld = 根据适用于你所在地区（{ $region }）账号的规定，你的客服工单及回复不能导出，因此未包含在此存档中。如需了解详情，请联系客服。
+privacy-export-withheld-note = 根据你所在地区（{ $region }）的规定，客服工单不能导出：存档会包含其他所有数据，但不包含你的工单及其消息。

@@ -38,3 +38,4 @@ privacy-notice-export-in-progress = 你的資料已在準備中，我們沒有�
 privacy-notice-deletion-asked = 已排定刪除你的帳號。我們已寄出一則包含日期的訊息給你。
 privacy-notice-deletion-cancelled = 刪除已取消，你的帳號維持不變。
 privacy-export-tickets-withheld = 依照適用於你所在地區（{ $region }）帳號的規定，你的客服案件及回覆不得匯出，因此未包含在此封存檔中。如需進一步了解，請聯絡客服團隊。
+privacy-export-withheld-note = 依照你所在地區（{ $region }）的規定，客服案件不得匯出：封存檔會包含其他所有資料，但不包含你的客服案件及其訊息。

@@ -9,6 +9,7 @@ use crate::helpcenter::service::{self, Writing};
 use crate::helpcenter::store::{self, Stats};
 use crate::http::auth::presented_token;
 use crate::http::json::{ApiJson, ApiPath, ApiQuery};
+use crate::http::pagination::{page, page_after, Page, PageQuery};
 use crate::http::problem::Problem;
 use crate::state::App;
 use axum::extract::State;
@@ -65,30 +66,48 @@ pub struct LangQuery {
     pub lang: Option<String>,
 }
 
-/// The categories, in order.
+#[derive(Debug, Default, serde::Deserialize, utoipa::IntoParams)]
+#[serde(deny_unknown_fields)]
+pub struct CategoriesQuery {
+    /// `en`, `zh-CN`, `zh-TW`, `ja` or `th`; omitted, the caller's language.
+    pub lang: Option<String>,
+    /// Opaque cursor from a previous page's `next_cursor`.
+    pub cursor: Option<String>,
+    /// Items per page, 1 to 100 (default 20).
+    #[param(minimum = 1, maximum = 100)]
+    pub limit: Option<i64>,
+}
+
+/// The categories, in order (position, then id), a page at a time.
 #[utoipa::path(get, path = "/api/v1/help/categories", tag = "help",
-    security((), ("bearer" = []), ("session_cookie" = [])), params(LangQuery),
-    responses((status = 200, body = Vec<HelpCategory>), (status = 401), (status = 422)))]
+    security((), ("bearer" = []), ("session_cookie" = [])), params(CategoriesQuery),
+    responses((status = 200, body = Page<HelpCategory>), (status = 401),
+        (status = 422, description = "an unknown language, a bad cursor or limit")))]
 pub async fn categories(
     State(app): State<Arc<App>>,
     headers: HeaderMap,
-    ApiQuery(query): ApiQuery<LangQuery>,
-) -> Result<Json<Vec<HelpCategory>>, Problem> {
+    ApiQuery(query): ApiQuery<CategoriesQuery>,
+) -> Result<Json<Page<HelpCategory>>, Problem> {
+    let (after, limit) = PageQuery {
+        cursor: query.cursor,
+        limit: query.limit,
+    }
+    .after()?;
     let current = signed_in(&app, &headers).await?;
     let lang = reader_lang(query.lang.as_deref(), current.as_ref(), &headers)?;
-    let rows = store::categories(app.store.read())
+    let rows = store::categories_after(app.store.read(), after, limit + 1)
         .await
         .map_err(HelpError::from)?;
-    Ok(Json(
-        rows.into_iter()
-            .map(|c| HelpCategory {
-                id: c.id,
-                position: c.position,
-                name: reader::name_in(&c, lang),
-                names: c.names,
-            })
-            .collect(),
-    ))
+    let items = rows
+        .into_iter()
+        .map(|c| HelpCategory {
+            id: c.id,
+            position: c.position,
+            name: reader::name_in(&c, lang),
+            names: c.names,
+        })
+        .collect();
+    Ok(Json(page_after(items, limit, |c| (c.position, c.id))))
 }
 
 /// A new category, or a category's new names and place.
@@ -163,21 +182,33 @@ pub struct ArticlesQuery {
     pub lang: Option<String>,
     /// Only this category's articles.
     pub category: Option<i64>,
+    /// Opaque cursor from a previous page's `next_cursor`.
+    pub cursor: Option<String>,
+    /// Items per page, 1 to 100 (default 20).
+    #[param(minimum = 1, maximum = 100)]
+    pub limit: Option<i64>,
 }
 
-/// The published articles, newest first, each in the reader's language or
-/// another when it has none in it (`fallback`).
+/// The published articles, newest article first, a page at a time, each
+/// in the reader's language or another when it has none in it (`fallback`).
 #[utoipa::path(get, path = "/api/v1/help/articles", tag = "help",
     security((), ("bearer" = []), ("session_cookie" = [])), params(ArticlesQuery),
-    responses((status = 200, body = Vec<ReaderArticle>), (status = 401), (status = 422)))]
+    responses((status = 200, body = Page<ReaderArticle>), (status = 401),
+        (status = 422, description = "an unknown language, a bad category, cursor or limit")))]
 pub async fn articles(
     State(app): State<Arc<App>>,
     headers: HeaderMap,
     ApiQuery(query): ApiQuery<ArticlesQuery>,
-) -> Result<Json<Vec<ReaderArticle>>, Problem> {
+) -> Result<Json<Page<ReaderArticle>>, Problem> {
+    let (before, limit) = PageQuery {
+        cursor: query.cursor,
+        limit: query.limit,
+    }
+    .bounds()?;
     let current = signed_in(&app, &headers).await?;
     let lang = reader_lang(query.lang.as_deref(), current.as_ref(), &headers)?;
-    Ok(Json(reader::articles(&app, lang, query.category).await?))
+    let items = reader::articles_page(&app, lang, query.category, before, limit + 1).await?;
+    Ok(Json(page(items, limit, |a| a.id)))
 }
 
 /// A new article with its first version.
@@ -460,29 +491,39 @@ impl From<store::RevisionRow> for HelpRevision {
     }
 }
 
-/// A version's revisions, newest first (agents and above).
+/// A version's revisions, newest first, a page at a time (agents and above).
 #[utoipa::path(get, path = "/api/v1/help/articles/{id}/versions/{lang}/revisions", tag = "help",
     security(("bearer" = []), ("session_cookie" = [])),
-    params(("id" = i64, Path, description = "Article id"), ("lang" = String, Path, description = "Language tag")),
-    responses((status = 200, body = Vec<HelpRevision>), (status = 401), (status = 403), (status = 404), (status = 422)))]
+    params(("id" = i64, Path, description = "Article id"), ("lang" = String, Path, description = "Language tag"),
+        PageQuery),
+    responses((status = 200, body = Page<HelpRevision>), (status = 401), (status = 403), (status = 404),
+        (status = 422, description = "a bad id, cursor or limit")))]
 pub async fn revisions(
     State(app): State<Arc<App>>,
     Authenticated(current): Authenticated,
     ApiPath((id, lang)): ApiPath<(i64, String)>,
-) -> Result<Json<Vec<HelpRevision>>, Problem> {
+    ApiQuery(query): ApiQuery<PageQuery>,
+) -> Result<Json<Page<HelpRevision>>, Problem> {
     service::staff(Some(&current))?;
+    let (before, limit) = query.bounds()?;
     let lang = rules::parse_lang(&lang).ok_or(HelpError::NotFound)?;
     store::article_by_id(app.store.read(), id)
         .await
         .map_err(HelpError::from)?
         .ok_or(HelpError::NotFound)?;
-    let rows = store::revisions(app.store.read(), id, lang)
+    // Every version has its "created" revision, so a version known is one
+    // with revisions, and a cursor past the last one is an empty page.
+    let versions = store::versions(app.store.read(), id)
         .await
         .map_err(HelpError::from)?;
-    if rows.is_empty() {
+    if !versions.iter().any(|v| v.lang == lang) {
         return Err(HelpError::NotFound.into());
     }
-    Ok(Json(rows.into_iter().map(HelpRevision::from).collect()))
+    let rows = store::revisions(app.store.read(), id, lang, before, limit + 1)
+        .await
+        .map_err(HelpError::from)?;
+    let items = rows.into_iter().map(HelpRevision::from).collect();
+    Ok(Json(page(items, limit, |r: &HelpRevision| r.id)))
 }
 
 /// One revision (agents and above).

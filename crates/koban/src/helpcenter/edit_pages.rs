@@ -316,7 +316,7 @@ async fn editor_context(
     kept: Option<&Form>,
 ) -> Result<minijinja::Value, HelpError> {
     let article = detail(app, id).await?;
-    let revisions = store::revisions(app.store.read(), id, lang).await?;
+    let revisions = store::revisions(app.store.read(), id, lang, i64::MAX, 500).await?;
     let categories = store::categories(app.store.read()).await?;
     let version = article.versions.iter().find(|v| v.lang == lang);
     let published_url = version

@@ -102,6 +102,23 @@ pub async fn articles(
         .collect())
 }
 
+/// Up to `limit` published articles (of one category) with ids below
+/// `before`, newest article first, each in `lang` or its fallback: the
+/// API's pages.
+pub async fn articles_page(
+    app: &App,
+    lang: &str,
+    category_id: Option<i64>,
+    before: i64,
+    limit: i64,
+) -> Result<Vec<ReaderArticle>, HelpError> {
+    let versions = store::published_page(app.store.read(), category_id, before, limit).await?;
+    Ok(chosen(versions, lang)
+        .into_iter()
+        .map(|(v, fallback)| reader_article(v, fallback))
+        .collect())
+}
+
 /// A category's name in `lang`, else English, else any.
 pub fn name_in(category: &CategoryRow, lang: &str) -> String {
     let langs: Vec<&str> = category.names.keys().map(String::as_str).collect();

@@ -42,6 +42,53 @@ impl PageQuery {
     }
 }
 
+impl PageQuery {
+    /// For a list in its own order rather than newest first (say, by a
+    /// position, then id): (the sort key and id of the last item seen, if
+    /// any; how many). The next page starts after that item.
+    pub fn after(&self) -> Result<(Option<(i64, i64)>, i64), Problem> {
+        let limit = self.limit.unwrap_or(20);
+        if !(1..=MAX_LIMIT).contains(&limit) {
+            return Err(Problem::field("limit", "invalid_value"));
+        }
+        let after = match &self.cursor {
+            None => None,
+            Some(c) => {
+                Some(decode_key(c).ok_or_else(|| Problem::field("cursor", "invalid_value"))?)
+            }
+        };
+        Ok((after, limit))
+    }
+}
+
+fn decode_key(cursor: &str) -> Option<(i64, i64)> {
+    let bytes = URL_SAFE_NO_PAD.decode(cursor).ok()?;
+    let (key, id) = std::str::from_utf8(&bytes)
+        .ok()?
+        .strip_prefix("at:")?
+        .split_once(':')?;
+    Some((key.parse().ok()?, id.parse().ok()?))
+}
+
+/// Builds a page from up to `limit + 1` rows read in a list's own order
+/// (for [`PageQuery::after`]): the cursor names the last item's key and id.
+pub fn page_after<T>(mut rows: Vec<T>, limit: i64, key_of: impl Fn(&T) -> (i64, i64)) -> Page<T> {
+    let more = rows.len() as i64 > limit;
+    rows.truncate(limit as usize);
+    let next_cursor = if more {
+        rows.last().map(|r| {
+            let (key, id) = key_of(r);
+            URL_SAFE_NO_PAD.encode(format!("at:{key}:{id}"))
+        })
+    } else {
+        None
+    };
+    Page {
+        items: rows,
+        next_cursor,
+    }
+}
+
 fn decode(cursor: &str) -> Option<i64> {
     let bytes = URL_SAFE_NO_PAD.decode(cursor).ok()?;
     std::str::from_utf8(&bytes)

@@ -100,9 +100,13 @@ async fn privacy_page(
     let page = async {
         let exports = export::list(&app, account_id).await?;
         let deletion = deletion::status(&app, account_id).await?;
-        Ok::<_, PrivacyError>((exports, deletion))
+        // Said before the person asks, not only inside the archive.
+        let region = super::retention::region_of(&app, account_id).await?;
+        let withheld = (!super::regional_rules(&app).may_export_tickets(region.as_deref()))
+            .then(|| region.unwrap_or_default());
+        Ok::<_, PrivacyError>((exports, deletion, withheld))
     };
-    let (exports, deletion) = match page.await {
+    let (exports, deletion, withheld) = match page.await {
         Ok(found) => found,
         Err(e) => return refusal(&viewer, e),
     };
@@ -135,6 +139,7 @@ async fn privacy_page(
             grace_days => app.config.privacy_deletion_grace_days,
             link_days => app.config.privacy_export_link_days,
             notice => notice,
+            withheld_region => withheld,
         },
     )
 }

@@ -488,3 +488,35 @@ both!(
         c.privacy_regional_rules = "JP: export_tickets=false".into();
     }
 );
+
+/// The privacy page says a region's tickets are withheld before the person
+/// asks for the archive, in their language; other regions see no note.
+async fn the_privacy_page_says_tickets_are_withheld_before_asking(t: TestApp) {
+    use crate::security_pages::Pages;
+    person(&t, "mio@example.jp", "+81312345678", "ja").await;
+    person(&t, "somchai@example.com", "+66812345678", "th").await;
+    for (email, note) in [
+        ("mio@example.jp", Some("（JP）の規定により")),
+        ("somchai@example.com", None),
+    ] {
+        let mut p = Pages::new(&t).await;
+        p.sign_in(email, PASSWORD).await;
+        let response = p.get("/account/privacy").await;
+        assert_eq!(response.status(), StatusCode::OK);
+        let html = response.text().await.expect("html");
+        assert_eq!(
+            html.contains("id=\"export-withheld\""),
+            note.is_some(),
+            "{email}"
+        );
+        if let Some(words) = note {
+            assert!(html.contains(words), "{html}");
+        }
+    }
+}
+both!(
+    the_privacy_page_says_tickets_are_withheld_before_asking,
+    |c: &mut koban::config::Config| {
+        c.privacy_regional_rules = "JP: export_tickets=false".into();
+    }
+);

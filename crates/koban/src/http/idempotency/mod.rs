@@ -50,6 +50,10 @@ pub const ROUTES: &[&str] = &[
     "/api/v1/orgs/{org}/invites",
     "/api/v1/orgs/{org}/roles",
     "/api/v1/announcements",
+    "/api/v1/help/categories",
+    "/api/v1/help/articles",
+    "/api/v1/help/articles/{id}/versions/{lang}/revisions/{revision}/restore",
+    "/api/v1/help/articles/{id}/vote",
 ];
 
 /// The template of [`ROUTES`] that `path` falls under, if any: a `{name}`

@@ -73,3 +73,62 @@ async fn browser_privacy_in_japanese() {
     );
     b.close().await;
 }
+
+/// A region whose tickets may not leave: the privacy page says so before
+/// the person asks for the archive, and the satisfaction report says why
+/// its CSV leaves that region's answers out.
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn browser_withheld_tickets_are_said_before_asking() {
+    let t = TestApp::start(Db::Sqlite, |c| {
+        c.privacy_regional_rules = "JP: export_tickets=false".into();
+    })
+    .await;
+    let Some(mut b) = Browser::start("privacy_withheld", "ja", &t.base).await else {
+        return;
+    };
+    let email = "aoi@example.jp";
+    t.signed_up_in(email, PASSWORD, Some("ja")).await;
+    t.exec(&format!(
+        "UPDATE accounts SET phone = '+81312345678' WHERE email = '{email}'"
+    ))
+    .await;
+    let other = "lee@example.com";
+    t.signed_up_in(other, PASSWORD, Some("ja")).await;
+    t.staff("sato.supervisor@example.jp", "supervisor").await;
+
+    b.goto("/signin?next=/account/privacy").await;
+    b.on_page("signin").await;
+    b.sign_in(email, PASSWORD).await;
+    b.on_page("privacy").await;
+    let note = b.text_with("#export-withheld", "JP").await;
+    assert!(note.contains("エクスポートできません"), "{note}");
+    b.find("#ask-export").await;
+    b.shot("withheld-note").await;
+
+    // Another region's account sees no such note.
+    b.click("#nav-sign-out").await;
+    b.goto("/signin?next=/account/privacy").await;
+    b.on_page("signin").await;
+    b.sign_in(other, PASSWORD).await;
+    b.on_page("privacy").await;
+    b.find("#no-exports").await;
+    let absent = b
+        .script("return document.querySelector('#export-withheld') === null;")
+        .await;
+    assert_eq!(absent, serde_json::Value::Bool(true));
+
+    // The satisfaction report says its CSV leaves the region out.
+    b.click("#nav-sign-out").await;
+    b.goto("/signin?next=/desk/reports/satisfaction").await;
+    b.on_page("signin").await;
+    b.sign_in(
+        "sato.supervisor@example.jp",
+        crate::chromium::ADMIN_PASSWORD,
+    )
+    .await;
+    b.on_page("desk-survey-report").await;
+    let said = b.text_with("#survey-csv-withheld", "JP").await;
+    assert!(said.contains("CSV"), "{said}");
+    b.shot("survey-withheld-note").await;
+    b.close().await;
+}

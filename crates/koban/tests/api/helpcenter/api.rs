@@ -49,7 +49,7 @@ async fn editors_write_and_readers_read_their_language_or_another(t: TestApp) {
         assert_eq!(status, StatusCode::NOT_FOUND, "a draft is no reader's");
     }
     let (_, list) = t.get(None, "/api/v1/help/articles?lang=en").await;
-    let ids: Vec<i64> = list
+    let ids: Vec<i64> = list["items"]
         .as_array()
         .unwrap()
         .iter()
@@ -112,6 +112,7 @@ async fn editors_write_and_readers_read_their_language_or_another(t: TestApp) {
     // Every save is a revision, newest first, with who; one restores as a draft.
     let (status, revisions) = t.get(Some(&agent), &format!("{path}/revisions")).await;
     assert_eq!(status, StatusCode::OK, "{revisions}");
+    let revisions = revisions["items"].clone();
     let actions: Vec<&str> = revisions
         .as_array()
         .unwrap()
@@ -153,6 +154,7 @@ async fn editors_write_and_readers_read_their_language_or_another(t: TestApp) {
         .await;
     assert_eq!(status, StatusCode::NO_CONTENT);
     let (_, revisions) = t.get(Some(&agent), &format!("{path}/revisions")).await;
+    let revisions = &revisions["items"];
     assert_eq!(revisions[0]["action"], "restored");
     assert_eq!(revisions[0]["restored_from"], first);
     assert_eq!(revisions[0]["title"], "パスワードを忘れた場合");
@@ -210,7 +212,7 @@ async fn editors_write_and_readers_read_their_language_or_another(t: TestApp) {
     .await;
     assert_eq!(status, StatusCode::NO_CONTENT);
     let (_, cats) = get_in(&t, "zh-TW", "/api/v1/help/categories").await;
-    assert_eq!(cats[0]["name"], "裝置", "{cats}");
+    assert_eq!(cats["items"][0]["name"], "裝置", "{cats}");
     let (status, problem) = t
         .delete(&editor, &format!("/api/v1/help/categories/{other}"))
         .await;
@@ -232,7 +234,7 @@ async fn editors_write_and_readers_read_their_language_or_another(t: TestApp) {
         .await;
     assert_eq!(status, StatusCode::NO_CONTENT);
     let (_, cats) = t.get(None, "/api/v1/help/categories").await;
-    assert_eq!(cats.as_array().unwrap().len(), 1, "{cats}");
+    assert_eq!(cats["items"].as_array().unwrap().len(), 1, "{cats}");
     // Every change besides text is recorded with who made it.
     assert_eq!(
         scalar(

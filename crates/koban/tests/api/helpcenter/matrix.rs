@@ -71,7 +71,7 @@ async fn every_help_operation_checks_who_calls(t: TestApp) {
             &format!("/api/v1/help/articles/{id}/versions/en/revisions"),
         )
         .await;
-    let revision = revisions[0]["id"].as_i64().expect("revision");
+    let revision = revisions["items"][0]["id"].as_i64().expect("revision");
     let callers: [(u8, Option<&str>); 5] = [
         (0, None),
         (1, Some(&user)),
@@ -175,7 +175,7 @@ async fn every_help_page_checks_who_opens_it(t: TestApp) {
             &format!("/api/v1/help/articles/{id}/versions/en/revisions"),
         )
         .await;
-    let revision = revisions[0]["id"].as_i64().expect("revision");
+    let revision = revisions["items"][0]["id"].as_i64().expect("revision");
     let reads = [
         ("/help".to_string(), Need::Anyone),
         (format!("/help/categories/{cat}"), Need::Anyone),

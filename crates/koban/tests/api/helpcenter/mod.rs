@@ -9,8 +9,10 @@ use serde_json::{json, Value};
 
 mod api;
 mod deflection;
+mod idempotency;
 mod matrix;
 mod pages;
+mod paging;
 
 pub(crate) const PASSWORD: &str = "plum blossom 2026";
 
