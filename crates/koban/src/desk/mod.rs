@@ -29,6 +29,8 @@ pub struct State {
     model: RwLock<(Arc<Model>, i64)>,
     /// What admins configured, as new tickets read it.
     snapshot: admin::snapshot::Cache,
+    /// The queue to the task that commits new tickets together.
+    committer: tickets::committer::Committer,
 }
 
 /// How often a node reads the agents' corrections again: every node
@@ -101,6 +103,7 @@ pub fn domain() -> Domain {
             parts.insert(State {
                 model: RwLock::new((Arc::new(Model::builtin()), 0)),
                 snapshot: Default::default(),
+                committer: tickets::committer::Committer::new(config.desk_open_batch),
             });
             parts.insert(attachments::Blobs(attachments::blob_store(config)?));
             Ok(())
@@ -359,6 +362,8 @@ pub fn domain() -> Domain {
             routing::recompute::JOB,
             survey::JOB,
         ],
+        background: &[tickets::committer::run],
+        gauges: Some(tickets::committer::gauges),
         ..Domain::named("desk")
     }
 }

@@ -23,6 +23,7 @@ mod desk_bulk;
 mod desk_console_pages;
 mod desk_forms;
 mod desk_forms_pages;
+mod desk_group_commit;
 mod desk_library_changes;
 mod desk_lookup;
 mod desk_lookup_pages;

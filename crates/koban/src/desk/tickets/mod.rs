@@ -3,6 +3,7 @@
 //! requester's pages and API.
 
 pub mod api;
+pub mod committer;
 pub mod context;
 pub mod custom_fields;
 pub mod deflection;
@@ -10,6 +11,7 @@ mod mail_files;
 pub mod mail_identity;
 pub mod merge;
 pub mod notify;
+mod opening;
 pub mod pages;
 pub mod service;
 pub mod support_line;

@@ -6,9 +6,10 @@
 use crate::accounts::sessions::Current;
 use crate::desk::error::DeskError;
 use crate::desk::store::{self, NewMessage, NewTicket, TicketRow};
+use crate::desk::tickets::opening::{Opener, Prepared};
 use crate::http::problem::FieldError;
 use crate::state::App;
-use crate::store::{now_ms, Batch};
+use crate::store::now_ms;
 use koban_policy::contact::{parse_email, parse_phone};
 use koban_policy::desk::forms::{self, Category};
 use koban_policy::desk::reference::{self, Reference};
@@ -70,7 +71,7 @@ pub struct Origin {
 }
 
 impl Origin {
-    async fn record(
+    pub(crate) async fn record(
         &self,
         tx: &mut sqlx::Transaction<'_, sqlx::Any>,
         ticket_id: i64,
@@ -139,7 +140,6 @@ pub async fn open(
     // Forms and routing from the node's copy of the desk's configuration
     // (at most a second old, see `admin::snapshot`): no read per ticket.
     let configured = crate::desk::admin::snapshot::current(app).await?;
-    let setup = &configured.setup;
     let completeness = check_form(&configured.form(category), &opening, chosen.is_some(), now)?;
     let priority = if triaged.urgent { "urgent" } else { "normal" };
     let (subject, subject_original) = masked(&opening.subject);
@@ -190,153 +190,47 @@ pub async fn open(
         }
         _ => None,
     };
-    let mut tx = app.store.write().begin().await?;
-    let (account_id, contact_id) = match (&requester, &contact) {
-        (Requester::Account(current), _) => (Some(current.account.id), None),
-        (_, Some((email, phone))) => {
-            let name = match &requester {
-                Requester::Contact { name, .. } => name.as_deref(),
-                _ => None,
-            };
-            let id =
-                store::contact_id(&mut tx, email.as_deref(), phone.as_deref(), name, now).await?;
-            (None, Some(id))
+    let (opener, answer_to) = match (&requester, contact) {
+        (Requester::Account(current), _) => (
+            Opener::Account(current.account.id),
+            crate::desk::tickets::notify::account_destination(&current.account),
+        ),
+        (Requester::Contact { name, .. }, Some((email, phone))) => {
+            let answer_to = crate::desk::tickets::notify::contact_destination(
+                email.as_deref(),
+                phone.as_deref(),
+            );
+            let name = name.clone();
+            (Opener::Contact { email, phone, name }, answer_to)
         }
         _ => return Err(DeskError::field("email", "one_of_phone_email")),
     };
-    let new_ticket = NewTicket {
-        reference: "",
-        subject: &subject,
-        status: Status::New.as_str(),
-        priority,
-        category: category.as_str(),
-        urgent: priority == "urgent",
-        channel: opening.channel,
-        requester_account_id: account_id,
-        requester_contact_id: contact_id,
-        language: &opening.language,
-        region: opening.region.as_deref(),
-        time_zone: opening.time_zone.as_deref(),
-        fields: &fields,
-        completeness: i64::from(completeness),
-        triage: &triage_text,
-        follow_up_of: None,
-        team: None,
-        tier: line.map_or("standard", |l| l.tier),
-        organization_id: line.map(|l| l.organization_id),
-        now,
-    };
-    // Routed before it is stored: the team goes in with the row.
-    let decision = setup.route_to(&new_ticket.stored(0, ""), opening.team.as_deref(), now);
-    let new_ticket = NewTicket {
-        team: Some(&decision.team),
-        ..new_ticket
-    };
-    let (ticket_id, number) = insert_with_fresh_reference(&mut tx, new_ticket).await?;
-    let mut stored = new_ticket.stored(ticket_id, &number.to_string());
-    // The ticket's other rows go in batches, one trip each (see
-    // `store::Batch`): its message first on its own only when its id is
-    // needed before the events (a channel's id of it, attachments).
-    let message = NewMessage {
-        ticket_id,
-        author_account_id: account_id,
-        author_kind: "requester",
-        public: true,
-        body: &body,
-        original_sealed: sealed,
-        now,
-    };
-    let mut batch = Batch::default();
-    if let Some((account, sealed)) = &snapshot {
-        store::push_snapshot(&mut batch, ticket_id, *account, sealed);
-    }
-    let mut message = Some(message);
-    if opening.origin.is_some() || !opening.attachments.is_empty() {
-        if let Some(message) = message.take() {
-            store::push_message(&mut batch, message);
-        }
-        let message_id = message_id_of(std::mem::take(&mut batch).run(&mut tx).await?)?;
-        if let Some(origin) = &opening.origin {
-            origin.record(&mut tx, ticket_id, message_id, now).await?;
-        }
-        crate::desk::attachments::attach(
-            app,
-            &mut tx,
-            ticket_id,
-            Some(message_id),
-            account_id,
-            &opening.attachments,
-            now,
-        )
-        .await?;
-    }
-    let created = serde_json::json!({ "channel": opening.channel, "category": category.as_str(), "priority": priority });
-    let routed = crate::desk::routing::routed_detail(&decision);
-    store::push_events(
-        &mut batch,
-        ticket_id,
-        &[(account_id, "created", created), (None, "routed", routed)],
-        now,
-    );
-    let first_answer_by =
-        crate::desk::routing::sla::start(&mut tx, &mut batch, &stored, setup, now).await?;
-    if let Some(message) = message {
-        store::push_message(&mut batch, message);
-    }
-    batch.run(&mut tx).await?;
-    stored.assignee_id = setup.assign(&mut tx, &decision, ticket_id, now).await?;
-    if let Some(assignee) = stored.assignee_id {
-        crate::desk::store::sla::set_routing(
-            &mut tx,
-            ticket_id,
-            &decision.team,
-            Some(assignee),
-            now,
-        )
-        .await?;
-    }
-    let answer_to = match (&requester, &contact) {
-        (Requester::Account(current), _) => {
-            crate::desk::tickets::notify::account_destination(&current.account)
-        }
-        (_, Some((email, phone))) => {
-            crate::desk::tickets::notify::contact_destination(email.as_deref(), phone.as_deref())
-        }
-        _ => None,
-    };
-    let conversation = crate::desk::tickets::mail_identity::Conversation::opening(
-        opening
-            .origin
-            .as_ref()
-            .map(|o| (o.channel, o.external_id.as_str())),
-    );
-    crate::desk::tickets::notify::received(
-        app,
-        &mut tx,
-        &stored,
+    let prepared = Prepared {
+        opener,
         answer_to,
-        conversation,
-        first_answer_by,
-    )
-    .await?;
-    tx.commit().await?;
-    Ok(Opened {
-        reference: reference::format(number),
-        category: category.as_str().to_string(),
-        priority: priority.to_string(),
-        status: Status::New.as_str().to_string(),
-        completeness: i64::from(completeness),
-        id: ticket_id,
-    })
-}
-
-/// The id a batch ending with [`store::push_message`] returned.
-fn message_id_of(rows: Vec<sqlx::any::AnyRow>) -> Result<i64, DeskError> {
-    use sqlx::Row;
-    let row = rows
-        .first()
-        .ok_or_else(|| DeskError::Internal("the message's id was not returned".into()))?;
-    Ok(row.try_get("id")?)
+        subject,
+        body,
+        sealed,
+        fields,
+        triage: triage_text,
+        snapshot,
+        line,
+        category,
+        priority,
+        completeness,
+        channel: opening.channel,
+        language: opening.language,
+        region: opening.region,
+        time_zone: opening.time_zone,
+        attachments: opening.attachments,
+        team: opening.team,
+        origin: opening.origin,
+        configured,
+        now,
+    };
+    // Only the writes wait for the committer, which stores concurrent
+    // openings in one transaction (see `committer.rs`).
+    crate::desk::tickets::committer::commit(app, prepared).await
 }
 
 /// Stores `ticket` under a random reference number. A number is taken

@@ -1,0 +1,155 @@
+//! New tickets committed together (`desk/tickets/committer.rs`): many
+//! openings at once each get their own reference and every row of their
+//! own, and an opening refused inside a shared transaction leaves the
+//! others stored and nothing of itself.
+
+use crate::desk_attachments::upload;
+use crate::support::{scalar, TestApp};
+use reqwest::StatusCode;
+use serde_json::{json, Value};
+use std::collections::BTreeSet;
+
+/// Opens `n` signed-out tickets at once; the answers in order.
+async fn open_at_once(t: &TestApp, bodies: Vec<Value>) -> Vec<(StatusCode, Value)> {
+    let requests = bodies
+        .into_iter()
+        .map(|body| async move { t.post("/api/v1/desk/tickets", body).await });
+    futures_util::future::join_all(requests).await
+}
+
+fn ticket(i: usize) -> Value {
+    json!({
+        "subject": format!("Code never came {i}"),
+        "body": format!("The verification code for sign-in {i} did not arrive."),
+        "email": format!("group{i}@example.com"),
+        "time_zone": "Asia/Tokyo",
+    })
+}
+
+async fn many_openings_at_once_each_get_their_own_ticket(t: TestApp) {
+    let answers = open_at_once(&t, (0..64).map(ticket).collect()).await;
+    let mut references = BTreeSet::new();
+    for (status, opened) in &answers {
+        assert_eq!(*status, StatusCode::CREATED, "{opened}");
+        references.insert(opened["reference"].as_str().unwrap().to_string());
+    }
+    assert_eq!(references.len(), 64, "references repeat: {references:?}");
+    assert_eq!(t.count("desk_tickets").await, 64);
+    assert_eq!(t.count("desk_contacts").await, 64);
+    // Each with its message, its created and routed events, its clocks and
+    // its acknowledgement, under its own requester.
+    // groupN@example.com wrote "Code never came N".
+    let mixed = scalar(
+        &t,
+        "SELECT COUNT(*) FROM desk_tickets t JOIN desk_contacts c ON c.id = t.requester_contact_id
+         WHERE t.subject <> 'Code never came ' || SUBSTR(c.email, 6, LENGTH(c.email) - 17)",
+    )
+    .await;
+    assert_eq!(mixed, 0, "a ticket stored under another's requester");
+    for (table, least) in [("desk_messages", 1), ("desk_events", 2)] {
+        let lacking = scalar(
+            &t,
+            &format!(
+                "SELECT COUNT(*) FROM desk_tickets t
+                 WHERE (SELECT COUNT(*) FROM {table} x WHERE x.ticket_id = t.id) < {least}"
+            ),
+        )
+        .await;
+        assert_eq!(lacking, 0, "tickets lacking rows in {table}");
+    }
+    let clocks = scalar(&t, "SELECT COUNT(*) FROM desk_sla_clocks").await;
+    let first = scalar(
+        &t,
+        "SELECT COUNT(*) FROM desk_sla_clocks WHERE ticket_id = (SELECT MIN(id) FROM desk_tickets)",
+    )
+    .await;
+    assert!(first > 0, "no SLA clocks");
+    assert_eq!(clocks, 64 * first);
+    let acknowledged = scalar(
+        &t,
+        "SELECT COUNT(DISTINCT destination) FROM deliveries WHERE purpose = 'desk_received'",
+    )
+    .await;
+    assert_eq!(acknowledged, 64);
+    // They were written together, not one transaction each.
+    let (shared, openings) = koban::desk::tickets::committer::shared(&t.app);
+    assert!(
+        shared >= 1 && openings >= 2,
+        "no opening shared a transaction ({shared}, {openings})"
+    );
+    let metrics = t
+        .http
+        .get(t.url("/metrics"))
+        .send()
+        .await
+        .unwrap()
+        .text()
+        .await
+        .unwrap();
+    assert!(
+        metrics.contains(&format!("koban_desk_open_shared_tickets_total {openings}")),
+        "{metrics}"
+    );
+}
+both!(many_openings_at_once_each_get_their_own_ticket);
+
+async fn a_refused_opening_in_a_batch_undoes_only_itself(t: TestApp) {
+    let (status, file) = upload(&t, None, "log.txt", b"timeout".to_vec(), "attachment").await;
+    assert_eq!(status, StatusCode::CREATED, "{file}");
+    let mut bodies: Vec<Value> = (0..24).map(ticket).collect();
+    // One whose file is not an upload, one with a real file.
+    bodies[7]["attachments"] = json!(["not-a-token"]);
+    bodies[7]["email"] = json!("refused@example.com");
+    bodies[7]["subject"] = json!("Refused");
+    bodies[15]["attachments"] = json!([file["token"]]);
+    let mut answers = Vec::new();
+    // Several rounds, so the refused one lands among others at least once.
+    for round in 0..3 {
+        let mut round_bodies = bodies.clone();
+        for (i, body) in round_bodies.iter_mut().enumerate() {
+            if i != 7 {
+                body["email"] = json!(format!("r{round}group{i}@example.com"));
+            }
+        }
+        if round > 0 {
+            let (status, again) =
+                upload(&t, None, "log.txt", b"timeout".to_vec(), "attachment").await;
+            assert_eq!(status, StatusCode::CREATED, "{again}");
+            round_bodies[15]["attachments"] = json!([again["token"]]);
+        }
+        answers.extend(open_at_once(&t, round_bodies).await.into_iter().enumerate());
+    }
+    for (i, (status, answer)) in &answers {
+        if *i == 7 {
+            assert_eq!(*status, StatusCode::UNPROCESSABLE_ENTITY, "{answer}");
+            assert_eq!(answer["errors"][0]["code"], "not_an_attachment", "{answer}");
+        } else {
+            assert_eq!(*status, StatusCode::CREATED, "{i}: {answer}");
+        }
+    }
+    assert_eq!(t.count("desk_tickets").await, 3 * 23);
+    assert_eq!(t.count("desk_attachments").await, 3);
+    let refused = scalar(
+        &t,
+        "SELECT COUNT(*) FROM desk_tickets WHERE subject = 'Refused'",
+    )
+    .await;
+    assert_eq!(refused, 0);
+    let contact = scalar(
+        &t,
+        "SELECT COUNT(*) FROM desk_contacts WHERE email = 'refused@example.com'",
+    )
+    .await;
+    assert_eq!(contact, 0, "the refused opening's contact stayed");
+    let orphans = scalar(
+        &t,
+        "SELECT COUNT(*) FROM desk_messages m WHERE NOT EXISTS
+           (SELECT 1 FROM desk_tickets t WHERE t.id = m.ticket_id)",
+    )
+    .await;
+    assert_eq!(orphans, 0);
+    assert_eq!(t.count("desk_messages").await, 3 * 23);
+    let (shared, _) = koban::desk::tickets::committer::shared(&t.app);
+    assert!(shared >= 1, "no opening shared a transaction");
+}
+both!(a_refused_opening_in_a_batch_undoes_only_itself);
