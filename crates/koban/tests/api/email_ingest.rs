@@ -496,7 +496,7 @@ both!(
 
 /// A mail with a file that does not compress (its bytes from a simple
 /// generator), `kib` KiB of it, as a client writes it: base64 in lines.
-fn large_mail(message_id: &str, kib: usize) -> Vec<u8> {
+pub(crate) fn large_mail(message_id: &str, kib: usize) -> Vec<u8> {
     use base64::Engine;
     let mut state = 0x9E37_79B9_7F4A_7C15_u64;
     let mut pdf = b"%PDF-1.4\n".to_vec();
@@ -525,7 +525,7 @@ fn large_mail(message_id: &str, kib: usize) -> Vec<u8> {
 
 /// Mail `message_id`'s raw copy as stored: its row's piece and the others
 /// in order, inflated; and how many pieces it has.
-async fn stored_raw(t: &TestApp, message_id: &str) -> (Vec<u8>, i64) {
+pub(crate) async fn stored_raw(t: &TestApp, message_id: &str) -> (Vec<u8>, i64) {
     let row = sqlx::query("SELECT id, raw_deflated FROM email_inbound WHERE message_id = $1")
         .bind(message_id)
         .fetch_one(t.app.store.read())

@@ -4,43 +4,11 @@
 //! off leaves none behind.
 
 use super::{codes, configure, read_to_close, smtp_addr, DESK};
+use crate::email_ingest::{large_mail, stored_raw};
 use crate::support::{eventually, scalar, TestApp};
-use base64::Engine;
-use koban::channels::email::inbound::inflate;
-use sqlx::Row;
 use std::time::Duration;
 use tokio::io::AsyncWriteExt;
 use tokio::net::TcpStream;
-
-/// A mail carrying `bytes` of noise as a base64 attachment: deflate cannot
-/// shrink it below three quarters, so its deflated copy fills many pieces.
-fn noisy_mail(message_id: &str, bytes: usize) -> Vec<u8> {
-    let mut state: u64 = 0x9E37_79B9_7F4A_7C15;
-    let noise: Vec<u8> = (0..bytes)
-        .map(|_| {
-            state ^= state << 13;
-            state ^= state >> 7;
-            state ^= state << 17;
-            (state >> 24) as u8
-        })
-        .collect();
-    let encoded = base64::engine::general_purpose::STANDARD.encode(noise);
-    let lines: Vec<&str> = encoded
-        .as_bytes()
-        .chunks(76)
-        .map(|l| std::str::from_utf8(l).unwrap_or_default())
-        .collect();
-    format!(
-        "From: Yamada Taro <taro@example.jp>\r\nTo: {DESK}\r\nSubject: Scans\r\n\
-         Message-ID: <{message_id}>\r\nMIME-Version: 1.0\r\n\
-         Content-Type: multipart/mixed; boundary=\"b\"\r\n\r\n\
-         --b\r\nContent-Type: text/plain; charset=utf-8\r\n\r\nThe scans.\r\n\
-         --b\r\nContent-Type: application/octet-stream; name=\"scan.bin\"\r\n\
-         Content-Transfer-Encoding: base64\r\n\r\n{}\r\n--b--\r\n",
-        lines.join("\r\n")
-    )
-    .into_bytes()
-}
 
 async fn spilled(t: &TestApp) -> i64 {
     scalar(t, "SELECT COUNT(*) FROM email_receiving_chunks").await
@@ -64,31 +32,8 @@ async fn half_sent(t: &TestApp, mail: &[u8], half: usize) -> TcpStream {
     stream
 }
 
-/// The whole raw copy of the stored mail `message_id`: its row's piece,
-/// then its other pieces in order.
-async fn stored_raw(t: &TestApp, message_id: &str) -> Vec<u8> {
-    let row = sqlx::query("SELECT id, raw_deflated FROM email_inbound WHERE message_id = $1")
-        .bind(message_id)
-        .fetch_one(t.app.store.read())
-        .await
-        .expect("the mail is stored");
-    let id: i64 = row.get("id");
-    let mut deflated: Vec<u8> = row.get("raw_deflated");
-    let pieces =
-        sqlx::query("SELECT bytes FROM email_inbound_chunks WHERE inbound_id = $1 ORDER BY seq")
-            .bind(id)
-            .fetch_all(t.app.store.read())
-            .await
-            .expect("pieces");
-    assert!(pieces.len() >= 4, "{} pieces", pieces.len());
-    for piece in pieces {
-        deflated.extend_from_slice(&piece.get::<Vec<u8>, _>("bytes"));
-    }
-    inflate(&deflated, 4 * 1024 * 1024).expect("inflates")
-}
-
 async fn a_large_mail_is_spilled_while_it_arrives_and_stored_whole(t: TestApp) {
-    let mail = noisy_mail("spill@example.jp", 1024 * 1024);
+    let mail = large_mail("spill@example.jp", 1024);
     let mut stream = half_sent(&t, &mail, mail.len() / 2).await;
     // Nothing is stored before the final dot.
     assert_eq!(scalar(&t, "SELECT COUNT(*) FROM email_inbound").await, 0);
@@ -103,7 +48,9 @@ async fn a_large_mail_is_spilled_while_it_arrives_and_stored_whole(t: TestApp) {
         ["220", "250", "250", "250", "354", "250", "221"],
         "{answers}"
     );
-    assert_eq!(stored_raw(&t, "spill@example.jp").await, mail);
+    let (raw, pieces) = stored_raw(&t, "spill@example.jp").await;
+    assert_eq!(raw, mail);
+    assert!(pieces >= 5, "{pieces} pieces");
     assert_eq!(spilled(&t).await, 0, "the pieces moved to the stored mail");
     // The same mail again is a duplicate: stored once, its pieces dropped.
     let mut again = half_sent(&t, &mail, mail.len() / 2).await;
@@ -124,7 +71,7 @@ both!(
 
 async fn a_mail_cut_off_or_over_the_limit_leaves_no_pieces(t: TestApp) {
     // The sender goes away in the middle.
-    let mail = noisy_mail("cut@example.jp", 1024 * 1024);
+    let mail = large_mail("cut@example.jp", 1024);
     let stream = half_sent(&t, &mail, mail.len() / 2).await;
     drop(stream);
     eventually("the cut-off mail's pieces dropped", || async {
@@ -133,7 +80,7 @@ async fn a_mail_cut_off_or_over_the_limit_leaves_no_pieces(t: TestApp) {
     .await;
 
     // Past the 2 MiB limit after pieces were spilled: 552, nothing kept.
-    let huge = noisy_mail("huge@example.jp", 2 * 1024 * 1024);
+    let huge = large_mail("huge@example.jp", 2048);
     let mut stream = half_sent(&t, &huge, 1024 * 1024).await;
     stream.write_all(&huge[1024 * 1024..]).await.expect("write");
     stream.write_all(b".\r\nQUIT\r\n").await.expect("write");
