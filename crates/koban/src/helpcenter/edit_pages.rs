@@ -85,6 +85,14 @@ fn id_of(viewer: &Viewer, text: &str) -> Result<i64, Response> {
         .map_err(|_| refusal(viewer, HelpError::NotFound))
 }
 
+/// [`holding`] `role`, on the article whose id is `text`.
+// A page's refusal is the response it answers with.
+#[allow(clippy::result_large_err)]
+fn holding_on(viewer: &Viewer, role: &str, text: &str) -> Result<(Current, i64), Response> {
+    let current = holding(viewer, role)?;
+    Ok((current, id_of(viewer, text)?))
+}
+
 /// The dashboard's variables.
 async fn dashboard_context(
     app: &App,
@@ -220,12 +228,8 @@ async fn update_category(
     Path(id): Path<String>,
     PageForm(form): PageForm<Form>,
 ) -> Response {
-    let current = match holding(&viewer, "supervisor") {
-        Ok(current) => current,
-        Err(response) => return response,
-    };
-    let id = match id_of(&viewer, &id) {
-        Ok(id) => id,
+    let (current, id) = match holding_on(&viewer, "supervisor", &id) {
+        Ok(found) => found,
         Err(response) => return response,
     };
     let result = match position_of(&form) {
@@ -248,12 +252,8 @@ async fn delete_category(
     Path(id): Path<String>,
     PageForm(_): PageForm<Form>,
 ) -> Response {
-    let current = match holding(&viewer, "supervisor") {
-        Ok(current) => current,
-        Err(response) => return response,
-    };
-    let id = match id_of(&viewer, &id) {
-        Ok(id) => id,
+    let (current, id) = match holding_on(&viewer, "supervisor", &id) {
+        Ok(found) => found,
         Err(response) => return response,
     };
     match service::delete_category(&app, &current, id).await {
@@ -352,12 +352,8 @@ async fn editor(
     Path(id): Path<String>,
     Query(query): Query<Form>,
 ) -> Response {
-    let current = match holding(&viewer, "agent") {
-        Ok(current) => current,
-        Err(response) => return response,
-    };
-    let id = match id_of(&viewer, &id) {
-        Ok(id) => id,
+    let (current, id) = match holding_on(&viewer, "agent", &id) {
+        Ok(found) => found,
         Err(response) => return response,
     };
     let lang = query
@@ -379,12 +375,8 @@ async fn save(
     Path((id, lang)): Path<(String, String)>,
     PageForm(form): PageForm<Form>,
 ) -> Response {
-    let current = match holding(&viewer, "supervisor") {
-        Ok(current) => current,
-        Err(response) => return response,
-    };
-    let id = match id_of(&viewer, &id) {
-        Ok(id) => id,
+    let (current, id) = match holding_on(&viewer, "supervisor", &id) {
+        Ok(found) => found,
         Err(response) => return response,
     };
     let Some(lang) = rules::parse_lang(&lang) else {
@@ -425,12 +417,8 @@ async fn unpublish(
     Path((id, lang)): Path<(String, String)>,
     PageForm(_): PageForm<Form>,
 ) -> Response {
-    let current = match holding(&viewer, "supervisor") {
-        Ok(current) => current,
-        Err(response) => return response,
-    };
-    let id = match id_of(&viewer, &id) {
-        Ok(id) => id,
+    let (current, id) = match holding_on(&viewer, "supervisor", &id) {
+        Ok(found) => found,
         Err(response) => return response,
     };
     match service::set_published(&app, &current, id, &lang, false).await {
@@ -449,12 +437,8 @@ async fn move_article(
     Path(id): Path<String>,
     PageForm(form): PageForm<Form>,
 ) -> Response {
-    let current = match holding(&viewer, "supervisor") {
-        Ok(current) => current,
-        Err(response) => return response,
-    };
-    let id = match id_of(&viewer, &id) {
-        Ok(id) => id,
+    let (current, id) = match holding_on(&viewer, "supervisor", &id) {
+        Ok(found) => found,
         Err(response) => return response,
     };
     let result = match field(&form, "category_id").parse::<i64>() {
@@ -474,12 +458,8 @@ async fn delete_article(
     Path(id): Path<String>,
     PageForm(_): PageForm<Form>,
 ) -> Response {
-    let current = match holding(&viewer, "supervisor") {
-        Ok(current) => current,
-        Err(response) => return response,
-    };
-    let id = match id_of(&viewer, &id) {
-        Ok(id) => id,
+    let (current, id) = match holding_on(&viewer, "supervisor", &id) {
+        Ok(found) => found,
         Err(response) => return response,
     };
     match service::delete_article(&app, &current, id).await {

@@ -139,7 +139,7 @@ impl Incoming {
 
     /// Whether full pieces wait to be [spilled](Incoming::spill).
     pub fn spillable(&self) -> bool {
-        self.encoder.get_ref().full().len() > 0
+        !self.encoder.get_ref().full().is_empty()
     }
 
     /// Writes the full pieces after the first to the database, under this
