@@ -76,8 +76,12 @@ pub fn tokenize(text: &str, mode: Mode) -> Vec<Token> {
         let run = &chars[i..j];
         match class {
             Class::Word => {
-                tokens.push(word(run, position));
-                position += 1;
+                // A run of marks alone folds to nothing (U+113B8): no token.
+                let token = word(run, position);
+                if !token.text.is_empty() {
+                    tokens.push(token);
+                    position += 1;
+                }
             }
             Class::Cjk => position = bigrams(&cjk_units(run), position, mode, &mut tokens),
             Class::Thai => position = bigrams(&thai_units(run), position, mode, &mut tokens),
