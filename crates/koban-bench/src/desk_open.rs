@@ -2,17 +2,18 @@
 //! /api/v1/desk/tickets` of a running server, beside its yardstick, the
 //! same rows inserted straight into the same database at the same
 //! concurrency, each ticket committed in a transaction of its own, as the
-//! API must commit one before it answers. The same driver sends the same
+//! API must commit one before it answers (`raw.rs`). The same driver sends the same
 //! tickets to a peer, Request Tracker's REST 2 API (`--target rt`).
+
+mod raw;
+use raw::Rows;
 
 use super::load::{self, Load, MakeRequest, Tally};
 use super::summary::{millis, ratio, raw_during, summarize};
 use super::wire::Endpoint;
 use super::DeskOpen;
 use koban::config::Config;
-use koban::desk::store::{self as desk_store, NewMessage, NewTicket};
 use koban::state::App;
-use koban_policy::desk::reference::Reference;
 use std::sync::atomic::{AtomicU64, Ordering};
 use std::sync::Arc;
 use std::time::{Duration, Instant};
@@ -86,75 +87,6 @@ fn rt_request(
     )
 }
 
-/// One ticket's rows, straight into the store in one transaction: its
-/// contact, the ticket under a fresh reference, the first message and the
-/// `created` event, with the values the API would write.
-async fn insert_one(app: &App, tag: &str, client: usize, seq: u64) -> Result<(), String> {
-    let (lang, category, subject, body) = sample(client, seq);
-    let now = koban::store::now_ms();
-    let email = email(tag, client, seq);
-    let triage = serde_json::json!({ "category": category, "urgent": false, "confidence": 0.9,
-        "decided_by": "rules", "chosen_by_requester": false })
-    .to_string();
-    let mut tx = app.store.write().begin().await.map_err(|e| e.to_string())?;
-    let contact = desk_store::contact_id(&mut tx, Some(&email), None, None, now)
-        .await
-        .map_err(|e| e.to_string())?;
-    let mut ticket_id = None;
-    for _ in 0..8 {
-        let reference = Reference::from_random(rand_u64()).to_string();
-        let ticket = NewTicket {
-            reference: &reference,
-            subject,
-            status: "new",
-            priority: "normal",
-            category,
-            urgent: false,
-            channel: "web",
-            requester_account_id: None,
-            requester_contact_id: Some(contact),
-            language: lang,
-            region: None,
-            time_zone: Some("Asia/Tokyo"),
-            fields: "{}",
-            completeness: 40,
-            triage: &triage,
-            follow_up_of: None,
-            team: Some("general"),
-            tier: "standard",
-            organization_id: None,
-            now,
-        };
-        ticket_id = desk_store::insert_ticket(&mut tx, &ticket)
-            .await
-            .map_err(|e| e.to_string())?;
-        if ticket_id.is_some() {
-            break;
-        }
-    }
-    let ticket_id = ticket_id.ok_or("no free reference number")?;
-    desk_store::insert_message(
-        &mut tx,
-        NewMessage {
-            ticket_id,
-            author_account_id: None,
-            author_kind: "requester",
-            public: true,
-            body,
-            original_sealed: None,
-            now,
-        },
-    )
-    .await
-    .map_err(|e| e.to_string())?;
-    let detail =
-        serde_json::json!({ "channel": "web", "category": category, "priority": "normal" });
-    desk_store::insert_event(&mut tx, ticket_id, None, "created", &detail, now)
-        .await
-        .map_err(|e| e.to_string())?;
-    tx.commit().await.map_err(|e| e.to_string())
-}
-
 /// 64 random bits from the process's hasher seeds, enough for a reference
 /// draw without a random-number crate in the driver.
 fn rand_u64() -> u64 {
@@ -163,39 +95,6 @@ fn rand_u64() -> u64 {
     let mut hasher = std::collections::hash_map::RandomState::new().build_hasher();
     hasher.write_u64(COUNTER.fetch_add(1, Ordering::Relaxed));
     hasher.finish()
-}
-
-/// Raw inserts by `clients` tasks for `seconds`; tickets committed inside
-/// the window per second of it.
-async fn raw_rate(
-    app: &Arc<App>,
-    tag: &str,
-    clients: usize,
-    seconds: u64,
-    first_seq: u64,
-) -> Result<f64, String> {
-    let window = Duration::from_secs(seconds);
-    let deadline = Instant::now() + window;
-    let mut tasks = tokio::task::JoinSet::new();
-    for client in 0..clients {
-        let (app, tag) = (app.clone(), tag.to_string());
-        tasks.spawn(async move {
-            let (mut done, mut seq) = (0u64, first_seq);
-            while Instant::now() < deadline {
-                insert_one(&app, &tag, client, seq).await?;
-                seq += 1;
-                if Instant::now() <= deadline {
-                    done += 1;
-                }
-            }
-            Ok::<_, String>(done)
-        });
-    }
-    let mut done = 0;
-    while let Some(joined) = tasks.join_next().await {
-        done += joined.map_err(|e| e.to_string())??;
-    }
-    Ok(done as f64 / window.as_secs_f64())
 }
 
 /// Jobs due and not yet run (the acknowledgements the API queued); the
@@ -221,6 +120,19 @@ async fn drain(app: &App) -> Result<f64, String> {
         tokio::time::sleep(Duration::from_millis(100)).await;
     }
     Ok(start.elapsed().as_secs_f64())
+}
+
+/// Each slice's rate against the two raw measurements around it.
+fn each_slice(rates: &[f64], raw: &[f64]) -> Vec<f64> {
+    rates
+        .iter()
+        .enumerate()
+        .filter_map(|(i, rate)| {
+            raw.get(i..i + 2)
+                .and_then(|ends| raw_during(ends, 1))
+                .and_then(|r| ratio(*rate, r))
+        })
+        .collect()
 }
 
 fn joined(values: &[f64], decimals: usize) -> String {
@@ -277,7 +189,9 @@ pub(super) async fn run(config: Config, options: DeskOpen) -> Result<(), String>
         options.clients, options.target, options.duration_seconds
     );
     let raw_tag = format!("{tag}r");
+    let core_tag = format!("{tag}c");
     let mut raw = Vec::new();
+    let mut raw_core = Vec::new();
     let mut tally = Tally::default();
     let (mut server_cpu, mut machine_cpu) = (Some(0.0), Some(0.0));
     let mut rates = Vec::new();
@@ -287,9 +201,13 @@ pub(super) async fn run(config: Config, options: DeskOpen) -> Result<(), String>
         if let Some(app) = &app {
             drained.push(drain(app).await?);
             let first = 1_000_000 * round as u64;
-            let rate = raw_rate(app, &raw_tag, options.clients, options.raw_seconds, first).await?;
+            let (clients, seconds) = (options.clients, options.raw_seconds);
+            let rate = raw::rate(app, Rows::Same, &raw_tag, clients, seconds, first).await?;
             eprintln!("bench: raw inserts, {rate:.1} tickets/s");
             raw.push(rate);
+            let core = raw::rate(app, Rows::Core, &core_tag, clients, seconds, first).await?;
+            eprintln!("bench: raw inserts of the core rows, {core:.1} tickets/s");
+            raw_core.push(core);
         }
         if round == rounds {
             break;
@@ -311,16 +229,7 @@ pub(super) async fn run(config: Config, options: DeskOpen) -> Result<(), String>
         tally.absorb(done.tally);
         rates.push(per_second);
     }
-    // Each slice against the two raw measurements around it.
-    let ratio_each: Vec<f64> = rates
-        .iter()
-        .enumerate()
-        .filter_map(|(i, rate)| {
-            raw.get(i..i + 2)
-                .and_then(|ends| raw_during(ends, 1))
-                .and_then(|r| ratio(*rate, r))
-        })
-        .collect();
+    let ratio_each = each_slice(&rates, &raw);
     let failures = tally.failures();
     println!("target={}", options.target);
     println!("clients={}", options.clients);
@@ -340,6 +249,16 @@ pub(super) async fn run(config: Config, options: DeskOpen) -> Result<(), String>
             }
         }
         println!("ratio_each={}", joined(&ratio_each, 3));
+        println!("raw_core_each_per_second={}", joined(&raw_core, 1));
+        if let Some(share) =
+            raw_during(&raw_core, rounds).and_then(|r| ratio(summary.per_second, r))
+        {
+            println!("ratio_core={share:.3}");
+        }
+        println!(
+            "ratio_core_each={}",
+            joined(&each_slice(&rates, &raw_core), 3)
+        );
         println!("backlog_after_slices={}", joined(&backlogs, 0));
         println!("drain_seconds={}", joined(&drained, 1));
     }
