@@ -141,6 +141,42 @@ pub(super) fn agent_email(n: usize) -> String {
     format!("desk-agent-{n}@example.com")
 }
 
+/// Makes the requesters `<prefix>-<k>@example.com`, `k` below `count`, in
+/// one transaction of [`BATCH`]-row INSERTs; those a load run before made
+/// are kept. The first one's id: the loads give ticket `n` requester
+/// `first + n % count`. Shared by `desk-queue` and `search load`.
+pub(super) async fn load_contacts(
+    app: &App,
+    prefix: &str,
+    count: u64,
+    now: i64,
+) -> Result<i64, String> {
+    let mut tx = app.store.write().begin().await.map_err(err)?;
+    for start in (0..count).step_by(BATCH) {
+        let end = (start + BATCH as u64).min(count);
+        let values: Vec<String> = (0..end - start)
+            .map(|k| format!("(${}, ${})", 2 * k + 1, 2 * k + 2))
+            .collect();
+        let sql = format!(
+            "INSERT INTO desk_contacts (email, created_at) VALUES {} ON CONFLICT (email) DO NOTHING",
+            values.join(", ")
+        );
+        let mut query = sqlx::query(&sql);
+        for k in start..end {
+            query = query.bind(format!("{prefix}-{k}@example.com")).bind(now);
+        }
+        query.execute(&mut *tx).await.map_err(err)?;
+    }
+    tx.commit().await.map_err(err)?;
+    sqlx::query("SELECT MIN(id) AS id FROM desk_contacts WHERE email LIKE $1")
+        .bind(format!("{prefix}-%"))
+        .fetch_one(app.store.read())
+        .await
+        .map_err(err)?
+        .try_get("id")
+        .map_err(err)
+}
+
 async fn count(app: &App, table: &str) -> Result<i64, String> {
     let row = sqlx::query(&format!("SELECT COUNT(*) AS n FROM {table}"))
         .fetch_one(app.store.read())
@@ -159,36 +195,8 @@ async fn fill(app: &App, options: &DeskQueue, agents: &[i64]) -> Result<u64, Str
     }
     // One requester per ten tickets, as people come back.
     let contacts = (want / 10).max(1);
-    let mut tx = app.store.write().begin().await.map_err(err)?;
     let now = koban::store::now_ms();
-    for start in (0..contacts).step_by(BATCH) {
-        let end = (start + BATCH as u64).min(contacts);
-        let values: Vec<String> = (start..end)
-            .map(|k| {
-                let p = 2 * (k - start) as usize;
-                format!("(${}, ${})", p + 1, p + 2)
-            })
-            .collect();
-        let sql = format!(
-            "INSERT INTO desk_contacts (email, created_at) VALUES {} ON CONFLICT (email) DO NOTHING",
-            values.join(", ")
-        );
-        let mut query = sqlx::query(&sql);
-        for k in start..end {
-            query = query
-                .bind(format!("queue-requester-{k}@example.com"))
-                .bind(now);
-        }
-        query.execute(&mut *tx).await.map_err(err)?;
-    }
-    tx.commit().await.map_err(err)?;
-    let first_contact: i64 =
-        sqlx::query("SELECT MIN(id) AS id FROM desk_contacts WHERE email LIKE 'queue-requester-%'")
-            .fetch_one(app.store.read())
-            .await
-            .map_err(err)?
-            .try_get("id")
-            .map_err(err)?;
+    let first_contact = load_contacts(app, "queue-requester", contacts, now).await?;
     let before: i64 = sqlx::query("SELECT COALESCE(MAX(id), 0) AS id FROM desk_tickets")
         .fetch_one(app.store.read())
         .await

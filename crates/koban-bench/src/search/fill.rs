@@ -4,7 +4,7 @@
 //! index rebuilt through Koban's own code path, the one `koban search
 //! reindex` runs, timed.
 
-use super::super::desk_queue::{agents, shape, staff_teams};
+use super::super::desk_queue::{agents, load_contacts, shape, staff_teams};
 use super::corpus::Corpus;
 use super::{dir_bytes, err, index_dir, SearchLoad};
 use koban::state::App;
@@ -31,37 +31,6 @@ async fn count(app: &App, table: &str) -> Result<i64, String> {
         .map_err(err)
 }
 
-/// The requesters, one per ten tickets; the first one's id.
-async fn contacts(app: &App, want: u64) -> Result<i64, String> {
-    let contacts = (want / 10).max(1);
-    let now = koban::store::now_ms();
-    let mut tx = app.store.write().begin().await.map_err(err)?;
-    for start in (0..contacts).step_by(BATCH) {
-        let end = (start + BATCH as u64).min(contacts);
-        let values: Vec<String> = (0..end - start)
-            .map(|k| format!("(${}, ${})", 2 * k + 1, 2 * k + 2))
-            .collect();
-        let sql = format!(
-            "INSERT INTO desk_contacts (email, created_at) VALUES {} ON CONFLICT (email) DO NOTHING",
-            values.join(", ")
-        );
-        let mut query = sqlx::query(&sql);
-        for k in start..end {
-            query = query
-                .bind(format!("search-requester-{k}@example.com"))
-                .bind(now);
-        }
-        query.execute(&mut *tx).await.map_err(err)?;
-    }
-    tx.commit().await.map_err(err)?;
-    sqlx::query("SELECT MIN(id) AS id FROM desk_contacts WHERE email LIKE 'search-requester-%'")
-        .fetch_one(app.store.read())
-        .await
-        .map_err(err)?
-        .try_get("id")
-        .map_err(err)
-}
-
 /// Adds tickets numbered from `from` until `want - have` are added; the
 /// number of tickets and of messages added.
 async fn fill(
@@ -72,9 +41,10 @@ async fn fill(
     have: u64,
 ) -> Result<(u64, u64), String> {
     let want = options.tickets as u64;
+    // The requesters, one per ten tickets.
     let contacts_n = (want / 10).max(1);
-    let first_contact = contacts(app, want).await?;
     let now = koban::store::now_ms();
+    let first_contact = load_contacts(app, "search-requester", contacts_n, now).await?;
     // A year of tickets, oldest first; each message an hour after the last.
     let year_ms = 365 * 24 * 3_600_000i64;
     let step = year_ms / want.max(1) as i64;

@@ -9,6 +9,7 @@ use crate::http::problem::FieldError;
 use crate::state::App;
 use crate::store::now_ms;
 use koban_policy::help::{self as rules, MAX_CATEGORY_NAME_CHARS, MAX_TITLE_CHARS};
+use sqlx::{Any, Transaction};
 use std::collections::BTreeMap;
 
 /// Whether `current` edits the help center: desk supervisors and admins.
@@ -213,6 +214,90 @@ pub struct Writing<'a> {
     pub publish: bool,
 }
 
+/// A change to an article's version in one language, in a transaction
+/// that holds the article's row: editors' changes to one article take
+/// turns, so each revision records the text its step left.
+struct VersionChange {
+    tx: Transaction<'static, Any>,
+    id: i64,
+    lang: &'static str,
+    actor: i64,
+    now: i64,
+}
+
+impl VersionChange {
+    /// Locks article `id` for a change; not found when it is gone.
+    async fn lock(
+        app: &App,
+        actor: &Current,
+        id: i64,
+        lang: &'static str,
+    ) -> Result<VersionChange, HelpError> {
+        let now = now_ms();
+        let mut tx = app.store.write().begin().await?;
+        if !store::lock_article(&mut tx, id, now).await? {
+            return Err(HelpError::NotFound);
+        }
+        Ok(VersionChange {
+            tx,
+            id,
+            lang,
+            actor: actor.account.id,
+            now,
+        })
+    }
+
+    /// Makes `title` and `body` the draft, with a revision of `action`
+    /// (`restored_from`: the revision a restore brought back).
+    async fn save(
+        &mut self,
+        title: &str,
+        body: &str,
+        action: &str,
+        restored_from: Option<i64>,
+    ) -> Result<(), HelpError> {
+        let (id, lang, actor, now) = (self.id, self.lang, self.actor, self.now);
+        store::save_draft(&mut self.tx, id, lang, title, body, actor, now).await?;
+        self.revision(title, body, action, restored_from).await
+    }
+
+    /// Publishes the draft (`title` and `body`), or takes the version from
+    /// readers, with its revision.
+    async fn publish(&mut self, title: &str, body: &str, publish: bool) -> Result<(), HelpError> {
+        let (id, lang, actor, now) = (self.id, self.lang, self.actor, self.now);
+        store::set_published(&mut self.tx, id, lang, publish, actor, now).await?;
+        let action = if publish { "published" } else { "unpublished" };
+        self.revision(title, body, action, None).await
+    }
+
+    async fn revision(
+        &mut self,
+        title: &str,
+        body: &str,
+        action: &str,
+        restored_from: Option<i64>,
+    ) -> Result<(), HelpError> {
+        store::insert_revision(
+            &mut self.tx,
+            self.id,
+            self.lang,
+            title,
+            body,
+            action,
+            restored_from,
+            self.actor,
+            self.now,
+        )
+        .await?;
+        Ok(())
+    }
+
+    async fn commit(self) -> Result<(), HelpError> {
+        self.tx.commit().await?;
+        Ok(())
+    }
+}
+
 /// Adds an article with its first version; its id.
 pub async fn create_article(
     app: &App,
@@ -226,35 +311,19 @@ pub async fn create_article(
     let mut tx = app.store.write().begin().await?;
     let category_id = live_category(&mut tx, category_id).await?;
     let id = store::insert_article(&mut tx, category_id, actor.account.id, now).await?;
-    store::save_draft(&mut tx, id, lang, &title, &body, actor.account.id, now).await?;
-    store::insert_revision(
-        &mut tx,
+    // Nobody else sees the new article before the commit: no lock to take.
+    let mut change = VersionChange {
+        tx,
         id,
         lang,
-        &title,
-        &body,
-        "created",
-        None,
-        actor.account.id,
+        actor: actor.account.id,
         now,
-    )
-    .await?;
+    };
+    change.save(&title, &body, "created", None).await?;
     if writing.publish {
-        store::set_published(&mut tx, id, lang, true, actor.account.id, now).await?;
-        store::insert_revision(
-            &mut tx,
-            id,
-            lang,
-            &title,
-            &body,
-            "published",
-            None,
-            actor.account.id,
-            now,
-        )
-        .await?;
+        change.publish(&title, &body, true).await?;
     }
-    tx.commit().await?;
+    change.commit().await?;
     Ok(id)
 }
 
@@ -268,45 +337,16 @@ pub async fn save_version(
 ) -> Result<(), HelpError> {
     let lang = lang("lang", writing.lang)?;
     let (title, body) = text(writing.title, writing.body)?;
-    let now = now_ms();
-    let mut tx = app.store.write().begin().await?;
-    if !store::lock_article(&mut tx, id, now).await? {
-        return Err(HelpError::NotFound);
-    }
-    let action = match store::has_version(&mut tx, id, lang).await? {
+    let mut change = VersionChange::lock(app, actor, id, lang).await?;
+    let action = match store::has_version(&mut change.tx, id, lang).await? {
         true => "saved",
         false => "created",
     };
-    store::save_draft(&mut tx, id, lang, &title, &body, actor.account.id, now).await?;
-    store::insert_revision(
-        &mut tx,
-        id,
-        lang,
-        &title,
-        &body,
-        action,
-        None,
-        actor.account.id,
-        now,
-    )
-    .await?;
+    change.save(&title, &body, action, None).await?;
     if writing.publish {
-        store::set_published(&mut tx, id, lang, true, actor.account.id, now).await?;
-        store::insert_revision(
-            &mut tx,
-            id,
-            lang,
-            &title,
-            &body,
-            "published",
-            None,
-            actor.account.id,
-            now,
-        )
-        .await?;
+        change.publish(&title, &body, true).await?;
     }
-    tx.commit().await?;
-    Ok(())
+    change.commit().await
 }
 
 /// Publishes a version's draft, or takes it from readers.
@@ -318,30 +358,12 @@ pub async fn set_published(
     publish: bool,
 ) -> Result<(), HelpError> {
     let lang = rules::parse_lang(tag).ok_or(HelpError::NotFound)?;
-    let now = now_ms();
-    let mut tx = app.store.write().begin().await?;
-    if !store::lock_article(&mut tx, id, now).await? {
-        return Err(HelpError::NotFound);
-    }
-    let (title, body) = store::draft_of(&mut tx, id, lang)
+    let mut change = VersionChange::lock(app, actor, id, lang).await?;
+    let (title, body) = store::draft_of(&mut change.tx, id, lang)
         .await?
         .ok_or(HelpError::NotFound)?;
-    store::set_published(&mut tx, id, lang, publish, actor.account.id, now).await?;
-    let action = if publish { "published" } else { "unpublished" };
-    store::insert_revision(
-        &mut tx,
-        id,
-        lang,
-        &title,
-        &body,
-        action,
-        None,
-        actor.account.id,
-        now,
-    )
-    .await?;
-    tx.commit().await?;
-    Ok(())
+    change.publish(&title, &body, publish).await?;
+    change.commit().await
 }
 
 /// Makes an old revision's text the version's draft again (readers keep
@@ -354,38 +376,14 @@ pub async fn restore(
     revision: i64,
 ) -> Result<(), HelpError> {
     let lang = rules::parse_lang(tag).ok_or(HelpError::NotFound)?;
-    let now = now_ms();
-    let mut tx = app.store.write().begin().await?;
-    if !store::lock_article(&mut tx, id, now).await? {
-        return Err(HelpError::NotFound);
-    }
-    let old = store::revision_by_id(&mut *tx, id, lang, revision)
+    let mut change = VersionChange::lock(app, actor, id, lang).await?;
+    let old = store::revision_by_id(&mut *change.tx, id, lang, revision)
         .await?
         .ok_or(HelpError::NotFound)?;
-    store::save_draft(
-        &mut tx,
-        id,
-        lang,
-        &old.title,
-        &old.body,
-        actor.account.id,
-        now,
-    )
-    .await?;
-    store::insert_revision(
-        &mut tx,
-        id,
-        lang,
-        &old.title,
-        &old.body,
-        "restored",
-        Some(revision),
-        actor.account.id,
-        now,
-    )
-    .await?;
-    tx.commit().await?;
-    Ok(())
+    change
+        .save(&old.title, &old.body, "restored", Some(revision))
+        .await?;
+    change.commit().await
 }
 
 /// Moves an article to another live category.

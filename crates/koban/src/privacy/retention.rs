@@ -49,6 +49,15 @@ pub fn global_days(app: &App, kind: Kind) -> i64 {
     }
 }
 
+/// The kinds whose everyone's retention this job enforces; the others'
+/// jobs live where their rows do.
+const EVERYONES_HERE: [Kind; 4] = [
+    Kind::DeliveryRecords,
+    Kind::Tickets,
+    Kind::Attachments,
+    Kind::AuditLog,
+];
+
 /// How many rows of each kind went, by kind's name.
 pub type Done = BTreeMap<&'static str, u64>;
 
@@ -59,24 +68,10 @@ pub async fn enforce(app: &App) -> Result<Done, PrivacyError> {
     let mut add = |kind: Kind, n: u64| *done.entry(kind.name()).or_default() += n;
     let cutoff = |days: i64| rules::retention_cutoff(now, days);
 
-    if let Some(before) = cutoff(app.config.privacy_delivery_days) {
-        add(
-            Kind::DeliveryRecords,
-            store::prune_deliveries(app.store.write(), before).await?,
-        );
-    }
-    if let Some(before) = cutoff(app.config.privacy_ticket_days) {
-        add(Kind::Tickets, prune_tickets(app, before, None).await?);
-    }
-    if let Some(before) = cutoff(app.config.privacy_attachment_days) {
-        add(
-            Kind::Attachments,
-            prune_attachments(app, "attachment", before, None).await?,
-        );
-    }
-    if let Some(before) = cutoff(app.config.privacy_audit_days) {
-        let pruned = crate::audit::prune_before(&app.store, &app.key, before, now).await?;
-        add(Kind::AuditLog, pruned);
+    for kind in EVERYONES_HERE {
+        if let Some(before) = cutoff(global_days(app, kind)) {
+            add(kind, prune(app, kind, before, None, now).await?);
+        }
     }
 
     let regional = super::regional_rules(app);
@@ -100,26 +95,43 @@ pub async fn enforce(app: &App) -> Result<Done, PrivacyError> {
         };
         let before = now.saturating_sub(days.saturating_mul(DAY_MS));
         for chunk in ids.chunks(BATCH as usize) {
-            let n = match kind {
-                Kind::SignInHistory => {
-                    rows::prune_sign_ins_of(app.store.write(), chunk, before).await?
-                }
-                Kind::DeliveryRecords => {
-                    rows::prune_deliveries_of(app.store.write(), chunk, before).await?
-                }
-                Kind::Tickets => prune_tickets(app, before, Some(chunk)).await?,
-                Kind::Attachments => {
-                    prune_attachments(app, "attachment", before, Some(chunk)).await?
-                }
-                Kind::IdentityDocuments => {
-                    prune_attachments(app, "identity_document", before, Some(chunk)).await?
-                }
-                Kind::AuditLog => 0,
-            };
+            let n = prune(app, kind, before, Some(chunk), now).await?;
             add(kind, n);
         }
     }
     Ok(done)
+}
+
+/// Deletes the rows of `kind` older than `before`: everyone's, or only
+/// those of `accounts` (a region's rule). The pairs never asked delete
+/// nothing: the audit log for a region (not [`Kind::regional`]), and
+/// everyone's sign-in history and identity documents (not
+/// [`EVERYONES_HERE`]: their own jobs take them).
+async fn prune(
+    app: &App,
+    kind: Kind,
+    before: i64,
+    accounts: Option<&[i64]>,
+    now: i64,
+) -> Result<u64, PrivacyError> {
+    Ok(match (kind, accounts) {
+        (Kind::DeliveryRecords, None) => store::prune_deliveries(app.store.write(), before).await?,
+        (Kind::DeliveryRecords, Some(ids)) => {
+            rows::prune_deliveries_of(app.store.write(), ids, before).await?
+        }
+        (Kind::SignInHistory, Some(ids)) => {
+            rows::prune_sign_ins_of(app.store.write(), ids, before).await?
+        }
+        (Kind::Tickets, _) => prune_tickets(app, before, accounts).await?,
+        (Kind::Attachments, _) => prune_attachments(app, "attachment", before, accounts).await?,
+        (Kind::IdentityDocuments, Some(_)) => {
+            prune_attachments(app, "identity_document", before, accounts).await?
+        }
+        (Kind::AuditLog, None) => {
+            crate::audit::prune_before(&app.store, &app.key, before, now).await?
+        }
+        (Kind::SignInHistory | Kind::IdentityDocuments, None) | (Kind::AuditLog, Some(_)) => 0,
+    })
 }
 
 /// Every account's id by its region (those whose region is unknown are
