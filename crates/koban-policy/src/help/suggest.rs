@@ -1,9 +1,11 @@
-//! Finding the articles that answer what a requester is typing, before the
-//! full-text index exists: the text is cut into terms (Latin words,
-//! overlapping bigrams of Han, Kana and Hangul runs, whole Thai runs), and
-//! an article scores for each term its title or body holds, a title match
-//! weighing more. Crude beside a real index, and kept behind one function
-//! in the server so the index can take its place.
+//! Finding the articles that answer what a requester is typing: the text
+//! is cut into terms (Latin words, overlapping bigrams of Han, Kana and
+//! Hangul runs, whole Thai runs), and an article scores for each term its
+//! title or body holds, a title match weighing more. Unlike the full-text
+//! index, which wants every word of a query, any term counts here: the
+//! requester is still typing. Moving this onto the index would need an
+//! any-word query, one answer per article in the reader's language, and
+//! the index's lag and Thai tokens settled first.
 
 use std::collections::BTreeSet;
 

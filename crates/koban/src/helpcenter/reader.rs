@@ -1,7 +1,6 @@
 //! What readers read: the published versions in the reader's language (or
 //! another, said so), the categories, votes and views, and the articles
-//! that match what a requester types ([`suggest`], the one function the
-//! full-text index will stand behind).
+//! that match what a requester types ([`suggest`]).
 
 use crate::helpcenter::error::HelpError;
 use crate::helpcenter::store::{self, CategoryRow, Published};
@@ -160,7 +159,9 @@ pub struct Suggestion {
 
 /// Up to [`rules::MAX_SUGGESTIONS`] published articles that match `text`,
 /// best first, each in `lang` or its fallback. Titles weigh more than
-/// bodies. The full-text index will take this function's place.
+/// bodies. Any word counts, unlike the full-text index (which wants every
+/// word): a requester half-way through a sentence still gets answers, and
+/// an article published a moment ago is found at once.
 pub async fn suggest(app: &App, text: &str, lang: &str) -> Result<Vec<Suggestion>, HelpError> {
     if text.trim().is_empty() {
         return Ok(Vec::new());
