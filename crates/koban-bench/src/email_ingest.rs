@@ -31,6 +31,30 @@ fn message(tag: &str, to: &str, sender: usize, seq: usize, big: usize) -> Vec<u8
              Date: Fri, 04 Dec 2026 10:00:00 +0900\r\nMIME-Version: 1.0\r\n{extra}Content-Type: {content_type}\r\n"
         )
     };
+    if big > 0 && std::env::var("BENCH_BIG_MAIL").is_ok_and(|v| v == "log7bit") {
+        // Three application logs sent as they are (7bit), as Thunderbird
+        // sends a `.log` file: together `big` bytes, each under the desk's
+        // 10 MiB per file.
+        let mut out = head("logs attached", "", "multipart/mixed; boundary=\"b1\"").into_bytes();
+        out.extend_from_slice(
+            b"\r\n--b1\r\nContent-Type: text/plain; charset=utf-8\r\n\r\nlogs attached\r\n",
+        );
+        let mut random = 0x9E37_79B9_7F4A_7C15_u64 ^ seq as u64;
+        for n in 0..3 {
+            out.extend_from_slice(format!("--b1\r\nContent-Type: application/octet-stream; name=\"app{n}.log\"\r\nContent-Disposition: attachment; filename=\"app{n}.log\"\r\nContent-Transfer-Encoding: 7bit\r\n\r\n").as_bytes());
+            let end = out.len() + big / 3;
+            while out.len() < end {
+                random ^= random << 13;
+                random ^= random >> 7;
+                random ^= random << 17;
+                out.extend_from_slice(
+                    format!("2026-12-04T10:00:00Z INFO worker {n}: request {random:016x} done in {} ms\r\n", random % 997).as_bytes(),
+                );
+            }
+        }
+        out.extend_from_slice(b"--b1--\r\n");
+        return out;
+    }
     if big > 0 {
         // Two scanned documents that together make the mail `big` bytes:
         // incompressible, as a photo or a PDF is, and each under the

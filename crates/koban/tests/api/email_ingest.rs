@@ -623,6 +623,48 @@ both!(
     super::configure
 );
 
+/// A log of about 600 KiB sent as it is (7bit), as Thunderbird sends an
+/// `application/octet-stream` file: taken out of the mail before it is
+/// parsed, and on the ticket byte for byte, its last line break included.
+async fn a_large_7bit_log_reaches_the_ticket_byte_for_byte(t: TestApp) {
+    use sha2::Digest;
+    let log: String = (0..12_000)
+        .map(|i| {
+            format!(
+                "2026-01-01 10:00:{:02} INFO worker {i}: job -- done\r\n",
+                i % 60
+            )
+        })
+        .collect();
+    let raw = format!(
+        "From: big@example.com\r\nTo: {DESK}\r\nSubject: log\r\nMessage-ID: <log1@example.com>\r\n\
+         MIME-Version: 1.0\r\nContent-Type: multipart/mixed; boundary=\"b\"\r\n\r\n\
+         --b\r\nContent-Type: text/plain; charset=utf-8\r\n\r\nThe log is attached.\r\n\
+         --b\r\nContent-Type: application/octet-stream; name=\"app.log\"\r\n\
+         Content-Disposition: attachment; filename=\"app.log\"\r\n\
+         Content-Transfer-Encoding: 7bit\r\n\r\n{log}\r\n--b--\r\n"
+    );
+    let placed = deliver(&t, DESK, raw.as_bytes()).await;
+    assert_eq!(placed.status, "opened", "{placed:?}");
+    let file =
+        sqlx::query("SELECT file_name, size, blob_key FROM desk_attachments WHERE ticket_id = $1")
+            .bind(placed.ticket_id.expect("a ticket"))
+            .fetch_one(t.app.store.read())
+            .await
+            .expect("the file is on the ticket");
+    assert_eq!(file.get::<String, _>("file_name"), "app.log");
+    assert_eq!(file.get::<i64, _>("size"), log.len() as i64);
+    // Blobs are named by their bytes' SHA-256.
+    assert_eq!(
+        file.get::<String, _>("blob_key"),
+        hex::encode(sha2::Sha256::digest(log.as_bytes()))
+    );
+}
+both!(
+    a_large_7bit_log_reaches_the_ticket_byte_for_byte,
+    super::configure
+);
+
 fn configure_trusted_relay(c: &mut koban::config::Config) {
     configure(c);
     c.email_trusted_authserv_ids = "mx.desk.example".into();

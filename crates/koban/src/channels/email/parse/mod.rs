@@ -10,6 +10,8 @@ mod html;
 mod names;
 pub mod split;
 #[cfg(test)]
+mod split_cases_tests;
+#[cfg(test)]
 mod split_tests;
 pub mod spool;
 #[cfg(test)]

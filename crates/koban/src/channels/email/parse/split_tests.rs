@@ -3,91 +3,238 @@
 //! taken out must be the bytes mail-parser decodes.
 
 use super::split::{Split, Splitter, Whole};
-use super::spool::SpoolFile;
-use super::{parse, parse_skeleton, Taken};
 use base64::Engine;
-use mail_parser::{MessageParser, PartType};
+use mail_parser::{Message, MessageParser, PartType};
 use proptest::prelude::*;
-use std::sync::Arc;
 
-const NONCE: &str = "0123456789abcdef0123456789abcdef";
+pub(super) const NONCE: &str = "0123456789abcdef0123456789abcdef";
+
+/// How a leaf's body is written.
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+enum Cte {
+    Base64,
+    Qp,
+    Seven,
+    Eight,
+    Binary,
+    Absent,
+}
 
 #[derive(Debug, Clone)]
 enum Node {
+    /// A body text part.
     Text(String),
-    File {
+    /// A file or a text attachment. `lines` is its content: written as
+    /// lines of the mail when not encoded, joined by LF and encoded else.
+    Leaf {
         ctype: &'static str,
-        bytes: Vec<u8>,
-        line: usize,
+        charset: Option<&'static str>,
         named: bool,
+        attachment: bool,
+        cte: Cte,
+        lines: Vec<Vec<u8>>,
+        width: usize,
     },
     Multi {
         subtype: &'static str,
         preamble: bool,
         children: Vec<Node>,
     },
+    Forwarded(Box<Node>),
+}
+
+/// Bytes of any kind, but never a line break nor `_` (which every
+/// boundary has, so no content is ever taken for one).
+fn byte_line() -> impl Strategy<Value = Vec<u8>> {
+    let bytes = prop::collection::vec(any::<u8>(), 0..80).prop_map(|mut line| {
+        for b in &mut line {
+            if matches!(*b, b'\n' | b'_') {
+                *b = b'x';
+            }
+        }
+        line
+    });
+    prop_oneof![
+        3 => bytes.clone(),
+        1 => bytes.prop_map(|line| [b"--".as_slice(), &line].concat()),
+    ]
+}
+
+fn cte() -> impl Strategy<Value = Cte> {
+    prop::sample::select(vec![
+        Cte::Base64,
+        Cte::Qp,
+        Cte::Seven,
+        Cte::Eight,
+        Cte::Binary,
+        Cte::Absent,
+    ])
 }
 
 fn node() -> impl Strategy<Value = Node> {
     let text = "[a-zA-Z0-9 .,!?]{0,80}".prop_map(Node::Text);
+    let width = prop::sample::select(vec![4usize, 17, 60, 76, 200]);
     let file = (
         prop::sample::select(vec![
             "application/pdf",
             "image/png",
             "application/octet-stream",
+            "message/delivery-status",
         ]),
-        prop::collection::vec(any::<u8>(), 0..600),
-        prop::sample::select(vec![4usize, 17, 60, 76, 200]),
-        any::<bool>(),
+        any::<(bool, bool)>(),
+        cte(),
+        prop::collection::vec(byte_line(), 0..8),
+        width.clone(),
     )
-        .prop_map(|(ctype, bytes, line, named)| Node::File {
-            ctype,
-            bytes,
-            line,
-            named,
-        });
-    let leaf = prop_oneof![text, file];
+        .prop_map(
+            |(ctype, (named, attachment), cte, lines, width)| Node::Leaf {
+                ctype,
+                charset: None,
+                named,
+                attachment,
+                cte,
+                lines,
+                width,
+            },
+        );
+    let words = "[a-zA-Z0-9 .,!?\t-]{0,30}|[日本語ไทย中文 ]{1,12}".prop_map(String::into_bytes);
+    let text_file = (
+        prop::sample::select(vec!["text/plain", "text/csv", "text/html"]),
+        prop::sample::select(vec![
+            None,
+            Some("utf-8"),
+            Some("us-ascii"),
+            Some("iso-8859-1"),
+        ]),
+        any::<(bool, bool)>(),
+        cte(),
+        prop::collection::vec(prop_oneof![8 => words, 1 => byte_line()], 0..6),
+        width,
+    )
+        .prop_map(
+            |(ctype, charset, (named, attachment), cte, lines, width)| Node::Leaf {
+                ctype,
+                charset,
+                named,
+                attachment,
+                cte,
+                lines,
+                width,
+            },
+        );
+    let leaf = prop_oneof![text, file, text_file];
     leaf.prop_recursive(3, 16, 4, |inner| {
-        (
-            prop::sample::select(vec!["mixed", "related", "alternative"]),
-            any::<bool>(),
-            prop::collection::vec(inner, 1..4),
-        )
-            .prop_map(|(subtype, preamble, children)| Node::Multi {
-                subtype,
-                preamble,
-                children,
-            })
+        prop_oneof![
+            3 => (
+                prop::sample::select(vec!["mixed", "related", "alternative", "digest"]),
+                any::<bool>(),
+                prop::collection::vec(inner.clone(), 1..4),
+            )
+                .prop_map(|(subtype, preamble, children)| Node::Multi {
+                    subtype,
+                    preamble,
+                    children,
+                }),
+            // A forwarded mail's root is never one itself (the walk stops).
+            1 => inner.prop_map(|child| Node::Forwarded(Box::new(match child {
+                Node::Forwarded(_) => Node::Multi {
+                    subtype: "mixed",
+                    preamble: false,
+                    children: vec![child],
+                },
+                child => child,
+            }))),
+        ]
     })
 }
 
-/// The part's headers and body, lines ended by `eol`.
-fn render(node: &Node, eol: &str, next: &mut usize, out: &mut String) {
-    match node {
-        Node::Text(text) => {
-            out.push_str(&format!(
-                "Content-Type: text/plain; charset=utf-8{eol}{eol}{text}{eol}"
-            ));
+/// What a leaf's content decodes to, as mail-parser gives it.
+fn content(lines: &[Vec<u8>], cte: Cte, eol: &str) -> Vec<u8> {
+    match cte {
+        Cte::Base64 | Cte::Qp => lines.join(&b'\n'),
+        _ => lines.join(eol.as_bytes()),
+    }
+}
+
+/// Quoted-printable as a client writes it: all but letters and digits
+/// escaped, soft line breaks every `width` characters or so.
+pub(super) fn quoted_printable(bytes: &[u8], width: usize, eol: &str) -> Vec<u8> {
+    let mut out = Vec::new();
+    let mut column = 0;
+    for &b in bytes {
+        let token = if b.is_ascii_alphanumeric() {
+            vec![b]
+        } else {
+            format!("={b:02X}").into_bytes()
+        };
+        if column + token.len() > width.max(4) {
+            out.extend_from_slice(b"=");
+            out.extend_from_slice(eol.as_bytes());
+            column = 0;
         }
-        Node::File {
+        column += token.len();
+        out.extend_from_slice(&token);
+    }
+    out
+}
+
+/// The part's headers and body, lines ended by `eol`.
+fn render(node: &Node, eol: &str, next: &mut usize, in_digest: bool, out: &mut Vec<u8>) {
+    match node {
+        Node::Text(text) => out.extend_from_slice(
+            format!("Content-Type: text/plain; charset=utf-8{eol}{eol}{text}{eol}").as_bytes(),
+        ),
+        Node::Leaf {
             ctype,
-            bytes,
-            line,
+            charset,
             named,
+            attachment,
+            cte,
+            lines,
+            width,
         } => {
             *next += 1;
-            let name = if *named {
-                format!("; name=\"file{next}\"")
-            } else {
-                String::new()
+            let mut head = format!("Content-Type: {ctype}");
+            if let Some(charset) = charset {
+                head.push_str(&format!("; charset={charset}"));
+            }
+            if *named {
+                head.push_str(&format!("; name=\"file{next}\""));
+            }
+            head.push_str(eol);
+            if *attachment {
+                head.push_str(&format!(
+                    "Content-Disposition: attachment; filename=\"file{next}\"{eol}"
+                ));
+            }
+            let label = match cte {
+                Cte::Base64 => "base64",
+                Cte::Qp => "quoted-printable",
+                Cte::Seven => "7bit",
+                Cte::Eight => "8bit",
+                Cte::Binary => "binary",
+                Cte::Absent => "",
             };
-            out.push_str(&format!(
-                "Content-Type: {ctype}{name}{eol}Content-Transfer-Encoding: base64{eol}{eol}"
-            ));
-            let encoded = base64::engine::general_purpose::STANDARD.encode(bytes);
-            for chunk in encoded.as_bytes().chunks(*line) {
-                out.push_str(std::str::from_utf8(chunk).unwrap_or(""));
-                out.push_str(eol);
+            if !label.is_empty() {
+                head.push_str(&format!("Content-Transfer-Encoding: {label}{eol}"));
+            }
+            head.push_str(eol);
+            out.extend_from_slice(head.as_bytes());
+            let bytes = content(lines, *cte, eol);
+            let body = match cte {
+                Cte::Base64 => base64::engine::general_purpose::STANDARD
+                    .encode(&bytes)
+                    .into_bytes()
+                    .chunks(*width)
+                    .collect::<Vec<_>>()
+                    .join(eol.as_bytes()),
+                Cte::Qp => quoted_printable(&bytes, *width, eol),
+                _ => bytes,
+            };
+            // Not encoded, no lines is no body; encoded, no bytes is none.
+            if !body.is_empty() || (!lines.is_empty() && !matches!(cte, Cte::Base64 | Cte::Qp)) {
+                out.extend_from_slice(&body);
+                out.extend_from_slice(eol.as_bytes());
             }
         }
         Node::Multi {
@@ -97,17 +244,31 @@ fn render(node: &Node, eol: &str, next: &mut usize, out: &mut String) {
         } => {
             *next += 1;
             let boundary = format!("=_b{next}_=");
-            out.push_str(&format!(
-                "Content-Type: multipart/{subtype}; boundary=\"{boundary}\"{eol}{eol}"
-            ));
+            out.extend_from_slice(
+                format!("Content-Type: multipart/{subtype}; boundary=\"{boundary}\"{eol}{eol}")
+                    .as_bytes(),
+            );
             if *preamble {
-                out.push_str(&format!("This is a MIME message.{eol}"));
+                out.extend_from_slice(format!("This is a MIME message.{eol}").as_bytes());
             }
             for child in children {
-                out.push_str(&format!("--{boundary}{eol}"));
-                render(child, eol, next, out);
+                out.extend_from_slice(format!("--{boundary}{eol}").as_bytes());
+                render(child, eol, next, *subtype == "digest", out);
             }
-            out.push_str(&format!("--{boundary}--{eol}"));
+            out.extend_from_slice(format!("--{boundary}--{eol}").as_bytes());
+        }
+        Node::Forwarded(child) => {
+            // In a digest, a part without a Content-Type is a forwarded mail.
+            let head = if in_digest {
+                format!("Content-Description: forwarded{eol}{eol}")
+            } else {
+                format!("Content-Type: message/rfc822{eol}{eol}")
+            };
+            out.extend_from_slice(head.as_bytes());
+            out.extend_from_slice(
+                format!("From: Mai <mai@example.jp>{eol}Subject: fwd{eol}").as_bytes(),
+            );
+            render(child, eol, next, false, out);
         }
     }
 }
@@ -115,22 +276,108 @@ fn render(node: &Node, eol: &str, next: &mut usize, out: &mut String) {
 fn mail(root: &Node, eol: &str) -> Vec<u8> {
     let mut out = format!(
         "From: Ken <ken@example.jp>{eol}Subject: files{eol}Message-ID: <m@example.jp>{eol}MIME-Version: 1.0{eol}"
-    );
-    render(root, eol, &mut 0, &mut out);
-    out.into_bytes()
+    )
+    .into_bytes();
+    render(root, eol, &mut 0, false, &mut out);
+    out
 }
 
-fn files(node: &Node) -> usize {
-    match node {
-        Node::Text(_) => 0,
-        // An empty file has no body line to take out.
-        Node::File { bytes, .. } => usize::from(!bytes.is_empty()),
-        Node::Multi { children, .. } => children.iter().map(files).sum(),
+/// Where a part is, as the walk sees it.
+#[derive(Clone, Copy)]
+enum Place {
+    Root,
+    Forwarded,
+    Part { subtype: &'static str, first: bool },
+}
+
+/// Parts the walk takes out with `stream_from` 0: those it certainly
+/// does, and text attachments that are not the text their charset says,
+/// which it takes out or not depending on where that shows (and gives up
+/// on if it shows after it began).
+fn taken(node: &Node, place: Place, eol: &str) -> (usize, usize) {
+    match (node, place) {
+        (Node::Leaf { .. } | Node::Text(_), Place::Root) => (0, 0),
+        // Body text where mail-parser reads it as such, else an attachment.
+        (Node::Text(text), place) => taken(
+            &Node::Leaf {
+                ctype: "text/plain",
+                charset: Some("utf-8"),
+                named: false,
+                attachment: false,
+                cte: Cte::Absent,
+                lines: vec![text.clone().into_bytes()],
+                width: 0,
+            },
+            place,
+            eol,
+        ),
+        (
+            Node::Multi {
+                subtype, children, ..
+            },
+            _,
+        ) => children
+            .iter()
+            .enumerate()
+            .map(|(i, child)| {
+                taken(
+                    child,
+                    Place::Part {
+                        subtype,
+                        first: i == 0,
+                    },
+                    eol,
+                )
+            })
+            .fold((0, 0), |(a, b), (c, d)| (a + c, b + d)),
+        (Node::Forwarded(child), Place::Part { .. }) => taken(child, Place::Forwarded, eol),
+        (Node::Forwarded(_), _) => (0, 0),
+        (
+            Node::Leaf {
+                ctype,
+                charset,
+                named,
+                attachment,
+                cte,
+                lines,
+                ..
+            },
+            place,
+        ) => {
+            let bytes = content(lines, *cte, eol);
+            let encoded = matches!(cte, Cte::Base64 | Cte::Qp);
+            if (encoded && bytes.is_empty()) || lines.is_empty() {
+                return (0, 0);
+            }
+            let Some(sub) = ctype.strip_prefix("text/") else {
+                return (1, 0);
+            };
+            let (first, related) = match place {
+                Place::Part {
+                    subtype: "alternative",
+                    ..
+                } => return (0, 0),
+                Place::Part { subtype, first } => (first, subtype == "related"),
+                _ => (true, false),
+            };
+            let attached =
+                !matches!(sub, "plain" | "html") || *attachment || (!first && (related || *named));
+            let clean = match charset {
+                None | Some("utf-8") => std::str::from_utf8(&bytes).is_ok(),
+                Some("us-ascii") => bytes.is_ascii(),
+                _ => return (0, 0),
+            };
+            match (attached, clean) {
+                (false, _) => (0, 0),
+                (true, true) => (1, 0),
+                (true, false) => (0, 1),
+            }
+        }
     }
 }
 
 /// `raw` walked in pieces of `piece` bytes into in-memory spools.
-fn split(raw: &[u8], piece: usize, stream_from: usize) -> Result<Split<Vec<u8>>, Whole> {
+pub(super) fn split(raw: &[u8], piece: usize, stream_from: usize) -> Result<Split<Vec<u8>>, Whole> {
     let mut splitter = Splitter::new(|| Ok(Vec::new()), stream_from, NONCE);
     for chunk in raw.chunks(piece.max(1)) {
         std::io::Write::write_all(&mut splitter, chunk).map_err(Whole::Io)?;
@@ -138,29 +385,37 @@ fn split(raw: &[u8], piece: usize, stream_from: usize) -> Result<Split<Vec<u8>>,
     splitter.finish()
 }
 
-/// Every part as mail-parser reads it: kind, contents (a reference replaced
-/// by the bytes it stands for), encoding problem; and the body lists.
-fn reading(raw: &[u8], streamed: &[(Vec<u8>, Vec<u8>)]) -> Vec<String> {
-    let Some(message) = MessageParser::default().parse(raw) else {
-        return vec!["unparsed".into()];
-    };
+/// Every part as mail-parser reads it: kind, contents, encoding problem
+/// (a forwarded mail as its own parts); and the body lists. A reference
+/// stands for the bytes taken out only in an attachment, as the body
+/// reads them: a body part showing one is a difference.
+fn parts(message: &Message, streamed: &[(Vec<u8>, Vec<u8>)]) -> Vec<String> {
     let mut seen: Vec<String> = message
         .parts
         .iter()
-        .map(|part| {
-            let contents = part.contents();
-            let contents = streamed
-                .iter()
-                .find(|(marker, _)| marker.as_slice() == contents)
-                .map_or(contents, |(_, bytes)| bytes.as_slice());
+        .enumerate()
+        .map(|(id, part)| {
             let kind = match &part.body {
                 PartType::Text(_) => "text",
                 PartType::Html(_) => "html",
                 PartType::Binary(_) => "binary",
                 PartType::InlineBinary(_) => "inline",
-                PartType::Message(_) => "message",
+                PartType::Message(inner) => {
+                    return format!(
+                        "message {:?} {}",
+                        parts(inner, streamed),
+                        part.is_encoding_problem
+                    )
+                }
                 PartType::Multipart(_) => "multipart",
             };
+            let contents = part.contents();
+            let contents = streamed
+                .iter()
+                .find(|(marker, _)| {
+                    marker.as_slice() == contents && message.attachments.contains(&(id as u32))
+                })
+                .map_or(contents, |(_, bytes)| bytes.as_slice());
             format!("{kind} {:?} {}", contents, part.is_encoding_problem)
         })
         .collect();
@@ -170,6 +425,23 @@ fn reading(raw: &[u8], streamed: &[(Vec<u8>, Vec<u8>)]) -> Vec<String> {
     ));
     seen
 }
+
+pub(super) fn reading(raw: &[u8], streamed: &[(Vec<u8>, Vec<u8>)]) -> Vec<String> {
+    match MessageParser::default().parse(raw) {
+        Some(message) => parts(&message, streamed),
+        None => vec!["unparsed".into()],
+    }
+}
+
+/// Any bytes after the head of one of each kind of part taken out.
+const HEADS: [&str; 6] = [
+    "Content-Type: image/png\r\nContent-Transfer-Encoding: base64\r\n\r\n",
+    "Content-Type: application/octet-stream\r\nContent-Transfer-Encoding: 7bit\r\n\r\n",
+    "Content-Type: application/octet-stream\r\nContent-Transfer-Encoding: quoted-printable\r\n\r\n",
+    "Content-Type: text/plain; charset=utf-8\r\nContent-Disposition: attachment\r\n\r\n",
+    "Content-Type: text/plain\r\nContent-Disposition: attachment\r\nContent-Transfer-Encoding: base64\r\n\r\n",
+    "Content-Type: message/rfc822\r\n\r\nSubject: fwd\r\nContent-Type: application/pdf\r\n\r\n",
+];
 
 proptest! {
     #![proptest_config(ProptestConfig { cases: 500, .. ProptestConfig::default() })]
@@ -182,11 +454,20 @@ proptest! {
         crlf in any::<bool>(),
         piece in 1usize..300,
     ) {
-        let raw = mail(&root, if crlf { "\r\n" } else { "\n" });
-        let split = split(&raw, piece, 0).map_err(|e| TestCaseError::fail(format!("{e:?}")))?;
-        // A mail that is one file is not taken apart (no boundary ends it).
-        let expected = if matches!(root, Node::Multi { .. }) { files(&root) } else { 0 };
-        prop_assert_eq!(split.streamed.len(), expected);
+        let eol = if crlf { "\r\n" } else { "\n" };
+        let raw = mail(&root, eol);
+        let (certain, maybe) = taken(&root, Place::Root, eol);
+        let split = match split(&raw, piece, 0) {
+            Ok(split) => split,
+            // A text attachment found not to be its charset's text after
+            // it began to be taken out: the mail is read whole.
+            Err(Whole::Unclear(_)) if maybe > 0 => return Ok(()),
+            Err(e) => return Err(TestCaseError::fail(format!("{e:?}"))),
+        };
+        prop_assert!(
+            (certain..=certain + maybe).contains(&split.streamed.len()),
+            "{} taken, {certain} expected and {maybe} more maybe", split.streamed.len()
+        );
         let streamed: Vec<(Vec<u8>, Vec<u8>)> = split
             .streamed
             .into_iter()
@@ -198,133 +479,53 @@ proptest! {
         prop_assert_eq!(reading(&split.skeleton, &streamed), reading(&raw, &[]));
     }
 
+    /// Quoted-printable as no client writes it (`=` before anything,
+    /// spaces before line breaks, CRs alone, bytes of any kind): taken out
+    /// as mail-parser decodes it, kept, or the mail read whole.
+    #[test]
+    fn odd_quoted_printable_reads_as_mail_parser_reads_it(
+        lines in prop::collection::vec(
+            prop::collection::vec(prop_oneof![
+                6 => prop::sample::select(b"aZ0F9f .\t\xff".to_vec()),
+                1 => Just(b'='),
+                1 => Just(b'\r'),
+            ], 0..24),
+            1..10,
+        ),
+        crlf in any::<bool>(),
+        piece in 1usize..40,
+    ) {
+        let eol = if crlf { "\r\n" } else { "\n" };
+        let body = lines.join(eol.as_bytes());
+        let raw = [
+            format!("Content-Type: multipart/mixed; boundary=\"xb\"{eol}{eol}--xb{eol}Content-Type: application/octet-stream{eol}Content-Transfer-Encoding: quoted-printable{eol}{eol}").as_bytes(),
+            &body,
+            format!("{eol}--xb--{eol}").as_bytes(),
+        ]
+        .concat();
+        if let Ok(split) = split(&raw, piece, 0) {
+            // None when mail-parser reads the first line as broken.
+            prop_assert!(split.streamed.len() <= 1);
+            let streamed: Vec<(Vec<u8>, Vec<u8>)> =
+                split.streamed.into_iter().map(|s| (s.marker, s.spool)).collect();
+            prop_assert_eq!(reading(&split.skeleton, &streamed), reading(&raw, &[]));
+        }
+    }
+
     /// Any bytes at all: the walk never panics, and what it gives back
     /// reads as the mail.
     #[test]
     fn any_bytes_read_as_they_are(
-        raw in prop::collection::vec(prop::sample::select(b"-=\r\n abAB/+:;\"xb".to_vec()), 0..400),
+        head in prop::sample::select(HEADS.to_vec()),
+        raw in prop::collection::vec(prop::sample::select(b"-=\r\n \tabAB0F/+:;\"xb\xc3\xa9\xff".to_vec()), 0..400),
         piece in 1usize..50,
     ) {
         let mut raw = raw;
-        raw.splice(0..0, b"Content-Type: multipart/mixed; boundary=\"xb\"\r\n\r\n--xb\r\nContent-Type: image/png\r\nContent-Transfer-Encoding: base64\r\n\r\n".iter().copied());
+        raw.splice(0..0, format!("Content-Type: multipart/mixed; boundary=\"xb\"\r\n\r\n--xb\r\n{head}").bytes());
         if let Ok(split) = split(&raw, piece, 0) {
             let streamed: Vec<(Vec<u8>, Vec<u8>)> =
                 split.streamed.into_iter().map(|s| (s.marker, s.spool)).collect();
             prop_assert_eq!(reading(&split.skeleton, &streamed), reading(&raw, &[]));
         }
     }
-}
-
-/// The benchmark's kind of mail: two large scans, cut out to spools on
-/// disk and read back as the same files the whole mail gives.
-#[test]
-fn large_files_wait_on_disk_and_come_back_whole() {
-    let mut raw = b"From: a@example.jp\r\nSubject: scans\r\nMessage-ID: <s@example.jp>\r\nMIME-Version: 1.0\r\nContent-Type: multipart/mixed; boundary=\"b1\"\r\n\r\n--b1\r\nContent-Type: text/plain; charset=utf-8\r\n\r\nscans attached\r\n".to_vec();
-    let scans: Vec<Vec<u8>> = (0..2u8)
-        .map(|n| {
-            (0..300_000u32)
-                .map(|i| (i.wrapping_mul(7) as u8) ^ n)
-                .collect()
-        })
-        .collect();
-    for (n, scan) in scans.iter().enumerate() {
-        raw.extend_from_slice(format!("--b1\r\nContent-Type: application/pdf; name=\"scan{n}.pdf\"\r\nContent-Disposition: attachment; filename=\"scan{n}.pdf\"\r\nContent-Transfer-Encoding: base64\r\n\r\n").as_bytes());
-        let encoded = base64::engine::general_purpose::STANDARD.encode(scan);
-        for line in encoded.as_bytes().chunks(76) {
-            raw.extend_from_slice(line);
-            raw.extend_from_slice(b"\r\n");
-        }
-    }
-    raw.extend_from_slice(b"--b1--\r\n");
-    let dir = tempfile::tempdir().unwrap();
-    let mut splitter = Splitter::new(
-        || SpoolFile::create(dir.path(), 10 * 1024 * 1024),
-        super::split::STREAM_FROM,
-        NONCE,
-    );
-    for chunk in raw.chunks(256 * 1024) {
-        std::io::Write::write_all(&mut splitter, chunk).unwrap();
-    }
-    let split = splitter.finish().unwrap();
-    assert_eq!(split.streamed.len(), 2);
-    assert!(split.skeleton.len() < 2000, "{}", split.skeleton.len());
-    // Unlinked at once: nothing is left in the folder.
-    assert_eq!(std::fs::read_dir(dir.path()).unwrap().count(), 0);
-    let taken: Vec<Taken> = split
-        .streamed
-        .into_iter()
-        .map(|s| Taken {
-            marker: s.marker,
-            size: s.size,
-            spooled: s.spool.finish().unwrap().map(Arc::new),
-        })
-        .collect();
-    let from_skeleton = parse_skeleton(&split.skeleton, &taken, &[]).unwrap();
-    let whole = parse(&raw, &[]).unwrap();
-    assert_eq!(from_skeleton.text, whole.text);
-    assert_eq!(from_skeleton.files.len(), 2);
-    for ((a, b), scan) in from_skeleton.files.iter().zip(&whole.files).zip(&scans) {
-        assert_eq!(
-            (&a.name, &a.content_type, a.size),
-            (&b.name, &b.content_type, b.size)
-        );
-        assert!(a.bytes.is_empty() && a.spooled.is_some());
-        assert_eq!(&a.content().unwrap()[..], &scan[..]);
-        assert_eq!(&b.content().unwrap()[..], &scan[..]);
-    }
-}
-
-/// A sender cannot point at a spooled file: the reference is this
-/// reading's own, and a file that merely looks like one is its own bytes.
-#[test]
-fn a_file_that_looks_like_a_reference_is_its_own() {
-    let fake = format!("kp{NONCE}{:014}", 0);
-    let raw = format!("Content-Type: multipart/mixed; boundary=\"b\"\r\n\r\n--b\r\nContent-Type: application/pdf\r\nContent-Transfer-Encoding: base64\r\n\r\n{fake}\r\n--b\r\nContent-Type: application/pdf\r\nContent-Transfer-Encoding: base64\r\n\r\nJVBERi0xLjQK\r\n--b--\r\n");
-    // Nothing taken out under the threshold: the skeleton is the mail.
-    let kept = split(raw.as_bytes(), 7, 1024).unwrap();
-    assert!(kept.streamed.is_empty());
-    assert_eq!(kept.skeleton, raw.as_bytes());
-    let other = "fedcba9876543210fedcba9876543210";
-    let mut splitter = Splitter::new(|| Ok(Vec::new()), 0, other);
-    std::io::Write::write_all(&mut splitter, raw.as_bytes()).unwrap();
-    let taken = splitter.finish().unwrap();
-    assert_eq!(taken.streamed.len(), 2);
-    assert_ne!(taken.streamed[0].marker, taken.streamed[1].marker);
-    assert!(taken
-        .streamed
-        .iter()
-        .all(|s| !contains(&s.marker, fake.as_bytes())));
-}
-
-fn contains(haystack: &[u8], needle: &[u8]) -> bool {
-    haystack.windows(needle.len()).any(|w| w == needle)
-}
-
-/// Where mail-parser could read the mail otherwise, the walk stops: before
-/// anything was taken out the mail is given as it is, after it is read whole.
-#[test]
-fn an_unclear_mail_is_given_as_it_is_or_read_whole() {
-    let head = "Content-Type: multipart/mixed; boundary=\"b\"\r\n\r\n--b\r\nContent-Type: application/pdf\r\nContent-Transfer-Encoding: base64\r\n\r\n";
-    // A boundary inside a line, before the file: nothing is taken out.
-    let early = "Content-Type: multipart/mixed; boundary=\"b\"\r\n\r\nsee --b here\r\n--b\r\nContent-Type: application/pdf\r\nContent-Transfer-Encoding: base64\r\n\r\nJVBERi0xLjQK\r\n--b--\r\n";
-    let given = split(early.as_bytes(), 5, 0).unwrap();
-    assert!(given.streamed.is_empty());
-    assert_eq!(given.skeleton, early.as_bytes());
-    // Dashes inside a file being taken out: read whole.
-    let late = format!("{head}JVBERi0xLjQK\r\n--x\r\n--b--\r\n");
-    assert!(matches!(
-        split(late.as_bytes(), 5, 0),
-        Err(Whole::Unclear(_))
-    ));
-    // A multipart never closed after a file was taken out: read whole.
-    let open = format!("{head}JVBERi0xLjQK\r\n--b\r\nContent-Type: text/plain\r\n\r\nhi\r\n");
-    assert!(matches!(
-        split(open.as_bytes(), 5, 0),
-        Err(Whole::Unclear(_))
-    ));
-    // A forwarded mail: given as it is.
-    let forwarded = "Content-Type: multipart/mixed; boundary=\"b\"\r\n\r\n--b\r\nContent-Type: message/rfc822\r\n\r\nSubject: inner\r\n\r\nhi\r\n--b--\r\n";
-    let given = split(forwarded.as_bytes(), 3, 0).unwrap();
-    assert!(given.streamed.is_empty());
-    assert_eq!(given.skeleton, forwarded.as_bytes());
 }

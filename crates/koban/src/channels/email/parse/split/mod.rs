@@ -2,24 +2,39 @@
 //! mail is never held whole, nor beside its decoded files.
 //!
 //! The raw mail is read in pieces (as it is inflated from the store) and
-//! walked line by line along its MIME boundaries. A leaf part that is a
-//! file (not text, not a forwarded mail) in base64 and longer than
-//! [`STREAM_FROM`] is decoded as it goes into a spool of its own, and the
-//! skeleton handed to mail-parser keeps the part's headers but only a small
-//! reference (a marker unique to this reading) for its body. Everything
-//! else (headers, text parts, small files, preamble and epilogue) is passed
-//! through byte for byte, so mail-parser reads the same mail as before,
-//! with the same encodings, threading and inline decisions.
+//! walked line by line along its MIME boundaries. A leaf part inside a
+//! multipart whose encoded body is longer than [`STREAM_FROM`] is decoded
+//! as it goes into a spool of its own when mail-parser would make it a
+//! file: any part that is not text nor a multipart nor a forwarded mail,
+//! and a text part mail-parser lists as an attachment (`part`) whose
+//! bytes are certain to come out of its charset as they went in (UTF-8 or
+//! no charset mail-parser knows, checked as they stream; ASCII). Base64,
+//! quoted-printable and bodies kept as they are (7bit, 8bit, binary) are
+//! decoded exactly as mail-parser does (`decode`). The walk goes on into a
+//! forwarded mail kept as it is (`message/rfc822`, or a digest's part
+//! without a Content-Type): its own parts are taken out the same way.
+//! The skeleton handed to mail-parser keeps the part's headers but only a
+//! small reference (a marker unique to this reading) for its body.
+//! Everything else (headers, body text, small files, preamble and
+//! epilogue) is passed through byte for byte, so mail-parser reads the
+//! same mail as before, with the same encodings, threading and inline
+//! decisions.
 //!
 //! The walk only takes a part out where mail-parser would find exactly the
 //! same part: any line where the two could disagree (a boundary inside a
 //! line or followed by anything but its end, a character base64 does not
-//! allow, a forwarded mail, a header block mail-parser ends elsewhere)
-//! stops it. Before anything was taken out, the rest is passed through and
-//! the result is the mail itself; after, the mail is read whole instead
-//! ([`Whole`]), as it was before this existed.
+//! allow, an encoded forwarded mail, a header block mail-parser ends
+//! elsewhere, text not of its charset) stops it. Before anything was taken
+//! out, the rest is passed through and the result is the mail itself (a
+//! part found unclear before it was worth taking out just stays in it);
+//! after, the mail is read whole instead ([`Whole`]), as it was before this
+//! existed.
 
-use mail_parser::{GetHeader, HeaderValue, MessageParser, MimeHeaders};
+mod decode;
+mod part;
+
+use decode::Leaf;
+use part::{Next, Place, Sub};
 use std::io::{self, Write};
 
 /// Encoded bytes of a part held before it is streamed: smaller files stay
@@ -58,14 +73,15 @@ pub enum Whole {
 }
 
 enum State {
-    /// A header block (the mail's or a part's), until its blank line.
-    Headers(Vec<u8>),
+    /// A header block (the mail's, a part's, or a forwarded mail's own),
+    /// until its blank line.
+    Headers { block: Vec<u8>, forwarded: bool },
     /// Lines passed through as they are.
     Through,
-    /// A file's base64 body, held until it is long enough to stream.
-    Held(Vec<u8>),
-    /// A file's base64 body being decoded into `streamed[index]`.
-    Streaming { index: usize, decoder: Base64 },
+    /// A file's body, held until it is long enough to stream.
+    Held { leaf: Leaf, pending: Vec<u8> },
+    /// A file's body being decoded into `streamed[index]`.
+    Streaming { index: usize, leaf: Leaf },
     /// Stopped: the rest is passed through (nothing was taken out yet).
     Stopped,
 }
@@ -74,8 +90,11 @@ enum State {
 struct Multipart {
     /// `--` and the boundary.
     delimiter: Vec<u8>,
-    /// multipart/digest: a part without a Content-Type is a forwarded mail.
-    digest: bool,
+    sub: Sub,
+    /// Its parts opened so far.
+    parts: usize,
+    /// Forwarded mails around it.
+    depth: usize,
 }
 
 /// Walks a mail written into it in pieces; see the module documentation.
@@ -99,7 +118,10 @@ impl<W: Write, F: FnMut() -> io::Result<W>> Splitter<W, F> {
     pub fn new(new_spool: F, stream_from: usize, nonce: &str) -> Self {
         Splitter {
             line: Vec::new(),
-            state: State::Headers(Vec::new()),
+            state: State::Headers {
+                block: Vec::new(),
+                forwarded: false,
+            },
             open: Vec::new(),
             skeleton: Vec::new(),
             streamed: Vec::new(),
@@ -154,9 +176,6 @@ impl<W: Write, F: FnMut() -> io::Result<W>> Splitter<W, F> {
                 return Err(why);
             }
         }
-        if let State::Held(pending) = std::mem::replace(&mut self.state, State::Stopped) {
-            self.skeleton.extend_from_slice(&pending);
-        }
         Ok(Split {
             skeleton: self.skeleton,
             streamed: self.streamed,
@@ -170,7 +189,9 @@ impl<W: Write, F: FnMut() -> io::Result<W>> Splitter<W, F> {
             return;
         }
         match std::mem::replace(&mut self.state, State::Stopped) {
-            State::Headers(held) | State::Held(held) => self.skeleton.extend_from_slice(&held),
+            State::Headers { block: held, .. } | State::Held { pending: held, .. } => {
+                self.skeleton.extend_from_slice(&held)
+            }
             _ => {}
         }
     }
@@ -182,52 +203,62 @@ impl<W: Write, F: FnMut() -> io::Result<W>> Splitter<W, F> {
                 self.state = State::Through;
                 self.through(line);
             }
-            State::Headers(mut block) => {
+            State::Headers {
+                mut block,
+                forwarded,
+            } => {
                 block.extend_from_slice(line);
-                self.state = State::Headers(block);
+                self.state = State::Headers { block, forwarded };
                 self.header_line(line);
             }
-            State::Held(mut pending) => {
-                if line.starts_with(b"--") {
+            State::Held { leaf, mut pending } => {
+                if self.names_a_boundary(line) {
+                    // Ended (or unclear) before it was worth taking out:
+                    // it stays in the skeleton as it was.
                     self.skeleton.extend_from_slice(&pending);
                     self.state = State::Through;
                     return self.through(line);
                 }
                 pending.extend_from_slice(line);
-                self.state = State::Held(pending);
-                if !is_base64_line(line) {
-                    return self.stop("a character base64 does not allow");
-                }
-                if let State::Held(pending) = &self.state {
-                    if pending.len() > self.stream_from {
-                        self.start_streaming();
-                    }
+                if pending.len() > self.stream_from {
+                    self.start_streaming(leaf, pending);
+                } else {
+                    self.state = State::Held { leaf, pending };
                 }
             }
-            State::Streaming { index, mut decoder } => {
-                if line.starts_with(b"--") {
-                    // mail-parser fails a base64 body on any other `--`.
+            State::Streaming { index, mut leaf } => {
+                if self.names_a_boundary(line) {
                     let ends = self
                         .open
                         .last()
                         .is_some_and(|m| delimiter_kind(line, &m.delimiter).is_some());
                     if !ends {
-                        self.failed = Some(Whole::Unclear("a line of dashes in base64"));
+                        self.failed = Some(Whole::Unclear("a boundary inside a file"));
+                        return;
+                    }
+                    if let Err(why) = leaf.end() {
+                        self.failed = Some(Whole::Unclear(why));
                         return;
                     }
                     self.state = State::Through;
                     return self.through(line);
                 }
-                if !is_base64_line(line) {
-                    self.failed = Some(Whole::Unclear("a character base64 does not allow"));
+                let mut out = Vec::with_capacity(line.len());
+                if let Err(why) = leaf.feed(line, &mut out) {
+                    self.failed = Some(Whole::Unclear(why));
                     return;
                 }
-                let mut out = Vec::with_capacity(line.len() / 4 * 3 + 3);
-                decoder.feed(line, &mut out);
-                self.state = State::Streaming { index, decoder };
+                self.state = State::Streaming { index, leaf };
                 self.spool(index, &out);
             }
         }
+    }
+
+    /// Whether `line` has any open multipart's delimiter in it: mail-parser
+    /// looks for the innermost one anywhere, not only at a line's start.
+    fn names_a_boundary(&self, line: &[u8]) -> bool {
+        // Every delimiter starts with `--`: most lines have none.
+        contains(line, b"--") && self.open.iter().any(|m| contains(line, &m.delimiter))
     }
 
     fn spool(&mut self, index: usize, decoded: &[u8]) {
@@ -241,58 +272,69 @@ impl<W: Write, F: FnMut() -> io::Result<W>> Splitter<W, F> {
     }
 
     /// The held body is long enough: its reference goes in the skeleton,
-    /// its bytes into a new spool.
-    fn start_streaming(&mut self) {
-        let State::Held(pending) = std::mem::replace(&mut self.state, State::Stopped) else {
+    /// its bytes into a new spool. A body mail-parser would not decode to
+    /// the same bytes stays in the skeleton, read as before.
+    fn start_streaming(&mut self, mut leaf: Leaf, pending: Vec<u8>) {
+        let mut out = Vec::with_capacity(pending.len());
+        if leaf.feed(&pending, &mut out).is_err() {
+            self.skeleton.extend_from_slice(&pending);
+            self.state = State::Through;
             return;
-        };
+        }
         let spool = match (self.new_spool)() {
             Ok(spool) => spool,
             Err(e) => {
-                // No spool: the part stays in the skeleton, read as before.
                 tracing::warn!(error = %e, "no spool for a mail's file; it is read in memory");
                 self.skeleton.extend_from_slice(&pending);
-                self.state = State::Stopped;
+                self.state = State::Through;
                 return;
             }
         };
+        drop(pending);
         let index = self.streamed.len();
         // Letters and digits only, 48 of them: the same text under any
-        // encoding mail-parser reads, and whole base64 quanta.
-        let reference = format!("kp{:0>32}{index:014}", self.nonce);
-        let mut marker = Vec::new();
-        Base64::default().feed(reference.as_bytes(), &mut marker);
-        self.skeleton.extend_from_slice(reference.as_bytes());
+        // charset mail-parser reads a text part in, and valid UTF-8.
+        let marker = format!("kp{:0>32}{index:014}", self.nonce).into_bytes();
+        match leaf.decoder {
+            // Whole base64 quanta: it decodes to the marker.
+            decode::Decoder::Base64(_) => {
+                use base64::Engine;
+                let reference = base64::engine::general_purpose::STANDARD.encode(&marker);
+                self.skeleton.extend_from_slice(reference.as_bytes());
+            }
+            // No `=`, no trailing space: quoted-printable leaves it as is.
+            decode::Decoder::QuotedPrintable(_) | decode::Decoder::Raw(_) => {
+                self.skeleton.extend_from_slice(&marker)
+            }
+        }
         self.skeleton.extend_from_slice(b"\r\n");
         self.streamed.push(Streamed {
             marker,
             size: 0,
             spool,
         });
-        let mut decoder = Base64::default();
-        let mut out = Vec::with_capacity(pending.len() / 4 * 3 + 3);
-        decoder.feed(&pending, &mut out);
-        drop(pending);
-        self.state = State::Streaming { index, decoder };
+        self.state = State::Streaming { index, leaf };
         self.spool(index, &out);
     }
 
     /// A line passed through: a delimiter opens the next part or closes
     /// the innermost multipart.
     fn through(&mut self, line: &[u8]) {
-        let Some(inner) = self.open.last() else {
-            self.skeleton.extend_from_slice(line);
-            return;
-        };
-        let delimiter = inner.delimiter.clone();
-        let named = self.open.iter().any(|m| contains(line, &m.delimiter));
-        if !named {
-            self.skeleton.extend_from_slice(line);
+        self.skeleton.extend_from_slice(line);
+        if !self.names_a_boundary(line) {
             return;
         }
-        self.skeleton.extend_from_slice(line);
-        match delimiter_kind(line, &delimiter) {
-            Some(Delimiter::Next) => self.state = State::Headers(Vec::new()),
+        let Some(inner) = self.open.last_mut() else {
+            return;
+        };
+        match delimiter_kind(line, &inner.delimiter) {
+            Some(Delimiter::Next) => {
+                inner.parts += 1;
+                self.state = State::Headers {
+                    block: Vec::new(),
+                    forwarded: false,
+                };
+            }
             Some(Delimiter::Close) => {
                 self.open.pop();
             }
@@ -301,86 +343,64 @@ impl<W: Write, F: FnMut() -> io::Result<W>> Splitter<W, F> {
     }
 
     fn header_line(&mut self, line: &[u8]) {
-        let State::Headers(block) = &self.state else {
+        let State::Headers { block, .. } = &self.state else {
             return;
         };
         if block.len() > MAX_HEADER_BYTES {
             return self.stop("a header block too long to take apart");
         }
-        if self.open.iter().any(|m| contains(line, &m.delimiter)) {
+        if self.names_a_boundary(line) {
             return self.stop("a boundary inside a header block");
         }
         if line != b"\n" && line != b"\r\n" {
             return;
         }
-        let State::Headers(block) = std::mem::replace(&mut self.state, State::Through) else {
+        let State::Headers { block, forwarded } =
+            std::mem::replace(&mut self.state, State::Through)
+        else {
             return;
         };
-        let next = self.after_headers(&block);
+        let inner = self.open.last();
+        let place = match inner {
+            _ if forwarded => Place::Forwarded,
+            None => Place::Root,
+            Some(m) => Place::Part {
+                sub: m.sub,
+                first: m.parts == 1,
+            },
+        };
+        let depth = inner.map_or(0, |m| m.depth) + usize::from(forwarded);
+        // Files in forwarded mails nested deeper are not read (`body`).
+        let taken = depth <= super::body::MAX_DEPTH;
+        let next = part::after_headers(&block, place, taken);
         self.skeleton.extend_from_slice(&block);
         match next {
-            Ok(next) => self.state = next,
+            Ok(Next::Through) => {}
+            Ok(Next::Multipart { boundary, sub }) => {
+                if self.open.len() >= MAX_NESTING {
+                    return self.stop("multiparts nested too deep");
+                }
+                self.open.push(Multipart {
+                    delimiter: [b"--", boundary.as_slice()].concat(),
+                    sub,
+                    parts: 0,
+                    depth,
+                });
+            }
+            Ok(Next::Forwarded) => {
+                self.state = State::Headers {
+                    block: Vec::new(),
+                    forwarded: true,
+                }
+            }
+            Ok(Next::Leaf(leaf)) => {
+                self.state = State::Held {
+                    leaf,
+                    pending: Vec::new(),
+                }
+            }
             Err(why) => self.stop(why),
         }
-    }
-
-    /// What follows a header block, as mail-parser reads it.
-    fn after_headers(&mut self, block: &[u8]) -> Result<State, &'static str> {
-        let in_digest = self.open.last().is_some_and(|m| m.digest);
-        if block == b"\n" || block == b"\r\n" {
-            // No headers: text/plain, or a forwarded mail in a digest.
-            return if in_digest {
-                Err("a forwarded mail")
-            } else {
-                Ok(State::Through)
-            };
-        }
-        let parsed = MessageParser::new()
-            .parse_headers(block)
-            .ok_or("a header block mail-parser does not read")?;
-        let root = parsed.root_part();
-        if root.offset_body as usize != block.len() {
-            return Err("a header block mail-parser ends elsewhere");
-        }
-        let Some(content_type) = root.content_type() else {
-            return if in_digest {
-                Err("a forwarded mail")
-            } else {
-                Ok(State::Through)
-            };
-        };
-        let ctype = content_type.ctype();
-        if ctype.eq_ignore_ascii_case("message") {
-            return Err("a forwarded mail");
-        }
-        if ctype.eq_ignore_ascii_case("multipart") {
-            let Some(boundary) = content_type.attribute("boundary").filter(|b| !b.is_empty())
-            else {
-                return Err("a multipart without a boundary");
-            };
-            if self.open.len() >= MAX_NESTING {
-                return Err("multiparts nested too deep");
-            }
-            let digest = content_type
-                .subtype()
-                .is_some_and(|s| s.eq_ignore_ascii_case("digest"));
-            self.open.push(Multipart {
-                delimiter: [b"--", boundary.as_bytes()].concat(),
-                digest,
-            });
-            return Ok(State::Through);
-        }
-        let base64 = matches!(
-            root.headers
-                .header_value(&mail_parser::HeaderName::ContentTransferEncoding),
-            Some(HeaderValue::Text(cte)) if cte.eq_ignore_ascii_case("base64")
-        );
-        let file = !ctype.eq_ignore_ascii_case("text");
-        Ok(if base64 && file && !self.open.is_empty() {
-            State::Held(Vec::new())
-        } else {
-            State::Through
-        })
     }
 }
 
@@ -422,53 +442,4 @@ fn delimiter_kind(line: &[u8], delimiter: &[u8]) -> Option<Delimiter> {
 
 fn contains(haystack: &[u8], needle: &[u8]) -> bool {
     !needle.is_empty() && haystack.windows(needle.len()).any(|w| w == needle)
-}
-
-/// A line of base64 as mail-parser decodes it without surprise.
-fn is_base64_line(line: &[u8]) -> bool {
-    line.iter().all(|&b| {
-        b.is_ascii_alphanumeric() || matches!(b, b'+' | b'/' | b'=' | b' ' | b'\t' | b'\r' | b'\n')
-    })
-}
-
-/// mail-parser's base64 decoding of a MIME part, fed in pieces: padding
-/// ends a quantum wherever it is (and decoding goes on after it), and a
-/// quantum left unfinished at the part's end is dropped.
-#[derive(Default)]
-pub struct Base64 {
-    quantum: u32,
-    count: u8,
-}
-
-impl Base64 {
-    pub fn feed(&mut self, bytes: &[u8], out: &mut Vec<u8>) {
-        for &b in bytes {
-            let value = match b {
-                b'A'..=b'Z' => b - b'A',
-                b'a'..=b'z' => b - b'a' + 26,
-                b'0'..=b'9' => b - b'0' + 52,
-                b'+' => 62,
-                b'/' => 63,
-                b'=' => {
-                    let q = self.quantum;
-                    match self.count {
-                        1 => out.push((q << 2) as u8),
-                        2 => out.push((q >> 4) as u8),
-                        3 => out.extend_from_slice(&[(q >> 10) as u8, (q >> 2) as u8]),
-                        _ => {}
-                    }
-                    *self = Base64::default();
-                    continue;
-                }
-                _ => continue,
-            };
-            self.quantum = (self.quantum << 6) | u32::from(value);
-            self.count += 1;
-            if self.count == 4 {
-                let q = self.quantum;
-                out.extend_from_slice(&[(q >> 16) as u8, (q >> 8) as u8, q as u8]);
-                *self = Base64::default();
-            }
-        }
-    }
 }
