@@ -135,6 +135,29 @@ fn each_slice(rates: &[f64], raw: &[f64]) -> Vec<f64> {
         .collect()
 }
 
+/// Waits (at most 30 s) until the server is idle, under 5 % of a core
+/// over a quarter of a second: the search index has taken in the last
+/// tickets and merged its segments, so neither measurement pays for the
+/// other's leftovers.
+async fn settle(server_pid: Option<u32>) {
+    let Some(pid) = server_pid else { return };
+    let quarter = Duration::from_millis(250);
+    let start = Instant::now();
+    while start.elapsed() < Duration::from_secs(30) {
+        let Some(before) = load::process_cpu_ticks(pid) else {
+            return;
+        };
+        tokio::time::sleep(quarter).await;
+        let Some(after) = load::process_cpu_ticks(pid) else {
+            return;
+        };
+        // Ticks are hundredths of a second: 5 % of 250 ms is 1.25 ticks.
+        if after.saturating_sub(before) <= 1 {
+            return;
+        }
+    }
+}
+
 fn joined(values: &[f64], decimals: usize) -> String {
     values
         .iter()
@@ -200,6 +223,7 @@ pub(super) async fn run(config: Config, options: DeskOpen) -> Result<(), String>
     for round in 0..=rounds {
         if let Some(app) = &app {
             drained.push(drain(app).await?);
+            settle(options.server_pid).await;
             let first = 1_000_000 * round as u64;
             let (clients, seconds) = (options.clients, options.raw_seconds);
             let rate = raw::rate(app, Rows::Same, &raw_tag, clients, seconds, first).await?;
@@ -208,6 +232,9 @@ pub(super) async fn run(config: Config, options: DeskOpen) -> Result<(), String>
             let core = raw::rate(app, Rows::Core, &core_tag, clients, seconds, first).await?;
             eprintln!("bench: raw inserts of the core rows, {core:.1} tickets/s");
             raw_core.push(core);
+            // The server indexes the raw tickets for search: not on the
+            // slice's time.
+            settle(options.server_pid).await;
         }
         if round == rounds {
             break;
