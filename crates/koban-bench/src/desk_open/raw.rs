@@ -11,10 +11,13 @@
 //! event), kept so the runs before it stay comparable.
 
 use super::{email, rand_u64, sample};
+use koban::delivery::{self, Channel, MailHeaders, Outgoing};
+use koban::desk::routing::sla::SLA_JOB;
 use koban::desk::store::channel_messages::{self, ChannelMessage};
 use koban::desk::store::sla::{save_clock, ClockRow};
 use koban::desk::store::{self as desk_store, NewMessage, NewTicket};
 use koban::state::App;
+use koban::store::Batch;
 use koban_policy::desk::reference::Reference;
 use std::sync::Arc;
 use std::time::{Duration, Instant};
@@ -31,6 +34,9 @@ pub enum Rows {
 /// A year: the raw tickets' jobs are never due while the server runs, so
 /// its worker does not spend the measurement sending them.
 const NOT_DUE_MS: i64 = 365 * 24 * 3_600_000;
+
+/// The desk's own address, which the acknowledgement's Message-ID is made from.
+const DESK_ADDRESS: &str = "support@desk.example.com";
 
 /// One ticket's rows in one transaction, with the values the API writes.
 async fn insert_one(
@@ -103,7 +109,8 @@ async fn insert_one(
         .await
         .map_err(e)?;
     if rows == Rows::Same {
-        the_rest(app, &mut tx, ticket_id, &reference, &email, body, now).await?;
+        let ticket = (ticket_id, reference.as_str(), subject);
+        the_rest(app, &mut tx, ticket, &email, body, now).await?;
     }
     tx.commit().await.map_err(|e| e.to_string())
 }
@@ -112,8 +119,7 @@ async fn insert_one(
 async fn the_rest(
     app: &App,
     tx: &mut sqlx::Transaction<'_, sqlx::Any>,
-    ticket_id: i64,
-    reference: &str,
+    (ticket_id, reference, subject): (i64, &str, &str),
     email: &str,
     body: &str,
     now: i64,
@@ -139,42 +145,42 @@ async fn the_rest(
             .map_err(e)?;
     }
     let look = serde_json::json!({ "ticket_id": ticket_id });
+    let look_key = format!("{SLA_JOB}:{ticket_id}:{now}");
+    koban::jobs::enqueue(&mut **tx, SLA_JOB, &look, Some(&look_key), now + NOT_DUE_MS)
+        .await
+        .map_err(e)?;
+    // The acknowledgement's delivery as the API stores it (its body sealed,
+    // its headers); the job the API would make due now waits a year here.
+    let acknowledgement = Outgoing {
+        account_id: None,
+        purpose: "desk_received".into(),
+        channel: Channel::Email,
+        destination: email.into(),
+        subject: format!("[#{reference}] We received your request"),
+        body: body.into(),
+        mail: Some(MailHeaders {
+            auto_submitted: Some("auto-replied".into()),
+            thread_topic: Some(subject.into()),
+            thread_root: Some(reference.into()),
+            ..MailHeaders::default()
+        }),
+    };
+    let mut due_now = Batch::default();
+    let delivery = delivery::queue_then(tx, &app.key, false, acknowledgement, &[], &mut due_now)
+        .await
+        .map_err(e)?;
+    let job = serde_json::json!({ "delivery_id": delivery, "provider": "outbox" });
+    let key = format!("delivery:{delivery}");
     koban::jobs::enqueue(
         &mut **tx,
-        "desk.sla",
-        &look,
-        Some(&format!("desk.sla:{ticket_id}:{now}")),
+        delivery::DELIVER,
+        &job,
+        Some(&key),
         now + NOT_DUE_MS,
     )
     .await
     .map_err(e)?;
-    // The acknowledgement: its body sealed as the API seals it, and mail
-    // headers of the length the API writes.
-    let message_id = format!("{reference}.{:016x}@desk.example.com", rand_u64());
-    let headers = serde_json::json!({ "message_id": message_id, "in_reply_to": [],
-        "references": [], "auto_submitted": "auto-replied", "reply_to": "support@desk.example.com" })
-    .to_string();
-    let sealed = app.key.seal("delivery-body", body.as_bytes());
-    let row = sqlx::query(
-        "INSERT INTO deliveries (account_id, purpose, channel, destination, subject, body_sealed,
-             status, provider, created_at, updated_at, mail_headers, mail_attachments)
-         VALUES (NULL, 'desk_received', 'email', $1, $2, $3, 'queued', 'outbox', $4, $4, $5, NULL)
-         RETURNING id",
-    )
-    .bind(email)
-    .bind(format!("[#{reference}] We received your request"))
-    .bind(sealed)
-    .bind(now)
-    .bind(headers)
-    .fetch_one(&mut **tx)
-    .await
-    .map_err(|e| e.to_string())?;
-    let delivery: i64 = sqlx::Row::try_get(&row, "id").map_err(|e| e.to_string())?;
-    let job = serde_json::json!({ "delivery_id": delivery, "provider": "outbox" });
-    let key = format!("delivery:{delivery}");
-    koban::jobs::enqueue(&mut **tx, "deliver", &job, Some(&key), now + NOT_DUE_MS)
-        .await
-        .map_err(e)?;
+    let message_id = delivery::message_id(delivery, DESK_ADDRESS);
     let sent = ChannelMessage {
         channel: "email",
         external_id: &message_id,

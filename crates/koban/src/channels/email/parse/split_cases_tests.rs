@@ -2,7 +2,7 @@
 //! kind of mail at a time: what is taken out comes back byte for byte,
 //! and what is unclear is given as it is or read whole.
 
-use super::split::{Splitter, Whole};
+use super::split::{Splitter, Streamed, Whole};
 use super::split_tests::{split, NONCE};
 use super::spool::SpoolFile;
 use super::{parse, parse_skeleton, Taken};
@@ -44,15 +44,7 @@ fn large_files_wait_on_disk_and_come_back_whole() {
     assert!(split.skeleton.len() < 2000, "{}", split.skeleton.len());
     // Unlinked at once: nothing is left in the folder.
     assert_eq!(std::fs::read_dir(dir.path()).unwrap().count(), 0);
-    let taken: Vec<Taken> = split
-        .streamed
-        .into_iter()
-        .map(|s| Taken {
-            marker: s.marker,
-            size: s.size,
-            spooled: s.spool.finish().unwrap().map(Arc::new),
-        })
-        .collect();
+    let taken = finished(split.streamed);
     let from_skeleton = parse_skeleton(&split.skeleton, &taken, &[]).unwrap();
     let whole = parse(&raw, &[]).unwrap();
     assert_eq!(from_skeleton.text, whole.text);
@@ -137,17 +129,22 @@ fn read_split(raw: &[u8], stream_from: usize) -> (usize, usize, super::Mail) {
         std::io::Write::write_all(&mut splitter, chunk).unwrap();
     }
     let split = splitter.finish().unwrap();
-    let taken: Vec<Taken> = split
-        .streamed
+    let taken = finished(split.streamed);
+    let mail = parse_skeleton(&split.skeleton, &taken, &[]).unwrap();
+    (taken.len(), split.skeleton.len(), mail)
+}
+
+/// The parts taken out, their spools finished, as the ingest hands them
+/// to the parse.
+fn finished(streamed: Vec<Streamed<SpoolFile>>) -> Vec<Taken> {
+    streamed
         .into_iter()
         .map(|s| Taken {
             marker: s.marker,
             size: s.size,
             spooled: s.spool.finish().unwrap().map(Arc::new),
         })
-        .collect();
-    let mail = parse_skeleton(&split.skeleton, &taken, &[]).unwrap();
-    (taken.len(), split.skeleton.len(), mail)
+        .collect()
 }
 
 /// The mail's files, as the desk keeps them: name, type, bytes.

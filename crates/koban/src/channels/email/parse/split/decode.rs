@@ -256,53 +256,73 @@ fn hex(ch: u8) -> Option<u8> {
     }
 }
 
-/// A streaming UTF-8 check: a character cut between two pieces is carried
-/// over to the next.
+/// A streaming UTF-8 check (std's): a character cut between two pieces is
+/// carried over to the next.
 #[derive(Clone, Copy, Default)]
 pub struct Utf8 {
-    /// Continuation bytes the current character still needs.
-    needs: u8,
-    /// The range the next continuation byte must be in.
-    low: u8,
-    high: u8,
+    /// The start of a character the last piece cut, and its length.
+    carry: [u8; 4],
+    len: u8,
 }
 
 impl Utf8 {
     /// Whether `bytes` go on valid UTF-8.
-    pub fn feed(&mut self, bytes: &[u8]) -> bool {
-        let mut rest = bytes;
-        while let Some((&b, tail)) = rest.split_first() {
-            if self.needs == 0 {
-                // Most of a text is ASCII: checked a run at a time.
-                let ascii = rest.iter().take_while(|b| b.is_ascii()).count();
-                if ascii > 0 {
-                    rest = &rest[ascii..];
-                    continue;
-                }
-                (self.needs, self.low, self.high) = match b {
-                    0xC2..=0xDF => (1, 0x80, 0xBF),
-                    0xE0 => (2, 0xA0, 0xBF),
-                    0xE1..=0xEC | 0xEE..=0xEF => (2, 0x80, 0xBF),
-                    0xED => (2, 0x80, 0x9F),
-                    0xF0 => (3, 0x90, 0xBF),
-                    0xF1..=0xF3 => (3, 0x80, 0xBF),
-                    0xF4 => (3, 0x80, 0x8F),
-                    _ => return false,
-                };
-            } else {
-                if b < self.low || b > self.high {
-                    return false;
-                }
-                self.needs -= 1;
-                (self.low, self.high) = (0x80, 0xBF);
+    pub fn feed(&mut self, mut bytes: &[u8]) -> bool {
+        // First the character the last piece cut, a byte at a time.
+        while self.len > 0 {
+            let Some((&b, rest)) = bytes.split_first() else {
+                return true;
+            };
+            self.carry[usize::from(self.len)] = b;
+            self.len += 1;
+            bytes = rest;
+            match std::str::from_utf8(&self.carry[..usize::from(self.len)]) {
+                Ok(_) => self.len = 0,
+                Err(e) if e.error_len().is_some() => return false,
+                Err(_) => {}
             }
-            rest = tail;
         }
-        true
+        match std::str::from_utf8(bytes) {
+            Ok(_) => true,
+            // Cut inside a character: its start waits for the next piece.
+            Err(e) if e.error_len().is_none() => {
+                let tail = &bytes[e.valid_up_to()..];
+                self.carry[..tail.len()].copy_from_slice(tail);
+                self.len = tail.len() as u8;
+                true
+            }
+            Err(_) => false,
+        }
     }
 
     /// Whether the text ended between characters.
     pub fn ended(&self) -> bool {
-        self.needs == 0
+        self.len == 0
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::Utf8;
+    use proptest::prelude::*;
+
+    proptest! {
+        /// Fed in two pieces cut anywhere, the check says what std says of
+        /// the whole.
+        #[test]
+        fn utf8_in_pieces_is_utf8_whole(
+            text in "\\PC{0,12}",
+            noise in prop::collection::vec(any::<u8>(), 0..4),
+            at in any::<prop::sample::Index>(),
+            cut in any::<prop::sample::Index>(),
+        ) {
+            let mut bytes = text.into_bytes();
+            let spot = at.index(bytes.len() + 1);
+            bytes.splice(spot..spot, noise);
+            let cut = cut.index(bytes.len() + 1);
+            let mut check = Utf8::default();
+            let valid = check.feed(&bytes[..cut]) && check.feed(&bytes[cut..]) && check.ended();
+            prop_assert_eq!(valid, std::str::from_utf8(&bytes).is_ok());
+        }
     }
 }
