@@ -9,6 +9,7 @@
 
 use super::super::desk_queue::mix;
 use koban_policy::desk::forms::Category;
+use koban_policy::desk::triage::parse_examples;
 
 /// The languages, in the order ticket numbers go round them.
 pub const LANGS: [&str; 5] = ["zh-CN", "zh-TW", "ja", "th", "en"];
@@ -176,25 +177,6 @@ fn strings(value: &serde_json::Value, key: &str) -> Vec<String> {
         .unwrap_or_default()
 }
 
-/// The triage set's `\n`, `\t` and `\\` escapes, read.
-fn unescape(text: &str) -> String {
-    let mut out = String::with_capacity(text.len());
-    let mut chars = text.chars();
-    while let Some(c) = chars.next() {
-        if c != '\\' {
-            out.push(c);
-            continue;
-        }
-        match chars.next() {
-            Some('n') => out.push('\n'),
-            Some('t') => out.push('\t'),
-            Some(other) => out.push(other),
-            None => out.push('\\'),
-        }
-    }
-    out
-}
-
 /// A known category, or `other`.
 fn category(name: &str) -> String {
     Category::parse(name)
@@ -234,27 +216,27 @@ impl Corpus {
                 voice.agent_solve.extend(strings(side, "agent_solve"));
             }
         }
-        for line in TRIAGE_TUNING.lines().chain(TRIAGE_HELDOUT.lines()) {
-            if line.starts_with('#') || line.trim().is_empty() {
-                continue;
+        for (name, text) in [
+            ("eval_tuning.tsv", TRIAGE_TUNING),
+            ("eval_heldout.tsv", TRIAGE_HELDOUT),
+        ] {
+            let examples = parse_examples(text).map_err(|e| format!("triage/{name}: {e}"))?;
+            for example in examples {
+                let Some(i) = index(&example.lang) else {
+                    continue;
+                };
+                let subject = if example.subject.is_empty() {
+                    // A subject as the web form makes one from the body.
+                    example.body.chars().take(30).collect::<String>()
+                } else {
+                    example.subject
+                };
+                voices[i].requests.push(Request {
+                    category: category(example.category),
+                    subject,
+                    body: example.body,
+                });
             }
-            let cols: Vec<&str> = line.split('\t').collect();
-            let [lang, cat, _urgent, subject, body] = cols[..] else {
-                continue;
-            };
-            let Some(i) = index(lang) else { continue };
-            let body = unescape(body);
-            let subject = if subject.is_empty() {
-                // A subject as the web form makes one from the body.
-                body.chars().take(30).collect::<String>()
-            } else {
-                unescape(subject)
-            };
-            voices[i].requests.push(Request {
-                category: category(cat),
-                subject,
-                body,
-            });
         }
         if let Some(thai) = index("th") {
             voices[thai]
