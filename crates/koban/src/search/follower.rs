@@ -16,8 +16,26 @@ use tokio::sync::watch;
 /// The pause between polls of the change log: a write is searchable on
 /// every node within about this plus a commit.
 pub const POLL: Duration = Duration::from_millis(150);
-/// The most changes read per poll.
-const BATCH: i64 = 2_000;
+/// The pause after a poll that took in at least [`BUSY`] changes. Under
+/// load each commit makes a segment that tantivy soon merges again, and
+/// each commit reloads the searcher; committing once a second instead of
+/// seven times makes segments seven times larger, so fewer merges and
+/// reloads take the CPU the writes need. A lone write is still searchable
+/// within [`POLL`].
+const BUSY_POLL: Duration = Duration::from_secs(1);
+/// Changes in one poll that make it a busy one: about 150 tickets a second.
+const BUSY: usize = 64;
+/// The most changes read per poll: more than a second of the busiest load.
+const BATCH: i64 = 5_000;
+
+/// How long to wait before the next poll, after one that applied `changes`.
+fn pause_after(changes: usize) -> Duration {
+    if changes >= BUSY {
+        BUSY_POLL
+    } else {
+        POLL
+    }
+}
 
 /// The background task of [`super::domain`].
 pub fn run(app: Arc<App>, stop: watch::Receiver<bool>) -> crate::domain::Drain<'static> {
@@ -30,6 +48,7 @@ async fn follow(app: Arc<App>, mut stop: watch::Receiver<bool>) {
     let mut current: Option<(Arc<Engine>, Follow)> = None;
     let mut checked_generation = std::time::Instant::now();
     while !*stop.borrow() {
+        let mut applied = 0;
         let step = match current.take() {
             None => start(&app, &root)
                 .await
@@ -47,7 +66,10 @@ async fn follow(app: Arc<App>, mut stop: watch::Receiver<bool>) {
                     }
                 }
                 match poll(&app, &engine, &mut follow).await {
-                    Ok(()) => Ok((engine, follow)),
+                    Ok(changes) => {
+                        applied = changes;
+                        Ok((engine, follow))
+                    }
                     Err(error) => {
                         tracing::warn!(%error, "search: following the change log failed; retrying");
                         Ok((engine, follow))
@@ -65,7 +87,7 @@ async fn follow(app: Arc<App>, mut stop: watch::Receiver<bool>) {
             }
         }
         tokio::select! {
-            _ = tokio::time::sleep(POLL) => {}
+            _ = tokio::time::sleep(pause_after(applied)) => {}
             _ = stop.changed() => {}
         }
     }
@@ -106,17 +128,17 @@ async fn start(
 }
 
 /// Reads the changes after the cursor (and the gaps still awaited) and
-/// applies them in one commit.
+/// applies them in one commit; how many there were.
 async fn poll(
     app: &App,
     engine: &Arc<Engine>,
     follow: &mut Follow,
-) -> Result<(), rebuild::RebuildError> {
+) -> Result<usize, rebuild::RebuildError> {
     let pool = app.store.read();
     let changes = store::changes(pool, follow.high(), &follow.gaps(), BATCH).await?;
     if changes.is_empty() {
         follow.saw(&[], now_ms());
-        return Ok(());
+        return Ok(0);
     }
     let mut tickets = BTreeSet::new();
     let mut messages = BTreeSet::new();
@@ -186,7 +208,7 @@ async fn poll(
         .await
         .map_err(|e| rebuild::RebuildError::Task(e.to_string()))??;
     *follow = next;
-    Ok(())
+    Ok(changes.len())
 }
 
 impl SearchState {
