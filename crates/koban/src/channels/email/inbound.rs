@@ -8,7 +8,6 @@ use super::EmailError;
 use crate::state::{App, JobFuture, JobKind};
 use crate::store::now_ms;
 use flate2::write::DeflateEncoder;
-use flate2::Compression;
 use sha2::{Digest, Sha256};
 use std::io::Write;
 use std::sync::Arc;
@@ -73,7 +72,7 @@ impl Default for Incoming {
 impl Incoming {
     pub fn new() -> Incoming {
         Incoming {
-            encoder: DeflateEncoder::new(Pieces::default(), Compression::fast()),
+            encoder: encoders::take(),
             receipt: None,
             head: Vec::new(),
             head_ended: false,
@@ -128,7 +127,9 @@ impl Incoming {
                     .unwrap_or_else(|| format!("sha256:{}", hex::encode(digest.finalize())))
             }
         };
-        let pieces = self.encoder.finish()?;
+        let mut encoder = self.encoder;
+        let pieces = encoder.reset(Pieces::default())?;
+        encoders::give_back(encoder);
         Ok(Deflated {
             spilled: self.receipt.map(|receipt| (receipt, pieces.spilled)),
             pieces: pieces.pieces,
@@ -169,6 +170,40 @@ impl Incoming {
             if let Err(error) = store::drop_spilled(app.store.write(), &receipt).await {
                 // The hourly prune deletes them.
                 tracing::warn!(%error, "a refused mail's spilled pieces were left");
+            }
+        }
+    }
+}
+
+/// Deflate encoders kept for the next mail. A new one allocates and
+/// zeroes about 300 KiB of tables (miniz_oxide's), which for a mail of a
+/// few KiB cost more than deflating it: 4.8 % of the server's CPU in an
+/// ingest profile at 8 senders. A reset one is zeroed in place instead.
+mod encoders {
+    use super::Pieces;
+    use flate2::write::DeflateEncoder;
+    use flate2::Compression;
+    use std::sync::Mutex;
+
+    /// Enough for the mails being received at once under load; each held
+    /// one is about 300 KiB.
+    const KEPT: usize = 16;
+
+    static POOL: Mutex<Vec<DeflateEncoder<Pieces>>> = Mutex::new(Vec::new());
+
+    /// A reset encoder writing to no pieces yet.
+    pub fn take() -> DeflateEncoder<Pieces> {
+        POOL.lock()
+            .ok()
+            .and_then(|mut pool| pool.pop())
+            .unwrap_or_else(|| DeflateEncoder::new(Pieces::default(), Compression::fast()))
+    }
+
+    /// Keeps `encoder`, which has just been reset, for another mail.
+    pub fn give_back(encoder: DeflateEncoder<Pieces>) {
+        if let Ok(mut pool) = POOL.lock() {
+            if pool.len() < KEPT {
+                pool.push(encoder);
             }
         }
     }
