@@ -4,7 +4,7 @@
 //! off leaves none behind.
 
 use super::{codes, configure, read_to_close, smtp_addr, DESK};
-use crate::email_ingest::{large_mail, stored_raw};
+use crate::email_ingest::raw::{large_mail, stored_raw};
 use crate::support::{eventually, scalar, TestApp};
 use std::time::Duration;
 use tokio::io::AsyncWriteExt;
