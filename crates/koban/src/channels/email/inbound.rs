@@ -441,6 +441,11 @@ impl Inflater {
         Ok(())
     }
 
+    /// Bytes inflated so far.
+    pub fn inflated(&self) -> u64 {
+        self.decoder.total_out()
+    }
+
     /// The whole mail.
     pub fn finish(self) -> std::io::Result<Vec<u8>> {
         let limit = self.limit;

@@ -1,6 +1,7 @@
 //! The SQL of inbound mail (migration 0017).
 
 use crate::store::StoreError;
+use sqlx::any::AnyRow;
 use sqlx::{Any, Executor, Row, Transaction};
 
 /// A mail as it was received.
@@ -112,9 +113,33 @@ where
     .bind(id)
     .fetch_optional(executor)
     .await?;
+    row.as_ref().map(stored_of).transpose()
+}
+
+/// Mail `id` as [`stored`] reads it, with its raw copy's first piece and
+/// size as [`raw`] reads them: the ingest needs both, in one trip.
+pub async fn stored_with_raw<'e, E>(
+    executor: E,
+    id: i64,
+) -> Result<Option<(Stored, Option<(Vec<u8>, i64)>)>, StoreError>
+where
+    E: Executor<'e, Database = Any>,
+{
+    let row = sqlx::query(
+        "SELECT id, source, envelope_from, recipients, message_id, status, received_at,
+                raw_deflated, raw_size
+         FROM email_inbound WHERE id = $1",
+    )
+    .bind(id)
+    .fetch_optional(executor)
+    .await?;
     let Some(row) = row else { return Ok(None) };
+    Ok(Some((stored_of(&row)?, raw_of(&row)?)))
+}
+
+fn stored_of(row: &AnyRow) -> Result<Stored, StoreError> {
     let recipients: String = row.try_get("recipients")?;
-    Ok(Some(Stored {
+    Ok(Stored {
         id: row.try_get("id")?,
         source: row.try_get("source")?,
         envelope_from: row.try_get("envelope_from")?,
@@ -122,7 +147,12 @@ where
         message_id: row.try_get("message_id")?,
         status: row.try_get("status")?,
         received_at: row.try_get("received_at")?,
-    }))
+    })
+}
+
+fn raw_of(row: &AnyRow) -> Result<Option<(Vec<u8>, i64)>, StoreError> {
+    let deflated: Option<Vec<u8>> = row.try_get("raw_deflated")?;
+    Ok(deflated.map(|d| (d, row.try_get::<i64, _>("raw_size").unwrap_or(0))))
 }
 
 /// Stores piece `seq` (1, 2 …) of mail `id`'s deflated raw copy, after
@@ -220,9 +250,7 @@ where
         .bind(id)
         .fetch_optional(executor)
         .await?;
-    let Some(row) = row else { return Ok(None) };
-    let deflated: Option<Vec<u8>> = row.try_get("raw_deflated")?;
-    Ok(deflated.map(|d| (d, row.try_get::<i64, _>("raw_size").unwrap_or(0))))
+    Ok(row.as_ref().map(raw_of).transpose()?.flatten())
 }
 
 /// Piece `seq` of mail `id`'s raw copy; `None` past the last.

@@ -51,13 +51,13 @@ fn run<'a>(app: &'a Arc<App>, job: &'a crate::jobs::Job) -> JobFuture<'a> {
 
 /// Ingests stored mail `id` if it still waits; safe to run twice.
 pub async fn ingest(app: &App, id: i64) -> Result<(), EmailError> {
-    let Some(stored) = store::stored(app.store.read(), id).await? else {
+    let Some((stored, raw)) = store::stored_with_raw(app.store.read(), id).await? else {
         return Ok(());
     };
     if stored.status != "received" {
         return Ok(());
     }
-    let mail = match read_mail(app, &stored).await? {
+    let mail = match read_mail_from(app, &stored, raw).await? {
         Ok(mail) => mail,
         Err(why) => return unreadable(app, &stored, &why).await,
     };
@@ -80,14 +80,19 @@ pub(super) async fn raw_of(
     if let Err(e) = inflater.write(&first) {
         return Ok(Err(e.to_string()));
     }
+    let mut length = first.len();
     drop(first);
     for seq in 1.. {
+        if read::last_piece(length, inflater.inflated(), size) {
+            break;
+        }
         let Some(piece) = store::piece(app.store.read(), stored.id, seq).await? else {
             break;
         };
         if let Err(e) = inflater.write(&piece) {
             return Ok(Err(e.to_string()));
         }
+        length = piece.len();
     }
     Ok(inflater.finish().map_err(|e| e.to_string()))
 }
@@ -97,7 +102,17 @@ pub(super) async fn read_mail(
     app: &App,
     stored: &Stored,
 ) -> Result<Result<Mail, String>, EmailError> {
-    match read::split_mail(app, stored).await? {
+    let raw = store::raw(app.store.read(), stored.id).await?;
+    read_mail_from(app, stored, raw).await
+}
+
+/// [`read_mail`] with the first piece of the raw copy and its size read.
+async fn read_mail_from(
+    app: &App,
+    stored: &Stored,
+    raw: Option<(Vec<u8>, i64)>,
+) -> Result<Result<Mail, String>, EmailError> {
+    match read::split_mail(app, stored, raw).await? {
         read::Read::Parsed(mail) => return Ok(*mail),
         read::Read::Whole(why) => {
             tracing::debug!(inbound = stored.id, why, "inbound mail read whole");

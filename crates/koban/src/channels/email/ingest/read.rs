@@ -4,6 +4,7 @@
 //! skeleton parsed. A mail the walk cannot take apart safely is read
 //! whole, as before.
 
+use crate::channels::email::inbound::PIECE_BYTES;
 use crate::channels::email::parse::split::{Splitter, Whole, STREAM_FROM};
 use crate::channels::email::parse::spool::SpoolFile;
 use crate::channels::email::parse::{self, Mail, Taken};
@@ -43,10 +44,24 @@ impl<W: Write> Write for Limited<W> {
     }
 }
 
+/// Whether a piece `length` bytes long, after which `inflated` bytes of a
+/// mail of `size` are out, is the last one: most mails are one piece, and
+/// this spares asking the store for a second. A piece shorter than a full
+/// one ends the stream only when every byte of the mail came out of it
+/// (so a copy written with other piece sizes is still read to its end).
+pub(super) fn last_piece(length: usize, inflated: u64, size: i64) -> bool {
+    length < PIECE_BYTES && size > 0 && u64::try_from(size).is_ok_and(|size| inflated >= size)
+}
+
 /// The stored mail inflated through the walk and parsed.
-pub(super) async fn split_mail(app: &App, stored: &Stored) -> Result<Read, EmailError> {
+/// `raw` is the copy's first piece and the mail's size, as the store has them.
+pub(super) async fn split_mail(
+    app: &App,
+    stored: &Stored,
+    raw: Option<(Vec<u8>, i64)>,
+) -> Result<Read, EmailError> {
     let limit = app.config.email_max_message_bytes.saturating_add(64 * 1024);
-    let Some((first, _size)) = store::raw(app.store.read(), stored.id).await? else {
+    let Some((first, size)) = raw else {
         return Ok(Read::Parsed(Box::new(Err("raw mail pruned".into()))));
     };
     let dir = std::path::Path::new(&app.config.data_dir).join("tmp");
@@ -66,9 +81,13 @@ pub(super) async fn split_mail(app: &App, stored: &Stored) -> Result<Read, Email
                 return Ok(Read::Parsed(Box::new(Err(e.to_string()))));
             }
         }
+        let length = deflated.len();
         drop(deflated);
         if decoder.get_ref().inner.gave_up() {
             return Ok(Read::Whole("the walk gave up"));
+        }
+        if last_piece(length, decoder.total_out(), size) {
+            break;
         }
         piece = store::piece(app.store.read(), stored.id, seq).await?;
         seq += 1;
@@ -104,4 +123,22 @@ pub(super) async fn split_mail(app: &App, stored: &Stored) -> Result<Read, Email
     Ok(Read::Parsed(Box::new(
         parse::parse_skeleton(&split.skeleton, &taken, trusted).map_err(|e| e.to_string()),
     )))
+}
+
+#[cfg(test)]
+mod tests {
+    use super::{last_piece, PIECE_BYTES};
+
+    #[test]
+    fn only_a_short_piece_that_holds_the_rest_of_the_mail_is_the_last() {
+        // One piece, the whole mail out of it.
+        assert!(last_piece(1_200, 4_000, 4_000));
+        // A full piece: another may follow, even with every byte out.
+        assert!(!last_piece(PIECE_BYTES, 4_000, 4_000));
+        // Short but bytes missing: written with larger pieces than today's.
+        assert!(!last_piece(1_200, 3_999, 4_000));
+        // An empty mail, or one whose size was not recorded: ask the store.
+        assert!(!last_piece(0, 0, 0));
+        assert!(!last_piece(10, 50, -1));
+    }
 }
