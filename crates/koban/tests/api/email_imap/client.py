@@ -41,14 +41,20 @@ def quoted(name):
     return '"' + utf7(name).replace("\\", "\\\\").replace('"', '\\"') + '"'
 
 
+# Dovecot's transient refusals of an APPEND right after a mailbox was
+# deleted and created again while another session (Koban's poller) still
+# had the old one selected: that session rewrites the new index once, and
+# an APPEND racing it is answered "Mailbox was deleted under us", or, when
+# the two index logs collide, "[SERVERBUG] Internal error" (Dovecot then
+# rebuilds the index). A mail client tries again; so does this one.
+TRANSIENT = (b"deleted under us", b"[SERVERBUG]")
+
+
 def append(client, mailbox, raw):
-    """Appends, retrying Dovecot's transient refusal right after a mailbox was
-    deleted and created again while another session (Koban's poller) still
-    had the old one selected: that session rewrites the new index once, and
-    an APPEND racing it is answered "Mailbox was deleted under us"."""
+    """Appends, retrying Dovecot's transient refusals (TRANSIENT)."""
     for _ in range(20):
         typ, data = client.append(quoted(mailbox), None, None, raw)
-        if typ == "OK" or not any(b"deleted under us" in d for d in data if d):
+        if typ == "OK" or not any(t in d for d in data if d for t in TRANSIENT):
             return typ, data
         time.sleep(0.1)
     return typ, data

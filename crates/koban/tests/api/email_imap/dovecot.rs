@@ -211,36 +211,21 @@ impl Dovecot {
     }
 
     /// Runs imaplib operations (`append` with a mail's bytes, `create`, `delete`).
-    ///
-    /// Dovecot answers `[SERVERBUG]` when a mailbox was deleted and made
-    /// again while another session (Koban's) still had it open: it finds
-    /// its own index log out of step, refuses that one command and rebuilds
-    /// the index. A mail client tries again, and so does this one.
     pub async fn client(&self, ops: Vec<serde_json::Value>) -> serde_json::Value {
         let args = serde_json::json!({
             "port": self.port, "user": USER, "password": PASSWORD, "ops": ops,
             "tls": self.cert.is_some() && !self.starttls,
             "starttls": self.starttls,
         });
-        let mut tries = 0;
-        let output = loop {
-            let args = args.to_string();
-            let output = tokio::task::spawn_blocking(move || {
-                Command::new("python3")
-                    .arg(CLIENT_PY)
-                    .arg(args)
-                    .output()
-                    .expect("python3 runs")
-            })
-            .await
-            .expect("join");
-            tries += 1;
-            let server_bug = String::from_utf8_lossy(&output.stderr).contains("[SERVERBUG]");
-            if output.status.success() || !server_bug || tries == 3 {
-                break output;
-            }
-            tokio::time::sleep(Duration::from_millis(100)).await;
-        };
+        let output = tokio::task::spawn_blocking(move || {
+            Command::new("python3")
+                .arg(CLIENT_PY)
+                .arg(args.to_string())
+                .output()
+                .expect("python3 runs")
+        })
+        .await
+        .expect("join");
         assert!(
             output.status.success(),
             "client.py failed: {}\n{}",
