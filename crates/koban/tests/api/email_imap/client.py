@@ -46,22 +46,28 @@ def quoted(name):
 # had the old one selected: that session rewrites the new index once, and
 # an APPEND racing it is answered "Mailbox was deleted under us", or, when
 # the two index logs collide, "[SERVERBUG] Internal error" (Dovecot then
-# rebuilds the index). A mail client tries again; so does this one.
+# rebuilds the index). A mail client tries again; so does this one, on a
+# new connection, since the refusing session may keep its stale view.
 TRANSIENT = (b"deleted under us", b"[SERVERBUG]")
 
 
-def append(client, mailbox, raw):
-    """Appends, retrying Dovecot's transient refusals (TRANSIENT)."""
+def append(connect, client, mailbox, raw):
+    """Appends, retrying Dovecot's transient refusals (TRANSIENT) on a new
+    connection; the connection in use after, and the answer."""
     for _ in range(20):
         typ, data = client.append(quoted(mailbox), None, None, raw)
         if typ == "OK" or not any(t in d for d in data if d for t in TRANSIENT):
-            return typ, data
+            return client, typ, data
         time.sleep(0.1)
-    return typ, data
+        try:
+            client.logout()
+        except (imaplib.IMAP4.error, OSError):
+            pass
+        client = connect()
+    return client, typ, data
 
 
-def main() -> None:
-    args = json.loads(sys.argv[1])
+def connect(args):
     if args.get("tls"):
         # The test's own self-signed certificate: this client only puts mail in.
         context = ssl.create_default_context()
@@ -76,12 +82,18 @@ def main() -> None:
             context.verify_mode = ssl.CERT_NONE
             client.starttls(ssl_context=context)
     client.login(args["user"], args["password"])
+    return client
+
+
+def main() -> None:
+    args = json.loads(sys.argv[1])
+    client = connect(args)
     answers = []
     for op in args["ops"]:
         if op[0] == "append":
             with open(op[2], "rb") as f:
                 raw = f.read()
-            typ, data = append(client, op[1], raw)
+            client, typ, data = append(lambda: connect(args), client, op[1], raw)
         elif op[0] == "create":
             typ, data = client.create(quoted(op[1]))
         elif op[0] == "delete":
