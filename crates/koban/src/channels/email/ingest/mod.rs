@@ -118,11 +118,21 @@ async fn read_mail_from(
             tracing::debug!(inbound = stored.id, why, "inbound mail read whole");
         }
     }
+    // Read whole, a mail is held inflated and parsed at once: a few at a
+    // time, however many ingest jobs a round of the queue runs together.
+    let _permit = whole_reads().acquire().await;
     let raw = match raw_of(app, stored).await? {
         Ok(raw) => raw,
         Err(why) => return Ok(Err(why)),
     };
     Ok(parse::parse(&raw, &settings(app).trusted_authserv_ids).map_err(|e| e.to_string()))
+}
+
+/// Mails read whole at once: each may be up to the size limit, inflated
+/// and then parsed beside it.
+fn whole_reads() -> &'static tokio::sync::Semaphore {
+    static PERMITS: std::sync::OnceLock<tokio::sync::Semaphore> = std::sync::OnceLock::new();
+    PERMITS.get_or_init(|| tokio::sync::Semaphore::new(4))
 }
 
 /// Who wrote the mail: its From, else the envelope's sender. Reply-To is
