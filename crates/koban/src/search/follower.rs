@@ -28,9 +28,13 @@ const BUSY: usize = 64;
 /// The most changes read per poll: more than a second of the busiest load.
 const BATCH: i64 = 5_000;
 
-/// How long to wait before the next poll, after one that applied `changes`.
+/// How long to wait before the next poll, after one that applied `changes`:
+/// none after a full batch, since more are waiting (a rebuild's backlog, a
+/// bulk load) and the index should catch up at full speed.
 fn pause_after(changes: usize) -> Duration {
-    if changes >= BUSY {
+    if changes as i64 >= BATCH {
+        Duration::ZERO
+    } else if changes >= BUSY {
         BUSY_POLL
     } else {
         POLL
@@ -216,5 +220,19 @@ impl SearchState {
         if let Ok(mut slot) = self.engine.write() {
             *slot = engine;
         }
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::{pause_after, BATCH, BUSY, BUSY_POLL, POLL};
+    use std::time::Duration;
+
+    #[test]
+    fn the_pause_grows_under_load_and_vanishes_behind_a_backlog() {
+        assert_eq!(pause_after(0), POLL);
+        assert_eq!(pause_after(BUSY - 1), POLL);
+        assert_eq!(pause_after(BUSY), BUSY_POLL);
+        assert_eq!(pause_after(BATCH as usize), Duration::ZERO);
     }
 }

@@ -113,7 +113,7 @@ where
     .bind(id)
     .fetch_optional(executor)
     .await?;
-    row.as_ref().map(stored_of).transpose()
+    row.as_ref().map(stored_from_row).transpose()
 }
 
 /// Mail `id` as [`stored`] reads it, with its raw copy's first piece and
@@ -134,10 +134,10 @@ where
     .fetch_optional(executor)
     .await?;
     let Some(row) = row else { return Ok(None) };
-    Ok(Some((stored_of(&row)?, raw_of(&row)?)))
+    Ok(Some((stored_from_row(&row)?, raw_from_row(&row)?)))
 }
 
-fn stored_of(row: &AnyRow) -> Result<Stored, StoreError> {
+fn stored_from_row(row: &AnyRow) -> Result<Stored, StoreError> {
     let recipients: String = row.try_get("recipients")?;
     Ok(Stored {
         id: row.try_get("id")?,
@@ -150,7 +150,7 @@ fn stored_of(row: &AnyRow) -> Result<Stored, StoreError> {
     })
 }
 
-fn raw_of(row: &AnyRow) -> Result<Option<(Vec<u8>, i64)>, StoreError> {
+fn raw_from_row(row: &AnyRow) -> Result<Option<(Vec<u8>, i64)>, StoreError> {
     let deflated: Option<Vec<u8>> = row.try_get("raw_deflated")?;
     Ok(deflated.map(|d| (d, row.try_get::<i64, _>("raw_size").unwrap_or(0))))
 }
@@ -250,7 +250,7 @@ where
         .bind(id)
         .fetch_optional(executor)
         .await?;
-    Ok(row.as_ref().map(raw_of).transpose()?.flatten())
+    Ok(row.as_ref().map(raw_from_row).transpose()?.flatten())
 }
 
 /// Piece `seq` of mail `id`'s raw copy; `None` past the last.
