@@ -54,9 +54,22 @@ async fn insert_one(
     .to_string();
     let e = |e: koban::store::StoreError| e.to_string();
     let mut tx = app.store.write().begin().await.map_err(|e| e.to_string())?;
-    let contact = desk_store::contact_id(&mut tx, Some(&email), None, None, now)
+    // The contact as the API writes it (which sends it with the ticket).
+    let contact: i64 = {
+        use sqlx::Row;
+        sqlx::query(
+            "INSERT INTO desk_contacts (email, name, created_at) VALUES ($1, $2, $3)
+             ON CONFLICT (email) DO UPDATE SET name = COALESCE(desk_contacts.name, excluded.name)
+             RETURNING id",
+        )
+        .bind(&email)
+        .bind(None::<String>)
+        .bind(now)
+        .fetch_one(&mut *tx)
         .await
-        .map_err(e)?;
+        .and_then(|row| row.try_get("id"))
+        .map_err(|e| e.to_string())?
+    };
     let mut ticket_id = None;
     let mut reference = String::new();
     for _ in 0..8 {
@@ -83,9 +96,10 @@ async fn insert_one(
             organization_id: None,
             now,
         };
-        ticket_id = desk_store::insert_ticket(&mut tx, &ticket)
+        ticket_id = desk_store::insert_ticket(&mut tx, &ticket, None)
             .await
-            .map_err(e)?;
+            .map_err(e)?
+            .map(|(id, _)| id);
         if ticket_id.is_some() {
             break;
         }

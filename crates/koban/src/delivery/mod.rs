@@ -129,6 +129,21 @@ pub async fn queue_then(
     files: &[MailFile],
     then: &mut Batch,
 ) -> Result<i64, StoreError> {
+    queue_after(tx, Batch::default(), key, live, message, files, then).await
+}
+
+/// [`queue_then`], the delivery's row stored in the trip that runs
+/// `before` (statements of the same transaction that need nothing from
+/// it): one trip fewer again.
+pub async fn queue_after(
+    tx: &mut Transaction<'_, Any>,
+    before: Batch,
+    key: &ServerKey,
+    live: bool,
+    message: Outgoing,
+    files: &[MailFile],
+    then: &mut Batch,
+) -> Result<i64, StoreError> {
     let now = now_ms();
     let provider = match (live, message.channel) {
         (false, _) => "outbox",
@@ -144,16 +159,15 @@ pub async fn queue_then(
         Channel::Email => files::to_column(files),
         Channel::Sms => None,
     };
-    let id = store::insert(
-        tx,
-        &message,
-        sealed,
-        headers.as_deref(),
-        files.as_deref(),
+    let row = store::Inserted {
+        message: &message,
+        body_sealed: sealed,
+        mail_headers: headers.as_deref(),
+        mail_attachments: files.as_deref(),
         provider,
         now,
-    )
-    .await?;
+    };
+    let id = store::insert_after(tx, before, row).await?;
     crate::jobs::enqueue_into(
         then,
         DELIVER,

@@ -2,38 +2,45 @@
 
 use super::api::DeliveryView;
 use super::{MailBounce, Outgoing};
-use crate::store::Store;
+use crate::store::{Batch, Store};
 use sqlx::any::AnyRow;
 use sqlx::{Any, Executor, Row, Transaction};
 
-/// A new delivery row, queued, with its body already sealed, and for a
-/// mail its headers and the references of its files (JSON); returns its id.
-pub async fn insert(
+/// A queued delivery's row, not yet stored.
+pub struct Inserted<'a> {
+    pub message: &'a Outgoing,
+    pub body_sealed: Vec<u8>,
+    pub mail_headers: Option<&'a str>,
+    pub mail_attachments: Option<&'a str>,
+    pub provider: &'a str,
+    pub now: i64,
+}
+
+/// Stores a queued delivery at the end of `before`, in one trip; its id.
+pub async fn insert_after(
     tx: &mut Transaction<'_, Any>,
-    message: &Outgoing,
-    body_sealed: Vec<u8>,
-    mail_headers: Option<&str>,
-    mail_attachments: Option<&str>,
-    provider: &str,
-    now: i64,
+    mut before: Batch,
+    row: Inserted<'_>,
 ) -> Result<i64, sqlx::Error> {
-    let row = sqlx::query(
+    let m = row.message;
+    before.push(
         "INSERT INTO deliveries (account_id, purpose, channel, destination, subject, body_sealed, status, provider, created_at, updated_at, mail_headers, mail_attachments)
          VALUES ($1, $2, $3, $4, $5, $6, 'queued', $7, $8, $8, $9, $10) RETURNING id",
-    )
-    .bind(message.account_id)
-    .bind(&message.purpose)
-    .bind(message.channel.as_str())
-    .bind(&message.destination)
-    .bind(&message.subject)
-    .bind(body_sealed)
-    .bind(provider)
-    .bind(now)
-    .bind(mail_headers)
-    .bind(mail_attachments)
-    .fetch_one(&mut **tx)
-    .await?;
-    row.try_get("id")
+        vec![
+            m.account_id.into(),
+            m.purpose.as_str().into(),
+            m.channel.as_str().into(),
+            m.destination.as_str().into(),
+            m.subject.as_str().into(),
+            Some(row.body_sealed).into(),
+            row.provider.into(),
+            row.now.into(),
+            row.mail_headers.into(),
+            row.mail_attachments.into(),
+        ],
+    );
+    let rows = before.run(tx).await?;
+    rows.first().ok_or(sqlx::Error::RowNotFound)?.try_get("id")
 }
 
 /// A delivery recorded as held back, never sent: failed at once under the

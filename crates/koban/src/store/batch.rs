@@ -7,6 +7,14 @@
 //! data-modifying `WITH` clauses of the last, which it executes exactly
 //! once each, on one snapshot: so no statement of a batch may depend on
 //! another's effect, and only the last may return rows.
+//!
+//! One dependency is allowed, made explicit: a statement added with
+//! [`Batch::push_with_id`] hands its row's `id` to the statements after it
+//! ([`Earlier::id`]). PostgreSQL reads it from that statement's `WITH`
+//! clause (`RETURNING id`); SQLite, which keeps no result between the
+//! statements of a string, finds the row again with an expression the
+//! caller gives (the unique key the statement wrote, or the table's
+//! newest id in this transaction, since SQLite has one writer).
 
 use sqlx::any::AnyRow;
 use sqlx::{Any, Transaction};
@@ -58,16 +66,53 @@ impl From<Option<Vec<u8>>> for Value {
 /// Statements collected to run in one trip.
 #[derive(Debug, Default)]
 pub struct Batch {
-    statements: Vec<String>,
+    statements: Vec<Statement>,
     values: Vec<Value>,
+}
+
+#[derive(Debug)]
+struct Statement {
+    sql: String,
+    /// For a statement whose id later ones use: how SQLite finds its row
+    /// again (parameters already renumbered).
+    again: Option<String>,
+}
+
+/// A statement of a batch whose `id` the statements after it use.
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub struct Earlier(usize);
+
+impl Earlier {
+    /// The earlier statement's id, as a value in a later statement's text.
+    pub fn id(self) -> String {
+        format!("{{earlier_{}}}", self.0)
+    }
 }
 
 impl Batch {
     /// Adds a statement whose parameters are numbered from `$1` as if it
     /// stood alone, with their values in that order.
     pub fn push(&mut self, sql: &str, values: Vec<Value>) {
-        self.statements.push(shift(sql, self.values.len()));
+        self.statements.push(Statement {
+            sql: shift(sql, self.values.len()),
+            again: None,
+        });
         self.values.extend(values);
+    }
+
+    /// Adds an `INSERT` or upsert (written without `RETURNING`) that
+    /// yields exactly one row, whose `id` the statements added after it
+    /// may use through the returned [`Earlier`]. `again` is a scalar
+    /// subquery that finds that id on SQLite once the statement has run;
+    /// its `$n` count from `values` like `sql`'s.
+    pub fn push_with_id(&mut self, sql: &str, values: Vec<Value>, again: &str) -> Earlier {
+        let earlier = Earlier(self.statements.len());
+        self.statements.push(Statement {
+            sql: shift(sql, self.values.len()),
+            again: Some(shift(again, self.values.len())),
+        });
+        self.values.extend(values);
+        earlier
     }
 
     /// Whether nothing was added.
@@ -77,14 +122,22 @@ impl Batch {
 
     /// The batch as one statement text for `backend`.
     fn text(&self, backend: super::Backend) -> String {
-        match (backend, self.statements.split_last()) {
+        let statements: Vec<String> = self
+            .statements
+            .iter()
+            .map(|s| self.with_earlier_ids(&s.sql, backend))
+            .collect();
+        match (backend, statements.split_last()) {
             (_, None) => String::new(),
-            (super::Backend::Sqlite, _) => self.statements.join(";\n"),
+            (super::Backend::Sqlite, _) => statements.join(";\n"),
             (super::Backend::Postgres, Some((last, before))) if !before.is_empty() => {
                 let clauses: Vec<String> = before
                     .iter()
                     .enumerate()
-                    .map(|(i, s)| format!("batch_{i} AS ({s})"))
+                    .map(|(i, s)| match self.statements[i].again {
+                        Some(_) => format!("batch_{i} AS ({s} RETURNING id)"),
+                        None => format!("batch_{i} AS ({s})"),
+                    })
                     .collect();
                 format!("WITH {}\n{last}", clauses.join(",\n"))
             }
@@ -92,7 +145,28 @@ impl Batch {
         }
     }
 
-    /// Runs every statement in `tx`, in one trip; the rows the last returns.
+    /// `sql` with each earlier statement's id written for `backend`.
+    fn with_earlier_ids(&self, sql: &str, backend: super::Backend) -> String {
+        let mut sql = sql.to_string();
+        for (i, statement) in self.statements.iter().enumerate() {
+            let Some(again) = &statement.again else {
+                continue;
+            };
+            let token = Earlier(i).id();
+            if !sql.contains(&token) {
+                continue;
+            }
+            let value = match backend {
+                super::Backend::Sqlite => again.clone(),
+                super::Backend::Postgres => format!("(SELECT id FROM batch_{i})"),
+            };
+            sql = sql.replace(&token, &value);
+        }
+        sql
+    }
+
+    /// Runs every statement in `tx`, in one trip; the rows the last returns
+    /// (on SQLite too, where an earlier statement may return some).
     pub async fn run(self, tx: &mut Transaction<'_, Any>) -> Result<Vec<AnyRow>, sqlx::Error> {
         if self.is_empty() {
             return Ok(Vec::new());
@@ -107,7 +181,26 @@ impl Batch {
                 Value::Bytes(v) => query.bind(v),
             };
         }
-        query.fetch_all(&mut **tx).await
+        // SQLite streams the rows of every statement of the string, each
+        // statement's closed by its result: keep the last statement's.
+        // (sqlx deprecates several statements in one string, launchbadge/
+        // sqlx#3108, which the SQLite side of a batch is; its tests on both
+        // databases would show the day it goes.)
+        use futures_util::TryStreamExt;
+        let mut rows = Vec::new();
+        let mut last = Vec::new();
+        #[allow(deprecated)]
+        let mut stream = query.fetch_many(&mut **tx);
+        while let Some(step) = stream.try_next().await? {
+            match step {
+                sqlx::Either::Left(_) => last = std::mem::take(&mut rows),
+                sqlx::Either::Right(row) => rows.push(row),
+            }
+        }
+        if !rows.is_empty() {
+            last = rows;
+        }
+        Ok(last)
     }
 }
 
@@ -168,6 +261,33 @@ mod tests {
             "WITH batch_0 AS (INSERT INTO a (x, y) VALUES ($1, $2))\nINSERT INTO b (x) VALUES ($3) RETURNING id"
         );
         assert_eq!(shift("($1, $10, $2)", 9), "($10, $19, $11)");
+    }
+
+    #[test]
+    fn a_later_statement_uses_an_earlier_ones_id() {
+        let mut batch = Batch::default();
+        let contact = batch.push_with_id(
+            "INSERT INTO c (email) VALUES ($1) ON CONFLICT (email) DO UPDATE SET email = excluded.email",
+            vec!["a@example.com".into()],
+            "(SELECT id FROM c WHERE email = $1)",
+        );
+        batch.push(
+            &format!(
+                "INSERT INTO t (c_id, x) VALUES ({}, $1) RETURNING id",
+                contact.id()
+            ),
+            vec![2.into()],
+        );
+        assert_eq!(
+            batch.text(Backend::Sqlite),
+            "INSERT INTO c (email) VALUES ($1) ON CONFLICT (email) DO UPDATE SET email = excluded.email;\n\
+             INSERT INTO t (c_id, x) VALUES ((SELECT id FROM c WHERE email = $1), $2) RETURNING id"
+        );
+        assert_eq!(
+            batch.text(Backend::Postgres),
+            "WITH batch_0 AS (INSERT INTO c (email) VALUES ($1) ON CONFLICT (email) DO UPDATE SET email = excluded.email RETURNING id)\n\
+             INSERT INTO t (c_id, x) VALUES ((SELECT id FROM batch_0), $2) RETURNING id"
+        );
     }
 
     #[test]

@@ -7,7 +7,7 @@ pub mod dialect;
 mod lane;
 mod migrate;
 
-pub use batch::{Batch, Value};
+pub use batch::{Batch, Earlier, Value};
 pub use dialect::Backend;
 pub use migrate::{Migration, FOUNDATION};
 

@@ -160,3 +160,122 @@ async fn a_refused_opening_in_a_batch_undoes_only_itself(t: TestApp) {
     }
 }
 both!(a_refused_opening_in_a_batch_undoes_only_itself);
+
+async fn one_requester_twice_in_a_group_gets_both_tickets_under_one_contact(t: TestApp) {
+    let mut bodies: Vec<Value> = (0..24).map(ticket).collect();
+    for body in bodies.iter_mut().step_by(3) {
+        body["email"] = json!("twice@example.com");
+    }
+    for (status, opened) in open_at_once(&t, bodies).await {
+        assert_eq!(status, StatusCode::CREATED, "{opened}");
+    }
+    assert_eq!(t.count("desk_tickets").await, 24);
+    assert_eq!(t.count("desk_contacts").await, 24 - 8 + 1);
+    let theirs = scalar(
+        &t,
+        "SELECT COUNT(*) FROM desk_tickets t JOIN desk_contacts c ON c.id = t.requester_contact_id
+         WHERE c.email = 'twice@example.com'",
+    )
+    .await;
+    assert_eq!(theirs, 8);
+    let acknowledged = scalar(
+        &t,
+        "SELECT COUNT(*) FROM deliveries WHERE purpose = 'desk_received' AND destination = 'twice@example.com'",
+    )
+    .await;
+    assert_eq!(acknowledged, 8);
+}
+both!(one_requester_twice_in_a_group_gets_both_tickets_under_one_contact);
+
+/// The group's first trip (`desk::store::insert_tickets`) tells a ticket
+/// whose number another already holds from those it stored, and never
+/// hands out the other ticket's id.
+async fn a_taken_number_in_a_group_trip_is_told_apart(t: TestApp) {
+    use koban::desk::store::{insert_tickets, NewContact, NewTicket};
+    let row = |reference: &'static str, subject: &'static str, now: i64| NewTicket {
+        reference,
+        subject,
+        status: "new",
+        priority: "normal",
+        category: "other",
+        urgent: false,
+        channel: "web",
+        requester_account_id: None,
+        requester_contact_id: None,
+        language: "en",
+        region: None,
+        time_zone: None,
+        fields: "{}",
+        completeness: 100,
+        triage: "{}",
+        follow_up_of: None,
+        team: None,
+        tier: "standard",
+        organization_id: None,
+        now,
+    };
+    let contact = |email| {
+        Some(NewContact {
+            email: Some(email),
+            phone: None,
+            name: None,
+        })
+    };
+    let mut tx = t.app.store.write().begin().await.unwrap();
+    let first = insert_tickets(
+        &mut tx,
+        &[(row("26120345678", "Held", 1_000), contact("a@example.com"))],
+    )
+    .await
+    .unwrap();
+    let (held, held_contact) = first[0].expect("the first ticket was stored");
+    assert!(held_contact.is_some());
+    let group = insert_tickets(
+        &mut tx,
+        &[
+            (
+                row("35120345678", "New one", 2_000),
+                contact("b@example.com"),
+            ),
+            (
+                row("26120345678", "Same number", 2_000),
+                contact("c@example.com"),
+            ),
+            // A requester already known: its contact id, no contact to add.
+            (
+                NewTicket {
+                    requester_contact_id: held_contact,
+                    ..row("45120345678", "Another", 2_000)
+                },
+                None,
+            ),
+        ],
+    )
+    .await
+    .unwrap();
+    tx.commit().await.unwrap();
+    assert_eq!(
+        group[1], None,
+        "a taken number must not answer with the ticket holding it"
+    );
+    let (new_one, new_contact) = group[0].expect("stored");
+    let (another, known_contact) = group[2].expect("stored");
+    assert!(new_one != held && another != held && new_one != another);
+    assert_eq!(known_contact, held_contact);
+    let b = scalar(
+        &t,
+        "SELECT id FROM desk_contacts WHERE email = 'b@example.com'",
+    )
+    .await;
+    assert_eq!(new_contact, Some(b));
+    assert_eq!(
+        scalar(
+            &t,
+            &format!("SELECT requester_contact_id FROM desk_tickets WHERE id = {new_one}")
+        )
+        .await,
+        b
+    );
+    assert_eq!(t.count("desk_tickets").await, 3);
+}
+both!(a_taken_number_in_a_group_trip_is_told_apart);

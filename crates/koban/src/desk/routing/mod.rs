@@ -129,6 +129,14 @@ impl Setup {
     /// Hands a routed ticket to an agent of its team (see
     /// [`assign_in_team`]); a team nobody was in when the setup was read
     /// takes no lock, so tickets to it are created in parallel.
+    /// Whether [`Setup::assign`] may assign a ticket so routed (its team
+    /// has agents), and so reads and writes in the transaction.
+    pub fn may_assign(&self, decision: &RouteDecision) -> bool {
+        self.teams
+            .iter()
+            .any(|t| t.slug == decision.team && self.staffed.contains(&t.id))
+    }
+
     pub async fn assign(
         &self,
         tx: &mut Transaction<'_, Any>,

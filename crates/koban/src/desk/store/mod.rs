@@ -1,7 +1,9 @@
 //! The desk's SQL: contacts, tickets, messages and events.
 
+mod new_ticket;
 mod triage_phrases;
 mod verifications;
+pub use new_ticket::*;
 pub use triage_phrases::*;
 pub use verifications::*;
 pub mod attachments;
@@ -83,137 +85,6 @@ impl TicketRow {
             closed_at: row.try_get("closed_at")?,
         })
     }
-}
-
-/// A ticket not yet stored.
-#[derive(Clone, Copy)]
-pub struct NewTicket<'a> {
-    pub reference: &'a str,
-    pub subject: &'a str,
-    pub status: &'a str,
-    pub priority: &'a str,
-    pub category: &'a str,
-    pub urgent: bool,
-    pub channel: &'a str,
-    pub requester_account_id: Option<i64>,
-    pub requester_contact_id: Option<i64>,
-    pub language: &'a str,
-    pub region: Option<&'a str>,
-    pub time_zone: Option<&'a str>,
-    pub fields: &'a str,
-    pub completeness: i64,
-    pub triage: &'a str,
-    pub follow_up_of: Option<i64>,
-    /// The team it is routed to, when routing decided before it was stored.
-    pub team: Option<&'a str>,
-    /// `standard` or `enterprise`.
-    pub tier: &'a str,
-    pub organization_id: Option<i64>,
-    pub now: i64,
-}
-
-impl NewTicket<'_> {
-    /// The row this ticket is once stored as `id` under `reference`, with
-    /// the columns' defaults: built, not read back, inside the opening's
-    /// transaction (one trip less to the single writer).
-    pub fn stored(&self, id: i64, reference: &str) -> TicketRow {
-        TicketRow {
-            id,
-            reference: reference.to_string(),
-            subject: self.subject.to_string(),
-            status: self.status.to_string(),
-            priority: self.priority.to_string(),
-            category: self.category.to_string(),
-            urgent: self.urgent,
-            channel: self.channel.to_string(),
-            requester_account_id: self.requester_account_id,
-            requester_contact_id: self.requester_contact_id,
-            team: self.team.map(str::to_string),
-            assignee_id: None,
-            language: self.language.to_string(),
-            region: self.region.map(str::to_string),
-            time_zone: self.time_zone.map(str::to_string),
-            tier: self.tier.to_string(),
-            organization_id: self.organization_id,
-            fields: self.fields.to_string(),
-            completeness: self.completeness,
-            triage: self.triage.to_string(),
-            follow_up_of: self.follow_up_of,
-            created_at: self.now,
-            updated_at: self.now,
-            solved_at: None,
-            closed_at: None,
-        }
-    }
-}
-
-/// Inserts a ticket; `None` when its reference number is taken (the caller
-/// draws another).
-pub async fn insert_ticket(
-    tx: &mut Transaction<'_, Any>,
-    t: &NewTicket<'_>,
-) -> Result<Option<i64>, StoreError> {
-    let row = sqlx::query(
-        "INSERT INTO desk_tickets (reference, subject, status, priority, category, urgent, channel,
-            requester_account_id, requester_contact_id, language, region, time_zone, fields,
-            completeness, triage, follow_up_of, team, created_at, updated_at, tier, organization_id)
-         VALUES ($1, $2, $3, $4, $5, $6, $7, $8, $9, $10, $11, $12, $13, $14, $15, $16, $18, $17, $17, $19, $20)
-         ON CONFLICT (reference) DO NOTHING
-         RETURNING id",
-    )
-    .bind(t.reference)
-    .bind(t.subject)
-    .bind(t.status)
-    .bind(t.priority)
-    .bind(t.category)
-    .bind(i64::from(t.urgent))
-    .bind(t.channel)
-    .bind(t.requester_account_id)
-    .bind(t.requester_contact_id)
-    .bind(t.language)
-    .bind(t.region)
-    .bind(t.time_zone)
-    .bind(t.fields)
-    .bind(t.completeness)
-    .bind(t.triage)
-    .bind(t.follow_up_of)
-    .bind(t.now)
-    .bind(t.team)
-    .bind(t.tier)
-    .bind(t.organization_id)
-    .fetch_optional(&mut **tx)
-    .await?;
-    Ok(match row {
-        Some(row) => Some(row.try_get("id")?),
-        None => None,
-    })
-}
-
-/// The contact with this email or phone, made if new; its id.
-pub async fn contact_id(
-    tx: &mut Transaction<'_, Any>,
-    email: Option<&str>,
-    phone: Option<&str>,
-    name: Option<&str>,
-    now: i64,
-) -> Result<i64, StoreError> {
-    let (column, value) = match (email, phone) {
-        (Some(email), _) => ("email", email),
-        (None, Some(phone)) => ("phone", phone),
-        (None, None) => return Err(StoreError::Sqlx(sqlx::Error::RowNotFound)),
-    };
-    let sql = format!(
-        "INSERT INTO desk_contacts ({column}, name, created_at) VALUES ($1, $2, $3)
-         ON CONFLICT ({column}) DO UPDATE SET name = COALESCE(desk_contacts.name, excluded.name)
-         RETURNING id"
-    );
-    let row = sqlx::query(&sql)
-        .bind(value)
-        .bind(name)
-        .bind(now)
-        .fetch_one(&mut **tx)
-        .await?;
-    Ok(row.try_get("id")?)
 }
 
 /// A message not yet stored.

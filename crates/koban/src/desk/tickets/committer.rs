@@ -1,9 +1,13 @@
 //! Group commit of new tickets. Each ticket in its own transaction left
 //! the writer (SQLite's one connection, or PostgreSQL's commit) doing a
 //! begin and a commit per ticket while the requests queued for it. Here the
-//! openings that wait are gathered by one task per node, written one after
-//! another in one transaction and committed once; each requester is
-//! answered after that commit, with its ticket or its refusal.
+//! openings that wait are gathered by one task per node, written in one
+//! transaction and committed once; each requester is answered after that
+//! commit, with its ticket or its refusal. Within it, the group's contacts
+//! and tickets go in one trip to the database, each ticket's other rows in
+//! one more, and the acknowledgements' jobs in one for all
+//! (`opening::write_group`): on SQLite a trip is two thread hand-offs, the
+//! largest cost of a ticket there.
 //!
 //! An opening that may be refused for a reason of its own (a file, a mail
 //! already taken: [`Prepared::may_be_refused`]) runs in a savepoint, so its
@@ -16,7 +20,7 @@
 //! run (`koban demo`, a command) or has stopped, or with
 //! `desk_open_batch` 0, every opening is written on its caller's task.
 
-use super::opening::Prepared;
+use super::opening::{self, Prepared};
 use super::service::Opened;
 use crate::desk::error::DeskError;
 use crate::state::App;
@@ -173,25 +177,57 @@ async fn write(app: &App, batch: Vec<Job>) {
 }
 
 /// Every opening of `batch` in one transaction: each one's answer, or the
-/// failure that undid them all.
+/// failure that undid them all. Those that cannot be refused for a reason
+/// of their own are written together ([`opening::write_group`]: a few
+/// trips for all of them); the others each in a savepoint.
 async fn together(app: &App, batch: &[Job]) -> Result<Vec<Result<Opened, DeskError>>, DeskError> {
     let mut tx = app.store.write().begin().await?;
+    // A requester twice in the group (by the same email or phone) is
+    // written the second time on its own, after the group: PostgreSQL
+    // cannot upsert one contact twice in one statement.
+    let mut contacts = std::collections::HashSet::new();
+    let in_group: Vec<bool> = batch
+        .iter()
+        .map(|job| {
+            !job.work.may_be_refused()
+                && job
+                    .work
+                    .contact_key()
+                    .is_none_or(|key| contacts.insert(key))
+        })
+        .collect();
+    let group: Vec<&Prepared> = batch
+        .iter()
+        .zip(&in_group)
+        .filter(|(_, grouped)| **grouped)
+        .map(|(job, _)| &job.work)
+        .collect();
+    let mut written = opening::write_group(app, &mut tx, &group)
+        .await?
+        .into_iter();
     let mut answers = Vec::with_capacity(batch.len());
-    for job in batch {
-        if job.work.may_be_refused() {
-            let mut savepoint = sqlx::Connection::begin(&mut *tx).await?;
-            match job.work.write(app, &mut savepoint).await {
-                Ok(opened) => {
-                    savepoint.commit().await?;
-                    answers.push(Ok(opened));
-                }
-                Err(refused) => {
-                    savepoint.rollback().await?;
-                    answers.push(Err(refused));
-                }
-            }
-        } else {
+    for (job, grouped) in batch.iter().zip(in_group) {
+        if grouped {
+            let opened = written
+                .next()
+                .ok_or_else(|| DeskError::Internal("an opening of the group was lost".into()))?;
+            answers.push(Ok(opened));
+            continue;
+        }
+        if !job.work.may_be_refused() {
             answers.push(Ok(job.work.write(app, &mut tx).await?));
+            continue;
+        }
+        let mut savepoint = sqlx::Connection::begin(&mut *tx).await?;
+        match job.work.write(app, &mut savepoint).await {
+            Ok(opened) => {
+                savepoint.commit().await?;
+                answers.push(Ok(opened));
+            }
+            Err(refused) => {
+                savepoint.rollback().await?;
+                answers.push(Err(refused));
+            }
         }
     }
     tx.commit().await?;

@@ -59,18 +59,55 @@ fn link(app: &App, ticket: &TicketRow) -> String {
     )
 }
 
+/// Where a new ticket's acknowledgement goes, with the address's bounce
+/// mark read before the ticket's transaction, on the read pool: a read
+/// there costs the one writer nothing, and a bounce recorded in the
+/// milliseconds between is honoured by the ticket's next notice.
+#[derive(Clone)]
+pub(crate) struct AnswerTo {
+    channel: Channel,
+    address: String,
+    bounced: Option<delivery::MailBounce>,
+}
+
+/// `to` with its bounce mark, read now.
+pub(crate) async fn answer_to(
+    app: &App,
+    to: Option<(Channel, String)>,
+) -> Result<Option<AnswerTo>, StoreError> {
+    let Some((channel, address)) = to else {
+        return Ok(None);
+    };
+    let bounced = match channel {
+        Channel::Email => delivery::bounce_of(app.store.read(), &address).await?,
+        Channel::Sms => None,
+    };
+    Ok(Some(AnswerTo {
+        channel,
+        address,
+        bounced,
+    }))
+}
+
 /// Queues the acknowledgement of a new ticket, with when the first
 /// answer is due (`first_answer_by`, from its SLA clock) when a policy
 /// promises one. `to` is where the requester is answered and
 /// `conversation` the mail the ticket was opened with, which the opener
 /// already knows: no read for either inside the ticket's transaction.
-pub async fn received(
+/// `before` (the ticket's other rows) runs in the trip that stores the
+/// acknowledgement, or alone when there is none; what needs the
+/// acknowledgement's id (its job, its Message-ID) is added to `then`,
+/// which the caller runs.
+#[allow(clippy::too_many_arguments)]
+pub(crate) async fn received(
     app: &App,
     tx: &mut Transaction<'_, Any>,
+    before: crate::store::Batch,
     ticket: &TicketRow,
-    to: Option<(Channel, String)>,
+    to: Option<AnswerTo>,
     conversation: mail_identity::Conversation,
     first_answer_by: Option<i64>,
+    then: &mut crate::store::Batch,
 ) -> Result<(), StoreError> {
     let lang = Lang::parse(&ticket.language).unwrap_or(Lang::En);
     let reference = crate::desk::tickets::api::formatted(&ticket.reference);
@@ -87,18 +124,14 @@ pub async fn received(
         body.push_str("\n\n");
         body.push_str(&t(lang, "desk-received-expected", &[("due", when)]));
     }
-    send_to(
-        app,
-        tx,
-        ticket,
-        to,
-        Some(conversation),
-        "desk_received",
-        t(lang, "desk-received-subject", &[("reference", reference)]),
+    let notice = Notice {
+        purpose: "desk_received",
+        subject: t(lang, "desk-received-subject", &[("reference", reference)]),
         body,
-        &[],
-    )
-    .await
+        files: &[],
+    };
+    let queue = Queue { before, then };
+    queue_notice(app, tx, queue, ticket, to, Some(conversation), notice).await
 }
 
 /// `at` as the requester reads it: date and time in their zone (UTC when
@@ -277,6 +310,14 @@ pub(crate) async fn send(
     send_to(app, tx, ticket, to, None, purpose, subject, body, &[]).await
 }
 
+/// A notice to the requester, not yet queued.
+struct Notice<'a> {
+    purpose: &'a str,
+    subject: String,
+    body: String,
+    files: &'a [MailFile],
+}
+
 #[allow(clippy::too_many_arguments)]
 async fn send_to(
     app: &App,
@@ -289,13 +330,63 @@ async fn send_to(
     body: String,
     files: &[MailFile],
 ) -> Result<(), StoreError> {
-    let Some((channel, destination)) = to else {
+    let to = match to {
+        Some((channel, address)) => {
+            let bounced = match channel {
+                Channel::Email => delivery::bounce_of(&mut **tx, &address).await?,
+                Channel::Sms => None,
+            };
+            Some(AnswerTo {
+                channel,
+                address,
+                bounced,
+            })
+        }
+        None => None,
+    };
+    let notice = Notice {
+        purpose,
+        subject,
+        body,
+        files,
+    };
+    let mut then = crate::store::Batch::default();
+    let queue = Queue {
+        before: crate::store::Batch::default(),
+        then: &mut then,
+    };
+    queue_notice(app, tx, queue, ticket, to, conversation, notice).await?;
+    then.run(tx).await?;
+    Ok(())
+}
+
+/// The statements a notice is queued with: `before` in the trip that
+/// stores it, `then` (its job and Message-ID added) for the caller to run.
+struct Queue<'a> {
+    before: crate::store::Batch,
+    then: &'a mut crate::store::Batch,
+}
+
+/// Queues `notice` to `to` (held back from an address that bounced).
+async fn queue_notice(
+    app: &App,
+    tx: &mut Transaction<'_, Any>,
+    Queue { before, then }: Queue<'_>,
+    ticket: &TicketRow,
+    to: Option<AnswerTo>,
+    conversation: Option<mail_identity::Conversation>,
+    notice: Notice<'_>,
+) -> Result<(), StoreError> {
+    let Some(AnswerTo {
+        channel,
+        address: destination,
+        bounced,
+    }) = to
+    else {
+        before.run(tx).await?;
         return Ok(());
     };
-    let bounced = match channel {
-        Channel::Email => delivery::bounce_of(&mut **tx, &destination).await?,
-        Channel::Sms => None,
-    };
+    let purpose = notice.purpose;
     // A mail joins the ticket's conversation in the reader's client; the
     // requester wrote by mail, so the subject is theirs, answered.
     let mail = match channel {
@@ -309,7 +400,7 @@ async fn send_to(
         (Some(_), "email") => {
             koban_policy::mail::threading::reply_subject(&ticket.subject, reference_of(ticket))
         }
-        _ => subject,
+        _ => notice.subject,
     };
     let message = Outgoing {
         account_id: ticket.requester_account_id,
@@ -317,7 +408,7 @@ async fn send_to(
         channel,
         destination,
         subject,
-        body,
+        body: notice.body,
         mail: mail.clone(),
     };
     if let Some(bounce) = bounced.filter(|_| held_for_bounce(author(purpose), true)) {
@@ -327,24 +418,16 @@ async fn send_to(
             in_zone(bounce.bounced_at, None),
             bounce.reason
         );
+        before.run(tx).await?;
         delivery::record_held(tx, &message, &why).await?;
         return Ok(());
     }
     // The delivery's job and its Message-ID on the ticket in one trip.
-    let mut then = crate::store::Batch::default();
     let live = app.config.delivery_mode == "live";
-    let id = delivery::queue_then(tx, &app.key, live, message, files, &mut then).await?;
+    let id = delivery::queue_after(tx, before, &app.key, live, message, notice.files, then).await?;
     if let Some(headers) = &mail {
-        mail_identity::record_sent(
-            app,
-            &mut then,
-            ticket.id,
-            id,
-            headers,
-            crate::store::now_ms(),
-        );
+        mail_identity::record_sent(app, then, ticket.id, id, headers, crate::store::now_ms());
     }
-    then.run(tx).await?;
     app.jobs_wakeup.notify_one();
     Ok(())
 }

@@ -5,16 +5,17 @@
 //! ticket committer (`committer.rs`) can write several openings in one
 //! transaction while the reads and the CPU work stay outside it.
 
-use crate::delivery::Channel;
 use crate::desk::admin::snapshot::Snapshot;
 use crate::desk::error::DeskError;
-use crate::desk::store::{self, NewMessage, NewTicket};
-use crate::desk::tickets::service::{insert_with_fresh_reference, Opened, Origin};
+use crate::desk::store::{self, NewContact, NewMessage, NewTicket};
+use crate::desk::tickets::notify::AnswerTo;
+use crate::desk::tickets::service::{insert_for_contact, Opened, Origin};
 use crate::desk::tickets::support_line::Line;
 use crate::state::App;
 use crate::store::Batch;
 use koban_policy::desk::forms::Category;
-use koban_policy::desk::reference;
+use koban_policy::desk::reference::{self, Reference};
+use koban_policy::desk::routing::RouteDecision;
 use koban_policy::desk::status::Status;
 use sqlx::{Any, Transaction};
 use std::sync::Arc;
@@ -35,7 +36,7 @@ pub(crate) enum Opener {
 pub(crate) struct Prepared {
     pub opener: Opener,
     /// Where the acknowledgement goes.
-    pub answer_to: Option<(Channel, String)>,
+    pub answer_to: Option<AnswerTo>,
     pub subject: String,
     pub body: String,
     pub sealed: Option<Vec<u8>>,
@@ -68,34 +69,27 @@ impl Prepared {
         self.origin.is_some() || !self.attachments.is_empty()
     }
 
-    /// Stores the ticket, its first message, events, SLA clocks and the
-    /// acknowledgement in `tx`; the caller commits.
-    pub async fn write(
-        &self,
-        app: &App,
-        tx: &mut Transaction<'_, Any>,
-    ) -> Result<Opened, DeskError> {
-        let now = self.now;
-        let setup = &self.configured.setup;
-        let (account_id, contact_id) = match &self.opener {
-            Opener::Account(id) => (Some(*id), None),
-            Opener::Contact { email, phone, name } => {
-                let id =
-                    store::contact_id(tx, email.as_deref(), phone.as_deref(), name.as_deref(), now)
-                        .await?;
-                (None, Some(id))
-            }
-        };
-        let new_ticket = NewTicket {
-            reference: "",
+    /// Where the ticket is routed, decided before it is stored: the team
+    /// goes in with the row.
+    fn route(&self) -> RouteDecision {
+        let unrouted = self.ticket("", None);
+        self.configured
+            .setup
+            .route_to(&unrouted.stored(0, ""), self.team.as_deref(), self.now)
+    }
+
+    /// The ticket's row under `reference`, in `team`.
+    fn ticket<'a>(&'a self, reference: &'a str, team: Option<&'a str>) -> NewTicket<'a> {
+        NewTicket {
+            reference,
             subject: &self.subject,
             status: Status::New.as_str(),
             priority: self.priority,
             category: self.category.as_str(),
             urgent: self.priority == "urgent",
             channel: self.channel,
-            requester_account_id: account_id,
-            requester_contact_id: contact_id,
+            requester_account_id: self.account_id(),
+            requester_contact_id: None,
             language: &self.language,
             region: self.region.as_deref(),
             time_zone: self.time_zone.as_deref(),
@@ -103,19 +97,86 @@ impl Prepared {
             completeness: i64::from(self.completeness),
             triage: &self.triage,
             follow_up_of: None,
-            team: None,
+            team,
             tier: self.line.map_or("standard", |l| l.tier),
             organization_id: self.line.map(|l| l.organization_id),
-            now,
+            now: self.now,
+        }
+    }
+
+    fn account_id(&self) -> Option<i64> {
+        match &self.opener {
+            Opener::Account(id) => Some(*id),
+            Opener::Contact { .. } => None,
+        }
+    }
+
+    /// The email or phone a contact is known by (none for an account).
+    pub fn contact_key(&self) -> Option<&str> {
+        self.contact().and_then(|c| c.email.or(c.phone))
+    }
+
+    /// The contact found or made in the ticket's own trip.
+    fn contact(&self) -> Option<NewContact<'_>> {
+        match &self.opener {
+            Opener::Account(_) => None,
+            Opener::Contact { email, phone, name } => Some(NewContact {
+                email: email.as_deref(),
+                phone: phone.as_deref(),
+                name: name.as_deref(),
+            }),
+        }
+    }
+
+    /// Stores the ticket, its first message, events, SLA clocks and the
+    /// acknowledgement in `tx`; the caller commits.
+    pub async fn write(
+        &self,
+        app: &App,
+        tx: &mut Transaction<'_, Any>,
+    ) -> Result<Opened, DeskError> {
+        let decision = self.route();
+        let ticket = self.ticket("", Some(&decision.team));
+        let (ticket_id, contact_id, number) =
+            insert_for_contact(tx, ticket, self.contact()).await?;
+        let head = Head {
+            ticket_id,
+            contact_id,
+            number,
+            decision,
         };
-        // Routed before it is stored: the team goes in with the row.
-        let decision = setup.route_to(&new_ticket.stored(0, ""), self.team.as_deref(), now);
-        let new_ticket = NewTicket {
-            team: Some(&decision.team),
-            ..new_ticket
-        };
-        let (ticket_id, number) = insert_with_fresh_reference(tx, new_ticket).await?;
-        let mut stored = new_ticket.stored(ticket_id, &number.to_string());
+        let mut then = Batch::default();
+        let opened = self.write_rest(app, tx, head, &mut then).await?;
+        then.run(tx).await?;
+        Ok(opened)
+    }
+
+    /// Stores the rows after the ticket's own: its first message, events,
+    /// SLA clocks and the acknowledgement, in one trip when nothing needs
+    /// another (an attachment, a channel's id of the message, an agent to
+    /// assign); the statements that need the acknowledgement's id (its
+    /// job, its Message-ID) are left in `then`, for the caller to run.
+    async fn write_rest(
+        &self,
+        app: &App,
+        tx: &mut Transaction<'_, Any>,
+        head: Head,
+        then: &mut Batch,
+    ) -> Result<Opened, DeskError> {
+        let now = self.now;
+        let setup = &self.configured.setup;
+        let Head {
+            ticket_id,
+            contact_id,
+            number,
+            decision,
+        } = head;
+        let account_id = self.account_id();
+        let reference_text = number.to_string();
+        let mut stored = self
+            .ticket(&reference_text, Some(&decision.team))
+            .stored(ticket_id, &reference_text);
+        stored.requester_contact_id = contact_id;
         // The ticket's other rows go in batches, one trip each (see
         // `store::Batch`): its message first on its own only when its id is
         // needed before the events (a channel's id of it, attachments).
@@ -165,17 +226,21 @@ impl Prepared {
         if let Some(message) = message {
             store::push_message(&mut batch, message);
         }
-        batch.run(tx).await?;
-        stored.assignee_id = setup.assign(tx, &decision, ticket_id, now).await?;
-        if let Some(assignee) = stored.assignee_id {
-            crate::desk::store::sla::set_routing(
-                tx,
-                ticket_id,
-                &decision.team,
-                Some(assignee),
-                now,
-            )
-            .await?;
+        // Without an assignment (no agent in the team), the rows above go
+        // in the acknowledgement's trip.
+        if setup.may_assign(&decision) {
+            std::mem::take(&mut batch).run(tx).await?;
+            stored.assignee_id = setup.assign(tx, &decision, ticket_id, now).await?;
+            if let Some(assignee) = stored.assignee_id {
+                crate::desk::store::sla::set_routing(
+                    tx,
+                    ticket_id,
+                    &decision.team,
+                    Some(assignee),
+                    now,
+                )
+                .await?;
+            }
         }
         let conversation = crate::desk::tickets::mail_identity::Conversation::opening(
             self.origin
@@ -185,10 +250,12 @@ impl Prepared {
         crate::desk::tickets::notify::received(
             app,
             tx,
+            batch,
             &stored,
             self.answer_to.clone(),
             conversation,
             first_answer_by,
+            then,
         )
         .await?;
         Ok(Opened {
@@ -208,6 +275,70 @@ impl Prepared {
         tx.commit().await?;
         Ok(opened)
     }
+}
+
+/// What the first trip stored of an opening: its ticket's ids and number,
+/// and where it was routed.
+struct Head {
+    ticket_id: i64,
+    contact_id: Option<i64>,
+    number: Reference,
+    decision: RouteDecision,
+}
+
+/// Stores several openings, none of which may be refused for a reason of
+/// its own ([`Prepared::may_be_refused`]), in `tx`: their contacts and
+/// tickets in one trip, then each one's other rows in a trip of its own,
+/// then the jobs and Message-IDs of all their acknowledgements in one
+/// trip. Each one's answer, in order; any failure is the database's.
+pub(crate) async fn write_group(
+    app: &App,
+    tx: &mut Transaction<'_, Any>,
+    openings: &[&Prepared],
+) -> Result<Vec<Opened>, DeskError> {
+    if openings.is_empty() {
+        return Ok(Vec::new());
+    }
+    let decisions: Vec<RouteDecision> = openings.iter().map(|p| p.route()).collect();
+    // Numbers drawn here, apart within the group; one a ticket before
+    // holds is drawn again on its own below.
+    let mut numbers: Vec<Reference> = Vec::with_capacity(openings.len());
+    while numbers.len() < openings.len() {
+        let number = Reference::from_random(rand::random());
+        if !numbers.contains(&number) {
+            numbers.push(number);
+        }
+    }
+    let texts: Vec<String> = numbers.iter().map(|n| n.to_string()).collect();
+    let rows: Vec<_> = openings
+        .iter()
+        .zip(&decisions)
+        .zip(&texts)
+        .map(|((p, d), text)| (p.ticket(text, Some(&d.team)), p.contact()))
+        .collect();
+    let stored = store::insert_tickets(tx, &rows).await?;
+    let mut then = Batch::default();
+    let mut answers = Vec::with_capacity(openings.len());
+    for (((prepared, decision), number), row) in
+        openings.iter().zip(decisions).zip(numbers).zip(stored)
+    {
+        let (ticket_id, contact_id, number) = match row {
+            Some((ticket_id, contact_id)) => (ticket_id, contact_id, number),
+            None => {
+                let ticket = prepared.ticket("", Some(&decision.team));
+                insert_for_contact(tx, ticket, prepared.contact()).await?
+            }
+        };
+        let head = Head {
+            ticket_id,
+            contact_id,
+            number,
+            decision,
+        };
+        answers.push(prepared.write_rest(app, tx, head, &mut then).await?);
+    }
+    then.run(tx).await?;
+    Ok(answers)
 }
 
 /// The id a batch ending with [`store::push_message`] returned.

@@ -205,6 +205,7 @@ pub async fn open(
         }
         _ => return Err(DeskError::field("email", "one_of_phone_email")),
     };
+    let answer_to = crate::desk::tickets::notify::answer_to(app, answer_to).await?;
     let prepared = Prepared {
         opener,
         answer_to,
@@ -239,6 +240,17 @@ pub(crate) async fn insert_with_fresh_reference(
     tx: &mut sqlx::Transaction<'_, sqlx::Any>,
     ticket: NewTicket<'_>,
 ) -> Result<(i64, Reference), DeskError> {
+    let (id, _, number) = insert_for_contact(tx, ticket, None).await?;
+    Ok((id, number))
+}
+
+/// [`insert_with_fresh_reference`], with `contact` found or made as the
+/// requester in the same trip: the ticket's id, its contact's, its number.
+pub(crate) async fn insert_for_contact(
+    tx: &mut sqlx::Transaction<'_, sqlx::Any>,
+    ticket: NewTicket<'_>,
+    contact: Option<store::NewContact<'_>>,
+) -> Result<(i64, Option<i64>, Reference), DeskError> {
     for _ in 0..8 {
         let number = Reference::from_random(rand::thread_rng().gen());
         let text = number.to_string();
@@ -246,8 +258,8 @@ pub(crate) async fn insert_with_fresh_reference(
             reference: &text,
             ..ticket
         };
-        if let Some(id) = store::insert_ticket(tx, &drawn).await? {
-            return Ok((id, number));
+        if let Some((id, contact_id)) = store::insert_ticket(tx, &drawn, contact).await? {
+            return Ok((id, contact_id, number));
         }
     }
     Err(DeskError::Internal(
