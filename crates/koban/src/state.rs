@@ -68,7 +68,18 @@ pub struct JobKind {
     /// first; `None` for jobs enqueued on demand.
     pub every_ms: Option<i64>,
     pub run: for<'a> fn(&'a Arc<App>, &'a Job) -> JobFuture<'a>,
+    /// Optionally, what runs first when a round of the worker holds
+    /// several jobs of this kind: it may do the work of many in one
+    /// statement, and answers the ids of those it did; the others run
+    /// one by one through `run`.
+    pub round: Option<RoundRun>,
 }
+
+/// A [`JobKind::round`].
+pub type RoundRun = for<'a> fn(&'a Arc<App>, &'a [&'a Job]) -> RoundFuture<'a>;
+
+/// What a [`JobKind::round`] returns: the ids of the jobs it did.
+pub type RoundFuture<'a> = Pin<Box<dyn Future<Output = Vec<i64>> + Send + 'a>>;
 
 /// What the domains bring, gathered by `app.rs`.
 pub struct Wiring {

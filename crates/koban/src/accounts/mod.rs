@@ -45,11 +45,13 @@ pub fn domain() -> Domain {
         jobs: &[
             JobKind {
                 kind: service::SEND_CODE_JOB,
+                round: None,
                 every_ms: None,
                 run: run_send_code,
             },
             JobKind {
                 kind: PRUNE_SEND_ALLOWANCES,
+                round: None,
                 every_ms: Some(crate::jobs::HOUR_MS),
                 run: run_prune_allowances,
             },

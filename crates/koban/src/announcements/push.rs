@@ -18,6 +18,7 @@ pub const PUSH: &str = "announcement_push";
 
 pub const PUSH_JOB: JobKind = JobKind {
     kind: PUSH,
+    round: None,
     every_ms: None,
     run: run_push,
 };

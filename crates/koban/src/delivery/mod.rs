@@ -15,7 +15,7 @@ mod store;
 use crate::crypto::ServerKey;
 use crate::domain::Domain;
 use crate::jobs::Job;
-use crate::state::{App, JobFuture, JobKind};
+use crate::state::{App, JobFuture, JobKind, RoundFuture};
 use crate::store::{now_ms, Batch, StoreError};
 use sqlx::{Any, Transaction};
 use std::sync::Arc;
@@ -284,6 +284,7 @@ pub fn domain() -> Domain {
         pages: pages::router,
         jobs: &[JobKind {
             kind: DELIVER,
+            round: Some(run_outbox_round),
             every_ms: None,
             run: run_delivery,
         }],
@@ -303,6 +304,38 @@ pub fn domain() -> Domain {
         templates: TEMPLATES,
         ..Domain::named("delivery")
     }
+}
+
+/// A round's messages to the outbox, recorded in one statement: at a few
+/// hundred new tickets a second, one statement (and one commit) each held
+/// SQLite's writer for about a third of its time. What this does not
+/// record (another provider, a delivery no longer queued) runs on its own.
+fn run_outbox_round<'a>(app: &'a Arc<App>, jobs: &'a [&'a Job]) -> RoundFuture<'a> {
+    Box::pin(async move {
+        let outbox: Vec<(i64, i64)> = jobs
+            .iter()
+            .filter(|job| job.payload.get("provider").and_then(|v| v.as_str()) == Some("outbox"))
+            .filter_map(|job| {
+                let delivery = job.payload.get("delivery_id").and_then(|v| v.as_i64())?;
+                Some((job.id, delivery))
+            })
+            .collect();
+        if outbox.is_empty() {
+            return Vec::new();
+        }
+        let ids: Vec<i64> = outbox.iter().map(|(_, delivery)| *delivery).collect();
+        match store::record_many_in_outbox(app.store.write(), &ids, now_ms()).await {
+            Ok(recorded) => outbox
+                .into_iter()
+                .filter(|(_, delivery)| recorded.contains(delivery))
+                .map(|(job, _)| job)
+                .collect(),
+            Err(error) => {
+                tracing::warn!(%error, "cannot record a round of outbox messages; each runs on its own");
+                Vec::new()
+            }
+        }
+    })
 }
 
 fn run_delivery<'a>(app: &'a Arc<App>, job: &'a Job) -> JobFuture<'a> {

@@ -141,6 +141,33 @@ pub async fn record_in_outbox(
     Ok(done.rows_affected() == 1)
 }
 
+/// [`record_in_outbox`] for several deliveries in one statement, each
+/// with its own reference (`koban-delivery-<id>`); the ids it recorded.
+pub async fn record_many_in_outbox(
+    writer: &sqlx::AnyPool,
+    ids: &[i64],
+    now: i64,
+) -> Result<Vec<i64>, sqlx::Error> {
+    let list: Vec<String> = (0..ids.len()).map(|i| format!("${}", i + 2)).collect();
+    let sql = format!(
+        "UPDATE deliveries SET status = 'sent', attempts = attempts + 1, error = NULL,
+                provider_message_id = 'koban-delivery-' || id, updated_at = $1
+         WHERE id IN ({}) AND provider = 'outbox' AND status = 'queued'
+         RETURNING id",
+        list.join(", ")
+    );
+    let mut query = sqlx::query(&sql).bind(now);
+    for id in ids {
+        query = query.bind(*id);
+    }
+    query
+        .fetch_all(writer)
+        .await?
+        .iter()
+        .map(|row| row.try_get("id"))
+        .collect()
+}
+
 /// Records a delivery as sent (unless a status callback overtook it),
 /// dropping its body unless `keep_body`.
 pub async fn mark_sent(

@@ -360,11 +360,13 @@ pub fn domain() -> Domain {
             attachments::purge::JOB,
             JobKind {
                 kind: lookup::LOOKUP_JOB,
+                round: None,
                 every_ms: None,
                 run: run_lookup_code,
             },
             JobKind {
                 kind: lookup::PRUNE_JOB,
+                round: None,
                 every_ms: Some(crate::jobs::HOUR_MS),
                 run: run_lookup_prune,
             },

@@ -383,6 +383,7 @@ pub const REMINDER_PURPOSE: &str = "access_review_due";
 /// Every six hours: a due review is brought to the owners the same day.
 pub const REMINDER_JOB: JobKind = JobKind {
     kind: "org_access_review_reminders",
+    round: None,
     every_ms: Some(6 * 60 * 60_000),
     run: run_reminders,
 };

@@ -35,6 +35,25 @@ async fn dispatch(app: &Arc<App>, job: &Job) -> Result<(), String> {
     }
 }
 
+/// Hands the jobs of each kind that works a round at once to its
+/// [`crate::state::JobKind::round`]; the ids of the jobs done so.
+async fn run_rounds(app: &Arc<App>, jobs: &[Job]) -> Vec<i64> {
+    let mut done = Vec::new();
+    let mut kinds: Vec<&str> = jobs.iter().map(|job| job.kind.as_str()).collect();
+    kinds.sort_unstable();
+    kinds.dedup();
+    for kind in kinds {
+        let Some(round) = app.job(kind).and_then(|handler| handler.round) else {
+            continue;
+        };
+        let of_kind: Vec<&Job> = jobs.iter().filter(|job| job.kind == kind).collect();
+        if of_kind.len() > 1 {
+            done.extend(round(app, &of_kind).await);
+        }
+    }
+    done
+}
+
 /// Runs `job`; true when it succeeded (its completion is recorded with its
 /// batch's), a failure is recorded at once.
 async fn run_job(app: &Arc<App>, job: &Job) -> bool {
@@ -76,15 +95,17 @@ async fn run_once(app: &Arc<App>, batch: i64) -> usize {
             return 0;
         }
     };
+    let mut done = run_rounds(app, &jobs).await;
+    let rest: Vec<&Job> = jobs.iter().filter(|job| !done.contains(&job.id)).collect();
     // The batch runs concurrently: every job in it shares one lease, so
     // running them one after another could let the last ones' lease run out
     // (and another node take them over) while slow sends ahead of them finish.
-    let succeeded = futures_util::future::join_all(jobs.iter().map(|job| run_job(app, job))).await;
-    let done: Vec<i64> = jobs
-        .iter()
-        .zip(succeeded)
-        .filter_map(|(job, ok)| ok.then_some(job.id))
-        .collect();
+    let succeeded = futures_util::future::join_all(rest.iter().map(|job| run_job(app, job))).await;
+    done.extend(
+        rest.iter()
+            .zip(succeeded)
+            .filter_map(|(job, ok)| ok.then_some(job.id)),
+    );
     if let Err(error) = complete_many(&app.store, &done, &app.node_id).await {
         tracing::warn!(jobs = ?done, %error, "cannot record jobs as done; their lease will expire and they will run again");
     }

@@ -24,6 +24,7 @@ pub const SWEEP: &str = "privacy_deletions";
 /// the API show it at once).
 pub const SWEEP_JOB: JobKind = JobKind {
     kind: SWEEP,
+    round: None,
     every_ms: Some(crate::jobs::HOUR_MS),
     run: run_sweep,
 };

@@ -20,6 +20,7 @@ pub const EXPIRE: &str = "privacy_export_expiry";
 
 pub const PREPARE_JOB: JobKind = JobKind {
     kind: PREPARE,
+    round: None,
     every_ms: None,
     run: run_prepare,
 };
@@ -27,6 +28,7 @@ pub const PREPARE_JOB: JobKind = JobKind {
 /// Hourly: an expired archive is gone within the hour.
 pub const EXPIRE_JOB: JobKind = JobKind {
     kind: EXPIRE,
+    round: None,
     every_ms: Some(crate::jobs::HOUR_MS),
     run: run_expire,
 };

@@ -19,6 +19,7 @@ pub const RETENTION: &str = "privacy_retention";
 
 pub const RETENTION_JOB: JobKind = JobKind {
     kind: RETENTION,
+    round: None,
     every_ms: Some(crate::jobs::DAY_MS),
     run: run_retention,
 };

@@ -52,6 +52,7 @@ pub fn state(app: &App) -> &SearchState {
 
 const PRUNE_JOB: JobKind = JobKind {
     kind: "search_prune_changes",
+    round: None,
     every_ms: Some(60 * 60_000),
     run: run_prune,
 };

@@ -19,16 +19,19 @@ pub const PRUNE_LOGIN_HISTORY: &str = "prune_login_history";
 const JOBS: &[JobKind] = &[
     JobKind {
         kind: recovery::SEND_UNLOCK_CODE_JOB,
+        round: None,
         every_ms: None,
         run: run_send_unlock_code,
     },
     JobKind {
         kind: SECURITY_REMINDERS,
+        round: None,
         every_ms: Some(DAY_MS),
         run: run_reminders,
     },
     JobKind {
         kind: PRUNE_LOGIN_HISTORY,
+        round: None,
         every_ms: Some(DAY_MS),
         run: run_prune_history,
     },

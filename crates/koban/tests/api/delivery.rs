@@ -599,3 +599,60 @@ async fn code_goes_to_the_other_contact_on_request(t: TestApp) {
     assert_eq!(problem["errors"][0]["field"], "via");
 }
 both!(code_goes_to_the_other_contact_on_request);
+
+/// A round of the worker holding many messages to the outbox records them
+/// in one statement (`delivery::run_outbox_round`), each as it would alone:
+/// sent once, under its own reference; one no longer queued is left as it is.
+async fn a_round_of_outbox_messages_is_recorded_each_as_alone(t: TestApp) {
+    let mut tx = t.app.store.write().begin().await.unwrap();
+    let mut ids = Vec::new();
+    for i in 0..40 {
+        let message = koban::delivery::Outgoing {
+            account_id: None,
+            purpose: "desk_received".into(),
+            channel: koban::delivery::Channel::Email,
+            destination: format!("round{i}@example.com"),
+            subject: format!("Round {i}"),
+            body: format!("Body {i}"),
+            mail: None,
+        };
+        ids.push(
+            koban::delivery::queue(&mut tx, &t.app.key, false, message)
+                .await
+                .unwrap(),
+        );
+    }
+    // One failed before its job ran: nothing may send or mark it.
+    sqlx::query("UPDATE deliveries SET status = 'failed', error = 'given up' WHERE id = $1")
+        .bind(ids[17])
+        .execute(&mut *tx)
+        .await
+        .unwrap();
+    tx.commit().await.unwrap();
+    t.app.jobs_wakeup.notify_one();
+    let mut pending = i64::MAX;
+    for _ in 0..200 {
+        pending = crate::support::scalar(
+            &t,
+            "SELECT COUNT(*) FROM jobs WHERE kind = 'deliver' AND status <> 'done'",
+        )
+        .await;
+        if pending == 0 {
+            break;
+        }
+        tokio::time::sleep(std::time::Duration::from_millis(25)).await;
+    }
+    assert_eq!(pending, 0, "the deliveries' jobs did not finish");
+    for (i, id) in ids.iter().enumerate() {
+        let d = t.delivery(*id).await;
+        if i == 17 {
+            assert_eq!((d.status.as_str(), d.attempts), ("failed", 0), "{d:?}");
+            continue;
+        }
+        assert_eq!(d.status, "sent", "{d:?}");
+        assert_eq!(d.attempts, 1, "{d:?}");
+        assert_eq!(d.provider_message_id, Some(format!("koban-delivery-{id}")));
+        assert_eq!(d.error, None);
+    }
+}
+both!(a_round_of_outbox_messages_is_recorded_each_as_alone);

@@ -14,6 +14,7 @@ pub const PURGE: &str = "desk_attachments_purge";
 /// Run every hour: a document is gone within an hour of its day.
 pub const JOB: JobKind = JobKind {
     kind: PURGE,
+    round: None,
     every_ms: Some(60 * 60_000),
     run: run_purge,
 };

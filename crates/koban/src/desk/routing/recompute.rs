@@ -19,6 +19,7 @@ pub const RECOMPUTE_JOB: &str = "desk.sla_recompute";
 /// The job kind the desk registers.
 pub const JOB: JobKind = JobKind {
     kind: RECOMPUTE_JOB,
+    round: None,
     every_ms: None,
     run: run_job,
 };

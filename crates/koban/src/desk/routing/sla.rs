@@ -27,6 +27,7 @@ pub const SLA_JOB: &str = "desk.sla";
 /// The job kind the desk registers.
 pub const JOB: JobKind = JobKind {
     kind: SLA_JOB,
+    round: None,
     every_ms: None,
     run: run_job,
 };

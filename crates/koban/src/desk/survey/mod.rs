@@ -29,6 +29,7 @@ const TOKEN_HASH_PURPOSE: &str = "desk-survey-token";
 /// The survey job, as the desk registers it.
 pub const JOB: JobKind = JobKind {
     kind: SURVEY_JOB,
+    round: None,
     every_ms: None,
     run,
 };

@@ -86,6 +86,7 @@ pub const PRUNE_EXPIRED: &str = "prune_expired";
 /// The hourly pruning, registered by `app.rs` with the domains' jobs.
 pub const PRUNE_JOB: crate::state::JobKind = crate::state::JobKind {
     kind: PRUNE_EXPIRED,
+    round: None,
     every_ms: Some(crate::jobs::HOUR_MS),
     run: |app, _| {
         Box::pin(async move {

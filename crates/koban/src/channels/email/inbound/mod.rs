@@ -133,6 +133,7 @@ pub async fn replay(app: &App, status: &str, only: Option<i64>) -> Result<usize,
 /// Job kind: drop raw copies past `email_raw_retention_days`.
 pub const PRUNE_JOB: JobKind = JobKind {
     kind: "email.prune_raw",
+    round: None,
     every_ms: Some(crate::jobs::HOUR_MS),
     run: run_prune,
 };

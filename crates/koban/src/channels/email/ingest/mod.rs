@@ -27,6 +27,7 @@ use write::mark_spoofed;
 /// Job kind: ingest one stored mail (payload `{"inbound_id": …}`).
 pub const JOB: JobKind = JobKind {
     kind: "email.ingest",
+    round: None,
     every_ms: None,
     run,
 };
