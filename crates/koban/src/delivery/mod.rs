@@ -314,17 +314,13 @@ fn run_outbox_round<'a>(app: &'a Arc<App>, jobs: &'a [&'a Job]) -> RoundFuture<'
     Box::pin(async move {
         let outbox: Vec<(i64, i64)> = jobs
             .iter()
-            .filter(|job| job.payload.get("provider").and_then(|v| v.as_str()) == Some("outbox"))
-            .filter_map(|job| {
-                let delivery = job.payload.get("delivery_id").and_then(|v| v.as_i64())?;
-                Some((job.id, delivery))
-            })
+            .filter_map(|job| Some((job.id, outbox_delivery(job)?)))
             .collect();
         if outbox.is_empty() {
             return Vec::new();
         }
         let ids: Vec<i64> = outbox.iter().map(|(_, delivery)| *delivery).collect();
-        match store::record_many_in_outbox(app.store.write(), &ids, now_ms()).await {
+        match store::record_in_outbox(app.store.write(), &ids, now_ms()).await {
             Ok(recorded) => outbox
                 .into_iter()
                 .filter(|(_, delivery)| recorded.contains(delivery))
@@ -338,6 +334,13 @@ fn run_outbox_round<'a>(app: &'a Arc<App>, jobs: &'a [&'a Job]) -> RoundFuture<'
     })
 }
 
+/// The delivery a job sends, when it goes to the outbox.
+fn outbox_delivery(job: &Job) -> Option<i64> {
+    (job.payload.get("provider").and_then(|v| v.as_str()) == Some("outbox"))
+        .then(|| job.payload.get("delivery_id").and_then(|v| v.as_i64()))
+        .flatten()
+}
+
 fn run_delivery<'a>(app: &'a Arc<App>, job: &'a Job) -> JobFuture<'a> {
     Box::pin(async move {
         let id = job
@@ -347,12 +350,11 @@ fn run_delivery<'a>(app: &'a Arc<App>, job: &'a Job) -> JobFuture<'a> {
             .ok_or("payload lacks delivery_id")?;
         // A message to the outbox is only recorded: one conditional update
         // does what taking, "sending" and marking sent would do in three.
-        if job.payload.get("provider").and_then(|v| v.as_str()) == Some("outbox") {
-            let reference = format!("koban-delivery-{id}");
-            let recorded = store::record_in_outbox(app.store.write(), id, &reference, now_ms())
+        if outbox_delivery(job).is_some() {
+            let recorded = store::record_in_outbox(app.store.write(), &[id], now_ms())
                 .await
                 .map_err(|e| e.to_string())?;
-            if recorded {
+            if recorded.contains(&id) {
                 return Ok(());
             }
         }

@@ -119,31 +119,11 @@ pub async fn status(store: &Store, id: i64) -> Result<Option<String>, sqlx::Erro
         .transpose()
 }
 
-/// Records a queued outbox delivery as sent in one statement (its body
-/// stays, sealed, for administrators to read); false when it was not
-/// queued for the outbox (sent already, being sent, or another provider).
+/// Records queued outbox deliveries as sent in one statement, each under
+/// its own reference (`koban-delivery-<id>`; its body stays, sealed, for
+/// administrators to read); the ids it recorded. One not queued for the
+/// outbox (sent already, being sent, or another provider) is left alone.
 pub async fn record_in_outbox(
-    writer: &sqlx::AnyPool,
-    id: i64,
-    reference: &str,
-    now: i64,
-) -> Result<bool, sqlx::Error> {
-    let done = sqlx::query(
-        "UPDATE deliveries SET status = 'sent', attempts = attempts + 1, error = NULL,
-                provider_message_id = $1, updated_at = $2
-         WHERE id = $3 AND provider = 'outbox' AND status = 'queued'",
-    )
-    .bind(reference)
-    .bind(now)
-    .bind(id)
-    .execute(writer)
-    .await?;
-    Ok(done.rows_affected() == 1)
-}
-
-/// [`record_in_outbox`] for several deliveries in one statement, each
-/// with its own reference (`koban-delivery-<id>`); the ids it recorded.
-pub async fn record_many_in_outbox(
     writer: &sqlx::AnyPool,
     ids: &[i64],
     now: i64,

@@ -13,8 +13,7 @@
 //! ([`Earlier::id`]). PostgreSQL reads it from that statement's `WITH`
 //! clause (`RETURNING id`); SQLite, which keeps no result between the
 //! statements of a string, finds the row again with an expression the
-//! caller gives (the unique key the statement wrote, or the table's
-//! newest id in this transaction, since SQLite has one writer).
+//! caller gives (the statement's own unique values).
 
 use sqlx::any::AnyRow;
 use sqlx::{Any, Transaction};
@@ -148,6 +147,9 @@ impl Batch {
     /// `sql` with each earlier statement's id written for `backend`.
     fn with_earlier_ids(&self, sql: &str, backend: super::Backend) -> String {
         let mut sql = sql.to_string();
+        if !sql.contains("{earlier_") {
+            return sql;
+        }
         for (i, statement) in self.statements.iter().enumerate() {
             let Some(again) = &statement.again else {
                 continue;

@@ -126,17 +126,24 @@ impl Setup {
         own.or_else(|| self.teams.iter().find(|t| t.is_default))
     }
 
-    /// Hands a routed ticket to an agent of its team (see
-    /// [`assign_in_team`]); a team nobody was in when the setup was read
-    /// takes no lock, so tickets to it are created in parallel.
+    /// The team a ticket so routed goes to, if it has agents to assign.
+    fn staffed_team(&self, decision: &RouteDecision) -> Option<i64> {
+        self.teams
+            .iter()
+            .find(|t| t.slug == decision.team)
+            .map(|t| t.id)
+            .filter(|id| self.staffed.contains(id))
+    }
+
     /// Whether [`Setup::assign`] may assign a ticket so routed (its team
     /// has agents), and so reads and writes in the transaction.
     pub fn may_assign(&self, decision: &RouteDecision) -> bool {
-        self.teams
-            .iter()
-            .any(|t| t.slug == decision.team && self.staffed.contains(&t.id))
+        self.staffed_team(decision).is_some()
     }
 
+    /// Hands a routed ticket to an agent of its team (see
+    /// [`assign_in_team`]); a team nobody was in when the setup was read
+    /// takes no lock, so tickets to it are created in parallel.
     pub async fn assign(
         &self,
         tx: &mut Transaction<'_, Any>,
@@ -144,11 +151,9 @@ impl Setup {
         ticket_id: i64,
         now: i64,
     ) -> Result<Option<i64>, DeskError> {
-        match self.teams.iter().find(|t| t.slug == decision.team) {
-            Some(team) if self.staffed.contains(&team.id) => {
-                assign_in_team(tx, team.id, ticket_id, None, "routing", now).await
-            }
-            _ => Ok(None),
+        match self.staffed_team(decision) {
+            Some(team) => assign_in_team(tx, team, ticket_id, None, "routing", now).await,
+            None => Ok(None),
         }
     }
 }

@@ -70,16 +70,27 @@ pub(crate) struct AnswerTo {
     bounced: Option<delivery::MailBounce>,
 }
 
-/// `to` with its bounce mark, read now.
+/// `to` with its bounce mark, read now on the read pool.
 pub(crate) async fn answer_to(
     app: &App,
     to: Option<(Channel, String)>,
 ) -> Result<Option<AnswerTo>, StoreError> {
+    with_bounce(app.store.read(), to).await
+}
+
+/// `to` with its bounce mark, read through `executor`.
+async fn with_bounce<'e, E>(
+    executor: E,
+    to: Option<(Channel, String)>,
+) -> Result<Option<AnswerTo>, StoreError>
+where
+    E: sqlx::Executor<'e, Database = Any>,
+{
     let Some((channel, address)) = to else {
         return Ok(None);
     };
     let bounced = match channel {
-        Channel::Email => delivery::bounce_of(app.store.read(), &address).await?,
+        Channel::Email => delivery::bounce_of(executor, &address).await?,
         Channel::Sms => None,
     };
     Ok(Some(AnswerTo {
@@ -330,20 +341,7 @@ async fn send_to(
     body: String,
     files: &[MailFile],
 ) -> Result<(), StoreError> {
-    let to = match to {
-        Some((channel, address)) => {
-            let bounced = match channel {
-                Channel::Email => delivery::bounce_of(&mut **tx, &address).await?,
-                Channel::Sms => None,
-            };
-            Some(AnswerTo {
-                channel,
-                address,
-                bounced,
-            })
-        }
-        None => None,
-    };
+    let to = with_bounce(&mut **tx, to).await?;
     let notice = Notice {
         purpose,
         subject,

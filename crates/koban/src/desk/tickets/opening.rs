@@ -135,20 +135,10 @@ impl Prepared {
         app: &App,
         tx: &mut Transaction<'_, Any>,
     ) -> Result<Opened, DeskError> {
-        let decision = self.route();
-        let ticket = self.ticket("", Some(&decision.team));
-        let (ticket_id, contact_id, number) =
-            insert_for_contact(tx, ticket, self.contact()).await?;
-        let head = Head {
-            ticket_id,
-            contact_id,
-            number,
-            decision,
-        };
-        let mut then = Batch::default();
-        let opened = self.write_rest(app, tx, head, &mut then).await?;
-        then.run(tx).await?;
-        Ok(opened)
+        write_group(app, tx, &[self])
+            .await?
+            .pop()
+            .ok_or_else(|| DeskError::Internal("the opening was not written".into()))
     }
 
     /// Stores the rows after the ticket's own: its first message, events,
@@ -286,11 +276,12 @@ struct Head {
     decision: RouteDecision,
 }
 
-/// Stores several openings, none of which may be refused for a reason of
-/// its own ([`Prepared::may_be_refused`]), in `tx`: their contacts and
-/// tickets in one trip, then each one's other rows in a trip of its own,
-/// then the jobs and Message-IDs of all their acknowledgements in one
-/// trip. Each one's answer, in order; any failure is the database's.
+/// Stores several openings in `tx`: their contacts and tickets in one
+/// trip, then each one's other rows in a trip of its own, then the jobs
+/// and Message-IDs of all their acknowledgements in one trip. Each one's
+/// answer, in order; one failure fails them all, so openings that may be
+/// refused for a reason of their own ([`Prepared::may_be_refused`]) come
+/// one at a time.
 pub(crate) async fn write_group(
     app: &App,
     tx: &mut Transaction<'_, Any>,
