@@ -3,6 +3,7 @@
 //! through sqlx's `Any` driver, and what truly differs lives in [`dialect`].
 
 mod batch;
+mod checkpoint;
 pub mod dialect;
 mod lane;
 mod migrate;
@@ -64,6 +65,9 @@ pub struct Store {
     writer: AnyPool,
     reader: AnyPool,
     lane: Option<Arc<Lane>>,
+    /// SQLite's WAL checkpoints, taken off the writer; held for its
+    /// `Drop`, which stops them with the last clone of the store.
+    _checkpointer: Option<Arc<checkpoint::Checkpointer>>,
     faults: Arc<std::sync::Mutex<Option<&'static str>>>,
 }
 
@@ -108,11 +112,13 @@ impl Store {
                 let url = dialect::sqlite_url_with_create(url);
                 let writer = sqlite_pool(&url, 1, true).await?;
                 let reader = sqlite_pool(&url, max_connections.max(1), false).await?;
+                let checkpointer = Some(Arc::new(checkpoint::start(reader.clone())));
                 Ok(Store {
                     backend,
                     writer,
                     reader,
                     lane: None,
+                    _checkpointer: checkpointer,
                     faults: Default::default(),
                 })
             }
@@ -128,6 +134,7 @@ impl Store {
                     writer: pool.clone(),
                     reader: pool,
                     lane: (lane_size > 0).then(|| Arc::new(Lane::new(url, lane_size))),
+                    _checkpointer: None,
                     faults: Default::default(),
                 })
             }
@@ -272,6 +279,9 @@ async fn sqlite_pool(url: &str, max: u32, writer: bool) -> Result<AnyPool, Store
                 conn.execute("PRAGMA synchronous = NORMAL").await?;
                 if writer {
                     conn.execute("PRAGMA journal_mode = WAL").await?;
+                    let pages = checkpoint::WRITER_BACKSTOP_PAGES;
+                    conn.execute(format!("PRAGMA wal_autocheckpoint = {pages}").as_str())
+                        .await?;
                 }
                 Ok(())
             })
