@@ -6,6 +6,7 @@
 #[macro_use]
 pub mod http;
 pub mod accounts;
+pub mod allocator;
 pub mod announcements;
 pub mod app;
 pub mod audit;

@@ -7,7 +7,8 @@ use std::process::ExitCode;
 
 // glibc's allocator serialises threads on its arena locks under many small
 // allocations per request (a tenth of the CPU of a refusal flood went to
-// malloc and its lock wake-ups); mimalloc keeps per-thread heaps.
+// malloc and its lock wake-ups); mimalloc keeps per-thread heaps. How it
+// gives freed memory back: `koban::allocator`.
 #[global_allocator]
 static ALLOCATOR: mimalloc::MiMalloc = mimalloc::MiMalloc;
 
@@ -176,6 +177,7 @@ fn init_logging(config: &Config) {
 }
 
 fn main() -> ExitCode {
+    koban::allocator::purge_freed_memory_at_once();
     let cli = Cli::parse();
     let runtime = match tokio::runtime::Builder::new_multi_thread()
         .enable_all()
