@@ -197,12 +197,6 @@ async fn fill(app: &App, options: &DeskQueue, agents: &[i64]) -> Result<u64, Str
     let contacts = (want / 10).max(1);
     let now = koban::store::now_ms();
     let first_contact = load_contacts(app, "queue-requester", contacts, now).await?;
-    let before: i64 = sqlx::query("SELECT COALESCE(MAX(id), 0) AS id FROM desk_tickets")
-        .fetch_one(app.store.read())
-        .await
-        .map_err(err)?
-        .try_get("id")
-        .map_err(err)?;
     // A year of tickets, oldest first, as ids grow with time.
     let year_ms = 365 * 24 * 3_600_000i64;
     let step = year_ms / want as i64;
@@ -213,6 +207,12 @@ async fn fill(app: &App, options: &DeskQueue, agents: &[i64]) -> Result<u64, Str
     while have + added < want {
         let end = start + (BATCH as u64).min(want - have - added);
         let mut tx = app.store.write().begin().await.map_err(err)?;
+        let before: i64 = sqlx::query("SELECT COALESCE(MAX(id), 0) AS id FROM desk_tickets")
+            .fetch_one(&mut *tx)
+            .await
+            .map_err(err)?
+            .try_get("id")
+            .map_err(err)?;
         let values: Vec<String> = (start..end)
             .map(|i| {
                 let p = 12 * (i - start) as usize;
@@ -254,30 +254,13 @@ async fn fill(app: &App, options: &DeskQueue, agents: &[i64]) -> Result<u64, Str
                 .bind(created);
         }
         added += query.execute(&mut *tx).await.map_err(err)?.rows_affected();
+        // Each ticket's first message and event in its ticket's
+        // transaction, as the API writes them: the search index takes in
+        // each ticket once, not once bare and again with its message.
+        first_messages_and_events(&mut tx, before).await?;
         tx.commit().await.map_err(err)?;
         start = end;
     }
-    // Every ticket's first message and event, each in one statement.
-    let mut tx = app.store.write().begin().await.map_err(err)?;
-    sqlx::query(
-        "INSERT INTO desk_messages (ticket_id, author_kind, public, body, created_at)
-         SELECT id, 'requester', 1, 'I changed phones last week and since then the app says my \
-         account is locked whenever I try to sign in. I did not change my password.', created_at
-         FROM desk_tickets WHERE id > $1",
-    )
-    .bind(before)
-    .execute(&mut *tx)
-    .await
-    .map_err(err)?;
-    sqlx::query(
-        "INSERT INTO desk_events (ticket_id, kind, detail, at)
-         SELECT id, 'created', '{\"channel\":\"web\"}', created_at FROM desk_tickets WHERE id > $1",
-    )
-    .bind(before)
-    .execute(&mut *tx)
-    .await
-    .map_err(err)?;
-    tx.commit().await.map_err(err)?;
     // PostgreSQL's autovacuum analyzes a table this changed within a
     // minute; do it now rather than wait. SQLite has statistics only when
     // someone runs ANALYZE, and Koban does not, so it plans without them.
@@ -293,6 +276,32 @@ async fn fill(app: &App, options: &DeskQueue, agents: &[i64]) -> Result<u64, Str
         started.elapsed().as_secs_f64()
     );
     Ok(want - have)
+}
+
+/// The first message and `created` event of every ticket after `before`.
+async fn first_messages_and_events(
+    tx: &mut sqlx::Transaction<'static, sqlx::Any>,
+    before: i64,
+) -> Result<(), String> {
+    sqlx::query(
+        "INSERT INTO desk_messages (ticket_id, author_kind, public, body, created_at)
+         SELECT id, 'requester', 1, 'I changed phones last week and since then the app says my \
+         account is locked whenever I try to sign in. I did not change my password.', created_at
+         FROM desk_tickets WHERE id > $1",
+    )
+    .bind(before)
+    .execute(&mut **tx)
+    .await
+    .map_err(err)?;
+    sqlx::query(
+        "INSERT INTO desk_events (ticket_id, kind, detail, at)
+         SELECT id, 'created', '{\"channel\":\"web\"}', created_at FROM desk_tickets WHERE id > $1",
+    )
+    .bind(before)
+    .execute(&mut **tx)
+    .await
+    .map_err(err)?;
+    Ok(())
 }
 
 /// Agent 0's bearer token, from signing in through the API.
