@@ -19,12 +19,13 @@ const PURGE_DELAY: c_int = 15;
 /// mimalloc hands memory a thread freed back to the system only when that
 /// thread allocates again after the purge delay (a second by default).
 /// The search index's writer and merge threads free tens of MiB and then
-/// sleep, so their memory stayed resident: after the 200,000-ticket load
-/// the server held 252 MiB, against 134–155 MiB with the purge at once,
-/// at no cost measured to the ticket rate (docs/benchmarks-history.md,
-/// desk run 11). Password hashing keeps its Argon2 blocks, so it does not
-/// fault them in again. `MIMALLOC_PURGE_DELAY` in the environment still
-/// decides, when it is set.
+/// sleep, so their memory stayed resident: while the index took in
+/// 200,000 tickets loaded straight into the database, the server held
+/// 155–165 MiB, against 85–110 MiB with the purge at once, and no cost to
+/// the ticket rate could be told from the machine's noise
+/// (docs/benchmarks-history.md, desk run 11). Password hashing keeps its
+/// Argon2 blocks, so it does not fault them in again.
+/// `MIMALLOC_PURGE_DELAY` in the environment still decides, when it is set.
 pub fn purge_freed_memory_at_once() {
     if std::env::var_os("MIMALLOC_PURGE_DELAY").is_none() {
         // SAFETY: sets one integer in mimalloc's option table.
