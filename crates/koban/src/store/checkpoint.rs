@@ -3,7 +3,7 @@
 //! database file and syncs it before its commit returns: under new tickets
 //! that was about one commit in ten waiting 6–18 ms, some 8 % of the one
 //! writer's time, while every other write queued behind it
-//! (docs/benchmarks-history.md, desk run 10). Here a task checkpoints
+//! (docs/benchmarks-history.md, desk run 9). Here a task checkpoints
 //! from a reader connection instead, PASSIVE so that it never waits for or
 //! blocks the writer, and the writer's own checkpoint stays only as a
 //! backstop for a WAL that grows past [`WRITER_BACKSTOP_PAGES`] anyway.

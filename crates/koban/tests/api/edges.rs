@@ -277,7 +277,7 @@ async fn the_sqlite_wal_is_checkpointed_off_the_writer() {
         .await
         .expect("create");
     // 2 MiB in 64 commits: half of what made SQLite's own writer checkpoint
-    // (1,000 pages), a tenth of the writer's backstop now.
+    // (1,000 pages), a fortieth of the writer's backstop now (20,000).
     for _ in 0..64 {
         sqlx::query("INSERT INTO filler (body) VALUES (randomblob(32768))")
             .execute(store.write())
