@@ -16,8 +16,8 @@ use crate::crypto::ServerKey;
 use crate::domain::Domain;
 use crate::jobs::Job;
 use crate::state::{App, JobFuture, JobKind, RoundFuture};
-use crate::store::{now_ms, Batch, StoreError};
-use sqlx::{Any, Transaction};
+use crate::store::{now_ms, Batch, Earlier, StoreError};
+use sqlx::{Any, Row, Transaction};
 use std::sync::Arc;
 
 pub use bounces::{bounce_of, clear_bounce, record_bounce, record_held, Bounced, MailBounce};
@@ -83,13 +83,19 @@ pub struct MailHeaders {
 /// stable across retries, so a retried send is one mail to the reader, and
 /// known before sending, so a reply naming it finds its ticket.
 pub fn message_id(id: i64, from: &str) -> String {
+    let (before, after) = message_id_around(from);
+    format!("{before}{id}{after}")
+}
+
+/// What comes before and after the delivery's id in [`message_id`].
+pub fn message_id_around(from: &str) -> (&'static str, String) {
     let domain = from
         .rsplit('@')
         .next()
         .unwrap_or("koban")
         .trim_end_matches('>')
         .trim();
-    format!("koban-delivery-{id}@{domain}")
+    ("koban-delivery-", format!("@{domain}"))
 }
 
 /// Queues `message` inside the caller's transaction, so it is sent exactly
@@ -104,7 +110,7 @@ pub async fn queue(
 }
 
 /// [`queue`] for a mail that carries `files` (references: their bytes
-/// are read from the blob store when it is sent).
+/// are read from the blob store when it is sent). One trip.
 pub async fn queue_with_files(
     tx: &mut Transaction<'_, Any>,
     key: &ServerKey,
@@ -112,38 +118,39 @@ pub async fn queue_with_files(
     message: Outgoing,
     files: &[MailFile],
 ) -> Result<i64, StoreError> {
-    let mut job = Batch::default();
-    let id = queue_then(tx, key, live, message, files, &mut job).await?;
-    job.run(tx).await?;
-    Ok(id)
+    let mut batch = Batch::default();
+    let queued = queue_into(&mut batch, key, live, message, files);
+    batch.push(&format!("SELECT {} AS id", queued.id()), Vec::new());
+    let rows = batch.run(tx).await?;
+    Ok(rows
+        .first()
+        .ok_or(sqlx::Error::RowNotFound)?
+        .try_get("id")?)
 }
 
-/// [`queue_with_files`], the delivery's row stored and its job added to
-/// `then`, which the caller runs in the same transaction with whatever
-/// else needs the delivery's id: one trip fewer.
-pub async fn queue_then(
-    tx: &mut Transaction<'_, Any>,
+/// [`queue_with_files`] as statements of `batch`, which the caller runs in
+/// the transaction that causes the message: its delivery and the job that
+/// sends it. The delivery's id, for the statements pushed after it up to
+/// the next delivery of the batch (`store::push_queued`).
+pub fn queue_into(
+    batch: &mut Batch,
     key: &ServerKey,
     live: bool,
     message: Outgoing,
     files: &[MailFile],
-    then: &mut Batch,
-) -> Result<i64, StoreError> {
-    queue_after(tx, Batch::default(), key, live, message, files, then).await
+) -> Earlier {
+    queue_into_at(batch, key, live, message, files, now_ms())
 }
 
-/// [`queue_then`], the delivery's row stored in the trip that runs
-/// `before` (statements of the same transaction that need nothing from
-/// it): one trip fewer again.
-pub async fn queue_after(
-    tx: &mut Transaction<'_, Any>,
-    before: Batch,
+/// [`queue_into`], sent no earlier than `send_at` (ms).
+pub fn queue_into_at(
+    batch: &mut Batch,
     key: &ServerKey,
     live: bool,
     message: Outgoing,
     files: &[MailFile],
-    then: &mut Batch,
-) -> Result<i64, StoreError> {
+    send_at: i64,
+) -> Earlier {
     let now = now_ms();
     let provider = match (live, message.channel) {
         (false, _) => "outbox",
@@ -167,15 +174,18 @@ pub async fn queue_after(
         provider,
         now,
     };
-    let id = store::insert_after(tx, before, row).await?;
-    crate::jobs::enqueue_into(
-        then,
+    let queued = store::push_queued(batch, row);
+    let mut rest = serde_json::Map::new();
+    rest.insert("provider".into(), provider.into());
+    crate::jobs::enqueue_about_into(
+        batch,
         DELIVER,
-        &serde_json::json!({ "delivery_id": id, "provider": provider }),
-        Some(&format!("delivery:{id}")),
-        now,
+        ("delivery_id", queued),
+        &rest,
+        "delivery:",
+        send_at,
     );
-    Ok(id)
+    queued
 }
 
 /// Sends one queued delivery. Safe to call again, or from two workers at

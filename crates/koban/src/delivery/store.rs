@@ -2,7 +2,7 @@
 
 use super::api::DeliveryView;
 use super::{MailBounce, Outgoing};
-use crate::store::{Batch, Store};
+use crate::store::{Batch, Earlier, Store, Value};
 use sqlx::any::AnyRow;
 use sqlx::{Any, Executor, Row, Transaction};
 
@@ -16,31 +16,36 @@ pub struct Inserted<'a> {
     pub now: i64,
 }
 
-/// Stores a queued delivery at the end of `before`, in one trip; its id.
-pub async fn insert_after(
-    tx: &mut Transaction<'_, Any>,
-    mut before: Batch,
-    row: Inserted<'_>,
-) -> Result<i64, sqlx::Error> {
+const INSERT_QUEUED: &str = "INSERT INTO deliveries (account_id, purpose, channel, destination, subject, body_sealed, status, provider, created_at, updated_at, mail_headers, mail_attachments)
+     VALUES ($1, $2, $3, $4, $5, $6, 'queued', $7, $8, $8, $9, $10)";
+
+/// Adds a queued delivery to `batch`: its id for the statements pushed
+/// after it, up to the next delivery of the batch. SQLite finds the row
+/// again as the newest delivery, which it is until then: its writer is
+/// the transaction's alone, and ids only grow (`AUTOINCREMENT`).
+pub fn push_queued(batch: &mut Batch, row: Inserted<'_>) -> Earlier {
+    batch.push_with_id(
+        INSERT_QUEUED,
+        values(row),
+        "(SELECT MAX(id) FROM deliveries)",
+    )
+}
+
+/// The parameters of [`INSERT_QUEUED`].
+fn values(row: Inserted<'_>) -> Vec<Value> {
     let m = row.message;
-    before.push(
-        "INSERT INTO deliveries (account_id, purpose, channel, destination, subject, body_sealed, status, provider, created_at, updated_at, mail_headers, mail_attachments)
-         VALUES ($1, $2, $3, $4, $5, $6, 'queued', $7, $8, $8, $9, $10) RETURNING id",
-        vec![
-            m.account_id.into(),
-            m.purpose.as_str().into(),
-            m.channel.as_str().into(),
-            m.destination.as_str().into(),
-            m.subject.as_str().into(),
-            Some(row.body_sealed).into(),
-            row.provider.into(),
-            row.now.into(),
-            row.mail_headers.into(),
-            row.mail_attachments.into(),
-        ],
-    );
-    let rows = before.run(tx).await?;
-    rows.first().ok_or(sqlx::Error::RowNotFound)?.try_get("id")
+    vec![
+        m.account_id.into(),
+        m.purpose.as_str().into(),
+        m.channel.as_str().into(),
+        m.destination.as_str().into(),
+        m.subject.as_str().into(),
+        Some(row.body_sealed).into(),
+        row.provider.into(),
+        row.now.into(),
+        row.mail_headers.into(),
+        row.mail_attachments.into(),
+    ]
 }
 
 /// A delivery recorded as held back, never sent: failed at once under the

@@ -14,7 +14,9 @@ mod store;
 
 use crate::store::{now_ms, Store, StoreError};
 
-pub use store::{claim, complete, complete_many, enqueue, enqueue_into, queue_depth, Job};
+pub use store::{
+    claim, complete, complete_many, enqueue, enqueue_about_into, enqueue_into, queue_depth, Job,
+};
 
 /// Schedules another try with back-off, or gives up after `max_attempts`.
 pub async fn retry_or_fail(

@@ -1,6 +1,6 @@
 //! SQL for the job queue.
 
-use crate::store::{now_ms, Batch, Store, StoreError};
+use crate::store::{now_ms, Batch, Earlier, Store, StoreError};
 use sqlx::{Any, Executor, Row};
 
 /// A claimed job.
@@ -32,6 +32,42 @@ pub fn enqueue_into(
             kind.into(),
             payload.to_string().into(),
             idempotency_key.into(),
+            run_at_ms.into(),
+            now_ms().into(),
+        ],
+    );
+}
+
+/// [`enqueue_into`] for a job about a row that `batch` stores before it
+/// (`row`): the row's id is the payload's field `field`, beside `rest`'s,
+/// and ends its idempotency key after `key_prefix`. Both are made in SQL
+/// as the batch runs, so the row's id need not come back first (a trip).
+pub fn enqueue_about_into(
+    batch: &mut Batch,
+    kind: &str,
+    (field, row): (&str, Earlier),
+    rest: &serde_json::Map<String, serde_json::Value>,
+    key_prefix: &str,
+    run_at_ms: i64,
+) {
+    let field = serde_json::Value::from(field);
+    let rest = serde_json::Value::Object(rest.clone()).to_string();
+    let after = match rest.strip_prefix('{') {
+        Some("}") | None => "}".to_string(),
+        Some(fields) => format!(",{fields}"),
+    };
+    let id = format!("CAST({} AS TEXT)", row.id());
+    batch.push(
+        &format!(
+            "INSERT INTO jobs (kind, payload, idempotency_key, status, run_at, created_at)
+             VALUES ($1, $2 || {id} || $3, $4 || {id}, 'pending', $5, $6)
+             ON CONFLICT (idempotency_key) DO NOTHING"
+        ),
+        vec![
+            kind.into(),
+            format!("{{{field}:").into(),
+            after.into(),
+            key_prefix.into(),
             run_at_ms.into(),
             now_ms().into(),
         ],

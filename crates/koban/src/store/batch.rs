@@ -102,8 +102,9 @@ impl Batch {
     /// Adds an `INSERT` or upsert (written without `RETURNING`) that
     /// yields exactly one row, whose `id` the statements added after it
     /// may use through the returned [`Earlier`]. `again` is a scalar
-    /// subquery that finds that id on SQLite once the statement has run;
-    /// its `$n` count from `values` like `sql`'s.
+    /// subquery that finds that id on SQLite once the statement has run,
+    /// run again in each later statement that uses it, so it must still
+    /// find that row there; its `$n` count from `values` like `sql`'s.
     pub fn push_with_id(&mut self, sql: &str, values: Vec<Value>, again: &str) -> Earlier {
         let earlier = Earlier(self.statements.len());
         self.statements.push(Statement {

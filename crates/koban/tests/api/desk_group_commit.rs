@@ -71,6 +71,41 @@ async fn many_openings_at_once_each_get_their_own_ticket(t: TestApp) {
     )
     .await;
     assert_eq!(acknowledged, 64);
+    // The group's acknowledgements go in one trip, each job and Message-ID
+    // made from its own delivery's id as it runs: each delivery has one job
+    // that names it, and its Message-ID finds the ticket of the requester
+    // it goes to.
+    let unnamed = scalar(
+        &t,
+        "SELECT COUNT(*) FROM deliveries d WHERE d.purpose = 'desk_received' AND 1 <>
+           (SELECT COUNT(*) FROM jobs j WHERE j.kind = 'deliver'
+              AND j.idempotency_key = 'delivery:' || CAST(d.id AS TEXT)
+              AND j.payload LIKE '{\"delivery_id\":' || CAST(d.id AS TEXT) || ',\"provider\":\"outbox\"}')",
+    )
+    .await;
+    assert_eq!(unnamed, 0, "an acknowledgement without its own job");
+    let threaded = scalar(
+        &t,
+        "SELECT COUNT(*) FROM deliveries d
+         JOIN desk_channel_messages m ON m.channel = 'email' AND m.direction = 'out'
+           AND m.external_id = 'koban-delivery-' || CAST(d.id AS TEXT) || '@koban.localhost'
+         JOIN desk_tickets t ON t.id = m.ticket_id
+         JOIN desk_contacts c ON c.id = t.requester_contact_id AND c.email = d.destination
+         WHERE d.purpose = 'desk_received'",
+    )
+    .await;
+    assert_eq!(threaded, 64, "a Message-ID recorded on another ticket");
+    for (id, payload) in sqlx::query_as::<_, (i64, String)>(
+        "SELECT d.id, j.payload FROM deliveries d
+         JOIN jobs j ON j.idempotency_key = 'delivery:' || CAST(d.id AS TEXT)",
+    )
+    .fetch_all(t.app.store.read())
+    .await
+    .unwrap()
+    {
+        let payload: Value = serde_json::from_str(&payload).unwrap();
+        assert_eq!(payload, json!({ "delivery_id": id, "provider": "outbox" }));
+    }
     // On SQLite they were written together, not one transaction each; on
     // PostgreSQL each on its own connection, side by side.
     let (shared, openings) = koban::desk::tickets::committer::shared(&t.app);

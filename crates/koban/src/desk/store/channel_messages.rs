@@ -2,7 +2,7 @@
 //! stops a message from being stored twice, and what finds the ticket a
 //! reply names.
 
-use crate::store::{Batch, StoreError};
+use crate::store::{Batch, Earlier, StoreError};
 use sqlx::{Any, Executor, Row, Transaction};
 
 /// A message's id in its channel.
@@ -21,20 +21,25 @@ const RECORD: &str = "INSERT INTO desk_channel_messages
      VALUES ($1, $2, $3, $4, $5, $6, $7)
      ON CONFLICT (channel, external_id) DO NOTHING";
 
-/// [`record`] as a statement of `batch`, for an id that cannot be taken
-/// already (one Koban made itself), so nobody needs to know whether it was.
-pub fn record_into(batch: &mut Batch, m: &ChannelMessage<'_>, ticket_id: i64, now: i64) {
+/// Records, as a statement of `batch`, the Message-ID of a mail Koban
+/// sends on the ticket: `before`, the id of its delivery (stored earlier
+/// in the batch) and `after`, made in SQL as the batch runs. Koban made
+/// the id itself, so it cannot be taken already.
+pub fn record_sent_into(
+    batch: &mut Batch,
+    (before, delivery, after): (&str, Earlier, &str),
+    ticket_id: i64,
+    now: i64,
+) {
     batch.push(
-        RECORD,
-        vec![
-            m.channel.into(),
-            m.external_id.into(),
-            ticket_id.into(),
-            None::<i64>.into(),
-            m.direction.into(),
-            m.sender.into(),
-            now.into(),
-        ],
+        &format!(
+            "INSERT INTO desk_channel_messages
+                (channel, external_id, ticket_id, direction, created_at)
+             VALUES ('email', $1 || CAST({} AS TEXT) || $2, $3, 'out', $4)
+             ON CONFLICT (channel, external_id) DO NOTHING",
+            delivery.id()
+        ),
+        vec![before.into(), after.into(), ticket_id.into(), now.into()],
     );
 }
 

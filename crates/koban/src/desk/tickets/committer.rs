@@ -4,10 +4,9 @@
 //! openings that wait are gathered by one task per node, written in one
 //! transaction and committed once; each requester is answered after that
 //! commit, with its ticket or its refusal. Within it, the group's contacts
-//! and tickets go in one trip to the database, each ticket's other rows in
-//! one more, and the acknowledgements' jobs in one for all
-//! (`opening::write_group`): on SQLite a trip is two thread hand-offs, the
-//! largest cost of a ticket there.
+//! and tickets go in one trip to the database, and all their other rows
+//! in one more (`opening::write_group`): on SQLite a trip is two thread
+//! hand-offs, the largest cost of a ticket there.
 //!
 //! An opening that may be refused for a reason of its own (a file, a mail
 //! already taken: [`Prepared::may_be_refused`]) runs in a savepoint, so its

@@ -142,24 +142,23 @@ pub async fn headers(
     })
 }
 
-/// Records the Message-ID of delivery `delivery_id` on the ticket, as a
-/// statement of `batch` run in the transaction that queued it, so a reply
-/// naming it finds the ticket.
+/// Records the Message-ID of `delivery` (stored earlier in `batch`) on the
+/// ticket, as a statement of `batch` run in the transaction that queued
+/// it, so a reply naming it finds the ticket.
 pub fn record_sent(
     app: &App,
     batch: &mut crate::store::Batch,
     ticket_id: i64,
-    delivery_id: i64,
+    delivery: crate::store::Earlier,
     headers: &MailHeaders,
     now: i64,
 ) {
     let from = headers.from.as_deref().unwrap_or(&app.config.mail_from);
-    let id = crate::delivery::message_id(delivery_id, from);
-    let m = crate::desk::store::channel_messages::ChannelMessage {
-        channel: "email",
-        external_id: &id,
-        direction: "out",
-        sender: None,
-    };
-    crate::desk::store::channel_messages::record_into(batch, &m, ticket_id, now);
+    let (before, after) = crate::delivery::message_id_around(from);
+    crate::desk::store::channel_messages::record_sent_into(
+        batch,
+        (before, delivery, &after),
+        ticket_id,
+        now,
+    );
 }

@@ -105,20 +105,16 @@ where
 /// promises one. `to` is where the requester is answered and
 /// `conversation` the mail the ticket was opened with, which the opener
 /// already knows: no read for either inside the ticket's transaction.
-/// `before` (the ticket's other rows) runs in the trip that stores the
-/// acknowledgement, or alone when there is none; what needs the
-/// acknowledgement's id (its job, its Message-ID) is added to `then`,
-/// which the caller runs.
-#[allow(clippy::too_many_arguments)]
+/// The acknowledgement, its job and its Message-ID are added to `batch`
+/// (with the ticket's other rows before them), which the caller runs.
 pub(crate) async fn received(
     app: &App,
     tx: &mut Transaction<'_, Any>,
-    before: crate::store::Batch,
+    batch: &mut crate::store::Batch,
     ticket: &TicketRow,
     to: Option<AnswerTo>,
     conversation: mail_identity::Conversation,
     first_answer_by: Option<i64>,
-    then: &mut crate::store::Batch,
 ) -> Result<(), StoreError> {
     let lang = Lang::parse(&ticket.language).unwrap_or(Lang::En);
     let reference = crate::desk::tickets::api::formatted(&ticket.reference);
@@ -141,8 +137,7 @@ pub(crate) async fn received(
         body,
         files: &[],
     };
-    let queue = Queue { before, then };
-    queue_notice(app, tx, queue, ticket, to, Some(conversation), notice).await
+    queue_notice(app, tx, batch, ticket, to, Some(conversation), notice).await
 }
 
 /// `at` as the requester reads it: date and time in their zone (UTC when
@@ -238,7 +233,7 @@ async fn subscribers_told(
     let subscribers = crate::desk::tickets::support_line::subscribers_of(app, org_id).await?;
     let reference = crate::desk::tickets::api::formatted(&ticket.reference);
     let live = app.config.delivery_mode == "live";
-    let mut then = crate::store::Batch::default();
+    let mut batch = crate::store::Batch::default();
     let mut queued = false;
     for subscriber in subscribers {
         if Some(subscriber.account_id) == ticket.requester_account_id {
@@ -264,11 +259,11 @@ async fn subscribers_told(
             body: t(lang, "desk-subscriber-replied-body", &args),
             mail: None,
         };
-        delivery::queue_then(tx, &app.key, live, message, &[], &mut then).await?;
+        delivery::queue_into(&mut batch, &app.key, live, message, &[]);
         queued = true;
     }
     if queued {
-        then.run(tx).await?;
+        batch.run(tx).await?;
         app.jobs_wakeup.notify_one();
     }
     Ok(())
@@ -348,28 +343,17 @@ async fn send_to(
         body,
         files,
     };
-    let mut then = crate::store::Batch::default();
-    let queue = Queue {
-        before: crate::store::Batch::default(),
-        then: &mut then,
-    };
-    queue_notice(app, tx, queue, ticket, to, conversation, notice).await?;
-    then.run(tx).await?;
+    let mut batch = crate::store::Batch::default();
+    queue_notice(app, tx, &mut batch, ticket, to, conversation, notice).await?;
+    batch.run(tx).await?;
     Ok(())
-}
-
-/// The statements a notice is queued with: `before` in the trip that
-/// stores it, `then` (its job and Message-ID added) for the caller to run.
-struct Queue<'a> {
-    before: crate::store::Batch,
-    then: &'a mut crate::store::Batch,
 }
 
 /// Queues `notice` to `to` (held back from an address that bounced).
 async fn queue_notice(
     app: &App,
     tx: &mut Transaction<'_, Any>,
-    Queue { before, then }: Queue<'_>,
+    batch: &mut crate::store::Batch,
     ticket: &TicketRow,
     to: Option<AnswerTo>,
     conversation: Option<mail_identity::Conversation>,
@@ -381,7 +365,6 @@ async fn queue_notice(
         bounced,
     }) = to
     else {
-        before.run(tx).await?;
         return Ok(());
     };
     let purpose = notice.purpose;
@@ -416,15 +399,20 @@ async fn queue_notice(
             in_zone(bounce.bounced_at, None),
             bounce.reason
         );
-        before.run(tx).await?;
         delivery::record_held(tx, &message, &why).await?;
         return Ok(());
     }
-    // The delivery's job and its Message-ID on the ticket in one trip.
     let live = app.config.delivery_mode == "live";
-    let id = delivery::queue_after(tx, before, &app.key, live, message, notice.files, then).await?;
+    let queued = delivery::queue_into(batch, &app.key, live, message, notice.files);
     if let Some(headers) = &mail {
-        mail_identity::record_sent(app, then, ticket.id, id, headers, crate::store::now_ms());
+        mail_identity::record_sent(
+            app,
+            batch,
+            ticket.id,
+            queued,
+            headers,
+            crate::store::now_ms(),
+        );
     }
     app.jobs_wakeup.notify_one();
     Ok(())

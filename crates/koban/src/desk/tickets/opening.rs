@@ -141,17 +141,17 @@ impl Prepared {
             .ok_or_else(|| DeskError::Internal("the opening was not written".into()))
     }
 
-    /// Stores the rows after the ticket's own: its first message, events,
-    /// SLA clocks and the acknowledgement, in one trip when nothing needs
-    /// another (an attachment, a channel's id of the message, an agent to
-    /// assign); the statements that need the acknowledgement's id (its
-    /// job, its Message-ID) are left in `then`, for the caller to run.
+    /// Adds the rows after the ticket's own to `batch`, for the caller to
+    /// run: its first message, events, SLA clocks and the acknowledgement
+    /// with its job and Message-ID. What needs an answer from the database
+    /// first (an attachment, a channel's id of the message, an agent to
+    /// assign) runs `batch` so far, a trip of its own.
     async fn write_rest(
         &self,
         app: &App,
         tx: &mut Transaction<'_, Any>,
         head: Head,
-        then: &mut Batch,
+        batch: &mut Batch,
     ) -> Result<Opened, DeskError> {
         let now = self.now;
         let setup = &self.configured.setup;
@@ -167,8 +167,7 @@ impl Prepared {
             .ticket(&reference_text, Some(&decision.team))
             .stored(ticket_id, &reference_text);
         stored.requester_contact_id = contact_id;
-        // The ticket's other rows go in batches, one trip each (see
-        // `store::Batch`): its message first on its own only when its id is
+        // Its message goes first, ending a trip, only when its id is
         // needed before the events (a channel's id of it, attachments).
         let message = NewMessage {
             ticket_id,
@@ -179,16 +178,15 @@ impl Prepared {
             original_sealed: self.sealed.clone(),
             now,
         };
-        let mut batch = Batch::default();
         if let Some((account, sealed)) = &self.snapshot {
-            store::push_snapshot(&mut batch, ticket_id, *account, sealed);
+            store::push_snapshot(batch, ticket_id, *account, sealed);
         }
         let mut message = Some(message);
         if self.origin.is_some() || !self.attachments.is_empty() {
             if let Some(message) = message.take() {
-                store::push_message(&mut batch, message);
+                store::push_message(batch, message);
             }
-            let message_id = message_id_of(std::mem::take(&mut batch).run(tx).await?)?;
+            let message_id = message_id_of(std::mem::take(batch).run(tx).await?)?;
             if let Some(origin) = &self.origin {
                 origin.record(tx, ticket_id, message_id, now).await?;
             }
@@ -206,20 +204,18 @@ impl Prepared {
         let created = serde_json::json!({ "channel": self.channel, "category": self.category.as_str(), "priority": self.priority });
         let routed = crate::desk::routing::routed_detail(&decision);
         store::push_events(
-            &mut batch,
+            batch,
             ticket_id,
             &[(account_id, "created", created), (None, "routed", routed)],
             now,
         );
         let first_answer_by =
-            crate::desk::routing::sla::start(tx, &mut batch, &stored, setup, now).await?;
+            crate::desk::routing::sla::start(tx, batch, &stored, setup, now).await?;
         if let Some(message) = message {
-            store::push_message(&mut batch, message);
+            store::push_message(batch, message);
         }
-        // Without an assignment (no agent in the team), the rows above go
-        // in the acknowledgement's trip.
         if setup.may_assign(&decision) {
-            std::mem::take(&mut batch).run(tx).await?;
+            std::mem::take(batch).run(tx).await?;
             stored.assignee_id = setup.assign(tx, &decision, ticket_id, now).await?;
             if let Some(assignee) = stored.assignee_id {
                 crate::desk::store::sla::set_routing(
@@ -245,7 +241,6 @@ impl Prepared {
             self.answer_to.clone(),
             conversation,
             first_answer_by,
-            then,
         )
         .await?;
         Ok(Opened {
@@ -277,8 +272,8 @@ struct Head {
 }
 
 /// Stores several openings in `tx`: their contacts and tickets in one
-/// trip, then each one's other rows in a trip of its own, then the jobs
-/// and Message-IDs of all their acknowledgements in one trip. Each one's
+/// trip, then all their other rows (messages, events, clocks, the
+/// acknowledgements with their jobs and Message-IDs) in one more. Each one's
 /// answer, in order; one failure fails them all, so openings that may be
 /// refused for a reason of their own ([`Prepared::may_be_refused`]) come
 /// one at a time.
@@ -308,7 +303,7 @@ pub(crate) async fn write_group(
         .map(|((p, d), text)| (p.ticket(text, Some(&d.team)), p.contact()))
         .collect();
     let stored = store::insert_tickets(tx, &rows).await?;
-    let mut then = Batch::default();
+    let mut rest = Batch::default();
     let mut answers = Vec::with_capacity(openings.len());
     for (((prepared, decision), number), row) in
         openings.iter().zip(decisions).zip(numbers).zip(stored)
@@ -326,9 +321,9 @@ pub(crate) async fn write_group(
             number,
             decision,
         };
-        answers.push(prepared.write_rest(app, tx, head, &mut then).await?);
+        answers.push(prepared.write_rest(app, tx, head, &mut rest).await?);
     }
-    then.run(tx).await?;
+    rest.run(tx).await?;
     Ok(answers)
 }
 
