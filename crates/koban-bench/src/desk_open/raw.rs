@@ -20,7 +20,6 @@ use koban::desk::store::{self as desk_store, NewMessage, NewTicket};
 use koban::state::App;
 use koban::store::Batch;
 use koban_policy::desk::reference::Reference;
-use sqlx::Row;
 use std::sync::Arc;
 use std::time::{Duration, Instant};
 
@@ -191,13 +190,7 @@ async fn the_rest(
         &[],
         now + NOT_DUE_MS,
     );
-    queued.push(&format!("SELECT {} AS id", id.id()), Vec::new());
-    let rows = queued.run(tx).await.map_err(|e| e.to_string())?;
-    let delivery: i64 = rows
-        .first()
-        .ok_or("the delivery's id was not returned")?
-        .try_get("id")
-        .map_err(|e| e.to_string())?;
+    let delivery = queued.run_for_id(tx, id).await.map_err(|e| e.to_string())?;
     let message_id = delivery::message_id(delivery, DESK_ADDRESS);
     let sent = ChannelMessage {
         channel: "email",

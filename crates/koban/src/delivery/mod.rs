@@ -17,7 +17,7 @@ use crate::domain::Domain;
 use crate::jobs::Job;
 use crate::state::{App, JobFuture, JobKind, RoundFuture};
 use crate::store::{now_ms, Batch, Earlier, StoreError};
-use sqlx::{Any, Row, Transaction};
+use sqlx::{Any, Transaction};
 use std::sync::Arc;
 
 pub use bounces::{bounce_of, clear_bounce, record_bounce, record_held, Bounced, MailBounce};
@@ -120,12 +120,7 @@ pub async fn queue_with_files(
 ) -> Result<i64, StoreError> {
     let mut batch = Batch::default();
     let queued = queue_into(&mut batch, key, live, message, files);
-    batch.push(&format!("SELECT {} AS id", queued.id()), Vec::new());
-    let rows = batch.run(tx).await?;
-    Ok(rows
-        .first()
-        .ok_or(sqlx::Error::RowNotFound)?
-        .try_get("id")?)
+    Ok(batch.run_for_id(tx, queued).await?)
 }
 
 /// [`queue_with_files`] as statements of `batch`, which the caller runs in
@@ -175,13 +170,11 @@ pub fn queue_into_at(
         now,
     };
     let queued = store::push_queued(batch, row);
-    let mut rest = serde_json::Map::new();
-    rest.insert("provider".into(), provider.into());
     crate::jobs::enqueue_about_into(
         batch,
         DELIVER,
         ("delivery_id", queued),
-        &rest,
+        &serde_json::json!({ "provider": provider }),
         "delivery:",
         send_at,
     );

@@ -39,24 +39,25 @@ pub fn enqueue_into(
 }
 
 /// [`enqueue_into`] for a job about a row that `batch` stores before it
-/// (`row`): the row's id is the payload's field `field`, beside `rest`'s,
-/// and ends its idempotency key after `key_prefix`. Both are made in SQL
-/// as the batch runs, so the row's id need not come back first (a trip).
+/// (`row`): the row's id is the payload's field `field`, beside the
+/// fields of the object `rest`, and ends its idempotency key after
+/// `key_prefix`. Both are made in SQL as the batch runs, so the row's id
+/// need not come back first (a trip).
 pub fn enqueue_about_into(
     batch: &mut Batch,
     kind: &str,
     (field, row): (&str, Earlier),
-    rest: &serde_json::Map<String, serde_json::Value>,
+    rest: &serde_json::Value,
     key_prefix: &str,
     run_at_ms: i64,
 ) {
     let field = serde_json::Value::from(field);
-    let rest = serde_json::Value::Object(rest.clone()).to_string();
+    let rest = rest.to_string();
     let after = match rest.strip_prefix('{') {
         Some("}") | None => "}".to_string(),
         Some(fields) => format!(",{fields}"),
     };
-    let id = format!("CAST({} AS TEXT)", row.id());
+    let id = row.id_as_text();
     batch.push(
         &format!(
             "INSERT INTO jobs (kind, payload, idempotency_key, status, run_at, created_at)

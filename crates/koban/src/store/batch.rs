@@ -86,6 +86,11 @@ impl Earlier {
     pub fn id(self) -> String {
         format!("{{earlier_{}}}", self.0)
     }
+
+    /// [`Earlier::id`] as text, to be joined with `||` into a text value.
+    pub fn id_as_text(self) -> String {
+        format!("CAST({} AS TEXT)", self.id())
+    }
 }
 
 impl Batch {
@@ -166,6 +171,19 @@ impl Batch {
             sql = sql.replace(&token, &value);
         }
         sql
+    }
+
+    /// Runs every statement in `tx`, in one trip, and answers the id of
+    /// `row`, an earlier statement's.
+    pub async fn run_for_id(
+        mut self,
+        tx: &mut Transaction<'_, Any>,
+        row: Earlier,
+    ) -> Result<i64, sqlx::Error> {
+        use sqlx::Row;
+        self.push(&format!("SELECT {} AS id", row.id()), Vec::new());
+        let rows = self.run(tx).await?;
+        rows.first().ok_or(sqlx::Error::RowNotFound)?.try_get("id")
     }
 
     /// Runs every statement in `tx`, in one trip; the rows the last returns

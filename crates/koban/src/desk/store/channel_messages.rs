@@ -35,9 +35,9 @@ pub fn record_sent_into(
         &format!(
             "INSERT INTO desk_channel_messages
                 (channel, external_id, ticket_id, direction, created_at)
-             VALUES ('email', $1 || CAST({} AS TEXT) || $2, $3, 'out', $4)
+             VALUES ('email', $1 || {} || $2, $3, 'out', $4)
              ON CONFLICT (channel, external_id) DO NOTHING",
-            delivery.id()
+            delivery.id_as_text()
         ),
         vec![before.into(), after.into(), ticket_id.into(), now.into()],
     );
