@@ -103,7 +103,7 @@ pub fn assemble(config: Config, store: Store, key: ServerKey) -> Result<Arc<App>
     };
     let mut wiring = Wiring {
         parts: Parts::default(),
-        jobs: vec![idempotency::PRUNE_JOB],
+        jobs: vec![idempotency::PRUNE_JOB, crate::jobs::PRUNE_JOB],
         sessions,
         migrations: migrations(),
         gauges: vec![],

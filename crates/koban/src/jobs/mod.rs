@@ -15,7 +15,39 @@ mod store;
 use crate::store::{now_ms, Store, StoreError};
 
 pub use store::{
-    claim, complete, complete_many, enqueue, enqueue_about_into, enqueue_into, queue_depth, Job,
+    claim, complete, complete_many, enqueue, enqueue_about_into, enqueue_into, prune_finished,
+    queue_depth, rescue_expired, Job,
+};
+
+/// How long a finished job (done, or failed for good) is kept: long enough
+/// to look into a failure, and longer than any period, so that a periodic
+/// job's key still stops a second run in its period.
+pub const KEEP_FINISHED_MS: i64 = 14 * DAY_MS;
+
+/// Job kind: delete the jobs finished more than [`KEEP_FINISHED_MS`] ago,
+/// daily. Without it every delivery and every SLA look would stay a row.
+pub const PRUNE_FINISHED: &str = "prune_finished_jobs";
+
+/// Jobs deleted in one statement of the pruning, so that it never holds
+/// the writer for long.
+const PRUNE_CHUNK: i64 = 5_000;
+
+/// The daily pruning, registered by `app.rs` with the domains' jobs.
+pub const PRUNE_JOB: crate::state::JobKind = crate::state::JobKind {
+    kind: PRUNE_FINISHED,
+    round: None,
+    every_ms: Some(DAY_MS),
+    run: |app, _| {
+        Box::pin(async move {
+            let before = now_ms() - KEEP_FINISHED_MS;
+            while prune_finished(&app.store, before, PRUNE_CHUNK)
+                .await
+                .map_err(|e| e.to_string())?
+                == PRUNE_CHUNK as u64
+            {}
+            Ok(())
+        })
+    },
 };
 
 /// Schedules another try with back-off, or gives up after `max_attempts`.

@@ -97,7 +97,9 @@ where
     Ok(())
 }
 
-/// Claims up to `limit` due jobs for `worker`, including ones whose lease ran out.
+/// Claims up to `limit` due jobs for `worker`, the longest due first. A
+/// job whose lease ran out is due again once [`rescue_expired`] has
+/// found it.
 pub async fn claim(
     store: &Store,
     worker: &str,
@@ -105,11 +107,12 @@ pub async fn claim(
     lease_ms: i64,
 ) -> Result<Vec<Job>, StoreError> {
     let now = now_ms();
+    // Only pending jobs, so that the plan is an ordered scan of
+    // `jobs_pending` that stops at the limit (migration 0047).
     let sql = format!(
         "UPDATE jobs SET status = 'running', locked_by = $1, locked_until = $2, attempts = attempts + 1
          WHERE id IN (
-             SELECT id FROM jobs
-             WHERE (status = 'pending' AND run_at <= $3) OR (status = 'running' AND locked_until < $3)
+             SELECT id FROM jobs WHERE status = 'pending' AND run_at <= $3
              ORDER BY run_at, id LIMIT $4{})
          RETURNING id, kind, payload, attempts, max_attempts",
         store.backend().skip_locked()
@@ -189,11 +192,45 @@ pub async fn reschedule(
     Ok(())
 }
 
-/// Jobs waiting or running, for /metrics.
+/// Makes the jobs whose lease ran out before `now` pending again, for any
+/// worker to claim: their worker died, or is too slow to be waited for
+/// (it can no longer record an outcome, as it no longer holds them).
+/// Returns how many.
+pub async fn rescue_expired(store: &Store, now: i64) -> Result<u64, StoreError> {
+    let sql = format!(
+        "UPDATE jobs SET status = 'pending', locked_by = NULL, locked_until = NULL
+         WHERE id IN (
+             SELECT id FROM jobs WHERE status = 'running' AND locked_until < $1{})",
+        store.backend().skip_locked()
+    );
+    let done = sqlx::query(&sql).bind(now).execute(store.write()).await?;
+    Ok(done.rows_affected())
+}
+
+/// Deletes up to `limit` jobs that finished (done or failed) before
+/// `before`; returns how many.
+pub async fn prune_finished(store: &Store, before: i64, limit: i64) -> Result<u64, StoreError> {
+    let done = sqlx::query(
+        "DELETE FROM jobs WHERE id IN (
+             SELECT id FROM jobs WHERE status IN ('done', 'failed') AND finished_at < $1 LIMIT $2)",
+    )
+    .bind(before)
+    .bind(limit)
+    .execute(store.write())
+    .await?;
+    Ok(done.rows_affected())
+}
+
+/// Jobs waiting or running, for /metrics: each count read from its
+/// partial index.
 pub async fn queue_depth(store: &Store) -> Result<Vec<(String, i64)>, StoreError> {
-    let rows = sqlx::query("SELECT status, COUNT(*) AS n FROM jobs WHERE status IN ('pending', 'running') GROUP BY status")
-        .fetch_all(store.read())
-        .await?;
+    let rows = sqlx::query(
+        "SELECT 'pending' AS status, COUNT(*) AS n FROM jobs WHERE status = 'pending'
+         UNION ALL
+         SELECT 'running' AS status, COUNT(*) AS n FROM jobs WHERE status = 'running'",
+    )
+    .fetch_all(store.read())
+    .await?;
     rows.iter()
         .map(|r| Ok((r.try_get("status")?, r.try_get("n")?)))
         .collect::<Result<_, sqlx::Error>>()

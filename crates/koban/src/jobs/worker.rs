@@ -1,6 +1,6 @@
 //! The loop that runs due jobs with the handlers the domains registered.
 
-use super::{claim, complete_many, retry_or_fail, Job};
+use super::{claim, complete_many, rescue_expired, retry_or_fail, Job};
 use crate::state::App;
 use std::sync::Arc;
 use std::time::Duration;
@@ -112,11 +112,26 @@ async fn run_once(app: &Arc<App>, batch: i64) -> usize {
     jobs.len()
 }
 
+/// How often each worker looks for jobs whose lease ran out. Apart from
+/// the claim, which runs far more often, so that the claim reads only
+/// pending jobs (migration 0047); a lease is a minute by default.
+const RESCUE_EVERY: Duration = Duration::from_secs(1);
+
+/// Makes the jobs of dead workers pending again.
+async fn rescue(app: &App) {
+    match rescue_expired(&app.store, crate::store::now_ms()).await {
+        Ok(0) => {}
+        Ok(jobs) => tracing::warn!(jobs, "jobs whose lease ran out are pending again"),
+        Err(error) => tracing::warn!(%error, "cannot look for jobs whose lease ran out"),
+    }
+}
+
 /// Works the queue until `shutdown` turns true. Woken at once when this
 /// process enqueues; polls for work other nodes enqueued.
 pub async fn run(app: Arc<App>, mut shutdown: watch::Receiver<bool>) {
     let poll = Duration::from_millis(app.config.job_poll_milliseconds.max(10));
     let mut last_schedule: Option<std::time::Instant> = None;
+    let mut last_rescue: Option<std::time::Instant> = None;
     let mut batch = BATCH;
     loop {
         if *shutdown.borrow() {
@@ -125,6 +140,10 @@ pub async fn run(app: Arc<App>, mut shutdown: watch::Receiver<bool>) {
         if last_schedule.is_none_or(|t| t.elapsed() >= Duration::from_secs(60)) {
             schedule_periodic(&app).await;
             last_schedule = Some(std::time::Instant::now());
+        }
+        if last_rescue.is_none_or(|t| t.elapsed() >= RESCUE_EVERY) {
+            rescue(&app).await;
+            last_rescue = Some(std::time::Instant::now());
         }
         let claimed = run_once(&app, batch).await;
         batch = next_batch(batch, claimed);

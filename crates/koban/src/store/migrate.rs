@@ -13,13 +13,21 @@ pub struct Migration {
     pub sql: &'static str,
 }
 
-/// The schema from before domains carried their own migrations: accounts,
-/// sessions, codes, deliveries, jobs and the audit log in one file.
-pub const FOUNDATION: &[Migration] = &[Migration {
-    version: 1,
-    name: "foundation",
-    sql: include_str!("../../migrations/0001_foundation.sql"),
-}];
+/// The schema from before domains carried their own migrations (accounts,
+/// sessions, codes, deliveries, jobs and the audit log in one file), and
+/// the job queue's later indexes.
+pub const FOUNDATION: &[Migration] = &[
+    Migration {
+        version: 1,
+        name: "foundation",
+        sql: include_str!("../../migrations/0001_foundation.sql"),
+    },
+    Migration {
+        version: 47,
+        name: "job_queue_indexes",
+        sql: include_str!("../../migrations/0047_job_queue_indexes.sql"),
+    },
+];
 
 const LEDGER: &str = "CREATE TABLE IF NOT EXISTS schema_migrations (
     version BIGINT PRIMARY KEY, name TEXT NOT NULL, applied_at BIGINT NOT NULL)";

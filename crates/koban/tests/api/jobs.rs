@@ -3,7 +3,7 @@
 //! idempotent enqueue, back-off and giving up.
 
 use crate::support::{eventually, fresh_store, job_row, Db, SmtpServer, TestApp};
-use koban::jobs::{claim, complete, enqueue, retry_or_fail};
+use koban::jobs::{claim, complete, enqueue, prune_finished, rescue_expired, retry_or_fail};
 use koban::store::now_ms;
 use serde_json::json;
 use std::collections::HashSet;
@@ -318,6 +318,27 @@ async fn failures_back_off_then_give_up(db: Db) {
     let first = claim(&store, "slow-worker", 10, 1).await.expect("claim");
     assert_eq!(first.len(), 1);
     tokio::time::sleep(std::time::Duration::from_millis(20)).await;
+    // The claim reads pending jobs only; the rescue makes the expired one
+    // pending again, and only the expired one.
+    enqueue(store.write(), "noop", &json!({}), Some("held"), now_ms())
+        .await
+        .expect("enqueue");
+    let held = claim(&store, "live-worker", 10, 60_000)
+        .await
+        .expect("claim");
+    assert_eq!(held.len(), 1);
+    assert!(claim(&store, "fast-worker", 10, 60_000)
+        .await
+        .expect("claim")
+        .is_empty());
+    assert_eq!(rescue_expired(&store, now_ms()).await.expect("rescue"), 1);
+    assert_eq!(
+        job_row(&store, "held").await.expect("job").status,
+        "running"
+    );
+    let rescued = job_row(&store, "slow").await.expect("job");
+    assert_eq!(rescued.status, "pending");
+    assert_eq!(rescued.locked_by, None);
     let second = claim(&store, "fast-worker", 10, 60_000)
         .await
         .expect("claim");
@@ -338,3 +359,88 @@ async fn failures_back_off_then_give_up(db: Db) {
     store.close().await;
 }
 both_db!(failures_back_off_then_give_up);
+
+async fn finished_jobs_are_pruned_after_two_weeks(t: TestApp) {
+    let keep = koban::jobs::KEEP_FINISHED_MS;
+    let now = now_ms();
+    // (key, status, finished how long ago): only the first two are old
+    // enough and finished.
+    let rows = [
+        ("old-done", "done", Some(keep + 60_000)),
+        ("old-failed", "failed", Some(keep + 60_000)),
+        ("recent-done", "done", Some(keep - 60_000)),
+        ("recent-failed", "failed", Some(60_000)),
+        ("old-pending", "pending", None),
+        ("old-running", "running", None),
+    ];
+    for (key, status, ago) in rows {
+        t.exec(&format!(
+            "INSERT INTO jobs (kind, payload, idempotency_key, status, run_at, created_at, finished_at, locked_until)
+             VALUES ('noop', '{{}}', '{key}', '{status}', {future}, {old}, {finished}, {lease})",
+            future = now + 3_600_000,
+            old = now - 2 * keep,
+            finished = ago.map_or("NULL".to_string(), |ago| (now - ago).to_string()),
+            lease = now + 3_600_000,
+        ))
+        .await;
+    }
+    t.run_job_now(koban::jobs::PRUNE_FINISHED).await;
+    let left = || async {
+        let rows = sqlx::query(
+            "SELECT idempotency_key FROM jobs WHERE kind = 'noop' ORDER BY idempotency_key",
+        )
+        .fetch_all(t.app.store.read())
+        .await
+        .expect("jobs");
+        rows.iter()
+            .map(|r| sqlx::Row::try_get::<String, _>(r, "idempotency_key").expect("key"))
+            .collect::<Vec<_>>()
+    };
+    let kept = eventually("the old finished jobs are pruned", || async {
+        let kept = left().await;
+        (kept.len() == 4).then_some(kept)
+    })
+    .await;
+    assert_eq!(
+        kept,
+        ["old-pending", "old-running", "recent-done", "recent-failed"]
+    );
+    // The pruning job's own row is recent, so it stays; a second pruning
+    // in chunks finds nothing more.
+    assert_eq!(
+        prune_finished(&t.app.store, now_ms() - keep, 1)
+            .await
+            .expect("prune"),
+        0
+    );
+    assert_eq!(left().await.len(), 4);
+}
+both!(finished_jobs_are_pruned_after_two_weeks);
+
+async fn the_pruning_deletes_in_chunks(db: Db) {
+    let Some((store, _dir)) = fresh_store(db).await else {
+        return;
+    };
+    let long_ago = now_ms() - koban::jobs::KEEP_FINISHED_MS - 1;
+    for i in 0..5 {
+        sqlx::query(
+            "INSERT INTO jobs (kind, payload, idempotency_key, status, run_at, created_at, finished_at)
+             VALUES ('noop', '{}', $1, 'done', 0, 0, $2)",
+        )
+        .bind(format!("chunk-{i}"))
+        .bind(long_ago)
+        .execute(store.write())
+        .await
+        .expect("insert");
+    }
+    let before = now_ms() - koban::jobs::KEEP_FINISHED_MS;
+    let chunks: Vec<u64> = vec![
+        prune_finished(&store, before, 2).await.expect("prune"),
+        prune_finished(&store, before, 2).await.expect("prune"),
+        prune_finished(&store, before, 2).await.expect("prune"),
+        prune_finished(&store, before, 2).await.expect("prune"),
+    ];
+    assert_eq!(chunks, [2, 2, 1, 0]);
+    store.close().await;
+}
+both_db!(the_pruning_deletes_in_chunks);
