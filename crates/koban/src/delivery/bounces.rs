@@ -8,7 +8,7 @@
 use super::{store, Outgoing};
 use crate::state::App;
 use crate::store::{now_ms, StoreError};
-use sqlx::{Any, Transaction};
+use sqlx::Any;
 
 /// What a bounce says, as recorded.
 #[derive(Debug, Clone)]
@@ -106,10 +106,10 @@ pub async fn clear_bounce(app: &App, address: &str) -> Result<bool, StoreError> 
 /// Records `message` in the delivery log as held back, never sent, with
 /// `why`; its delivery id.
 pub async fn record_held(
-    tx: &mut Transaction<'_, Any>,
+    conn: &mut sqlx::AnyConnection,
     message: &Outgoing,
     why: &str,
 ) -> Result<i64, StoreError> {
     let why: String = why.chars().take(1000).collect();
-    Ok(store::insert_held(tx, message, &why, now_ms()).await?)
+    Ok(store::insert_held(conn, message, &why, now_ms()).await?)
 }

@@ -4,7 +4,7 @@ use super::api::DeliveryView;
 use super::{MailBounce, Outgoing};
 use crate::store::{Batch, Earlier, Store, Value};
 use sqlx::any::AnyRow;
-use sqlx::{Any, Executor, Row, Transaction};
+use sqlx::{Any, Executor, Row};
 
 /// A queued delivery's row, not yet stored.
 pub struct Inserted<'a> {
@@ -51,7 +51,7 @@ fn values(row: Inserted<'_>) -> Vec<Value> {
 /// A delivery recorded as held back, never sent: failed at once under the
 /// provider `held`, with `why` as its error, and no body.
 pub async fn insert_held(
-    tx: &mut Transaction<'_, Any>,
+    conn: &mut sqlx::AnyConnection,
     message: &Outgoing,
     why: &str,
     now: i64,
@@ -67,7 +67,7 @@ pub async fn insert_held(
     .bind(&message.subject)
     .bind(why)
     .bind(now)
-    .fetch_one(&mut **tx)
+    .fetch_one(&mut *conn)
     .await?;
     row.try_get("id")
 }

@@ -16,7 +16,7 @@
 //! caller gives (the statement's own unique values).
 
 use sqlx::any::AnyRow;
-use sqlx::{Any, Transaction};
+use sqlx::AnyConnection;
 
 /// A parameter of a batched statement.
 #[derive(Debug, Clone)]
@@ -173,26 +173,28 @@ impl Batch {
         sql
     }
 
-    /// Runs every statement in `tx`, in one trip, and answers the id of
-    /// `row`, an earlier statement's.
+    /// Runs every statement on `conn` (a transaction's, mostly), in one
+    /// trip, and answers the id of `row`, an earlier statement's.
     pub async fn run_for_id(
         mut self,
-        tx: &mut Transaction<'_, Any>,
+        conn: &mut AnyConnection,
         row: Earlier,
     ) -> Result<i64, sqlx::Error> {
         use sqlx::Row;
         self.push(&format!("SELECT {} AS id", row.id()), Vec::new());
-        let rows = self.run(tx).await?;
+        let rows = self.run(conn).await?;
         rows.first().ok_or(sqlx::Error::RowNotFound)?.try_get("id")
     }
 
-    /// Runs every statement in `tx`, in one trip; the rows the last returns
-    /// (on SQLite too, where an earlier statement may return some).
-    pub async fn run(self, tx: &mut Transaction<'_, Any>) -> Result<Vec<AnyRow>, sqlx::Error> {
+    /// Runs every statement on `conn` (a transaction's, mostly), in one
+    /// trip; the rows the last returns (on SQLite too, where an earlier
+    /// statement may return some). Outside a transaction the batch is
+    /// still atomic on PostgreSQL, being one statement, but not on SQLite.
+    pub async fn run(self, conn: &mut AnyConnection) -> Result<Vec<AnyRow>, sqlx::Error> {
         if self.is_empty() {
             return Ok(Vec::new());
         }
-        let backend = backend_of(tx);
+        let backend = backend_of(conn);
         let text = self.text(backend);
         let mut query = sqlx::query(&text);
         for value in self.values {
@@ -211,7 +213,7 @@ impl Batch {
         let mut rows = Vec::new();
         let mut last = Vec::new();
         #[allow(deprecated)]
-        let mut stream = query.fetch_many(&mut **tx);
+        let mut stream = query.fetch_many(&mut *conn);
         while let Some(step) = stream.try_next().await? {
             match step {
                 sqlx::Either::Left(_) => last = std::mem::take(&mut rows),
@@ -225,9 +227,9 @@ impl Batch {
     }
 }
 
-/// Which database a transaction is on.
-fn backend_of(tx: &mut Transaction<'_, Any>) -> super::Backend {
-    if tx.backend_name().eq_ignore_ascii_case("sqlite") {
+/// Which database a connection is on.
+fn backend_of(conn: &AnyConnection) -> super::Backend {
+    if conn.backend_name().eq_ignore_ascii_case("sqlite") {
         super::Backend::Sqlite
     } else {
         super::Backend::Postgres

@@ -227,28 +227,7 @@ both!(one_requester_twice_in_a_group_gets_both_tickets_under_one_contact);
 /// hands out the other ticket's id.
 async fn a_taken_number_in_a_group_trip_is_told_apart(t: TestApp) {
     use koban::desk::store::{insert_tickets, NewContact, NewTicket};
-    let row = |reference: &'static str, subject: &'static str, now: i64| NewTicket {
-        reference,
-        subject,
-        status: "new",
-        priority: "normal",
-        category: "other",
-        urgent: false,
-        channel: "web",
-        requester_account_id: None,
-        requester_contact_id: None,
-        language: "en",
-        region: None,
-        time_zone: None,
-        fields: "{}",
-        completeness: 100,
-        triage: "{}",
-        follow_up_of: None,
-        team: None,
-        tier: "standard",
-        organization_id: None,
-        now,
-    };
+    let row = new_ticket;
     let contact = |email| {
         Some(NewContact {
             email: Some(email),
@@ -314,3 +293,101 @@ async fn a_taken_number_in_a_group_trip_is_told_apart(t: TestApp) {
     assert_eq!(t.count("desk_tickets").await, 3);
 }
 both!(a_taken_number_in_a_group_trip_is_told_apart);
+
+/// A new ticket's row under `reference`, about `subject`, opened at `now`.
+fn new_ticket<'a>(
+    reference: &'a str,
+    subject: &'a str,
+    now: i64,
+) -> koban::desk::store::NewTicket<'a> {
+    koban::desk::store::NewTicket {
+        reference,
+        subject,
+        status: "new",
+        priority: "normal",
+        category: "other",
+        urgent: false,
+        channel: "web",
+        requester_account_id: None,
+        requester_contact_id: None,
+        language: "en",
+        region: None,
+        time_zone: None,
+        fields: "{}",
+        completeness: 100,
+        triage: "{}",
+        follow_up_of: None,
+        team: None,
+        tier: "standard",
+        organization_id: None,
+        now,
+    }
+}
+
+/// Writes a ticket under `id` with its contact `email` as one statement
+/// outside any transaction, as a plain opening is written on PostgreSQL.
+async fn write_one_statement(
+    store: &koban::store::Store,
+    id: i64,
+    reference: &str,
+    email: &str,
+) -> Result<(), sqlx::Error> {
+    let mut batch = koban::store::Batch::default();
+    let contact = koban::desk::store::NewContact {
+        email: Some(email),
+        phone: None,
+        name: Some("Mika"),
+    };
+    let ticket = new_ticket(reference, "Cannot sign in", koban::store::now_ms());
+    koban::desk::store::push_ticket_with_id(&mut batch, id, &ticket, Some(contact)).expect("push");
+    let mut conn = store.write().acquire().await.expect("connection");
+    batch.run(&mut conn).await.map(drop)
+}
+
+/// On PostgreSQL a plain opening is one statement, not a transaction
+/// (`desk/tickets/opening.rs`): a reference number another ticket holds
+/// must fail all of it, its contact too, and be told apart from any other
+/// failure, which is not drawn again. SQLite's openings always run in a
+/// transaction, so this is PostgreSQL's alone.
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn a_taken_reference_fails_the_whole_statement_on_postgres() {
+    let Some((store, _dir)) = crate::support::fresh_store(Db::Postgres).await else {
+        return;
+    };
+    let count = |sql: &'static str| {
+        let store = &store;
+        async move {
+            use sqlx::Row;
+            let row = sqlx::query(sql)
+                .fetch_one(store.read())
+                .await
+                .expect("count");
+            row.try_get::<i64, _>("n").expect("n")
+        }
+    };
+    write_one_statement(&store, 1_000, "2612034567", "first@example.com")
+        .await
+        .expect("the first ticket");
+    let taken = write_one_statement(&store, 1_001, "2612034567", "second@example.com")
+        .await
+        .expect_err("the number is taken");
+    assert!(koban::desk::store::is_reference_taken(&taken), "{taken}");
+    assert_eq!(
+        count("SELECT COUNT(*) AS n FROM desk_contacts WHERE email = 'second@example.com'").await,
+        0,
+        "the contact went with the failed statement"
+    );
+    assert_eq!(count("SELECT COUNT(*) AS n FROM desk_tickets").await, 1);
+    // Another failure (the id is taken) is not a taken number.
+    let other = write_one_statement(&store, 1_000, "2612034568", "third@example.com")
+        .await
+        .expect_err("the id is taken");
+    assert!(!koban::desk::store::is_reference_taken(&other), "{other}");
+    assert_eq!(count("SELECT COUNT(*) AS n FROM desk_contacts").await, 1);
+    // A free number under a free id is written, with its contact.
+    write_one_statement(&store, 1_002, "2612034569", "second@example.com")
+        .await
+        .expect("written");
+    assert_eq!(count("SELECT COUNT(*) AS n FROM desk_tickets").await, 2);
+    store.close().await;
+}

@@ -126,7 +126,7 @@ pub async fn refresh(
 /// other rows. When the first answer is due, if a policy promises one (what
 /// the acknowledgement tells the requester).
 pub async fn start(
-    tx: &mut Transaction<'_, Any>,
+    conn: &mut sqlx::AnyConnection,
     batch: &mut Batch,
     ticket: &TicketRow,
     setup: &Setup,
@@ -142,7 +142,7 @@ pub async fn start(
         team: setup.team_or_default(ticket.team.as_deref()),
         rows: &rows,
     };
-    settle(tx, batch, facts, &[], now).await
+    settle(conn, batch, facts, &[], now).await
 }
 
 /// What a ticket's clocks are computed from.
@@ -158,7 +158,7 @@ struct Facts<'a> {
 /// ones and the next look at them go into `inserts`) and schedules the
 /// next look at them.
 async fn settle(
-    tx: &mut Transaction<'_, Any>,
+    conn: &mut sqlx::AnyConnection,
     inserts: &mut Batch,
     Facts {
         ticket,
@@ -217,7 +217,7 @@ async fn settle(
     ] {
         let Some(clock) = clock else {
             if before.iter().any(|b| b.metric == metric.as_str()) {
-                sstore::drop_clock(tx, ticket_id, metric.as_str()).await?;
+                sstore::drop_clock(conn, ticket_id, metric.as_str()).await?;
             }
             continue;
         };
@@ -239,7 +239,7 @@ async fn settle(
                 .any(|b| b.metric == row.metric && b.state == "met");
         // A ticket without clocks (a new one) gets them in one statement.
         if !before.is_empty() {
-            sstore::save_clock(tx, ticket_id, &row, new_wait, now).await?;
+            sstore::save_clock(conn, ticket_id, &row, new_wait, now).await?;
         }
         // The stages not yet acted on, of a clock that counts or has just
         // run out: when this ticket must be looked at next.

@@ -99,7 +99,7 @@ pub async fn insert_tickets(
     let mut batch = Batch::default();
     let mut ids = Vec::with_capacity(tickets.len());
     for (t, contact) in tickets {
-        ids.push(push_ticket(&mut batch, t, *contact)?);
+        ids.push(push_ticket(&mut batch, t, *contact, None)?);
     }
     // The last statement reads the ids back, one row per ticket.
     let select: Vec<String> = ids
@@ -133,11 +133,40 @@ pub async fn insert_tickets(
     Ok(stored)
 }
 
-/// Adds a ticket (and its contact) to `batch`: what finds their ids.
+/// Adds a ticket stored under `id`, drawn beforehand, and its contact to
+/// `batch`, which then holds the ticket's other rows too and runs as one
+/// statement outside any transaction (PostgreSQL only: its statement is
+/// atomic). A reference number another ticket holds fails the statement,
+/// so that nothing of it stays: see [`is_reference_taken`].
+pub fn push_ticket_with_id(
+    batch: &mut Batch,
+    id: i64,
+    t: &NewTicket<'_>,
+    contact: Option<NewContact<'_>>,
+) -> Result<(), StoreError> {
+    push_ticket(batch, t, contact, Some(id)).map(drop)
+}
+
+/// Whether `error` is a ticket's reference number being taken already.
+pub fn is_reference_taken(error: &sqlx::Error) -> bool {
+    match error {
+        sqlx::Error::Database(e) => {
+            e.is_unique_violation()
+                && e.constraint()
+                    .is_some_and(|c| c == "desk_tickets_reference_key")
+        }
+        _ => false,
+    }
+}
+
+/// Adds a ticket (and its contact) to `batch`: what finds their ids. With
+/// `id`, the ticket is stored under it and a taken number fails the batch;
+/// without, the database draws the id and a taken number stores nothing.
 fn push_ticket(
     batch: &mut Batch,
     t: &NewTicket<'_>,
     contact: Option<NewContact<'_>>,
+    id: Option<i64>,
 ) -> Result<(Earlier, Option<Earlier>), StoreError> {
     let contact = match contact {
         Some(contact) => {
@@ -163,36 +192,44 @@ fn push_ticket(
         Some(earlier) => format!("COALESCE($9, {})", earlier.id()),
         None => "$9".to_string(),
     };
+    let (id_column, id_value, on_conflict) = match id {
+        Some(_) => (", id", ", $21", ""),
+        None => ("", "", "ON CONFLICT (reference) DO NOTHING"),
+    };
+    let mut values: Vec<crate::store::Value> = vec![
+        t.reference.into(),
+        t.subject.into(),
+        t.status.into(),
+        t.priority.into(),
+        t.category.into(),
+        i64::from(t.urgent).into(),
+        t.channel.into(),
+        t.requester_account_id.into(),
+        t.requester_contact_id.into(),
+        t.language.into(),
+        t.region.into(),
+        t.time_zone.into(),
+        t.fields.into(),
+        t.completeness.into(),
+        t.triage.into(),
+        t.follow_up_of.into(),
+        t.now.into(),
+        t.team.into(),
+        t.tier.into(),
+        t.organization_id.into(),
+    ];
+    if let Some(id) = id {
+        values.push(id.into());
+    }
     let ticket = batch.push_with_id(
         &format!(
             "INSERT INTO desk_tickets (reference, subject, status, priority, category, urgent, channel,
                 requester_account_id, requester_contact_id, language, region, time_zone, fields,
-                completeness, triage, follow_up_of, team, created_at, updated_at, tier, organization_id)
-             VALUES ($1, $2, $3, $4, $5, $6, $7, $8, {requester_contact}, $10, $11, $12, $13, $14, $15, $16, $18, $17, $17, $19, $20)
-             ON CONFLICT (reference) DO NOTHING"
+                completeness, triage, follow_up_of, team, created_at, updated_at, tier, organization_id{id_column})
+             VALUES ($1, $2, $3, $4, $5, $6, $7, $8, {requester_contact}, $10, $11, $12, $13, $14, $15, $16, $18, $17, $17, $19, $20{id_value})
+             {on_conflict}"
         ),
-        vec![
-            t.reference.into(),
-            t.subject.into(),
-            t.status.into(),
-            t.priority.into(),
-            t.category.into(),
-            i64::from(t.urgent).into(),
-            t.channel.into(),
-            t.requester_account_id.into(),
-            t.requester_contact_id.into(),
-            t.language.into(),
-            t.region.into(),
-            t.time_zone.into(),
-            t.fields.into(),
-            t.completeness.into(),
-            t.triage.into(),
-            t.follow_up_of.into(),
-            t.now.into(),
-            t.team.into(),
-            t.tier.into(),
-            t.organization_id.into(),
-        ],
+        values,
         // On SQLite, the row this statement wrote: a ticket that held the
         // number before (so this one was not written) has another time or
         // subject, and then no id is found, as on PostgreSQL.

@@ -99,7 +99,7 @@ where
 /// Stores a clock as computed now. The once-only flags are kept, except
 /// when `new_wait` says a new wait began (a later next-response clock).
 pub async fn save_clock(
-    tx: &mut Transaction<'_, Any>,
+    conn: &mut sqlx::AnyConnection,
     ticket_id: i64,
     clock: &ClockRow,
     new_wait: bool,
@@ -123,7 +123,7 @@ pub async fn save_clock(
     .bind(clock.due_at)
     .bind(now)
     .bind(i64::from(new_wait))
-    .execute(&mut **tx)
+    .execute(&mut *conn)
     .await?;
     Ok(())
 }
@@ -174,14 +174,14 @@ pub fn push_clocks(batch: &mut Batch, ticket_id: i64, clocks: &[ClockRow], now: 
 
 /// Removes a clock the policy no longer sets.
 pub async fn drop_clock(
-    tx: &mut Transaction<'_, Any>,
+    conn: &mut sqlx::AnyConnection,
     ticket_id: i64,
     metric: &str,
 ) -> Result<(), StoreError> {
     sqlx::query("DELETE FROM desk_sla_clocks WHERE ticket_id = $1 AND metric = $2")
         .bind(ticket_id)
         .bind(metric)
-        .execute(&mut **tx)
+        .execute(&mut *conn)
         .await?;
     Ok(())
 }

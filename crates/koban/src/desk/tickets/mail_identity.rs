@@ -8,7 +8,7 @@ use crate::delivery::MailHeaders;
 use crate::desk::store::TicketRow;
 use crate::state::App;
 use crate::store::StoreError;
-use sqlx::{Any, Row, Transaction};
+use sqlx::Row;
 
 /// What reply tokens are keyed for.
 const REPLY_TOKEN_PURPOSE: &str = "email-reply-address";
@@ -86,7 +86,7 @@ impl Conversation {
 
 /// The mails on the ticket as stored.
 async fn conversation(
-    tx: &mut Transaction<'_, Any>,
+    conn: &mut sqlx::AnyConnection,
     ticket_id: i64,
 ) -> Result<Conversation, StoreError> {
     let rows = sqlx::query(
@@ -94,7 +94,7 @@ async fn conversation(
          WHERE ticket_id = $1 AND channel = 'email' ORDER BY created_at, external_id",
     )
     .bind(ticket_id)
-    .fetch_all(&mut **tx)
+    .fetch_all(&mut *conn)
     .await?;
     let mut conversation = Conversation::default();
     for row in rows {
@@ -111,14 +111,14 @@ async fn conversation(
 /// else it is read.
 pub async fn headers(
     app: &App,
-    tx: &mut Transaction<'_, Any>,
+    conn: &mut sqlx::AnyConnection,
     ticket: &TicketRow,
     auto_submitted: Option<&str>,
     known: Option<Conversation>,
 ) -> Result<MailHeaders, StoreError> {
     let Conversation { ids, answered } = match known {
         Some(known) => known,
-        None => conversation(tx, ticket.id).await?,
+        None => conversation(conn, ticket.id).await?,
     };
     let references = match ids.len() {
         n if n <= MAX_REFERENCES => ids.clone(),

@@ -7,6 +7,7 @@ pub mod committer;
 pub mod context;
 pub mod custom_fields;
 pub mod deflection;
+pub mod ids;
 mod mail_files;
 pub mod mail_identity;
 pub mod merge;

@@ -70,6 +70,14 @@ pub(crate) struct AnswerTo {
     bounced: Option<delivery::MailBounce>,
 }
 
+impl AnswerTo {
+    /// Whether the address bounced: a notice to it may be held back,
+    /// which is a write of its own.
+    pub(crate) fn may_be_held(&self) -> bool {
+        self.bounced.is_some()
+    }
+}
+
 /// `to` with its bounce mark, read now on the read pool.
 pub(crate) async fn answer_to(
     app: &App,
@@ -109,7 +117,7 @@ where
 /// (with the ticket's other rows before them), which the caller runs.
 pub(crate) async fn received(
     app: &App,
-    tx: &mut Transaction<'_, Any>,
+    conn: &mut sqlx::AnyConnection,
     batch: &mut crate::store::Batch,
     ticket: &TicketRow,
     to: Option<AnswerTo>,
@@ -137,7 +145,7 @@ pub(crate) async fn received(
         body,
         files: &[],
     };
-    queue_notice(app, tx, batch, ticket, to, Some(conversation), notice).await
+    queue_notice(app, conn, batch, ticket, to, Some(conversation), notice).await
 }
 
 /// `at` as the requester reads it: date and time in their zone (UTC when
@@ -352,7 +360,7 @@ async fn send_to(
 /// Queues `notice` to `to` (held back from an address that bounced).
 async fn queue_notice(
     app: &App,
-    tx: &mut Transaction<'_, Any>,
+    conn: &mut sqlx::AnyConnection,
     batch: &mut crate::store::Batch,
     ticket: &TicketRow,
     to: Option<AnswerTo>,
@@ -373,7 +381,7 @@ async fn queue_notice(
     let mail = match channel {
         Channel::Email => {
             let auto = auto_submitted(purpose);
-            Some(mail_identity::headers(app, tx, ticket, auto, conversation).await?)
+            Some(mail_identity::headers(app, conn, ticket, auto, conversation).await?)
         }
         Channel::Sms => None,
     };
@@ -399,7 +407,7 @@ async fn queue_notice(
             in_zone(bounce.bounced_at, None),
             bounce.reason
         );
-        delivery::record_held(tx, &message, &why).await?;
+        delivery::record_held(conn, &message, &why).await?;
         return Ok(());
     }
     let live = app.config.delivery_mode == "live";

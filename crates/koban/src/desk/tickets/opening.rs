@@ -17,7 +17,7 @@ use koban_policy::desk::forms::Category;
 use koban_policy::desk::reference::{self, Reference};
 use koban_policy::desk::routing::RouteDecision;
 use koban_policy::desk::status::Status;
-use sqlx::{Any, Transaction};
+use sqlx::{Any, AnyConnection, Transaction};
 use std::sync::Arc;
 
 /// Who a prepared ticket is for: a signed-in account, or a contact
@@ -149,7 +149,7 @@ impl Prepared {
     async fn write_rest(
         &self,
         app: &App,
-        tx: &mut Transaction<'_, Any>,
+        writer: &mut Writer<'_, '_>,
         head: Head,
         batch: &mut Batch,
     ) -> Result<Opened, DeskError> {
@@ -186,6 +186,7 @@ impl Prepared {
             if let Some(message) = message.take() {
                 store::push_message(batch, message);
             }
+            let tx = writer.transaction()?;
             let message_id = message_id_of(std::mem::take(batch).run(tx).await?)?;
             if let Some(origin) = &self.origin {
                 origin.record(tx, ticket_id, message_id, now).await?;
@@ -210,11 +211,13 @@ impl Prepared {
             now,
         );
         let first_answer_by =
-            crate::desk::routing::sla::start(tx, batch, &stored, setup, now).await?;
+            crate::desk::routing::sla::start(writer.connection(), batch, &stored, setup, now)
+                .await?;
         if let Some(message) = message {
             store::push_message(batch, message);
         }
         if setup.may_assign(&decision) {
+            let tx = writer.transaction()?;
             std::mem::take(batch).run(tx).await?;
             stored.assignee_id = setup.assign(tx, &decision, ticket_id, now).await?;
             if let Some(assignee) = stored.assignee_id {
@@ -235,7 +238,7 @@ impl Prepared {
         );
         crate::desk::tickets::notify::received(
             app,
-            tx,
+            writer.connection(),
             batch,
             &stored,
             self.answer_to.clone(),
@@ -253,12 +256,104 @@ impl Prepared {
         })
     }
 
-    /// Stores the ticket in a transaction of its own.
+    /// Whether every row of the opening can be written in one statement,
+    /// with nothing read back on the way: no channel's message to record,
+    /// no files, no acknowledgement held for a bounce, no agent to assign;
+    /// and no security context, which updates the ticket's row: within one
+    /// PostgreSQL statement an update does not see the row its `WITH`
+    /// clause inserted, and would change nothing.
+    fn is_plain(&self, decision: &RouteDecision) -> bool {
+        !self.may_be_refused()
+            && self.snapshot.is_none()
+            && self.answer_to.as_ref().is_none_or(|to| !to.may_be_held())
+            && !self.configured.setup.may_assign(decision)
+    }
+
+    /// Stores the ticket in a transaction of its own; on PostgreSQL a plain
+    /// opening as one statement, which is as atomic and takes two trips to
+    /// the database instead of four (begin, ticket, its rows, commit).
     pub async fn write_alone(&self, app: &App) -> Result<Opened, DeskError> {
+        if app.store.backend() == crate::store::Backend::Postgres {
+            let decision = self.route();
+            if self.is_plain(&decision) {
+                return self.write_as_one_statement(app, decision).await;
+            }
+        }
         let mut tx = app.store.write().begin().await?;
         let opened = self.write(app, &mut tx).await?;
         tx.commit().await?;
         Ok(opened)
+    }
+}
+
+/// Where an opening's rows go: a transaction, in which the opening may take
+/// trips of its own, or a connection on which they all run as one
+/// statement, which must then need none.
+enum Writer<'a, 'c> {
+    Transaction(&'a mut Transaction<'c, Any>),
+    OneStatement(&'a mut AnyConnection),
+}
+
+impl<'c> Writer<'_, 'c> {
+    fn connection(&mut self) -> &mut AnyConnection {
+        match self {
+            Writer::Transaction(tx) => tx,
+            Writer::OneStatement(conn) => conn,
+        }
+    }
+
+    /// The transaction, for a trip of the opening's own.
+    fn transaction(&mut self) -> Result<&mut Transaction<'c, Any>, DeskError> {
+        match self {
+            Writer::Transaction(tx) => Ok(tx),
+            Writer::OneStatement(_) => Err(DeskError::Internal(
+                "an opening written as one statement needed a trip of its own".into(),
+            )),
+        }
+    }
+}
+
+/// Draws of a reference number for one opening before it gives up: a
+/// number taken already is one chance in tens of millions, so a second
+/// draw is all but never needed.
+const REFERENCE_DRAWS: usize = 5;
+
+impl Prepared {
+    /// Stores a plain opening ([`Prepared::is_plain`]) on PostgreSQL as one
+    /// statement outside any transaction: its ticket, under an id drawn
+    /// before, and every other row. A reference number another ticket
+    /// holds fails the whole statement, and the opening is written again
+    /// under a new one.
+    async fn write_as_one_statement(
+        &self,
+        app: &App,
+        decision: RouteDecision,
+    ) -> Result<Opened, DeskError> {
+        let ticket_id = crate::desk::tickets::ids::draw(app).await?;
+        let mut conn = app.store.write().acquire().await?;
+        for _ in 0..REFERENCE_DRAWS {
+            let number = Reference::from_random(rand::random());
+            let text = number.to_string();
+            let mut batch = Batch::default();
+            let ticket = self.ticket(&text, Some(&decision.team));
+            store::push_ticket_with_id(&mut batch, ticket_id, &ticket, self.contact())?;
+            let head = Head {
+                ticket_id,
+                contact_id: None,
+                number,
+                decision: decision.clone(),
+            };
+            let mut writer = Writer::OneStatement(&mut conn);
+            let opened = self.write_rest(app, &mut writer, head, &mut batch).await?;
+            match batch.run(&mut conn).await {
+                Ok(_) => return Ok(opened),
+                Err(error) if store::is_reference_taken(&error) => continue,
+                Err(error) => return Err(error.into()),
+            }
+        }
+        Err(DeskError::Internal(
+            "no free reference number was drawn".into(),
+        ))
     }
 }
 
@@ -321,7 +416,12 @@ pub(crate) async fn write_group(
             number,
             decision,
         };
-        answers.push(prepared.write_rest(app, tx, head, &mut rest).await?);
+        let mut writer = Writer::Transaction(&mut *tx);
+        answers.push(
+            prepared
+                .write_rest(app, &mut writer, head, &mut rest)
+                .await?,
+        );
     }
     rest.run(tx).await?;
     Ok(answers)
