@@ -313,9 +313,9 @@ impl<'c> Writer<'_, 'c> {
     }
 }
 
-/// Draws of a reference number for one opening before it gives up: a
-/// number taken already is one chance in tens of millions, so a second
-/// draw is all but never needed.
+/// Draws of a reference number for one opening before it gives up. There
+/// are 9·10^9 numbers: with a million tickets stored, one draw in 9,000
+/// finds its number taken, and five in a row never happen.
 const REFERENCE_DRAWS: usize = 5;
 
 impl Prepared {
