@@ -6,13 +6,13 @@
 //! out of order beside another node's.
 
 use crate::desk::error::DeskError;
-use crate::state::App;
-use sqlx::Row;
+use sqlx::{AnyConnection, Row};
 
-/// An id for a new ticket on PostgreSQL.
-pub(crate) async fn draw(app: &App) -> Result<i64, DeskError> {
+/// An id for a new ticket on PostgreSQL, drawn on `conn`, the connection
+/// the ticket is then written on.
+pub(crate) async fn draw(conn: &mut AnyConnection) -> Result<i64, DeskError> {
     let row = sqlx::query("SELECT nextval(pg_get_serial_sequence('desk_tickets', 'id')) AS id")
-        .fetch_one(app.store.write())
+        .fetch_one(&mut *conn)
         .await?;
     Ok(row.try_get("id")?)
 }

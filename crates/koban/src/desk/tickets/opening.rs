@@ -329,8 +329,8 @@ impl Prepared {
         app: &App,
         decision: RouteDecision,
     ) -> Result<Opened, DeskError> {
-        let ticket_id = crate::desk::tickets::ids::draw(app).await?;
         let mut conn = app.store.write().acquire().await?;
+        let ticket_id = crate::desk::tickets::ids::draw(&mut conn).await?;
         for _ in 0..REFERENCE_DRAWS {
             let number = Reference::from_random(rand::random());
             let text = number.to_string();
